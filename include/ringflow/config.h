@@ -1,0 +1,139 @@
+// The collector's configuration: a typed, validated view of netflow.toml.
+//
+// load_config() parses TOML (toml++), checks every key against the schema in
+// src/config/config.cc (type, range, unknown keys with a "did you mean"
+// suggestion) and returns either a complete Config with defaults filled in or
+// every error found, each naming file:line:column, key, expected and found.
+// Every key is documented in docs/config.md and commented in netflow.toml.
+//
+// Thread safety: a Config is built once at start-up and then only read.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ringflow/ip.h>
+
+namespace ringflow {
+
+enum class Backend : uint8_t { kAuto, kIoUring, kRecvmmsg };
+enum class TimeMode : uint8_t { kArrival, kFlowEnd, kFlowStart };
+enum class SinkType : uint8_t { kText, kCsv, kJsonl, kClickHouse };
+
+struct ReceiveConfig {
+  std::vector<Endpoint> listen;          // default ["0.0.0.0:2055"]
+  Backend backend = Backend::kAuto;
+  uint32_t reactors = 1;                 // sockets (SO_REUSEPORT) per address = reactor threads, 1..64
+  uint32_t workers = 0;                  // 0 = auto (hardware threads - reactors, at least 1), else 1..256
+  uint64_t socket_buffer = 32ull << 20;  // SO_RCVBUF(FORCE) bytes, 64 KiB..2 GiB
+  uint32_t buffer_size = 2048;           // largest datagram accepted, bytes, 1464..65535
+  uint32_t ring_entries = 4096;          // receive buffers per reactor, power of two, 64..32768
+  uint32_t batch = 64;                   // datagrams per recvmmsg / completions per batch, 1..1024
+  uint32_t queue_depth = 16384;          // datagrams per worker queue, 256..1048576
+  std::vector<Cidr> allow;               // empty = accept every exporter
+};
+
+struct SamplingOverride {
+  IpAddr exporter;
+  uint32_t interval = 1;  // 1..16383
+};
+
+struct DecodeConfig {
+  bool accept_trailing = false;         // accept (and count) datagrams with trailing bytes
+  int64_t future_tolerance_ms = 10000;  // records ending later than now + this are counted
+  // sampling
+  bool renormalize = true;              // multiply packets/bytes by the sampling interval
+  uint32_t default_sampling = 1;        // used when an exporter sends interval 0, 1..16383
+  std::vector<SamplingOverride> sampling_overrides;
+  // sequence tracking
+  uint32_t max_streams = 4096;          // exporter streams tracked per worker, 16..1048576
+  uint32_t stream_idle_timeout_s = 3600; // streams silent this long are forgotten, 10..604800
+  uint32_t reorder_window = 65536;      // flows behind expected still counted as late/duplicate
+  uint32_t reset_threshold = 1u << 24;  // forward jump (flows) treated as an exporter reset
+};
+
+struct AggregateConfig {
+  std::vector<std::string> key = {"src_addr", "dst_addr", "src_port", "dst_port", "protocol"};
+  uint32_t interval_s = 60;             // 1..86400, flushed on wall-clock multiples
+  TimeMode time = TimeMode::kArrival;
+  uint32_t grace_s = 5;                 // flow_* modes: wait this long past the boundary, 0..3600
+  uint64_t max_entries = 1000000;       // per worker table, 1024..100000000
+};
+
+struct SinkConfig {
+  SinkType type = SinkType::kText;
+  std::string name;                     // for logs/metrics; default = type
+  // text
+  uint32_t top = 10;                    // rows shown, 0..1000
+  // csv / jsonl
+  uint32_t keep = 0;                    // files kept, 0 = all
+  // clickhouse
+  std::string url = "http://127.0.0.1:8123";
+  std::string database = "default";
+  std::string table = "ringflow_flows";
+  std::string user;                     // never logged
+  std::string password;                 // never logged
+  uint32_t timeout_ms = 10000;
+  uint32_t batch_rows = 100000;         // rows per INSERT
+  std::string spool_dir;                // default: <output.directory>/spool/<name>
+  uint64_t spool_max_bytes = 1ull << 30;
+};
+
+struct OutputConfig {
+  std::string directory = "flows";
+  std::vector<SinkConfig> sinks;        // default: text + csv
+};
+
+struct MetricsConfig {
+  std::string listen = "127.0.0.1:9155";  // empty disables
+  uint32_t max_streams = 1000;            // exporter streams exported as series
+};
+
+struct LogConfig {
+  uint32_t stats_interval_s = 10;       // 0 disables the stats line
+  std::string level = "info";           // error | warn | info | debug
+};
+
+struct Config {
+  std::string source;                   // file it came from ("" = defaults)
+  ReceiveConfig receive;
+  DecodeConfig decode;
+  AggregateConfig aggregate;
+  OutputConfig output;
+  MetricsConfig metrics;
+  LogConfig log;
+};
+
+// One validation problem, formatted as
+// "FILE:LINE:COL: KEY: expected EXPECTED, found FOUND" (see ConfigError::str).
+struct ConfigError {
+  std::string file;
+  uint32_t line = 0, column = 0;  // 0 = unknown (e.g. a CLI override)
+  std::string key;                // dotted path, e.g. "aggregate.interval"
+  std::string message;            // complete sentence after the key
+  std::string str() const;
+};
+
+struct ConfigResult {
+  Config config;
+  std::vector<ConfigError> errors;  // empty = valid
+  bool ok() const { return errors.empty(); }
+};
+
+// Parses and validates. Never throws; every problem found is returned.
+ConfigResult load_config_file(const std::string& path);
+ConfigResult load_config_string(std::string_view toml, const std::string& source_name);
+
+// A CLI override "dotted.key=value" (value in TOML syntax or bare string),
+// applied on top of a parsed config with the same validation.
+struct Override {
+  std::string key;
+  std::string value;
+};
+void apply_overrides(ConfigResult* result, const std::vector<Override>& overrides);
+
+// The effective configuration as TOML (defaults filled in), for --check-config.
+std::string dump_config(const Config& config);
+
+}  // namespace ringflow

@@ -1,0 +1,106 @@
+// Counters for every stage of the pipeline, and the reasons a datagram can be
+// rejected or dropped.
+//
+// Each thread owns its counter block and is its only writer; readers (metrics,
+// stats line, tests) sum the blocks at any time. Blocks are alignas(64) so
+// that two threads' counters never share a cache line (false sharing would
+// turn every increment into a cache-line transfer between cores).
+//
+// Thread safety: Counter::add/set only from the owning thread; load from any.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+
+namespace ringflow {
+
+// A single-writer monotonic counter. add() is a relaxed load + store, not an
+// atomic read-modify-write: there is one writer, so no lock prefix is needed,
+// and readers only need a value that is not torn.
+class Counter {
+ public:
+  void add(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void set(uint64_t n) { v_.store(n, std::memory_order_relaxed); }
+  uint64_t load() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+// Why a datagram was rejected by the decoder. Each is a distinct counter and
+// a distinct metric label (reject_reason_name()).
+enum class Reject : uint8_t {
+  kNone = 0,
+  kTooShort,       // shorter than a 24-byte header
+  kBadVersion,     // version != 5
+  kCountZero,      // count == 0
+  kCountTooLarge,  // count > 30
+  kTruncated,      // length < 24 + 48*count
+  kTrailingBytes,  // length > 24 + 48*count and the rest is not a v5 PDU
+};
+inline constexpr size_t kRejectReasons = 7;  // including kNone (unused slot)
+
+inline constexpr std::string_view reject_reason_name(Reject r) {
+  switch (r) {
+    case Reject::kNone: return "none";
+    case Reject::kTooShort: return "too_short";
+    case Reject::kBadVersion: return "bad_version";
+    case Reject::kCountZero: return "count_zero";
+    case Reject::kCountTooLarge: return "count_too_large";
+    case Reject::kTruncated: return "truncated";
+    case Reject::kTrailingBytes: return "trailing_bytes";
+  }
+  return "unknown";
+}
+
+// Written by one reactor thread. Every datagram the reactor takes from the
+// kernel is counted in `datagrams`, then ends in exactly one of: handed to a
+// worker (`handed_off`), `oversize` (did not fit a buffer, MSG_TRUNC),
+// `not_allowed` (exporter outside receive.allow) or `queue_full`.
+struct alignas(64) ReactorCounters {
+  Counter datagrams;     // taken from the kernel
+  Counter bytes;         // payload bytes taken from the kernel
+  Counter handed_off;    // enqueued to a worker
+  Counter oversize;      // larger than receive.buffer_size: dropped, counted
+  Counter not_allowed;   // exporter not in receive.allow
+  Counter queue_full;    // worker queue full: dropped, counted
+  Counter enobufs;       // io_uring buffer ring ran dry (kernel kept the data)
+  Counter cq_overflow;   // completion queue overflow events seen
+  Counter rearms;        // multishot recvmsg re-armed
+  Counter kernel_drops;  // socket receive-buffer drops (SO_RXQ_OVFL), gauge-like total
+  Counter syscalls;      // receive system calls (io_uring_enter / recvmmsg)
+};
+
+// Written by one worker thread. Every datagram dequeued ends as `decoded` or
+// in exactly one rejects[reason].
+struct alignas(64) WorkerCounters {
+  Counter datagrams;        // dequeued from the hand-off queue
+  Counter decoded;          // accepted (one or more PDUs decoded)
+  std::array<Counter, kRejectReasons> rejects;  // index = Reject
+  Counter pdus;             // v5 PDUs decoded (> datagrams when packed)
+  Counter trailing_accepted;  // datagrams with trailing bytes accepted (decode.accept_trailing)
+  Counter flows;            // records decoded
+  Counter future_records;   // end time beyond now + decode.future_tolerance
+  Counter inverted_records; // first > last
+  Counter batches;          // dequeue batches
+};
+
+// One pipeline-wide sum, for the stats line, /metrics and tests.
+struct StatsSnapshot {
+  uint64_t datagrams = 0, bytes = 0, handed_off = 0, oversize = 0, not_allowed = 0,
+           queue_full = 0, enobufs = 0, cq_overflow = 0, kernel_drops = 0;
+  uint64_t worker_datagrams = 0, decoded = 0, pdus = 0, flows = 0, future_records = 0,
+           inverted_records = 0, trailing_accepted = 0;
+  std::array<uint64_t, kRejectReasons> rejects{};
+
+  uint64_t rejected() const {
+    uint64_t n = 0;
+    for (size_t i = 1; i < kRejectReasons; ++i) n += rejects[i];
+    return n;
+  }
+  uint64_t dropped() const { return oversize + not_allowed + queue_full; }
+};
+
+}  // namespace ringflow

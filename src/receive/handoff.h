@@ -1,0 +1,90 @@
+// The hand-off between reactors (receive) and workers (decode + aggregate).
+//
+// Buffer ownership (zero copy): a reactor receives each datagram into one of
+// its own buffers (the io_uring provided-buffer ring, or the recvmmsg slab)
+// and passes a DatagramRef that *points into that buffer* to a worker. The
+// worker owns the buffer from dequeue until it calls Handoff::release() /
+// release_bulk(), which pushes the buffer id on the owning reactor's return
+// queue; the reactor drains that queue and recycles the buffer (re-adds it to
+// its ring). A buffer is therefore owned by exactly one thread at a time:
+// kernel -> reactor -> worker -> reactor. See docs/architecture.md for why we
+// chose this over copying the payload.
+//
+// Routing: every datagram of one exporter stream (exporter address,
+// engine_type, engine_id) goes to the same worker, so sequence tracking sees
+// them in the order the kernel delivered them.
+//
+// Bounds: worker queues are moodycamel queues created with a capacity and
+// filled only with try_enqueue_bulk (explicit producer tokens), which never
+// allocates; a full queue makes the reactor drop and count (queue_full).
+//
+// Thread safety: queue(w) has one consumer (worker w) and one explicit
+// producer per reactor; returns(r) has one consumer (reactor r) and one
+// explicit producer per worker. Tokens must be created by their thread.
+#pragma once
+
+#include <concurrentqueue/blockingconcurrentqueue.h>
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <ringflow/ip.h>
+
+namespace ringflow {
+
+// One received datagram, as handed from a reactor to a worker.
+struct DatagramRef {
+  const uint8_t* data = nullptr;  // payload inside the reactor's buffer
+  uint32_t len = 0;               // payload length (<= receive.buffer_size)
+  uint16_t buf_id = 0;            // buffer to return to reactor `reactor`
+  uint8_t reactor = 0;            // index of the owning reactor
+  uint8_t socket = 0;             // index of the socket within the reactor
+  uint16_t exporter_port = 0;
+  IpAddr exporter;                // source address of the datagram
+  int64_t recv_ns = 0;            // CLOCK_REALTIME at receive (one reading per batch)
+};
+
+// Peeks engine_type/engine_id (header bytes 20, 21) for routing; 0 when the
+// datagram is too short (the worker will reject it anyway).
+inline uint32_t route_datagram(const DatagramRef& d, uint32_t workers) {
+  uint64_t h = hash_addr(d.exporter);
+  if (d.len >= 22) h ^= (uint64_t{d.data[20]} << 8 | d.data[21]) * 0x9E3779B97F4A7C15ull;
+  h ^= h >> 29;
+  return static_cast<uint32_t>(h % workers);
+}
+
+class Handoff {
+ public:
+  using WorkQueue = moodycamel::BlockingConcurrentQueue<DatagramRef>;
+  using ReturnQueue = moodycamel::ConcurrentQueue<uint16_t>;
+
+  // REQUIRES: workers >= 1, reactors >= 1.
+  Handoff(uint32_t workers, uint32_t reactors, uint32_t queue_depth, uint32_t ring_entries)
+      : workers_(workers), reactors_(reactors) {
+    for (uint32_t w = 0; w < workers; ++w)
+      work_.push_back(std::make_unique<WorkQueue>(queue_depth, reactors, 0));
+    // Each worker may hold every buffer of a reactor at once, so each producer
+    // gets room for the whole ring: release never fails in steady state.
+    for (uint32_t r = 0; r < reactors; ++r)
+      returns_.push_back(std::make_unique<ReturnQueue>(ring_entries, workers + 1, 0));
+  }
+  Handoff(const Handoff&) = delete;
+  Handoff& operator=(const Handoff&) = delete;
+
+  uint32_t workers() const { return workers_; }
+  uint32_t reactors() const { return reactors_; }
+  WorkQueue& queue(uint32_t worker) { return *work_[worker]; }
+  ReturnQueue& returns(uint32_t reactor) { return *returns_[reactor]; }
+
+  // Approximate depth of a worker's queue (for the metrics gauge).
+  size_t depth(uint32_t worker) const { return work_[worker]->size_approx(); }
+
+ private:
+  uint32_t workers_, reactors_;
+  std::vector<std::unique_ptr<WorkQueue>> work_;
+  std::vector<std::unique_ptr<ReturnQueue>> returns_;
+};
+
+}  // namespace ringflow
