@@ -1,0 +1,54 @@
+// Per-exporter-stream statistics, as kept by the sequence tracker
+// (src/decode/sequence_tracker.h) and published by the metrics thread.
+//
+// An exporter stream is (exporter address, engine_type, engine_id): NetFlow v5
+// numbers flows per engine, so one router with two line cards (two engine ids)
+// is two streams, and two routers that both use engine 0/0 are two streams
+// because their addresses differ. See docs/architecture.md.
+//
+// Thread safety: plain values. A worker fills a vector of them on its own
+// housekeeping tick (SequenceTracker::snapshot); readers get a copy.
+#pragma once
+
+#include <cstdint>
+
+#include <ringflow/ip.h>
+
+namespace ringflow {
+
+struct StreamStats {
+  IpAddr exporter;           // source address of the datagrams
+  uint8_t engine_type = 0;
+  uint8_t engine_id = 0;
+
+  uint64_t datagrams = 0;    // v5 PDUs seen on this stream (every class, duplicates included)
+  uint64_t flows = 0;        // records carried by those PDUs (duplicates included)
+  // Estimated flows lost in transit: sum of forward gaps in flow_sequence, minus
+  // the flows that late datagrams later delivered into those gaps. Never
+  // negative. v5 sequence numbers count flows, not datagrams.
+  uint64_t lost_flows = 0;
+  uint64_t gaps = 0;         // forward jumps seen (each added to lost_flows)
+  uint64_t reordered = 0;    // late datagrams that filled (part of) a recorded gap
+  uint64_t late_flows = 0;   // flows delivered by those late datagrams
+  uint64_t duplicates = 0;   // datagrams behind expected that filled no recorded gap
+  uint64_t resets = 0;       // exporter restarts / sequence resynchronisations
+
+  int64_t first_seen_ms = 0; // receive time of the stream's first datagram (epoch ms)
+  int64_t last_seen_ms = 0;  // receive time of its latest datagram (epoch ms)
+
+  uint32_t next_sequence = 0;     // flow_sequence expected next (last in-order seq + count)
+  uint32_t sys_uptime_ms = 0;     // latest sys_uptime seen (exporter's clock)
+  uint32_t sampling_interval = 1; // effective interval (override, header, or default), >= 1
+  uint16_t sampling_raw = 0;      // sampling field of the latest datagram, as sent
+};
+
+// Counters over a whole tracker (one per worker thread).
+struct SequenceTrackerStats {
+  uint64_t active = 0;           // streams in the table now
+  uint64_t capacity = 0;         // decode.max_streams
+  uint64_t streams_created = 0;  // streams ever inserted
+  uint64_t streams_expired = 0;  // removed after decode.stream_idle_timeout_s of silence
+  uint64_t table_full = 0;       // datagrams of a new stream that found the table full (untracked)
+};
+
+}  // namespace ringflow

@@ -1,0 +1,68 @@
+// Sampling: which multiplier turns a sampled v5 record's packets and bytes
+// back into an estimate of the traffic it stands for.
+//
+// The v5 header's 16-bit sampling_interval field carries the sampling mode in
+// its top 2 bits (0 none, 1 deterministic, 2 random, 3 reserved) and the
+// interval N ("1 of N packets") in its low 14 bits. Like nfdump, we renormalize
+// by N whatever the mode says: exporters set the mode inconsistently but the
+// interval means the same thing in every mode.
+//
+// Effective interval, first rule that applies:
+//   1. a per-exporter override (decode.sampling_overrides, address -> interval)
+//      — for exporters known to lie or to send 0 while sampling;
+//   2. the header's interval, when not 0;
+//   3. decode.default_sampling (exporters that send 0).
+// multiplier() is that interval when decode.renormalize is on (the default,
+// as nfdump does) and 1 when it is off. Always >= 1.
+//
+// Lookup is a binary search over a sorted vector built at construction: no
+// allocation and no hashing on the hot path; override lists are short.
+//
+// Thread safety: immutable after construction; any thread may call the const
+// members concurrently.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include <ringflow/config.h>
+#include <ringflow/ip.h>
+#include <ringflow/v5.h>
+
+namespace ringflow {
+
+inline constexpr uint32_t kMaxSamplingInterval = 0x3FFF;  // 14 bits
+
+class SamplingPolicy {
+ public:
+  // Overrides are copied and sorted; if an address appears twice the later
+  // entry wins. Intervals are clamped to 1..16383 (config validation already
+  // rejects others; clamping keeps the ">= 1" promise regardless).
+  explicit SamplingPolicy(const DecodeConfig& cfg);
+
+  // The effective sampling interval (rules above), whether or not
+  // renormalization is on. >= 1.
+  uint32_t interval(const IpAddr& exporter, const v5::Header& h) const;
+
+  // What to multiply packets and bytes by: interval() if renormalize, else 1.
+  uint32_t multiplier(const IpAddr& exporter, const v5::Header& h) const {
+    return renormalize_ ? interval(exporter, h) : 1;
+  }
+
+  bool renormalize() const { return renormalize_; }
+  size_t overrides() const { return overrides_.size(); }
+
+ private:
+  bool renormalize_;
+  uint32_t default_interval_;
+  std::vector<std::pair<IpAddr, uint32_t>> overrides_;  // sorted by address, unique
+};
+
+// Renormalized counter: exact in 64 bits (2^32-1 * 16383 < 2^46), so no
+// overflow for any v5 dPkts/dOctets and any 14-bit interval.
+inline constexpr uint64_t renormalized(uint32_t value, uint32_t multiplier) {
+  return uint64_t{value} * multiplier;
+}
+
+}  // namespace ringflow
