@@ -1,0 +1,42 @@
+#include "aggregate/agg_table.h"
+
+#include <sys/mman.h>
+
+#include <new>
+
+namespace ringflow {
+
+AggTable::AggTable(uint32_t key_words, uint64_t max_entries)
+    : key_words_(key_words),
+      stride_(key_words + kCounterWords),
+      max_entries_(max_entries),
+      // Load factor <= 0.75 keeps linear-probe chains short (expected probes
+      // for a miss ~ 8.5 at 0.75, far fewer at the usual lower fill).
+      capacity_((max_entries * 4 + 2) / 3 + 1) {
+  // Slot indices are stored as uint32 in the used list.
+  if (capacity_ > UINT32_MAX || key_words == 0 || key_words > kMaxKeyWords) throw std::bad_alloc();
+  size_t bytes = capacity_ * stride_ * 8;
+  constexpr size_t kHuge = 2u << 20;
+  map_bytes_ = (bytes + kHuge - 1) / kHuge * kHuge;
+  void* p = mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  // Best effort: without transparent huge pages the table still works, only
+  // with more TLB misses. Anonymous memory is zero: every slot starts empty.
+  madvise(p, map_bytes_, MADV_HUGEPAGE);
+  slots_ = static_cast<uint64_t*>(p);
+  used_.reset(new uint32_t[max_entries_]);
+}
+
+AggTable::~AggTable() {
+  if (slots_) munmap(slots_, map_bytes_);
+}
+
+void AggTable::clear() {
+  // Only flows marks a slot occupied; keys and other counters are rewritten
+  // when the slot is taken again.
+  for (uint64_t i = 0; i < size_; ++i) counters(slot(used_[i]))->flows = 0;
+  size_ = 0;
+  overflow_ = AggCounters{};
+}
+
+}  // namespace ringflow

@@ -1,0 +1,169 @@
+#include "aggregate/hub.h"
+
+#include <chrono>
+#include <stdexcept>
+
+namespace ringflow {
+
+WorkerAggregator::WorkerAggregator(AggregationHub* hub, uint32_t index, const AggregateConfig& cfg,
+                                   const KeySchema& schema)
+    : hub_(hub),
+      index_(index),
+      packer_(schema),
+      mode_(cfg.time),
+      interval_ms_(int64_t{cfg.interval_s} * 1000),
+      // Arrival time is "now": nothing arrives late, so there is nothing to
+      // wait for.
+      grace_ms_(cfg.time == TimeMode::kArrival ? 0 : int64_t{cfg.grace_s} * 1000) {
+  for (auto& t : tables_) t = std::make_unique<IntervalTable>(schema.key_words(), cfg.max_entries);
+}
+
+void WorkerAggregator::start(int64_t now_ms) {
+  started_ = true;
+  active_ = tables_[0].get();
+  standby_ = tables_[1].get();
+  standby_used_ = false;
+  // During the first grace period we are still collecting the previous
+  // interval (its records may still come), so start there.
+  active_->first = active_->last = floor_div(now_ms - grace_ms_, interval_ms_);
+  last_tick_ms_ = now_ms;
+}
+
+IntervalTable* WorkerAggregator::route(int64_t t_ms) {
+  int64_t idx = floor_div(t_ms, interval_ms_);
+  IntervalTable* a = active_;
+  if (idx <= a->last) {
+    if (idx < a->first) {
+      ++a->late_records;
+      counters_.late_records.add();
+    }
+    return a;
+  }
+  if (standby_) {
+    if (!standby_used_) {
+      standby_used_ = true;
+      standby_->first = standby_->last = a->last + 1;
+    }
+    if (idx > standby_->last) {
+      ++standby_->future_records;
+      counters_.future_records.add();
+    }
+    return standby_;
+  }
+  // The flusher still holds the standby: the active table takes the next
+  // interval too (a late flush), rather than dropping anything.
+  if (idx == a->last + 1) {
+    a->last = idx;
+    a->late = true;
+    counters_.deferred_seals.add();
+    return a;
+  }
+  ++a->future_records;
+  counters_.future_records.add();
+  return a;
+}
+
+void WorkerAggregator::add(const v5::Record& r, const FlowContext& ctx) {
+  if (!started_) start(ctx.arrival_ms);
+  counters_.records.add();
+  IntervalTable* t = route(record_time(r, ctx));
+  uint64_t key[kMaxKeyWords];
+  packer_.pack(r, ctx, key);
+  insert(t, key, hash_key(key, packer_.words()), delta_of(r, ctx));
+}
+
+void WorkerAggregator::add_batch(const v5::Record* r, size_t n, const FlowContext& ctx) {
+  if (!started_) start(ctx.arrival_ms);
+  counters_.records.add(n);
+  constexpr size_t kChunk = 32;  // >= v5::kMaxRecords: one PDU is one chunk
+  uint64_t keys[kChunk][kMaxKeyWords];
+  uint64_t hashes[kChunk];
+  IntervalTable* tables[kChunk];
+  const uint32_t words = packer_.words();
+  for (size_t base = 0; base < n; base += kChunk) {
+    size_t m = n - base < kChunk ? n - base : kChunk;
+    // Pass 1: route, pack, hash and prefetch every slot, so that the misses
+    // of a table far larger than the caches are in flight together.
+    for (size_t i = 0; i < m; ++i) {
+      const v5::Record& rec = r[base + i];
+      tables[i] = route(record_time(rec, ctx));
+      packer_.pack(rec, ctx, keys[i]);
+      hashes[i] = hash_key(keys[i], words);
+      tables[i]->agg.prefetch(hashes[i]);
+    }
+    // Pass 2: insert.
+    for (size_t i = 0; i < m; ++i) insert(tables[i], keys[i], hashes[i], delta_of(r[base + i], ctx));
+  }
+}
+
+void WorkerAggregator::tick(int64_t now_ms) {
+  if (!started_) start(now_ms);
+  last_tick_ms_ = now_ms;
+  if (!standby_) {
+    if (IntervalTable* t = returned_.exchange(nullptr, std::memory_order_acquire)) {
+      standby_ = t;
+      standby_used_ = false;
+    }
+  }
+  counters_.entries.set(active_->agg.size());
+  if (now_ms < (active_->last + 1) * interval_ms_ + grace_ms_) return;
+
+  // The first interval whose seal time has not come yet.
+  int64_t open_now = floor_div(now_ms - grace_ms_, interval_ms_);
+  if (!standby_) {
+    // The previous flush is still running: keep aggregating into the active
+    // table, which now also covers the intervals up to open_now.
+    active_->last = open_now;
+    active_->late = true;
+    counters_.deferred_seals.add();
+    return;
+  }
+  IntervalTable* sealed = active_;
+  IntervalTable* next = standby_;
+  if (!standby_used_) next->first = next->last = sealed->last + 1;
+  // After an idle gap (or a clock step) the new table starts where the
+  // sealed one ended and covers the empty intervals up to now.
+  if (open_now > next->last) next->last = open_now;
+  active_ = next;
+  standby_ = nullptr;
+  standby_used_ = false;
+  counters_.entries.set(active_->agg.size());
+  counters_.seals.add();
+  sealed_.store(sealed, std::memory_order_release);
+  hub_->notify();
+}
+
+AggregationHub::AggregationHub(const AggregateConfig& cfg, uint32_t workers) : cfg_(cfg) {
+  std::string error;
+  if (!KeySchema::parse(cfg.key, &schema_, &error)) throw std::invalid_argument(error);
+  if (workers == 0 || cfg.interval_s == 0 || cfg.max_entries == 0)
+    throw std::invalid_argument("aggregation needs workers >= 1, interval >= 1 s, max_entries >= 1");
+  for (uint32_t i = 0; i < workers; ++i)
+    workers_.push_back(std::make_unique<WorkerAggregator>(this, i, cfg_, schema_));
+}
+
+uint32_t AggregationHub::sealed_ready() const {
+  uint32_t n = 0;
+  for (const auto& w : workers_) n += w->sealed_.load(std::memory_order_acquire) != nullptr;
+  return n;
+}
+
+uint64_t AggregationHub::seal_epoch() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return seal_events_;
+}
+
+void AggregationHub::wait_for_seal(uint64_t epoch, uint32_t timeout_ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return seal_events_ != epoch; });
+}
+
+void AggregationHub::notify() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++seal_events_;
+  }
+  cv_.notify_all();
+}
+
+}  // namespace ringflow

@@ -1,0 +1,212 @@
+// Per-worker aggregation with wall-clock intervals, and the hand-over of
+// sealed tables from the workers to the flusher. See docs/architecture.md
+// (aggregate stage) for where this sits in the pipeline.
+//
+// Ownership. The AggregationHub owns, for every worker, two IntervalTables
+// (allocated up front) and a WorkerAggregator that worker thread i alone uses
+// to fill them. At any time each table is in exactly one place:
+//   worker:  `active` (being filled) or `standby` (empty, or holding records of
+//            the next interval during the grace period);
+//   sealed mailbox -> flusher (merging, writing) -> returned mailbox -> worker.
+// The mailboxes are one atomic pointer each (release on store, acquire on
+// exchange), so the hot path takes no lock and the worker never waits for the
+// flusher. Memory is bounded: 2 tables per worker + the flusher's merge table.
+//
+// Intervals. Interval k covers [k*I, (k+1)*I) ms since the epoch (I =
+// aggregate.interval), so boundaries fall on wall-clock multiples. A record
+// belongs to the interval of its arrival time, flow end or flow start
+// (aggregate.time). The active table covers the intervals [first, last]
+// (normally first == last). tick(now) seals it once now >= end(last) + grace
+// (grace = 0 in arrival mode), publishing it to the flusher and making the
+// standby active. Records of interval last+1 that come before that (during
+// the grace period, or in arrival mode between the boundary and the next
+// tick) go to the standby, which becomes active with them.
+//
+// Late flush. If the flusher has not returned the standby when the active
+// table is due (the previous flush is still running), the worker keeps
+// aggregating into the active table and extends its span (last grows); the
+// table is flagged late and deferred_seals counted. The rows then carry the
+// longer span. Nothing is dropped and memory stays bounded.
+//
+// Records older than the active table's first interval go to the active table
+// and are counted late_records; records newer than the newest open interval
+// go to the newest open table and are counted future_records.
+//
+// Thread safety: WorkerAggregator i: only worker thread i (add, tick).
+// Mailboxes: worker i and the flusher (see above). Counters: readable from
+// any thread. AggregationHub::worker() itself is thread-safe (no mutation).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <ringflow/config.h>
+#include <ringflow/flow_key.h>
+#include <ringflow/stats.h>
+#include <ringflow/v5.h>
+
+#include "aggregate/agg_table.h"
+#include "aggregate/key_codec.h"
+
+namespace ringflow {
+
+class AggregationHub;
+class Merger;
+
+// Floor division (times before 1970 or negative intervals indexes stay
+// consistent: -1 ms is in interval -1, not 0).
+inline int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+// Written by one worker; alignas(64) so two workers' blocks never share a
+// cache line.
+struct alignas(64) AggregateWorkerCounters {
+  Counter records;           // records added
+  Counter entries;           // gauge: keys in the active table (updated at each tick)
+  Counter overflow_records;  // records of new keys added to the overflow row (table full)
+  Counter late_records;      // older than the active table's first interval
+  Counter future_records;    // newer than the newest open interval
+  Counter seals;             // tables handed to the flusher
+  Counter deferred_seals;    // seal due but the standby not yet returned (late flush)
+};
+
+// A table and the span of intervals it holds. Metadata is written by the
+// owner of the moment (see the header comment) and published with the table.
+struct IntervalTable {
+  IntervalTable(uint32_t key_words, uint64_t max_entries) : agg(key_words, max_entries) {}
+
+  AggTable agg;
+  int64_t first = 0, last = 0;   // interval indexes covered, inclusive
+  bool late = false;             // span was extended because the flusher was late
+  uint64_t records = 0;          // records added since the last clear
+  uint64_t overflow_records = 0; // of which went to the overflow row
+  uint64_t late_records = 0, future_records = 0;
+
+  void reset() {
+    agg.clear();
+    first = last = 0;
+    late = false;
+    records = overflow_records = late_records = future_records = 0;
+  }
+};
+
+class WorkerAggregator {
+ public:
+  WorkerAggregator(AggregationHub* hub, uint32_t index, const AggregateConfig& cfg,
+                   const KeySchema& schema);
+  WorkerAggregator(const WorkerAggregator&) = delete;
+  WorkerAggregator& operator=(const WorkerAggregator&) = delete;
+
+  // Adds one record. Hot path: no allocation, no lock, no exception.
+  void add(const v5::Record& r, const FlowContext& ctx);
+  // Adds the records of one PDU. Hashes every key first and prefetches the
+  // slots, so that the cache misses of a large table overlap.
+  void add_batch(const v5::Record* r, size_t n, const FlowContext& ctx);
+
+  // Called by the worker at least every 100 ms, also when idle, with the
+  // current wall-clock time (explicit so that tests drive time). Seals the
+  // active table when its interval (plus grace) has ended and swaps tables.
+  void tick(int64_t now_ms);
+
+  const AggregateWorkerCounters& counters() const { return counters_; }
+
+ private:
+  friend class Merger;
+  friend class AggregationHub;
+
+  IntervalTable* route(int64_t t_ms);
+  void start(int64_t now_ms);
+  int64_t record_time(const v5::Record& r, const FlowContext& ctx) const {
+    switch (mode_) {
+      case TimeMode::kFlowEnd: return r.end_ms;
+      case TimeMode::kFlowStart: return r.start_ms;
+      default: return ctx.arrival_ms;
+    }
+  }
+  static AggCounters delta_of(const v5::Record& r, const FlowContext& ctx) {
+    AggCounters d;
+    d.flows = 1;
+    d.packets = uint64_t{r.packets} * ctx.sample_multiplier;
+    d.bytes = uint64_t{r.octets} * ctx.sample_multiplier;
+    d.first_ms = r.start_ms;
+    d.last_ms = r.end_ms;
+    d.tcp_flags = r.tcp_flags;
+    return d;
+  }
+  void insert(IntervalTable* t, const uint64_t* key, uint64_t h, const AggCounters& d) {
+    ++t->records;
+    if (!t->agg.add(key, h, d)) {
+      ++t->overflow_records;
+      counters_.overflow_records.add();
+    }
+  }
+
+  AggregationHub* hub_;
+  uint32_t index_;
+  KeyPacker packer_;
+  TimeMode mode_;
+  int64_t interval_ms_;
+  int64_t grace_ms_;
+
+  std::unique_ptr<IntervalTable> tables_[2];
+  // Worker-thread state.
+  bool started_ = false;
+  IntervalTable* active_ = nullptr;
+  IntervalTable* standby_ = nullptr;  // null while the flusher holds it
+  bool standby_used_ = false;         // standby holds records of active_->last + 1
+  int64_t last_tick_ms_ = 0;
+
+  AggregateWorkerCounters counters_;
+  // Hand-over mailboxes, each on its own cache line: written by different
+  // threads.
+  alignas(64) std::atomic<IntervalTable*> sealed_{nullptr};    // worker -> flusher
+  alignas(64) std::atomic<IntervalTable*> returned_{nullptr};  // flusher -> worker
+};
+
+class AggregationHub {
+ public:
+  // Allocates every worker's two tables up front (see agg_table.h for the
+  // memory per table). REQUIRES: workers >= 1, cfg.interval_s >= 1,
+  // cfg.max_entries >= 1, cfg.key valid (KeySchema::parse); throws
+  // std::invalid_argument otherwise and std::bad_alloc when memory cannot be
+  // mapped (start-up only).
+  AggregationHub(const AggregateConfig& cfg, uint32_t workers);
+  AggregationHub(const AggregationHub&) = delete;
+  AggregationHub& operator=(const AggregationHub&) = delete;
+
+  WorkerAggregator& worker(uint32_t i) { return *workers_[i]; }
+  const WorkerAggregator& worker(uint32_t i) const { return *workers_[i]; }
+  uint32_t workers() const { return static_cast<uint32_t>(workers_.size()); }
+  const AggregateConfig& config() const { return cfg_; }
+  const KeySchema& schema() const { return schema_; }
+  int64_t interval_ms() const { return int64_t{cfg_.interval_s} * 1000; }
+
+  // Number of workers whose sealed table waits in the mailbox.
+  uint32_t sealed_ready() const;
+
+  // Flusher side: read seal_epoch(), check sealed_ready(), then
+  // wait_for_seal(epoch, ...) returns as soon as a worker seals after the
+  // read (no lost wake-up) or timeout_ms passes.
+  uint64_t seal_epoch();
+  void wait_for_seal(uint64_t epoch, uint32_t timeout_ms);
+  // Wakes wait_for_seal (workers after sealing; the flusher to stop).
+  void notify();
+
+ private:
+  friend class WorkerAggregator;
+
+  AggregateConfig cfg_;
+  KeySchema schema_;
+  std::vector<std::unique_ptr<WorkerAggregator>> workers_;
+  std::mutex mu_;  // only for the flusher's sleep; taken once per seal
+  std::condition_variable cv_;
+  uint64_t seal_events_ = 0;  // guarded by mu_
+};
+
+}  // namespace ringflow
