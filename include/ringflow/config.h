@@ -1,10 +1,12 @@
 // The collector's configuration: a typed, validated view of netflow.toml.
 //
-// load_config() parses TOML (toml++), checks every key against the schema in
-// src/config/config.cc (type, range, unknown keys with a "did you mean"
-// suggestion) and returns either a complete Config with defaults filled in or
-// every error found, each naming file:line:column, key, expected and found.
-// Every key is documented in docs/config.md and commented in netflow.toml.
+// load_config_file()/load_config_string() parse TOML (toml++), check every key
+// against the schema in src/config/schema.cc (type, range, unknown keys with a
+// "did you mean" suggestion, cross-key rules) and return a complete Config
+// with defaults filled in plus every error found, each naming
+// file:line:column, key, expected and found. Every key is documented in
+// docs/config.md and commented in netflow.toml. The ringflow command line
+// (src/config/cli.h) layers CLI overrides on top with apply_overrides().
 //
 // Thread safety: a Config is built once at start-up and then only read.
 #pragma once
@@ -22,7 +24,7 @@ enum class TimeMode : uint8_t { kArrival, kFlowEnd, kFlowStart };
 enum class SinkType : uint8_t { kText, kCsv, kJsonl, kClickHouse };
 
 struct ReceiveConfig {
-  std::vector<Endpoint> listen;          // default ["0.0.0.0:2055"]
+  std::vector<Endpoint> listen;          // loader default ["0.0.0.0:2055"]; never empty when loaded
   Backend backend = Backend::kAuto;
   uint32_t reactors = 1;                 // sockets (SO_REUSEPORT) per address = reactor threads, 1..64
   uint32_t workers = 0;                  // 0 = auto (hardware threads - reactors, at least 1), else 1..256
@@ -63,7 +65,7 @@ struct AggregateConfig {
 
 struct SinkConfig {
   SinkType type = SinkType::kText;
-  std::string name;                     // for logs/metrics; default = type
+  std::string name;                     // for logs/metrics; default = type; unique, [A-Za-z0-9_-]+
   // text
   uint32_t top = 10;                    // rows shown, 0..1000
   // csv / jsonl
@@ -82,7 +84,7 @@ struct SinkConfig {
 
 struct OutputConfig {
   std::string directory = "flows";
-  std::vector<SinkConfig> sinks;        // default: text + csv
+  std::vector<SinkConfig> sinks;        // loader default (no [[sink]] in the file): text + csv
 };
 
 struct MetricsConfig {
@@ -130,10 +132,18 @@ ConfigResult load_config_string(std::string_view toml, const std::string& source
 struct Override {
   std::string key;
   std::string value;
+  std::string origin;  // names the source in errors, e.g. "--workers"; "" = "--set"
 };
 void apply_overrides(ConfigResult* result, const std::vector<Override>& overrides);
 
 // The effective configuration as TOML (defaults filled in), for --check-config.
+// Loading the dump gives the same Config, except that a non-empty
+// sink password is printed as "********".
 std::string dump_config(const Config& config);
+
+// The TOML spelling of the enum values ("io_uring", "flow_end", "jsonl"), for logs.
+const char* backend_name(Backend b);
+const char* time_mode_name(TimeMode t);
+const char* sink_type_name(SinkType t);
 
 }  // namespace ringflow

@@ -1,0 +1,384 @@
+#include "config/schema.h"
+
+#include <charconv>
+#include <iterator>
+#include <cstdio>
+#include <type_traits>
+
+namespace ringflow::schema {
+namespace {
+
+// A captureless lambda turned into the accessor function pointer that picks
+// the Ref alternative (the unary + forces the conversion).
+#define RF_FIELD(T, member) +[](T& o) -> auto& { return o.member; }
+
+constexpr const char* kBackendArr[] = {"auto", "io_uring", "recvmmsg"};
+constexpr const char* kTimeModeArr[] = {"arrival", "flow_end", "flow_start"};
+constexpr const char* kSinkTypeArr[] = {"text", "csv", "jsonl", "clickhouse"};
+constexpr const char* kLogLevelArr[] = {"error", "warn", "info", "debug"};
+constexpr const char* kSectionArr[] = {"receive", "decode", "aggregate", "output", "metrics", "log"};
+// Order matters only for the docs; the address fields come first.
+constexpr const char* kKeyFieldArr[] = {
+    "src_addr", "dst_addr",  "nexthop", "exporter", "src_port",    "dst_port",
+    "protocol", "tos",       "tcp_flags", "input",  "output",      "src_as",
+    "dst_as",   "src_mask",  "dst_mask",  "engine_type", "engine_id"};
+
+constexpr int64_t kKiB = 1024, kMiB = kKiB * 1024, kGiB = kMiB * 1024, kTiB = kGiB * 1024;
+
+const Key<Config> kConfigArr[] = {
+    // [receive]
+    {.name = "receive.listen", .ref = RF_FIELD(Config, receive.listen),
+     .help = "UDP addresses to receive NetFlow on: \"host:port\", \"[v6]:port\" or \":port\" (all addresses, dual-stack)",
+     .rule = Rule::kNonEmpty},
+    {.name = "receive.backend", .ref = RF_FIELD(Config, receive.backend),
+     .help = "receive loop: io_uring, recvmmsg, or auto (io_uring if the kernel allows it, else recvmmsg)",
+     .choices = kBackendArr},
+    {.name = "receive.reactors", .ref = RF_FIELD(Config, receive.reactors),
+     .help = "receive threads; each opens one SO_REUSEPORT socket per listen address",
+     .min = 1, .max = 64},
+    {.name = "receive.workers", .ref = RF_FIELD(Config, receive.workers),
+     .help = "decode/aggregate threads; 0 = auto (hardware threads - reactors, at least 1)",
+     .min = 0, .max = 256},
+    {.name = "receive.socket_buffer", .ref = RF_FIELD(Config, receive.socket_buffer),
+     .help = "SO_RCVBUF per socket, bytes (SO_RCVBUFFORCE when permitted)",
+     .min = 64 * kKiB, .max = 2 * kGiB},
+    {.name = "receive.buffer_size", .ref = RF_FIELD(Config, receive.buffer_size),
+     .help = "largest datagram accepted, bytes; larger ones are counted as oversize",
+     .min = 1464, .max = 65535},
+    {.name = "receive.ring_entries", .ref = RF_FIELD(Config, receive.ring_entries),
+     .help = "receive buffers per reactor",
+     .min = 64, .max = 32768, .rule = Rule::kPowerOfTwo},
+    {.name = "receive.batch", .ref = RF_FIELD(Config, receive.batch),
+     .help = "datagrams per recvmmsg call / completions handled per batch",
+     .min = 1, .max = 1024},
+    {.name = "receive.queue_depth", .ref = RF_FIELD(Config, receive.queue_depth),
+     .help = "datagrams each worker's queue holds; a full queue drops (and counts)",
+     .min = 256, .max = 1048576},
+    {.name = "receive.allow", .ref = RF_FIELD(Config, receive.allow),
+     .help = "exporter allow-list (CIDR prefixes); empty = accept every exporter"},
+    // [decode]
+    {.name = "decode.accept_trailing", .ref = RF_FIELD(Config, decode.accept_trailing),
+     .help = "accept (and count) datagrams with bytes after the last record instead of rejecting them"},
+    {.name = "decode.future_tolerance_ms", .ref = RF_FIELD(Config, decode.future_tolerance_ms),
+     .help = "records ending later than now + this many ms are counted as future (not dropped)",
+     .min = 0, .max = 86400000},
+    {.name = "decode.renormalize", .ref = RF_FIELD(Config, decode.renormalize),
+     .help = "multiply packets and bytes by the sampling interval"},
+    {.name = "decode.default_sampling", .ref = RF_FIELD(Config, decode.default_sampling),
+     .help = "sampling interval assumed when an exporter sends 0",
+     .min = 1, .max = 16383},
+    {.name = "decode.max_streams", .ref = RF_FIELD(Config, decode.max_streams),
+     .help = "exporter streams (address, engine) tracked per worker",
+     .min = 16, .max = 1048576},
+    {.name = "decode.stream_idle_timeout", .ref = RF_FIELD(Config, decode.stream_idle_timeout_s),
+     .help = "seconds of silence after which a stream is forgotten",
+     .min = 10, .max = 604800},
+    {.name = "decode.reorder_window", .ref = RF_FIELD(Config, decode.reorder_window),
+     .help = "flows behind the expected sequence still classified as late or duplicate",
+     .min = 0, .max = int64_t{1} << 31},
+    {.name = "decode.reset_threshold", .ref = RF_FIELD(Config, decode.reset_threshold),
+     .help = "forward sequence jump (flows) treated as an exporter reset rather than loss",
+     .min = 1, .max = int64_t{1} << 31},
+    // [aggregate]
+    {.name = "aggregate.key", .ref = RF_FIELD(Config, aggregate.key),
+     .help = "fields that make a row, address fields optionally with a prefix (\"src_addr/24\"); [] = totals only",
+     .choices = kKeyFieldArr, .rule = Rule::kKeyFields},
+    {.name = "aggregate.interval", .ref = RF_FIELD(Config, aggregate.interval_s),
+     .help = "seconds per interval, flushed on wall-clock multiples",
+     .min = 1, .max = 86400},
+    {.name = "aggregate.time", .ref = RF_FIELD(Config, aggregate.time),
+     .help = "which time puts a flow in an interval: arrival, flow_end or flow_start",
+     .choices = kTimeModeArr},
+    {.name = "aggregate.grace", .ref = RF_FIELD(Config, aggregate.grace_s),
+     .help = "flow_end/flow_start: seconds to wait past an interval's end for late flows",
+     .min = 0, .max = 3600},
+    {.name = "aggregate.max_entries", .ref = RF_FIELD(Config, aggregate.max_entries),
+     .help = "rows per worker table (memory bound); new keys beyond go to a counted overflow row",
+     .min = 1024, .max = 100000000},
+    // [output]
+    {.name = "output.directory", .ref = RF_FIELD(Config, output.directory),
+     .help = "where the csv and jsonl sinks write (created if missing)",
+     .rule = Rule::kNonEmpty},
+    // [metrics]
+    {.name = "metrics.listen", .ref = RF_FIELD(Config, metrics.listen),
+     .help = "Prometheus /metrics HTTP address \"host:port\"; \"\" disables",
+     .rule = Rule::kEndpointOrEmpty},
+    {.name = "metrics.max_streams", .ref = RF_FIELD(Config, metrics.max_streams),
+     .help = "exporter streams exported as per-stream series (the busiest first)",
+     .min = 0, .max = 1048576},
+    // [log]
+    {.name = "log.stats_interval", .ref = RF_FIELD(Config, log.stats_interval_s),
+     .help = "seconds between stats lines on stderr; 0 disables",
+     .min = 0, .max = 86400},
+    {.name = "log.level", .ref = RF_FIELD(Config, log.level),
+     .help = "least severe level logged: error, warn, info or debug",
+     .choices = kLogLevelArr},
+};
+
+constexpr uint8_t kText = sink_bit(SinkType::kText);
+constexpr uint8_t kFiles = sink_bit(SinkType::kCsv) | sink_bit(SinkType::kJsonl);
+constexpr uint8_t kClickHouse = sink_bit(SinkType::kClickHouse);
+
+const Key<SinkConfig> kSinkArr[] = {
+    {.name = "type", .ref = RF_FIELD(SinkConfig, type),
+     .help = "text (summary on stdout), csv or jsonl (one file per interval), clickhouse (HTTP INSERT)",
+     .choices = kSinkTypeArr, .required = true},
+    {.name = "name", .ref = RF_FIELD(SinkConfig, name),
+     .help = "unique name used in logs, metrics and the spool path; default = the type",
+     .rule = Rule::kName},
+    {.name = "top", .ref = RF_FIELD(SinkConfig, top),
+     .help = "rows (largest by bytes) shown per interval",
+     .min = 0, .max = 1000, .sinks = kText},
+    {.name = "keep", .ref = RF_FIELD(SinkConfig, keep),
+     .help = "interval files kept in output.directory; 0 = keep all",
+     .min = 0, .max = 1000000, .sinks = kFiles},
+    {.name = "url", .ref = RF_FIELD(SinkConfig, url),
+     .help = "ClickHouse HTTP interface", .rule = Rule::kHttpUrl, .sinks = kClickHouse},
+    {.name = "database", .ref = RF_FIELD(SinkConfig, database),
+     .help = "ClickHouse database", .rule = Rule::kNonEmpty, .sinks = kClickHouse},
+    {.name = "table", .ref = RF_FIELD(SinkConfig, table),
+     .help = "ClickHouse table", .rule = Rule::kNonEmpty, .sinks = kClickHouse},
+    {.name = "user", .ref = RF_FIELD(SinkConfig, user),
+     .help = "ClickHouse user; \"\" = server default", .sinks = kClickHouse},
+    {.name = "password", .ref = RF_FIELD(SinkConfig, password),
+     .help = "ClickHouse password; never logged, masked in --check-config", .sinks = kClickHouse},
+    {.name = "timeout_ms", .ref = RF_FIELD(SinkConfig, timeout_ms),
+     .help = "HTTP request timeout, ms", .min = 100, .max = 3600000, .sinks = kClickHouse},
+    {.name = "batch_rows", .ref = RF_FIELD(SinkConfig, batch_rows),
+     .help = "rows per INSERT", .min = 1, .max = 10000000, .sinks = kClickHouse},
+    {.name = "spool_dir", .ref = RF_FIELD(SinkConfig, spool_dir),
+     .help = "where failed batches wait for retry; \"\" = <output.directory>/spool/<name>",
+     .sinks = kClickHouse},
+    {.name = "spool_max_bytes", .ref = RF_FIELD(SinkConfig, spool_max_bytes),
+     .help = "spool size bound, bytes; the oldest batches are dropped (and counted) beyond it",
+     .min = kMiB, .max = kTiB, .sinks = kClickHouse},
+};
+
+const Key<SamplingOverride> kSamplingArr[] = {
+    {.name = "exporter", .ref = RF_FIELD(SamplingOverride, exporter),
+     .help = "exporter address the override applies to", .required = true},
+    {.name = "interval", .ref = RF_FIELD(SamplingOverride, interval),
+     .help = "sampling interval used for it, whatever the exporter sends",
+     .min = 1, .max = 16383, .required = true},
+};
+
+#undef RF_FIELD
+
+std::string join_quoted(std::span<const char* const> names) {
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i) s += ", ";
+    s += quote(names[i]);
+  }
+  return s;
+}
+
+bool is_address_field(std::string_view f) {
+  return f == "src_addr" || f == "dst_addr" || f == "nexthop" || f == "exporter";
+}
+
+template <class T>
+std::string type_name(const Key<T>& key) {
+  return std::visit(
+      [&](auto ref) -> std::string {
+        using F = std::remove_reference_t<decltype(ref(std::declval<T&>()))>;
+        if constexpr (std::is_same_v<F, bool>) return "boolean";
+        else if constexpr (std::is_integral_v<F>) return "integer";
+        else if constexpr (std::is_enum_v<F>) return "string (enum)";
+        else if constexpr (std::is_same_v<F, IpAddr>) return "string (address)";
+        else if constexpr (std::is_same_v<F, std::string>)
+          return key.choices.empty() ? "string" : "string (enum)";
+        else return "array of strings";
+      },
+      key.ref);
+}
+
+template <class T>
+void add_docs(std::span<const Key<T>> keys, std::string_view prefix, std::vector<KeyDoc>* out) {
+  for (const auto& key : keys) {
+    T defaults{};
+    KeyDoc d;
+    d.path = std::string(prefix) + key.name;
+    d.type = type_name(key);
+    d.expected = expected_text(key);
+    d.default_value = key.required ? "(required)" : render_value(key, defaults);
+    d.help = key.help;
+    if constexpr (std::is_same_v<T, SinkConfig>) {
+      for (size_t i = 0; i < std::size(kSinkTypeArr); ++i) {
+        if (!(key.sinks & (1u << i))) continue;
+        if (!d.sink_types.empty()) d.sink_types += ", ";
+        d.sink_types += kSinkTypeArr[i];
+      }
+    }
+    out->push_back(std::move(d));
+  }
+}
+
+}  // namespace
+
+const std::span<const Key<Config>> kConfigKeys = kConfigArr;
+const std::span<const Key<SinkConfig>> kSinkKeys = kSinkArr;
+const std::span<const Key<SamplingOverride>> kSamplingKeys = kSamplingArr;
+const std::span<const char* const> kSections = kSectionArr;
+const std::span<const char* const> kBackendNames = kBackendArr;
+const std::span<const char* const> kTimeModeNames = kTimeModeArr;
+const std::span<const char* const> kSinkTypeNames = kSinkTypeArr;
+const std::span<const char* const> kLogLevelNames = kLogLevelArr;
+const std::span<const char* const> kKeyFieldNames = kKeyFieldArr;
+
+std::vector<Endpoint> default_listen() { return {*Endpoint::parse("0.0.0.0:2055")}; }
+
+std::vector<SinkConfig> default_sinks() {
+  SinkConfig text;
+  text.type = SinkType::kText;
+  text.name = "text";
+  SinkConfig csv;
+  csv.type = SinkType::kCsv;
+  csv.name = "csv";
+  return {text, csv};
+}
+
+std::string check_key_field(std::string_view entry) {
+  auto slash = entry.find('/');
+  std::string_view field = entry.substr(0, slash);
+  bool known = false;
+  for (const char* f : kKeyFieldArr) known = known || field == f;
+  if (!known) return "unknown field " + quote(field);
+  if (slash == std::string_view::npos) return "";
+  if (!is_address_field(field))
+    return "prefix length only allowed on address fields (src_addr, dst_addr, nexthop, exporter), not on " +
+           std::string(field);
+  std::string_view len_text = entry.substr(slash + 1);
+  unsigned max = field == "exporter" ? 128 : 32;
+  unsigned len = 0;
+  auto [p, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
+  if (len_text.empty() || ec != std::errc() || p != len_text.data() + len_text.size() || len > max)
+    return "prefix length " + quote(len_text) + " out of range 0.." + std::to_string(max) +
+           " for " + std::string(field);
+  return "";
+}
+
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04X", static_cast<unsigned>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+template <class T>
+std::string element_expected_text(const Key<T>& key) {
+  return std::visit(
+      [&](auto ref) -> std::string {
+        using F = std::remove_reference_t<decltype(ref(std::declval<T&>()))>;
+        if constexpr (std::is_same_v<F, std::vector<Endpoint>>)
+          return "address \"host:port\", \"[v6]:port\" or \":port\"";
+        else if constexpr (std::is_same_v<F, std::vector<Cidr>>)
+          return "CIDR prefix such as \"10.0.0.0/8\" or \"2001:db8::/32\"";
+        else if constexpr (std::is_same_v<F, std::vector<std::string>>)
+          return "key field such as \"src_addr\" or \"src_addr/24\"";
+        else return expected_text(key);
+      },
+      key.ref);
+}
+
+template <class T>
+std::string expected_text(const Key<T>& key) {
+  return std::visit(
+      [&](auto ref) -> std::string {
+        using F = std::remove_reference_t<decltype(ref(std::declval<T&>()))>;
+        if constexpr (std::is_same_v<F, bool>) {
+          return "boolean (true or false)";
+        } else if constexpr (std::is_integral_v<F>) {
+          std::string range = std::to_string(key.min) + ".." + std::to_string(key.max);
+          return key.rule == Rule::kPowerOfTwo ? "power of two in " + range : "integer in " + range;
+        } else if constexpr (std::is_enum_v<F>) {
+          return "one of " + join_quoted(key.choices);
+        } else if constexpr (std::is_same_v<F, IpAddr>) {
+          return "IP address such as \"192.0.2.1\" or \"2001:db8::1\"";
+        } else if constexpr (std::is_same_v<F, std::string>) {
+          if (!key.choices.empty()) return "one of " + join_quoted(key.choices);
+          switch (key.rule) {
+            case Rule::kNonEmpty: return "non-empty string";
+            case Rule::kEndpointOrEmpty: return "\"\" or address \"host:port\"";
+            case Rule::kHttpUrl: return "URL starting with http:// or https://";
+            case Rule::kName: return "name of letters, digits, '_' and '-'";
+            default: return "string";
+          }
+        } else if constexpr (std::is_same_v<F, std::vector<Endpoint>>) {
+          return "non-empty array of addresses \"host:port\"";
+        } else if constexpr (std::is_same_v<F, std::vector<Cidr>>) {
+          return "array of CIDR prefixes";
+        } else {
+          return "array of key fields";
+        }
+      },
+      key.ref);
+}
+
+template <class T>
+std::string render_value(const Key<T>& key, T& target) {
+  return std::visit(
+      [&](auto ref) -> std::string {
+        const auto& v = ref(target);
+        using F = std::remove_cvref_t<decltype(v)>;
+        if constexpr (std::is_same_v<F, bool>) {
+          return v ? "true" : "false";
+        } else if constexpr (std::is_integral_v<F>) {
+          return std::to_string(v);
+        } else if constexpr (std::is_enum_v<F>) {
+          auto i = static_cast<size_t>(v);
+          return i < key.choices.size() ? quote(key.choices[i]) : quote("?");
+        } else if constexpr (std::is_same_v<F, IpAddr>) {
+          return quote(v.str());
+        } else if constexpr (std::is_same_v<F, std::string>) {
+          return quote(v);
+        } else {
+          std::string s = "[";
+          for (size_t i = 0; i < v.size(); ++i) {
+            if (i) s += ", ";
+            if constexpr (std::is_same_v<F, std::vector<std::string>>) s += quote(v[i]);
+            else s += quote(v[i].str());
+          }
+          return s + "]";
+        }
+      },
+      key.ref);
+}
+
+#define RF_INSTANTIATE(T)                                                  \
+  template std::string expected_text<T>(const Key<T>&);                   \
+  template std::string element_expected_text<T>(const Key<T>&);           \
+  template std::string render_value<T>(const Key<T>&, T&);
+RF_INSTANTIATE(Config)
+RF_INSTANTIATE(SinkConfig)
+RF_INSTANTIATE(SamplingOverride)
+#undef RF_INSTANTIATE
+
+std::vector<KeyDoc> key_docs() {
+  std::vector<KeyDoc> out;
+  add_docs(kConfigKeys, "", &out);
+  // The struct defaults of listen and sinks are empty; the loader fills them.
+  for (auto& d : out)
+    if (d.path == "receive.listen") d.default_value = "[\"0.0.0.0:2055\"]";
+  add_docs(kSamplingKeys, "decode.sampling_override.", &out);
+  add_docs(kSinkKeys, "sink.", &out);
+  return out;
+}
+
+}  // namespace ringflow::schema
