@@ -1,0 +1,292 @@
+// Sequence tracking per exporter stream = (exporter address, engine_type,
+// engine_id): "expected = last_sequence + last_count (mod 2^32, wrap-safe).
+// Classify each datagram: in order; gap (estimated lost flows += distance; v5
+// sequence counts flows, not datagrams); late or duplicate (arrives behind the
+// expected value within a window — do not count as loss, undo an earlier gap
+// estimate when a late datagram fills it); exporter reset (sys_uptime went
+// backwards, or the jump is implausible)."
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+#include "decode/sequence_tracker.h"
+
+namespace ringflow {
+namespace {
+
+const IpAddr kA = IpAddr::from_v4(0xC0000201);  // 192.0.2.1
+const IpAddr kB = IpAddr::from_v4(0xC0000202);  // 192.0.2.2
+
+constexpr int64_t kNow = 1700000000000;
+
+// A header as an exporter booted at kBootSecs would send it at uptime `up`.
+constexpr uint32_t kBootSecs = 1699990000;
+v5::Header hdr(uint32_t seq, uint16_t count = 30, uint32_t up_ms = 5000000, uint8_t et = 0,
+               uint8_t ei = 0, uint32_t boot_secs = kBootSecs) {
+  v5::Header h;
+  h.version = 5;
+  h.count = count;
+  h.flow_sequence = seq;
+  h.sys_uptime_ms = up_ms;
+  h.unix_secs = boot_secs + up_ms / 1000;
+  h.unix_nsecs = (up_ms % 1000) * 1000000;
+  h.engine_type = et;
+  h.engine_id = ei;
+  return h;
+}
+
+DecodeConfig config() {
+  DecodeConfig c;
+  c.max_streams = 64;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("sequence: in order", "[decode][sequence]") {
+  SequenceTracker t(config());
+  CHECK(t.observe(kA, hdr(0), kNow).cls == SeqClass::kNewStream);
+  for (uint32_t i = 1; i < 100; ++i)
+    CHECK(t.observe(kA, hdr(i * 30, 30, 5000000 + i), kNow + i).cls == SeqClass::kInOrder);
+  // Counts vary per datagram: expected = last_sequence + last_count.
+  CHECK(t.observe(kA, hdr(3000, 7), kNow + 100).cls == SeqClass::kInOrder);
+  CHECK(t.observe(kA, hdr(3007, 1), kNow + 100).cls == SeqClass::kInOrder);
+  const StreamStats* s = t.find(kA, 0, 0);
+  REQUIRE(s);
+  CHECK(s->datagrams == 102);
+  CHECK(s->flows == 3008);
+  CHECK(s->lost_flows == 0);
+  CHECK(s->next_sequence == 3008);
+  CHECK(s->first_seen_ms == kNow);
+  CHECK(s->last_seen_ms == kNow + 100);
+}
+
+TEST_CASE("sequence: gap counts missing flows, not datagrams", "[decode][sequence]") {
+  SequenceTracker t(config());
+  t.observe(kA, hdr(0), kNow);
+  SeqResult r = t.observe(kA, hdr(90), kNow);  // 30..89 missing: two datagrams, 60 flows
+  CHECK(r.cls == SeqClass::kGap);
+  CHECK(r.flows == 60);
+  CHECK(t.observe(kA, hdr(120), kNow).cls == SeqClass::kInOrder);
+  const StreamStats* s = t.find(kA, 0, 0);
+  CHECK(s->lost_flows == 60);
+  CHECK(s->gaps == 1);
+  CHECK(s->next_sequence == 150);
+}
+
+TEST_CASE("sequence: late datagrams fill the gap and undo the loss", "[decode][sequence]") {
+  SequenceTracker t(config());
+  t.observe(kA, hdr(0), kNow);
+  REQUIRE(t.observe(kA, hdr(120), kNow).flows == 90);  // 30..119 missing
+  SECTION("in any order, partly out of the middle") {
+    SeqResult r = t.observe(kA, hdr(60, 30, 4999990), kNow);  // middle: splits the gap
+    CHECK(r.cls == SeqClass::kLate);
+    CHECK(r.flows == 30);
+    CHECK(t.find(kA, 0, 0)->lost_flows == 60);
+    CHECK(t.observe(kA, hdr(90, 30, 4999995), kNow).cls == SeqClass::kLate);
+    CHECK(t.observe(kA, hdr(30, 30, 4999980), kNow).cls == SeqClass::kLate);
+    const StreamStats* s = t.find(kA, 0, 0);
+    CHECK(s->lost_flows == 0);
+    CHECK(s->reordered == 3);
+    CHECK(s->late_flows == 90);
+    CHECK(s->duplicates == 0);
+    CHECK(s->resets == 0);
+    // Late datagrams do not move expected.
+    CHECK(s->next_sequence == 150);
+    CHECK(t.observe(kA, hdr(150), kNow).cls == SeqClass::kInOrder);
+    // A second copy of a late datagram is a duplicate.
+    CHECK(t.observe(kA, hdr(60), kNow).cls == SeqClass::kDuplicate);
+    CHECK(t.find(kA, 0, 0)->lost_flows == 0);
+  }
+  SECTION("a late datagram overlapping the gap's edge fills only the overlap") {
+    SeqResult r = t.observe(kA, hdr(100, 30), kNow);  // 100..129; gap ends at 119
+    CHECK(r.cls == SeqClass::kLate);
+    CHECK(r.flows == 20);
+    CHECK(t.find(kA, 0, 0)->lost_flows == 70);
+  }
+}
+
+TEST_CASE("sequence: duplicates are not loss", "[decode][sequence]") {
+  SequenceTracker t(config());
+  t.observe(kA, hdr(0), kNow);
+  t.observe(kA, hdr(30), kNow);
+  CHECK(t.observe(kA, hdr(30), kNow).cls == SeqClass::kDuplicate);
+  CHECK(t.observe(kA, hdr(0), kNow).cls == SeqClass::kDuplicate);
+  CHECK(t.observe(kA, hdr(60), kNow).cls == SeqClass::kInOrder);
+  const StreamStats* s = t.find(kA, 0, 0);
+  CHECK(s->duplicates == 2);
+  CHECK(s->lost_flows == 0);
+  CHECK(s->datagrams == 5);
+  CHECK(s->flows == 150);  // every PDU received, duplicates included
+}
+
+TEST_CASE("sequence: the 2^32 wrap", "[decode][sequence]") {
+  SequenceTracker t(config());
+  t.observe(kA, hdr(0xFFFFFFF0u, 16), kNow);  // next = 0
+  CHECK(t.observe(kA, hdr(0, 30), kNow).cls == SeqClass::kInOrder);
+  CHECK(t.observe(kA, hdr(30, 30), kNow).cls == SeqClass::kInOrder);
+  SECTION("a gap across the wrap, then filled") {
+    SequenceTracker w(config());
+    w.observe(kA, hdr(0xFFFFFFE0u, 16), kNow);  // next = 0xFFFFFFF0
+    SeqResult r = w.observe(kA, hdr(16, 30), kNow);
+    CHECK(r.cls == SeqClass::kGap);
+    CHECK(r.flows == 32);  // 0xFFFFFFF0 .. 0xF
+    r = w.observe(kA, hdr(0xFFFFFFF0u, 32), kNow);
+    CHECK(r.cls == SeqClass::kLate);
+    CHECK(r.flows == 32);
+    CHECK(w.find(kA, 0, 0)->lost_flows == 0);
+    CHECK(w.find(kA, 0, 0)->next_sequence == 46);
+  }
+}
+
+TEST_CASE("sequence: exporter restart", "[decode][sequence]") {
+  SequenceTracker t(config());
+  t.observe(kA, hdr(500000, 30, 900000000), kNow);  // up 10 days
+  t.observe(kA, hdr(500030, 30, 900001000), kNow);
+  SECTION("sys_uptime went backwards and the sequence restarted") {
+    // Rebooted: booted 10 days later than before, uptime 2 s, sequence 0.
+    uint32_t reboot_secs = kBootSecs + 900000;
+    SeqResult r = t.observe(kA, hdr(0, 30, 2000, 0, 0, reboot_secs), kNow);
+    CHECK(r.cls == SeqClass::kReset);
+    CHECK(t.observe(kA, hdr(30, 30, 3000, 0, 0, reboot_secs), kNow).cls == SeqClass::kInOrder);
+    const StreamStats* s = t.find(kA, 0, 0);
+    CHECK(s->resets == 1);
+    CHECK(s->lost_flows == 0);
+    CHECK(s->duplicates == 0);
+  }
+  SECTION("uptime back to near zero even though the sequence looks plausible") {
+    uint32_t reboot_secs = kBootSecs + 900000;
+    // Sequence continues (some exporters persist it), uptime restarted.
+    CHECK(t.observe(kA, hdr(500060, 30, 1500, 0, 0, reboot_secs), kNow).cls == SeqClass::kReset);
+  }
+  SECTION("a late datagram has an older sys_uptime but the same boot: not a reset") {
+    t.observe(kA, hdr(500090, 30, 900003000), kNow);  // 500060..89 missing
+    SeqResult r = t.observe(kA, hdr(500060, 30, 900002000), kNow);
+    CHECK(r.cls == SeqClass::kLate);
+    CHECK(t.find(kA, 0, 0)->resets == 0);
+  }
+  SECTION("an implausible forward jump") {
+    DecodeConfig c = config();
+    SequenceTracker u(c);
+    u.observe(kA, hdr(0), kNow);
+    CHECK(u.observe(kA, hdr(30 + c.reset_threshold), kNow).cls == SeqClass::kGap);
+    u.observe(kA, hdr(0), kNow);  // far behind: resynchronise at 30
+    CHECK(u.observe(kA, hdr(60 + c.reset_threshold + 1), kNow).cls == SeqClass::kReset);
+    CHECK(u.find(kA, 0, 0)->lost_flows == c.reset_threshold);  // the jump is not loss
+  }
+  SECTION("too far behind to be late or duplicate") {
+    DecodeConfig c = config();
+    c.reorder_window = 1000;
+    SequenceTracker u(c);
+    u.observe(kA, hdr(5000), kNow);                                      // next 5030
+    CHECK(u.observe(kA, hdr(4030), kNow).cls == SeqClass::kDuplicate);  // 1000 behind
+    CHECK(u.observe(kA, hdr(4029), kNow).cls == SeqClass::kReset);      // 1001 behind
+    CHECK(u.find(kA, 0, 0)->next_sequence == 4059);
+  }
+}
+
+TEST_CASE("sequence: two engines on one address are two streams", "[decode][sequence]") {
+  SequenceTracker t(config());
+  for (uint32_t i = 0; i < 50; ++i) {
+    SeqClass want = i == 0 ? SeqClass::kNewStream : SeqClass::kInOrder;
+    CHECK(t.observe(kA, hdr(i * 30, 30, 5000000, 0, 1), kNow).cls == want);
+    CHECK(t.observe(kA, hdr(7000 + i * 20, 20, 5000000, 0, 2), kNow).cls == want);
+    CHECK(t.observe(kA, hdr(i * 10, 10, 5000000, 1, 1), kNow).cls == want);  // engine_type differs
+  }
+  CHECK(t.size() == 3);
+  CHECK(t.find(kA, 0, 1)->flows == 1500);
+  CHECK(t.find(kA, 0, 2)->flows == 1000);
+  CHECK(t.find(kA, 1, 1)->flows == 500);
+  for (auto [et, ei] : {std::pair{0, 1}, std::pair{0, 2}, std::pair{1, 1}})
+    CHECK(t.find(kA, static_cast<uint8_t>(et), static_cast<uint8_t>(ei))->lost_flows == 0);
+}
+
+TEST_CASE("sequence: two exporters with the same engine ids", "[decode][sequence]") {
+  SequenceTracker t(config());
+  for (uint32_t i = 0; i < 50; ++i) {
+    t.observe(kA, hdr(i * 30), kNow);
+    t.observe(kB, hdr(1000000 + i * 30), kNow);
+  }
+  CHECK(t.size() == 2);
+  CHECK(t.find(kA, 0, 0)->lost_flows == 0);
+  CHECK(t.find(kB, 0, 0)->lost_flows == 0);
+  CHECK(t.find(kB, 0, 0)->next_sequence == 1001500);
+  const IpAddr v6 = *IpAddr::parse("2001:db8::c000:201");  // not the v4 address kA
+  CHECK(t.find(v6, 0, 0) == nullptr);
+}
+
+TEST_CASE("sequence: remembered gaps are bounded", "[decode][sequence]") {
+  SequenceTracker t(config());
+  t.observe(kA, hdr(0, 10), kNow);
+  // 10 gaps of 10 flows: the two oldest are forgotten.
+  for (uint32_t i = 1; i <= 10; ++i) t.observe(kA, hdr(i * 20, 10), kNow);
+  CHECK(t.find(kA, 0, 0)->lost_flows == 100);
+  CHECK(t.observe(kA, hdr(10, 10), kNow).cls == SeqClass::kDuplicate);  // forgotten: stays lost
+  CHECK(t.observe(kA, hdr(30, 10), kNow).cls == SeqClass::kDuplicate);
+  CHECK(t.observe(kA, hdr(50, 10), kNow).cls == SeqClass::kLate);
+  CHECK(t.observe(kA, hdr(190, 10), kNow).cls == SeqClass::kLate);
+  CHECK(t.find(kA, 0, 0)->lost_flows == 80);
+}
+
+TEST_CASE("sequence: sampling interval and stats per stream", "[decode][sequence]") {
+  DecodeConfig c = config();
+  c.default_sampling = 7;
+  SequenceTracker t(c);
+  v5::Header h = hdr(0);
+  h.sampling_raw = 0x4064;  // mode 1, interval 100
+  t.observe(kA, h, kNow);
+  CHECK(t.find(kA, 0, 0)->sampling_interval == 100);
+  CHECK(t.find(kA, 0, 0)->sampling_raw == 0x4064);
+  h = hdr(30);
+  t.observe(kA, h, kNow);
+  CHECK(t.find(kA, 0, 0)->sampling_interval == 7);  // interval 0: the default
+}
+
+TEST_CASE("sequence: the table is bounded and idle streams expire", "[decode][sequence]") {
+  DecodeConfig c = config();
+  c.max_streams = 1000;
+  c.stream_idle_timeout_s = 10;
+  SequenceTracker t(c);
+  auto addr = [](uint32_t i) { return IpAddr::from_v4(0x0A000000 + i); };
+  // Odd streams last seen 20 s before even ones.
+  for (uint32_t i = 0; i < 1000; ++i)
+    CHECK(t.observe(addr(i), hdr(0), kNow + (i % 2 ? 0 : 20000)).cls == SeqClass::kNewStream);
+  CHECK(t.observe(addr(1000), hdr(0), kNow).cls == SeqClass::kTableFull);
+  CHECK(t.find(addr(1000), 0, 0) == nullptr);
+  CHECK(t.stats().table_full == 1);
+
+  CHECK(t.expire(kNow + 10000) == 0);  // exactly the idle time: kept
+  CHECK(t.expire(kNow + 10001) == 500);
+  CHECK(t.size() == 500);
+  // Every survivor is still found (backward-shift deletion kept the probe
+  // runs intact) and still in order; every expired one is gone.
+  for (uint32_t i = 0; i < 1000; ++i) {
+    INFO("stream " << i);
+    if (i % 2) {
+      CHECK(t.find(addr(i), 0, 0) == nullptr);
+    } else {
+      REQUIRE(t.find(addr(i), 0, 0) != nullptr);
+      CHECK(t.find(addr(i), 0, 0)->exporter == addr(i));
+      CHECK(t.observe(addr(i), hdr(30), kNow + 20000).cls == SeqClass::kInOrder);
+    }
+  }
+  // Room again: a returning stream starts afresh.
+  CHECK(t.observe(addr(1), hdr(30), kNow + 20000).cls == SeqClass::kNewStream);
+  SequenceTrackerStats st = t.stats();
+  CHECK(st.active == 501);
+  CHECK(st.capacity == 1000);
+  CHECK(st.streams_created == 1001);
+  CHECK(st.streams_expired == 500);
+
+  std::vector<StreamStats> snap;
+  t.snapshot(&snap);
+  CHECK(snap.size() == 501);
+  uint64_t datagrams = 0;
+  for (const auto& s : snap) datagrams += s.datagrams;
+  CHECK(datagrams == 500 * 2 + 1);
+
+  CHECK(t.expire(kNow + 40000) == 501);
+  CHECK(t.size() == 0);
+}
+
+}  // namespace ringflow
