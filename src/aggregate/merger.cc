@@ -13,7 +13,7 @@ Merger::Merger(AggregationHub& hub)
   rows_.reserve(hub.config().max_entries + 1);
 }
 
-const FlushBatch* Merger::collect_sealed() {
+FlushBatch* Merger::collect_sealed() {
   taken_.clear();
   for (uint32_t i = 0; i < hub_.workers(); ++i) {
     WorkerAggregator& w = hub_.worker(i);
@@ -24,7 +24,7 @@ const FlushBatch* Merger::collect_sealed() {
   return build(false);
 }
 
-const FlushBatch* Merger::collect_open(int stage) {
+FlushBatch* Merger::collect_open(int stage) {
   taken_.clear();
   for (uint32_t i = 0; i < hub_.workers(); ++i) {
     WorkerAggregator& w = hub_.worker(i);
@@ -39,7 +39,7 @@ const FlushBatch* Merger::collect_open(int stage) {
   return build(true);
 }
 
-const FlushBatch* Merger::build(bool partial) {
+FlushBatch* Merger::build(bool partial) {
   const uint32_t words = hub_.schema().key_words();
   FlushBatch& b = batch_;
   b = FlushBatch{};

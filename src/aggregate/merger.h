@@ -27,14 +27,14 @@ class Merger {
 
   // Builds a batch from every sealed table waiting now. Returns null when
   // none is waiting.
-  const FlushBatch* collect_sealed();
+  FlushBatch* collect_sealed();
 
   // Shutdown: builds a partial batch from the tables the workers are still
   // filling: stage 0 = active tables, 1 = standby tables holding the next
   // interval (grace period). Returns null when the stage has nothing
   // (stage 0 always yields a batch, possibly empty, once a worker started).
   // REQUIRES: every worker thread joined; the previous batch released.
-  const FlushBatch* collect_open(int stage);
+  FlushBatch* collect_open(int stage);
 
   // Clears the tables of the last batch; sealed ones go back to their worker.
   void release();
@@ -46,7 +46,7 @@ class Merger {
     IntervalTable* table;
     WorkerAggregator* owner;  // null: not returned (shutdown tables)
   };
-  const FlushBatch* build(bool partial);
+  FlushBatch* build(bool partial);
 
   AggregationHub& hub_;
   IntervalTable merge_;

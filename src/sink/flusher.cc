@@ -1,0 +1,186 @@
+#include "sink/flusher.h"
+
+#include <chrono>
+#include <ctime>
+#include <optional>
+
+#include "common/log.h"
+
+namespace ringflow {
+namespace {
+
+int64_t wall_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
+}  // namespace
+
+StatsSnapshot stats_delta(const StatsSnapshot& a, const StatsSnapshot& b) {
+  StatsSnapshot d;
+  d.datagrams = a.datagrams - b.datagrams;
+  d.bytes = a.bytes - b.bytes;
+  d.handed_off = a.handed_off - b.handed_off;
+  d.oversize = a.oversize - b.oversize;
+  d.not_allowed = a.not_allowed - b.not_allowed;
+  d.queue_full = a.queue_full - b.queue_full;
+  d.enobufs = a.enobufs - b.enobufs;
+  d.cq_overflow = a.cq_overflow - b.cq_overflow;
+  d.kernel_drops = a.kernel_drops - b.kernel_drops;
+  d.worker_datagrams = a.worker_datagrams - b.worker_datagrams;
+  d.decoded = a.decoded - b.decoded;
+  d.pdus = a.pdus - b.pdus;
+  d.flows = a.flows - b.flows;
+  d.future_records = a.future_records - b.future_records;
+  d.inverted_records = a.inverted_records - b.inverted_records;
+  d.trailing_accepted = a.trailing_accepted - b.trailing_accepted;
+  for (size_t i = 0; i < kRejectReasons; ++i) d.rejects[i] = a.rejects[i] - b.rejects[i];
+  return d;
+}
+
+Flusher::Flusher(AggregationHub& hub, std::vector<std::unique_ptr<Sink>> sinks,
+                 std::function<StatsSnapshot()> pipeline_stats, FlusherOptions options)
+    : hub_(hub),
+      merger_(hub),
+      sinks_(std::move(sinks)),
+      pipeline_stats_(std::move(pipeline_stats)),
+      options_(options) {
+  for (size_t i = 0; i < sinks_.size(); ++i) {
+    sink_counters_.push_back(std::make_unique<SinkCounters>());
+    sink_failing_.push_back(false);
+  }
+}
+
+Flusher::~Flusher() {
+  stop_.store(true, std::memory_order_release);
+  hub_.notify();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Flusher::start() {
+  if (pipeline_stats_) last_stats_ = pipeline_stats_();
+  thread_ = std::thread([this] { run(); });
+}
+
+void Flusher::run() {
+  using Clock = std::chrono::steady_clock;
+  std::optional<Clock::time_point> first_seen;  // first seal of the round we wait on
+  const auto seal_wait = std::chrono::milliseconds(options_.seal_wait_ms);
+  while (!stop_.load(std::memory_order_acquire)) {
+    // Read the epoch before looking, so a seal in between wakes the wait.
+    uint64_t epoch = hub_.seal_epoch();
+    if (reopen_.exchange(false, std::memory_order_relaxed))
+      for (auto& s : sinks_) s->reopen();
+    uint32_t ready = hub_.sealed_ready();
+    if (ready == 0) {
+      first_seen.reset();
+      hub_.wait_for_seal(epoch, options_.poll_ms);
+      continue;
+    }
+    auto now = Clock::now();
+    if (!first_seen) first_seen = now;
+    const uint32_t workers = hub_.workers();
+    if (ready < workers && now - *first_seen < seal_wait) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(seal_wait - (now - *first_seen));
+      hub_.wait_for_seal(epoch, static_cast<uint32_t>(std::min<int64_t>(left.count() + 1, options_.poll_ms)));
+      continue;
+    }
+    if (ready < workers) {
+      counters_.seal_timeouts.add(workers - ready);
+      if (!timeout_state_) {
+        RF_LOG_WARN("flush: %u of %u workers had not sealed their interval %u ms after the first; "
+                    "flushing without them (their rows follow in a later batch)",
+                    workers - ready, workers, options_.seal_wait_ms);
+        timeout_state_ = true;
+      }
+    } else if (timeout_state_) {
+      RF_LOG_INFO("flush: all workers seal on time again");
+      timeout_state_ = false;
+    }
+    first_seen.reset();
+    if (FlushBatch* b = merger_.collect_sealed()) flush(b);
+  }
+}
+
+void Flusher::flush(FlushBatch* b) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (reopen_.exchange(false, std::memory_order_relaxed))
+    for (auto& s : sinks_) s->reopen();
+  if (pipeline_stats_) {
+    StatsSnapshot now = pipeline_stats_();
+    b->pipeline = stats_delta(now, last_stats_);
+    b->has_pipeline_stats = true;
+    last_stats_ = now;
+  }
+
+  if (b->late) {
+    counters_.late_flushes.add();
+    if (!late_state_) {
+      RF_LOG_WARN("flush: late by %u interval(s): the previous flush (%.1f ms) was still running "
+                  "when interval ending %lld was due; the workers kept aggregating, this batch "
+                  "spans %u intervals",
+                  b->intervals() - 1, counters_.flush_ns_last.load() / 1e6,
+                  static_cast<long long>(b->start_ms + b->interval_ms), b->intervals());
+      late_state_ = true;
+    }
+  } else if (late_state_ && !b->partial) {
+    RF_LOG_INFO("flush: on time again");
+    late_state_ = false;
+  }
+
+  for (size_t i = 0; i < sinks_.size(); ++i) {
+    SinkCounters& sc = *sink_counters_[i];
+    if (sinks_[i]->write(*b)) {
+      sc.batches.add();
+      sc.rows_written.add(b->rows.size());
+      sc.last_success_ms.set(static_cast<uint64_t>(wall_ms()));
+      if (sink_failing_[i]) {
+        RF_LOG_INFO("sink %s: writing again", sinks_[i]->name().c_str());
+        sink_failing_[i] = false;
+      }
+    } else {
+      sc.errors.add();
+      if (!sink_failing_[i]) {
+        RF_LOG_ERROR("sink %s: write failed: %s (counted; logged again when it recovers)",
+                     sinks_[i]->name().c_str(), sinks_[i]->last_error().c_str());
+        sink_failing_[i] = true;
+      }
+    }
+  }
+
+  counters_.flushes.add();
+  if (b->partial) counters_.partial_flushes.add();
+  counters_.rows_flushed.add(b->rows.size());
+  if (!b->rows.empty() && b->rows.back().overflow) counters_.overflow_rows.add();
+  counters_.overflow_records.add(b->overflow_records);
+  counters_.merge_overflow_rows.add(b->merge_overflow_rows);
+  counters_.last_interval_end_ms.set(static_cast<uint64_t>(b->end_ms));
+  merger_.release();
+
+  uint64_t ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now() - t0)
+                                          .count());
+  counters_.flush_ns_last.set(ns);
+  counters_.flush_ns_total.add(ns);
+  if (ns > counters_.flush_ns_max.load()) counters_.flush_ns_max.set(ns);
+}
+
+void Flusher::stop_and_flush_final() {
+  if (finished_) return;
+  finished_ = true;
+  stop_.store(true, std::memory_order_release);
+  hub_.notify();
+  if (thread_.joinable()) thread_.join();
+  // The thread is joined and so are the workers: this thread now owns every
+  // table. First what was sealed (complete intervals), then the open ones.
+  if (FlushBatch* b = merger_.collect_sealed()) {
+    b->workers_missing = 0;  // the others' rows follow in the partial batch
+    flush(b);
+  }
+  for (int stage = 0; stage < 2; ++stage)
+    if (FlushBatch* b = merger_.collect_open(stage)) flush(b);
+  for (auto& s : sinks_) s->close();
+}
+
+}  // namespace ringflow

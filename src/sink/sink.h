@@ -1,0 +1,62 @@
+// Sink: where a flushed interval goes (text summary, CSV and JSON-lines
+// files, ClickHouse). The Flusher (src/sink/flusher.h) calls every sink with
+// each FlushBatch, in order, on its own thread.
+//
+// make_sinks() builds the sinks of output.sink from the config. It knows the
+// text, csv and jsonl types; other types (ClickHouse) plug in through
+// register_sink_factory() before make_sinks() is called, so this file does
+// not depend on their libraries. An unregistered type is an error.
+//
+// Error policy: write() returns false on failure (the flusher counts it and
+// logs once per change of state, with last_error()); it never throws and
+// never blocks receive (it runs on the flusher thread).
+//
+// Thread safety: one thread (the flusher) calls a sink's methods, never
+// concurrently. make_sinks/register_sink_factory: start-up only.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ringflow/config.h>
+
+#include "aggregate/flush_batch.h"
+
+namespace ringflow {
+
+class Sink {
+ public:
+  virtual ~Sink();
+  virtual const std::string& name() const = 0;
+  // Writes one batch. false = failed; the batch is not retried by the flusher
+  // (a sink that wants retries spools itself).
+  virtual bool write(const FlushBatch& batch) = 0;
+  // SIGHUP: re-create / reopen outputs. Called on the flusher thread before
+  // the next write.
+  virtual void reopen() {}
+  // Shutdown, after the final batch.
+  virtual void close() {}
+  // Why the last write failed (for the log); empty when unknown.
+  virtual std::string last_error() const { return {}; }
+};
+
+// Builds a sink for one [[sink]] entry. On failure returns null and sets
+// *error to a sentence naming the sink and the cause.
+using SinkFactory = std::function<std::unique_ptr<Sink>(const SinkConfig& sink,
+                                                        const OutputConfig& output,
+                                                        std::string* error)>;
+
+// Registers (or replaces) the factory of a sink type. Start-up only.
+void register_sink_factory(SinkType type, SinkFactory factory);
+
+// One sink per cfg.sinks entry, in order; an empty list means the default
+// text + csv. Creates output.directory for the file sinks. On any error
+// returns an empty vector and sets *error.
+std::vector<std::unique_ptr<Sink>> make_sinks(const OutputConfig& cfg, std::string* error);
+
+// The sink type's config name ("text", "csv", "jsonl", "clickhouse").
+const char* sink_type_name(SinkType type);
+
+}  // namespace ringflow
