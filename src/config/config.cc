@@ -127,7 +127,8 @@ class Validator {
       bool section = std::find(schema::kSections.begin(), schema::kSections.end(), name) !=
                      schema::kSections.end();
       if (!section) {
-        unknown_root(name, node, pos_of(node.is_table() ? node.source() : k.source()));
+        bool table = node.is_table() || node.is_array_of_tables();
+        unknown_root(name, node, pos_of(table ? node.source() : k.source()));
         continue;
       }
       const toml::table* t = node.as_table();
@@ -287,7 +288,7 @@ class Validator {
         }
       }
     }
-    std::string what = n.is_table() ? "unknown section" : "unknown key";
+    std::string what = n.is_table() || n.is_array_of_tables() ? "unknown section" : "unknown key";
     error(pos, name, m.empty() ? what : what + "; did you mean '" + m + "'?");
   }
 
