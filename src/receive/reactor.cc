@@ -1,0 +1,39 @@
+#include "receive/reactor.h"
+
+#include "receive/recvmmsg_reactor.h"
+#include "receive/uring_reactor.h"
+
+namespace ringflow {
+
+Reactor::~Reactor() = default;
+
+std::unique_ptr<Reactor> make_reactor(const ReceiveConfig& cfg, uint32_t index,
+                                      std::vector<UdpSocket> sockets, Handoff& handoff,
+                                      ReactorCounters& counters, std::string* why,
+                                      std::string* error) {
+  why->clear();
+  if (index >= handoff.reactors() || sockets.empty() || sockets.size() > 255) {
+    *error = "reactor " + std::to_string(index) + ": needs 1..255 sockets and an index below " +
+             std::to_string(handoff.reactors());
+    return nullptr;
+  }
+  if (cfg.backend == Backend::kRecvmmsg)
+    return RecvmmsgReactor::create(cfg, index, std::move(sockets), handoff, counters, error);
+
+  std::string reason;
+  if (probe_io_uring(&reason)) {
+    if (cfg.backend == Backend::kIoUring)
+      return UringReactor::create(cfg, index, &sockets, handoff, counters, error);
+    // auto: a setup failure after a good probe (e.g. out of memory) still
+    // falls back; create() leaves the sockets to us when it fails.
+    if (auto r = UringReactor::create(cfg, index, &sockets, handoff, counters, &reason)) return r;
+  }
+  if (cfg.backend == Backend::kIoUring) {
+    *error = "receive.backend = \"io_uring\", but io_uring is unusable: " + reason;
+    return nullptr;
+  }
+  *why = "io_uring unavailable: " + reason + "; using recvmmsg";
+  return RecvmmsgReactor::create(cfg, index, std::move(sockets), handoff, counters, error);
+}
+
+}  // namespace ringflow

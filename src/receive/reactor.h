@@ -1,0 +1,78 @@
+// A reactor: one thread that takes datagrams from its sockets in batches and
+// hands them to the workers (see docs/architecture.md, "receive").
+//
+// Two backends implement the same interface:
+//   - io_uring (src/receive/uring_reactor.*): one multishot recvmsg per
+//     socket on a provided-buffer ring; one io_uring_enter per batch.
+//   - recvmmsg (src/receive/recvmmsg_reactor.*): poll + recvmmsg on a buffer
+//     slab with a free list; the fallback when io_uring cannot be used.
+// make_reactor() picks one per receive.backend; with "auto" it probes
+// io_uring for every feature we rely on and falls back with the reason.
+//
+// Accounting (ReactorCounters, single writer = the reactor thread): every
+// datagram taken from the kernel is counted in `datagrams` and ends in exactly
+// one of handed_off, oversize, not_allowed, queue_full; the buffer of the
+// last three is recycled at once. Kernel drops (SO_RXQ_OVFL, or
+// /proc/net/udp when idle and at stop) are set() as the sum over the sockets.
+//
+// Buffers: the reactor owns ring_entries buffers of receive.buffer_size bytes.
+// A DatagramRef points into one of them; the worker gives it back through
+// Handoff::returns(reactor). While every buffer is out (ring dry) the reactor
+// waits at most 1 ms at a time so that returned buffers are recycled soon;
+// otherwise it sleeps until traffic, stop(), or a 100 ms housekeeping tick.
+//
+// Life cycle: make_reactor() (any thread) -> run() on the reactor's own
+// thread, once -> stop() from any thread -> run() returns after handing off
+// what it already took -> destroy.
+// REQUIRES: the Reactor (which owns the buffer memory) outlives every
+// DatagramRef it produced: destroy it only after the workers are done.
+//
+// Thread safety: run() on one thread; stop(), backend() and buffers_home()
+// from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ringflow/config.h>
+#include <ringflow/stats.h>
+
+#include "receive/handoff.h"
+#include "receive/udp_socket.h"
+
+namespace ringflow {
+
+class Reactor {
+ public:
+  virtual ~Reactor();
+  // Receives until stop(); then hands off what it already has and returns.
+  virtual void run() = 0;
+  // Thread-safe and prompt: wakes a blocked run(). Idempotent.
+  virtual void stop() = 0;
+  virtual const char* backend() const = 0;  // "io_uring" or "recvmmsg"
+  // Buffers the reactor holds (in its ring or free list), i.e. not with a
+  // worker or in flight. Refreshed once per loop iteration (relaxed), exact
+  // after run() returned; ring_entries means nothing leaked.
+  virtual uint32_t buffers_home() const = 0;
+};
+
+// Chooses the backend per cfg.backend ("auto": probe io_uring with the
+// features we need, fall back to recvmmsg and put the reason in *why).
+// Errors (e.g. io_uring forced but unavailable, out of memory) -> nullptr and
+// *error. The sockets move into the reactor.
+// REQUIRES: index < handoff.reactors(), !sockets.empty(), sockets.size() <= 255.
+std::unique_ptr<Reactor> make_reactor(const ReceiveConfig& cfg, uint32_t index,
+                                      std::vector<UdpSocket> sockets, Handoff& handoff,
+                                      ReactorCounters& counters, std::string* why,
+                                      std::string* error);
+
+// Checks that io_uring offers what the io_uring backend needs (ring setup,
+// provided-buffer rings, multishot recvmsg): true, or false with the reason in
+// *why (e.g. "io_uring_setup: Operation not permitted (Docker's default
+// seccomp profile or kernel.io_uring_disabled)"). Creates a throwaway ring and
+// a loopback socket; takes about a millisecond.
+bool probe_io_uring(std::string* why);
+
+}  // namespace ringflow

@@ -1,0 +1,174 @@
+#include "receive/udp_socket.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+#include "common/log.h"
+
+namespace ringflow {
+namespace {
+
+std::string errno_message(const Endpoint& at, const char* what, int err) {
+  return at.str() + ": " + what + ": " + std::strerror(err);
+}
+
+bool is_v6(const Endpoint& e) { return e.any_v6 || !e.addr.is_v4(); }
+
+Endpoint endpoint_of(int fd, const Endpoint& asked) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  Endpoint e = asked;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+    uint16_t port = 0;
+    IpAddr a = IpAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), &port);
+    e.port = port;
+    if (!asked.any_v6) e.addr = a;
+  }
+  return e;
+}
+
+}  // namespace
+
+UdpSocket::~UdpSocket() { close(); }
+
+UdpSocket::UdpSocket(UdpSocket&& o) noexcept
+    : fd_(std::exchange(o.fd_, -1)),
+      endpoint_(o.endpoint_),
+      inode_(o.inode_),
+      receive_buffer_(o.receive_buffer_) {}
+
+UdpSocket& UdpSocket::operator=(UdpSocket&& o) noexcept {
+  if (this != &o) {
+    close();
+    fd_ = std::exchange(o.fd_, -1);
+    endpoint_ = o.endpoint_;
+    inode_ = o.inode_;
+    receive_buffer_ = o.receive_buffer_;
+  }
+  return *this;
+}
+
+void UdpSocket::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+bool UdpSocket::open(const Endpoint& at, const SocketOptions& opt, UdpSocket* out,
+                     std::string* error) {
+  const bool v6 = is_v6(at);
+  UdpSocket s;
+  s.fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (s.fd_ < 0) {
+    *error = errno_message(at, "socket", errno);
+    return false;
+  }
+  const int one = 1, zero = 0;
+  if (opt.reuse_port && setsockopt(s.fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    *error = errno_message(at, "setsockopt(SO_REUSEPORT)", errno);
+    return false;
+  }
+  // The kernel doubles the value and keeps it in an int: clamp so a 2 GiB
+  // request does not wrap negative.
+  const int want = static_cast<int>(std::min<uint64_t>(opt.receive_buffer, INT_MAX / 2));
+  if (setsockopt(s.fd_, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0 &&
+      setsockopt(s.fd_, SOL_SOCKET, SO_RCVBUF, &want, sizeof want) != 0) {
+    *error = errno_message(at, "setsockopt(SO_RCVBUF)", errno);
+    return false;
+  }
+  int got = 0;
+  socklen_t got_len = sizeof got;
+  if (getsockopt(s.fd_, SOL_SOCKET, SO_RCVBUF, &got, &got_len) == 0) s.receive_buffer_ = got;
+  if (setsockopt(s.fd_, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) != 0) {
+    *error = errno_message(at, "setsockopt(SO_RXQ_OVFL)", errno);
+    return false;
+  }
+  if (at.any_v6 && setsockopt(s.fd_, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) != 0) {
+    *error = errno_message(at, "setsockopt(IPV6_V6ONLY=0)", errno);
+    return false;
+  }
+  sockaddr_storage ss;
+  socklen_t len = at.to_sockaddr(&ss);
+  if (::bind(s.fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    *error = errno_message(at, "bind", errno);
+    return false;
+  }
+  s.endpoint_ = endpoint_of(s.fd_, at);
+  struct stat st;
+  if (fstat(s.fd_, &st) == 0) s.inode_ = st.st_ino;
+  *out = std::move(s);
+  return true;
+}
+
+uint64_t UdpSocket::kernel_drops() const {
+  uint64_t drops = 0;
+  if (fd_ < 0) return 0;
+  proc_udp_drops(inode_, is_v6(endpoint_), &drops);
+  return drops;
+}
+
+bool proc_udp_drops(ino_t inode, bool v6, uint64_t* drops) {
+  FILE* f = std::fopen(v6 ? "/proc/net/udp6" : "/proc/net/udp", "re");
+  if (!f) return false;
+  char line[512];
+  bool found = false;
+  // Header line first; then "sl local rem st tx:rx tr:when retr uid timeout
+  // inode ref pointer drops". Fields after the inode are fixed in count.
+  if (std::fgets(line, sizeof line, f)) {
+    while (!found && std::fgets(line, sizeof line, f)) {
+      unsigned long long ino = 0, d = 0;
+      char ptr[32];
+      int n = std::sscanf(line,
+                          " %*u: %*s %*s %*x %*x:%*x %*x:%*x %*x %*u %*u %llu %*d %31s %llu",
+                          &ino, ptr, &d);
+      if (n == 3 && ino == static_cast<unsigned long long>(inode)) {
+        *drops = d;
+        found = true;
+      }
+    }
+  }
+  std::fclose(f);
+  return found;
+}
+
+bool open_sockets(const ReceiveConfig& cfg, std::vector<std::vector<UdpSocket>>* out,
+                  std::string* error) {
+  std::vector<std::vector<UdpSocket>> result(cfg.reactors);
+  for (auto& row : result) row.resize(cfg.listen.size());
+  SocketOptions opt;
+  opt.receive_buffer = cfg.socket_buffer;
+  opt.reuse_port = cfg.reactors > 1;
+  bool warned = false;
+  for (size_t a = 0; a < cfg.listen.size(); ++a) {
+    Endpoint at = cfg.listen[a];
+    for (uint32_t r = 0; r < cfg.reactors; ++r) {
+      UdpSocket& s = result[r][a];
+      if (!UdpSocket::open(at, opt, &s, error)) return false;  // result's dtors close the rest
+      // Port 0 asks the kernel for a port; the other reactors must share it.
+      at.port = s.endpoint().port;
+      // SO_RCVBUF reports twice what was granted; anything less means the
+      // request was capped by net.core.rmem_max (SO_RCVBUFFORCE not allowed).
+      const uint64_t want = std::min<uint64_t>(cfg.socket_buffer, INT_MAX / 2);
+      if (!warned && s.receive_buffer() < 2 * want) {
+        RF_LOG_WARN(
+            "%s: receive buffer is %llu bytes, asked %llu: capped by net.core.rmem_max; "
+            "run: sysctl -w net.core.rmem_max=%llu",
+            s.endpoint().str().c_str(), static_cast<unsigned long long>(s.receive_buffer() / 2),
+            static_cast<unsigned long long>(want), static_cast<unsigned long long>(want));
+        warned = true;
+      }
+    }
+  }
+  *out = std::move(result);
+  return true;
+}
+
+}  // namespace ringflow
