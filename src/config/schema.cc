@@ -104,7 +104,7 @@ const Key<Config> kConfigArr[] = {
      .help = "Prometheus /metrics HTTP address \"host:port\"; \"\" disables",
      .rule = Rule::kEndpointOrEmpty},
     {.name = "metrics.max_streams", .ref = RF_FIELD(Config, metrics.max_streams),
-     .help = "exporter streams exported as per-stream series (the busiest first)",
+     .help = "most exporter streams exported as per-stream series",
      .min = 0, .max = 1048576},
     // [log]
     {.name = "log.stats_interval", .ref = RF_FIELD(Config, log.stats_interval_s),
@@ -150,7 +150,7 @@ const Key<SinkConfig> kSinkArr[] = {
      .help = "where failed batches wait for retry; \"\" = <output.directory>/spool/<name>",
      .sinks = kClickHouse},
     {.name = "spool_max_bytes", .ref = RF_FIELD(SinkConfig, spool_max_bytes),
-     .help = "spool size bound, bytes; the oldest batches are dropped (and counted) beyond it",
+     .help = "upper bound on the spool's size, bytes",
      .min = kMiB, .max = kTiB, .sinks = kClickHouse},
 };
 
@@ -378,6 +378,8 @@ std::vector<KeyDoc> key_docs() {
     if (d.path == "receive.listen") d.default_value = "[\"0.0.0.0:2055\"]";
   add_docs(kSamplingKeys, "decode.sampling_override.", &out);
   add_docs(kSinkKeys, "sink.", &out);
+  for (auto& d : out)
+    if (d.path == "sink.name") d.default_value = "(the type)";
   return out;
 }
 

@@ -113,7 +113,7 @@ struct KeyDoc {
   std::string path;
   std::string type;         // "integer", "string", "boolean", "array of strings", ...
   std::string expected;     // the range as the validator words it: "integer in 1..86400"
-  std::string default_value;  // TOML text, e.g. 60, "auto", ["0.0.0.0:2055"]
+  std::string default_value;  // TOML text (60, "auto", ["0.0.0.0:2055"]), or "(required)" / "(the type)"
   std::string help;
   std::string sink_types;   // sink keys: "text", "csv, jsonl", ...; else ""
 };
