@@ -120,10 +120,17 @@ void WorkerAggregator::tick(int64_t now_ms) {
   }
   IntervalTable* sealed = active_;
   IntervalTable* next = standby_;
-  if (!standby_used_) next->first = next->last = sealed->last + 1;
-  // After an idle gap (or a clock step) the new table starts where the
-  // sealed one ended and covers the empty intervals up to now.
-  if (open_now > next->last) next->last = open_now;
+  if (!standby_used_) {
+    // After a clock step (or ticks that stopped) the sealed table also
+    // covers the empty intervals up to now, so that the new one starts at
+    // the current interval: one flush for the gap, not one per interval.
+    if (open_now > sealed->last + 1) sealed->last = open_now - 1;
+    next->first = next->last = sealed->last + 1;
+  } else if (open_now > next->last) {
+    // The standby already holds records of sealed->last + 1: it keeps that
+    // start and covers the gap.
+    next->last = open_now;
+  }
   active_ = next;
   standby_ = nullptr;
   standby_used_ = false;

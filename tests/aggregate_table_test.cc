@@ -1,0 +1,151 @@
+// AggTable: open addressing, byte-compared packed keys, bounded by
+// max_entries with an overflow row.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <random>
+
+#include "aggregate/agg_table.h"
+
+using namespace ringflow;
+
+namespace {
+
+AggCounters delta(uint64_t packets, uint64_t bytes, int64_t first, int64_t last, uint8_t flags) {
+  AggCounters d;
+  d.flows = 1;
+  d.packets = packets;
+  d.bytes = bytes;
+  d.first_ms = first;
+  d.last_ms = last;
+  d.tcp_flags = flags;
+  return d;
+}
+
+bool add(AggTable& t, uint64_t k0, uint64_t k1, const AggCounters& d) {
+  uint64_t key[2] = {k0, k1};
+  return t.add(key, hash_key(key, 2), d);
+}
+
+std::map<std::pair<uint64_t, uint64_t>, AggCounters> dump(const AggTable& t) {
+  std::map<std::pair<uint64_t, uint64_t>, AggCounters> m;
+  t.for_each([&](const uint64_t* k, const AggCounters& c) { m[{k[0], k[1]}] = c; });
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("Records of one key accumulate: sums, min first, max last, OR of flags", "[table]") {
+  // "Counters per key: flows, packets, bytes, first (min start), last (max end), tcp_flags (OR)."
+  AggTable t(2, 1024);
+  REQUIRE(add(t, 1, 2, delta(10, 1000, 5000, 6000, 0x02)));
+  REQUIRE(add(t, 1, 2, delta(5, 200, 4000, 5500, 0x10)));
+  REQUIRE(add(t, 1, 2, delta(1, 40, 4500, 9000, 0x01)));
+  REQUIRE(add(t, 1, 3, delta(7, 70, 1, 2, 0)));
+  CHECK(t.size() == 2);
+  auto m = dump(t);
+  const AggCounters& c = m[{1, 2}];
+  CHECK(c.flows == 3);
+  CHECK(c.packets == 16);
+  CHECK(c.bytes == 1240);
+  CHECK(c.first_ms == 4000);
+  CHECK(c.last_ms == 9000);
+  CHECK(c.tcp_flags == 0x13);
+  CHECK(m[{1, 3}].bytes == 70);
+}
+
+TEST_CASE("Counters are 64-bit: renormalized values do not wrap", "[table]") {
+  AggTable t(2, 1024);
+  // The largest renormalized record: 0xFFFFFFFF * 16383, many times.
+  const uint64_t big = 0xFFFFFFFFull * 16383;
+  for (int i = 0; i < 1000; ++i) add(t, 9, 9, delta(big, big, 0, 0, 0));
+  CHECK(dump(t)[{9, 9}].bytes == big * 1000);
+}
+
+TEST_CASE("The table matches a reference map under many colliding keys", "[table]") {
+  // Small table, keys from a small space: long probe chains and wrap-around.
+  AggTable t(2, 3000);
+  std::map<std::pair<uint64_t, uint64_t>, AggCounters> ref;
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < 100000; ++i) {
+    uint64_t k0 = rng() % 50, k1 = rng() % 50;
+    auto d = delta(rng() % 100, rng() % 10000, static_cast<int64_t>(rng() % 1000),
+                   static_cast<int64_t>(rng() % 1000), static_cast<uint8_t>(rng()));
+    REQUIRE(add(t, k0, k1, d));
+    ref[{k0, k1}].accumulate(d);
+  }
+  auto m = dump(t);
+  REQUIRE(m.size() == ref.size());
+  for (auto& [k, c] : ref) {
+    const AggCounters& g = m[k];
+    REQUIRE(g.flows == c.flows);
+    REQUIRE(g.packets == c.packets);
+    REQUIRE(g.bytes == c.bytes);
+    REQUIRE(g.first_ms == c.first_ms);
+    REQUIRE(g.last_ms == c.last_ms);
+    REQUIRE(g.tcp_flags == c.tcp_flags);
+  }
+  CHECK(t.overflow().flows == 0);
+}
+
+TEST_CASE("A full table sends new keys to the overflow row and never grows", "[table]") {
+  // "When a table is full, records of new keys are added to an overflow row
+  //  (key of all zeros, flagged) and counted — never silently lost, never
+  //  unbounded growth."
+  AggTable t(2, 100);
+  const uint64_t cap = t.capacity();
+  const size_t mem = t.memory_bytes();
+  CHECK(cap >= 100 * 4 / 3);
+  uint64_t total_bytes = 0, overflowed = 0;
+  for (uint64_t k = 1; k <= 250; ++k) {
+    total_bytes += k;
+    if (!add(t, k, 0, delta(1, k, static_cast<int64_t>(k), static_cast<int64_t>(k), 0)))
+      ++overflowed;
+  }
+  // Existing keys still accumulate when full.
+  CHECK(add(t, 1, 0, delta(1, 1, 1, 1, 0)));
+  total_bytes += 1;
+  CHECK(t.size() == 100);
+  CHECK(overflowed == 150);
+  CHECK(t.overflow().flows == 150);
+  CHECK(t.capacity() == cap);
+  CHECK(t.memory_bytes() == mem);
+  uint64_t sum = t.overflow().bytes;
+  t.for_each([&](const uint64_t*, const AggCounters& c) { sum += c.bytes; });
+  CHECK(sum == total_bytes);  // nothing lost
+  CHECK(t.overflow().first_ms == 101);
+  CHECK(t.overflow().last_ms == 250);
+}
+
+TEST_CASE("clear() empties the table for reuse", "[table]") {
+  AggTable t(3, 1000);
+  for (uint64_t k = 0; k < 1000; ++k) {
+    uint64_t key[3] = {k, ~k, k * 7};
+    t.add(key, hash_key(key, 3), delta(1, 1, 0, 0, 0));
+  }
+  uint64_t key[3] = {5000, 1, 2};
+  CHECK_FALSE(t.add(key, hash_key(key, 3), delta(1, 1, 0, 0, 0)));
+  t.clear();
+  CHECK(t.size() == 0);
+  CHECK(t.overflow().flows == 0);
+  size_t n = 0;
+  t.for_each([&](const uint64_t*, const AggCounters&) { ++n; });
+  CHECK(n == 0);
+  // Same keys again: fresh counters, no stale rows.
+  for (uint64_t k = 0; k < 1000; ++k) {
+    uint64_t kk[3] = {k, ~k, k * 7};
+    REQUIRE(t.add(kk, hash_key(kk, 3), delta(2, 3, 0, 0, 0)));
+  }
+  CHECK(t.size() == 1000);
+  t.for_each([&](const uint64_t*, const AggCounters& c) {
+    REQUIRE(c.flows == 1);
+    REQUIRE(c.bytes == 3);
+  });
+}
+
+TEST_CASE("Memory is bounded by max_entries: ~89 MB for 1 M 5-tuple keys", "[table]") {
+  AggTable t(2, 1000000);
+  CHECK(t.capacity() >= 1333333);
+  CHECK(t.capacity() < 1400000);
+  CHECK(t.memory_bytes() < 92u << 20);
+}
