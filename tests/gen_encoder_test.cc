@@ -128,8 +128,15 @@ TEST_CASE("write_v5_record_at and patch helpers touch only their field", "[encod
   std::vector<uint8_t> a(v5::pdu_size(3)), b(v5::pdu_size(3));
   auto h = sample_header();
   REQUIRE(v5::encode_v5(h, recs.data(), 3, a.data(), a.size()) == a.size());
-  REQUIRE(v5::write_v5_header([&] { auto x = h; x.count = 3; return x; }(), b.data(), b.size()) == 24);
-  for (size_t i = 0; i < 3; ++i) REQUIRE(v5::write_v5_record_at(recs[i], i, b.data(), b.size()) == 48);
+  REQUIRE(v5::write_v5_header(
+              [&] {
+                auto x = h;
+                x.count = 3;
+                return x;
+              }(),
+              b.data(), b.size()) == 24);
+  for (size_t i = 0; i < 3; ++i)
+    REQUIRE(v5::write_v5_record_at(recs[i], i, b.data(), b.size()) == 48);
   CHECK(a == b);
 
   REQUIRE(v5::patch_v5_sequence(b.data(), b.size(), 0x01020304));

@@ -75,8 +75,7 @@ size_t encode_v5(const Header& h, const Record* records, size_t n, uint8_t* out,
   // count is a 16-bit field; a larger n is written truncated, as on the wire.
   hh.count = static_cast<uint16_t>(n);
   write_v5_header(hh, out, cap);
-  for (size_t i = 0; i < n; ++i)
-    write_v5_record(records[i], out + pdu_size(i), kRecordSize);
+  for (size_t i = 0; i < n; ++i) write_v5_record(records[i], out + pdu_size(i), kRecordSize);
   return total;
 }
 

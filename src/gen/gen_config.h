@@ -1,0 +1,115 @@
+// ringflow-gen's configuration: what to send, how fast, from which exporters,
+// with which faults, and where to write the ground truth. Filled by the CLI
+// (src/gen/cli.h) or directly by tests and benchmarks; validate() checks it.
+// docs/generator.md documents every option.
+//
+// Thread safety: built once, then only read (every sender thread reads it).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <ringflow/ip.h>
+#include <ringflow/stats.h>
+
+namespace ringflow::gen {
+
+// How exporters are told apart at the collector.
+enum class ExporterMode : uint8_t {
+  kAuto,  // kAddr when the target is IPv4 loopback, else kPort
+  kAddr,  // exporter i sends from 127.0.0.1 + i (IP_PKTINFO; all of 127/8 is local)
+  kPort,  // every exporter from the same address, each its own socket and port
+};
+
+// Malformed datagram classes the fault injector can send. Each is wrong in
+// exactly one way, so a collector rejects it for exactly one reason
+// (expected_reject()). Values index Truth's malformed columns.
+enum class MalformedClass : uint8_t {
+  kTooShort,        // 1..23 bytes (a cut header)
+  kBadVersion,      // a complete datagram whose version is not 5
+  kCountZero,       // a 24-byte header with count 0
+  kCountTooLarge,   // count 31..32 and all 24 + 48*count bytes present
+  kTruncated,       // cut in the middle of the last record
+  kLengthMismatch,  // count says more records than are present (record aligned)
+  kTrailingBytes,   // a valid PDU followed by 1..47 bytes that are not a PDU
+  kGarbage,         // random bytes, 24..1464 long, first two bytes != 0x0005
+};
+inline constexpr size_t kMalformedClasses = 8;
+inline constexpr uint32_t kAllMalformed = (1u << kMalformedClasses) - 1;
+
+std::string_view malformed_name(MalformedClass c);
+std::optional<MalformedClass> parse_malformed(std::string_view name);
+// The reason a v5 decoder following include/ringflow/stats.h rejects it for.
+Reject expected_reject(MalformedClass c);
+
+struct GenConfig {
+  // --- where ---
+  Endpoint target;            // default 127.0.0.1:2055 (set by defaults())
+  bool allow_remote = false;  // permit a non-loopback target
+  ExporterMode exporter_mode = ExporterMode::kAuto;
+
+  // --- how fast, how long ---
+  double pps = 0;         // datagram slots per second, 0 = as fast as possible
+  double fps = 0;         // flows per second (pps = fps / records); 0 = unused
+  double duration_s = 0;  // 0 = no time limit
+  uint64_t count = 0;     // datagram slots to generate over all exporters, 0 = no limit
+  uint32_t threads = 1;   // sender threads (exporters are split between them)
+  uint32_t batch = 64;    // max datagram slots per sendmmsg, 1..256
+
+  // --- what ---
+  uint32_t records = 30;   // records per datagram, 1..30
+  uint32_t exporters = 1;  // exporter streams, 1..65534
+  uint32_t keys = 10000;   // distinct 5-tuples, 1..4194304
+  double zipf = 1.1;       // Zipf exponent of key popularity, 0 = uniform
+  uint64_t seed = 1;
+  uint16_t sampling_raw = 0;  // header sampling field: mode << 14 | interval
+  std::optional<uint32_t>
+      uptime_start_ms;  // every exporter's sys_uptime at start; default per exporter
+
+  // --- faults (probabilities per datagram slot, see docs/generator.md) ---
+  double loss = 0;                          // slot consumed (sequence advances), nothing sent
+  double reorder = 0;                       // held back and sent after the stream's next datagram
+  double duplicate = 0;                     // sent twice
+  double malformed = 0;                     // an extra malformed datagram after the slot's datagram
+  uint32_t malformed_mask = kAllMalformed;  // classes drawn from (bit = MalformedClass)
+  uint64_t reset_every = 0;  // exporter restarts every N slots of the stream, 0 = never
+
+  // --- replay ---
+  std::string replay_path;   // non-empty: replay this pcap instead of generating
+  double replay_speed = 1;   // 1 = original pacing, 2 = twice as fast, 0 = as fast as possible
+  uint64_t loop = 1;         // times through the capture, 0 = until stopped
+  bool rewrite_seq = false;  // continue flow_sequence across loops
+
+  // --- output ---
+  std::string truth_path;       // per-stream ground truth TSV ("" = none)
+  std::string truth_keys_path;  // per-5-tuple ground truth TSV ("" = none)
+  bool quiet = false;           // no progress line / summary
+  bool progress = true;         // progress line each second (off for in-process use)
+
+  // The datagram-slot rate actually used: pps, or fps / records; 0 = max.
+  double slot_rate() const { return pps > 0 ? pps : (fps > 0 ? fps / records : 0); }
+  // kAuto resolved against the target.
+  ExporterMode resolved_mode() const;
+};
+
+// The defaults above plus the default target 127.0.0.1:2055.
+GenConfig default_config();
+
+// Checks ranges and combinations; returns "" when valid, else one sentence
+// naming the option, what was expected and what was found.
+std::string validate(const GenConfig& c);
+
+// True for 127.0.0.0/8 and ::1 (and ::ffff:127.0.0.0/104).
+bool is_loopback(const IpAddr& a);
+
+// "MODE:INTERVAL" (mode 0..3, interval 0..16383) or a bare interval (mode 1
+// when > 1, else 0). nullopt on bad input.
+std::optional<uint16_t> parse_sampling(std::string_view text);
+// Comma-separated class names or "all"; nullopt (and the bad name in *bad)
+// on an unknown name.
+std::optional<uint32_t> parse_malformed_list(std::string_view text, std::string* bad);
+
+}  // namespace ringflow::gen

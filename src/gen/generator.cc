@@ -1,0 +1,327 @@
+#include "gen/generator.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "decode/v5_encoder.h"
+
+namespace ringflow::gen {
+namespace {
+
+constexpr int64_t kNsPerMs = 1000000;
+constexpr uint64_t kUnlimited = std::numeric_limits<uint64_t>::max();
+
+}  // namespace
+
+Generator::Generator(const GenConfig& cfg, const TrafficModel& model,
+                     std::vector<uint32_t> exporters, int64_t start_ns, bool keep_keys)
+    : cfg_(cfg), model_(model), keep_keys_(keep_keys) {
+  if (keep_keys_) keys_.assign(model.size(), KeyTotal{});
+  for (size_t i = 0; i < kMalformedClasses; ++i)
+    if (cfg.malformed_mask & (1u << i))
+      malformed_classes_.push_back(static_cast<MalformedClass>(i));
+  if (malformed_classes_.empty()) malformed_classes_.push_back(MalformedClass::kGarbage);
+  run_length_ = cfg.resolved_mode() == ExporterMode::kPort ? std::max<uint32_t>(1, cfg.batch) : 1;
+
+  streams_.resize(exporters.size());
+  for (size_t i = 0; i < exporters.size(); ++i) {
+    Stream& s = streams_[i];
+    const uint32_t e = exporters[i];
+    s.index = e;
+    s.rng = Rng(derive_seed(cfg.seed, 1 + uint64_t{e}));
+    // Exporters have been up for a while (1 h .. 8 days) unless told
+    // otherwise, and their sequence is mid-life: both come from the stream's
+    // own Rng so they are reproducible.
+    uint64_t uptime_ms =
+        cfg.uptime_start_ms ? *cfg.uptime_start_ms : 3600000u + s.rng.below(7u * 86400000u);
+    s.boot_ns = start_ns - static_cast<int64_t>(uptime_ms) * kNsPerMs;
+    s.sequence = static_cast<uint32_t>(s.rng.next());
+    if (cfg.count == 0) {
+      s.quota = kUnlimited;
+    } else {
+      s.quota = cfg.count / cfg.exporters + (e < cfg.count % cfg.exporters ? 1 : 0);
+    }
+    s.held_buf.assign(kBufSize, 0);
+    s.truth.engine_type = engine_type_of(e);
+    s.truth.engine_id = engine_id_of(e);
+    s.truth.sampling_raw = cfg.sampling_raw;
+    s.truth.exporter = IpAddr::from_v4(0x7F000001u + e);
+    if (s.quota > 0) ++remaining_streams_;
+  }
+}
+
+void Generator::set_identity(size_t stream, const IpAddr& addr, uint16_t port) {
+  streams_[stream].truth.exporter = addr;
+  streams_[stream].truth.port = port;
+}
+
+Generator::Stream* Generator::next_stream() {
+  if (remaining_streams_ == 0) return nullptr;
+  // Round robin over streams with quota left; in port mode each stream keeps
+  // the turn for run_length_ slots so a batch goes out in one sendmmsg.
+  for (size_t tries = 0; tries <= streams_.size(); ++tries) {
+    Stream& s = streams_[cursor_];
+    if (s.quota > 0 && run_left_ > 0) {
+      --run_left_;
+      return &s;
+    }
+    cursor_ = (cursor_ + 1) % streams_.size();
+    run_left_ = run_length_;
+  }
+  return nullptr;
+}
+
+size_t Generator::fill(SendBatch& batch, size_t slots, int64_t now_ns) {
+  batch.clear();
+  size_t n = 0;
+  while (n < slots && batch.size() + kMaxEntriesPerSlot <= batch.capacity()) {
+    Stream* s = next_stream();
+    if (s == nullptr) break;
+    slot(*s, batch, now_ns);
+    ++n;
+    if (s->quota != kUnlimited && --s->quota == 0) --remaining_streams_;
+  }
+  return n;
+}
+
+void Generator::emit_held(Stream& s, SendBatch& b, bool reordered) {
+  // Copied, not referenced: the stream may hold a new datagram in held_buf
+  // before this batch is sent.
+  uint8_t* buf = b.scratch();
+  std::memcpy(buf, s.held_buf.data(), s.held_len);
+  Outgoing& o = b.push(buf, s.held_len, static_cast<uint32_t>(&s - streams_.data()));
+  o.flows = cfg_.records;
+  // Packets/bytes of the held datagram were accounted when it was built; the
+  // entry carries them again for on_send_failed() (rare path: re-read them).
+  for (uint32_t i = 0; i < cfg_.records; ++i) {
+    const uint8_t* r = s.held_buf.data() + v5::kHeaderSize + size_t{i} * v5::kRecordSize;
+    o.packets += uint64_t{r[16]} << 24 | uint64_t{r[17]} << 16 | uint64_t{r[18]} << 8 | r[19];
+    o.bytes += uint64_t{r[20]} << 24 | uint64_t{r[21]} << 16 | uint64_t{r[22]} << 8 | r[23];
+  }
+  s.held = false;
+  if (reordered) ++s.truth.reordered;
+}
+
+void Generator::slot(Stream& s, SendBatch& b, int64_t now_ns) {
+  StreamTruth& t = s.truth;
+  const uint32_t local = static_cast<uint32_t>(&s - streams_.data());
+  const uint32_t n = cfg_.records;
+
+  if (cfg_.reset_every > 0 && s.since_reset >= cfg_.reset_every) {
+    if (s.held) emit_held(s, b, false);
+    s.sequence = 0;
+    s.boot_ns = now_ns;
+    s.last_uptime_ms = -1;
+    s.since_reset = 0;
+    ++t.resets;
+  }
+  ++s.since_reset;
+  ++t.generated;
+  if (!t.started) {
+    t.started = true;
+    t.first_seq = s.sequence;
+  }
+
+  const int64_t uptime_ms = std::max<int64_t>(0, (now_ns - s.boot_ns) / kNsPerMs);
+  if (s.last_uptime_ms >= 0 && (uptime_ms >> 32) != (s.last_uptime_ms >> 32)) ++t.uptime_wraps;
+  s.last_uptime_ms = uptime_ms;
+
+  if (s.rng.chance(cfg_.loss)) {
+    s.sequence += n;
+    ++t.lost_datagrams;
+    t.lost_flows += n;
+    if (s.held) emit_held(s, b, false);
+  } else {
+    const bool hold = !s.held && s.rng.chance(cfg_.reorder);
+    uint8_t* buf = hold ? s.held_buf.data() : b.scratch();
+    uint64_t packets = 0, bytes = 0;
+    const uint32_t len = build(s, buf, now_ns, &packets, &bytes);
+    if (hold) {
+      s.held = true;
+      s.held_len = len;
+    } else {
+      Outgoing& o = b.push(buf, len, local);
+      o.flows = n;
+      o.packets = packets;
+      o.bytes = bytes;
+      if (s.rng.chance(cfg_.duplicate)) {
+        // Same bytes again, as a router or a network path would repeat them.
+        Outgoing& d = b.push(buf, len, local);
+        d.flows = n;
+        d.packets = packets;
+        d.bytes = bytes;
+        ++t.duplicates;
+        ++t.datagrams;
+        t.flows += n;
+        t.packets += packets;
+        t.bytes += bytes;
+        if (keep_keys_) {
+          // Duplicate flows are delivered twice: the truth counts them twice.
+          const uint8_t* r = buf + v5::kHeaderSize;
+          for (uint32_t i = 0; i < n; ++i, r += v5::kRecordSize) {
+            KeyTotal& k = keys_[s.last_keys[i]];
+            ++k.flows;
+            k.packets +=
+                uint32_t{r[16]} << 24 | uint32_t{r[17]} << 16 | uint32_t{r[18]} << 8 | r[19];
+            k.bytes += uint32_t{r[20]} << 24 | uint32_t{r[21]} << 16 | uint32_t{r[22]} << 8 | r[23];
+          }
+        }
+      }
+      if (s.held) emit_held(s, b, true);
+    }
+  }
+
+  if (s.rng.chance(cfg_.malformed)) {
+    MalformedClass c =
+        malformed_classes_[s.rng.below(static_cast<uint32_t>(malformed_classes_.size()))];
+    uint8_t* buf = b.scratch();
+    uint32_t len = build_malformed(s, c, buf, now_ns);
+    b.push(buf, len, local).malformed = static_cast<int32_t>(c);
+    ++t.malformed[static_cast<size_t>(c)];
+  }
+}
+
+uint32_t Generator::build(Stream& s, uint8_t* buf, int64_t now_ns, uint64_t* packets,
+                          uint64_t* bytes) {
+  StreamTruth& t = s.truth;
+  const uint32_t n = cfg_.records;
+  const int64_t up = std::max<int64_t>(0, (now_ns - s.boot_ns) / kNsPerMs);
+  v5::Header h;
+  h.version = v5::kVersion;
+  h.count = static_cast<uint16_t>(n);
+  h.sys_uptime_ms = static_cast<uint32_t>(up);
+  h.unix_secs = static_cast<uint32_t>(now_ns / 1000000000);
+  h.unix_nsecs = static_cast<uint32_t>(now_ns % 1000000000);
+  h.flow_sequence = s.sequence;
+  h.engine_type = t.engine_type;
+  h.engine_id = t.engine_id;
+  h.sampling_raw = cfg_.sampling_raw;
+  v5::write_v5_header(h, buf, kBufSize);
+
+  uint64_t pk_sum = 0, by_sum = 0, prewrap = 0;
+  uint8_t* r = buf + v5::kHeaderSize;
+  for (uint32_t i = 0; i < n; ++i, r += v5::kRecordSize) {
+    const uint32_t k = model_.draw_key(s.rng);
+    const FlowCounters c = model_.draw_counters(k, s.rng);
+    // Unwrapped clock, clamped at boot: a flow cannot predate the exporter.
+    const int64_t last = std::max<int64_t>(0, up - c.age_ms);
+    const int64_t first = std::max<int64_t>(0, last - c.duration_ms);
+    prewrap += (first >> 32) != (up >> 32);
+    std::memcpy(r, model_.record_template(k), v5::kRecordSize);
+    v5::store_be32(r + v5::rec::kPackets, c.packets);
+    v5::store_be32(r + v5::rec::kOctets, c.octets);
+    v5::store_be32(r + v5::rec::kFirst, static_cast<uint32_t>(first));
+    v5::store_be32(r + v5::rec::kLast, static_cast<uint32_t>(last));
+    r[v5::rec::kTcpFlags] = c.tcp_flags;
+    pk_sum += c.packets;
+    by_sum += c.octets;
+    if (keep_keys_) {
+      KeyTotal& kt = keys_[k];
+      ++kt.flows;
+      kt.packets += c.packets;
+      kt.bytes += c.octets;
+      s.last_keys[i] = k;
+    }
+  }
+  s.sequence += n;
+  t.next_seq = s.sequence;
+  ++t.datagrams;
+  t.flows += n;
+  t.packets += pk_sum;
+  t.bytes += by_sum;
+  t.prewrap_records += prewrap;
+  *packets = pk_sum;
+  *bytes = by_sum;
+  return static_cast<uint32_t>(v5::pdu_size(n));
+}
+
+uint32_t Generator::build_malformed(Stream& s, MalformedClass c, uint8_t* buf, int64_t now_ns) {
+  // Start from a plausible datagram of this stream (its engine ids, the
+  // current sequence), then break exactly one thing. Records are template
+  // copies with zero counters: content is irrelevant, the datagram is rejected.
+  const uint32_t n = cfg_.records;
+  auto fill = [&](uint32_t records, uint16_t count) {
+    v5::Header h;
+    h.version = v5::kVersion;
+    h.count = count;
+    h.sys_uptime_ms = static_cast<uint32_t>(std::max<int64_t>(0, (now_ns - s.boot_ns) / kNsPerMs));
+    h.unix_secs = static_cast<uint32_t>(now_ns / 1000000000);
+    h.unix_nsecs = static_cast<uint32_t>(now_ns % 1000000000);
+    h.flow_sequence = s.sequence;
+    h.engine_type = s.truth.engine_type;
+    h.engine_id = s.truth.engine_id;
+    h.sampling_raw = cfg_.sampling_raw;
+    v5::write_v5_header(h, buf, kBufSize);
+    for (uint32_t i = 0; i < records; ++i)
+      std::memcpy(buf + v5::pdu_size(i), model_.record_template(i % model_.size()),
+                  v5::kRecordSize);
+    return static_cast<uint32_t>(v5::pdu_size(records));
+  };
+  switch (c) {
+    case MalformedClass::kTooShort:
+      fill(0, static_cast<uint16_t>(n));
+      return 1 + s.rng.below(23);
+    case MalformedClass::kBadVersion: {
+      uint32_t len = fill(n, static_cast<uint16_t>(n));
+      uint32_t v = s.rng.below(65535);
+      v5::patch_v5_version(buf, len, static_cast<uint16_t>(v >= v5::kVersion ? v + 1 : v));
+      return len;
+    }
+    case MalformedClass::kCountZero:
+      return fill(0, 0);
+    case MalformedClass::kCountTooLarge: {
+      uint32_t count = v5::kMaxRecords + 1 + s.rng.below(2);
+      return fill(count, static_cast<uint16_t>(count));
+    }
+    case MalformedClass::kTruncated: {
+      uint32_t len = fill(n, static_cast<uint16_t>(n));
+      return len - v5::kRecordSize + 1 + s.rng.below(v5::kRecordSize - 1);
+    }
+    case MalformedClass::kLengthMismatch: {
+      uint32_t present = std::min<uint32_t>(n, v5::kMaxRecords - 1);
+      uint32_t claimed = present + 1 + s.rng.below(v5::kMaxRecords - present);
+      return fill(present, static_cast<uint16_t>(claimed));
+    }
+    case MalformedClass::kTrailingBytes: {
+      uint32_t len = fill(n, static_cast<uint16_t>(n));
+      uint32_t extra = 1 + s.rng.below(v5::kRecordSize - 1);
+      for (uint32_t i = 0; i < extra; ++i) buf[len + i] = static_cast<uint8_t>(s.rng.next());
+      buf[len] = 0xFF;  // can never start a v5 PDU (version 0x0005)
+      return len + extra;
+    }
+    case MalformedClass::kGarbage: {
+      uint32_t len = v5::kHeaderSize + s.rng.below(v5::kMaxPduSize - v5::kHeaderSize + 1);
+      for (uint32_t i = 0; i < len; i += 8) {
+        uint64_t r = s.rng.next();
+        std::memcpy(buf + i, &r, std::min<uint32_t>(8, len - i));
+      }
+      if (buf[0] == 0 && buf[1] == v5::kVersion) buf[0] = 0xFF;
+      return len;
+    }
+  }
+  return 0;
+}
+
+void Generator::flush(SendBatch& batch) {
+  batch.clear();
+  for (auto& s : streams_)
+    if (s.held && batch.size() < batch.capacity()) emit_held(s, batch, false);
+}
+
+void Generator::on_send_failed(const Outgoing& o) {
+  StreamTruth& t = streams_[o.stream].truth;
+  if (o.malformed >= 0) {
+    --t.malformed[static_cast<size_t>(o.malformed)];
+    ++t.send_errors;
+    return;
+  }
+  --t.datagrams;
+  t.flows -= o.flows;
+  t.packets -= o.packets;
+  t.bytes -= o.bytes;
+  ++t.send_errors;
+  t.send_error_flows += o.flows;
+}
+
+}  // namespace ringflow::gen

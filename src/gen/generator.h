@@ -1,0 +1,126 @@
+// Builds NetFlow v5 datagrams for a set of exporter streams, applies the
+// configured faults, and keeps the ground truth of what it produced.
+//
+// One Generator per sender thread owns a disjoint subset of the exporters
+// (exporter e belongs to thread e % threads), so every stream's sequence is
+// produced, and sent, in order by one thread. Each stream has its own Rng
+// derived from (--seed, exporter index): a stream's datagrams are the same
+// whatever the number of threads or exporters around it, and the same on
+// every run for a given seed (apart from the time fields, which follow the
+// wall clock passed to fill()).
+//
+// Unit of work: a "slot" is one datagram of one stream: it advances the
+// stream's flow_sequence by the record count, and is then sent, lost (not
+// sent), held back (reordered), sent twice (duplicate), and may be followed
+// by a malformed datagram. --count and the pacing rate count slots.
+//
+// Per slot, in this order (see docs/generator.md, "Faults"):
+//   reset      every reset_every slots: the exporter restarts (uptime 0,
+//              flow_sequence 0); a held datagram is sent first.
+//   loss       sequence advances, nothing sent; a held datagram is sent
+//              (it is then not "reordered": nothing later overtook it).
+//   reorder    the datagram is held and sent right after the stream's next
+//              sent datagram (reordered += 1 then). At most one held.
+//   duplicate  the datagram is sent twice in a row.
+//   malformed  an extra malformed datagram of a class drawn from the mask.
+// Times: sys_uptime = now - boot (64-bit ms internally, sent mod 2^32);
+// each record ends age ms before the export and lasts duration ms, clamped
+// at boot, so first <= last <= sys_uptime on the unwrapped clock.
+//
+// Hot path: fill() does no allocation and no system call; records are copied
+// from the model's templates and patched in place.
+//
+// Thread safety: one thread at a time.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include <ringflow/ip.h>
+#include <ringflow/v5.h>
+
+#include "gen/gen_config.h"
+#include "gen/rng.h"
+#include "gen/send_batch.h"
+#include "gen/traffic.h"
+#include "gen/truth.h"
+
+namespace ringflow::gen {
+
+// Entries a single slot can add to a batch: a held datagram flushed by a
+// reset, the datagram, its duplicate (or the held one after it), a malformed one.
+inline constexpr size_t kMaxEntriesPerSlot = 4;
+
+class Generator {
+ public:
+  // `exporters`: the global exporter indices this generator owns (each
+  // < cfg.exporters). start_ns: CLOCK_REALTIME of the run's start, which
+  // anchors each exporter's boot time. keep_keys: accumulate KeyTotals.
+  Generator(const GenConfig& cfg, const TrafficModel& model, std::vector<uint32_t> exporters,
+            int64_t start_ns, bool keep_keys);
+
+  // Generates up to `slots` slots into `batch` (cleared first), stamped with
+  // now_ns (CLOCK_REALTIME). Returns the slots consumed: fewer than asked
+  // only when every stream has used its share of --count (0 = done).
+  // REQUIRES: batch.capacity() >= slots * kMaxEntriesPerSlot.
+  size_t fill(SendBatch& batch, size_t slots, int64_t now_ns);
+
+  // Appends every held-back datagram to `batch` (cleared first): call at the
+  // end of a run so nothing generated stays unsent. REQUIRES: capacity >=
+  // number of streams.
+  void flush(SendBatch& batch);
+
+  // Moves an entry the kernel refused from the sent counters of its stream
+  // to send_errors / send_error_flows.
+  void on_send_failed(const Outgoing& o);
+
+  bool done() const { return remaining_streams_ == 0; }
+  size_t streams() const { return streams_.size(); }
+  uint32_t exporter_index(size_t stream) const { return streams_[stream].index; }
+  // Truth of local stream i. The identity (exporter address, port) is set by
+  // the caller, which knows the sockets: set_identity().
+  const StreamTruth& truth(size_t stream) const { return streams_[stream].truth; }
+  void set_identity(size_t stream, const IpAddr& addr, uint16_t port);
+  const KeyTotals& keys() const { return keys_; }
+
+  // Exporter identity shared with the sender: engine ids of exporter i.
+  static uint8_t engine_type_of(uint32_t exporter) { return static_cast<uint8_t>(exporter >> 8); }
+  static uint8_t engine_id_of(uint32_t exporter) { return static_cast<uint8_t>(exporter); }
+
+ private:
+  struct Stream {
+    uint32_t index = 0;  // global exporter index
+    Rng rng;
+    uint32_t sequence = 0;        // flow_sequence of the next datagram
+    int64_t boot_ns = 0;          // CLOCK_REALTIME of the (virtual) boot
+    int64_t last_uptime_ms = -1;  // unwrapped uptime of the previous slot, -1 = none
+    uint64_t quota = 0;           // slots left (UINT64_MAX = unlimited)
+    uint64_t since_reset = 0;
+    bool held = false;
+    uint32_t held_len = 0;
+    std::vector<uint8_t> held_buf;                      // kBufSize, allocated once
+    std::array<uint32_t, v5::kMaxRecords> last_keys{};  // keys of the last built datagram
+    StreamTruth truth;
+  };
+
+  Stream* next_stream();
+  void slot(Stream& s, SendBatch& b, int64_t now_ns);
+  // Builds one valid datagram into buf; returns its length and accounts it.
+  uint32_t build(Stream& s, uint8_t* buf, int64_t now_ns, uint64_t* packets, uint64_t* bytes);
+  uint32_t build_malformed(Stream& s, MalformedClass c, uint8_t* buf, int64_t now_ns);
+  void emit_held(Stream& s, SendBatch& b, bool reordered);
+
+  const GenConfig& cfg_;
+  const TrafficModel& model_;
+  std::vector<Stream> streams_;
+  std::vector<MalformedClass> malformed_classes_;
+  size_t cursor_ = 0;      // stream served next
+  size_t run_left_ = 0;    // slots left in the current stream's run
+  size_t run_length_ = 1;  // port mode: a batch per stream (one sendmmsg per socket)
+  size_t remaining_streams_ = 0;
+  bool keep_keys_;
+  KeyTotals keys_;
+};
+
+}  // namespace ringflow::gen

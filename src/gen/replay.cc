@@ -1,0 +1,382 @@
+#include "gen/replay.h"
+
+#include <arpa/inet.h>
+#include <pcap/pcap.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <tuple>
+
+#include "decode/v5_decoder.h"
+#include "decode/v5_encoder.h"
+#include "gen/gen_config.h"
+#include "gen/runner.h"
+#include "gen/sender.h"
+#include "gen/truth.h"
+
+namespace ringflow::gen {
+namespace {
+
+uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+
+// Finds the UDP payload of one frame. Returns false when the frame is not a
+// complete, unfragmented UDP datagram.
+bool udp_payload(int linktype, const uint8_t* p, size_t caplen, IpAddr* src, uint16_t* sport,
+                 const uint8_t** payload, size_t* len) {
+  size_t off = 0;
+  uint16_t ethertype = 0;
+  switch (linktype) {
+    case DLT_EN10MB:
+      if (caplen < 14) return false;
+      ethertype = be16(p + 12);
+      off = 14;
+      while ((ethertype == 0x8100 || ethertype == 0x88A8) && caplen >= off + 4) {
+        ethertype = be16(p + off + 2);
+        off += 4;
+      }
+      break;
+    case DLT_LINUX_SLL:
+      if (caplen < 16) return false;
+      ethertype = be16(p + 14);
+      off = 16;
+      break;
+    case DLT_NULL:
+    case DLT_LOOP: {
+      if (caplen < 4) return false;
+      uint32_t fam;
+      std::memcpy(&fam, p, 4);
+      if (linktype == DLT_LOOP) fam = ntohl(fam);
+      ethertype = fam == 2 ? 0x0800 : 0x86DD;
+      off = 4;
+      break;
+    }
+    case DLT_RAW:
+#ifdef DLT_IPV4
+    case DLT_IPV4:
+    case DLT_IPV6:
+#endif
+      if (caplen < 1) return false;
+      ethertype = (p[0] >> 4) == 4 ? 0x0800 : 0x86DD;
+      break;
+    default:
+      return false;
+  }
+  const uint8_t* ip = p + off;
+  size_t avail = caplen - off;
+  const uint8_t* udp = nullptr;
+  size_t udp_avail = 0;
+  if (ethertype == 0x0800) {
+    if (avail < 20 || (ip[0] >> 4) != 4) return false;
+    size_t ihl = size_t{ip[0] & 0x0Fu} * 4;
+    if (ihl < 20 || avail < ihl || ip[9] != 17) return false;
+    if ((be16(ip + 6) & 0x3FFF) != 0) return false;  // fragment (MF or offset)
+    size_t total = be16(ip + 2);
+    if (total < ihl || total > avail) return false;
+    uint32_t a;
+    std::memcpy(&a, ip + 12, 4);
+    *src = IpAddr::from_v4(ntohl(a));
+    udp = ip + ihl;
+    udp_avail = total - ihl;
+  } else if (ethertype == 0x86DD) {
+    if (avail < 40 || (ip[0] >> 4) != 6 || ip[6] != 17) return false;  // no extension headers
+    size_t plen = be16(ip + 4);
+    if (40 + plen > avail) return false;
+    *src = IpAddr::from_v6(ip + 8);
+    udp = ip + 40;
+    udp_avail = plen;
+  } else {
+    return false;
+  }
+  if (udp_avail < 8) return false;
+  size_t ulen = be16(udp + 4);
+  if (ulen < 8 || ulen > udp_avail) return false;
+  *sport = be16(udp);
+  *payload = udp + 8;
+  *len = ulen - 8;
+  return true;
+}
+
+MalformedClass class_of(Reject r) {
+  switch (r) {
+    case Reject::kTooShort:
+      return MalformedClass::kTooShort;
+    case Reject::kBadVersion:
+      return MalformedClass::kBadVersion;
+    case Reject::kCountZero:
+      return MalformedClass::kCountZero;
+    case Reject::kCountTooLarge:
+      return MalformedClass::kCountTooLarge;
+    case Reject::kTruncated:
+      return MalformedClass::kTruncated;
+    case Reject::kTrailingBytes:
+      return MalformedClass::kTrailingBytes;
+    case Reject::kNone:
+      break;
+  }
+  return MalformedClass::kGarbage;
+}
+
+}  // namespace
+
+bool load_capture(const std::string& path, Capture* out, std::string* error) {
+  *out = Capture{};
+  char errbuf[PCAP_ERRBUF_SIZE] = {0};
+  pcap_t* pc =
+      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  if (pc == nullptr) {
+    *error = path + ": " + errbuf;
+    return false;
+  }
+  const int linktype = pcap_datalink(pc);
+  std::map<IpAddr, uint32_t> source_index;
+  std::map<std::tuple<uint32_t, uint8_t, uint8_t>, uint32_t> stream_index;
+  DecodeOptions opt;
+  pcap_pkthdr* h;
+  const u_char* frame;
+  int rc;
+  while ((rc = pcap_next_ex(pc, &h, &frame)) == 1) {
+    IpAddr src;
+    uint16_t sport;
+    const uint8_t* payload;
+    size_t len;
+    if (h->caplen < h->len ||
+        !udp_payload(linktype, frame, h->caplen, &src, &sport, &payload, &len) || len > 65507) {
+      ++out->skipped;
+      continue;
+    }
+    (void)sport;
+    CapturedDatagram d;
+    d.ts_ns =
+        int64_t{h->ts.tv_sec} * 1000000000 + h->ts.tv_usec;  // tv_usec holds ns (NANO precision)
+    d.offset = static_cast<uint32_t>(out->data.size());
+    d.len = static_cast<uint32_t>(len);
+    auto [sit, snew] = source_index.try_emplace(src, static_cast<uint32_t>(out->sources.size()));
+    if (snew) out->sources.push_back(src);
+    d.source = sit->second;
+    out->data.insert(out->data.end(), payload, payload + len);
+
+    DatagramShape shape = validate_datagram(payload, len, opt);
+    if (shape.reject != Reject::kNone) {
+      d.malformed = static_cast<int32_t>(class_of(shape.reject));
+      v5::Header hd;
+      uint8_t et = 0, ei = 0;
+      if (decode_header(payload, len, &hd)) {
+        et = hd.engine_type;
+        ei = hd.engine_id;
+      }
+      auto [it, fresh] =
+          stream_index.try_emplace({d.source, et, ei}, static_cast<uint32_t>(out->streams.size()));
+      if (fresh) out->streams.push_back(CaptureStream{d.source, et, ei, 0, 0});
+      d.stream = static_cast<int32_t>(it->second);
+    } else {
+      static Pdu pdu;  // ~2 KB: load-time only, single thread
+      size_t off = 0;
+      for (size_t i = 0; i < shape.pdus; ++i) {
+        off = decode_pdu_at(payload, len, off, 0, opt, &pdu);
+        const v5::Header& hd = pdu.header;
+        auto [it, fresh] = stream_index.try_emplace({d.source, hd.engine_type, hd.engine_id},
+                                                    static_cast<uint32_t>(out->streams.size()));
+        if (fresh)
+          out->streams.push_back(
+              CaptureStream{d.source, hd.engine_type, hd.engine_id, hd.sampling_raw, 0});
+        out->streams[it->second].span += pdu.count;
+        if (i == 0) {
+          d.stream = static_cast<int32_t>(it->second);
+          d.first_seq = hd.flow_sequence;
+        }
+        d.next_seq = hd.flow_sequence + pdu.count;
+        d.flows += pdu.count;
+        for (uint16_t r = 0; r < pdu.count; ++r) {
+          d.packets += pdu.records[r].packets;
+          d.bytes += pdu.records[r].octets;
+        }
+      }
+    }
+    out->datagrams.push_back(d);
+  }
+  if (rc == -1) {
+    *error = path + ": " + pcap_geterr(pc);
+    pcap_close(pc);
+    return false;
+  }
+  pcap_close(pc);
+  if (out->datagrams.empty()) {
+    *error = path + ": no UDP datagrams in the capture";
+    return false;
+  }
+  return true;
+}
+
+void shift_sequences(Capture* c, const CapturedDatagram& d, const std::vector<uint32_t>& delta) {
+  if (d.malformed >= 0) return;
+  uint8_t* p = c->data.data() + d.offset;
+  size_t off = 0, size = 0;
+  // Walk the packed PDUs (validated at load, so check_pdu succeeds on each).
+  while (off < d.len && check_pdu(p + off, d.len - off, &size) == Reject::kNone) {
+    uint8_t* pdu = p + off;
+    uint8_t et = pdu[v5::hdr::kEngineType], ei = pdu[v5::hdr::kEngineId];
+    for (size_t s = 0; s < c->streams.size(); ++s) {
+      const CaptureStream& cs = c->streams[s];
+      if (cs.source == d.source && cs.engine_type == et && cs.engine_id == ei) {
+        v5::patch_v5_sequence(pdu, size, load_be32(pdu + v5::hdr::kFlowSequence) + delta[s]);
+        break;
+      }
+    }
+    off += size;
+  }
+}
+
+RunResult run_replay(const GenConfig& cfg, const std::atomic<bool>* stop) {
+  RunResult out;
+  Capture cap;
+  if (!load_capture(cfg.replay_path, &cap, &out.error)) return out;
+  const ExporterMode mode = cfg.resolved_mode();
+  std::vector<IpAddr> sources;
+  for (size_t i = 0; i < cap.sources.size(); ++i)
+    sources.push_back(IpAddr::from_v4(0x7F000001u + static_cast<uint32_t>(i)));
+  UdpSender sender;
+  const size_t batch_cap = cfg.batch;
+  if (!sender.open(cfg.target, mode, sources, batch_cap, &out.error)) return out;
+
+  out.streams.resize(cap.streams.size());
+  for (size_t s = 0; s < cap.streams.size(); ++s) {
+    StreamTruth& t = out.streams[s];
+    t.exporter = sender.source_addr(cap.streams[s].source);
+    t.port = sender.source_port(cap.streams[s].source);
+    t.engine_type = cap.streams[s].engine_type;
+    t.engine_id = cap.streams[s].engine_id;
+    t.sampling_raw = cap.streams[s].sampling_raw;
+  }
+
+  const auto& dg = cap.datagrams;
+  const int64_t t0 = dg.front().ts_ns;
+  const int64_t span_ns = dg.back().ts_ns - t0;
+  // One loop lasts the capture plus one average gap, so loops do not collide.
+  const int64_t loop_ns =
+      span_ns + (dg.size() > 1 ? span_ns / static_cast<int64_t>(dg.size() - 1) : 1000000);
+  const bool original = cfg.pps <= 0 && cfg.replay_speed > 0;
+  std::vector<uint32_t> delta(cap.streams.size());
+  for (size_t s = 0; s < delta.size(); ++s) delta[s] = cap.streams[s].span;
+
+  SendBatch batch(batch_cap);
+  std::vector<uint8_t> failed(batch_cap);
+  int64_t next_report = 0;
+  uint64_t last_report_items = 0;
+  const int64_t start = monotonic_ns();
+  Pacer sched(cfg.pps, start);
+  const int64_t end = cfg.duration_s > 0 ? start + static_cast<int64_t>(cfg.duration_s * 1e9) : 0;
+  auto due = [&](uint64_t loop, size_t i) {
+    double rel = static_cast<double>(dg[i].ts_ns - t0 + static_cast<int64_t>(loop) * loop_ns);
+    return start + static_cast<int64_t>(rel / cfg.replay_speed);
+  };
+  uint64_t sent_items = 0;
+  int64_t last_send = 0;
+  bool stopped = false;
+  for (uint64_t loop = 0; (cfg.loop == 0 || loop < cfg.loop) && !stopped; ++loop) {
+    if (cfg.rewrite_seq && loop > 0)
+      for (const auto& d : dg) shift_sequences(&cap, d, delta);
+    size_t i = 0;
+    while (i < dg.size()) {
+      if (stop->load(std::memory_order_relaxed) || (end > 0 && monotonic_ns() >= end) ||
+          (cfg.count > 0 && sent_items >= cfg.count)) {
+        stopped = true;
+        break;
+      }
+      size_t limit = batch_cap;
+      if (cfg.count > 0) limit = std::min<uint64_t>(limit, cfg.count - sent_items);
+      if (original) {
+        int64_t d0 = due(loop, i);
+        if (end > 0 && d0 >= end) {
+          stopped = true;
+          break;
+        }
+        // Captures can have long silences: sleep in slices to notice a stop.
+        while (monotonic_ns() < d0 && !stop->load(std::memory_order_relaxed))
+          sleep_until_ns(std::min(d0, monotonic_ns() + 100000000));
+        out.max_lateness_ns = std::max(out.max_lateness_ns, monotonic_ns() - d0);
+      } else if (sched.paced()) {
+        if (end > 0 && sched.due_ns(sent_items) >= end) {
+          stopped = true;
+          break;
+        }
+        out.max_lateness_ns = std::max(out.max_lateness_ns, sched.wait(sent_items));
+        limit = std::min<size_t>(limit, batch_for_rate(cfg.pps, cfg.batch));
+      }
+      batch.clear();
+      const int64_t now = monotonic_ns();
+      size_t j = i;
+      while (j < dg.size() && batch.size() < limit &&
+             (!original || j == i || due(loop, j) <= now)) {
+        const CapturedDatagram& d = dg[j];
+        Outgoing& o = batch.push(cap.data.data() + d.offset, d.len, d.source);
+        o.malformed = d.malformed;
+        o.flows = d.flows;
+        o.packets = d.packets;
+        o.bytes = d.bytes;
+        ++j;
+      }
+      std::fill(failed.begin(), failed.end(), 0);
+      uint64_t sent = sender.send(
+          batch, [&](const Outgoing& o) { failed[static_cast<size_t>(&o - &batch[0])] = 1; });
+      for (size_t k = i; k < j; ++k) {
+        const CapturedDatagram& d = dg[k];
+        const bool fail = failed[k - i] != 0;
+        StreamTruth& t = out.streams[static_cast<size_t>(d.stream)];
+        if (fail) {
+          ++t.send_errors;
+          t.send_error_flows += d.flows;
+          continue;
+        }
+        if (d.malformed >= 0) {
+          ++t.malformed[static_cast<size_t>(d.malformed)];
+          continue;
+        }
+        uint32_t shift = cfg.rewrite_seq
+                             ? static_cast<uint32_t>(loop) * delta[static_cast<size_t>(d.stream)]
+                             : 0;
+        if (!t.started) {
+          t.started = true;
+          t.first_seq = d.first_seq + shift;
+        }
+        t.next_seq = d.next_seq + shift;
+        ++t.generated;
+        ++t.datagrams;
+        t.flows += d.flows;
+        t.packets += d.packets;
+        t.bytes += d.bytes;
+        out.wire_bytes += d.len;
+      }
+      out.wire_datagrams += sent;
+      sent_items += j - i;
+      out.slots += j - i;
+      last_send = monotonic_ns();
+      i = j;
+      if (next_report == 0) next_report = start + 1000000000;
+      if (last_send >= next_report) {
+        if (!cfg.quiet && cfg.progress)
+          std::fprintf(stderr,
+                       "ringflow-gen: %6.1f s  sent %" PRIu64 " datagrams  rate %" PRIu64
+                       " datagrams/s  loop %" PRIu64 "\n",
+                       static_cast<double>(last_send - start) / 1e9, out.wire_datagrams,
+                       sent_items - last_report_items, loop + 1);
+        last_report_items = sent_items;
+        next_report += 1000000000;
+      }
+    }
+  }
+  out.syscalls = sender.syscalls();
+  out.retries = sender.retries();
+  out.elapsed_s = last_send > 0 ? static_cast<double>(last_send - start) / 1e9 : 0;
+  if (!cfg.quiet)
+    std::fprintf(stderr,
+                 "ringflow-gen: replayed %s: %zu datagrams per loop, %zu source(s), %" PRIu64
+                 " frames skipped\n",
+                 cfg.replay_path.c_str(), dg.size(), cap.sources.size(), cap.skipped);
+  out.ok = true;
+  return out;
+}
+
+}  // namespace ringflow::gen

@@ -1,0 +1,66 @@
+// Replay of a packet capture: the UDP payloads of a pcap file, sent again to
+// the target at the original pacing (scaled by --replay-speed), at --pps, or
+// as fast as possible, optionally looped, optionally with flow_sequence
+// rewritten so that every loop continues each stream's sequence.
+//
+// Capture reading (libpcap, offline): Ethernet (with 802.1Q tags), Linux
+// cooked (SLL), raw IP and BSD loopback link types; IPv4 and IPv6; UDP only.
+// Other frames, IP fragments and truncated captures (caplen < wire length)
+// are skipped and counted. The capture is loaded whole into memory (captures
+// of NetFlow exports are small).
+//
+// Sources: each distinct source address of the capture becomes one exporter
+// of the replay, in order of first appearance: 127.0.0.1 + i in addr mode, or
+// its own socket in port mode, so streams stay apart at the collector.
+//
+// Ground truth: every payload is classified once at load with the decoder's
+// validate_datagram(): a valid datagram counts for the stream (mapped source,
+// engine_type, engine_id) of its first PDU (flows = records of all its PDUs);
+// an invalid one counts as malformed_<reason>. With --rewrite-seq the span
+// of each stream (records in the capture) is added to every PDU's
+// flow_sequence on each new loop.
+//
+// Thread safety: one thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ringflow/ip.h>
+
+namespace ringflow::gen {
+
+struct CapturedDatagram {
+  int64_t ts_ns = 0;             // capture timestamp
+  uint32_t offset = 0, len = 0;  // payload bytes in Capture::data
+  uint32_t source = 0;           // index into Capture::sources
+  int32_t stream = -1;           // index into Capture::streams, -1 when invalid
+  int32_t malformed = -1;        // MalformedClass when invalid, else -1
+  uint32_t flows = 0;            // records (valid only)
+  uint64_t packets = 0, bytes = 0;
+  uint32_t first_seq = 0, next_seq = 0;  // of the first / last PDU of the stream
+};
+
+struct CaptureStream {
+  uint32_t source = 0;
+  uint8_t engine_type = 0, engine_id = 0;
+  uint16_t sampling_raw = 0;
+  uint32_t span = 0;  // records of this stream in the capture (sequence advance per loop)
+};
+
+struct Capture {
+  std::vector<uint8_t> data;  // payloads back to back
+  std::vector<CapturedDatagram> datagrams;
+  std::vector<IpAddr> sources;  // distinct source addresses, first appearance order
+  std::vector<CaptureStream> streams;
+  uint64_t skipped = 0;  // frames that were not complete UDP datagrams
+};
+
+// Loads and classifies a pcap. Returns false with a message naming the file.
+bool load_capture(const std::string& path, Capture* out, std::string* error);
+
+// Adds `delta` to the flow_sequence of every valid PDU of datagram d in place.
+void shift_sequences(Capture* c, const CapturedDatagram& d, const std::vector<uint32_t>& delta);
+
+}  // namespace ringflow::gen

@@ -1,0 +1,91 @@
+// Ground truth: what ringflow-gen actually put on the wire, per exporter
+// stream and (optionally) per 5-tuple, written as TSV so that C++ tests and
+// awk read it alike. docs/generator.md defines every column; in short:
+//
+//   datagrams/flows/packets/bytes  valid v5 datagrams sent, duplicates
+//                                  included (a collector receives them all);
+//                                  packets/bytes are raw dPkts/dOctets sums,
+//                                  not renormalized (see sampling_*).
+//   generated                      datagram slots of the stream: every valid
+//                                  datagram built, lost or not (each advanced
+//                                  flow_sequence), duplicates not counted.
+//   first_seq / next_seq           flow_sequence of the stream's first datagram,
+//                                  and the value a collector expects next at
+//                                  the end (since the last reset).
+//   lost_*                         slots not sent on purpose (--loss).
+//   duplicates                     extra copies sent (--duplicate).
+//   reordered                      datagrams sent after the stream's next one.
+//   resets                         exporter restarts (--reset-every).
+//   uptime_wraps / prewrap_records sys_uptime wrapped past 2^32 ms / records
+//                                  whose first is before the wrap and last after.
+//   send_errors / send_error_flows datagrams the kernel refused (not delivered;
+//                                  they are not in datagrams/flows).
+//   malformed_<class>              malformed datagrams sent, by class.
+//
+// Thread safety: a StreamTruth and a KeyTotals are written by the one sender
+// thread that owns the stream; they are merged and written after the threads
+// have joined.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ringflow/ip.h>
+
+#include "gen/gen_config.h"
+#include "gen/traffic.h"
+
+namespace ringflow::gen {
+
+struct StreamTruth {
+  IpAddr exporter;    // source address of the stream's datagrams
+  uint16_t port = 0;  // source port (the socket's)
+  uint8_t engine_type = 0, engine_id = 0;
+  uint16_t sampling_raw = 0;
+
+  uint64_t generated = 0;
+  uint64_t datagrams = 0, flows = 0, packets = 0, bytes = 0;
+  bool started = false;  // first_seq is set
+  uint32_t first_seq = 0, next_seq = 0;
+  uint64_t lost_datagrams = 0, lost_flows = 0;
+  uint64_t duplicates = 0, reordered = 0, resets = 0;
+  uint64_t uptime_wraps = 0, prewrap_records = 0;
+  uint64_t send_errors = 0, send_error_flows = 0;
+  std::array<uint64_t, kMalformedClasses> malformed{};
+
+  uint64_t malformed_total() const {
+    uint64_t n = 0;
+    for (auto v : malformed) n += v;
+    return n;
+  }
+  // Every datagram put on the wire: valid + malformed.
+  uint64_t wire_datagrams() const { return datagrams + malformed_total(); }
+};
+
+// Per-key totals of flows delivered as sent (lost slots excluded, duplicate
+// copies counted twice), indexed like TrafficModel keys.
+struct KeyTotal {
+  uint64_t flows = 0, packets = 0, bytes = 0;
+};
+using KeyTotals = std::vector<KeyTotal>;
+
+// Sum of every stream (the "total" row).
+StreamTruth total_of(const std::vector<StreamTruth>& streams);
+
+// The TSV text: a header line, one row per stream, then a "total" row.
+std::string format_truth(const std::vector<StreamTruth>& streams);
+// Parses format_truth()'s output back (without the total row), by column
+// name. Returns false and a message in *error on a malformed file.
+bool parse_truth(std::string_view text, std::vector<StreamTruth>* out, std::string* error);
+
+// The per-key TSV: "src dst sport dport proto flows packets bytes", one row
+// per key with flows > 0, sorted by (src, dst, sport, dport, proto).
+std::string format_keys(const TrafficModel& model, const KeyTotals& totals);
+
+// Writes text to path ("-" = stdout). Returns false and errno text in *error.
+bool write_file(const std::string& path, std::string_view text, std::string* error);
+
+}  // namespace ringflow::gen
