@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "common/log.h"
+#include "sink/time_format.h"
 
 namespace ringflow {
 namespace {
@@ -117,11 +118,12 @@ void Flusher::flush(FlushBatch* b) {
   if (b->late) {
     counters_.late_flushes.add();
     if (!late_state_) {
-      RF_LOG_WARN("flush: late by %u interval(s): the previous flush (%.1f ms) was still running "
-                  "when interval ending %lld was due; the workers kept aggregating, this batch "
-                  "spans %u intervals",
-                  b->intervals() - 1, counters_.flush_ns_last.load() / 1e6,
-                  static_cast<long long>(b->start_ms + b->interval_ms), b->intervals());
+      char start[kIsoMsLen + 1] = {};
+      format_iso_ms(b->start_ms, start);
+      RF_LOG_WARN("flush: late: the previous flush (%.1f ms) was still running when the interval "
+                  "after %s was due; the workers kept aggregating, so this batch spans %u "
+                  "intervals (counted in late_flushes; logged again when on time)",
+                  counters_.flush_ns_last.load() / 1e6, start, b->intervals());
       late_state_ = true;
     }
   } else if (late_state_ && !b->partial) {
@@ -149,7 +151,6 @@ void Flusher::flush(FlushBatch* b) {
     }
   }
 
-  counters_.flushes.add();
   if (b->partial) counters_.partial_flushes.add();
   counters_.rows_flushed.add(b->rows.size());
   if (!b->rows.empty() && b->rows.back().overflow) counters_.overflow_rows.add();
@@ -157,6 +158,9 @@ void Flusher::flush(FlushBatch* b) {
   counters_.merge_overflow_rows.add(b->merge_overflow_rows);
   counters_.last_interval_end_ms.set(static_cast<uint64_t>(b->end_ms));
   merger_.release();
+  // Counted after the tables went back to the workers: whoever sees
+  // `flushes` grow knows the workers can seal again.
+  counters_.flushes.add();
 
   uint64_t ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                           std::chrono::steady_clock::now() - t0)

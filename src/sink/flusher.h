@@ -48,7 +48,7 @@ struct FlusherOptions {
 // Written by the flusher thread only (and, after it stopped, by
 // stop_and_flush_final on the controlling thread).
 struct alignas(64) FlusherCounters {
-  Counter flushes;               // batches handed to the sinks
+  Counter flushes;               // batches done (counted after the tables went back)
   Counter partial_flushes;       // of which partial (shutdown)
   Counter late_flushes;          // batches spanning extra intervals because a flush was late
   Counter seal_timeouts;         // workers that missed the seal deadline (per batch)

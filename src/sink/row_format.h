@@ -45,7 +45,7 @@ class RowFormatter {
   static constexpr int kIsoLenNoMs = 19;  // "2024-01-02T03:04:05"
 
   FileFormat format_;
-  char interval_[160];  // pre-formatted interval columns of the batch
+  char interval_[256];  // pre-formatted interval columns of the batch (JSON: ~165 bytes)
   size_t interval_len_ = 0;
   int64_t cached_sec_ = std::numeric_limits<int64_t>::min();  // second of cached_
   char cached_[kIsoLenNoMs];
