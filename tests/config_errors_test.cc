@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <ringflow/config.h>
+#include <ringflow/flow_key.h>
 
 #include "config/suggest.h"
 
@@ -242,6 +243,10 @@ TEST_CASE("A file that cannot be read is an error, not an exception", "[config][
   ConfigResult r = load_config_file("/nonexistent/ringflow.toml");
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].str() == "/nonexistent/ringflow.toml: cannot open: No such file or directory");
+  // A directory would otherwise read as an empty file, i.e. silently as all defaults.
+  r = load_config_file("/tmp");
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].str() == "/tmp: cannot read: is a directory");
 }
 
 TEST_CASE("Edit distance and suggestions", "[config][suggest]") {
@@ -255,4 +260,37 @@ TEST_CASE("Edit distance and suggestions", "[config][suggest]") {
   CHECK(closest_match("zzzzzzzz", keys).empty());
   CHECK(closest_match("ky", keys) == "key");
   CHECK(closest_match("x", keys).empty());  // "time" is 4 edits away
+}
+
+TEST_CASE("aggregate.key: the validator and the aggregator's KeySchema::parse agree", "[config][errors]") {
+  // The validator words its own errors (with positions and suggestions); the
+  // aggregator parses the same list at start-up. A list one accepts and the
+  // other rejects would pass --check-config and then fail at run time.
+  const std::vector<std::string> entries = {
+      "src_addr", "dst_addr", "nexthop", "exporter", "src_port", "dst_port", "protocol", "tos", "tcp_flags",
+      "input", "output", "src_as", "dst_as", "src_mask", "dst_mask", "engine_type", "engine_id",
+      "src_addr/0", "src_addr/24", "src_addr/32", "src_addr/33", "src_addr/024", "src_addr/", "src_addr/x",
+      "src_addr/-1", "src_addr/+1", "exporter/128", "exporter/129", "nexthop/8", "src_port/8", "protocol/0",
+      "Src_addr", "src_addr ", "", "/24", "src_addr/24/8", "dst_addr/1000"};
+  int checked = 0;
+  for (const auto& a : entries) {
+    for (const auto& b : {std::string(), std::string("dst_port"), std::string("src_addr")}) {
+      std::vector<std::string> key = {a};
+      if (!b.empty()) key.push_back(b);
+      std::string toml = "[aggregate]\nkey = [";
+      for (size_t i = 0; i < key.size(); ++i) toml += (i ? ", \"" : "\"") + key[i] + "\"";
+      toml += "]\n";
+      KeySchema schema;
+      std::string why;
+      bool aggregator_ok = KeySchema::parse(key, &schema, &why);
+      ConfigResult r = load_config_string(toml, "netflow.toml");
+      INFO(toml << why);
+      CHECK(r.ok() == aggregator_ok);
+      // The validator calls KeySchema::parse as a safety net; agreement means
+      // its own rules caught the entry, not the net.
+      for (const auto& e : r.errors) CHECK(e.message != why);
+      ++checked;
+    }
+  }
+  CHECK(checked == static_cast<int>(entries.size()) * 3);
 }

@@ -9,12 +9,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <type_traits>
 
 #include <toml++/toml.h>
+
+#include <ringflow/flow_key.h>
 
 #include "config/schema.h"
 #include "config/suggest.h"
@@ -170,8 +173,9 @@ class Validator {
       SinkConfig sink;
       size_t before = errors_->size();
       bool typed = false;
+      // The type first: it decides which other keys are allowed.
       if (const toml::node* type = t->get("type")) {
-        apply(schema::kSinkKeys[0], ipath + ".type", *type, &sink);
+        apply(*find_key(schema::kSinkKeys, "type"), ipath + ".type", *type, &sink);
         typed = errors_->size() == before;
       }
       check_required(schema::kSinkKeys, *t, ipath, pos_of(e.source()));
@@ -486,6 +490,15 @@ class Validator {
       }
       seen.push_back(norm);
     }
+    if constexpr (std::is_same_v<F, std::vector<std::string>>) {
+      // The aggregator parses the key with KeySchema::parse at start-up; ask
+      // it too, so a rule it has and this validator lacks fails here, with a
+      // position, rather than after the sockets are open.
+      KeySchema parsed;
+      std::string why;
+      if (errors_->size() == before && !KeySchema::parse(list, &parsed, &why))
+        error(pos_of(n.source()), path, why);
+    }
     if (errors_->size() == before) field = std::move(list);
   }
 
@@ -562,16 +575,21 @@ ConfigResult load_config_string(std::string_view toml_text, const std::string& s
 }
 
 ConfigResult load_config_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto fail = [&](const std::string& why) {
     ConfigResult result;
     result.config = defaults_with_lists();
     result.config.source = path;
-    result.errors.push_back(ConfigError{path, 0, 0, "", std::string("cannot open: ") + std::strerror(errno)});
+    result.errors.push_back(ConfigError{path, 0, 0, "", why});
     return result;
-  }
+  };
+  // A directory opens fine as an ifstream and reads as empty, which would
+  // silently mean "all defaults".
+  if (std::error_code ec; std::filesystem::is_directory(path, ec)) return fail("cannot read: is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(std::string("cannot open: ") + std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
+  if (in.bad()) return fail(std::string("cannot read: ") + std::strerror(errno));
   return load_config_string(text.str(), path);
 }
 
