@@ -43,5 +43,5 @@ if [ "$status" -ne 0 ]; then
   echo "fuzz: FAILED (exit $status) after ${execs:-?} executions; crash input in $artifacts/" >&2
   exit 1
 fi
-grep -E '^#[0-9]+ +DONE' "$log" | tail -1 >&2 || true
+grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 >&2 || true
 echo "fuzz: ok, ${execs:-?} executions in ${seconds}s, corpus $(find "$corpus" -type f | wc -l) inputs" >&2
