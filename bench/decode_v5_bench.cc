@@ -83,70 +83,80 @@ int main(int argc, char** argv) {
   static Pdu pdu;
   constexpr size_t kPasses = 400;  // 512 x 30 x 400 = 6.1 M records per run
 
-  bench::rate("decode: validate + decode_pdu", runs, [&] {
-    uint64_t records = 0, sum = 0;
-    for (size_t pass = 0; pass < kPasses; ++pass) {
-      for (const auto& d : in.datagrams) {
-        DatagramShape s = validate_datagram(d.data(), d.size(), opt);
-        for (size_t i = 0; i < s.pdus; ++i) {
-          decode_pdu(d.data(), d.size(), i, kNow, opt, &pdu);
-          records += pdu.count;
-          sum += pdu.records[pdu.count - 1].octets + pdu.future_records;
+  bench::rate(
+      "decode: validate + decode_pdu", runs,
+      [&] {
+        uint64_t records = 0, sum = 0;
+        for (size_t pass = 0; pass < kPasses; ++pass) {
+          for (const auto& d : in.datagrams) {
+            DatagramShape s = validate_datagram(d.data(), d.size(), opt);
+            for (size_t i = 0; i < s.pdus; ++i) {
+              decode_pdu(d.data(), d.size(), i, kNow, opt, &pdu);
+              records += pdu.count;
+              sum += pdu.records[pdu.count - 1].octets + pdu.future_records;
+            }
+          }
         }
-      }
-    }
-    bench::do_not_optimize(sum);
-    return records;
-  }, "records");
+        bench::do_not_optimize(sum);
+        return records;
+      },
+      "records");
 
   DecodeConfig cfg;
   SamplingPolicy sampling(cfg);
   SequenceTracker tracker(cfg);
   std::vector<uint32_t> next_seq(kStreams, 0);
-  bench::rate("decode: + sampling + sequence tracking", runs, [&] {
-    uint64_t records = 0, sum = 0;
-    for (size_t pass = 0; pass < kPasses; ++pass) {
-      // Renumber so every pass continues each stream in order (the common
-      // case), rather than replaying duplicates.
-      for (size_t k = 0; k < in.datagrams.size(); ++k) {
-        v5::patch_v5_sequence(in.datagrams[k].data(), in.datagrams[k].size(), next_seq[k % kStreams]);
-        next_seq[k % kStreams] += v5::kMaxRecords;
-      }
-      size_t k = 0;
-      for (const auto& d : in.datagrams) {
-        const IpAddr& exporter = in.exporters[k++ % kStreams];
-        DatagramShape s = validate_datagram(d.data(), d.size(), opt);
-        for (size_t i = 0; i < s.pdus; ++i) {
-          decode_pdu(d.data(), d.size(), i, kNow, opt, &pdu);
-          SeqResult r = tracker.observe(exporter, pdu.header, kNow);
-          uint32_t m = sampling.multiplier(exporter, pdu.header);
-          for (size_t j = 0; j < pdu.count; ++j) sum += renormalized(pdu.records[j].octets, m);
-          records += pdu.count;
-          sum += static_cast<uint64_t>(r.cls);
+  bench::rate(
+      "decode: + sampling + sequence tracking", runs,
+      [&] {
+        uint64_t records = 0, sum = 0;
+        for (size_t pass = 0; pass < kPasses; ++pass) {
+          // Renumber so every pass continues each stream in order (the common
+          // case), rather than replaying duplicates.
+          for (size_t k = 0; k < in.datagrams.size(); ++k) {
+            v5::patch_v5_sequence(in.datagrams[k].data(), in.datagrams[k].size(),
+                                  next_seq[k % kStreams]);
+            next_seq[k % kStreams] += v5::kMaxRecords;
+          }
+          size_t k = 0;
+          for (const auto& d : in.datagrams) {
+            const IpAddr& exporter = in.exporters[k++ % kStreams];
+            DatagramShape s = validate_datagram(d.data(), d.size(), opt);
+            for (size_t i = 0; i < s.pdus; ++i) {
+              decode_pdu(d.data(), d.size(), i, kNow, opt, &pdu);
+              SeqResult r = tracker.observe(exporter, pdu.header, kNow);
+              uint32_t m = sampling.multiplier(exporter, pdu.header);
+              for (size_t j = 0; j < pdu.count; ++j) sum += renormalized(pdu.records[j].octets, m);
+              records += pdu.count;
+              sum += static_cast<uint64_t>(r.cls);
+            }
+          }
         }
-      }
-    }
-    bench::do_not_optimize(sum);
-    return records;
-  }, "records");
+        bench::do_not_optimize(sum);
+        return records;
+      },
+      "records");
 
   v5::Header h = v5::Header{};
   h.version = 5;
   h.count = 30;
-  bench::rate("sequence tracker: observe (16 streams)", runs, [&] {
-    SequenceTracker t(cfg);
-    uint32_t seq[kStreams] = {};
-    constexpr uint64_t kN = 2000000;
-    uint64_t sum = 0;
-    for (uint64_t i = 0; i < kN; ++i) {
-      const size_t s = i % kStreams;
-      h.engine_id = static_cast<uint8_t>(s);
-      h.flow_sequence = seq[s];
-      seq[s] += 30;
-      sum += static_cast<uint64_t>(t.observe(in.exporters[s], h, kNow).cls);
-    }
-    bench::do_not_optimize(sum);
-    return kN;
-  }, "PDUs");
+  bench::rate(
+      "sequence tracker: observe (16 streams)", runs,
+      [&] {
+        SequenceTracker t(cfg);
+        uint32_t seq[kStreams] = {};
+        constexpr uint64_t kN = 2000000;
+        uint64_t sum = 0;
+        for (uint64_t i = 0; i < kN; ++i) {
+          const size_t s = i % kStreams;
+          h.engine_id = static_cast<uint8_t>(s);
+          h.flow_sequence = seq[s];
+          seq[s] += 30;
+          sum += static_cast<uint64_t>(t.observe(in.exporters[s], h, kNow).cls);
+        }
+        bench::do_not_optimize(sum);
+        return kN;
+      },
+      "PDUs");
   return 0;
 }

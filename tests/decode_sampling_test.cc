@@ -23,10 +23,10 @@ v5::Header sampled(uint16_t raw) {
 
 TEST_CASE("sampling: mode bits are not part of the interval", "[decode][sampling]") {
   SamplingPolicy p{DecodeConfig{}};
-  CHECK(p.renormalize());  // on by default
-  CHECK(p.multiplier(kA, sampled(100)) == 100);             // mode 0
-  CHECK(p.multiplier(kA, sampled(0x4000 | 100)) == 100);    // mode 1, deterministic
-  CHECK(p.multiplier(kA, sampled(0x8000 | 100)) == 100);    // mode 2, random
+  CHECK(p.renormalize());                                      // on by default
+  CHECK(p.multiplier(kA, sampled(100)) == 100);                // mode 0
+  CHECK(p.multiplier(kA, sampled(0x4000 | 100)) == 100);       // mode 1, deterministic
+  CHECK(p.multiplier(kA, sampled(0x8000 | 100)) == 100);       // mode 2, random
   CHECK(p.multiplier(kA, sampled(0xC000 | 0x3FFF)) == 16383);  // mode 3, largest interval
   CHECK(sampled(0x8000 | 100).sampling_mode() == 2);
 }

@@ -178,7 +178,7 @@ TEST_CASE("sequence: exporter restart", "[decode][sequence]") {
     DecodeConfig c = config();
     c.reorder_window = 1000;
     SequenceTracker u(c);
-    u.observe(kA, hdr(5000), kNow);                                      // next 5030
+    u.observe(kA, hdr(5000), kNow);                                     // next 5030
     CHECK(u.observe(kA, hdr(4030), kNow).cls == SeqClass::kDuplicate);  // 1000 behind
     CHECK(u.observe(kA, hdr(4029), kNow).cls == SeqClass::kReset);      // 1001 behind
     CHECK(u.find(kA, 0, 0)->next_sequence == 4059);

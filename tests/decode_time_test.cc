@@ -21,7 +21,8 @@ struct Times {
   uint32_t first, last;
 };
 
-Pdu decode(uint32_t uptime, const std::vector<Times>& t, int64_t now_ms, int64_t tolerance = 10000) {
+Pdu decode(uint32_t uptime, const std::vector<Times>& t, int64_t now_ms,
+           int64_t tolerance = 10000) {
   v5::Header h;
   h.version = 5;
   h.sys_uptime_ms = uptime;

@@ -156,9 +156,9 @@ TEST_CASE("validation: a datagram cut at every byte offset", "[decode][validatio
     INFO("length " << n);
     for (const DecodeOptions& opt : {DecodeOptions{}, lenient}) {
       DatagramShape s = validate_datagram(e.buf.get(), n, opt);
-      Reject want = n < v5::kHeaderSize       ? Reject::kTooShort
-                    : n < full.size()          ? Reject::kTruncated
-                                               : Reject::kNone;
+      Reject want = n < v5::kHeaderSize ? Reject::kTooShort
+                    : n < full.size()   ? Reject::kTruncated
+                                        : Reject::kNone;
       CHECK(s.reject == want);
       CHECK(s.pdus == (want == Reject::kNone ? 1 : 0));
       // Decoding a rejected datagram anyway (a caller bug) must stay inside it.
@@ -313,9 +313,15 @@ TEST_CASE("validation: mutated datagrams keep validate and decode consistent",
     const int edits = 1 + static_cast<int>(rnd() % 4);
     for (int e = 0; e < edits; ++e) {
       switch (rnd() % 4) {
-        case 0: d[rnd() % d.size()] ^= static_cast<uint8_t>(1u << (rnd() % 8)); break;
-        case 1: d.resize(rnd() % (d.size() + 1)); break;
-        case 2: d.insert(d.end(), rnd() % 100, static_cast<uint8_t>(rnd())); break;
+        case 0:
+          d[rnd() % d.size()] ^= static_cast<uint8_t>(1u << (rnd() % 8));
+          break;
+        case 1:
+          d.resize(rnd() % (d.size() + 1));
+          break;
+        case 2:
+          d.insert(d.end(), rnd() % 100, static_cast<uint8_t>(rnd()));
+          break;
         case 3:  // rewrite a count field: the interesting byte
           if (d.size() >= 4) d[3] = static_cast<uint8_t>(rnd() % 33);
           break;

@@ -17,29 +17,29 @@
 namespace ringflow {
 
 struct StreamStats {
-  IpAddr exporter;           // source address of the datagrams
+  IpAddr exporter;  // source address of the datagrams
   uint8_t engine_type = 0;
   uint8_t engine_id = 0;
 
-  uint64_t datagrams = 0;    // v5 PDUs seen on this stream (every class, duplicates included)
-  uint64_t flows = 0;        // records carried by those PDUs (duplicates included)
+  uint64_t datagrams = 0;  // v5 PDUs seen on this stream (every class, duplicates included)
+  uint64_t flows = 0;      // records carried by those PDUs (duplicates included)
   // Estimated flows lost in transit: sum of forward gaps in flow_sequence, minus
   // the flows that late datagrams later delivered into those gaps. Never
   // negative. v5 sequence numbers count flows, not datagrams.
   uint64_t lost_flows = 0;
-  uint64_t gaps = 0;         // forward jumps seen (each added to lost_flows)
-  uint64_t reordered = 0;    // late datagrams that filled (part of) a recorded gap
-  uint64_t late_flows = 0;   // flows delivered by those late datagrams
-  uint64_t duplicates = 0;   // datagrams behind expected that filled no recorded gap
-  uint64_t resets = 0;       // exporter restarts / sequence resynchronisations
+  uint64_t gaps = 0;        // forward jumps seen (each added to lost_flows)
+  uint64_t reordered = 0;   // late datagrams that filled (part of) a recorded gap
+  uint64_t late_flows = 0;  // flows delivered by those late datagrams
+  uint64_t duplicates = 0;  // datagrams behind expected that filled no recorded gap
+  uint64_t resets = 0;      // exporter restarts / sequence resynchronisations
 
-  int64_t first_seen_ms = 0; // receive time of the stream's first datagram (epoch ms)
-  int64_t last_seen_ms = 0;  // receive time of its latest datagram (epoch ms)
+  int64_t first_seen_ms = 0;  // receive time of the stream's first datagram (epoch ms)
+  int64_t last_seen_ms = 0;   // receive time of its latest datagram (epoch ms)
 
-  uint32_t next_sequence = 0;     // flow_sequence expected next (last in-order seq + count)
-  uint32_t sys_uptime_ms = 0;     // latest sys_uptime seen (exporter's clock)
-  uint32_t sampling_interval = 1; // effective interval (override, header, or default), >= 1
-  uint16_t sampling_raw = 0;      // sampling field of the latest datagram, as sent
+  uint32_t next_sequence = 0;      // flow_sequence expected next (last in-order seq + count)
+  uint32_t sys_uptime_ms = 0;      // latest sys_uptime seen (exporter's clock)
+  uint32_t sampling_interval = 1;  // effective interval (override, header, or default), >= 1
+  uint16_t sampling_raw = 0;       // sampling field of the latest datagram, as sent
 };
 
 // Counters over a whole tracker (one per worker thread).

@@ -32,7 +32,8 @@ SequenceTracker::SequenceTracker(const DecodeConfig& cfg)
       mask_(slots_.size() - 1) {}
 
 uint64_t SequenceTracker::key_hash(const IpAddr& a, uint8_t engine_type, uint8_t engine_id) {
-  uint64_t h = hash_addr(a) ^ ((uint64_t{engine_type} << 8 | engine_id) + 1) * 0x9E3779B97F4A7C15ull;
+  uint64_t h =
+      hash_addr(a) ^ ((uint64_t{engine_type} << 8 | engine_id) + 1) * 0x9E3779B97F4A7C15ull;
   h ^= h >> 32;
   h *= 0xD6E8FEB86659FD93ull;
   return h ^ (h >> 29);
@@ -184,8 +185,8 @@ SeqResult SequenceTracker::observe(const IpAddr& exporter, const v5::Header& h, 
 
   const int32_t up_delta = static_cast<int32_t>(h.sys_uptime_ms - st.sys_uptime_ms);
   const bool rebooted = up_delta < 0 && boot_ms - s.latest_boot_ms > kRestartSlackMs;
-  const uint32_t fwd = h.flow_sequence - st.next_sequence;  // distance ahead, mod 2^32
-  const uint32_t back = st.next_sequence - h.flow_sequence; // distance behind, mod 2^32
+  const uint32_t fwd = h.flow_sequence - st.next_sequence;   // distance ahead, mod 2^32
+  const uint32_t back = st.next_sequence - h.flow_sequence;  // distance behind, mod 2^32
   const int32_t d = static_cast<int32_t>(fwd);
 
   SeqResult res;
@@ -286,8 +287,8 @@ SequenceTrackerStats SequenceTracker::stats() const {
 const StreamStats* SequenceTracker::find(const IpAddr& exporter, uint8_t engine_type,
                                          uint8_t engine_id) const {
   bool found = false;
-  size_t pos = probe(exporter, engine_type, engine_id, key_hash(exporter, engine_type, engine_id),
-                     &found);
+  size_t pos =
+      probe(exporter, engine_type, engine_id, key_hash(exporter, engine_type, engine_id), &found);
   return found ? &streams_[slots_[pos].idx].st : nullptr;
 }
 

@@ -69,8 +69,8 @@ namespace ringflow {
 
 enum class SeqClass : uint8_t {
   kInOrder,
-  kGap,        // SeqResult::flows = flows missing (added to lost_flows)
-  kLate,       // SeqResult::flows = flows that filled a gap (removed from lost_flows)
+  kGap,   // SeqResult::flows = flows missing (added to lost_flows)
+  kLate,  // SeqResult::flows = flows that filled a gap (removed from lost_flows)
   kDuplicate,
   kReset,
   kNewStream,
@@ -79,13 +79,20 @@ enum class SeqClass : uint8_t {
 
 constexpr std::string_view seq_class_name(SeqClass c) {
   switch (c) {
-    case SeqClass::kInOrder: return "in_order";
-    case SeqClass::kGap: return "gap";
-    case SeqClass::kLate: return "late";
-    case SeqClass::kDuplicate: return "duplicate";
-    case SeqClass::kReset: return "reset";
-    case SeqClass::kNewStream: return "new_stream";
-    case SeqClass::kTableFull: return "table_full";
+    case SeqClass::kInOrder:
+      return "in_order";
+    case SeqClass::kGap:
+      return "gap";
+    case SeqClass::kLate:
+      return "late";
+    case SeqClass::kDuplicate:
+      return "duplicate";
+    case SeqClass::kReset:
+      return "reset";
+    case SeqClass::kNewStream:
+      return "new_stream";
+    case SeqClass::kTableFull:
+      return "table_full";
   }
   return "unknown";
 }
@@ -138,7 +145,7 @@ class SequenceTracker {
     uint64_t hash = 0;
     int64_t latest_boot_ms = 0;  // boot time implied by the latest sys_uptime
     uint8_t ngaps = 0;
-    Gap gaps[kGapsPerStream];    // oldest first
+    Gap gaps[kGapsPerStream];  // oldest first
   };
   struct Slot {
     uint32_t idx;  // index into streams_, kEmpty when free

@@ -27,8 +27,8 @@ namespace {
 
 using namespace ringflow;
 
-#define FUZZ_CHECK(cond)      \
-  do {                        \
+#define FUZZ_CHECK(cond)           \
+  do {                             \
     if (!(cond)) __builtin_trap(); \
   } while (0)
 
@@ -128,7 +128,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     FUZZ_CHECK(sampling.multiplier(exporter, out.header) >= 1);
     FUZZ_CHECK(sampling.multiplier(exporter, out.header) <= kMaxSamplingInterval);
-    const StreamStats* before = tracker.find(exporter, out.header.engine_type, out.header.engine_id);
+    const StreamStats* before =
+        tracker.find(exporter, out.header.engine_type, out.header.engine_id);
     const uint64_t lost_before = before ? before->lost_flows : 0;
     SeqResult r = tracker.observe(exporter, out.header, now_ms);
     const StreamStats* st = tracker.find(exporter, out.header.engine_type, out.header.engine_id);

@@ -24,7 +24,7 @@ namespace ringflow::testing {
 struct UdpDatagram {
   uint32_t src_ip = 0, dst_ip = 0;  // host order
   uint16_t src_port = 0, dst_port = 0;
-  int64_t ts_us = 0;                // capture time, microseconds since the epoch
+  int64_t ts_us = 0;  // capture time, microseconds since the epoch
   std::vector<uint8_t> payload;
 };
 
@@ -57,11 +57,20 @@ inline PcapResult parse_pcap(const std::vector<uint8_t>& f) {
   const uint32_t magic = rd32(f.data(), false);
   bool swap = false, nanos = false;
   switch (magic) {
-    case 0xa1b2c3d4: break;
-    case 0xd4c3b2a1: swap = true; break;
-    case 0xa1b23c4d: nanos = true; break;
-    case 0x4d3cb2a1: swap = nanos = true; break;
-    default: res.error = "not a classic pcap file (bad magic)"; return res;
+    case 0xa1b2c3d4:
+      break;
+    case 0xd4c3b2a1:
+      swap = true;
+      break;
+    case 0xa1b23c4d:
+      nanos = true;
+      break;
+    case 0x4d3cb2a1:
+      swap = nanos = true;
+      break;
+    default:
+      res.error = "not a classic pcap file (bad magic)";
+      return res;
   }
   const uint32_t linktype = rd32(f.data() + 20, swap);
   if (linktype != 1) {
@@ -127,7 +136,8 @@ inline PcapResult read_pcap(const std::string& path) {
   std::vector<uint8_t> buf;
   uint8_t chunk[65536];
   size_t got;
-  while ((got = std::fread(chunk, 1, sizeof chunk, fp)) > 0) buf.insert(buf.end(), chunk, chunk + got);
+  while ((got = std::fread(chunk, 1, sizeof chunk, fp)) > 0)
+    buf.insert(buf.end(), chunk, chunk + got);
   std::fclose(fp);
   return parse_pcap(buf);
 }

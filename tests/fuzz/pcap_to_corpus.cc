@@ -21,17 +21,17 @@ bool write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
 // A valid PDU with one record, built byte by byte (offsets of <ringflow/v5.h>).
 std::vector<uint8_t> minimal_pdu() {
   std::vector<uint8_t> d(24 + 48, 0);
-  d[1] = 5;                  // version
-  d[3] = 1;                  // count
-  d[4] = 0x10;               // sys_uptime 0x10000000
-  d[8] = 0x65;               // unix_secs
-  d[19] = 7;                 // flow_sequence
-  d[24 + 16 + 3] = 3;        // dPkts
-  d[24 + 20 + 3] = 0xb4;     // dOctets
-  d[24 + 24] = 0x0f;         // first
-  d[24 + 28] = 0x0f;         // last
+  d[1] = 5;               // version
+  d[3] = 1;               // count
+  d[4] = 0x10;            // sys_uptime 0x10000000
+  d[8] = 0x65;            // unix_secs
+  d[19] = 7;              // flow_sequence
+  d[24 + 16 + 3] = 3;     // dPkts
+  d[24 + 20 + 3] = 0xb4;  // dOctets
+  d[24 + 24] = 0x0f;      // first
+  d[24 + 28] = 0x0f;      // last
   d[24 + 28 + 3] = 0x20;
-  d[24 + 38] = 6;            // prot
+  d[24 + 38] = 6;  // prot
   return d;
 }
 
