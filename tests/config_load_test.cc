@@ -266,7 +266,6 @@ password = "hunter2-very-secret"
 TEST_CASE("Enum names match the schema", "[config][load]") {
   CHECK(std::string(backend_name(Backend::kIoUring)) == "io_uring");
   CHECK(std::string(time_mode_name(TimeMode::kFlowStart)) == "flow_start");
-  CHECK(std::string(sink_type_name(SinkType::kClickHouse)) == "clickhouse");
   for (const char* b : {"auto", "io_uring", "recvmmsg"}) {
     ConfigResult r = load_ok(std::string("[receive]\nbackend = \"") + b + "\"");
     CHECK(std::string(backend_name(r.config.receive.backend)) == b);

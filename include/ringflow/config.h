@@ -141,9 +141,9 @@ void apply_overrides(ConfigResult* result, const std::vector<Override>& override
 // sink password is printed as "********".
 std::string dump_config(const Config& config);
 
-// The TOML spelling of the enum values ("io_uring", "flow_end", "jsonl"), for logs.
+// The TOML spelling of the enum values ("io_uring", "flow_end"), for logs.
+// (sink_type_name() is declared in src/sink/sink.h and defined there.)
 const char* backend_name(Backend b);
 const char* time_mode_name(TimeMode t);
-const char* sink_type_name(SinkType t);
 
 }  // namespace ringflow

@@ -193,7 +193,7 @@ class Validator {
           std::string valid;
           for (const auto& c : candidates) valid += (valid.empty() ? "" : ", ") + c;
           error(pos_of(k.source()), kpath,
-                m.empty() ? "unknown key; a " + std::string(typed ? sink_type_name(sink.type) : "") +
+                m.empty() ? "unknown key; a " + std::string(typed ? schema::kSinkTypeNames[static_cast<size_t>(sink.type)] : "") +
                                 (typed ? " " : "") + "sink takes: " + valid
                           : "unknown key; did you mean '" + ipath + "." + m + "'?");
         } else if (typed && !(key->sinks & type_bit)) {
@@ -731,6 +731,5 @@ std::string dump_config(const Config& config) {
 
 const char* backend_name(Backend b) { return schema::kBackendNames[static_cast<size_t>(b)]; }
 const char* time_mode_name(TimeMode t) { return schema::kTimeModeNames[static_cast<size_t>(t)]; }
-const char* sink_type_name(SinkType t) { return schema::kSinkTypeNames[static_cast<size_t>(t)]; }
 
 }  // namespace ringflow
