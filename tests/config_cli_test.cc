@@ -223,6 +223,13 @@ level = "info"
   r = run({"-c", file, "--workers", "3", "--workers", "7"});
   REQUIRE(r.result.exit_code == -1);
   CHECK(r.result.config.receive.workers == 7);
+  r = run({"-c", file, "--set", "log.level = debug", "--set", "receive.listen=[\"127.0.0.1:1\"]", "--listen",
+           "127.0.0.1:2", "--set", "aggregate.interval= 30"});
+  REQUIRE(r.result.exit_code == -1);
+  CHECK(r.result.config.log.level == "debug");
+  REQUIRE(r.result.config.receive.listen.size() == 1);
+  CHECK(r.result.config.receive.listen[0].str() == "127.0.0.1:2");  // --listen came later
+  CHECK(r.result.config.aggregate.interval_s == 30);
 }
 
 TEST_CASE("Config errors and override errors are all reported", "[config][cli]") {

@@ -42,6 +42,12 @@ std::string toml_string_array(const std::vector<std::string>& items) {
   return s + "]";
 }
 
+std::string trim(std::string s) {
+  s.erase(0, s.find_first_not_of(" \t"));
+  s.erase(s.find_last_not_of(" \t") + 1);
+  return s;
+}
+
 void print_errors(const std::vector<ConfigError>& errors, std::ostream& err) {
   for (const auto& e : errors) err << e.str() << "\n";
   err << "ringflow: " << errors.size() << (errors.size() == 1 ? " config error" : " config errors")
@@ -74,16 +80,16 @@ CliResult parse_ringflow_cli(int argc, const char* const* argv, std::ostream& ou
     // The values are read back from each option's results() in command-line
     // order below; these variables only give CLI11 a type to parse into.
     std::vector<CLI::Option*> override_opts;
-    std::string single_sink;
-    std::vector<std::string> repeat_sink;
+    std::string parsed_one;
+    std::vector<std::string> parsed_many;
     for (const auto& s : kShortcuts) {
       bool repeatable = std::string_view(s.flag) == "--listen";
-      CLI::Option* o = repeatable ? app.add_option(s.flag, repeat_sink, s.help)
-                                  : app.add_option(s.flag, single_sink, s.help)
+      CLI::Option* o = repeatable ? app.add_option(s.flag, parsed_many, s.help)
+                                  : app.add_option(s.flag, parsed_one, s.help)
                                         ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
       override_opts.push_back(o->type_name(s.type)->allow_extra_args(false));
     }
-    override_opts.push_back(app.add_option("--set", repeat_sink,
+    override_opts.push_back(app.add_option("--set", parsed_many,
                                            "set any config key, value in TOML syntax or a bare word; repeatable")
                                 ->type_name("KEY=VALUE")
                                 ->allow_extra_args(false));
@@ -125,7 +131,8 @@ CliResult parse_ringflow_cli(int argc, const char* const* argv, std::ostream& ou
                                              "expected KEY=VALUE, found " + schema::quote(value)});
           continue;
         }
-        overrides.push_back(Override{value.substr(0, eq), value.substr(eq + 1), "--set"});
+        // "--set 'key = value'" is the same as "--set key=value".
+        overrides.push_back(Override{trim(value.substr(0, eq)), trim(value.substr(eq + 1)), "--set"});
       } else if (std::string_view(kShortcuts[idx].flag) == "--listen") {
         listen_values.push_back(value);
         listen_last = overrides.size();
