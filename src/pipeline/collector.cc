@@ -1,0 +1,253 @@
+#include "pipeline/collector.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "aggregate/hub.h"
+#include "sink/flusher.h"
+#include "common/log.h"
+#include "pipeline/worker.h"
+#include "receive/handoff.h"
+#include "receive/reactor.h"
+#include "receive/udp_socket.h"
+#include "sink/sink.h"
+
+namespace ringflow {
+namespace {
+
+uint32_t effective_workers(const ReceiveConfig& rc) {
+  if (rc.workers > 0) return rc.workers;
+  unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  return std::max(1u, hw > rc.reactors ? hw - rc.reactors : 1u);
+}
+
+void name_thread(std::thread& t, const char* prefix, uint32_t i) {
+  char name[32];
+  snprintf(name, sizeof name, "%s%u", prefix, i);
+  name[15] = '\0';  // the kernel's limit for a thread name
+  pthread_setname_np(t.native_handle(), name);
+}
+
+}  // namespace
+
+Collector::Collector(Config config, RunOptions options)
+    : config_(std::move(config)), options_(options) {}
+
+Collector::~Collector() { stop(); }
+
+bool Collector::start(std::string* error) {
+  const ReceiveConfig& rc = config_.receive;
+  const uint32_t nworkers = effective_workers(rc);
+
+  std::vector<std::vector<UdpSocket>> sockets;
+  if (!open_sockets(rc, &sockets, error)) return false;
+  const uint32_t nreactors = static_cast<uint32_t>(sockets.size());
+
+  std::vector<std::unique_ptr<Sink>> sinks = make_sinks(config_.output, error);
+  if (sinks.empty() && !config_.output.sinks.empty()) return false;
+
+  handoff_ = std::make_unique<Handoff>(nworkers, nreactors, rc.queue_depth, rc.ring_entries);
+  for (uint32_t r = 0; r < nreactors; ++r)
+    reactor_counters_.push_back(std::make_unique<ReactorCounters>());
+  for (uint32_t w = 0; w < nworkers; ++w)
+    worker_counters_.push_back(std::make_unique<WorkerCounters>());
+
+  for (uint32_t r = 0; r < nreactors; ++r) {
+    std::string why;
+    auto reactor = make_reactor(rc, r, std::move(sockets[r]), *handoff_, *reactor_counters_[r],
+                                &why, error);
+    if (!reactor) {
+      reactors_.clear();
+      return false;
+    }
+    if (r == 0) {
+      if (why.empty()) {
+        RF_LOG_INFO("receive backend: %s", reactor->backend());
+      } else {
+        RF_LOG_WARN("receive backend: %s (%s)", reactor->backend(), why.c_str());
+      }
+    }
+    backends_.push_back(reactor->backend());
+    reactors_.push_back(std::move(reactor));
+  }
+
+  hub_ = std::make_unique<AggregationHub>(config_.aggregate, nworkers);
+  flusher_ = std::make_unique<Flusher>(*hub_, std::move(sinks), [this] { return snapshot(); });
+
+  FILE* flow_out = options_.print_flows ? stdout : nullptr;
+  for (uint32_t w = 0; w < nworkers; ++w)
+    workers_.push_back(std::make_unique<Worker>(w, config_, *handoff_, hub_->worker(w),
+                                                *worker_counters_[w], flow_out));
+
+  flusher_->start();
+  for (uint32_t w = 0; w < nworkers; ++w) {
+    worker_threads_.emplace_back([this, w] { workers_[w]->run(); });
+    name_thread(worker_threads_.back(), "rf-worker", w);
+  }
+  for (uint32_t r = 0; r < nreactors; ++r) {
+    reactor_threads_.emplace_back([this, r] { reactors_[r]->run(); });
+    name_thread(reactor_threads_.back(), "rf-reactor", r);
+  }
+  running_ = true;
+  std::string listen;
+  for (const auto& e : rc.listen) listen += (listen.empty() ? "" : ", ") + e.str();
+  RF_LOG_INFO("listening on %s: %u reactor(s), %u worker(s), interval %u s", listen.c_str(),
+              nreactors, nworkers, config_.aggregate.interval_s);
+  return true;
+}
+
+void Collector::stop() {
+  if (!running_) return;
+  running_ = false;
+  // 1. Stop receiving. A reactor hands off what it already took before run()
+  //    returns, so after the joins nothing more enters the queues.
+  for (auto& r : reactors_) r->stop();
+  for (auto& t : reactor_threads_) t.join();
+  reactor_threads_.clear();
+  // 2. Workers drain their queues, then exit.
+  for (auto& w : workers_) w->request_drain();
+  for (auto& t : worker_threads_) t.join();
+  worker_threads_.clear();
+  // 3. Final (partial) interval to every sink.
+  flusher_->stop_and_flush_final();
+  StatsSnapshot s = snapshot();
+  RF_LOG_INFO("stopped: %llu datagrams received, %llu decoded, %llu rejected, %llu dropped, "
+              "%llu flows",
+              static_cast<unsigned long long>(s.datagrams),
+              static_cast<unsigned long long>(s.decoded),
+              static_cast<unsigned long long>(s.rejected()),
+              static_cast<unsigned long long>(s.dropped()),
+              static_cast<unsigned long long>(s.flows));
+}
+
+StatsSnapshot Collector::snapshot() const {
+  StatsSnapshot s;
+  for (const auto& c : reactor_counters_) {
+    s.datagrams += c->datagrams.load();
+    s.bytes += c->bytes.load();
+    s.handed_off += c->handed_off.load();
+    s.oversize += c->oversize.load();
+    s.not_allowed += c->not_allowed.load();
+    s.queue_full += c->queue_full.load();
+    s.enobufs += c->enobufs.load();
+    s.cq_overflow += c->cq_overflow.load();
+    s.kernel_drops += c->kernel_drops.load();
+  }
+  for (const auto& c : worker_counters_) {
+    s.worker_datagrams += c->datagrams.load();
+    s.decoded += c->decoded.load();
+    s.pdus += c->pdus.load();
+    s.flows += c->flows.load();
+    s.future_records += c->future_records.load();
+    s.inverted_records += c->inverted_records.load();
+    s.trailing_accepted += c->trailing_accepted.load();
+    for (size_t i = 0; i < kRejectReasons; ++i) s.rejects[i] += c->rejects[i].load();
+  }
+  return s;
+}
+
+void Collector::streams(std::vector<StreamStats>* out) const {
+  for (const auto& w : workers_) w->streams_snapshot(out);
+}
+
+void Collector::reopen_outputs() {
+  if (flusher_) flusher_->request_reopen();
+}
+
+namespace {
+
+// The stats line: rates and the drop counters that moved since the last one.
+void log_stats(const StatsSnapshot& now, const StatsSnapshot& prev, double secs) {
+  auto rate = [secs](uint64_t a, uint64_t b) { return secs > 0 ? (a - b) / secs : 0.0; };
+  char extra[512] = "";
+  size_t len = 0;
+  auto moved = [&](const char* name, uint64_t a, uint64_t b) {
+    if (a != b && len < sizeof extra)
+      len += snprintf(extra + len, sizeof extra - len, " %s +%llu", name,
+                      static_cast<unsigned long long>(a - b));
+  };
+  moved("kernel_drops", now.kernel_drops, prev.kernel_drops);
+  moved("queue_full", now.queue_full, prev.queue_full);
+  moved("oversize", now.oversize, prev.oversize);
+  moved("not_allowed", now.not_allowed, prev.not_allowed);
+  moved("enobufs", now.enobufs, prev.enobufs);
+  moved("cq_overflow", now.cq_overflow, prev.cq_overflow);
+  for (size_t i = 1; i < kRejectReasons; ++i) {
+    char name[48];
+    snprintf(name, sizeof name, "rejected_%s",
+             std::string(reject_reason_name(static_cast<Reject>(i))).c_str());
+    moved(name, now.rejects[i], prev.rejects[i]);
+  }
+  RF_LOG_INFO("stats: %.0f datagrams/s, %.0f flows/s%s%s", rate(now.datagrams, prev.datagrams),
+              rate(now.flows, prev.flows), len ? "; drops/rejects:" : "", extra);
+}
+
+}  // namespace
+
+int run_collector(const Config& config, const RunOptions& options) {
+  // Block the signals in this thread before any other thread exists, so every
+  // thread inherits the mask and only sigtimedwait() below receives them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  Collector collector(config, options);
+  std::string error;
+  if (!collector.start(&error)) {
+    RF_LOG_ERROR("%s", error.c_str());
+    return 1;
+  }
+
+  const uint32_t stats_every = config.log.stats_interval_s;
+  StatsSnapshot prev = collector.snapshot();
+  timespec last;
+  clock_gettime(CLOCK_MONOTONIC, &last);
+  for (;;) {
+    timespec timeout{1, 0};
+    int sig = sigtimedwait(&set, nullptr, &timeout);
+    if (sig == SIGINT || sig == SIGTERM) {
+      RF_LOG_INFO("%s: stopping (draining queues, flushing the partial interval); "
+                  "send it again to exit at once",
+                  sig == SIGINT ? "SIGINT" : "SIGTERM");
+      break;
+    }
+    if (sig == SIGHUP) {
+      RF_LOG_INFO("SIGHUP: reopening outputs");
+      collector.reopen_outputs();
+    }
+    if (stats_every == 0) continue;
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double secs = (now.tv_sec - last.tv_sec) + (now.tv_nsec - last.tv_nsec) / 1e9;
+    if (secs >= stats_every) {
+      StatsSnapshot cur = collector.snapshot();
+      log_stats(cur, prev, secs);
+      prev = cur;
+      last = now;
+    }
+  }
+
+  // A second signal during the graceful stop exits at once.
+  std::thread watchdog([set] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0 || sig == SIGHUP) continue;
+      static const char msg[] = "second signal: exiting without flushing\n";
+      ssize_t ignored = write(2, msg, sizeof msg - 1);
+      (void)ignored;
+      _exit(130);
+    }
+  });
+  watchdog.detach();
+  collector.stop();
+  return 0;
+}
+
+}  // namespace ringflow

@@ -1,0 +1,100 @@
+// The collector: owns and wires every stage of the pipeline (see
+// docs/architecture.md for the path of a datagram):
+//
+//   sockets -> Reactor threads -> Handoff queues -> Worker threads
+//           -> AggregationHub tables -> Flusher thread -> Sinks
+//
+// Threads and their contracts:
+//   - one thread per Reactor (src/receive): receives, routes, never blocks;
+//   - one thread per Worker (src/pipeline/worker.h): decode + aggregate;
+//   - one Flusher thread (src/aggregate): merges sealed tables, calls sinks;
+//   - the metrics HTTP server's threads (src/metrics), read-only on counters;
+//   - the caller's thread: start(), periodic stats line, stop().
+//
+// Shutdown (stop()): reactors stop receiving and are joined (everything they
+// took from the kernel has been handed off or counted as dropped); workers
+// then drain their queues and are joined; the flusher flushes the final,
+// partial interval to every sink; sinks are closed. Nothing received is lost.
+//
+// Thread safety: start()/stop()/run_until_signal() from one thread;
+// snapshot()/reopen_outputs() from any thread after start().
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <ringflow/config.h>
+#include <ringflow/stats.h>
+#include <ringflow/streams.h>
+
+namespace ringflow {
+
+class AggregationHub;
+class Flusher;
+class Handoff;
+class Reactor;
+class Worker;
+
+struct RunOptions {
+  bool print_flows = false;  // --print-flows: one line per decoded flow on stdout
+};
+
+class Collector {
+ public:
+  Collector(Config config, RunOptions options);
+  ~Collector();  // stops if still running
+  Collector(const Collector&) = delete;
+  Collector& operator=(const Collector&) = delete;
+
+  // Opens sockets and starts every thread. false + *error on failure (e.g.
+  // the port is in use); nothing is left running then.
+  bool start(std::string* error);
+  // Graceful stop as described above. Idempotent.
+  void stop();
+
+  // Sum of every thread's counters.
+  StatsSnapshot snapshot() const;
+  // Per-exporter-stream statistics from every worker.
+  void streams(std::vector<StreamStats>* out) const;
+  // SIGHUP: sinks reopen/re-create their outputs before the next write.
+  void reopen_outputs();
+
+  const Config& config() const { return config_; }
+  const std::vector<std::string>& backends() const { return backends_; }
+  uint32_t workers() const { return static_cast<uint32_t>(worker_counters_.size()); }
+
+  // Accessors for the metrics exporter (read-only use).
+  const std::vector<std::unique_ptr<ReactorCounters>>& reactor_counters() const { return reactor_counters_; }
+  const std::vector<std::unique_ptr<WorkerCounters>>& worker_counters() const { return worker_counters_; }
+  const Handoff* handoff() const { return handoff_.get(); }
+  const AggregationHub* hub() const { return hub_.get(); }
+  const Flusher* flusher() const { return flusher_.get(); }
+
+ private:
+  Config config_;
+  RunOptions options_;
+  bool running_ = false;
+
+  std::unique_ptr<Handoff> handoff_;
+  std::vector<std::unique_ptr<ReactorCounters>> reactor_counters_;
+  std::vector<std::unique_ptr<WorkerCounters>> worker_counters_;
+  std::vector<std::unique_ptr<Reactor>> reactors_;
+  std::vector<std::string> backends_;
+  std::unique_ptr<AggregationHub> hub_;
+  std::unique_ptr<Flusher> flusher_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> reactor_threads_;
+  std::vector<std::thread> worker_threads_;
+};
+
+// Runs a collector until SIGINT/SIGTERM (graceful stop; a second signal
+// exits at once), reopening outputs on SIGHUP and printing the stats line
+// every log.stats_interval seconds. Returns the process exit code.
+// REQUIRES: called from the main thread before any other thread exists
+// (it blocks the signals for every thread it starts).
+int run_collector(const Config& config, const RunOptions& options);
+
+}  // namespace ringflow
