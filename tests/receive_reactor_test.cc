@@ -150,7 +150,14 @@ class FakeWorkers {
   FakeWorkers(const FakeWorkers&) = delete;
   FakeWorkers& operator=(const FakeWorkers&) = delete;
 
-  void pause(bool p) { paused_.store(p); }
+  // pause(true) returns once every worker is parked, so nothing is dequeued
+  // after it (a worker may be inside a timed dequeue when it is called).
+  void pause(bool p) {
+    paused_.store(p);
+    if (p) {
+      while (parked_.load() != threads_.size()) std::this_thread::sleep_for(100us);
+    }
+  }
   void slow(std::chrono::microseconds per_datagram) { slow_us_.store(per_datagram.count()); }
   void quit() {
     quit_.store(true);
@@ -180,7 +187,9 @@ class FakeWorkers {
     std::vector<std::vector<uint16_t>> ret(h_.reactors());
     while (!quit_.load()) {
       if (paused_.load()) {
-        std::this_thread::sleep_for(1ms);
+        parked_.fetch_add(1);
+        while (paused_.load() && !quit_.load()) std::this_thread::sleep_for(1ms);
+        parked_.fetch_sub(1);
         continue;
       }
       size_t n = q.wait_dequeue_bulk_timed(ctok, batch.data(), batch.size(), 5000);
@@ -222,6 +231,7 @@ class FakeWorkers {
   mutable std::mutex mu_;
   std::vector<std::vector<Got>> got_;
   std::atomic<bool> paused_{false}, quit_{false};
+  std::atomic<size_t> parked_{0};
   std::atomic<int64_t> slow_us_{0};
   std::atomic<uint64_t> total_{0};
   std::atomic<uint64_t> failed_returns_{0};
