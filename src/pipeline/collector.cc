@@ -46,6 +46,7 @@ bool Collector::start(std::string* error) {
   std::vector<std::vector<UdpSocket>> sockets;
   if (!open_sockets(rc, &sockets, error)) return false;
   const uint32_t nreactors = static_cast<uint32_t>(sockets.size());
+  for (const auto& sock : sockets[0]) bound_.push_back(sock.endpoint());
 
   std::vector<std::unique_ptr<Sink>> sinks = make_sinks(config_.output, error);
   if (sinks.empty() && !config_.output.sinks.empty()) return false;
@@ -94,7 +95,10 @@ bool Collector::start(std::string* error) {
   }
   running_ = true;
   std::string listen;
-  for (const auto& e : rc.listen) listen += (listen.empty() ? "" : ", ") + e.str();
+  for (const auto& e : bound_) {
+    if (!listen.empty()) listen += ", ";
+    listen += e.str();
+  }
   RF_LOG_INFO("listening on %s: %u reactor(s), %u worker(s), interval %u s", listen.c_str(),
               nreactors, nworkers, config_.aggregate.interval_s);
   return true;

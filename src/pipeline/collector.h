@@ -64,6 +64,9 @@ class Collector {
 
   const Config& config() const { return config_; }
   const std::vector<std::string>& backends() const { return backends_; }
+  // The addresses bound, one per listen address (ports the kernel chose for
+  // port 0 filled in). Valid after start().
+  const std::vector<Endpoint>& bound() const { return bound_; }
   uint32_t workers() const { return static_cast<uint32_t>(worker_counters_.size()); }
 
   // Accessors for the metrics exporter (read-only use).
@@ -83,6 +86,7 @@ class Collector {
   std::vector<std::unique_ptr<WorkerCounters>> worker_counters_;
   std::vector<std::unique_ptr<Reactor>> reactors_;
   std::vector<std::string> backends_;
+  std::vector<Endpoint> bound_;
   std::unique_ptr<AggregationHub> hub_;
   std::unique_ptr<Flusher> flusher_;
   std::vector<std::unique_ptr<Worker>> workers_;
