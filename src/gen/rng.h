@@ -20,6 +20,15 @@ inline uint64_t splitmix64(uint64_t* state) {
   return z ^ (z >> 31);
 }
 
+// splitmix64's output function on its own: a good 64-bit mix of x. Used as a
+// counter-based generator (mix64(base + i * odd)) where draws must not form
+// one serial dependency chain.
+inline uint64_t mix64(uint64_t x) {
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
 // Derives an independent seed for sub-stream `stream` of `seed` (exporter i,
 // the key set, ...), so each stream's output does not depend on how many
 // others exist or on which thread runs it.

@@ -186,23 +186,4 @@ TrafficModel::TrafficModel(uint32_t keys, double zipf, uint64_t seed) {
   }
 }
 
-FlowCounters TrafficModel::draw_counters(uint32_t key, Rng& rng) const {
-  static constexpr uint8_t kTcpFlags[8] = {0x1B, 0x1B, 0x1B, 0x02, 0x12, 0x18, 0x10, 0x19};
-  const uint8_t pc = proto_class_[key];
-  const uint64_t r = rng.next();
-  constexpr uint64_t kMask = (uint64_t{1} << kTableBits) - 1;
-  FlowCounters c;
-  c.packets = packets_[pc][r & kMask];
-  const uint64_t octets = uint64_t{c.packets} * bpp_[pc][(r >> kTableBits) & kMask];
-  c.octets = octets > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(octets);
-  // Duration grows with the packet count: ~50 ms per packet, within 120 s
-  // (a typical active timeout), spread uniformly below that bound.
-  uint64_t bound = std::min<uint64_t>(120000, uint64_t{c.packets - 1} * 50);
-  c.duration_ms = static_cast<uint32_t>((((r >> 24) & 0xFFFF) * bound) >> 16);
-  c.tcp_flags = pc == kTcp ? kTcpFlags[(r >> 40) & 7] : 0;
-  // Flows reach the export a little after they end (cache scan interval).
-  c.age_ms = static_cast<uint32_t>((r >> 43) & 0x3FF);
-  return c;
-}
-
 }  // namespace ringflow::gen

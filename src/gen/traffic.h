@@ -19,6 +19,7 @@
 // so any number of threads may share one model.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -57,14 +58,41 @@ class TrafficModel {
 
   // A key index with probability proportional to 1 / (rank + 1)^zipf; key
   // index = popularity rank (key 0 is the heaviest hitter).
-  uint32_t draw_key(Rng& rng) const {
-    uint64_t r = rng.next();
+  uint32_t draw_key(Rng& rng) const { return key_from_bits(rng.next()); }
+  // The same from 64 random bits (the generator derives them per record from
+  // a counter, so records do not wait on one Rng's dependency chain).
+  uint32_t key_from_bits(uint64_t r) const {
     uint32_t i = static_cast<uint32_t>(((r >> 32) * alias_prob_.size()) >> 32);
-    return static_cast<uint32_t>(r) < alias_prob_[i] ? i : alias_[i];
+    // Branch-free select: the comparison is a coin toss for most keys, and a
+    // mispredicted branch per record costs more than loading alias_[i].
+    const uint32_t alt = alias_[i];
+    const uint32_t take = static_cast<uint32_t>(static_cast<uint32_t>(r) >= alias_prob_[i]);
+    return i ^ ((i ^ alt) & (0u - take));
   }
 
-  // Packets, octets, duration and flags for one flow of key i.
-  FlowCounters draw_counters(uint32_t key, Rng& rng) const;
+  // Packets, octets, duration, age and flags for one flow of key i.
+  FlowCounters draw_counters(uint32_t key, Rng& rng) const {
+    return counters_from_bits(key, rng.next());
+  }
+  // The same from 64 random bits. Inline: returned in registers, not through
+  // a stack copy, in the fill loop.
+  FlowCounters counters_from_bits(uint32_t key, uint64_t r) const {
+    static constexpr uint8_t kTcpFlags[8] = {0x1B, 0x1B, 0x1B, 0x02, 0x12, 0x18, 0x10, 0x19};
+    const uint8_t pc = proto_class_[key];
+    constexpr uint64_t kMask = (uint64_t{1} << kTableBits) - 1;
+    FlowCounters c;
+    c.packets = packets_[pc][r & kMask];
+    const uint64_t octets = uint64_t{c.packets} * bpp_[pc][(r >> kTableBits) & kMask];
+    c.octets = octets > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(octets);
+    // Duration grows with the packet count: ~50 ms per packet, within 120 s
+    // (a typical active timeout), spread uniformly below that bound.
+    const uint64_t bound = std::min<uint64_t>(120000, uint64_t{c.packets - 1} * 50);
+    c.duration_ms = static_cast<uint32_t>((((r >> 24) & 0xFFFF) * bound) >> 16);
+    c.tcp_flags = pc == kTcp ? kTcpFlags[(r >> 40) & 7] : 0;
+    // Flows reach the export a little after they end (cache scan interval).
+    c.age_ms = static_cast<uint32_t>((r >> 43) & 0x3FF);
+    return c;
+  }
 
   // The exact probability of key i under the model (for tests).
   double probability(uint32_t i) const { return pmf_[i]; }

@@ -1,0 +1,137 @@
+// How fast can ringflow-gen send? Its full path (traffic model, records
+// filled in place, truth accounting, sendmmsg) against the floor: a minimal
+// loop that re-sends 64 pre-built 30-record datagrams with sendmmsg, measured
+// in the same run, alternating, to the same loopback sink socket that nobody
+// reads (the kernel's delivery work is paid, then the datagram is dropped at
+// the full receive buffer, as with an overloaded collector).
+//
+// Prints datagrams/s for each (median over runs) and the ratio; the issue's
+// target is generator >= 90 % of the minimal loop. Also the cost of
+// Generator::fill alone (no system call), per 30-record datagram.
+//
+// Usage: gen_send_bench [runs] (default 5; each run is ~1 s per variant).
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdio>
+#include <vector>
+
+#include "bench_util.h"
+#include "decode/v5_encoder.h"
+#include "gen/generator.h"
+#include "gen/runner.h"
+#include "gen/sender.h"
+#include "gen/traffic.h"
+
+using namespace ringflow;
+using namespace ringflow::gen;
+
+namespace {
+
+constexpr double kSeconds = 1.0;
+
+uint64_t minimal_loop(const Endpoint& target) {
+  Fd fd(::socket(AF_INET, SOCK_DGRAM, 0));
+  sockaddr_storage ss;
+  socklen_t sl = target.to_sockaddr(&ss);
+  constexpr size_t kBatch = 64;
+  std::vector<uint8_t> bufs(kBatch * v5::kMaxPduSize);
+  std::vector<v5::Record> recs(30);
+  for (size_t i = 0; i < 30; ++i) recs[i].src_addr = 0x0A000000u + static_cast<uint32_t>(i);
+  mmsghdr m[kBatch];
+  iovec iov[kBatch];
+  for (size_t i = 0; i < kBatch; ++i) {
+    v5::Header h;
+    h.version = 5;
+    h.flow_sequence = static_cast<uint32_t>(i * 30);
+    v5::encode_v5(h, recs.data(), 30, &bufs[i * v5::kMaxPduSize], v5::kMaxPduSize);
+    iov[i] = {&bufs[i * v5::kMaxPduSize], v5::kMaxPduSize};
+    m[i] = {};
+    m[i].msg_hdr.msg_name = &ss;
+    m[i].msg_hdr.msg_namelen = sl;
+    m[i].msg_hdr.msg_iov = &iov[i];
+    m[i].msg_hdr.msg_iovlen = 1;
+  }
+  uint64_t n = 0;
+  const int64_t end = monotonic_ns() + static_cast<int64_t>(kSeconds * 1e9);
+  while (monotonic_ns() < end) {
+    int k = sendmmsg(fd.get(), m, kBatch, 0);
+    if (k > 0) n += static_cast<uint64_t>(k);
+  }
+  return n;
+}
+
+uint64_t generator_run(const Endpoint& target, const TrafficModel& model, uint32_t exporters,
+                       double* elapsed) {
+  GenConfig c = default_config();
+  c.target = target;
+  c.records = 30;
+  c.exporters = exporters;
+  c.duration_s = kSeconds;
+  c.quiet = true;
+  c.progress = false;
+  std::atomic<bool> stop{false};
+  RunResult r = run_generator(c, model, &stop);
+  *elapsed = r.elapsed_s;
+  return r.wire_datagrams;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int runs = bench::runs_from_args(argc, argv, 5);
+  // The sink: bound, never read.
+  Fd sink(::socket(AF_INET, SOCK_DGRAM, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(0x7F000001);
+  bind(sink.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t al = sizeof a;
+  getsockname(sink.get(), reinterpret_cast<sockaddr*>(&a), &al);
+  Endpoint target = *Endpoint::parse("127.0.0.1:" + std::to_string(ntohs(a.sin_port)));
+
+  GenConfig dc = default_config();
+  TrafficModel model(dc.keys, dc.zipf, dc.seed);
+
+  // Generator::fill alone: the user-space cost per datagram.
+  {
+    GenConfig c = default_config();
+    Generator g(c, model, {0}, realtime_ns(), false);
+    SendBatch b(64 * kMaxEntriesPerSlot);
+    bench::rate(
+        "Generator::fill (30 records, no send)", runs,
+        [&] {
+          uint64_t n = 0;
+          int64_t now = realtime_ns();
+          for (int i = 0; i < 20000; ++i) {
+            n += g.fill(b, 64, now);
+            bench::do_not_optimize(b[0].data[30]);
+          }
+          return n;
+        },
+        "datagrams");
+  }
+
+  std::vector<double> minimal, gen1, gen16;
+  for (int r = 0; r < runs; ++r) {
+    minimal.push_back(static_cast<double>(minimal_loop(target)) / kSeconds);
+    double el = 0;
+    uint64_t n = generator_run(target, model, 1, &el);
+    gen1.push_back(el > 0 ? static_cast<double>(n) / el : 0);
+    n = generator_run(target, model, 16, &el);
+    gen16.push_back(el > 0 ? static_cast<double>(n) / el : 0);
+  }
+  auto m = bench::summarize(minimal), g1 = bench::summarize(gen1), g16 = bench::summarize(gen16);
+  std::printf("%-44s median %12.0f datagrams/s  (min %.0f, max %.0f, %d runs)\n",
+              "minimal sendmmsg loop (pre-built, 1464 B)", m.median, m.min, m.max, runs);
+  std::printf("%-44s median %12.0f datagrams/s  (min %.0f, max %.0f, %d runs)\n",
+              "ringflow-gen path, 1 exporter", g1.median, g1.min, g1.max, runs);
+  std::printf("%-44s median %12.0f datagrams/s  (min %.0f, max %.0f, %d runs)\n",
+              "ringflow-gen path, 16 exporters (PKTINFO)", g16.median, g16.min, g16.max, runs);
+  std::printf(
+      "ratio generator/minimal: 1 exporter %.1f %%, 16 exporters %.1f %% (target >= 90 %%)\n",
+      m.median > 0 ? 100 * g1.median / m.median : 0,
+      m.median > 0 ? 100 * g16.median / m.median : 0);
+  return 0;
+}
