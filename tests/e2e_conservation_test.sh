@@ -45,7 +45,7 @@ EOF
   pid=$!
   local port=
   for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\):.*/\1/p' "$dir/stderr")
+    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\):.*/\1/p' "$dir/stderr" 2>/dev/null)
     [ -n "$port" ] && break
     kill -0 "$pid" 2>/dev/null || { cat "$dir/stderr" >&2; fail "$backend: ringflow exited"; }
     sleep 0.05
