@@ -302,6 +302,8 @@ TEST_CASE("faults are reflected exactly in the truth (in memory)", "[generator][
     CHECK(t.generated - uniq.size() == t.lost_datagrams);
     CHECK(t.lost_flows == t.lost_datagrams * c.records);
     CHECK(t.next_seq - t.first_seq == t.generated * c.records);
+    // The identity docs/generator.md states.
+    CHECK(t.datagrams == t.generated - t.lost_datagrams + t.duplicates - t.send_errors);
     uint64_t late = 0;
     uint32_t maxd = 0;  // distance from first_seq, no wrap within 10000 flows
     std::set<uint32_t> seen;

@@ -330,8 +330,9 @@ void Generator::flush(SendBatch& batch) {
 void Generator::on_send_failed(const Outgoing& o) {
   StreamTruth& t = streams_[o.stream].truth;
   if (o.malformed >= 0) {
+    // Not sent, so not in the truth; send_errors counts valid datagrams only
+    // (it is the collector's extra loss).
     --t.malformed[static_cast<size_t>(o.malformed)];
-    ++t.send_errors;
     return;
   }
   --t.datagrams;

@@ -326,6 +326,7 @@ RunResult run_replay(const GenConfig& cfg, const std::atomic<bool>* stop) {
         const bool fail = failed[k - i] != 0;
         StreamTruth& t = out.streams[static_cast<size_t>(d.stream)];
         if (fail) {
+          if (d.malformed >= 0) continue;  // not sent: not in the truth
           ++t.send_errors;
           t.send_error_flows += d.flows;
           continue;

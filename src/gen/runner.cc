@@ -208,6 +208,14 @@ std::string format_summary(const GenConfig& cfg, const RunResult& r) {
   char buf[1024];
   const double el = r.elapsed_s > 0 ? r.elapsed_s : 1e-9;
   std::string s;
+  std::string target_text = "max";
+  if (cfg.slot_rate() > 0) {
+    target_text = std::to_string(static_cast<uint64_t>(cfg.slot_rate())) + " slots/s";
+  } else if (!cfg.replay_path.empty() && cfg.replay_speed > 0) {
+    char sp[64];
+    std::snprintf(sp, sizeof sp, "capture pacing x%g", cfg.replay_speed);
+    target_text = sp;
+  }
   std::snprintf(buf, sizeof buf,
                 "ringflow-gen: done in %.3f s: %" PRIu64 " datagrams (%" PRIu64
                 " flows) to %s from %zu exporter stream(s)\n"
@@ -216,9 +224,7 @@ std::string format_summary(const GenConfig& cfg, const RunResult& r) {
                 r.elapsed_s, r.wire_datagrams, t.flows, cfg.target.str().c_str(), r.streams.size(),
                 static_cast<double>(r.slots) / el, static_cast<double>(r.wire_datagrams) / el,
                 static_cast<double>(t.flows) / el, static_cast<double>(r.wire_bytes) * 8 / el / 1e6,
-                cfg.slot_rate() > 0
-                    ? (std::to_string(static_cast<uint64_t>(cfg.slot_rate())) + " slots/s").c_str()
-                    : "max");
+                target_text.c_str());
   s += buf;
   std::snprintf(buf, sizeof buf,
                 "ringflow-gen: faults: lost %" PRIu64 " datagrams (%" PRIu64
