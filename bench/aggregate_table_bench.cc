@@ -193,6 +193,8 @@ int main(int argc, char** argv) {
     bench::rate("decode only (validate + decode_pdu)", runs, [&] { return decode_only(s, 0); },
                 "records");
   }
+  // 1 k keys stay in L1/L2: the compute floor, without memory misses.
+  run_case("decode+aggregate 1k keys (in cache) add_batch", 1'000, true, true, runs, rng);
   run_case("decode+aggregate 100k keys skewed add_batch", 100'000, true, true, runs, rng);
   run_case("decode+aggregate 1M keys skewed add_batch", 1'000'000, true, true, runs, rng);
   run_case("decode+aggregate 1M keys skewed add (no prefetch)", 1'000'000, true, false, runs, rng);

@@ -74,6 +74,27 @@ TEST_CASE("Every field parses, packs and decodes back", "[key]") {
   CHECK(t == want);
 }
 
+TEST_CASE("The 5-tuple fast path packs the same layout as the general path", "[key]") {
+  // The default key is packed in registers; its bytes must sit where the
+  // schema says, exactly as the general path puts them.
+  auto r = sample_record();
+  CHECK(texts({"src_addr", "dst_addr", "src_port", "dst_port", "protocol"}, r, sample_ctx()) ==
+        std::vector<std::string>{"10.1.2.3", "192.0.2.129", "443", "51234", "6"});
+  KeySchema fast, general;
+  REQUIRE(KeySchema::parse({"src_addr", "dst_addr", "src_port", "dst_port", "protocol"}, &fast,
+                           nullptr));
+  // Same bytes plus one more field: the general path; its first 13 bytes
+  // must equal the fast path's.
+  REQUIRE(KeySchema::parse({"src_addr", "dst_addr", "src_port", "dst_port", "protocol", "tos"},
+                           &general, nullptr));
+  uint64_t a[kMaxKeyWords] = {}, b[kMaxKeyWords] = {};
+  KeyPacker(fast).pack(r, sample_ctx(), a);
+  KeyPacker(general).pack(r, sample_ctx(), b);
+  CHECK(std::memcmp(a, b, 13) == 0);
+  CHECK(reinterpret_cast<uint8_t*>(b)[13] == r.tos);
+  CHECK((a[1] >> 40) == 0);  // unused bytes are zero
+}
+
 TEST_CASE("Key order follows the configuration", "[key]") {
   auto t = texts({"protocol", "dst_port", "src_addr"}, sample_record(), sample_ctx());
   CHECK(t == std::vector<std::string>{"6", "51234", "10.1.2.3"});

@@ -75,29 +75,28 @@ void WorkerAggregator::add(const v5::Record& r, const FlowContext& ctx) {
 void WorkerAggregator::add_batch(const v5::Record* r, size_t n, const FlowContext& ctx) {
   if (!started_) start(ctx.arrival_ms);
   counters_.records.add(n);
-  constexpr size_t kChunk = 32;  // >= v5::kMaxRecords: one PDU is one chunk
-  uint64_t keys[kChunk][kMaxKeyWords];
-  uint64_t hashes[kChunk];
-  IntervalTable* tables[kChunk];
   const uint32_t words = packer_.words();
-  for (size_t base = 0; base < n; base += kChunk) {
-    size_t m = n - base < kChunk ? n - base : kChunk;
-    // Pass 1: route, pack, hash and prefetch every slot, so that the misses
-    // of a table far larger than the caches are in flight together.
-    for (size_t i = 0; i < m; ++i) {
-      const v5::Record& rec = r[base + i];
-      tables[i] = route(record_time(rec, ctx));
-      packer_.pack(rec, ctx, keys[i]);
-      hashes[i] = hash_key(keys[i], words);
-      tables[i]->agg.prefetch(hashes[i]);
+  for (size_t i = 0; i < n; ++i) {
+    if (pending_count_ == kPipeline) {
+      // The oldest record's slot was prefetched kPipeline records ago.
+      Pending& p = pending_[pending_head_];
+      insert(p.table, p.key, p.hash, p.d);
+      pending_head_ = (pending_head_ + 1) & (kPipeline - 1);
+      --pending_count_;
     }
-    // Pass 2: insert.
-    for (size_t i = 0; i < m; ++i) insert(tables[i], keys[i], hashes[i], delta_of(r[base + i], ctx));
+    Pending& q = pending_[(pending_head_ + pending_count_) & (kPipeline - 1)];
+    ++pending_count_;
+    q.table = route(record_time(r[i], ctx));
+    packer_.pack(r[i], ctx, q.key);
+    q.hash = hash_key(q.key, words);
+    q.d = delta_of(r[i], ctx);
+    q.table->agg.prefetch(q.hash);
   }
 }
 
 void WorkerAggregator::tick(int64_t now_ms) {
   if (!started_) start(now_ms);
+  drain();
   last_tick_ms_ = now_ms;
   if (!standby_) {
     if (IntervalTable* t = returned_.exchange(nullptr, std::memory_order_acquire)) {

@@ -105,8 +105,12 @@ class WorkerAggregator {
 
   // Adds one record. Hot path: no allocation, no lock, no exception.
   void add(const v5::Record& r, const FlowContext& ctx);
-  // Adds the records of one PDU. Hashes every key first and prefetches the
-  // slots, so that the cache misses of a large table overlap.
+  // Adds the records of one PDU, software-pipelined: each record is routed,
+  // packed, hashed and its slot prefetched now, and inserted kPipeline
+  // records later (during this or a later call), so that the cache misses
+  // of a table far larger than the caches overlap instead of stalling one
+  // by one. Records still in flight are inserted by the next tick() before
+  // it seals, so a seal never misses one.
   void add_batch(const v5::Record* r, size_t n, const FlowContext& ctx);
 
   // Called by the worker at least every 100 ms, also when idle, with the
@@ -139,6 +143,15 @@ class WorkerAggregator {
     d.tcp_flags = r.tcp_flags;
     return d;
   }
+  // Inserts every record still in the add_batch pipeline.
+  void drain() {
+    while (pending_count_ > 0) {
+      Pending& p = pending_[pending_head_];
+      insert(p.table, p.key, p.hash, p.d);
+      pending_head_ = (pending_head_ + 1) & (kPipeline - 1);
+      --pending_count_;
+    }
+  }
   void insert(IntervalTable* t, const uint64_t* key, uint64_t h, const AggCounters& d) {
     ++t->records;
     if (!t->agg.add(key, h, d)) {
@@ -161,6 +174,18 @@ class WorkerAggregator {
   IntervalTable* standby_ = nullptr;  // null while the flusher holds it
   bool standby_used_ = false;         // standby holds records of active_->last + 1
   int64_t last_tick_ms_ = 0;
+
+  // add_batch pipeline: records routed, hashed and prefetched, not yet
+  // inserted. 32 records (~1 PDU) ahead is enough to cover a DRAM miss.
+  static constexpr uint32_t kPipeline = 32;  // power of two
+  struct Pending {
+    IntervalTable* table;
+    uint64_t hash;
+    AggCounters d;
+    uint64_t key[kMaxKeyWords];
+  };
+  Pending pending_[kPipeline];
+  uint32_t pending_head_ = 0, pending_count_ = 0;
 
   AggregateWorkerCounters counters_;
   // Hand-over mailboxes, each on its own cache line: written by different

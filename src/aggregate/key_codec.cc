@@ -10,6 +10,7 @@ KeyPacker::KeyPacker(const KeySchema& schema) : words_(schema.key_words()) {
     if (key_field_is_address(f.field) && f.field != KeyField::kExporter) op.mask = v4_mask(f.prefix);
     ops_.push_back(op);
   }
+  five_tuple_ = schema.str() == KeySchema().str();
 }
 
 void KeyPacker::pack_exporter(const IpAddr& a, uint8_t prefix, uint8_t* d) {

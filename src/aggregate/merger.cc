@@ -29,6 +29,7 @@ FlushBatch* Merger::collect_open(int stage) {
   for (uint32_t i = 0; i < hub_.workers(); ++i) {
     WorkerAggregator& w = hub_.worker(i);
     if (!w.started_) continue;
+    w.drain();  // the worker is joined: its pipeline is ours to finish
     if (stage == 0) {
       taken_.push_back({w.active_, nullptr});
     } else if (w.standby_ && w.standby_used_) {
