@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# A private ClickHouse server for ringflow's tests and for trying the
+# clickhouse sink by hand. Never touches the system service: everything (data,
+# tmp, logs, config) lives under DIR, the server listens on 127.0.0.1 only, and
+# it has no interserver port.
+#
+#   scripts/clickhouse.sh install          installs Debian's clickhouse-server
+#                                          and clickhouse-client (scripts/deps.sh)
+#   scripts/clickhouse.sh start DIR [HTTP_PORT [TCP_PORT]]
+#                                          writes DIR/config.xml and DIR/users.xml,
+#                                          starts the server in the background,
+#                                          waits until GET /ping answers and prints
+#                                          the HTTP port. Ports: given, else the ones
+#                                          of a previous start in DIR (so a restart
+#                                          comes back where clients expect it), else
+#                                          free ones.
+#   scripts/clickhouse.sh stop DIR         SIGTERM, wait up to 15 s, then SIGKILL.
+#   scripts/clickhouse.sh port DIR         prints the HTTP port of DIR's server.
+#
+# Users: "default" (no password) and "ringflow" with the password in
+# DIR/password (random, made on first start) so that tests can check
+# authentication and that the password never reaches a log.
+set -euo pipefail
+
+die() { echo "clickhouse.sh: $*" >&2; exit 1; }
+
+server_bin() {
+  local b
+  for b in clickhouse-server /usr/sbin/clickhouse-server /usr/bin/clickhouse-server; do
+    if command -v "$b" >/dev/null 2>&1; then command -v "$b"; return 0; fi
+  done
+  return 1
+}
+
+port_free() {  # port_free PORT: nothing listens on 127.0.0.1:PORT (TCP)
+  ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .
+}
+
+pick_port() {  # a free TCP port in 20000..59999 that is not $1
+  local p i
+  for i in $(seq 1 200); do
+    p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    [ "$p" != "${1:-}" ] && port_free "$p" && { echo "$p"; return 0; }
+  done
+  die "no free port found"
+}
+
+write_config() {  # write_config DIR HTTP TCP
+  local dir=$1 http=$2 tcp=$3
+  mkdir -p "$dir/data" "$dir/tmp" "$dir/log" "$dir/user_files" "$dir/format_schemas"
+  # 18.16's format (<yandex> root). Caches are small: the test machine is
+  # shared, and the defaults (8 GiB + 5 GiB) are sized for a dedicated box.
+  cat >"$dir/config.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+    <logger>
+        <level>information</level>
+        <log>$dir/log/clickhouse-server.log</log>
+        <errorlog>$dir/log/clickhouse-server.err.log</errorlog>
+        <size>20M</size>
+        <count>2</count>
+    </logger>
+    <http_port>$http</http_port>
+    <tcp_port>$tcp</tcp_port>
+    <listen_host>127.0.0.1</listen_host>
+    <max_connections>256</max_connections>
+    <keep_alive_timeout>3</keep_alive_timeout>
+    <max_concurrent_queries>32</max_concurrent_queries>
+    <uncompressed_cache_size>268435456</uncompressed_cache_size>
+    <mark_cache_size>268435456</mark_cache_size>
+    <path>$dir/data/</path>
+    <tmp_path>$dir/tmp/</tmp_path>
+    <user_files_path>$dir/user_files/</user_files_path>
+    <format_schema_path>$dir/format_schemas/</format_schema_path>
+    <users_config>$dir/users.xml</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <timezone>UTC</timezone>
+    <mlock_executable>false</mlock_executable>
+    <builtin_dictionaries_reload_interval>3600</builtin_dictionaries_reload_interval>
+    <max_session_timeout>3600</max_session_timeout>
+    <default_session_timeout>60</default_session_timeout>
+</yandex>
+EOF
+  [ -s "$dir/password" ] || head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/password"
+  local pw_sha
+  pw_sha=$(tr -d '\n' <"$dir/password" | sha256sum | cut -d' ' -f1)
+  cat >"$dir/users.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+    <profiles>
+        <default>
+            <max_memory_usage>4000000000</max_memory_usage>
+            <load_balancing>random</load_balancing>
+        </default>
+    </profiles>
+    <users>
+        <default>
+            <password></password>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </default>
+        <ringflow>
+            <password_sha256_hex>$pw_sha</password_sha256_hex>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </ringflow>
+    </users>
+    <quotas>
+        <default>
+            <interval>
+                <duration>3600</duration>
+                <queries>0</queries>
+                <errors>0</errors>
+                <result_rows>0</result_rows>
+                <read_rows>0</read_rows>
+                <execution_time>0</execution_time>
+            </interval>
+        </default>
+    </quotas>
+</yandex>
+EOF
+}
+
+pid_alive() { [ -s "$1/server.pid" ] && kill -0 "$(cat "$1/server.pid")" 2>/dev/null; }
+
+cmd_start() {
+  local dir=${1:?usage: clickhouse.sh start DIR [HTTP_PORT [TCP_PORT]]}
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  local bin
+  bin=$(server_bin) || die "clickhouse-server is not installed (scripts/clickhouse.sh install)"
+  if pid_alive "$dir"; then
+    cat "$dir/http_port"
+    return 0
+  fi
+  local http=${2:-} tcp=${3:-}
+  [ -z "$http" ] && [ -s "$dir/http_port" ] && http=$(cat "$dir/http_port")
+  [ -z "$tcp" ] && [ -s "$dir/tcp_port" ] && tcp=$(cat "$dir/tcp_port")
+  [ -z "$http" ] && http=$(pick_port)
+  [ -z "$tcp" ] && tcp=$(pick_port "$http")
+  port_free "$http" || die "HTTP port $http is in use"
+  port_free "$tcp" || die "TCP port $tcp is in use"
+  echo "$http" >"$dir/http_port"
+  echo "$tcp" >"$dir/tcp_port"
+  write_config "$dir" "$http" "$tcp"
+
+  # setsid: the server must not share the caller's process group, so that a
+  # test killing its own children does not take the server down by accident.
+  (cd "$dir" && setsid "$bin" --config-file="$dir/config.xml" \
+      >>"$dir/log/stdout.log" 2>&1 </dev/null & echo $! >"$dir/server.pid")
+  local i
+  for i in $(seq 1 300); do  # 30 s: the first start creates the system database
+    if curl -fsS -m 1 "http://127.0.0.1:$http/ping" >/dev/null 2>&1; then
+      echo "$http"
+      return 0
+    fi
+    pid_alive "$dir" || break
+    sleep 0.1
+  done
+  echo "clickhouse.sh: server in $dir did not answer /ping on port $http; last log lines:" >&2
+  tail -n 20 "$dir/log/clickhouse-server.err.log" "$dir/log/stdout.log" >&2 2>/dev/null || true
+  cmd_stop "$dir" >/dev/null 2>&1 || true
+  exit 1
+}
+
+cmd_stop() {
+  local dir=${1:?usage: clickhouse.sh stop DIR}
+  [ -s "$dir/server.pid" ] || return 0
+  local pid i
+  pid=$(cat "$dir/server.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 150); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "clickhouse.sh: server $pid ignored SIGTERM for 15 s; SIGKILL" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.2
+    fi
+  fi
+  rm -f "$dir/server.pid"
+}
+
+case "${1:-}" in
+  install) exec bash "$(dirname "$0")/deps.sh" clickhouse-server clickhouse-client ;;
+  start) shift; cmd_start "$@" ;;
+  stop) shift; cmd_stop "$@" ;;
+  port) cat "${2:?usage: clickhouse.sh port DIR}/http_port" ;;
+  *) echo "usage: clickhouse.sh install | start DIR [HTTP_PORT [TCP_PORT]] | stop DIR | port DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,179 @@
+#include "sink/clickhouse_schema.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ringflow {
+namespace {
+
+const char* key_column_type(KeyField f) {
+  switch (key_field_info(f).width) {
+    case 16: return "FixedString(16)";
+    case 4: return "UInt32";
+    case 2: return "UInt16";
+    default: return "UInt8";
+  }
+}
+
+// Unsigned little-endian store of the low `n` bytes (RowBinary is LE).
+inline char* put_le(char* p, uint64_t v, unsigned n) {
+  for (unsigned i = 0; i < n; ++i) p[i] = static_cast<char>(v >> (8 * i));
+  return p + n;
+}
+
+// DateTime is UInt32 seconds: clamp instead of wrapping, so a clock far off
+// gives a visibly wrong time rather than one in 1970 + x.
+uint32_t datetime_of(int64_t ms) {
+  int64_t s = ms >= 0 ? ms / 1000 : 0;
+  return s > 0xFFFFFFFFll ? 0xFFFFFFFFu : static_cast<uint32_t>(s);
+}
+
+}  // namespace
+
+std::vector<ChColumn> clickhouse_columns(const KeySchema& schema) {
+  std::vector<ChColumn> c;
+  c.push_back({"interval_start", "DateTime"});
+  c.push_back({"interval_end", "DateTime"});
+  for (size_t i = 0; i < schema.fields().size(); ++i)
+    c.push_back({std::string(schema.column(i)), key_column_type(schema.fields()[i].field)});
+  for (const char* n : {"flows", "packets", "bytes"}) c.push_back({n, "UInt64"});
+  c.push_back({"first_ms", "Int64"});
+  c.push_back({"last_ms", "Int64"});
+  c.push_back({"tcp_flags_or", "UInt8"});
+  c.push_back({"overflow", "UInt8"});
+  c.push_back({"partial", "UInt8"});
+  c.push_back({"collector", "String"});
+  c.push_back({"batch_id", "UInt64"});
+  return c;
+}
+
+std::string ch_quote_identifier(std::string_view name) {
+  std::string s = "`";
+  for (char ch : name) {
+    if (ch == '`' || ch == '\\') s += '\\';
+    s += ch;
+  }
+  s += '`';
+  return s;
+}
+
+std::string ch_qualified_table(std::string_view database, std::string_view table) {
+  return ch_quote_identifier(database) + "." + ch_quote_identifier(table);
+}
+
+std::string ch_column_list(const std::vector<ChColumn>& columns) {
+  std::string s;
+  for (const ChColumn& c : columns) {
+    if (!s.empty()) s += ", ";
+    s += ch_quote_identifier(c.name);
+  }
+  return s;
+}
+
+std::string ch_create_table_sql(std::string_view database, std::string_view table,
+                                const KeySchema& schema) {
+  std::string s = "CREATE TABLE IF NOT EXISTS " + ch_qualified_table(database, table) + " (";
+  bool first = true;
+  for (const ChColumn& c : clickhouse_columns(schema)) {
+    s += first ? "" : ", ";
+    first = false;
+    s += ch_quote_identifier(c.name) + " " + c.type;
+  }
+  // Day partitions: retention is DROP PARTITION per day, and a query over an
+  // hour touches one partition. Sorting by time first keeps an interval's
+  // rows together (every query filters on time); the key columns then make
+  // GROUP BY over them read sorted runs.
+  s += ") ENGINE = MergeTree PARTITION BY toYYYYMMDD(interval_start) ORDER BY (interval_start";
+  for (size_t i = 0; i < schema.fields().size(); ++i)
+    s += ", " + ch_quote_identifier(schema.column(i));
+  s += ")";
+  return s;
+}
+
+bool ch_parse_describe(std::string_view tsv, std::vector<ChColumn>* out, std::string* error) {
+  out->clear();
+  size_t pos = 0;
+  while (pos < tsv.size()) {
+    size_t nl = tsv.find('\n', pos);
+    std::string_view line = tsv.substr(pos, nl == std::string_view::npos ? tsv.npos : nl - pos);
+    pos = nl == std::string_view::npos ? tsv.size() : nl + 1;
+    if (line.empty()) continue;
+    size_t t1 = line.find('\t');
+    if (t1 == std::string_view::npos) {
+      if (error) *error = "unexpected DESCRIBE line \"" + std::string(line.substr(0, 200)) + "\"";
+      return false;
+    }
+    size_t t2 = line.find('\t', t1 + 1);
+    std::string_view type = line.substr(t1 + 1, t2 == std::string_view::npos ? line.npos : t2 - t1 - 1);
+    out->push_back({std::string(line.substr(0, t1)), std::string(type)});
+  }
+  return true;
+}
+
+std::string ch_schema_difference(const std::vector<ChColumn>& expected,
+                                 const std::vector<ChColumn>& actual) {
+  std::string diff;
+  auto add = [&](const std::string& s) {
+    if (!diff.empty()) diff += "; ";
+    diff += s;
+  };
+  auto find = [](const std::vector<ChColumn>& v, const std::string& name) {
+    return std::find_if(v.begin(), v.end(), [&](const ChColumn& c) { return c.name == name; });
+  };
+  for (const ChColumn& e : expected) {
+    auto it = find(actual, e.name);
+    if (it == actual.end()) {
+      add("missing column " + e.name + " " + e.type);
+    } else if (it->type != e.type) {
+      add("column " + e.name + " is " + it->type + ", expected " + e.type);
+    }
+  }
+  for (const ChColumn& a : actual)
+    if (find(expected, a.name) == expected.end()) add("unexpected column " + a.name + " " + a.type);
+  return diff;
+}
+
+RowBinaryEncoder::RowBinaryEncoder(const KeySchema& schema, std::string_view collector) {
+  for (const KeyFieldSpec& f : schema.fields()) {
+    uint8_t w = key_field_info(f.field).width;
+    fields_.push_back({f.offset, w});
+    row_bytes_ += w;
+  }
+  collector_.push_back(static_cast<char>(collector.size() & 0x7F));
+  collector_.append(collector.substr(0, 127));
+  // 2 DateTime + 5 x 64-bit + 3 x UInt8 + collector + batch_id
+  row_bytes_ += 4 + 4 + 5 * 8 + 3 + collector_.size() + 8;
+}
+
+void RowBinaryEncoder::encode(const FlushBatch& b, size_t begin, size_t end, uint64_t batch_id,
+                              std::string* out) const {
+  const size_t old = out->size();
+  out->resize(old + (end - begin) * row_bytes_);
+  char* p = out->data() + old;
+  const uint32_t start_s = datetime_of(b.start_ms), end_s = datetime_of(b.end_ms);
+  for (size_t i = begin; i < end; ++i) {
+    const FlushRow& r = b.rows[i];
+    p = put_le(p, start_s, 4);
+    p = put_le(p, end_s, 4);
+    // Packed key fields are host-order (little-endian, asserted in
+    // key_codec.h) integers, and the exporter is 16 network-order bytes: both
+    // exactly what RowBinary expects for UIntN and FixedString(16).
+    for (const Field& f : fields_) {
+      std::memcpy(p, r.key + f.offset, f.width);
+      p += f.width;
+    }
+    p = put_le(p, r.c->flows, 8);
+    p = put_le(p, r.c->packets, 8);
+    p = put_le(p, r.c->bytes, 8);
+    p = put_le(p, static_cast<uint64_t>(r.c->first_ms), 8);
+    p = put_le(p, static_cast<uint64_t>(r.c->last_ms), 8);
+    *p++ = static_cast<char>(r.c->tcp_flags & 0xFF);
+    *p++ = r.overflow ? 1 : 0;
+    *p++ = b.partial ? 1 : 0;
+    std::memcpy(p, collector_.data(), collector_.size());
+    p += collector_.size();
+    p = put_le(p, batch_id, 8);
+  }
+}
+
+}  // namespace ringflow
