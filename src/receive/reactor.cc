@@ -17,6 +17,12 @@ std::unique_ptr<Reactor> make_reactor(const ReceiveConfig& cfg, uint32_t index,
              std::to_string(handoff.reactors());
     return nullptr;
   }
+  // Buffer ids travel as uint16_t and the kernel caps a buffer ring at 32768.
+  if (cfg.ring_entries < 1 || cfg.ring_entries > 32768 ||
+      (cfg.ring_entries & (cfg.ring_entries - 1)) != 0 || cfg.batch < 1) {
+    *error = "receive.ring_entries must be a power of two in 1..32768 and receive.batch >= 1";
+    return nullptr;
+  }
   if (cfg.backend == Backend::kRecvmmsg)
     return RecvmmsgReactor::create(cfg, index, std::move(sockets), handoff, counters, error);
 

@@ -258,6 +258,13 @@ std::unique_ptr<UringReactor> UringReactor::create(const ReceiveConfig& cfg, uin
   r->armed_.assign(nsock, 0);
   r->rearm_threshold_ = std::max<uint32_t>(1, std::min<uint32_t>(cfg.batch, entries / 8));
   r->sockets_ = std::move(*sockets);
+  RF_LOG_DEBUG("reactor %u: io_uring ring flags 0x%x (%s), sq %u, cq %u, %u buffers of %u bytes",
+               index, r->ring_flags_,
+               (r->ring_flags_ & IORING_SETUP_DEFER_TASKRUN)  ? "SINGLE_ISSUER|DEFER_TASKRUN"
+               : (r->ring_flags_ & IORING_SETUP_SINGLE_ISSUER) ? "SINGLE_ISSUER|COOP_TASKRUN"
+               : (r->ring_flags_ & IORING_SETUP_COOP_TASKRUN)  ? "COOP_TASKRUN"
+                                                                : "no task-run flags",
+               r->ring_.sq.ring_entries, r->ring_.cq.ring_entries, entries, cfg.buffer_size);
   return r;
 }
 
