@@ -1,0 +1,371 @@
+#!/usr/bin/env bash
+# Side-by-side load benchmark: the receive floor, ringflow (two setups), nfcapd
+# and nfacctd, fed by the same ringflow-gen at stepped offered loads, with the
+# generator's ground truth. Writes results.csv, results.md (Markdown table with
+# the machine's description) and delivered.png (gnuplot) to the output dir.
+# How to read the results, and the latest ones: docs/performance.md.
+#
+#   scripts/bench.sh [--quick] [--out DIR] [--steps "10000 20000 max"] [--duration S]
+#                    [--systems "floor ringflow ringflow-coarse nfcapd nfacctd"]
+#                    [--keys N] [--rcvbuf BYTES] [--build-dir DIR] [--no-build]
+#   scripts/bench.sh --micro [RUNS]     every microbenchmark in bench/ (not the floor)
+#
+# Must run as root: it installs the Debian packages it needs (nfdump, pmacct,
+# gnuplot-nox) when missing, and raises net.core.rmem_max to --rcvbuf so that
+# every system gets the same socket buffer (ringflow and the floor use
+# SO_RCVBUFFORCE, nfcapd and nfacctd plain SO_RCVBUF, which rmem_max caps);
+# the old value is restored on exit.
+#
+# Method (see docs/performance.md): the system under test is pinned to CPU 0,
+# the generator to CPU 1. For each load step every system runs once, in an
+# order rotated from step to step, so drift (other load on the box, thermal)
+# hits everyone alike. A run: start the system, wait until its port is bound,
+# send for --duration seconds, wait until its socket is drained, stop it
+# gracefully, count what it delivered from its own output (CSV rows, nfdump
+# totals, the floor's count) against the generator's truth. CPU seconds and
+# peak RSS come from /usr/bin/time (all reaped descendants included) and from
+# /proc (the process tree, sampled before the stop); the larger of each pair
+# is kept. Kernel drops: the socket's drops column of /proc/net/udp, and the
+# Udp RcvbufErrors delta of /proc/net/snmp (box-wide, so other processes'
+# drops would show there too).
+#
+# Env: RINGFLOW_BUILD_JOBS (default 2).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+# ---- options -------------------------------------------------------------------
+quick=0 micro=0 micro_runs=5 build=1
+out=$root/bench/results
+build_dir=$root/build/release
+steps="" duration=""
+systems="floor ringflow ringflow-coarse nfcapd nfacctd"
+keys=100000 records=30 rcvbuf=33554432
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --micro) micro=1; if [[ ${2:-} =~ ^[0-9]+$ ]]; then micro_runs=$2; shift; fi ;;
+    --out) out=$2; shift ;;
+    --steps) steps=$2; shift ;;
+    --duration) duration=$2; shift ;;
+    --systems) systems=$2; shift ;;
+    --keys) keys=$2; shift ;;
+    --rcvbuf) rcvbuf=$2; shift ;;
+    --build-dir) build_dir=$2; shift ;;
+    --no-build) build=0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+# Steps in datagrams/s (30 records each); "max" = as fast as the generator can
+# (on the reference box one generator core tops out near 80-90 k datagrams/s).
+if [ -z "$steps" ]; then
+  if [ $quick = 1 ]; then steps="10000 25000 50000 75000 max"
+  else steps="5000 10000 20000 30000 40000 50000 60000 70000 80000 max"; fi
+fi
+[ -n "$duration" ] || { [ $quick = 1 ] && duration=5 || duration=10; }
+jobs=${RINGFLOW_BUILD_JOBS:-2}
+
+log() { echo "bench: $*" >&2; }
+die() { echo "bench: $*" >&2; exit 1; }
+
+# ---- build -----------------------------------------------------------------------
+configure() {
+  if [ ! -f "$build_dir/build.ninja" ]; then
+    cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  fi
+}
+
+if [ $micro = 1 ]; then
+  "$root/scripts/deps.sh"
+  mapfile -t benches < <(cd "$root/bench" && ls -1 ./*_bench.cc | sed 's|^\./||; s|\.cc$||' |
+                         grep -v '^receive_floor_bench$')
+  if [ $build = 1 ]; then
+    configure
+    cmake --build "$build_dir" --target "${benches[@]}" -j "$jobs" >&2
+  fi
+  log "microbenchmarks, $micro_runs run(s) each; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  for b in "${benches[@]}"; do
+    echo "== $b"
+    "$build_dir/bench/$b" "$micro_runs"
+  done
+  exit 0
+fi
+
+[ "$(id -u)" -eq 0 ] || die "run as root (rmem_max, package installs; see the header)"
+"$root/scripts/deps.sh" gnuplot-nox nfdump pmacct
+for tool in nfcapd nfdump nfacctd gnuplot taskset /usr/bin/time; do
+  command -v "$tool" >/dev/null || die "missing $tool"
+done
+if [ $build = 1 ]; then
+  configure
+  cmake --build "$build_dir" --target ringflow ringflow-gen receive_floor_bench -j "$jobs" >&2
+fi
+build_dir=$(cd "$build_dir" && pwd)
+ringflow=$build_dir/ringflow gen=$build_dir/ringflow-gen floor=$build_dir/bench/receive_floor_bench
+for b in "$ringflow" "$gen" "$floor"; do [ -x "$b" ] || die "not built: $b"; done
+
+# ---- machine state ---------------------------------------------------------------
+[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs (system under test on CPU 0, generator on CPU 1)"
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/ringflow-bench.XXXXXX")
+cd "$work"  # nothing is written to the caller's directory
+old_rmem=$(cat /proc/sys/net/core/rmem_max)
+sut_pid="" time_pid=""
+cleanup() {
+  # Only what this script started, by pid.
+  [ -n "$sut_pid" ] && kill -KILL "$sut_pid" 2>/dev/null || true
+  [ -n "$time_pid" ] && wait "$time_pid" 2>/dev/null || true
+  echo "$old_rmem" >/proc/sys/net/core/rmem_max
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+# SO_RCVBUF is capped at rmem_max (then doubled by the kernel); raising the cap
+# to the asked size gives nfcapd and nfacctd what SO_RCVBUFFORCE gives ringflow.
+if [ "$old_rmem" -lt "$rcvbuf" ]; then echo "$rcvbuf" >/proc/sys/net/core/rmem_max; fi
+
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+machine="$cpu_model, $(nproc) CPUs, Linux $(uname -r)"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+log "machine: $machine; load $load_start"
+log "steps: $steps (datagrams/s, $records records each), ${duration}s each; systems: $systems"
+
+# ---- helpers -----------------------------------------------------------------------
+hexport() { printf '%04X' "$1"; }
+# /proc/net/udp: sl local rem st tx:rx ... drops. Prints "rx_queue drops" of
+# the socket bound to 127.0.0.1:PORT, or nothing.
+udp_sock() {
+  local l
+  l=$(awk -v p="0100007F:$(hexport "$1")" '$2 == p { split($5, q, ":"); print q[2], $NF; exit }' \
+      /proc/net/udp)
+  if [ -n "$l" ]; then echo "$((16#${l%% *})) ${l##* }"; fi
+}
+port_free() { [ -z "$(udp_sock "$1")" ]; }
+rcvbuf_errors() { awk '/^Udp:/ { n++; if (n == 2) { print $6; exit } }' /proc/net/snmp; }
+tree() {  # pid and all descendants
+  local p=$1 c
+  echo "$p"
+  for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do tree "$c"; done
+}
+tree_cpu_s() {  # utime+stime+cutime+cstime of the tree, seconds
+  local hz total=0 p t
+  hz=$(getconf CLK_TCK)
+  for p in $(tree "$1"); do
+    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+    total=$((total + t))
+  done
+  awk -v t="$total" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }'
+}
+tree_hwm_kb() {  # sum of VmHWM over the tree
+  local p sum=0 v
+  for p in $(tree "$1"); do
+    v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+    sum=$((sum + ${v:-0}))
+  done
+  echo "$sum"
+}
+truth_total() {  # FILE COLUMN-NAME: the value in the "total" row
+  awk -F'\t' -v col="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+                          $1 == "total" { print $c }' "$1"
+}
+csv_sum() {  # COLUMN-NAME FILES...: sum of a CSV column over files with a header
+  local col=$1; shift
+  [ $# -gt 0 ] || { echo 0; return; }
+  awk -F, -v col="$col" 'FNR == 1 { c = 0; for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+                         c { s += $c } END { printf "%d\n", s }' "$@"
+}
+
+# ---- the systems -------------------------------------------------------------------
+# start_<system> DIR PORT: the command line, written to DIR/cmd (one word a line).
+cmd_floor() {
+  printf '%s\n' "$floor" --listen "127.0.0.1:$2" --rcvbuf "$rcvbuf"
+}
+ringflow_conf() {  # DIR KEY SINKS
+  cat >"$1/ringflow.toml" <<EOF
+$3
+[receive]
+listen = ["127.0.0.1:$2"]
+reactors = 1
+workers = 1
+socket_buffer = $rcvbuf
+[aggregate]
+key = $4
+interval = 5
+[output]
+directory = "$1/out"
+[metrics]
+listen = ""
+[log]
+stats_interval = 0
+EOF
+}
+cmd_ringflow() {  # default 5-tuple key, default sinks (text summary + CSV)
+  ringflow_conf "$1" "$2" "" '["src_addr", "dst_addr", "src_port", "dst_port", "protocol"]'
+  printf '%s\n' "$ringflow" -c "$1/ringflow.toml"
+}
+cmd_ringflow-coarse() {  # coarse key, CSV only (no text summary, no flow printing)
+  ringflow_conf "$1" "$2" 'sink = [{ type = "csv", name = "csv" }]' '["protocol", "dst_port"]'
+  printf '%s\n' "$ringflow" -c "$1/ringflow.toml"
+}
+cmd_nfcapd() {
+  mkdir -p "$1/out"
+  printf '%s\n' nfcapd -B "$rcvbuf" -b 127.0.0.1 -p "$2" -w "$1/out" -t 60
+}
+cmd_nfacctd() {
+  mkdir -p "$1/out"
+  # The plugin pipe: pmacct's default (4 MB, unbuffered) loses records between
+  # its core and plugin processes at a few thousand datagrams/s on this box;
+  # 128 MB with 128 KB buffers (the 1:1000 ratio CONFIG-KEYS recommends) does
+  # not. The cache: 65537 buckets x ~10 deep holds the 100 k keys.
+  cat >"$1/nfacctd.conf" <<EOF
+daemonize: false
+nfacctd_ip: 127.0.0.1
+nfacctd_port: $2
+nfacctd_pipe_size: $rcvbuf
+plugin_pipe_size: 134217728
+plugin_buffer_size: 131072
+aggregate: src_host, dst_host, src_port, dst_port, proto, flows
+plugins: print
+print_output: csv
+print_output_file: $1/out/flows-%s.csv
+print_refresh_time: 5
+print_cache_entries: 65537
+logfile: $1/nfacctd.log
+EOF
+  printf '%s\n' nfacctd -f "$1/nfacctd.conf"
+}
+stop_signal() { case "$1" in nfcapd) echo TERM ;; *) echo INT ;; esac; }
+# delivered_<system> DIR: flows the system itself reports.
+delivered_floor() { sed -n 's/^floor: .* records \([0-9]*\) .*/\1/p' "$1/stdout"; }
+delivered_ringflow() { csv_sum flows "$1"/out/*.csv; }
+delivered_ringflow-coarse() { csv_sum flows "$1"/out/*.csv; }
+delivered_nfcapd() { nfdump -R "$1/out" -I 2>/dev/null | awk '$1 == "Flows:" { print $2; exit }'; }
+delivered_nfacctd() { csv_sum FLOWS "$1"/out/*.csv; }
+
+csv=$out/results.csv
+echo "step_pps,system,order,offered_dps,send_s,sent_datagrams,sent_flows,delivered_flows,delivered_pct,loss_pct,socket_drops,rcvbuf_errors,cpu_s,peak_rss_kb,exit,note" >"$csv"
+port=39100
+
+# run_one SYSTEM STEP ORDER
+run_one() {
+  local sys=$1 step=$2 order=$3 dir note="" pps rc=0
+  dir=$work/$sys-$step
+  mkdir -p "$dir"
+  while ! port_free "$port"; do port=$((port + 1)); done
+  local -a cmd
+  mapfile -t cmd < <("cmd_$sys" "$dir" "$port")
+  # /usr/bin/time forks the system (taskset execs into it), so the system is
+  # time's only child and its pid is found below.
+  /usr/bin/time -f '%U %S %M' -o "$dir/time" taskset -c 0 "${cmd[@]}" \
+    >"$dir/stdout" 2>"$dir/stderr" &
+  time_pid=$!
+  local i
+  for i in $(seq 100); do
+    sut_pid=$(ps -o pid= --ppid "$time_pid" | tr -d ' ' | head -1 || true)
+    [ -n "$sut_pid" ] && [ -n "$(udp_sock "$port")" ] && break
+    kill -0 "$time_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$sut_pid" ] || [ -z "$(udp_sock "$port")" ]; then
+    log "$sys did not start (see below); skipped"
+    tail -5 "$dir/stderr" >&2 || true
+    [ -n "$sut_pid" ] && kill -KILL "$sut_pid" 2>/dev/null || true
+    wait "$time_pid" 2>/dev/null || true
+    sut_pid="" time_pid=""
+    echo "$step,$sys,$order,0,0,0,0,0,0,100,0,0,0,0,nostart,did not start" >>"$csv"
+    return
+  fi
+
+  local err0 err1 t0 t1
+  err0=$(rcvbuf_errors)
+  pps=$step; [ "$pps" = max ] && pps=0
+  t0=$(date +%s.%N)
+  taskset -c 1 "$gen" --target "127.0.0.1:$port" --pps "$pps" --duration "$duration" \
+    --keys "$keys" --records "$records" --truth "$dir/truth.tsv" 2>"$dir/gen.stderr" ||
+    note="generator failed"
+  t1=$(date +%s.%N)
+
+  # Wait until the system has read everything queued on its socket (2 quiet
+  # polls in a row), at most 60 s.
+  local quiet=0 q
+  for i in $(seq 600); do
+    q=$(udp_sock "$port" | cut -d' ' -f1)
+    if [ "${q:-0}" = 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    [ $quiet -ge 2 ] && break
+    sleep 0.1
+  done
+  [ $quiet -ge 2 ] || note="${note:+$note; }socket not drained after 60 s"
+  # nfacctd: the records still travel from the core process to the plugin's
+  # pipe; give them time to land before the stop.
+  [ "$sys" = nfacctd ] && sleep 2
+  local drops cpu_tree hwm_tree
+  drops=$(udp_sock "$port" | cut -d' ' -f2)
+  err1=$(rcvbuf_errors)
+  cpu_tree=$(tree_cpu_s "$sut_pid")
+  hwm_tree=$(tree_hwm_kb "$sut_pid")
+
+  kill "-$(stop_signal "$sys")" "$sut_pid" 2>/dev/null || true
+  for i in $(seq 600); do kill -0 "$sut_pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$sut_pid" 2>/dev/null; then
+    note="${note:+$note; }killed: no exit 60 s after SIG$(stop_signal "$sys")"
+    kill -KILL "$sut_pid" 2>/dev/null || true
+  fi
+  wait "$time_pid" || rc=$?
+  sut_pid="" time_pid=""
+
+  local sent_d sent_f got ut st rss cpu send_s offered pct loss
+  sent_d=$(truth_total "$dir/truth.tsv" datagrams 2>/dev/null || echo 0)
+  sent_f=$(truth_total "$dir/truth.tsv" flows 2>/dev/null || echo 0)
+  got=$("delivered_$sys" "$dir" || true)
+  got=${got:-0}
+  read -r ut st rss < <(tail -1 "$dir/time" 2>/dev/null || echo "0 0 0")
+  cpu=$(awk -v a="$ut" -v b="$st" -v c="$cpu_tree" 'BEGIN { x = a + b; if (c > x) x = c; printf "%.2f", x }')
+  [ "${hwm_tree:-0}" -gt "${rss:-0}" ] && rss=$hwm_tree
+  send_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+  # The generator's own figure (datagrams over its sending time); the wall
+  # time around it also counts its start-up.
+  offered=$(sed -n 's|^ringflow-gen: rate .* slots/s, \([0-9]*\) datagrams/s.*|\1|p' "$dir/gen.stderr")
+  [ -n "$offered" ] ||
+    offered=$(awk -v n="$sent_d" -v s="$send_s" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
+  pct=$(awk -v g="$got" -v f="$sent_f" 'BEGIN { printf "%.3f", (f > 0 ? 100 * g / f : 0) }')
+  loss=$(awk -v p="$pct" 'BEGIN { printf "%.3f", 100 - p }')
+  [ "$got" -gt "$sent_f" ] && note="${note:+$note; }more flows than sent"
+  echo "$step,$sys,$order,$offered,$send_s,$sent_d,$sent_f,$got,$pct,$loss,${drops:-0},$((err1 - err0)),$cpu,$rss,$rc,$note" >>"$csv"
+  log "$(printf '%-16s step %-6s offered %7s dg/s  delivered %8s %%  sock drops %8s  cpu %6s s  rss %7s kB%s' \
+    "$sys" "$step" "$offered" "$pct" "${drops:-0}" "$cpu" "$rss" "${note:+  ($note)}")"
+  mkdir -p "$out/logs"
+  cp "$dir/stderr" "$out/logs/$sys-$step.stderr" 2>/dev/null || true
+  rm -rf "$dir"
+  port=$((port + 1))
+}
+
+# ---- the runs: steps interleaved, order rotated ----------------------------------
+read -r -a sys_list <<<"$systems"
+for s in "${sys_list[@]}"; do
+  declare -F "cmd_$s" >/dev/null || die "unknown system '$s' (floor ringflow ringflow-coarse nfcapd nfacctd)"
+done
+rm -rf "$out/logs"
+t_start=$(date +%s)
+k=0
+for step in $steps; do
+  n=${#sys_list[@]}
+  for ((j = 0; j < n; j++)); do
+    run_one "${sys_list[$(((j + k) % n))]}" "$step" "$j"
+  done
+  k=$((k + 1))
+done
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- report and plot ---------------------------------------------------------------
+awk -F, -v machine="$machine" -v load="$load_start -> $load_end" -v dur="$duration" \
+  -v keys="$keys" -v records="$records" -v rcvbuf="$rcvbuf" -v date="$(date -u +%Y-%m-%dT%H:%MZ)" \
+  -v systems="$systems" -v gen="ringflow-gen $(git -C "$root" rev-parse --short HEAD 2>/dev/null)" \
+  -f "$root/scripts/bench_report.awk" "$csv" >"$out/results.md"
+awk -F, -v systems="$systems" -v records="$records" -f "$root/scripts/bench_plotdata.awk" "$csv" \
+  >"$out/delivered.dat"
+gnuplot -e "datafile='$out/delivered.dat'; outfile='$out/delivered.png'; machine='$machine'" \
+  "$root/scripts/bench_plot.gp"
+log "done in $(( $(date +%s) - t_start )) s: $out/results.csv, results.md, delivered.png"
+cat "$out/results.md"

@@ -1,0 +1,16 @@
+# Delivered vs offered load, one line per system (scripts/bench.sh).
+# Variables (-e): datafile (from bench_plotdata.awk), outfile, machine.
+set terminal pngcairo size 1000,650 font ",11"
+set output outfile
+set title "NetFlow v5 collectors: delivered vs offered load\n{/*0.8 ".machine."}"
+set xlabel "offered load (datagrams/s, 30 flows each)"
+set ylabel "delivered (datagrams/s)"
+set key top left
+set grid
+set xrange [0:*]
+set yrange [0:*]
+set format x "%.0s%c"
+set format y "%.0s%c"
+stats datafile using 1 nooutput
+plot for [i=0:STATS_blocks-1] datafile index i using 1:2 with linespoints lw 2 pt 7 title columnheader(1), \
+     x with lines dt 2 lc rgb "gray" title "offered (no loss)"
