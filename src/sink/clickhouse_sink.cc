@@ -154,8 +154,15 @@ void ClickHouseSink::close() {
 
 void ClickHouseSink::reopen() { schema_ok_.store(false); }
 
-ClickHouseSink::SchemaState ClickHouseSink::ensure_schema(ChHttp& http, std::string* message) {
-  std::lock_guard<std::mutex> lock(schema_mu_);
+ClickHouseSink::SchemaState ClickHouseSink::ensure_schema(ChHttp& http, std::string* message,
+                                                         bool wait) {
+  std::unique_lock<std::mutex> lock(schema_mu_, std::defer_lock);
+  if (wait) {
+    lock.lock();
+  } else if (!lock.try_lock()) {
+    *message = "the table is being checked by the replay thread";
+    return SchemaState::kUnavailable;
+  }
   if (schema_ok_.load()) return SchemaState::kOk;
   auto fail = [&](const ChResult& r, const char* what) {
     *message = std::string(what) + ": " + r.error;
@@ -263,6 +270,9 @@ bool ClickHouseSink::write(const FlushBatch& batch) {
   const size_t n = batch.rows.size();
   const size_t per = opt_.batch_rows;
   bool all_inserted = true;
+  std::string cause;
+  uint64_t spooled = 0, dropped_rows = 0;
+  std::string drop_why;
   for (size_t begin = 0, chunk = 0; begin < n; begin += per, ++chunk) {
     const size_t end = std::min(n, begin + per);
     chunk_.batch_id = batch_id(batch.seq, static_cast<uint32_t>(chunk));
@@ -274,30 +284,47 @@ bool ClickHouseSink::write(const FlushBatch& batch) {
     // Direct only while nothing waits in the spool (order), and only until
     // the first failure of this write (one timeout at most).
     if (all_inserted && spool_.entries() == 0) {
-      std::string why;
       SchemaState st = SchemaState::kOk;
-      if (!schema_ok_.load()) st = ensure_schema(*direct_, &why);
+      // try_lock: if the replay thread is checking the table right now (and
+      // perhaps waiting for its timeout), do not wait for it as well.
+      if (!schema_ok_.load()) st = ensure_schema(*direct_, &cause, /*wait=*/false);
       if (st == SchemaState::kOk &&
           deliver(*direct_, chunk_.batch_id, chunk_.start_ms, chunk_.rows, chunk_.payload, false,
-                  &why) == Delivery::kInserted) {
+                  &cause) == Delivery::kInserted) {
         count_insert(chunk_.rows, false);
         continue;
       }
-      last_error_ = why;
       std::lock_guard<std::mutex> lock(mu_);
       counters_.errors.add();
+    } else if (all_inserted) {
+      cause = "earlier INSERTs are still waiting in the spool";
     }
     all_inserted = false;
-    spool_chunk(chunk_);
+    if (spool_chunk(chunk_, &drop_why)) {
+      ++spooled;
+    } else {
+      dropped_rows += chunk_.rows;
+    }
   }
-  if (all_inserted) spool_full_logged_ = false;
-  return all_inserted;
+  if (all_inserted) {
+    spool_full_logged_ = false;
+    last_error_.clear();
+    return true;
+  }
+  last_error_ = cause;
+  if (spooled > 0) {
+    last_error_ += "; " + std::to_string(spooled) + " INSERT(s) spooled (" +
+                   std::to_string(spool_.entries()) + " waiting)";
+  }
+  if (dropped_rows > 0) {
+    last_error_ += "; dropped " + std::to_string(dropped_rows) + " rows: " + drop_why;
+  }
+  return false;
 }
 
-void ClickHouseSink::spool_chunk(SpoolRecord& rec) {
+bool ClickHouseSink::spool_chunk(SpoolRecord& rec, std::string* why) {
   rec.columns = column_list_;
-  std::string why;
-  Spool::Append a = spool_.append(rec, &why);
+  Spool::Append a = spool_.append(rec, why);
   if (a == Spool::Append::kOk) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -308,9 +335,7 @@ void ClickHouseSink::spool_chunk(SpoolRecord& rec) {
     }
     cv_.notify_all();
     update_spool_gauges();
-    if (last_error_.empty()) last_error_ = "spooled";
-    last_error_ += "; spooled (" + std::to_string(spool_.entries()) + " INSERTs waiting)";
-    return;
+    return true;
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -318,14 +343,14 @@ void ClickHouseSink::spool_chunk(SpoolRecord& rec) {
     counters_.spool_dropped_rows.add(rec.rows);
     counters_.errors.add();
   }
-  last_error_ += "; dropped " + std::to_string(rec.rows) + " rows: " + why;
   // Logged once per episode (the flusher logs the failing state too; this
   // says that data is being lost, which must not be missed).
   if (!spool_full_logged_) {
     RF_LOG_ERROR("sink \"%s\": DROPPING rows: %s (counted as spool_dropped_rows)",
-                 opt_.name.c_str(), why.c_str());
+                 opt_.name.c_str(), why->c_str());
     spool_full_logged_ = true;
   }
+  return false;
 }
 
 bool ClickHouseSink::wait_spool_empty(uint32_t timeout_ms) const {

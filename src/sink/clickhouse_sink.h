@@ -138,11 +138,11 @@ class ClickHouseSink : public Sink {
   enum class Delivery { kInserted, kAlreadyThere, kPartial, kFailed };
 
   explicit ClickHouseSink(ClickHouseSinkOptions options);
-  SchemaState ensure_schema(ChHttp& http, std::string* message);
+  SchemaState ensure_schema(ChHttp& http, std::string* message, bool wait = true);
   Delivery deliver(ChHttp& http, uint64_t batch_id, int64_t start_ms, uint64_t rows,
                    std::string_view payload, bool check_first, std::string* error);
   uint64_t batch_id(uint64_t seq, uint32_t chunk) const;
-  void spool_chunk(SpoolRecord& rec);
+  bool spool_chunk(SpoolRecord& rec, std::string* why);  // false: dropped (counted)
   void replay_loop();
   void update_spool_gauges();
   void count_insert(uint64_t rows, bool replayed);
