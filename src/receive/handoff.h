@@ -3,12 +3,13 @@
 // Buffer ownership (zero copy): a reactor receives each datagram into one of
 // its own buffers (the io_uring provided-buffer ring, or the recvmmsg slab)
 // and passes a DatagramRef that *points into that buffer* to a worker. The
-// worker owns the buffer from dequeue until it calls Handoff::release() /
-// release_bulk(), which pushes the buffer id on the owning reactor's return
-// queue; the reactor drains that queue and recycles the buffer (re-adds it to
-// its ring). A buffer is therefore owned by exactly one thread at a time:
-// kernel -> reactor -> worker -> reactor. See docs/architecture.md for why we
-// chose this over copying the payload.
+// worker owns the buffer from dequeue until it pushes the buffer id on the
+// owning reactor's return queue, returns(d.reactor), in bulk with its own
+// producer token; the reactor drains that queue and recycles the buffer
+// (re-adds it to its ring). A buffer is therefore owned by exactly one thread
+// at a time: kernel -> reactor -> worker -> reactor. See docs/architecture.md
+// for why we chose this over copying the payload (measured by
+// bench/receive_handoff_bench.cc: about 2x the datagrams per second).
 //
 // Routing: every datagram of one exporter stream (exporter address,
 // engine_type, engine_id) goes to the same worker, so sequence tracking sees
