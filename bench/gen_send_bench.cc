@@ -63,11 +63,12 @@ uint64_t minimal_loop(const Endpoint& target) {
 }
 
 uint64_t generator_run(const Endpoint& target, const TrafficModel& model, uint32_t exporters,
-                       double* elapsed) {
+                       uint32_t threads, double* elapsed) {
   GenConfig c = default_config();
   c.target = target;
   c.records = 30;
   c.exporters = exporters;
+  c.threads = threads;
   c.duration_s = kSeconds;
   c.quiet = true;
   c.progress = false;
@@ -113,22 +114,29 @@ int main(int argc, char** argv) {
         "datagrams");
   }
 
-  std::vector<double> minimal, gen1, gen16;
+  std::vector<double> minimal, gen1, gen16, gen2t;
   for (int r = 0; r < runs; ++r) {
     minimal.push_back(static_cast<double>(minimal_loop(target)) / kSeconds);
     double el = 0;
-    uint64_t n = generator_run(target, model, 1, &el);
+    uint64_t n = generator_run(target, model, 1, 1, &el);
     gen1.push_back(el > 0 ? static_cast<double>(n) / el : 0);
-    n = generator_run(target, model, 16, &el);
+    n = generator_run(target, model, 16, 1, &el);
     gen16.push_back(el > 0 ? static_cast<double>(n) / el : 0);
+    n = generator_run(target, model, 16, 2, &el);
+    gen2t.push_back(el > 0 ? static_cast<double>(n) / el : 0);
   }
-  auto m = bench::summarize(minimal), g1 = bench::summarize(gen1), g16 = bench::summarize(gen16);
+  auto m = bench::summarize(minimal), g1 = bench::summarize(gen1), g16 = bench::summarize(gen16),
+       g2 = bench::summarize(gen2t);
   std::printf("%-44s median %12.0f datagrams/s  (min %.0f, max %.0f, %d runs)\n",
               "minimal sendmmsg loop (pre-built, 1464 B)", m.median, m.min, m.max, runs);
   std::printf("%-44s median %12.0f datagrams/s  (min %.0f, max %.0f, %d runs)\n",
               "ringflow-gen path, 1 exporter", g1.median, g1.min, g1.max, runs);
   std::printf("%-44s median %12.0f datagrams/s  (min %.0f, max %.0f, %d runs)\n",
               "ringflow-gen path, 16 exporters (PKTINFO)", g16.median, g16.min, g16.max, runs);
+  std::printf("%-44s median %12.0f datagrams/s  (min %.0f, max %.0f, %d runs)\n",
+              "ringflow-gen path, 16 exporters, 2 threads", g2.median, g2.min, g2.max, runs);
+  std::printf("2 threads vs the 1-thread minimal loop: %.1f %%\n",
+              m.median > 0 ? 100 * g2.median / m.median : 0);
   std::printf(
       "ratio generator/minimal: 1 exporter %.1f %%, 16 exporters %.1f %% (target >= 90 %%)\n",
       m.median > 0 ? 100 * g1.median / m.median : 0,

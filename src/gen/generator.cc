@@ -206,25 +206,32 @@ uint32_t Generator::build(Stream& s, uint8_t* buf, int64_t now_ns, uint64_t* pac
   // stream's Rng: each record's bits are independent of the previous one's,
   // so the CPU overlaps the records instead of walking one Rng state chain
   // (that chain alone was ~60 serial steps per datagram).
+  // One mix per record: its 64 bits pick the key (alias method); a multiply
+  // by an odd constant re-spreads them for the flow sample and age.
   const uint64_t base = s.rng.next();
   uint32_t keys[v5::kMaxRecords];
-  FlowCounters ctr[v5::kMaxRecords];
+  uint64_t bits[v5::kMaxRecords];
   for (uint32_t i = 0; i < n; ++i) {
-    keys[i] = model_.key_from_bits(mix64(base + (2 * i + 1) * 0x9E3779B97F4A7C15ull));
+    bits[i] = mix64(base + (i + 1) * 0x9E3779B97F4A7C15ull);
+    keys[i] = model_.key_from_bits(bits[i]);
     __builtin_prefetch(model_.record_template(keys[i]));
     __builtin_prefetch(model_.record_template(keys[i]) + 47);
   }
-  for (uint32_t i = 0; i < n; ++i)
-    ctr[i] = model_.counters_from_bits(keys[i], mix64(base + (2 * i + 2) * 0x9E3779B97F4A7C15ull));
 
+  // Locals, not members, in the loop: stores through uint8_t* may alias any
+  // member, which would force a reload after every record.
+  const bool keep = keep_keys_;
+  KeyTotal* key_totals = keep ? keys_.data() : nullptr;
   uint64_t pk_sum = 0, by_sum = 0, prewrap = 0;
   uint8_t* r = buf + v5::kHeaderSize;
   for (uint32_t i = 0; i < n; ++i, r += v5::kRecordSize) {
     const uint32_t k = keys[i];
-    const FlowCounters& c = ctr[i];
+    const FlowCounters c = model_.counters_from_bits(k, (bits[i] * 0xD1B54A32D192ED03ull) >> 40);
     // Unwrapped clock, clamped at boot: a flow cannot predate the exporter.
-    const int64_t last = std::max<int64_t>(0, up - c.age_ms);
-    const int64_t first = std::max<int64_t>(0, last - c.duration_ms);
+    int64_t last = up - c.age_ms;
+    last &= ~(last >> 63);  // max(0, last) without a branch
+    int64_t first = last - c.duration_ms;
+    first &= ~(first >> 63);
     prewrap += (first >> 32) != (up >> 32);
     std::memcpy(r, model_.record_template(k), v5::kRecordSize);
     v5::store_be32(r + v5::rec::kPackets, c.packets);
@@ -234,8 +241,8 @@ uint32_t Generator::build(Stream& s, uint8_t* buf, int64_t now_ns, uint64_t* pac
     r[v5::rec::kTcpFlags] = c.tcp_flags;
     pk_sum += c.packets;
     by_sum += c.octets;
-    if (keep_keys_) {
-      KeyTotal& kt = keys_[k];
+    if (keep) {
+      KeyTotal& kt = key_totals[k];
       ++kt.flows;
       kt.packets += c.packets;
       kt.bytes += c.octets;

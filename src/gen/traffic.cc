@@ -152,36 +152,50 @@ TrafficModel::TrafficModel(uint32_t keys, double zipf, uint64_t seed) {
   }
   // Leftovers are 1.0 up to rounding: always themselves (prob = max).
 
-  // Per-protocol sample tables.
+  // Per-protocol tables of complete flow samples (packets, octets, duration,
+  // flags), so the hot path does one lookup per record.
   const size_t ts = size_t{1} << kTableBits;
   auto pareto = [&](double alpha, double cap) {
     double u = 1.0 - rng.uniform();  // (0, 1]
     return std::min(cap, std::floor(std::pow(u, -1.0 / alpha)));
   };
+  static constexpr uint8_t kTcpFlags[8] = {0x1B, 0x1B, 0x1B, 0x02, 0x12, 0x18, 0x10, 0x19};
+  samples_.resize(kProtoClasses * ts);
   for (int c = 0; c < kProtoClasses; ++c) {
-    packets_[c].resize(ts);
-    bpp_[c].resize(ts);
     for (size_t i = 0; i < ts; ++i) {
+      uint32_t packets = 0;
+      uint16_t bpp = 0;
+      uint8_t flags = 0;
       switch (c) {
         case kTcp:
-          packets_[c][i] = static_cast<uint32_t>(pareto(1.1, 1e6));
-          bpp_[c][i] = pick16(
+          packets = static_cast<uint32_t>(pareto(1.1, 1e6));
+          bpp = pick16(
               rng,
               {{40, 25}, {52, 15}, {576, 10}, {static_cast<uint16_t>(1200 + rng.below(301)), 50}});
+          flags = kTcpFlags[rng.below(8)];
           break;
-        case kUdp:
-          packets_[c][i] = static_cast<uint32_t>(pareto(1.3, 1e6));
-          {
-            // Two statements: the operands of '-' are unsequenced, and both draw.
-            uint16_t base = pick16(rng, {{76, 40}, {90, 10}, {1200, 30}, {1400, 20}});
-            bpp_[c][i] = static_cast<uint16_t>(base - rng.below(16));
-          }
+        case kUdp: {
+          packets = static_cast<uint32_t>(pareto(1.3, 1e6));
+          // Two statements: the operands of '-' are unsequenced, and both draw.
+          uint16_t base = pick16(rng, {{76, 40}, {90, 10}, {1200, 30}, {1400, 20}});
+          bpp = static_cast<uint16_t>(base - rng.below(16));
           break;
+        }
         default:
-          packets_[c][i] = 1 + rng.below(10);
-          bpp_[c][i] = static_cast<uint16_t>(64 + rng.below(65));
+          packets = 1 + rng.below(10);
+          bpp = static_cast<uint16_t>(64 + rng.below(65));
           break;
       }
+      FlowSample& fs = samples_[(size_t{static_cast<uint32_t>(c)} << kTableBits) + i];
+      fs.packets = packets;
+      const uint64_t octets = uint64_t{packets} * bpp;
+      fs.octets = octets > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(octets);
+      // Duration grows with the packet count: ~50 ms per packet, within 120 s
+      // (a typical active timeout), spread uniformly below that bound.
+      const uint64_t bound = std::min<uint64_t>(120000, uint64_t{packets - 1} * 50);
+      fs.duration_ms =
+          static_cast<uint32_t>(bound == 0 ? 0 : rng.below(static_cast<uint32_t>(bound + 1)));
+      fs.tcp_flags = flags;
     }
   }
 }

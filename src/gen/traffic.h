@@ -7,8 +7,8 @@
 // fields are pre-encoded as a 48-byte wire template (the send loop copies it
 // and patches five fields); key popularity is drawn with Vose's alias method
 // (O(1): one 64-bit draw, one table lookup); packets and bytes-per-packet come
-// from per-protocol tables sampled at construction from heavy-tailed
-// distributions, so the hot path calls no log/exp/pow.
+// from per-protocol tables of flow samples drawn at construction from
+// heavy-tailed distributions, so the hot path calls no log/exp/pow.
 //
 // Distributions (see docs/generator.md): protocol TCP 85 %, UDP 12 %, ICMP 3 %;
 // packets per flow Pareto (alpha 1.1, TCP/UDP) capped at 1e6, ICMP 1..10;
@@ -75,22 +75,18 @@ class TrafficModel {
     return counters_from_bits(key, rng.next());
   }
   // The same from 64 random bits. Inline: returned in registers, not through
-  // a stack copy, in the fill loop.
+  // a stack copy, in the fill loop. One table lookup: bits 0..10 pick a
+  // precomputed flow sample of the key's protocol, bits 11..20 the age.
   FlowCounters counters_from_bits(uint32_t key, uint64_t r) const {
-    static constexpr uint8_t kTcpFlags[8] = {0x1B, 0x1B, 0x1B, 0x02, 0x12, 0x18, 0x10, 0x19};
-    const uint8_t pc = proto_class_[key];
-    constexpr uint64_t kMask = (uint64_t{1} << kTableBits) - 1;
+    const FlowSample& s =
+        samples_[(size_t{proto_class_[key]} << kTableBits) + (r & ((1u << kTableBits) - 1))];
     FlowCounters c;
-    c.packets = packets_[pc][r & kMask];
-    const uint64_t octets = uint64_t{c.packets} * bpp_[pc][(r >> kTableBits) & kMask];
-    c.octets = octets > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(octets);
-    // Duration grows with the packet count: ~50 ms per packet, within 120 s
-    // (a typical active timeout), spread uniformly below that bound.
-    const uint64_t bound = std::min<uint64_t>(120000, uint64_t{c.packets - 1} * 50);
-    c.duration_ms = static_cast<uint32_t>((((r >> 24) & 0xFFFF) * bound) >> 16);
-    c.tcp_flags = pc == kTcp ? kTcpFlags[(r >> 40) & 7] : 0;
+    c.packets = s.packets;
+    c.octets = s.octets;
+    c.duration_ms = s.duration_ms;
+    c.tcp_flags = s.tcp_flags;
     // Flows reach the export a little after they end (cache scan interval).
-    c.age_ms = static_cast<uint32_t>((r >> 43) & 0x3FF);
+    c.age_ms = static_cast<uint32_t>((r >> kTableBits) & 0x3FF);
     return c;
   }
 
@@ -98,7 +94,12 @@ class TrafficModel {
   double probability(uint32_t i) const { return pmf_[i]; }
 
  private:
-  static constexpr uint32_t kTableBits = 12;  // 4096 samples per table
+  static constexpr uint32_t kTableBits = 11;  // 2048 flow samples per protocol class
+
+  struct FlowSample {
+    uint32_t packets = 0, octets = 0, duration_ms = 0;
+    uint8_t tcp_flags = 0;
+  };
 
   enum ProtoClass : uint8_t { kTcp, kUdp, kIcmp, kProtoClasses };
 
@@ -108,8 +109,7 @@ class TrafficModel {
   std::vector<uint32_t> alias_prob_;  // Vose alias: threshold in 2^32 units
   std::vector<uint32_t> alias_;
   std::vector<double> pmf_;
-  std::vector<uint32_t> packets_[kProtoClasses];  // 4096 samples each
-  std::vector<uint16_t> bpp_[kProtoClasses];      // bytes per packet, 4096 samples each
+  std::vector<FlowSample> samples_;  // kProtoClasses x 2^kTableBits, by class
 };
 
 }  // namespace ringflow::gen
