@@ -449,3 +449,32 @@ TEST_CASE("truth TSV round-trips through parse_truth", "[truth]") {
   CHECK(text.find("\ntotal\t") != std::string::npos);
   CHECK_FALSE(parse_truth("exporter\tport\n1.2.3.4\t5\n", &back, &err));
 }
+
+TEST_CASE("every held datagram is flushed at the end, even through a small batch",
+          "[generator][faults]") {
+  // Reorder holds one datagram per stream; 20 streams, a 4-entry batch.
+  GenConfig c = base_config();
+  c.exporters = 20;
+  c.reorder = 1.0;
+  c.count = 20;  // one slot each: every stream ends holding its datagram
+  TrafficModel m(c.keys, c.zipf, c.seed);
+  std::vector<uint32_t> ex;
+  for (uint32_t e = 0; e < 20; ++e) ex.push_back(e);
+  Generator g(c, m, ex, kNow, false);
+  SendBatch big(20 * kMaxEntriesPerSlot), small(4);
+  REQUIRE(g.fill(big, 20, kNow) == 20);
+  CHECK(big.size() == 0);  // all held
+  size_t flushed = 0, calls = 0;
+  bool more = true;
+  while (more) {
+    more = g.flush(small);
+    flushed += small.size();
+    ++calls;
+  }
+  CHECK(flushed == 20);
+  CHECK(calls == 5);
+  for (size_t s = 0; s < 20; ++s) {
+    CHECK(g.truth(s).datagrams == 1);
+    CHECK(g.truth(s).reordered == 0);  // nothing overtook them
+  }
+}

@@ -328,10 +328,14 @@ uint32_t Generator::build_malformed(Stream& s, MalformedClass c, uint8_t* buf, i
   return 0;
 }
 
-void Generator::flush(SendBatch& batch) {
+bool Generator::flush(SendBatch& batch) {
   batch.clear();
-  for (auto& s : streams_)
-    if (s.held && batch.size() < batch.capacity()) emit_held(s, batch, false);
+  for (auto& s : streams_) {
+    if (!s.held) continue;
+    if (batch.size() == batch.capacity()) return true;  // more next call
+    emit_held(s, batch, false);
+  }
+  return false;
 }
 
 void Generator::on_send_failed(const Outgoing& o) {

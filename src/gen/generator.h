@@ -66,10 +66,10 @@ class Generator {
   // REQUIRES: batch.capacity() >= slots * kMaxEntriesPerSlot.
   size_t fill(SendBatch& batch, size_t slots, int64_t now_ns);
 
-  // Appends every held-back datagram to `batch` (cleared first): call at the
-  // end of a run so nothing generated stays unsent. REQUIRES: capacity >=
-  // number of streams.
-  void flush(SendBatch& batch);
+  // Puts held-back datagrams into `batch` (cleared first), as many as fit;
+  // returns true while more remain. Call (and send) until it returns false
+  // at the end of a run, so nothing generated stays unsent.
+  bool flush(SendBatch& batch);
 
   // Moves an entry the kernel refused from the sent counters of its stream
   // to send_errors / send_error_flows.

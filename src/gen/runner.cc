@@ -75,8 +75,11 @@ void sender_thread(const GenConfig& cfg, const TrafficModel& model, Generator* g
     ctr->slots.add(n);
     if (n == 0 || gen->done()) break;
   }
-  gen->flush(batch);
-  if (!batch.empty()) send();
+  bool more = true;
+  while (more) {
+    more = gen->flush(batch);
+    if (!batch.empty()) send();
+  }
   res->syscalls = sender->syscalls();
   res->retries = sender->retries();
   ctr->finished.store(true, std::memory_order_release);
