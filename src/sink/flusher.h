@@ -79,8 +79,9 @@ class Flusher {
   Flusher& operator=(const Flusher&) = delete;
 
   void start();
-  // Thread-safe and async-signal-safe.
+  // Thread-safe and async-signal-safe (a lock-free atomic store only).
   void request_reopen() { reopen_.store(true, std::memory_order_relaxed); }
+  static_assert(std::atomic<bool>::is_always_lock_free, "request_reopen must be signal-safe");
   // REQUIRES: every worker thread has been joined. Flushes whatever is
   // sealed, then the open interval(s) as partial batches, closes the sinks
   // and stops the thread. Nothing that was added is lost. Idempotent.
