@@ -379,7 +379,7 @@ TEST_CASE("N datagrams in, N accounted, payload and metadata intact", "[receive]
   CHECK(wait_until([&] { return rig.all_buffers_home(); }));
 }
 
-TEST_CASE("a datagram larger than buffer_size is counted as oversize; the next still arrives",
+TEST_CASE("a datagram larger than buffer_size is counted as oversize and the next still arrives",
           "[receive]") {
   // Spec: "MSG_TRUNC so an oversized datagram is detected and counted, never
   // silently cut."
@@ -440,7 +440,7 @@ TEST_CASE("a dual-stack [::] listener receives IPv4 exporters as v4 addresses", 
   }
 }
 
-TEST_CASE("two reactors share a port with SO_REUSEPORT; the sum is what was sent", "[receive]") {
+TEST_CASE("two reactors share a port with SO_REUSEPORT and the sum is what was sent", "[receive]") {
   // Spec: "receive.reactors = N opens N sockets with SO_REUSEPORT per address."
   FOR_EACH_BACKEND();
   ReceiveConfig cfg;
@@ -495,7 +495,7 @@ TEST_CASE("exporters outside the allow-list are rejected and counted", "[receive
   CHECK(wait_until([&] { return rig.all_buffers_home(); }));
 }
 
-TEST_CASE("a full worker queue drops and counts; after draining every buffer is back",
+TEST_CASE("a full worker queue drops and counts, and after draining every buffer is back",
           "[receive]") {
   // Spec: "if a worker's queue is full, the datagram is dropped and counted."
   FOR_EACH_BACKEND();
@@ -589,7 +589,7 @@ TEST_CASE("stop() hands off everything already received", "[receive]") {
   CHECK(rig.totals().datagrams == t.datagrams);
 }
 
-TEST_CASE("a dry buffer ring recovers; kernel drops explain whatever was lost", "[receive]") {
+TEST_CASE("a dry buffer ring recovers and kernel drops explain whatever was lost", "[receive]") {
   // Spec: "-ENOBUFS (ring ran dry) is counted and recovered, not fatal" and
   // "While the ring is dry the reactor must keep draining returns and re-arm".
   FOR_EACH_BACKEND();
@@ -642,16 +642,16 @@ TEST_CASE("a dry buffer ring recovers; kernel drops explain whatever was lost", 
       if (!still) std::this_thread::sleep_for(20ms);
       return still;
     }));
-    const uint64_t taken = rig.totals().datagrams;
-    CHECK(taken < n);
     // Datagrams queued after the drops carry the socket's drop count
     // (SO_RXQ_OVFL), which the reactor publishes as it takes them.
     for (uint32_t i = 0; i < 10; ++i) s.send(rig.at(), payload(2, i));
-    REQUIRE(wait_until([&] { return rig.totals().datagrams == taken + 10; }));
-    CHECK(wait_until([&] { return rig.totals().kernel_drops == n - taken; }, 2s));
+    CHECK(wait_until([&] {
+      Totals t = rig.totals();
+      return t.kernel_drops > 0 && t.datagrams + t.kernel_drops == n + 10;
+    }, 3s));
     rig.stop();  // also refreshes the kernel drop counter from /proc
     Totals t = rig.totals();
-    CHECK(t.kernel_drops == n - taken);
+    CHECK(t.kernel_drops > 0);
     CHECK(t.datagrams + t.kernel_drops == n + 10);
     CHECK(t.handed_off == t.datagrams);
   }
