@@ -60,7 +60,7 @@ done
 # Steps in datagrams/s (30 records each); "max" = as fast as the generator can
 # (on the reference box one generator core tops out near 80-90 k datagrams/s).
 if [ -z "$steps" ]; then
-  if [ $quick = 1 ]; then steps="10000 25000 50000 75000 max"
+  if [ $quick = 1 ]; then steps="10000 20000 30000 40000 60000 max"
   else steps="5000 10000 20000 30000 40000 50000 60000 70000 80000 max"; fi
 fi
 [ -n "$duration" ] || { [ $quick = 1 ] && duration=5 || duration=10; }
@@ -337,6 +337,7 @@ run_one() {
     "$sys" "$step" "$offered" "$pct" "${drops:-0}" "$cpu" "$rss" "${note:+  ($note)}")"
   mkdir -p "$out/logs"
   cp "$dir/stderr" "$out/logs/$sys-$step.stderr" 2>/dev/null || true
+  cp "$dir/nfacctd.log" "$out/logs/$sys-$step.log" 2>/dev/null || true
   rm -rf "$dir"
   port=$((port + 1))
 }

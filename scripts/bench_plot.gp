@@ -12,5 +12,7 @@ set yrange [0:*]
 set format x "%.0s%c"
 set format y "%.0s%c"
 stats datafile using 1 nooutput
-plot for [i=0:STATS_blocks-1] datafile index i using 1:2 with linespoints lw 2 pt 7 title columnheader(1), \
+# Lossless systems lie on the diagonal on top of each other: distinct point
+# types and widths keep each one visible.
+plot for [i=0:STATS_blocks-1] datafile index i using 1:2 with linespoints lw (6 - i > 2 ? 6 - i : 2) pt (i + 4) ps 1.5 title columnheader(1), \
      x with lines dt 2 lc rgb "gray" title "offered (no loss)"
