@@ -7,7 +7,8 @@
 #
 #   scripts/bench.sh [--quick] [--out DIR] [--steps "10000 20000 max"] [--duration S]
 #                    [--systems "floor ringflow ringflow-coarse nfcapd nfacctd"]
-#                    [--keys N] [--rcvbuf BYTES] [--build-dir DIR] [--no-build]
+#                    [--keys N] [--rcvbuf BYTES] [--drain-count N] [--drain-rcvbuf BYTES]
+#                    [--build-dir DIR] [--no-build]
 #   scripts/bench.sh --micro [RUNS]     every microbenchmark in bench/ (not the floor)
 #
 # Must run as root: it installs the Debian packages it needs (nfdump, pmacct,
@@ -29,6 +30,13 @@
 # Udp RcvbufErrors delta of /proc/net/snmp (box-wide, so other processes'
 # drops would show there too).
 #
+# Then the capacity test (--drain-count datagrams, 0 skips it): each system,
+# frozen with SIGSTOP, gets its socket (--drain-rcvbuf, default 1 GiB) filled,
+# is thawed, and the time until its socket is empty gives the rate it takes on
+# its core when no generator shares the box's other core with it -- what the
+# stepped loads cannot show once the generator's core is the limit. Results:
+# drain.csv, and a table in results.md.
+#
 # Env: RINGFLOW_BUILD_JOBS (default 2).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,6 +48,7 @@ build_dir=$root/build/release
 steps="" duration=""
 systems="floor ringflow ringflow-coarse nfcapd nfacctd"
 keys=100000 records=30 rcvbuf=33554432
+drain_count="" drain_rcvbuf=1073741824
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -50,6 +59,8 @@ while [ $# -gt 0 ]; do
     --systems) systems=$2; shift ;;
     --keys) keys=$2; shift ;;
     --rcvbuf) rcvbuf=$2; shift ;;
+    --drain-count) drain_count=$2; shift ;;
+    --drain-rcvbuf) drain_rcvbuf=$2; shift ;;
     --build-dir) build_dir=$2; shift ;;
     --no-build) build=0 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -64,6 +75,7 @@ if [ -z "$steps" ]; then
   else steps="5000 10000 20000 30000 40000 50000 60000 70000 80000 max"; fi
 fi
 [ -n "$duration" ] || { [ $quick = 1 ] && duration=5 || duration=10; }
+[ -n "$drain_count" ] || { [ $quick = 1 ] && drain_count=200000 || drain_count=400000; }
 jobs=${RINGFLOW_BUILD_JOBS:-2}
 
 log() { echo "bench: $*" >&2; }
@@ -125,6 +137,10 @@ trap 'exit 130' INT TERM
 # SO_RCVBUF is capped at rmem_max (then doubled by the kernel); raising the cap
 # to the asked size gives nfcapd and nfacctd what SO_RCVBUFFORCE gives ringflow.
 if [ "$old_rmem" -lt "$rcvbuf" ]; then echo "$rcvbuf" >/proc/sys/net/core/rmem_max; fi
+
+# This script's own work (polling /proc, starting processes) stays on the
+# generator's CPU, away from the system under test.
+taskset -pc 1 $$ >/dev/null
 
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 machine="$cpu_model, $(nproc) CPUs, Linux $(uname -r)"
@@ -245,13 +261,15 @@ delivered_nfcapd() { nfdump -R "$1/out" -I 2>/dev/null | awk '$1 == "Flows:" { p
 delivered_nfacctd() { csv_sum FLOWS "$1"/out/*.csv; }
 
 csv=$out/results.csv
+drain_csv=$out/drain.csv
+echo "system,sent_datagrams,queued_bytes,drain_s,delivered_flows,delivered_pct,drained_dps,exit,note" >"$drain_csv"
 echo "step_pps,system,order,offered_dps,send_s,sent_datagrams,sent_flows,delivered_flows,delivered_pct,loss_pct,socket_drops,rcvbuf_errors,cpu_s,peak_rss_kb,exit,note" >"$csv"
 port=39100
 
-# run_one SYSTEM STEP ORDER
-run_one() {
-  local sys=$1 step=$2 order=$3 dir note="" pps rc=0
-  dir=$work/$sys-$step
+# start_sut SYSTEM DIR: starts the system pinned to CPU 0 on a free port
+# ($port), sets sut_pid/time_pid; false if it did not bind within 10 s.
+start_sut() {
+  local sys=$1 dir=$2 i
   mkdir -p "$dir"
   while ! port_free "$port"; do port=$((port + 1)); done
   local -a cmd
@@ -261,23 +279,68 @@ run_one() {
   /usr/bin/time -f '%U %S %M' -o "$dir/time" taskset -c 0 "${cmd[@]}" \
     >"$dir/stdout" 2>"$dir/stderr" &
   time_pid=$!
-  local i
   for i in $(seq 100); do
     sut_pid=$(ps -o pid= --ppid "$time_pid" | tr -d ' ' | head -1 || true)
-    [ -n "$sut_pid" ] && [ -n "$(udp_sock "$port")" ] && break
+    [ -n "$sut_pid" ] && [ -n "$(udp_sock "$port")" ] && return 0
     kill -0 "$time_pid" 2>/dev/null || break
     sleep 0.1
   done
-  if [ -z "$sut_pid" ] || [ -z "$(udp_sock "$port")" ]; then
-    log "$sys did not start (see below); skipped"
-    tail -5 "$dir/stderr" >&2 || true
-    [ -n "$sut_pid" ] && kill -KILL "$sut_pid" 2>/dev/null || true
-    wait "$time_pid" 2>/dev/null || true
-    sut_pid="" time_pid=""
+  log "$sys did not start; its stderr:"
+  tail -5 "$dir/stderr" >&2 || true
+  [ -n "$sut_pid" ] && kill -KILL "$sut_pid" 2>/dev/null || true
+  wait "$time_pid" 2>/dev/null || true
+  sut_pid="" time_pid=""
+  return 1
+}
+
+# wait_drained: until the socket's receive queue is empty (2 quiet polls in a
+# row), at most 60 s; false on time-out.
+wait_drained() {
+  local quiet=0 q i
+  for i in $(seq 600); do
+    q=$(udp_sock "$port" | cut -d' ' -f1)
+    if [ "${q:-0}" = 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    [ $quiet -ge 2 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# stop_sut SYSTEM: graceful stop (SIGKILL after 60 s); sets rc and appends
+# to note.
+stop_sut() {
+  local sys=$1 i
+  # nfacctd: the records still travel from the core process to the plugin's
+  # pipe; give them time to land before the stop.
+  if [ "$sys" = nfacctd ]; then sleep 2; fi
+  kill "-$(stop_signal "$sys")" "$sut_pid" 2>/dev/null || true
+  for i in $(seq 600); do kill -0 "$sut_pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$sut_pid" 2>/dev/null; then
+    note="${note:+$note; }killed: no exit 60 s after SIG$(stop_signal "$sys")"
+    kill -KILL "$sut_pid" 2>/dev/null || true
+  fi
+  rc=0
+  wait "$time_pid" || rc=$?
+  sut_pid="" time_pid=""
+}
+
+keep_logs() {  # SYSTEM LABEL DIR
+  mkdir -p "$out/logs"
+  cp "$3/stderr" "$out/logs/$1-$2.stderr" 2>/dev/null || true
+  cp "$3/nfacctd.log" "$out/logs/$1-$2.log" 2>/dev/null || true
+  rm -rf "$3"
+  port=$((port + 1))
+}
+
+# run_one SYSTEM STEP ORDER: one stepped-load run, one row of results.csv.
+run_one() {
+  local sys=$1 step=$2 order=$3 dir note="" pps rc=0
+  dir=$work/$sys-$step
+  if ! start_sut "$sys" "$dir"; then
     echo "$step,$sys,$order,0,0,0,0,0,0,100,0,0,0,0,nostart,did not start" >>"$csv"
+    rm -rf "$dir"
     return
   fi
-
   local err0 err1 t0 t1
   err0=$(rcvbuf_errors)
   pps=$step; [ "$pps" = max ] && pps=0
@@ -286,34 +349,13 @@ run_one() {
     --keys "$keys" --records "$records" --truth "$dir/truth.tsv" 2>"$dir/gen.stderr" ||
     note="generator failed"
   t1=$(date +%s.%N)
-
-  # Wait until the system has read everything queued on its socket (2 quiet
-  # polls in a row), at most 60 s.
-  local quiet=0 q
-  for i in $(seq 600); do
-    q=$(udp_sock "$port" | cut -d' ' -f1)
-    if [ "${q:-0}" = 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
-    [ $quiet -ge 2 ] && break
-    sleep 0.1
-  done
-  [ $quiet -ge 2 ] || note="${note:+$note; }socket not drained after 60 s"
-  # nfacctd: the records still travel from the core process to the plugin's
-  # pipe; give them time to land before the stop.
-  [ "$sys" = nfacctd ] && sleep 2
+  wait_drained || note="${note:+$note; }socket not drained after 60 s"
   local drops cpu_tree hwm_tree
   drops=$(udp_sock "$port" | cut -d' ' -f2)
   err1=$(rcvbuf_errors)
   cpu_tree=$(tree_cpu_s "$sut_pid")
   hwm_tree=$(tree_hwm_kb "$sut_pid")
-
-  kill "-$(stop_signal "$sys")" "$sut_pid" 2>/dev/null || true
-  for i in $(seq 600); do kill -0 "$sut_pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$sut_pid" 2>/dev/null; then
-    note="${note:+$note; }killed: no exit 60 s after SIG$(stop_signal "$sys")"
-    kill -KILL "$sut_pid" 2>/dev/null || true
-  fi
-  wait "$time_pid" || rc=$?
-  sut_pid="" time_pid=""
+  stop_sut "$sys"
 
   local sent_d sent_f got ut st rss cpu send_s offered pct loss
   sent_d=$(truth_total "$dir/truth.tsv" datagrams 2>/dev/null || echo 0)
@@ -335,11 +377,62 @@ run_one() {
   echo "$step,$sys,$order,$offered,$send_s,$sent_d,$sent_f,$got,$pct,$loss,${drops:-0},$((err1 - err0)),$cpu,$rss,$rc,$note" >>"$csv"
   log "$(printf '%-16s step %-6s offered %7s dg/s  delivered %8s %%  sock drops %8s  cpu %6s s  rss %7s kB%s' \
     "$sys" "$step" "$offered" "$pct" "${drops:-0}" "$cpu" "$rss" "${note:+  ($note)}")"
-  mkdir -p "$out/logs"
-  cp "$dir/stderr" "$out/logs/$sys-$step.stderr" 2>/dev/null || true
-  cp "$dir/nfacctd.log" "$out/logs/$sys-$step.log" 2>/dev/null || true
-  rm -rf "$dir"
-  port=$((port + 1))
+  keep_logs "$sys" "$step" "$dir"
+}
+
+# run_drain SYSTEM: the capacity test. One generator core cannot offer what
+# the floor takes, so stepped loads only bound the fast systems from below.
+# Here the system is frozen (SIGSTOP, its whole process tree), its socket
+# (with a --drain-rcvbuf buffer) is filled with --drain-count datagrams, and
+# it is thawed: the time until its socket is empty again gives its receive
+# capacity on its one core, with no generator on that core and no pacing.
+# Delivered datagrams (its own output) / drain time = drained rate.
+run_drain() {
+  local sys=$1 dir note="" rc=0 p
+  dir=$work/$sys-drain
+  local saved=$rcvbuf
+  rcvbuf=$drain_rcvbuf
+  if ! start_sut "$sys" "$dir"; then
+    rcvbuf=$saved
+    echo "$sys,0,0,0,0,0,0,nostart,did not start" >>"$drain_csv"
+    rm -rf "$dir"
+    return
+  fi
+  rcvbuf=$saved
+  sleep 1  # let start-up work (table allocation, caches) finish first
+  local pids
+  pids=$(tree "$sut_pid")
+  for p in $pids; do kill -STOP "$p" 2>/dev/null || true; done
+  taskset -c 1 "$gen" -q --target "127.0.0.1:$port" --pps 0 --count "$drain_count" \
+    --keys "$keys" --records "$records" --truth "$dir/truth.tsv" 2>"$dir/gen.stderr" ||
+    note="generator failed"
+  local queued drops0 t0 t1 q i
+  read -r queued drops0 < <(udp_sock "$port")
+  [ "${drops0:-0}" = 0 ] || note="${note:+$note; }socket overflowed while frozen"
+  t0=$(date +%s.%N)
+  for p in $pids; do kill -CONT "$p" 2>/dev/null || true; done
+  # Poll every 5 ms (this script runs on CPU 1, away from the system).
+  for i in $(seq 12000); do
+    q=$(udp_sock "$port" | cut -d' ' -f1)
+    [ "${q:-0}" = 0 ] && break
+    sleep 0.005
+  done
+  t1=$(date +%s.%N)
+  [ "${q:-0}" = 0 ] || note="${note:+$note; }not drained after 60 s"
+  stop_sut "$sys"
+  local sent_d sent_f got secs rate
+  sent_d=$(truth_total "$dir/truth.tsv" datagrams 2>/dev/null || echo 0)
+  sent_f=$(truth_total "$dir/truth.tsv" flows 2>/dev/null || echo 0)
+  got=$("delivered_$sys" "$dir" || true)
+  got=${got:-0}
+  secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+  rate=$(awk -v g="$got" -v r="$records" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0 ? g / r / s : 0) }')
+  local pct
+  pct=$(awk -v g="$got" -v f="$sent_f" 'BEGIN { printf "%.3f", (f > 0 ? 100 * g / f : 0) }')
+  echo "$sys,$sent_d,$queued,$secs,$got,$pct,$rate,$rc,$note" >>"$drain_csv"
+  log "$(printf '%-16s drain %7s datagrams in %6s s: %7s dg/s delivered (%s %% of sent)%s' \
+    "$sys" "$sent_d" "$secs" "$rate" "$pct" "${note:+  ($note)}")"
+  keep_logs "$sys" drain "$dir"
 }
 
 # ---- the runs: steps interleaved, order rotated ----------------------------------
@@ -357,16 +450,24 @@ for step in $steps; do
   done
   k=$((k + 1))
 done
+if [ "$drain_count" -gt 0 ]; then
+  log "capacity by drain: $drain_count datagrams queued on a frozen system, then thawed"
+  # SO_RCVBUF for the drain runs: the queue must hold every datagram (about
+  # 2.3 KB of kernel memory each at 30 records on loopback).
+  [ "$(cat /proc/sys/net/core/rmem_max)" -ge "$drain_rcvbuf" ] ||
+    echo "$drain_rcvbuf" >/proc/sys/net/core/rmem_max
+  for s in "${sys_list[@]}"; do run_drain "$s"; done
+fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- report and plot ---------------------------------------------------------------
 awk -F, -v machine="$machine" -v load="$load_start -> $load_end" -v dur="$duration" \
   -v keys="$keys" -v records="$records" -v rcvbuf="$rcvbuf" -v date="$(date -u +%Y-%m-%dT%H:%MZ)" \
   -v systems="$systems" -v gen="ringflow-gen $(git -C "$root" rev-parse --short HEAD 2>/dev/null)" \
-  -f "$root/scripts/bench_report.awk" "$csv" >"$out/results.md"
+  -v drain="$drain_csv" -f "$root/scripts/bench_report.awk" "$csv" >"$out/results.md"
 awk -F, -v systems="$systems" -v records="$records" -f "$root/scripts/bench_plotdata.awk" "$csv" \
   >"$out/delivered.dat"
 gnuplot -e "datafile='$out/delivered.dat'; outfile='$out/delivered.png'; machine='$machine'" \
   "$root/scripts/bench_plot.gp"
-log "done in $(( $(date +%s) - t_start )) s: $out/results.csv, results.md, delivered.png"
+log "done in $(( $(date +%s) - t_start )) s: $out/results.csv, drain.csv, results.md, delivered.png"
 cat "$out/results.md"
