@@ -333,6 +333,18 @@ void send_paced(Rig& rig, Sender& s, const Endpoint& to, uint32_t stream, uint32
   REQUIRE(wait_until([&] { return rig.totals().datagrams >= base + count; }));
 }
 
+// The reactor counts a datagram when it takes it and its outcome after the
+// batch's enqueue, so a worker can see a datagram before handed_off does.
+// Returns the totals once every datagram taken has its outcome counted.
+Totals settled(const Rig& rig) {
+  Totals t;
+  wait_until([&] {
+    t = rig.totals();
+    return t.outcomes() == t.datagrams;
+  });
+  return t;
+}
+
 #define FOR_EACH_BACKEND()                                                         \
   const Backend backend = GENERATE(Backend::kIoUring, Backend::kRecvmmsg);         \
   INFO("backend: " << name_of(backend));                                           \
@@ -355,7 +367,7 @@ TEST_CASE("N datagrams in, N accounted, payload and metadata intact", "[receive]
   REQUIRE(wait_until([&] { return rig.workers().total() == 2 * n; }));
   const int64_t t1 = realtime_ns();
 
-  Totals t = rig.totals();
+  Totals t = settled(rig);
   CHECK(t.datagrams == 2 * n);
   CHECK(t.handed_off == 2 * n);
   CHECK(t.outcomes() == t.datagrams);
@@ -394,7 +406,7 @@ TEST_CASE("a datagram larger than buffer_size is counted as oversize and the nex
   s.send(rig.at(), payload(7, 3, 0, 100));
   REQUIRE(wait_until([&] { return rig.workers().total() == 2; }));
   REQUIRE(wait_until([&] { return rig.totals().datagrams == 4; }));
-  Totals t = rig.totals();
+  Totals t = settled(rig);
   CHECK(t.oversize == 2);
   CHECK(t.handed_off == 2);
   CHECK(t.bytes == 1465u + 1464u + 9000u + 100u);
@@ -414,7 +426,7 @@ TEST_CASE("an IPv6 listener on [::1] receives and reports the IPv6 exporter", "[
   Sender s(true);
   send_paced(rig, s, rig.at(), 9, 500);
   REQUIRE(wait_until([&] { return rig.workers().total() == 500; }));
-  CHECK(rig.totals().handed_off == 500);
+  CHECK(settled(rig).handed_off == 500);
   for (const Got& g : rig.workers().all()) {
     CHECK(g.exporter == *IpAddr::parse("::1"));
     CHECK(g.port == s.port());
@@ -458,7 +470,7 @@ TEST_CASE("two reactors share a port with SO_REUSEPORT and the sum is what was s
     sent += 200;
   }
   REQUIRE(wait_until([&] { return rig.workers().total() == sent; }));
-  Totals t = rig.totals();
+  Totals t = settled(rig);
   CHECK(t.datagrams == sent);
   CHECK(t.handed_off == sent);
   CHECK(rig.counters(0).datagrams.load() > 0);
@@ -483,7 +495,7 @@ TEST_CASE("exporters outside the allow-list are rejected and counted", "[receive
   send_paced(rig, v4, rig.at(0), 1, 300);
   send_paced(rig, v6, rig.at(1), 2, 200);
   REQUIRE(wait_until([&] { return rig.workers().total() == 200; }));
-  Totals t = rig.totals();
+  Totals t = settled(rig);
   CHECK(t.datagrams == 500);
   CHECK(t.not_allowed == 300);
   CHECK(t.handed_off == 200);
@@ -508,7 +520,7 @@ TEST_CASE("a full worker queue drops and counts, and after draining every buffer
   Sender s(false);
   const uint32_t n = 1500;  // more than the queue holds, fewer than the buffers
   send_paced(rig, s, rig.at(), 1, n);
-  Totals t = rig.totals();
+  Totals t = settled(rig);
   CHECK(t.datagrams == n);
   CHECK(t.queue_full > 0);
   CHECK(t.handed_off + t.queue_full == n);
@@ -576,7 +588,7 @@ TEST_CASE("stop() hands off everything already received", "[receive]") {
   // A burst still arriving while stop() lands.
   for (uint32_t i = 1000; i < 3000; ++i) s.send(rig.at(), payload(1, i));
   rig.stop();
-  Totals t = rig.totals();
+  Totals t = settled(rig);
   CHECK(t.datagrams >= 1000);
   CHECK(t.outcomes() == t.datagrams);
   CHECK(t.queue_full == 0);
@@ -611,7 +623,7 @@ TEST_CASE("a dry buffer ring recovers and kernel drops explain whatever was lost
     rig.workers().slow(20us);
     rig.workers().pause(false);
     REQUIRE(wait_until([&] { return rig.workers().total() == n; }, 30s));
-    Totals t = rig.totals();
+    Totals t = settled(rig);
     CHECK(t.datagrams == n);
     CHECK(t.handed_off == n);
     CHECK(t.kernel_drops == 0);
@@ -646,11 +658,11 @@ TEST_CASE("a dry buffer ring recovers and kernel drops explain whatever was lost
     // (SO_RXQ_OVFL), which the reactor publishes as it takes them.
     for (uint32_t i = 0; i < 10; ++i) s.send(rig.at(), payload(2, i));
     CHECK(wait_until([&] {
-      Totals t = rig.totals();
+      Totals t = settled(rig);
       return t.kernel_drops > 0 && t.datagrams + t.kernel_drops == n + 10;
     }, 3s));
     rig.stop();  // also refreshes the kernel drop counter from /proc
-    Totals t = rig.totals();
+    Totals t = settled(rig);
     CHECK(t.kernel_drops > 0);
     CHECK(t.datagrams + t.kernel_drops == n + 10);
     CHECK(t.handed_off == t.datagrams);
