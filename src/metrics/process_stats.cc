@@ -1,0 +1,97 @@
+#include "metrics/process_stats.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace ringflow {
+namespace {
+
+// Reads a small /proc file into buf (NUL-terminated); false on failure.
+bool read_small(const char* path, char* buf, size_t cap) {
+  FILE* f = fopen(path, "re");
+  if (!f) return false;
+  size_t n = fread(buf, 1, cap - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  return n > 0;
+}
+
+double boot_time_seconds() {
+  // /proc/stat is several KiB; only the "btime" line is needed.
+  FILE* f = fopen("/proc/stat", "re");
+  if (!f) return 0;
+  char line[512];
+  double btime = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, "btime ", 6) == 0) {
+      btime = strtod(line + 6, nullptr);
+      break;
+    }
+  }
+  fclose(f);
+  return btime;
+}
+
+uint64_t count_fds() {
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) return 0;
+  uint64_t n = 0;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(d);
+  return n > 0 ? n - 1 : 0;  // not the descriptor opendir() itself holds
+}
+
+}  // namespace
+
+bool parse_proc_stat(const char* text, long ticks_per_second, long page_size, double boot_time,
+                     ProcessStats* out) {
+  // "pid (comm) state ppid ...": comm may contain spaces and ')' itself, so
+  // the fields start after the LAST ')'.
+  const char* p = strrchr(text, ')');
+  if (!p || ticks_per_second <= 0) return false;
+  ++p;
+  // Fields after comm, numbered from 3 (state) as in proc(5):
+  // 14 utime, 15 stime, 20 num_threads, 22 starttime, 23 vsize, 24 rss.
+  unsigned long long f[25] = {};
+  int field = 3;
+  while (*p && field <= 24) {
+    while (*p == ' ') ++p;
+    if (!*p) break;
+    char* end = nullptr;
+    if (field == 3) {
+      end = const_cast<char*>(p);
+      while (*end && *end != ' ') ++end;  // the state letter
+    } else {
+      f[field] = strtoull(p, &end, 10);
+      if (end == p) return false;
+    }
+    p = end;
+    ++field;
+  }
+  if (field <= 24) return false;
+  const double tps = static_cast<double>(ticks_per_second);
+  out->cpu_seconds = static_cast<double>(f[14] + f[15]) / tps;
+  out->threads = f[20];
+  out->start_time_seconds = boot_time + static_cast<double>(f[22]) / tps;
+  out->virtual_bytes = f[23];
+  out->resident_bytes = f[24] * static_cast<unsigned long long>(page_size);
+  out->ok = true;
+  return true;
+}
+
+ProcessStats read_process_stats() {
+  ProcessStats s;
+  char buf[1024];
+  if (read_small("/proc/self/stat", buf, sizeof buf))
+    parse_proc_stat(buf, sysconf(_SC_CLK_TCK), sysconf(_SC_PAGESIZE), boot_time_seconds(), &s);
+  s.open_fds = count_fds();
+  return s;
+}
+
+}  // namespace ringflow
