@@ -349,11 +349,14 @@ void UringReactor::on_recv(const io_uring_cqe* cqe, uint32_t s) {
   if (!has_buffer) return;  // cannot happen with IOSQE_BUFFER_SELECT
   uint8_t* buf = buffer(bid);
   io_uring_recvmsg_out* o = io_uring_recvmsg_validate(buf, cqe->res, &msg_);
+  counters_.datagrams.add();
   if (!o) {
+    // Shorter than the header the kernel always writes: not expected, but a
+    // datagram was consumed, so it is counted (as unusable) rather than lost.
+    counters_.oversize.add();
     recycle(bid);
     return;
   }
-  counters_.datagrams.add();
   counters_.bytes.add(o->payloadlen);
   for (cmsghdr* c = io_uring_recvmsg_cmsg_firsthdr(o, &msg_); c;
        c = io_uring_recvmsg_cmsg_nexthdr(o, &msg_, c)) {
