@@ -120,12 +120,13 @@ void Collector::stop() {
   flusher_->stop_and_flush_final();
   StatsSnapshot s = snapshot();
   RF_LOG_INFO("stopped: %llu datagrams received, %llu decoded, %llu rejected, %llu dropped, "
-              "%llu flows",
+              "%llu flows; %llu dropped by the kernel (socket buffer full)",
               static_cast<unsigned long long>(s.datagrams),
               static_cast<unsigned long long>(s.decoded),
               static_cast<unsigned long long>(s.rejected()),
               static_cast<unsigned long long>(s.dropped()),
-              static_cast<unsigned long long>(s.flows));
+              static_cast<unsigned long long>(s.flows),
+              static_cast<unsigned long long>(s.kernel_drops));
 }
 
 StatsSnapshot Collector::snapshot() const {
