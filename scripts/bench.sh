@@ -7,7 +7,8 @@
 #
 #   scripts/bench.sh [--quick] [--out DIR] [--steps "10000 20000 max"] [--duration S]
 #                    [--systems "floor ringflow ringflow-coarse nfcapd nfacctd"]
-#                    [--keys N] [--rcvbuf BYTES] [--drain-count N] [--drain-rcvbuf BYTES]
+#                    [--keys N] [--rcvbuf BYTES] [--drain-count N] [--drain-runs N]
+#                    [--drain-rcvbuf BYTES] [--drain-systems "... ringflow-2cpu"]
 #                    [--build-dir DIR] [--no-build]
 #   scripts/bench.sh --micro [RUNS]     every microbenchmark in bench/ (not the floor)
 #
@@ -34,8 +35,11 @@
 # frozen with SIGSTOP, gets its socket (--drain-rcvbuf, default 1 GiB) filled,
 # is thawed, and the time until its socket is empty gives the rate it takes on
 # its core when no generator shares the box's other core with it -- what the
-# stepped loads cannot show once the generator's core is the limit. Results:
-# drain.csv, and a table in results.md.
+# stepped loads cannot show once the generator's core is the limit. Each
+# system drains --drain-runs times (interleaved); the table gives the median.
+# ringflow-2cpu (drain only, by default in --drain-systems) is ringflow with
+# the same config allowed on both CPUs: what a second core buys it.
+# Results: drain.csv, and a table in results.md.
 #
 # Env: RINGFLOW_BUILD_JOBS (default 2).
 set -euo pipefail
@@ -48,7 +52,7 @@ build_dir=$root/build/release
 steps="" duration=""
 systems="floor ringflow ringflow-coarse nfcapd nfacctd"
 keys=100000 records=30 rcvbuf=33554432
-drain_count="" drain_rcvbuf=1073741824
+drain_count="" drain_rcvbuf=1073741824 drain_runs="" drain_systems=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -61,6 +65,8 @@ while [ $# -gt 0 ]; do
     --rcvbuf) rcvbuf=$2; shift ;;
     --drain-count) drain_count=$2; shift ;;
     --drain-rcvbuf) drain_rcvbuf=$2; shift ;;
+    --drain-runs) drain_runs=$2; shift ;;
+    --drain-systems) drain_systems=$2; shift ;;
     --build-dir) build_dir=$2; shift ;;
     --no-build) build=0 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -76,6 +82,8 @@ if [ -z "$steps" ]; then
 fi
 [ -n "$duration" ] || { [ $quick = 1 ] && duration=5 || duration=10; }
 [ -n "$drain_count" ] || { [ $quick = 1 ] && drain_count=200000 || drain_count=400000; }
+[ -n "$drain_runs" ] || { [ $quick = 1 ] && drain_runs=3 || drain_runs=5; }
+[ -n "$drain_systems" ] || drain_systems="$systems ringflow-2cpu"
 jobs=${RINGFLOW_BUILD_JOBS:-2}
 
 log() { echo "bench: $*" >&2; }
@@ -217,6 +225,9 @@ listen = ""
 stats_interval = 0
 EOF
 }
+# CPUs a system runs on: CPU 0, but for the drain-only ringflow-2cpu.
+sut_cpus() { case "$1" in *-2cpu) echo 0,1 ;; *) echo 0 ;; esac; }
+cmd_ringflow-2cpu() { cmd_ringflow "$@"; }
 cmd_ringflow() {  # default 5-tuple key, default sinks (text summary + CSV)
   ringflow_conf "$1" "$2" "" '["src_addr", "dst_addr", "src_port", "dst_port", "protocol"]'
   printf '%s\n' "$ringflow" -c "$1/ringflow.toml"
@@ -257,12 +268,13 @@ stop_signal() { case "$1" in nfcapd) echo TERM ;; *) echo INT ;; esac; }
 delivered_floor() { sed -n 's/^floor: .* records \([0-9]*\) .*/\1/p' "$1/stdout"; }
 delivered_ringflow() { csv_sum flows "$1"/out/*.csv; }
 delivered_ringflow-coarse() { csv_sum flows "$1"/out/*.csv; }
+delivered_ringflow-2cpu() { csv_sum flows "$1"/out/*.csv; }
 delivered_nfcapd() { nfdump -R "$1/out" -I 2>/dev/null | awk '$1 == "Flows:" { print $2; exit }'; }
 delivered_nfacctd() { csv_sum FLOWS "$1"/out/*.csv; }
 
 csv=$out/results.csv
 drain_csv=$out/drain.csv
-echo "system,sent_datagrams,queued_bytes,drain_s,delivered_flows,delivered_pct,drained_dps,exit,note" >"$drain_csv"
+echo "run,system,sent_datagrams,queued_bytes,drain_s,delivered_flows,delivered_pct,drained_dps,exit,note" >"$drain_csv"
 echo "step_pps,system,order,offered_dps,send_s,sent_datagrams,sent_flows,delivered_flows,delivered_pct,loss_pct,socket_drops,rcvbuf_errors,cpu_s,peak_rss_kb,exit,note" >"$csv"
 port=39100
 
@@ -276,7 +288,7 @@ start_sut() {
   mapfile -t cmd < <("cmd_$sys" "$dir" "$port")
   # /usr/bin/time forks the system (taskset execs into it), so the system is
   # time's only child and its pid is found below.
-  /usr/bin/time -f '%U %S %M' -o "$dir/time" taskset -c 0 "${cmd[@]}" \
+  /usr/bin/time -f '%U %S %M' -o "$dir/time" taskset -c "$(sut_cpus "$sys")" "${cmd[@]}" \
     >"$dir/stdout" 2>"$dir/stderr" &
   time_pid=$!
   for i in $(seq 100); do
@@ -389,12 +401,12 @@ run_one() {
 # Delivered datagrams (its own output) / drain time = drained rate.
 run_drain() {
   local sys=$1 dir note="" rc=0 p
-  dir=$work/$sys-drain
+  dir=$work/$sys-drain-$run
   local saved=$rcvbuf
   rcvbuf=$drain_rcvbuf
   if ! start_sut "$sys" "$dir"; then
     rcvbuf=$saved
-    echo "$sys,0,0,0,0,0,0,nostart,did not start" >>"$drain_csv"
+    echo "$run,$sys,0,0,0,0,0,0,nostart,did not start" >>"$drain_csv"
     rm -rf "$dir"
     return
   fi
@@ -429,16 +441,20 @@ run_drain() {
   rate=$(awk -v g="$got" -v r="$records" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0 ? g / r / s : 0) }')
   local pct
   pct=$(awk -v g="$got" -v f="$sent_f" 'BEGIN { printf "%.3f", (f > 0 ? 100 * g / f : 0) }')
-  echo "$sys,$sent_d,$queued,$secs,$got,$pct,$rate,$rc,$note" >>"$drain_csv"
-  log "$(printf '%-16s drain %7s datagrams in %6s s: %7s dg/s delivered (%s %% of sent)%s' \
-    "$sys" "$sent_d" "$secs" "$rate" "$pct" "${note:+  ($note)}")"
-  keep_logs "$sys" drain "$dir"
+  echo "$run,$sys,$sent_d,$queued,$secs,$got,$pct,$rate,$rc,$note" >>"$drain_csv"
+  log "$(printf '%-16s drain %s: %7s datagrams in %6s s: %7s dg/s delivered (%s %% of sent)%s' \
+    "$sys" "$run" "$sent_d" "$secs" "$rate" "$pct" "${note:+  ($note)}")"
+  keep_logs "$sys" "drain$run" "$dir"
 }
 
 # ---- the runs: steps interleaved, order rotated ----------------------------------
 read -r -a sys_list <<<"$systems"
 for s in "${sys_list[@]}"; do
   declare -F "cmd_$s" >/dev/null || die "unknown system '$s' (floor ringflow ringflow-coarse nfcapd nfacctd)"
+done
+read -r -a drain_list <<<"$drain_systems"
+for s in "${drain_list[@]}"; do
+  declare -F "cmd_$s" >/dev/null || die "unknown system '$s' (floor ringflow ringflow-coarse nfcapd nfacctd ringflow-2cpu)"
 done
 rm -rf "$out/logs"
 t_start=$(date +%s)
@@ -456,7 +472,10 @@ if [ "$drain_count" -gt 0 ]; then
   # 2.3 KB of kernel memory each at 30 records on loopback).
   [ "$(cat /proc/sys/net/core/rmem_max)" -ge "$drain_rcvbuf" ] ||
     echo "$drain_rcvbuf" >/proc/sys/net/core/rmem_max
-  for s in "${sys_list[@]}"; do run_drain "$s"; done
+  for ((run = 1; run <= drain_runs; run++)); do
+    n=${#drain_list[@]}
+    for ((j = 0; j < n; j++)); do run_drain "${drain_list[$(((j + run) % n))]}"; done
+  done
 fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -464,7 +483,7 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 awk -F, -v machine="$machine" -v load="$load_start -> $load_end" -v dur="$duration" \
   -v keys="$keys" -v records="$records" -v rcvbuf="$rcvbuf" -v date="$(date -u +%Y-%m-%dT%H:%MZ)" \
   -v systems="$systems" -v gen="ringflow-gen $(git -C "$root" rev-parse --short HEAD 2>/dev/null)" \
-  -v drain="$drain_csv" -f "$root/scripts/bench_report.awk" "$csv" >"$out/results.md"
+  -v drain="$drain_csv" -v dsystems="$drain_systems" -f "$root/scripts/bench_report.awk" "$csv" >"$out/results.md"
 awk -F, -v systems="$systems" -v records="$records" -f "$root/scripts/bench_plotdata.awk" "$csv" \
   >"$out/delivered.dat"
 gnuplot -e "datafile='$out/delivered.dat'; outfile='$out/delivered.png'; machine='$machine'" \

@@ -4,6 +4,13 @@
 #
 # Lossless rate of a system: the offered rate (datagrams/s, as measured for
 # its run) of the highest step at which it lost <= 0.1 % of the flows sent.
+# Median of a[key, 1..n] (sets globals lo, hi to the extremes).
+function median(a, key, n,    v, i, j, t) {
+  for (i = 1; i <= n; i++) v[i] = a[key, i]
+  for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j] < v[j - 1]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+  lo = v[1]; hi = v[n]
+  return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
 function mb(kb) { return sprintf("%.0f MB", kb / 1024) }
 function rate(x) { return x >= 1000 ? sprintf("%.1f k", x / 1000) : sprintf("%d", x) }
 # A system lossless at the top step has a lossless rate of "at least" that
@@ -112,17 +119,27 @@ END {
   print ""
   if (drain != "" && (getline line < drain) > 0) {
     nd = 0
-    while ((getline line < drain) > 0) { nd++; dl[nd] = line }
+    while ((getline line < drain) > 0) {
+      split(line, f, ",")
+      if (f[9] == "nostart") continue
+      sy = f[2]; dn[sy]++
+      dr[sy, dn[sy]] = f[8] + 0; dpct[sy, dn[sy]] = f[7] + 0; dq[sy] = f[3]; nd++
+    }
     if (nd) {
-      print "Capacity by drain (each system frozen, its socket filled, then thawed; delivered datagrams / time until the socket is empty; no generator running meanwhile):"
+      print "Capacity by drain (each system frozen, its socket filled, then thawed; delivered datagrams / time until its socket is empty; no generator running meanwhile). Median of the runs, (min .. max):"
       print ""
-      print "| system | datagrams queued | drain time | delivered | drained rate (datagrams/s) | vs floor |"
+      print "| system | datagrams queued | runs | delivered | drained rate (datagrams/s) | vs floor |"
       print "|---|---:|---:|---:|---:|---:|"
-      for (i = 1; i <= nd; i++) { split(dl[i], f, ","); if (f[1] == "floor") floor_rate = f[7] + 0 }
-      for (i = 1; i <= nd; i++) {
-        split(dl[i], f, ",")
-        drained[f[1]] = f[7] + 0
-        printf "| %s | %s | %s s | %.2f %% | **%s** | %s |\n", f[1], f[2], f[4], f[6], rate(f[7]), (floor_rate > 0 ? sprintf("%.0f %%", 100 * f[7] / floor_rate) : "-")
+      nds = split(dsystems, dsys, " ")
+      for (s = 1; s <= nds; s++) if (dsys[s] in dn) {
+        sy = dsys[s]
+        drained[sy] = median(dr, sy, dn[sy])
+        dmin[sy] = lo; dmax[sy] = hi
+        dp[sy] = median(dpct, sy, dn[sy])
+      }
+      for (s = 1; s <= nds; s++) if (dsys[s] in dn) {
+        sy = dsys[s]
+        printf "| %s | %s | %d | %.2f %% | **%s** (%s .. %s) | %s |\n", sy, dq[sy], dn[sy], dp[sy], rate(drained[sy]), rate(dmin[sy]), rate(dmax[sy]), (drained["floor"] > 0 ? sprintf("%.0f %%", 100 * drained[sy] / drained["floor"]) : "-")
       }
       print ""
     }
