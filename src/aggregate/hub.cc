@@ -26,10 +26,13 @@ void WorkerAggregator::start(int64_t now_ms) {
   // During the first grace period we are still collecting the previous
   // interval (its records may still come), so start there.
   active_->first = active_->last = floor_div(now_ms - grace_ms_, interval_ms_);
+  refresh_bounds();
   last_tick_ms_ = now_ms;
 }
 
 IntervalTable* WorkerAggregator::route(int64_t t_ms) {
+  // Nearly every record falls in the active span: no 64-bit division then.
+  if (t_ms >= active_lo_ms_ && t_ms < active_hi_ms_) return active_;
   int64_t idx = floor_div(t_ms, interval_ms_);
   IntervalTable* a = active_;
   if (idx <= a->last) {
@@ -54,6 +57,7 @@ IntervalTable* WorkerAggregator::route(int64_t t_ms) {
   // interval too (a late flush), rather than dropping anything.
   if (idx == a->last + 1) {
     a->last = idx;
+    refresh_bounds();
     a->late = true;
     counters_.deferred_seals.add();
     return a;
@@ -113,6 +117,7 @@ void WorkerAggregator::tick(int64_t now_ms) {
     // The previous flush is still running: keep aggregating into the active
     // table, which now also covers the intervals up to open_now.
     active_->last = open_now;
+    refresh_bounds();
     active_->late = true;
     counters_.deferred_seals.add();
     return;
@@ -131,6 +136,7 @@ void WorkerAggregator::tick(int64_t now_ms) {
     next->last = open_now;
   }
   active_ = next;
+  refresh_bounds();
   standby_ = nullptr;
   standby_used_ = false;
   counters_.entries.set(active_->agg.size());

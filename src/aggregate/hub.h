@@ -125,6 +125,12 @@ class WorkerAggregator {
   friend class AggregationHub;
 
   IntervalTable* route(int64_t t_ms);
+  // Caches the active span in ms; REQUIRES a call whenever active_, its
+  // first or its last changes.
+  void refresh_bounds() {
+    active_lo_ms_ = active_->first * interval_ms_;
+    active_hi_ms_ = (active_->last + 1) * interval_ms_;
+  }
   void start(int64_t now_ms);
   int64_t record_time(const v5::Record& r, const FlowContext& ctx) const {
     switch (mode_) {
@@ -174,6 +180,7 @@ class WorkerAggregator {
   IntervalTable* standby_ = nullptr;  // null while the flusher holds it
   bool standby_used_ = false;         // standby holds records of active_->last + 1
   int64_t last_tick_ms_ = 0;
+  int64_t active_lo_ms_ = 0, active_hi_ms_ = 0;  // [first, last + 1) * interval, see route()
 
   // add_batch pipeline: records routed, hashed and prefetched, not yet
   // inserted. 32 records (~1 PDU) ahead is enough to cover a DRAM miss.
