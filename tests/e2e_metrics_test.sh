@@ -173,7 +173,11 @@ stream="{exporter=\"$a\",engine_type=\"$(col $a engine_type)\",engine_id=\"$(col
 # Wait until the workers have taken everything and published their streams
 # (about once a second).
 settle "$dir/m.txt" "ringflow_stream_datagrams_total$stream" "$(col $a datagrams)"
-sleep 1.2  # one more stats line, with nothing moving
+# One stats line (1 s apart) with nothing moving, before the final scrape.
+for _ in $(seq 1 50); do
+  grep -q 'stats: 0 datagrams/s, 0 flows/s$' "$dir/stderr" && break
+  sleep 0.1
+done
 settle "$dir/m.txt" "ringflow_stream_datagrams_total$stream" "$(col $a datagrams)"
 m=$dir/m.txt
 
