@@ -109,8 +109,10 @@ std::unique_ptr<MetricsServer> MetricsServer::start(std::string_view listen, Ren
   pthread_setname_np(s->thread_.native_handle(), "rf-metrics");
   // httplib's stop() does nothing until listen_after_bind() has marked the
   // server running, so a stop() that came first would leave the accept loop
-  // blocked for ever. Return only once it runs (microseconds, normally).
-  while (!http.is_running()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  // blocked for ever. Return only once it runs (microseconds, normally; the
+  // bound only guards against a loop that ended before we looked).
+  for (int i = 0; i < 50000 && !http.is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
   return s;
 }
 
