@@ -124,7 +124,22 @@ EOF
 EOF
 }
 
-pid_alive() { [ -s "$1/server.pid" ] && kill -0 "$(cat "$1/server.pid")" 2>/dev/null; }
+# The pid of DIR's server: from its pid file if that process still runs with
+# DIR's config, else found by that exact --config-file argument (e.g. a pid
+# file left by a killed server). Prints nothing when no server runs.
+server_pid() {
+  local dir=$1 pid
+  if [ -s "$dir/server.pid" ]; then
+    pid=$(cat "$dir/server.pid")
+    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--config-file=$dir/config.xml"; then
+      echo "$pid"
+      return 0
+    fi
+  fi
+  pgrep -f -x -- ".*clickhouse-server --config-file=$dir/config.xml.*" | head -n 1 || true
+}
+
+pid_alive() { [ -n "$(server_pid "$1")" ]; }
 
 cmd_start() {
   local dir=${1:?usage: clickhouse.sh start DIR [HTTP_PORT [TCP_PORT]]}
@@ -149,15 +164,22 @@ cmd_start() {
 
   # setsid: the server must not share the caller's process group, so that a
   # test killing its own children does not take the server down by accident.
-  (cd "$dir" && setsid "$bin" --config-file="$dir/config.xml" \
-      >>"$dir/log/stdout.log" 2>&1 </dev/null & echo $! >"$dir/server.pid")
+  # setsid forks when it happens to lead a process group, so $! may not be
+  # the server: server_pid finds it by its --config-file. The whole subshell
+  # is redirected: nothing may keep the caller's stdout open (a
+  # "$(clickhouse.sh start DIR)" would wait for it forever).
+  rm -f "$dir/server.pid"
+  ( cd "$dir" && exec setsid "$bin" --config-file="$dir/config.xml" ) \
+      >>"$dir/log/stdout.log" 2>&1 </dev/null &
   local i
   for i in $(seq 1 300); do  # 30 s: the first start creates the system database
     if curl -fsS -m 1 "http://127.0.0.1:$http/ping" >/dev/null 2>&1; then
+      server_pid "$dir" >"$dir/server.pid"
       echo "$http"
       return 0
     fi
-    pid_alive "$dir" || break
+    # Give the exec a moment before taking "no process" as "it died".
+    [ "$i" -lt 20 ] || pid_alive "$dir" || break
     sleep 0.1
   done
   echo "clickhouse.sh: server in $dir did not answer /ping on port $http; last log lines:" >&2
@@ -168,10 +190,11 @@ cmd_start() {
 
 cmd_stop() {
   local dir=${1:?usage: clickhouse.sh stop DIR}
-  [ -s "$dir/server.pid" ] || return 0
+  [ -d "$dir" ] || return 0
+  dir=$(cd "$dir" && pwd)
   local pid i
-  pid=$(cat "$dir/server.pid")
-  if kill -0 "$pid" 2>/dev/null; then
+  pid=$(server_pid "$dir")
+  if [ -n "$pid" ]; then
     kill -TERM "$pid" 2>/dev/null || true
     for i in $(seq 1 150); do
       kill -0 "$pid" 2>/dev/null || break
