@@ -15,6 +15,10 @@
 #                                          comes back where clients expect it), else
 #                                          free ones.
 #   scripts/clickhouse.sh stop DIR         SIGTERM, wait up to 15 s, then SIGKILL.
+#                                          (A graceful stop takes seconds: the
+#                                          server keeps serving open keep-alive
+#                                          connections while it shuts down.)
+#   scripts/clickhouse.sh kill DIR         SIGKILL at once: a crash, for outage tests.
 #   scripts/clickhouse.sh port DIR         prints the HTTP port of DIR's server.
 #
 # Users: "default" (no password) and "ringflow" with the password in
@@ -209,10 +213,27 @@ cmd_stop() {
   rm -f "$dir/server.pid"
 }
 
+cmd_kill() {
+  local dir=${1:?usage: clickhouse.sh kill DIR}
+  [ -d "$dir" ] || return 0
+  dir=$(cd "$dir" && pwd)
+  local pid i
+  pid=$(server_pid "$dir")
+  if [ -n "$pid" ]; then
+    kill -KILL "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+  fi
+  rm -f "$dir/server.pid"
+}
+
 case "${1:-}" in
   install) exec bash "$(dirname "$0")/deps.sh" clickhouse-server clickhouse-client ;;
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
+  kill) shift; cmd_kill "$@" ;;
   port) cat "${2:?usage: clickhouse.sh port DIR}/http_port" ;;
-  *) echo "usage: clickhouse.sh install | start DIR [HTTP_PORT [TCP_PORT]] | stop DIR | port DIR" >&2; exit 2 ;;
+  *) echo "usage: clickhouse.sh install | start DIR [HTTP_PORT [TCP_PORT]] | stop DIR | kill DIR | port DIR" >&2; exit 2 ;;
 esac
