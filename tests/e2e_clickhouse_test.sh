@@ -188,7 +188,7 @@ UDP=$(udp_port)
 log "1. several 1 s intervals: totals equal the ground truth"
 write_config basic flows_basic "$WORK/spool-basic"
 start_ringflow "$WORK/basic.toml" "$WORK/basic.log"
-"$GEN" --target "127.0.0.1:$UDP" --pps 3000 --duration 4 --keys 2000 --seed 11 \
+"$GEN" --target "127.0.0.1:$UDP" --pps 1500 --duration 4 --keys 2000 --seed 11 \
        --truth "$WORK/truth-basic.tsv" -q
 sleep 1.5
 stop_ringflow "$WORK/basic.log"
@@ -202,7 +202,7 @@ check_no_duplicates flows_basic
 log "2. server killed mid-run, started again: totals exact, no duplicates"
 write_config outage flows_outage "$WORK/spool-outage"
 start_ringflow "$WORK/outage.toml" "$WORK/outage.log"
-"$GEN" --target "127.0.0.1:$UDP" --pps 3000 --duration 9 --keys 5000 --seed 12 \
+"$GEN" --target "127.0.0.1:$UDP" --pps 1500 --duration 9 --keys 5000 --seed 12 \
        --truth "$WORK/truth-outage.tsv" -q &
 GEN_PID=$!
 sleep 2
@@ -235,7 +235,7 @@ $CHS stop "$CH"
 write_config down flows_down "$WORK/spool-down"
 start_ringflow "$WORK/down.toml" "$WORK/down1.log"
 grep -q "not available at start-up" "$WORK/down1.log" || fail "no start-up warning in down1.log"
-"$GEN" --target "127.0.0.1:$UDP" --pps 2000 --duration 3 --keys 1000 --seed 13 \
+"$GEN" --target "127.0.0.1:$UDP" --pps 1000 --duration 3 --keys 1000 --seed 13 \
        --truth "$WORK/truth-down.tsv" -q
 sleep 1.5
 stop_ringflow "$WORK/down1.log"
