@@ -11,6 +11,7 @@
 #                    [--drain-rcvbuf BYTES] [--drain-systems "... ringflow-2cpu"]
 #                    [--build-dir DIR] [--no-build]
 #   scripts/bench.sh --micro [RUNS]     every microbenchmark in bench/ (not the floor)
+#   scripts/bench.sh --report [--out DIR]   re-render results.md and the plot from DIR
 #
 # Must run as root: it installs the Debian packages it needs (nfdump, pmacct,
 # gnuplot-nox) when missing, and raises net.core.rmem_max to --rcvbuf so that
@@ -46,7 +47,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 # ---- options -------------------------------------------------------------------
-quick=0 micro=0 micro_runs=5 build=1
+quick=0 micro=0 micro_runs=5 build=1 report_only=0
 out=$root/bench/results
 build_dir=$root/build/release
 steps="" duration=""
@@ -69,6 +70,7 @@ while [ $# -gt 0 ]; do
     --drain-systems) drain_systems=$2; shift ;;
     --build-dir) build_dir=$2; shift ;;
     --no-build) build=0 ;;
+    --report) report_only=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -88,6 +90,21 @@ fi
 jobs=${RINGFLOW_BUILD_JOBS:-2}
 
 log() { echo "bench: $*" >&2; }
+
+# render: results.md and delivered.png from $out/{results.csv,drain.csv,run.env}.
+render() {
+  # shellcheck disable=SC1091
+  . "$out/run.env"
+  awk -F, -v machine="$machine" -v load="$load_start -> $load_end" -v dur="$duration" \
+    -v keys="$keys" -v records="$records" -v rcvbuf="$rcvbuf" -v date="$run_date" \
+    -v systems="$systems" -v gen="ringflow $commit" \
+    -v drain="$out/drain.csv" -v dsystems="$drain_systems" -f "$root/scripts/bench_report.awk" \
+    "$out/results.csv" >"$out/results.md"
+  awk -F, -v systems="$systems" -v records="$records" -f "$root/scripts/bench_plotdata.awk" \
+    "$out/results.csv" >"$out/delivered.dat"
+  gnuplot -e "datafile='$out/delivered.dat'; outfile='$out/delivered.png'; machine='$machine'" \
+    "$root/scripts/bench_plot.gp"
+}
 die() { echo "bench: $*" >&2; exit 1; }
 
 # ---- build -----------------------------------------------------------------------
@@ -96,6 +113,14 @@ configure() {
     cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   fi
 }
+
+if [ $report_only = 1 ]; then
+  [ -f "$out/run.env" ] || die "no run.env in $out: nothing to render"
+  out=$(cd "$out" && pwd)
+  render
+  cat "$out/results.md"
+  exit 0
+fi
 
 if [ $micro = 1 ]; then
   "$root/scripts/deps.sh"
@@ -487,13 +512,14 @@ fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- report and plot ---------------------------------------------------------------
-awk -F, -v machine="$machine" -v load="$load_start -> $load_end" -v dur="$duration" \
-  -v keys="$keys" -v records="$records" -v rcvbuf="$rcvbuf" -v date="$(date -u +%Y-%m-%dT%H:%MZ)" \
-  -v systems="$systems" -v gen="ringflow-gen $(git -C "$root" rev-parse --short HEAD 2>/dev/null)" \
-  -v drain="$drain_csv" -v dsystems="$drain_systems" -f "$root/scripts/bench_report.awk" "$csv" >"$out/results.md"
-awk -F, -v systems="$systems" -v records="$records" -f "$root/scripts/bench_plotdata.awk" "$csv" \
-  >"$out/delivered.dat"
-gnuplot -e "datafile='$out/delivered.dat'; outfile='$out/delivered.png'; machine='$machine'" \
-  "$root/scripts/bench_plot.gp"
+# The run's parameters go to run.env so that --report can render again later.
+{
+  for v in machine load_start load_end duration keys records rcvbuf systems drain_systems; do
+    printf '%s=%q\n' "$v" "${!v}"
+  done
+  printf 'run_date=%q\n' "$(date -u +%Y-%m-%dT%H:%MZ)"
+  printf 'commit=%q\n' "$(git -C "$root" rev-parse --short HEAD 2>/dev/null)"
+} >"$out/run.env"
+render
 log "done in $(( $(date +%s) - t_start )) s: $out/results.csv, drain.csv, results.md, delivered.png"
 cat "$out/results.md"
