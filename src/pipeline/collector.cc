@@ -10,6 +10,7 @@
 #include "aggregate/hub.h"
 #include "sink/flusher.h"
 #include "common/log.h"
+#include "pipeline/metrics_export.h"
 #include "pipeline/worker.h"
 #include "receive/handoff.h"
 #include "receive/reactor.h"
@@ -84,6 +85,10 @@ bool Collector::start(std::string* error) {
     workers_.push_back(std::make_unique<Worker>(w, config_, *handoff_, hub_->worker(w),
                                                 *worker_counters_[w], flow_out));
 
+  if (!config_.metrics.listen.empty()) {
+    metrics_ = MetricsEndpoint::start(*this, error);
+    if (!metrics_) return false;
+  }
   flusher_->start();
   for (uint32_t w = 0; w < nworkers; ++w) {
     worker_threads_.emplace_back([this, w] { workers_[w]->run(); });
@@ -118,6 +123,7 @@ void Collector::stop() {
   worker_threads_.clear();
   // 3. Final (partial) interval to every sink.
   flusher_->stop_and_flush_final();
+  if (metrics_) metrics_->stop();
   StatsSnapshot s = snapshot();
   RF_LOG_INFO("stopped: %llu datagrams received, %llu decoded, %llu rejected, %llu dropped, "
               "%llu flows; %llu dropped by the kernel (socket buffer full)",

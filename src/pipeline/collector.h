@@ -35,6 +35,7 @@ namespace ringflow {
 class AggregationHub;
 class Flusher;
 class Handoff;
+class MetricsEndpoint;
 class Reactor;
 class Worker;
 
@@ -92,6 +93,8 @@ class Collector {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> reactor_threads_;
   std::vector<std::thread> worker_threads_;
+  // Last member: destroyed first, so no scrape reads a stage being torn down.
+  std::unique_ptr<MetricsEndpoint> metrics_;
 };
 
 // Runs a collector until SIGINT/SIGTERM (graceful stop; a second signal
