@@ -257,11 +257,17 @@ TEST_CASE("Unusable output directory: start-up error and failed writes", "[sink]
   CHECK_THAT(err, Catch::Contains("jsonl"));
 }
 
-TEST_CASE("make_sinks: default text + csv, names, and the registration hook", "[sink]") {
+TEST_CASE("make_sinks: one sink per entry, names, and the registration hook", "[sink]") {
   TempDir dir;
   OutputConfig oc;
   oc.directory = dir.path() + "/flows";
   std::string err;
+  // An empty list means no sinks (`sink = []`); defaults are the loader's job.
+  CHECK(make_sinks(oc, &err).empty());
+  CHECK(err.empty());
+  oc.sinks.resize(2);
+  oc.sinks[0].type = SinkType::kText;
+  oc.sinks[1].type = SinkType::kCsv;
   auto sinks = make_sinks(oc, &err);
   REQUIRE(sinks.size() == 2);
   CHECK(sinks[0]->name() == "text");

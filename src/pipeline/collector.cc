@@ -15,6 +15,7 @@
 #include "receive/handoff.h"
 #include "receive/reactor.h"
 #include "receive/udp_socket.h"
+#include "sink/clickhouse_sink.h"
 #include "sink/sink.h"
 
 namespace ringflow {
@@ -49,8 +50,10 @@ bool Collector::start(std::string* error) {
   const uint32_t nreactors = static_cast<uint32_t>(sockets.size());
   for (const auto& sock : sockets[0]) bound_.push_back(sock.endpoint());
 
+  register_clickhouse_sink(config_.aggregate);
   std::vector<std::unique_ptr<Sink>> sinks = make_sinks(config_.output, error);
   if (sinks.empty() && !config_.output.sinks.empty()) return false;
+  if (sinks.empty()) RF_LOG_WARN("no sinks configured (sink = []): counting only, nothing is written");
 
   handoff_ = std::make_unique<Handoff>(nworkers, nreactors, rc.queue_depth, rc.ring_entries);
   for (uint32_t r = 0; r < nreactors; ++r)

@@ -59,14 +59,10 @@ void register_sink_factory(SinkType type, SinkFactory factory) {
 }
 
 std::vector<std::unique_ptr<Sink>> make_sinks(const OutputConfig& cfg, std::string* error) {
-  std::vector<SinkConfig> entries = cfg.sinks;
-  if (entries.empty()) {
-    entries.resize(2);
-    entries[0].type = SinkType::kText;
-    entries[1].type = SinkType::kCsv;
-  }
+  // No defaults here: the config loader fills in text + csv when the file
+  // has no [[sink]], so an explicit `sink = []` really means no sinks.
   std::vector<std::unique_ptr<Sink>> sinks;
-  for (const SinkConfig& s : entries) {
+  for (const SinkConfig& s : cfg.sinks) {
     SinkFactory factory;
     {
       std::lock_guard<std::mutex> lock(registry_mu());

@@ -51,8 +51,8 @@ using SinkFactory = std::function<std::unique_ptr<Sink>(const SinkConfig& sink,
 // Registers (or replaces) the factory of a sink type. Start-up only.
 void register_sink_factory(SinkType type, SinkFactory factory);
 
-// One sink per cfg.sinks entry, in order; an empty list means the default
-// text + csv. Creates output.directory for the file sinks. On any error
+// One sink per cfg.sinks entry, in order (an empty list gives no sinks; the
+// config loader supplies the default text + csv). Creates output.directory for the file sinks. On any error
 // returns an empty vector and sets *error.
 std::vector<std::unique_ptr<Sink>> make_sinks(const OutputConfig& cfg, std::string* error);
 
