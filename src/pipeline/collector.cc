@@ -168,6 +168,19 @@ void Collector::streams(std::vector<StreamStats>* out) const {
   for (const auto& w : workers_) w->streams_snapshot(out);
 }
 
+SequenceTrackerStats Collector::tracker_stats() const {
+  SequenceTrackerStats sum;
+  for (const auto& w : workers_) {
+    SequenceTrackerStats t = w->tracker_stats();
+    sum.active += t.active;
+    sum.capacity += t.capacity;
+    sum.streams_created += t.streams_created;
+    sum.streams_expired += t.streams_expired;
+    sum.table_full += t.table_full;
+  }
+  return sum;
+}
+
 void Collector::reopen_outputs() {
   if (flusher_) flusher_->request_reopen();
 }

@@ -60,6 +60,8 @@ class Collector {
   StatsSnapshot snapshot() const;
   // Per-exporter-stream statistics from every worker.
   void streams(std::vector<StreamStats>* out) const;
+  // Sequence-tracker counters summed over workers (published once a second).
+  SequenceTrackerStats tracker_stats() const;
   // SIGHUP: sinks reopen/re-create their outputs before the next write.
   void reopen_outputs();
 

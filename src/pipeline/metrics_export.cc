@@ -283,6 +283,18 @@ void CollectorMetrics::write(PromWriter& w) {
   w.family("ringflow_streams_cap_exceeded_total", kCounter,
            "Scrapes that left streams out because more than metrics.max_streams were tracked.");
   w.sample(cap_exceeded_);
+  const SequenceTrackerStats ts = c_.tracker_stats();
+  w.family("ringflow_streams_capacity", kGauge,
+           "Exporter streams the workers can track (decode.max_streams per worker).");
+  w.sample(ts.capacity);
+  w.family("ringflow_streams_created_total", kCounter, "Exporter streams ever inserted.");
+  w.sample(ts.streams_created);
+  w.family("ringflow_streams_expired_total", kCounter,
+           "Exporter streams forgotten after decode.stream_idle_timeout of silence.");
+  w.sample(ts.streams_expired);
+  w.family("ringflow_streams_table_full_total", kCounter,
+           "Datagrams of a new stream that found the tracking table full (decoded, not tracked).");
+  w.sample(ts.table_full);
   w.family("ringflow_streams_lost_flows", kGauge,
            "Estimated flows lost in transit, summed over every tracked stream (exported or not).");
   w.sample(lost_all);
