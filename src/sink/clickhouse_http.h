@@ -3,9 +3,10 @@
 //
 // Requests are POSTs: query() sends the SQL as the body (SELECT, CREATE,
 // DESCRIBE); insert() sends "INSERT ... FORMAT RowBinary" in the URL and the
-// rows as the body. User and password go as HTTP basic auth (18.16 has no
-// X-ClickHouse-Key header) and are never put in a message or a log line;
-// error texts name the URL without any user:password@ part.
+// rows as the body. User and password go as HTTP basic auth (understood by
+// every ClickHouse release, and by proxies in front of it; never in the URL,
+// where access logs would keep it) and are never put in a message or a log
+// line; error texts name the URL without any user:password@ part.
 //
 // Timeouts: the whole request is bounded by timeout_ms, the connect by
 // min(timeout_ms, 2000): a server that is down answers at once (refused) or
