@@ -152,7 +152,7 @@ ringflow=$build_dir/ringflow gen=$build_dir/ringflow-gen floor=$build_dir/bench/
 for b in "$ringflow" "$gen" "$floor"; do [ -x "$b" ] || die "not built: $b"; done
 
 # ---- machine state ---------------------------------------------------------------
-[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs (system under test on CPU 0, generator on CPU 1)"
+[ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ] || die "needs 2 CPUs (system under test on CPU 0, generator on CPU 1)"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/ringflow-bench.XXXXXX")
