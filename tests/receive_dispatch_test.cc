@@ -134,6 +134,9 @@ TEST_CASE("a full queue keeps the head of the batch and drops the tail", "[recei
   CHECK(c.queue_full.load() > 0);
   CHECK(c.handed_off.load() + c.queue_full.load() == 2000);
   CHECK(dropped.size() == c.queue_full.load());
+  // The per-worker split names the worker whose queue was full.
+  CHECK(c.queue_full_by_worker[0].load() == c.queue_full.load());
+  CHECK(c.queue_full_by_worker[1].load() == 0);
   auto got = drain(h, 0);
   CHECK(got.size() == c.handed_off.load());
   // Together, queued and dropped are every buffer exactly once, and what was

@@ -55,6 +55,8 @@ inline constexpr std::string_view reject_reason_name(Reject r) {
   return "unknown";
 }
 
+inline constexpr size_t kMaxWorkers = 256;  // receive.workers range
+
 // Written by one reactor thread. Every datagram the reactor takes from the
 // kernel is counted in `datagrams`, then ends in exactly one of: handed to a
 // worker (`handed_off`), `oversize` (did not fit a buffer, MSG_TRUNC),
@@ -71,6 +73,8 @@ struct alignas(64) ReactorCounters {
   Counter rearms;        // multishot recvmsg re-armed
   Counter kernel_drops;  // socket receive-buffer drops (SO_RXQ_OVFL), gauge-like total
   Counter syscalls;      // receive system calls (io_uring_enter / recvmmsg)
+  // queue_full split by the worker whose queue was full (receive.workers <= 256).
+  std::array<Counter, kMaxWorkers> queue_full_by_worker;
 };
 
 // Written by one worker thread. Every datagram dequeued ends as `decoded` or

@@ -217,6 +217,13 @@ void CollectorMetrics::write(PromWriter& w) {
              "Datagrams waiting in the worker's queue (approximate).");
     for (uint32_t i = 0; i < h->workers(); ++i)
       w.sample({{"worker", Num(i).sv()}}, static_cast<uint64_t>(h->depth(i)));
+    w.family("ringflow_handoff_queue_full_total", kCounter,
+             "Datagrams dropped because this worker's queue was full (summed over reactors).");
+    for (uint32_t i = 0; i < h->workers(); ++i) {
+      uint64_t n = 0;
+      for (const auto& rc : c_.reactor_counters()) n += rc->queue_full_by_worker[i].load();
+      w.sample({{"worker", Num(i).sv()}}, n);
+    }
     w.family("ringflow_handoff_queue_capacity", kGauge,
              "Datagrams a worker queue holds before reactors drop (receive.queue_depth).");
     w.sample(uint64_t{cfg.receive.queue_depth});

@@ -86,6 +86,7 @@ void Dispatcher::flush() {
       while (k < n && q.try_enqueue(producers_[w], first[k])) ++k;
       handed += k;
       full += n - k;
+      counters_.queue_full_by_worker[w].add(n - k);
       for (size_t i = k; i < n; ++i) dropped_[ndropped_++] = first[i].buf_id;
     }
     begin = end;
