@@ -14,6 +14,7 @@
 #include "metrics/prom_writer.h"
 #include "pipeline/collector.h"
 #include "receive/handoff.h"
+#include "sink/clickhouse_sink.h"
 #include "sink/flusher.h"
 
 namespace ringflow {
@@ -455,6 +456,52 @@ void CollectorMetrics::write(PromWriter& w) {
     for (size_t i = 0; i < fl->sink_count(); ++i)
       w.sample({{"sink", fl->sink(i).name()}},
                static_cast<double>(fl->sink_counters(i).last_success_ms.load()) / 1000.0);
+
+    // ClickHouse sinks: inserts, the spool and its bound (src/sink/clickhouse_sink.h).
+    std::vector<const ClickHouseSink*> ch;
+    for (size_t i = 0; i < fl->sink_count(); ++i)
+      if (auto* c = dynamic_cast<const ClickHouseSink*>(&fl->sink(i))) ch.push_back(c);
+    if (!ch.empty()) {
+      struct ChFamily {
+        const char* name;
+        MetricType type;
+        const char* help;
+        const Counter ClickHouseCounters::*field;
+      };
+      static constexpr ChFamily kChFamilies[] = {
+          {"ringflow_clickhouse_rows_inserted_total", kCounter,
+           "Rows the ClickHouse server acknowledged.", &ClickHouseCounters::rows_inserted},
+          {"ringflow_clickhouse_inserts_total", kCounter,
+           "INSERTs acknowledged (direct and replayed).", &ClickHouseCounters::batches_inserted},
+          {"ringflow_clickhouse_inserts_replayed_total", kCounter,
+           "INSERTs replayed from the spool.", &ClickHouseCounters::batches_replayed},
+          {"ringflow_clickhouse_duplicates_skipped_total", kCounter,
+           "Spooled INSERTs found already in the table and skipped.",
+           &ClickHouseCounters::duplicates_skipped},
+          {"ringflow_clickhouse_retries_total", kCounter, "Replay attempts that failed.",
+           &ClickHouseCounters::retries},
+          {"ringflow_clickhouse_errors_total", kCounter, "Failed requests of any kind.",
+           &ClickHouseCounters::errors},
+          {"ringflow_clickhouse_spooled_inserts_total", kCounter,
+           "INSERTs written to the spool (server down or slow).",
+           &ClickHouseCounters::spooled_batches_total},
+          {"ringflow_clickhouse_spooled_rows_total", kCounter, "Rows written to the spool.",
+           &ClickHouseCounters::spooled_rows_total},
+          {"ringflow_clickhouse_spool_inserts", kGauge, "INSERTs waiting in the spool now.",
+           &ClickHouseCounters::spool_batches},
+          {"ringflow_clickhouse_spool_bytes", kGauge, "Bytes in the spool now.",
+           &ClickHouseCounters::spool_bytes},
+          {"ringflow_clickhouse_spool_dropped_rows_total", kCounter,
+           "Rows refused because the spool was full (spool_max_bytes): lost.",
+           &ClickHouseCounters::spool_dropped_rows},
+          {"ringflow_clickhouse_spool_corrupt_total", kCounter,
+           "Spool files set aside as corrupt.", &ClickHouseCounters::spool_corrupt},
+      };
+      for (const ChFamily& f : kChFamilies) {
+        w.family(f.name, f.type, f.help);
+        for (const ClickHouseSink* c : ch) w.sample({{"sink", c->name()}}, (c->counters().*f.field).load());
+      }
+    }
   }
 }
 
