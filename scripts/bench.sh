@@ -93,6 +93,7 @@ log() { echo "bench: $*" >&2; }
 
 # render: results.md and delivered.png from $out/{results.csv,drain.csv,run.env}.
 render() {
+  local run_date="" commit=""  # set by run.env, like the run's parameters
   # shellcheck disable=SC1091
   . "$out/run.env"
   awk -F, -v machine="$machine" -v load="$load_start -> $load_end" -v dur="$duration" \
@@ -180,7 +181,7 @@ taskset -pc 1 $$ >/dev/null
 # (perf record -C 0). The system under test and the generator run at nice
 # -20, every system alike, so that they win the core (RINGFLOW_BENCH_NICE=0
 # turns this off).
-prio="nice -n ${RINGFLOW_BENCH_NICE--20}"
+prio=(nice -n "${RINGFLOW_BENCH_NICE--20}")
 
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 machine="$cpu_model, $(getconf _NPROCESSORS_ONLN) CPUs, Linux $(uname -r)"
@@ -320,7 +321,7 @@ start_sut() {
   mapfile -t cmd < <("cmd_$sys" "$dir" "$port")
   # /usr/bin/time forks the system (taskset execs into it), so the system is
   # time's only child and its pid is found below.
-  /usr/bin/time -f '%U %S %M' -o "$dir/time" $prio taskset -c "$(sut_cpus "$sys")" "${cmd[@]}" \
+  /usr/bin/time -f '%U %S %M' -o "$dir/time" "${prio[@]}" taskset -c "$(sut_cpus "$sys")" "${cmd[@]}" \
     >"$dir/stdout" 2>"$dir/stderr" &
   time_pid=$!
   for i in $(seq 100); do
@@ -353,12 +354,12 @@ wait_drained() {
 # stop_sut SYSTEM: graceful stop (SIGKILL after 60 s); sets rc and appends
 # to note.
 stop_sut() {
-  local sys=$1 i
+  local sys=$1
   # nfacctd: the records still travel from the core process to the plugin's
   # pipe; give them time to land before the stop.
   if [ "$sys" = nfacctd ]; then sleep 2; fi
   kill "-$(stop_signal "$sys")" "$sut_pid" 2>/dev/null || true
-  for i in $(seq 600); do kill -0 "$sut_pid" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 600); do kill -0 "$sut_pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$sut_pid" 2>/dev/null; then
     note="${note:+$note; }killed: no exit 60 s after SIG$(stop_signal "$sys")"
     kill -KILL "$sut_pid" 2>/dev/null || true
@@ -389,7 +390,7 @@ run_one() {
   err0=$(rcvbuf_errors)
   pps=$step; [ "$pps" = max ] && pps=0
   t0=$(date +%s.%N)
-  $prio taskset -c 1 "$gen" --target "127.0.0.1:$port" --pps "$pps" --duration "$duration" \
+  "${prio[@]}" taskset -c 1 "$gen" --target "127.0.0.1:$port" --pps "$pps" --duration "$duration" \
     --keys "$keys" --records "$records" --truth "$dir/truth.tsv" 2>"$dir/gen.stderr" ||
     note="generator failed"
   t1=$(date +%s.%N)
@@ -447,16 +448,16 @@ run_drain() {
   local pids
   pids=$(tree "$sut_pid")
   for p in $pids; do kill -STOP "$p" 2>/dev/null || true; done
-  $prio taskset -c 1 "$gen" -q --target "127.0.0.1:$port" --pps 0 --count "$drain_count" \
+  "${prio[@]}" taskset -c 1 "$gen" -q --target "127.0.0.1:$port" --pps 0 --count "$drain_count" \
     --keys "$keys" --records "$records" --truth "$dir/truth.tsv" 2>"$dir/gen.stderr" ||
     note="generator failed"
-  local queued drops0 t0 t1 q i
+  local queued drops0 t0 t1 q
   read -r queued drops0 < <(udp_sock "$port")
   [ "${drops0:-0}" = 0 ] || note="${note:+$note; }socket overflowed while frozen"
   t0=$(date +%s.%N)
   for p in $pids; do kill -CONT "$p" 2>/dev/null || true; done
   # Poll every 5 ms (this script runs on CPU 1, away from the system).
-  for i in $(seq 12000); do
+  for _ in $(seq 12000); do
     q=$(udp_sock "$port" | cut -d' ' -f1)
     [ "${q:-0}" = 0 ] && break
     sleep 0.005
