@@ -314,7 +314,7 @@ port=39100
 # start_sut SYSTEM DIR: starts the system pinned to CPU 0 on a free port
 # ($port), sets sut_pid/time_pid; false if it did not bind within 10 s.
 start_sut() {
-  local sys=$1 dir=$2 i
+  local sys=$1 dir=$2
   mkdir -p "$dir"
   while ! port_free "$port"; do port=$((port + 1)); done
   local -a cmd
@@ -324,7 +324,7 @@ start_sut() {
   /usr/bin/time -f '%U %S %M' -o "$dir/time" "${prio[@]}" taskset -c "$(sut_cpus "$sys")" "${cmd[@]}" \
     >"$dir/stdout" 2>"$dir/stderr" &
   time_pid=$!
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     sut_pid=$(ps -o pid= --ppid "$time_pid" | tr -d ' ' | head -1 || true)
     [ -n "$sut_pid" ] && [ -n "$(udp_sock "$port")" ] && return 0
     kill -0 "$time_pid" 2>/dev/null || break
@@ -341,8 +341,8 @@ start_sut() {
 # wait_drained: until the socket's receive queue is empty (2 quiet polls in a
 # row), at most 60 s; false on time-out.
 wait_drained() {
-  local quiet=0 q i
-  for i in $(seq 600); do
+  local quiet=0 q
+  for _ in $(seq 600); do
     q=$(udp_sock "$port" | cut -d' ' -f1)
     if [ "${q:-0}" = 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
     [ $quiet -ge 2 ] && return 0
