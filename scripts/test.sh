@@ -30,7 +30,7 @@ asan() {
 tsan() {
   "$root/scripts/build.sh" "$root/build/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DRINGFLOW_SANITIZE=thread -DRINGFLOW_BUILD_BENCH=OFF "$werror"
-  TSAN_OPTIONS=halt_on_error=1 run_suite tsan "$root/build/tsan" -R "receive|pipeline|e2e" -LE nosan
+  TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/tsan.supp" run_suite tsan "$root/build/tsan" -R "receive|pipeline|e2e" -LE nosan
 }
 fuzz() {
   if [ -x "$root/scripts/fuzz.sh" ]; then "$root/scripts/fuzz.sh" "${RINGFLOW_FUZZ_SECONDS:-60}"; fi
