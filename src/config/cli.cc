@@ -75,7 +75,7 @@ CliResult parse_ringflow_cli(int argc, const char* const* argv, std::ostream& ou
     auto* check_opt = app.add_option("--check-config", check_file,
                                      "validate FILE with the overrides, print the effective config; exit 0 or 2")
                           ->type_name("FILE");
-    app.add_flag("--print-flows", result.print_flows, "also print each interval's rows on stdout");
+    app.add_flag("--print-flows", result.print_flows, "print every decoded flow on stdout (debugging)");
 
     // The values are read back from each option's results() in command-line
     // order below; these variables only give CLI11 a type to parse into.
