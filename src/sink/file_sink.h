@@ -27,7 +27,7 @@
 
 #include "sink/row_format.h"
 #include "sink/sink.h"
-#include "sink/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace ringflow {
 

@@ -38,7 +38,7 @@
 #include <mutex>
 #include <string>
 
-#include "sink/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace ringflow {
 

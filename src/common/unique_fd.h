@@ -1,4 +1,6 @@
-// UniqueFd: owns one file descriptor; closes it on destruction. Move-only.
+// UniqueFd: owns one file descriptor (socket, eventfd, file, directory);
+// closes it on destruction. Move-only. The one owner type for descriptors in
+// every stage.
 //
 // Thread safety: none (a value owned by one thread).
 #pragma once
