@@ -26,7 +26,8 @@
 // flusher on the same CPU (CPU 0; the bench.sh setup: 1 reactor + 1 worker
 // on one core); 2 workers (on this 2-CPU box, the three threads share two).
 //
-// Usage: e2e_pipeline_bench [RUNS [name-filter]]   (default 5 runs, every case)
+// Usage: e2e_pipeline_bench [RUNS [name-filter [DATAGRAMS-PER-RUN]]]
+//        (default 5 runs, every case, 1 M datagrams)
 #include <sched.h>
 #include <stdlib.h>
 #include <time.h>
@@ -34,6 +35,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -58,7 +60,9 @@ constexpr uint32_t kStreams = 16;
 constexpr uint32_t kRing = 4096;       // receive.ring_entries default
 constexpr uint32_t kBufSize = 2048;    // receive.buffer_size default
 constexpr uint32_t kBatch = 64;        // receive.batch default
-constexpr uint64_t kDatagramsPerRun = 1'000'000;  // 30 M flows, several 1-s intervals
+// Datagrams per run: 1 M (30 M flows, several 1-s intervals), or argv[3]
+// (sanitizer builds run a few thousand).
+uint64_t g_datagrams_per_run = 1'000'000;
 
 int64_t realtime_ns() {
   timespec ts;
@@ -163,7 +167,7 @@ class Pipeline {
     for (uint32_t w = 0; w < workers_; ++w) threads_.emplace_back([this, w] { workers_v_[w]->run(); });
   }
 
-  // The reactor stand-in: hands kDatagramsPerRun datagrams to the workers
+  // The reactor stand-in: hands g_datagrams_per_run datagrams to the workers
   // and waits until they have aggregated them. Returns the flows handed off.
   // May be called repeatedly, from one thread (the reactor's state -- free
   // buffers, tokens, sequence numbers -- carries over).
@@ -185,11 +189,11 @@ class Pipeline {
     for (uint32_t s = 0; s < kStreams; ++s) exporters[s] = IpAddr::from_v4(0x7F000001u + s);
 
     uint64_t sent = 0, flows = 0;
-    while (sent < kDatagramsPerRun) {
+    while (sent < g_datagrams_per_run) {
       nfree += static_cast<uint32_t>(
           handoff_->returns(0).try_dequeue_bulk(*rtok_, free_ids.data() + nfree, kRing - nfree));
       uint32_t n = static_cast<uint32_t>(
-          std::min<uint64_t>({kBatch, nfree, kDatagramsPerRun - sent}));
+          std::min<uint64_t>({kBatch, nfree, g_datagrams_per_run - sent}));
       if (n == 0) {
         sched_yield();  // every buffer is with the workers (the one-CPU case needs the yield)
         continue;
@@ -275,6 +279,7 @@ void set_affinity(const cpu_set_t& set) { sched_setaffinity(0, sizeof set, &set)
 int main(int argc, char** argv) {
   const int runs = bench::runs_from_args(argc, argv, 5);
   const char* filter = argc > 2 ? argv[2] : "";
+  if (argc > 3) g_datagrams_per_run = std::max(1ull, std::strtoull(argv[3], nullptr, 10));
   char tmpl[] = "/tmp/ringflow-e2e-bench.XXXXXX";
   if (!mkdtemp(tmpl)) {
     std::perror("mkdtemp");
@@ -294,7 +299,7 @@ int main(int argc, char** argv) {
       {"pipeline 1M keys, 1 worker", 1'000'000, 1, false},
   };
   std::printf("e2e_pipeline_bench: %llu datagrams (30 records) per run, CSV sink, interval 1 s\n",
-              static_cast<unsigned long long>(kDatagramsPerRun));
+              static_cast<unsigned long long>(g_datagrams_per_run));
   uint32_t input_keys = 0;
   Input in;
   for (const Case& c : cases) {
