@@ -190,8 +190,10 @@ class Pipeline {
 
     uint64_t sent = 0, flows = 0;
     while (sent < g_datagrams_per_run) {
-      nfree += static_cast<uint32_t>(
+      const uint32_t got = static_cast<uint32_t>(
           handoff_->returns(0).try_dequeue_bulk(*rtok_, free_ids.data() + nfree, kRing - nfree));
+      for (uint32_t i = 0; i < got; ++i) handoff_->acquire(0, free_ids[nfree + i]);  // TSan only
+      nfree += got;
       uint32_t n = static_cast<uint32_t>(
           std::min<uint64_t>({kBatch, nfree, g_datagrams_per_run - sent}));
       if (n == 0) {
@@ -216,6 +218,7 @@ class Pipeline {
         d.exporter = exporters[stream];
         d.recv_ns = now;
         const uint32_t w = route_datagram(d, workers_);
+        handoff_->release(0, id);  // TSan only: the buffer is passed on
         out[w][nout[w]++] = d;
       }
       for (uint32_t w = 0; w < workers_; ++w) {

@@ -195,6 +195,7 @@ class FakeWorkers {
       size_t n = q.wait_dequeue_bulk_timed(ctok, batch.data(), batch.size(), 5000);
       for (size_t i = 0; i < n; ++i) {
         const DatagramRef& d = batch[i];
+        h_.acquire(d.reactor, d.buf_id);  // as the real worker does (TSan only)
         Got g;
         if (d.len >= 8) {
           std::memcpy(&g.stream, d.data, 4);
@@ -212,6 +213,7 @@ class FakeWorkers {
           std::lock_guard<std::mutex> lock(mu_);
           got_[w].push_back(g);
         }
+        h_.release(d.reactor, d.buf_id);
         ret[d.reactor].push_back(d.buf_id);
         if (auto us = slow_us_.load()) std::this_thread::sleep_for(std::chrono::microseconds(us));
       }

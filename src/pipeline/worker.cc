@@ -72,7 +72,9 @@ void Worker::run() {
       counters_.batches.add();
       for (size_t i = 0; i < n; ++i) {
         const DatagramRef& d = batch[i];
+        handoff_.acquire(d.reactor, d.buf_id);  // TSan only: see Handoff::acquire
         process(d, now);
+        handoff_.release(d.reactor, d.buf_id);
         ret[d.reactor][nret[d.reactor]++] = d.buf_id;
       }
       for (uint32_t r = 0; r < reactors; ++r) {

@@ -42,6 +42,7 @@ bool Dispatcher::allowed(const IpAddr& a) const {
 void Dispatcher::offer(DatagramRef d) {
   d.reactor = static_cast<uint8_t>(reactor_);
   d.recv_ns = batch_ns_;
+  handoff_.release(reactor_, d.buf_id);  // TSan only: the buffer is passed on
   pending_[npending_] = d;
   // Rejected datagrams stay in pending_ with target == workers_ so that
   // flush() frees their buffers in the same pass.
@@ -97,7 +98,9 @@ void Dispatcher::flush() {
 }
 
 size_t Dispatcher::take_returns(uint16_t* out, size_t max) {
-  return handoff_.returns(reactor_).try_dequeue_bulk(*returns_, out, max);
+  size_t n = handoff_.returns(reactor_).try_dequeue_bulk(*returns_, out, max);
+  for (size_t i = 0; i < n; ++i) handoff_.acquire(reactor_, out[i]);  // TSan only
+  return n;
 }
 
 }  // namespace ringflow

@@ -63,6 +63,13 @@
 
 #include <ringflow/ip.h>
 
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#define RINGFLOW_TSAN_ANNOTATE 1
+#else
+#define RINGFLOW_TSAN_ANNOTATE 0
+#endif
+
 namespace ringflow {
 
 // One received datagram, as handed from a reactor to a worker.
@@ -118,10 +125,46 @@ class Handoff {
   // Approximate depth of a worker's queue (for the metrics gauge).
   size_t depth(uint32_t worker) const { return work_[worker]->size_approx(); }
 
+  // The ownership hand-over of buffer (reactor, buf_id), told to TSan: a
+  // thread calls release() when it passes a buffer on (reactor -> worker on
+  // enqueue, worker -> reactor on return) and the receiving thread calls
+  // acquire() when it takes it (after dequeue, before touching the buffer).
+  // The queues order this correctly, but moodycamel's consumers acquire with
+  // a relaxed load + atomic_thread_fence, which TSan does not model, and a
+  // consumer may take items whose producer's semaphore signal it has not
+  // seen; without these, TSan reports the kernel's refill of a recycled
+  // buffer as racing with the worker's earlier read. No code in other builds.
+  void release(uint32_t reactor, uint16_t buf_id) {
+#if RINGFLOW_TSAN_ANNOTATE
+    __tsan_release(&tsan_keys_[reactor][buf_id]);
+#else
+    (void)reactor;
+    (void)buf_id;
+#endif
+  }
+  void acquire(uint32_t reactor, uint16_t buf_id) {
+#if RINGFLOW_TSAN_ANNOTATE
+    __tsan_acquire(&tsan_keys_[reactor][buf_id]);
+#else
+    (void)reactor;
+    (void)buf_id;
+#endif
+  }
+
  private:
   uint32_t workers_, reactors_;
   std::vector<std::unique_ptr<WorkQueue>> work_;
   std::vector<std::unique_ptr<ReturnQueue>> returns_;
+#if RINGFLOW_TSAN_ANNOTATE
+  // One byte per possible buffer id and reactor: only its address matters
+  // (TSan's synchronisation object for that buffer).
+  std::vector<std::unique_ptr<char[]>> tsan_keys_ = make_tsan_keys(reactors_);
+  static std::vector<std::unique_ptr<char[]>> make_tsan_keys(uint32_t n) {
+    std::vector<std::unique_ptr<char[]>> k;
+    for (uint32_t r = 0; r < n; ++r) k.push_back(std::make_unique<char[]>(65536));
+    return k;
+  }
+#endif
 };
 
 }  // namespace ringflow
