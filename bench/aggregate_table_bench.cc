@@ -21,7 +21,7 @@
 #include "aggregate/merger.h"
 #include "bench_util.h"
 #include "decode/v5_decoder.h"
-#include "decode/v5_encoder.h"
+#include "gen/v5_encoder.h"
 
 using namespace ringflow;
 

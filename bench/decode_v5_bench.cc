@@ -14,7 +14,7 @@
 #include "decode/sampling.h"
 #include "decode/sequence_tracker.h"
 #include "decode/v5_decoder.h"
-#include "decode/v5_encoder.h"
+#include "gen/v5_encoder.h"
 
 using namespace ringflow;
 

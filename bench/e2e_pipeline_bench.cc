@@ -46,10 +46,10 @@
 
 #include "aggregate/hub.h"
 #include "bench_util.h"
-#include "decode/v5_encoder.h"
+#include "gen/v5_encoder.h"
 #include "pipeline/worker.h"
 #include "receive/handoff.h"
-#include "sink/flusher.h"
+#include "pipeline/flusher.h"
 #include "sink/sink.h"
 
 using namespace ringflow;

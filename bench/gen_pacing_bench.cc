@@ -1,5 +1,5 @@
 // Pacing accuracy of ringflow-gen, measured by a counting receiver on
-// loopback (src/gen/counting_receiver.h), not by the generator itself:
+// loopback (src/support/counting_receiver.h), not by the generator itself:
 // --pps 100000 (30-record datagrams) for 3 s, then
 //   achieved rate  datagrams received / (last arrival - first arrival)
 //   accuracy       achieved / target - 1 (the issue asks for +-1 %)
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "gen/counting_receiver.h"
+#include "support/counting_receiver.h"
 #include "gen/runner.h"
 #include "gen/traffic.h"
 

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "decode/v5_encoder.h"
+#include "gen/v5_encoder.h"
 #include "gen/generator.h"
 #include "gen/runner.h"
 #include "gen/sender.h"

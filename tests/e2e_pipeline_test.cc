@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "aggregate/flush_batch.h"
-#include "decode/v5_encoder.h"
+#include "gen/v5_encoder.h"
 #include "pipeline/collector.h"
 #include "sink/sink.h"
 

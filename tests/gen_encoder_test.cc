@@ -1,4 +1,4 @@
-// The v5 encoder (src/decode/v5_encoder.h) against hand-written wire bytes,
+// The v5 encoder (src/gen/v5_encoder.h) against hand-written wire bytes,
 // and the round trip through the decoder (src/decode/v5_decoder.h).
 #include <catch2/catch.hpp>
 
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "decode/v5_decoder.h"
-#include "decode/v5_encoder.h"
+#include "gen/v5_encoder.h"
 #include "gen/rng.h"
 
 using namespace ringflow;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "decode/v5_decoder.h"
-#include "decode/v5_encoder.h"
+#include "gen/v5_encoder.h"
 #include "gen/generator.h"
 #include "gen/traffic.h"
 

@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "gen/counting_receiver.h"
+#include "support/counting_receiver.h"
 #include "gen/runner.h"
 #include "gen/traffic.h"
 

@@ -47,7 +47,7 @@
 #include <ringflow/config.h>
 #include <ringflow/flow_key.h>
 #include <ringflow/stats.h>
-#include <ringflow/v5.h>
+#include "wire/v5.h"
 
 #include "aggregate/agg_table.h"
 #include "aggregate/key_codec.h"

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include <ringflow/flow_key.h>
-#include <ringflow/v5.h>
+#include "wire/v5.h"
 
 namespace ringflow {
 

@@ -28,7 +28,7 @@
 
 #include <ringflow/config.h>
 #include <ringflow/ip.h>
-#include <ringflow/v5.h>
+#include "wire/v5.h"
 
 namespace ringflow {
 

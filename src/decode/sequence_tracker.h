@@ -61,7 +61,7 @@
 #include <ringflow/config.h>
 #include <ringflow/ip.h>
 #include <ringflow/streams.h>
-#include <ringflow/v5.h>
+#include "wire/v5.h"
 
 #include "decode/sampling.h"
 

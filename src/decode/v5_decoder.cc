@@ -1,6 +1,11 @@
 #include "decode/v5_decoder.h"
 
+#include "wire/bytes.h"
+
 namespace ringflow {
+
+using wire::load_be16;
+using wire::load_be32;
 
 Reject check_pdu(const uint8_t* p, size_t avail, size_t* size) {
   if (avail < v5::kHeaderSize) return Reject::kTooShort;

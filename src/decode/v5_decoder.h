@@ -8,9 +8,9 @@
 //      Reject reason (include/ringflow/stats.h);
 //   2. decode_pdu() decodes one accepted PDU into a caller-owned Pdu.
 // Neither allocates, throws, or reads a byte outside [p, p + len): every field
-// is a bounded big-endian byte load at an offset from <ringflow/v5.h>, never a
-// cast of the datagram to a struct (the datagram has no alignment guarantee
-// and the host is little-endian).
+// is a bounded big-endian byte load (src/wire/bytes.h) at an offset from
+// src/wire/v5.h, never a cast of the datagram to a struct (the datagram has
+// no alignment guarantee and the host is little-endian).
 //
 // Validation, in order (the first failing rule names the reason):
 //   len < 24                         -> kTooShort
@@ -46,10 +46,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
 #include <ringflow/stats.h>
-#include <ringflow/v5.h>
+
+#include "wire/v5.h"
 
 namespace ringflow {
 
@@ -99,20 +99,6 @@ size_t decode_pdu_at(const uint8_t* p, size_t len, size_t offset, int64_t now_ms
                      const DecodeOptions& opt, Pdu* out);
 
 // ---- Building blocks, exposed for the tests, the fuzzer and the tracker ----
-
-// Big-endian loads. REQUIRES: [p, p + 2 / 4) readable; callers check the
-// bound once per header / record. memcpy + byte swap compiles to one movbe
-// (or load + bswap): the datagram has no alignment guarantee.
-inline uint16_t load_be16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return __builtin_bswap16(v);
-}
-inline uint32_t load_be32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return __builtin_bswap32(v);
-}
 
 // Checks the PDU starting at p (avail bytes from p to the end of the
 // datagram): kNone and *size = 24 + 48*count when it is complete and valid.

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include <ringflow/v5.h>
+#include "wire/v5.h"
 
 namespace ringflow::gen {
 namespace {

@@ -4,7 +4,8 @@
 #include <cstring>
 #include <limits>
 
-#include "decode/v5_encoder.h"
+#include "gen/v5_encoder.h"
+#include "wire/bytes.h"
 
 namespace ringflow::gen {
 namespace {
@@ -234,10 +235,10 @@ uint32_t Generator::build(Stream& s, uint8_t* buf, int64_t now_ns, uint64_t* pac
     first &= ~(first >> 63);
     prewrap += (first >> 32) != (up >> 32);
     std::memcpy(r, model_.record_template(k), v5::kRecordSize);
-    v5::store_be32(r + v5::rec::kPackets, c.packets);
-    v5::store_be32(r + v5::rec::kOctets, c.octets);
-    v5::store_be32(r + v5::rec::kFirst, static_cast<uint32_t>(first));
-    v5::store_be32(r + v5::rec::kLast, static_cast<uint32_t>(last));
+    wire::store_be32(r + v5::rec::kPackets, c.packets);
+    wire::store_be32(r + v5::rec::kOctets, c.octets);
+    wire::store_be32(r + v5::rec::kFirst, static_cast<uint32_t>(first));
+    wire::store_be32(r + v5::rec::kLast, static_cast<uint32_t>(last));
     r[v5::rec::kTcpFlags] = c.tcp_flags;
     pk_sum += c.packets;
     by_sum += c.octets;

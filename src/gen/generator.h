@@ -38,7 +38,7 @@
 #include <vector>
 
 #include <ringflow/ip.h>
-#include <ringflow/v5.h>
+#include "wire/v5.h"
 
 #include "gen/gen_config.h"
 #include "gen/rng.h"

@@ -11,7 +11,8 @@
 #include <tuple>
 
 #include "decode/v5_decoder.h"
-#include "decode/v5_encoder.h"
+#include "gen/v5_encoder.h"
+#include "wire/bytes.h"
 #include "gen/gen_config.h"
 #include "gen/runner.h"
 #include "gen/sender.h"
@@ -221,7 +222,7 @@ void shift_sequences(Capture* c, const CapturedDatagram& d, const std::vector<ui
     for (size_t s = 0; s < c->streams.size(); ++s) {
       const CaptureStream& cs = c->streams[s];
       if (cs.source == d.source && cs.engine_type == et && cs.engine_id == ei) {
-        v5::patch_v5_sequence(pdu, size, load_be32(pdu + v5::hdr::kFlowSequence) + delta[s]);
+        v5::patch_v5_sequence(pdu, size, wire::load_be32(pdu + v5::hdr::kFlowSequence) + delta[s]);
         break;
       }
     }

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <unordered_set>
 
-#include "decode/v5_encoder.h"
+#include "gen/v5_encoder.h"
 
 namespace ringflow::gen {
 namespace {

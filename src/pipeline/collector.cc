@@ -8,7 +8,7 @@
 #include <algorithm>
 
 #include "aggregate/hub.h"
-#include "sink/flusher.h"
+#include "pipeline/flusher.h"
 #include "common/log.h"
 #include "pipeline/metrics_export.h"
 #include "pipeline/worker.h"

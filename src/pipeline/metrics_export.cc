@@ -15,7 +15,7 @@
 #include "pipeline/collector.h"
 #include "receive/handoff.h"
 #include "sink/clickhouse_sink.h"
-#include "sink/flusher.h"
+#include "pipeline/flusher.h"
 
 namespace ringflow {
 namespace {

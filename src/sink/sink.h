@@ -1,5 +1,5 @@
 // Sink: where a flushed interval goes (text summary, CSV and JSON-lines
-// files, ClickHouse). The Flusher (src/sink/flusher.h) calls every sink with
+// files, ClickHouse). The Flusher (src/pipeline/flusher.h) calls every sink with
 // each FlushBatch, in order, on its own thread.
 //
 // make_sinks() builds the sinks of output.sink from the config. It knows the

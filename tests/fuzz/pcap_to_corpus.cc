@@ -18,7 +18,7 @@ bool write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   return std::fclose(f) == 0 && ok;
 }
 
-// A valid PDU with one record, built byte by byte (offsets of <ringflow/v5.h>).
+// A valid PDU with one record, built byte by byte (offsets of src/wire/v5.h).
 std::vector<uint8_t> minimal_pdu() {
   std::vector<uint8_t> d(24 + 48, 0);
   d[1] = 5;               // version

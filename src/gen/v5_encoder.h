@@ -1,11 +1,12 @@
-// NetFlow v5 encoder: writes datagrams in the layout of <ringflow/v5.h>.
+// NetFlow v5 encoder: writes datagrams in the layout of src/wire/v5.h.
 //
 // Used by ringflow-gen (src/gen/) to build load, and by every stage's tests to
 // build input for the decoder. It is the exact inverse of the decoder's raw
 // fields: what encode_v5() writes, validate_datagram() + decode_pdu() read back
 // field for field (tests/gen_encoder_test.cc checks the round trip).
 //
-// Every store is a bounded big-endian byte store at an offset from <ringflow/v5.h>
+// Every store is a bounded big-endian byte store (src/wire/bytes.h) at an
+// offset from src/wire/v5.h
 // (never a cast of the buffer to a struct), so the encoder has no alignment or
 // host-endianness assumptions. The helpers write exactly the values given,
 // including invalid ones (version != 5, count 0 or > 30): the fault injector
@@ -19,25 +20,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
-#include <ringflow/v5.h>
+#include "wire/v5.h"
 
 namespace ringflow::v5 {
-
-// Big-endian stores of exactly 2 / 4 bytes at p. REQUIRES: p points at 2 / 4
-// writable bytes. memcpy of the byte-swapped value compiles to one store
-// (movbe or bswap + mov); byte-by-byte stores would be just as correct but
-// defeat store-to-load forwarding when the generator patches a record it has
-// just copied (measured: a quarter of the fill time).
-inline void store_be16(uint8_t* p, uint16_t v) {
-  v = __builtin_bswap16(v);
-  std::memcpy(p, &v, 2);
-}
-inline void store_be32(uint8_t* p, uint32_t v) {
-  v = __builtin_bswap32(v);
-  std::memcpy(p, &v, 4);
-}
 
 // Writes the 24-byte header `h` exactly as given (h.version and h.count
 // included) at out[0..24). Returns kHeaderSize, or 0 if cap < kHeaderSize.

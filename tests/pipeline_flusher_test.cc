@@ -10,7 +10,7 @@
 #include <mutex>
 #include <thread>
 
-#include "sink/flusher.h"
+#include "pipeline/flusher.h"
 
 using namespace ringflow;
 using namespace ringflow::test;

@@ -1,4 +1,4 @@
-#include "gen/counting_receiver.h"
+#include "support/counting_receiver.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>

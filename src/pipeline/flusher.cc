@@ -1,4 +1,4 @@
-#include "sink/flusher.h"
+#include "pipeline/flusher.h"
 
 #include <chrono>
 #include <ctime>

@@ -1,5 +1,5 @@
 // NetFlow v5 wire format: the one place that states the layout, shared by the
-// decoder (src/decode/v5_decoder.*) and the encoder (src/decode/v5_encoder.*)
+// decoder (src/decode/v5_decoder.*) and the encoder (src/gen/v5_encoder.*)
 // used by ringflow-gen and the tests. See docs/architecture.md.
 //
 // Datagram = Header (24 bytes) followed by `count` Records (48 bytes each),
@@ -30,6 +30,9 @@
 //
 // The structs below are decoded values in host order, never overlays of the
 // datagram: decoding uses bounded byte loads (src/decode/v5_decoder.cc).
+//
+// Header-only, no dependencies (the wire stage library is an INTERFACE
+// target); thread safety: constants and plain value types.
 #pragma once
 
 #include <cstddef>

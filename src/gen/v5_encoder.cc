@@ -1,6 +1,11 @@
-#include "decode/v5_encoder.h"
+#include "gen/v5_encoder.h"
+
+#include "wire/bytes.h"
 
 namespace ringflow::v5 {
+
+using wire::store_be16;
+using wire::store_be32;
 
 size_t write_v5_header(const Header& h, uint8_t* out, size_t cap) {
   if (out == nullptr || cap < kHeaderSize) return 0;
