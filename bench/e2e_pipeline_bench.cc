@@ -46,10 +46,11 @@
 
 #include "aggregate/hub.h"
 #include "bench_util.h"
+#include "common/clock.h"
 #include "gen/v5_encoder.h"
+#include "pipeline/flusher.h"
 #include "pipeline/worker.h"
 #include "receive/handoff.h"
-#include "pipeline/flusher.h"
 #include "sink/sink.h"
 
 using namespace ringflow;
@@ -63,12 +64,6 @@ constexpr uint32_t kBatch = 64;        // receive.batch default
 // Datagrams per run: 1 M (30 M flows, several 1-s intervals), or argv[3]
 // (sanitizer builds run a few thousand).
 uint64_t g_datagrams_per_run = 1'000'000;
-
-int64_t realtime_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
 
 struct Input {
   std::vector<uint8_t> bytes;  // datagrams back to back, v5::pdu_size(30) each
@@ -97,7 +92,7 @@ Input make_input(uint32_t keys) {
   in.size = static_cast<uint32_t>(v5::pdu_size(v5::kMaxRecords));
   in.bytes.resize(size_t{in.count} * in.size);
   std::uniform_real_distribution<double> u(0, 1);
-  const uint32_t now_s = static_cast<uint32_t>(realtime_ns() / 1'000'000'000);
+  const uint32_t now_s = static_cast<uint32_t>(wall_ns() / 1'000'000'000);
   v5::Record rec[v5::kMaxRecords];
   for (uint32_t d = 0; d < in.count; ++d) {
     v5::Header h;
@@ -201,7 +196,7 @@ class Pipeline {
         continue;
       }
       std::vector<uint32_t> nout(workers_, 0);
-      const int64_t now = realtime_ns();
+      const int64_t now = wall_ns();
       for (uint32_t i = 0; i < n; ++i) {
         const uint16_t id = free_ids[--nfree];
         uint8_t* buf = slab_.data() + size_t{id} * kBufSize;

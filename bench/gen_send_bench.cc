@@ -32,7 +32,7 @@ namespace {
 constexpr double kSeconds = 1.0;
 
 uint64_t minimal_loop(const Endpoint& target) {
-  Fd fd(::socket(AF_INET, SOCK_DGRAM, 0));
+  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM, 0));
   sockaddr_storage ss;
   socklen_t sl = target.to_sockaddr(&ss);
   constexpr size_t kBatch = 64;
@@ -83,7 +83,7 @@ uint64_t generator_run(const Endpoint& target, const TrafficModel& model, uint32
 int main(int argc, char** argv) {
   const int runs = bench::runs_from_args(argc, argv, 5);
   // The sink: bound, never read.
-  Fd sink(::socket(AF_INET, SOCK_DGRAM, 0));
+  UniqueFd sink(::socket(AF_INET, SOCK_DGRAM, 0));
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(0x7F000001);
@@ -98,13 +98,13 @@ int main(int argc, char** argv) {
   // Generator::fill alone: the user-space cost per datagram.
   {
     GenConfig c = default_config();
-    Generator g(c, model, {0}, realtime_ns(), false);
+    Generator g(c, model, {0}, wall_ns(), false);
     SendBatch b(64 * kMaxEntriesPerSlot);
     bench::rate(
         "Generator::fill (30 records, no send)", runs,
         [&] {
           uint64_t n = 0;
-          int64_t now = realtime_ns();
+          int64_t now = wall_ns();
           for (int i = 0; i < 20000; ++i) {
             n += g.fill(b, 64, now);
             bench::do_not_optimize(b[0].data[30]);

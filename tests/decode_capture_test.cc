@@ -14,7 +14,7 @@
 
 #include "decode/sequence_tracker.h"
 #include "decode/v5_decoder.h"
-#include "fuzz/pcap_reader.h"
+#include "support/capture_file.h"
 
 namespace ringflow {
 namespace {
@@ -85,7 +85,7 @@ struct Capture {
 const Capture& capture() {
   static const Capture c = [] {
     Capture c;
-    auto pcap = testing::read_pcap(kCaptures + "/v5-pmacct.pcap");
+    auto pcap = testing::read_capture(kCaptures + "/v5-pmacct.pcap");
     INFO(pcap.error);
     REQUIRE(pcap.ok());
     c.datagrams = std::move(pcap.datagrams);
@@ -230,7 +230,7 @@ TEST_CASE("capture: one exporter stream, every datagram in order", "[decode][cap
   auto pdus = decode_all(kNow);
   DecodeConfig cfg;
   SequenceTracker tracker(cfg);
-  IpAddr exporter = IpAddr::from_v4(c.datagrams[0].src_ip);
+  IpAddr exporter = c.datagrams[0].src;
   for (size_t i = 0; i < pdus.size(); ++i) {
     SeqResult r = tracker.observe(exporter, pdus[i].header, kNow);
     CHECK(r.cls == (i == 0 ? SeqClass::kNewStream : SeqClass::kInOrder));

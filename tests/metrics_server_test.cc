@@ -17,21 +17,12 @@
 #include <thread>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "metrics/metrics_server.h"
 
 using namespace ringflow;
 
 namespace {
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
 
 int connect_loopback(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -55,18 +46,18 @@ struct HttpReply {
 // request per connection) or 5 s pass.
 HttpReply http_request(uint16_t port, const std::string& method, const std::string& path) {
   HttpReply r;
-  Fd s(connect_loopback(port));
-  if (s.fd < 0) return r;
+  UniqueFd s(connect_loopback(port));
+  if (!s.valid()) return r;
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-  if (send(s.fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
+  if (send(s.get(), req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
     return r;
   std::string all;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (;;) {
-    pollfd p{s.fd, POLLIN, 0};
+    pollfd p{s.get(), POLLIN, 0};
     if (poll(&p, 1, 100) == 1) {
       char buf[4096];
-      ssize_t n = recv(s.fd, buf, sizeof buf, 0);
+      ssize_t n = recv(s.get(), buf, sizeof buf, 0);
       if (n <= 0) break;
       all.append(buf, static_cast<size_t>(n));
     }
@@ -197,12 +188,12 @@ TEST_CASE("it binds exactly the configured address and exclusively", "[metrics][
   CHECK(error.find("Address already in use") != std::string::npos);
 
   // Bound to 127.0.0.1 only: 127.0.0.2 (also loopback, also local) is refused.
-  Fd other(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd other(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(first->endpoint().port);
   a.sin_addr.s_addr = htonl(0x7F000002);
-  CHECK(connect(other.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0);
+  CHECK(connect(other.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0);
 }
 
 TEST_CASE("a listen address that does not parse is an error naming it", "[metrics][server]") {
@@ -230,8 +221,8 @@ TEST_CASE("stop() is prompt even with a client that connected and never spoke",
   auto server = MetricsServer::start("127.0.0.1:0", [](PromWriter&) {}, &error, quick());
   REQUIRE(server);
   const uint16_t port = server->endpoint().port;
-  Fd silent(connect_loopback(port));
-  REQUIRE(silent.fd >= 0);
+  UniqueFd silent(connect_loopback(port));
+  REQUIRE(silent.valid());
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // accepted, waiting for a request
   auto t0 = std::chrono::steady_clock::now();
   server->stop();

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "receive/handoff.h"
 #include "receive/reactor.h"
 #include "receive/udp_socket.h"
@@ -44,12 +45,6 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds lim
     std::this_thread::sleep_for(1ms);
   }
   return true;
-}
-
-int64_t realtime_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
 const char* name_of(Backend b) { return b == Backend::kIoUring ? "io_uring" : "recvmmsg"; }
@@ -363,11 +358,11 @@ TEST_CASE("N datagrams in, N accounted, payload and metadata intact", "[receive]
   Rig rig(cfg, backend);
   Sender a(false), b(false);
   const uint32_t n = 3000;
-  const int64_t t0 = realtime_ns();
+  const int64_t t0 = wall_ns();
   send_paced(rig, a, rig.at(), 1, n);
   send_paced(rig, b, rig.at(), 2, n, 3, 500);
   REQUIRE(wait_until([&] { return rig.workers().total() == 2 * n; }));
-  const int64_t t1 = realtime_ns();
+  const int64_t t1 = wall_ns();
 
   Totals t = settled(rig);
   CHECK(t.datagrams == 2 * n);

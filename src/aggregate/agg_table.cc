@@ -19,18 +19,15 @@ AggTable::AggTable(uint32_t key_words, uint64_t max_entries)
   size_t bytes = capacity_ * stride_ * 8;
   constexpr size_t kHuge = 2u << 20;
   map_bytes_ = (bytes + kHuge - 1) / kHuge * kHuge;
-  void* p = mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
+  if (!mem_.map(map_bytes_)) throw std::bad_alloc();
   // Best effort: without transparent huge pages the table still works, only
   // with more TLB misses. Anonymous memory is zero: every slot starts empty.
-  madvise(p, map_bytes_, MADV_HUGEPAGE);
-  slots_ = static_cast<uint64_t*>(p);
+  madvise(mem_.get(), map_bytes_, MADV_HUGEPAGE);
+  slots_ = static_cast<uint64_t*>(mem_.get());
   used_.reset(new uint32_t[max_entries_]);
 }
 
-AggTable::~AggTable() {
-  if (slots_) munmap(slots_, map_bytes_);
-}
+AggTable::~AggTable() = default;
 
 void AggTable::clear() {
   // Only flows marks a slot occupied; keys and other counters are rewritten

@@ -39,6 +39,8 @@
 
 #include <ringflow/flow_key.h>
 
+#include "common/mapping.h"
+
 namespace ringflow {
 
 // The counters of one row. 64-bit: packets and bytes are renormalized
@@ -186,6 +188,7 @@ class AggTable {
   uint64_t max_entries_;
   uint64_t capacity_;
   uint64_t size_ = 0;
+  Mapping mem_;                  // the slots; slots_ caches mem_.get()
   uint64_t* slots_ = nullptr;
   size_t map_bytes_ = 0;
   std::unique_ptr<uint32_t[]> used_;  // slot index of each row, insertion order

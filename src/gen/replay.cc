@@ -1,8 +1,5 @@
 #include "gen/replay.h"
 
-#include <arpa/inet.h>
-#include <pcap/pcap.h>
-
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
@@ -11,94 +8,16 @@
 #include <tuple>
 
 #include "decode/v5_decoder.h"
-#include "gen/v5_encoder.h"
-#include "wire/bytes.h"
 #include "gen/gen_config.h"
+#include "gen/pcap_reader.h"
 #include "gen/runner.h"
 #include "gen/sender.h"
 #include "gen/truth.h"
+#include "gen/v5_encoder.h"
+#include "wire/bytes.h"
 
 namespace ringflow::gen {
 namespace {
-
-uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-
-// Finds the UDP payload of one frame. Returns false when the frame is not a
-// complete, unfragmented UDP datagram.
-bool udp_payload(int linktype, const uint8_t* p, size_t caplen, IpAddr* src, uint16_t* sport,
-                 const uint8_t** payload, size_t* len) {
-  size_t off = 0;
-  uint16_t ethertype = 0;
-  switch (linktype) {
-    case DLT_EN10MB:
-      if (caplen < 14) return false;
-      ethertype = be16(p + 12);
-      off = 14;
-      while ((ethertype == 0x8100 || ethertype == 0x88A8) && caplen >= off + 4) {
-        ethertype = be16(p + off + 2);
-        off += 4;
-      }
-      break;
-    case DLT_LINUX_SLL:
-      if (caplen < 16) return false;
-      ethertype = be16(p + 14);
-      off = 16;
-      break;
-    case DLT_NULL:
-    case DLT_LOOP: {
-      if (caplen < 4) return false;
-      uint32_t fam;
-      std::memcpy(&fam, p, 4);
-      if (linktype == DLT_LOOP) fam = ntohl(fam);
-      ethertype = fam == 2 ? 0x0800 : 0x86DD;
-      off = 4;
-      break;
-    }
-    case DLT_RAW:
-#ifdef DLT_IPV4
-    case DLT_IPV4:
-    case DLT_IPV6:
-#endif
-      if (caplen < 1) return false;
-      ethertype = (p[0] >> 4) == 4 ? 0x0800 : 0x86DD;
-      break;
-    default:
-      return false;
-  }
-  const uint8_t* ip = p + off;
-  size_t avail = caplen - off;
-  const uint8_t* udp = nullptr;
-  size_t udp_avail = 0;
-  if (ethertype == 0x0800) {
-    if (avail < 20 || (ip[0] >> 4) != 4) return false;
-    size_t ihl = size_t{ip[0] & 0x0Fu} * 4;
-    if (ihl < 20 || avail < ihl || ip[9] != 17) return false;
-    if ((be16(ip + 6) & 0x3FFF) != 0) return false;  // fragment (MF or offset)
-    size_t total = be16(ip + 2);
-    if (total < ihl || total > avail) return false;
-    uint32_t a;
-    std::memcpy(&a, ip + 12, 4);
-    *src = IpAddr::from_v4(ntohl(a));
-    udp = ip + ihl;
-    udp_avail = total - ihl;
-  } else if (ethertype == 0x86DD) {
-    if (avail < 40 || (ip[0] >> 4) != 6 || ip[6] != 17) return false;  // no extension headers
-    size_t plen = be16(ip + 4);
-    if (40 + plen > avail) return false;
-    *src = IpAddr::from_v6(ip + 8);
-    udp = ip + 40;
-    udp_avail = plen;
-  } else {
-    return false;
-  }
-  if (udp_avail < 8) return false;
-  size_t ulen = be16(udp + 4);
-  if (ulen < 8 || ulen > udp_avail) return false;
-  *sport = be16(udp);
-  *payload = udp + 8;
-  *len = ulen - 8;
-  return true;
-}
 
 MalformedClass class_of(Reject r) {
   switch (r) {
@@ -124,34 +43,23 @@ MalformedClass class_of(Reject r) {
 
 bool load_capture(const std::string& path, Capture* out, std::string* error) {
   *out = Capture{};
-  char errbuf[PCAP_ERRBUF_SIZE] = {0};
-  pcap_t* pc =
-      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
-  if (pc == nullptr) {
-    *error = path + ": " + errbuf;
-    return false;
-  }
-  const int linktype = pcap_datalink(pc);
+  PcapReader reader;
+  if (!reader.open(path, error)) return false;
   std::map<IpAddr, uint32_t> source_index;
   std::map<std::tuple<uint32_t, uint8_t, uint8_t>, uint32_t> stream_index;
   DecodeOptions opt;
-  pcap_pkthdr* h;
-  const u_char* frame;
+  CapturedUdp u;
   int rc;
-  while ((rc = pcap_next_ex(pc, &h, &frame)) == 1) {
-    IpAddr src;
-    uint16_t sport;
-    const uint8_t* payload;
-    size_t len;
-    if (h->caplen < h->len ||
-        !udp_payload(linktype, frame, h->caplen, &src, &sport, &payload, &len) || len > 65507) {
+  while ((rc = reader.next(&u, error)) == 1) {
+    const IpAddr& src = u.src;
+    const uint8_t* payload = u.payload;
+    const size_t len = u.len;
+    if (len > 65507) {
       ++out->skipped;
       continue;
     }
-    (void)sport;
     CapturedDatagram d;
-    d.ts_ns =
-        int64_t{h->ts.tv_sec} * 1000000000 + h->ts.tv_usec;  // tv_usec holds ns (NANO precision)
+    d.ts_ns = u.ts_ns;
     d.offset = static_cast<uint32_t>(out->data.size());
     d.len = static_cast<uint32_t>(len);
     auto [sit, snew] = source_index.try_emplace(src, static_cast<uint32_t>(out->sources.size()));
@@ -198,12 +106,8 @@ bool load_capture(const std::string& path, Capture* out, std::string* error) {
     }
     out->datagrams.push_back(d);
   }
-  if (rc == -1) {
-    *error = path + ": " + pcap_geterr(pc);
-    pcap_close(pc);
-    return false;
-  }
-  pcap_close(pc);
+  if (rc == -1) return false;
+  out->skipped += reader.skipped();
   if (out->datagrams.empty()) {
     *error = path + ": no UDP datagrams in the capture";
     return false;

@@ -3,11 +3,9 @@
 // as fast as possible, optionally looped, optionally with flow_sequence
 // rewritten so that every loop continues each stream's sequence.
 //
-// Capture reading (libpcap, offline): Ethernet (with 802.1Q tags), Linux
-// cooked (SLL), raw IP and BSD loopback link types; IPv4 and IPv6; UDP only.
-// Other frames, IP fragments and truncated captures (caplen < wire length)
-// are skipped and counted. The capture is loaded whole into memory (captures
-// of NetFlow exports are small).
+// Capture reading: gen/pcap_reader.h (libpcap, offline; the link types and
+// what is skipped and counted are listed there). The capture is loaded whole
+// into memory (captures of NetFlow exports are small).
 //
 // Sources: each distinct source address of the capture becomes one exporter
 // of the replay, in order of first appearance: 127.0.0.1 + i in addr mode, or

@@ -68,7 +68,7 @@ void sender_thread(const GenConfig& cfg, const TrafficModel& model, Generator* g
       res->max_late_ns = std::max(res->max_late_ns, pacer.wait(slots));
     }
     if (end_mono > 0 && monotonic_ns() >= end_mono) break;
-    size_t n = gen->fill(batch, batch_slots, realtime_ns());
+    size_t n = gen->fill(batch, batch_slots, wall_ns());
     if (n == 0 && batch.empty()) break;
     send();
     slots += n;
@@ -126,7 +126,7 @@ RunResult run_generator(const GenConfig& cfg, const TrafficModel& model,
   const uint32_t threads = std::min(cfg.threads, cfg.exporters);
   const ExporterMode mode = cfg.resolved_mode();
   const bool want_keys = keep_keys || !cfg.truth_keys_path.empty();
-  const int64_t start_real = realtime_ns();
+  const int64_t start_real = wall_ns();
 
   std::vector<std::unique_ptr<Generator>> gens;
   std::vector<std::unique_ptr<UdpSender>> senders;

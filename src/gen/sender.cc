@@ -16,31 +16,6 @@ std::string errno_text(const std::string& what) { return what + ": " + std::stre
 
 }  // namespace
 
-void Fd::reset() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
-
-int64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-int64_t realtime_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-void sleep_until_ns(int64_t deadline) {
-  timespec ts;
-  ts.tv_sec = deadline / 1000000000;
-  ts.tv_nsec = deadline % 1000000000;
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-  }
-}
-
 int64_t Pacer::wait(uint64_t item) const {
   if (!paced()) return 0;
   const int64_t due = due_ns(item);
@@ -68,8 +43,8 @@ bool UdpSender::open(const Endpoint& target, ExporterMode mode, const std::vecto
   src_port_.assign(streams, 0);
   pkt_src_.assign(streams, in_addr{});
 
-  auto open_socket = [&](const sockaddr_storage& bind_to, socklen_t len, Fd* out) {
-    Fd fd(::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  auto open_socket = [&](const sockaddr_storage& bind_to, socklen_t len, UniqueFd* out) {
+    UniqueFd fd(::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!fd.valid()) {
       *error = errno_text("socket");
       return false;
@@ -106,7 +81,7 @@ bool UdpSender::open(const Endpoint& target, ExporterMode mode, const std::vecto
     auto* in = reinterpret_cast<sockaddr_in*>(&b);
     in->sin_family = AF_INET;
     in->sin_addr.s_addr = htonl(single && !sources.empty() ? sources.front().v4() : INADDR_ANY);
-    Fd fd;
+    UniqueFd fd;
     if (!open_socket(b, sizeof(sockaddr_in), &fd)) return false;
     IpAddr bound;
     uint16_t port = 0;
@@ -134,7 +109,7 @@ bool UdpSender::open(const Endpoint& target, ExporterMode mode, const std::vecto
         if (loop) in6->sin6_addr = in6addr_loopback;
         len = sizeof(sockaddr_in6);
       }
-      Fd fd;
+      UniqueFd fd;
       if (!open_socket(b, len, &fd)) return false;
       local_of(fd.get(), &src_addr_[i], &src_port_[i]);
       fds_.push_back(std::move(fd));

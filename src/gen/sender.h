@@ -30,35 +30,12 @@
 
 #include <ringflow/ip.h>
 
+#include "common/clock.h"
+#include "common/unique_fd.h"
 #include "gen/gen_config.h"
 #include "gen/send_batch.h"
 
 namespace ringflow::gen {
-
-// An owned socket fd: closed on destruction, move-only.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = o.fd_;
-      o.fd_ = -1;
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void reset();
-
- private:
-  int fd_ = -1;  // -1 = empty
-};
 
 class UdpSender {
  public:
@@ -105,7 +82,7 @@ class UdpSender {
   bool pktinfo_ = false;  // addr mode with several sources
   sockaddr_storage target_{};
   socklen_t target_len_ = 0;
-  std::vector<Fd> fds_;             // addr: 1, port: one per stream
+  std::vector<UniqueFd> fds_;       // addr: 1, port: one per stream
   std::vector<IpAddr> src_addr_;    // per stream
   std::vector<uint16_t> src_port_;  // per stream
   std::vector<in_addr> pkt_src_;    // per stream (pktinfo)
@@ -136,10 +113,6 @@ class Pacer {
   double rate_;
   int64_t start_ns_;
 };
-
-int64_t monotonic_ns();
-int64_t realtime_ns();
-void sleep_until_ns(int64_t monotonic_deadline);
 
 // Datagrams per batch at a given per-thread slot rate: ~1 ms worth, so even a
 // paced stream never bursts more than a millisecond of traffic at once.

@@ -20,16 +20,12 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace ringflow {
 namespace {
 
-int64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
 
 }  // namespace
 

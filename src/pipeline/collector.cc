@@ -8,8 +8,9 @@
 #include <algorithm>
 
 #include "aggregate/hub.h"
-#include "pipeline/flusher.h"
+#include "common/clock.h"
 #include "common/log.h"
+#include "pipeline/flusher.h"
 #include "pipeline/metrics_export.h"
 #include "pipeline/worker.h"
 #include "receive/handoff.h"
@@ -234,8 +235,7 @@ int run_collector(const Config& config, const RunOptions& options) {
 
   const uint32_t stats_every = config.log.stats_interval_s;
   StatsSnapshot prev = collector.snapshot();
-  timespec last;
-  clock_gettime(CLOCK_MONOTONIC, &last);
+  int64_t last = monotonic_ns();
   for (;;) {
     timespec timeout{1, 0};
     int sig = sigtimedwait(&set, nullptr, &timeout);
@@ -250,9 +250,8 @@ int run_collector(const Config& config, const RunOptions& options) {
       collector.reopen_outputs();
     }
     if (stats_every == 0) continue;
-    timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double secs = (now.tv_sec - last.tv_sec) + (now.tv_nsec - last.tv_nsec) / 1e9;
+    const int64_t now = monotonic_ns();
+    double secs = static_cast<double>(now - last) / 1e9;
     if (secs >= stats_every) {
       StatsSnapshot cur = collector.snapshot();
       log_stats(cur, prev, secs);

@@ -4,17 +4,13 @@
 #include <ctime>
 #include <optional>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "sink/time_format.h"
 
 namespace ringflow {
 namespace {
 
-int64_t wall_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
-}
 
 }  // namespace
 

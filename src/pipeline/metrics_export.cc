@@ -8,14 +8,15 @@
 #include <string_view>
 
 #include "aggregate/hub.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "metrics/metrics_server.h"
 #include "metrics/process_stats.h"
 #include "metrics/prom_writer.h"
 #include "pipeline/collector.h"
+#include "pipeline/flusher.h"
 #include "receive/handoff.h"
 #include "sink/clickhouse_sink.h"
-#include "pipeline/flusher.h"
 
 namespace ringflow {
 namespace {
@@ -23,11 +24,6 @@ namespace {
 constexpr MetricType kCounter = MetricType::kCounter;
 constexpr MetricType kGauge = MetricType::kGauge;
 
-int64_t realtime_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
-}
 
 // Decimal text of a small index, for "reactor"/"worker" label values.
 // (Copyable: the view is made on demand, never stored over its own buffer.)
@@ -112,7 +108,7 @@ std::string CollectorMetrics::render() {
 void CollectorMetrics::write(PromWriter& w) {
   std::lock_guard<std::mutex> lock(mu_);
   const Config& cfg = c_.config();
-  const int64_t now_ms = realtime_ms();
+  const int64_t now_ms = wall_ms();
 
   // --- read every counter once, workers before reactors (see the header) ---
   std::vector<WorkerValues> wv;

@@ -4,16 +4,14 @@
 
 #include <chrono>
 
+#include "common/clock.h"
+
 namespace ringflow {
 namespace {
 
-int64_t realtime_ms() {
-  // CLOCK_REALTIME_COARSE: a vDSO read of the tick-updated clock (1-4 ms
-  // resolution), plenty for "now" in future-record checks and for ticks.
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
-}
+// The coarse wall clock (common/clock.h): 1-4 ms resolution, plenty for
+// "now" in future-record checks and for ticks.
+int64_t realtime_ms() { return wall_ms_coarse(); }
 
 void format_time(int64_t ms, char* buf, size_t cap) {
   time_t s = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);

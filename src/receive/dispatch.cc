@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "common/clock.h"
+
 namespace ringflow {
 
 Dispatcher::Dispatcher(const ReceiveConfig& cfg, uint32_t reactor, uint32_t max_batch,
@@ -27,9 +29,7 @@ void Dispatcher::attach() {
 }
 
 void Dispatcher::begin_batch() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  batch_ns_ = int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+  batch_ns_ = wall_ns();
 }
 
 bool Dispatcher::allowed(const IpAddr& a) const {

@@ -5,6 +5,14 @@
 
 namespace ringflow {
 
+Reactor::Reactor(const ReceiveConfig& cfg, uint32_t index, size_t nsockets, Handoff& handoff,
+                 ReactorCounters& counters)
+    : cfg_(cfg),
+      index_(index),
+      counters_(counters),
+      dispatch_(cfg, index, cfg.batch, handoff, counters),
+      drops_(nsockets) {}
+
 Reactor::~Reactor() = default;
 
 std::unique_ptr<Reactor> make_reactor(const ReceiveConfig& cfg, uint32_t index,

@@ -31,6 +31,7 @@
 // from any thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -39,7 +40,9 @@
 #include <ringflow/config.h>
 #include <ringflow/stats.h>
 
+#include "receive/dispatch.h"
 #include "receive/handoff.h"
+#include "receive/kernel_drops.h"
 #include "receive/udp_socket.h"
 
 namespace ringflow {
@@ -55,7 +58,25 @@ class Reactor {
   // Buffers the reactor holds (in its ring or free list), i.e. not with a
   // worker or in flight. Refreshed once per loop iteration (relaxed), exact
   // after run() returned; ring_entries means nothing leaked.
-  virtual uint32_t buffers_home() const = 0;
+  uint32_t buffers_home() const { return home_.load(std::memory_order_relaxed); }
+
+ protected:
+  // What every backend has: its configuration and index, its sockets (a
+  // backend that sets up before taking them moves them in later), its
+  // counters, the dispatcher that routes to the workers and the kernel drop
+  // counts of nsockets sockets.
+  Reactor(const ReceiveConfig& cfg, uint32_t index, size_t nsockets, Handoff& handoff,
+          ReactorCounters& counters);
+
+  const ReceiveConfig cfg_;
+  const uint32_t index_;
+  std::vector<UdpSocket> sockets_;
+  ReactorCounters& counters_;
+  Dispatcher dispatch_;
+  KernelDrops drops_;
+
+  std::atomic<bool> stop_{false};   // set by stop(), read by run()
+  std::atomic<uint32_t> home_{0};   // buffers_home(), stored by run()
 };
 
 // Chooses the backend per cfg.backend ("auto": probe io_uring with the

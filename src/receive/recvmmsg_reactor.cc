@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace ringflow {
@@ -17,23 +18,15 @@ constexpr int kDryWaitMs = 1;     // free list empty: come back soon for returns
 constexpr int kIdleWaitMs = 100;  // housekeeping tick when idle
 constexpr int64_t kProcRefreshNs = 1000000000;
 
-int64_t mono_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
 
 }  // namespace
 
 RecvmmsgReactor::RecvmmsgReactor(const ReceiveConfig& cfg, uint32_t index,
                                  std::vector<UdpSocket> sockets, Handoff& handoff,
                                  ReactorCounters& counters)
-    : cfg_(cfg),
-      index_(index),
-      sockets_(std::move(sockets)),
-      counters_(counters),
-      dispatch_(cfg, index, cfg.batch, handoff, counters),
-      drops_(sockets_.size()) {}
+    : Reactor(cfg, index, sockets.size(), handoff, counters) {
+  sockets_ = std::move(sockets);
+}
 
 std::unique_ptr<RecvmmsgReactor> RecvmmsgReactor::create(const ReceiveConfig& cfg,
                                                          uint32_t index,
@@ -150,16 +143,16 @@ bool RecvmmsgReactor::receive(uint32_t s) {
 void RecvmmsgReactor::sleep(int timeout_ms, bool watch_sockets) {
   const nfds_t n = watch_sockets ? pfds_.size() : 1;
   int r = ::poll(pfds_.data(), n, timeout_ms);
-  if (r == 0 && mono_ns() - last_proc_ns_ >= kProcRefreshNs) {
+  if (r == 0 && monotonic_ns() - last_proc_ns_ >= kProcRefreshNs) {
     // Idle: SO_RXQ_OVFL only moves with traffic; read the socket table.
     drops_.refresh_from_proc(sockets_);
-    last_proc_ns_ = mono_ns();
+    last_proc_ns_ = monotonic_ns();
   }
 }
 
 void RecvmmsgReactor::run() {
   dispatch_.attach();
-  last_proc_ns_ = mono_ns();
+  last_proc_ns_ = monotonic_ns();
   while (!stop_.load(std::memory_order_acquire)) {
     take_returns();
     if (nfree_ == 0) {

@@ -24,9 +24,10 @@
 #include <string>
 #include <vector>
 
+#include "common/mapping.h"
+#include "common/unique_fd.h"
 #include "receive/dispatch.h"
 #include "receive/kernel_drops.h"
-#include "receive/os_resource.h"
 #include "receive/reactor.h"
 
 namespace ringflow {
@@ -42,7 +43,6 @@ class RecvmmsgReactor final : public Reactor {
   void run() override;
   void stop() override;
   const char* backend() const override { return "recvmmsg"; }
-  uint32_t buffers_home() const override { return home_.load(std::memory_order_relaxed); }
 
  private:
   // One SO_RXQ_OVFL control message per datagram slot, aligned for cmsghdr.
@@ -60,13 +60,6 @@ class RecvmmsgReactor final : public Reactor {
   bool receive(uint32_t socket);  // one recvmmsg; true if it got datagrams
   void sleep(int timeout_ms, bool watch_sockets);
 
-  const ReceiveConfig cfg_;
-  const uint32_t index_;
-  std::vector<UdpSocket> sockets_;
-  ReactorCounters& counters_;
-  Dispatcher dispatch_;
-  KernelDrops drops_;
-
   Mapping slab_;  // ring_entries * stride_ bytes
   uint32_t stride_ = 0;
   std::vector<uint16_t> free_;  // stack of free buffer ids; free_[0, nfree_)
@@ -82,9 +75,6 @@ class RecvmmsgReactor final : public Reactor {
   std::vector<pollfd> pfds_;        // [0] = wake_, then the sockets
   int64_t last_proc_ns_ = 0;
   uint32_t errors_logged_ = 0;
-
-  std::atomic<bool> stop_{false};
-  std::atomic<uint32_t> home_{0};
 };
 
 }  // namespace ringflow

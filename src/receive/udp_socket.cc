@@ -38,79 +38,55 @@ Endpoint endpoint_of(int fd, const Endpoint& asked) {
 
 }  // namespace
 
-UdpSocket::~UdpSocket() { close(); }
-
-UdpSocket::UdpSocket(UdpSocket&& o) noexcept
-    : fd_(std::exchange(o.fd_, -1)),
-      endpoint_(o.endpoint_),
-      inode_(o.inode_),
-      receive_buffer_(o.receive_buffer_) {}
-
-UdpSocket& UdpSocket::operator=(UdpSocket&& o) noexcept {
-  if (this != &o) {
-    close();
-    fd_ = std::exchange(o.fd_, -1);
-    endpoint_ = o.endpoint_;
-    inode_ = o.inode_;
-    receive_buffer_ = o.receive_buffer_;
-  }
-  return *this;
-}
-
-void UdpSocket::close() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
-
 bool UdpSocket::open(const Endpoint& at, const SocketOptions& opt, UdpSocket* out,
                      std::string* error) {
   const bool v6 = is_v6(at);
   UdpSocket s;
-  s.fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (s.fd_ < 0) {
+  s.fd_.reset(::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!s.fd_.valid()) {
     *error = errno_message(at, "socket", errno);
     return false;
   }
   const int one = 1, zero = 0;
-  if (opt.reuse_port && setsockopt(s.fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+  if (opt.reuse_port && setsockopt(s.fd_.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
     *error = errno_message(at, "setsockopt(SO_REUSEPORT)", errno);
     return false;
   }
   // The kernel doubles the value and keeps it in an int: clamp so a 2 GiB
   // request does not wrap negative.
   const int want = static_cast<int>(std::min<uint64_t>(opt.receive_buffer, INT_MAX / 2));
-  if (setsockopt(s.fd_, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0 &&
-      setsockopt(s.fd_, SOL_SOCKET, SO_RCVBUF, &want, sizeof want) != 0) {
+  if (setsockopt(s.fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0 &&
+      setsockopt(s.fd_.get(), SOL_SOCKET, SO_RCVBUF, &want, sizeof want) != 0) {
     *error = errno_message(at, "setsockopt(SO_RCVBUF)", errno);
     return false;
   }
   int got = 0;
   socklen_t got_len = sizeof got;
-  if (getsockopt(s.fd_, SOL_SOCKET, SO_RCVBUF, &got, &got_len) == 0) s.receive_buffer_ = got;
-  if (setsockopt(s.fd_, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) != 0) {
+  if (getsockopt(s.fd_.get(), SOL_SOCKET, SO_RCVBUF, &got, &got_len) == 0) s.receive_buffer_ = got;
+  if (setsockopt(s.fd_.get(), SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) != 0) {
     *error = errno_message(at, "setsockopt(SO_RXQ_OVFL)", errno);
     return false;
   }
-  if (at.any_v6 && setsockopt(s.fd_, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) != 0) {
+  if (at.any_v6 && setsockopt(s.fd_.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) != 0) {
     *error = errno_message(at, "setsockopt(IPV6_V6ONLY=0)", errno);
     return false;
   }
   sockaddr_storage ss;
   socklen_t len = at.to_sockaddr(&ss);
-  if (::bind(s.fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+  if (::bind(s.fd_.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     *error = errno_message(at, "bind", errno);
     return false;
   }
-  s.endpoint_ = endpoint_of(s.fd_, at);
+  s.endpoint_ = endpoint_of(s.fd_.get(), at);
   struct stat st;
-  if (fstat(s.fd_, &st) == 0) s.inode_ = st.st_ino;
+  if (fstat(s.fd_.get(), &st) == 0) s.inode_ = st.st_ino;
   *out = std::move(s);
   return true;
 }
 
 uint64_t UdpSocket::kernel_drops() const {
   uint64_t drops = 0;
-  if (fd_ < 0) return 0;
+  if (!fd_.valid()) return 0;
   proc_udp_drops(inode_, is_v6(endpoint_), &drops);
   return drops;
 }

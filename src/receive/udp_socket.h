@@ -33,6 +33,8 @@
 #include <ringflow/config.h>
 #include <ringflow/ip.h>
 
+#include "common/unique_fd.h"
+
 namespace ringflow {
 
 struct SocketOptions {
@@ -42,20 +44,15 @@ struct SocketOptions {
 
 class UdpSocket {
  public:
-  UdpSocket() = default;
-  ~UdpSocket();
-  UdpSocket(UdpSocket&& other) noexcept;
-  UdpSocket& operator=(UdpSocket&& other) noexcept;
-  UdpSocket(const UdpSocket&) = delete;
-  UdpSocket& operator=(const UdpSocket&) = delete;
+  UdpSocket() = default;  // empty; move-only (fd_ is a UniqueFd)
 
   // Opens, configures and binds a socket on `at`. On failure returns false
   // and "ADDRESS: what failed: strerror" in *error; *out is left empty.
   static bool open(const Endpoint& at, const SocketOptions& options, UdpSocket* out,
                    std::string* error);
 
-  bool valid() const { return fd_ >= 0; }
-  int fd() const { return fd_; }
+  bool valid() const { return fd_.valid(); }
+  int fd() const { return fd_.get(); }
   // The bound address, with the port the kernel chose when asked for port 0.
   const Endpoint& endpoint() const { return endpoint_; }
   // Effective receive buffer in bytes as the kernel reports it (SO_RCVBUF,
@@ -67,9 +64,7 @@ class UdpSocket {
   uint64_t kernel_drops() const;
 
  private:
-  void close();
-
-  int fd_ = -1;          // -1 = empty (default-constructed or moved-from)
+  UniqueFd fd_;          // empty when default-constructed or moved-from
   Endpoint endpoint_;
   ino_t inode_ = 0;      // socket inode, the key of /proc/net/udp{,6}
   uint64_t receive_buffer_ = 0;

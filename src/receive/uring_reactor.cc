@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace ringflow {
@@ -26,11 +27,6 @@ constexpr int64_t kIdleWaitNs = 100 * kMs;   // housekeeping tick when idle
 constexpr int64_t kProcRefreshNs = 1000 * kMs;
 constexpr int64_t kStopDeadlineNs = 1000 * kMs;
 
-int64_t mono_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
 
 uint32_t pow2_at_least(uint32_t v) {
   uint32_t p = 1;
@@ -40,35 +36,6 @@ uint32_t pow2_at_least(uint32_t v) {
 
 std::string errstr(const char* what, int neg_errno) {
   return std::string(what) + ": " + std::strerror(-neg_errno);
-}
-
-// Tries the setup flags from the most to the least efficient; the kernel
-// answers EINVAL to flags it does not know, anything else is final.
-int init_ring(io_uring* ring, unsigned sq_entries, unsigned cq_entries, bool for_other_thread,
-              unsigned* used) {
-  static constexpr unsigned kFlagSets[] = {
-      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,  // 6.1+
-      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN,   // 6.0+
-      IORING_SETUP_COOP_TASKRUN,                                // 5.19+
-      0,
-  };
-  int last = -EINVAL;
-  for (unsigned f : kFlagSets) {
-    io_uring_params p{};
-    p.flags = f | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
-    // SINGLE_ISSUER binds the ring to the task that enables it: create it
-    // disabled when run() will be on another thread.
-    if (for_other_thread && (f & IORING_SETUP_SINGLE_ISSUER)) p.flags |= IORING_SETUP_R_DISABLED;
-    p.cq_entries = cq_entries;
-    int r = io_uring_queue_init_params(sq_entries, ring, &p);
-    if (r == 0) {
-      *used = p.flags;
-      return 0;
-    }
-    last = r;
-    if (r != -EINVAL) break;
-  }
-  return last;
 }
 
 std::string setup_error(int neg_errno) {
@@ -118,23 +85,19 @@ bool probe_io_uring(std::string* why) {
   // Declared before the ring so they outlive it (destroyed in reverse).
   Mapping br_mem;
   alignas(16) uint8_t buf[2][256];
-  io_uring ring{};
-  unsigned flags = 0;
-  int r = init_ring(&ring, 8, 16, false, &flags);
+  UringRing owner;
+  int r = owner.init(8, 16, false);
   if (r != 0) {
     *why = setup_error(r);
     return false;
   }
-  struct RingGuard {
-    io_uring* ring;
-    ~RingGuard() { io_uring_queue_exit(ring); }
-  } guard{&ring};
-  if (!(ring.features & IORING_FEAT_EXT_ARG)) {
+  io_uring* ring = owner.get();
+  if (!(ring->features & IORING_FEAT_EXT_ARG)) {
     *why = "io_uring lacks IORING_FEAT_EXT_ARG (timed waits; needs Linux >= 5.11)";
     return false;
   }
   io_uring_buf_ring* br = nullptr;
-  r = setup_buf_ring(&ring, &br_mem, 2, kBufferGroup, &br);
+  r = setup_buf_ring(ring, &br_mem, 2, kBufferGroup, &br);
   if (r != 0) {
     *why = errstr("io_uring_register_buf_ring", r) + " (provided-buffer rings need Linux >= 5.19)";
     return false;
@@ -156,9 +119,9 @@ bool probe_io_uring(std::string* why) {
   }
   msghdr msg{};
   msg.msg_namelen = sizeof(sockaddr_in);
-  io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+  io_uring_sqe* sqe = io_uring_get_sqe(ring);
   prep_multishot(sqe, sock.get(), &msg, 1);
-  r = io_uring_submit(&ring);
+  r = io_uring_submit(ring);
   if (r < 0) {
     *why = errstr("io_uring_submit", r);
     return false;
@@ -170,14 +133,14 @@ bool probe_io_uring(std::string* why) {
   }
   __kernel_timespec ts{1, 0};
   io_uring_cqe* cqe = nullptr;
-  r = io_uring_wait_cqe_timeout(&ring, &cqe, &ts);
+  r = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
   if (r != 0) {
     *why = errstr("waiting for the probe's multishot recvmsg", r);
     return false;
   }
   const int res = cqe->res;
   const unsigned cflags = cqe->flags;
-  io_uring_cqe_seen(&ring, cqe);
+  io_uring_cqe_seen(ring, cqe);
   if (res == -EINVAL) {
     *why = "multishot recvmsg not supported (needs Linux >= 6.0)";
     return false;
@@ -195,11 +158,7 @@ bool probe_io_uring(std::string* why) {
 
 UringReactor::UringReactor(const ReceiveConfig& cfg, uint32_t index, size_t nsockets,
                            Handoff& handoff, ReactorCounters& counters)
-    : cfg_(cfg),
-      index_(index),
-      counters_(counters),
-      dispatch_(cfg, index, cfg.batch, handoff, counters),
-      drops_(nsockets) {}
+    : Reactor(cfg, index, nsockets, handoff, counters) {}
 
 std::unique_ptr<UringReactor> UringReactor::create(const ReceiveConfig& cfg, uint32_t index,
                                                    std::vector<UdpSocket>* sockets,
@@ -214,18 +173,18 @@ std::unique_ptr<UringReactor> UringReactor::create(const ReceiveConfig& cfg, uin
   // CQ: every data completion holds a buffer, so ring_entries of them at
   // most, plus a final completion per socket, the wake-up and the cancels.
   const uint32_t cq = std::min<uint32_t>(65536, pow2_at_least(entries + 2 * nsock + 8));
-  int e = init_ring(&r->ring_, sq, cq, true, &r->ring_flags_);
+  int e = r->ring_.init(sq, cq, true);
   if (e != 0) {
     *error = setup_error(e);
     return nullptr;
   }
-  r->ring_ready_ = true;
-  r->ring_disabled_ = (r->ring_flags_ & IORING_SETUP_R_DISABLED) != 0;
-  if (!(r->ring_.features & IORING_FEAT_EXT_ARG)) {
+  const unsigned flags = r->ring_.flags();
+  r->ring_disabled_ = (flags & IORING_SETUP_R_DISABLED) != 0;
+  if (!(r->ring_.get()->features & IORING_FEAT_EXT_ARG)) {
     *error = "io_uring lacks IORING_FEAT_EXT_ARG (timed waits; needs Linux >= 5.11)";
     return nullptr;
   }
-  e = setup_buf_ring(&r->ring_, &r->buf_ring_, entries, kBufferGroup, &r->br_);
+  e = setup_buf_ring(r->ring_.get(), &r->buf_ring_, entries, kBufferGroup, &r->br_);
   if (e != 0) {
     *error = errstr("io_uring_register_buf_ring", e);
     return nullptr;
@@ -259,18 +218,16 @@ std::unique_ptr<UringReactor> UringReactor::create(const ReceiveConfig& cfg, uin
   r->rearm_threshold_ = std::max<uint32_t>(1, std::min<uint32_t>(cfg.batch, entries / 8));
   r->sockets_ = std::move(*sockets);
   RF_LOG_DEBUG("reactor %u: io_uring ring flags 0x%x (%s), sq %u, cq %u, %u buffers of %u bytes",
-               index, r->ring_flags_,
-               (r->ring_flags_ & IORING_SETUP_DEFER_TASKRUN)  ? "SINGLE_ISSUER|DEFER_TASKRUN"
-               : (r->ring_flags_ & IORING_SETUP_SINGLE_ISSUER) ? "SINGLE_ISSUER|COOP_TASKRUN"
-               : (r->ring_flags_ & IORING_SETUP_COOP_TASKRUN)  ? "COOP_TASKRUN"
+               index, flags,
+               (flags & IORING_SETUP_DEFER_TASKRUN)  ? "SINGLE_ISSUER|DEFER_TASKRUN"
+               : (flags & IORING_SETUP_SINGLE_ISSUER) ? "SINGLE_ISSUER|COOP_TASKRUN"
+               : (flags & IORING_SETUP_COOP_TASKRUN)  ? "COOP_TASKRUN"
                                                                 : "no task-run flags",
-               r->ring_.sq.ring_entries, r->ring_.cq.ring_entries, entries, cfg.buffer_size);
+               r->ring_.get()->sq.ring_entries, r->ring_.get()->cq.ring_entries, entries, cfg.buffer_size);
   return r;
 }
 
-UringReactor::~UringReactor() {
-  if (ring_ready_) io_uring_queue_exit(&ring_);
-}
+UringReactor::~UringReactor() = default;  // ring_ first, then the mappings
 
 void UringReactor::stop() {
   stop_.store(true, std::memory_order_release);
@@ -280,13 +237,13 @@ void UringReactor::stop() {
 }
 
 io_uring_sqe* UringReactor::get_sqe() {
-  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
   if (!sqe) {
     // The SQ is sized for every request we can have queued at once; submit
     // and retry in case that ever changes.
-    io_uring_submit(&ring_);
+    io_uring_submit(ring_.get());
     counters_.syscalls.add();
-    sqe = io_uring_get_sqe(&ring_);
+    sqe = io_uring_get_sqe(ring_.get());
   }
   return sqe;
 }
@@ -384,10 +341,10 @@ void UringReactor::on_recv(const io_uring_cqe* cqe, uint32_t s) {
 }
 
 void UringReactor::process_batch() {
-  const unsigned n = io_uring_peek_batch_cqe(&ring_, cqes_.data(), static_cast<unsigned>(cqes_.size()));
+  const unsigned n = io_uring_peek_batch_cqe(ring_.get(), cqes_.data(), static_cast<unsigned>(cqes_.size()));
   // With IORING_FEAT_NODROP the kernel parks overflowed completions and sets
   // this flag; the CQ sizing should make it impossible, so count it.
-  if (io_uring_cq_has_overflow(&ring_)) counters_.cq_overflow.add();
+  if (io_uring_cq_has_overflow(ring_.get())) counters_.cq_overflow.add();
   if (n == 0) return;
   dispatch_.begin_batch();
   for (unsigned i = 0; i < n; ++i) {
@@ -401,7 +358,7 @@ void UringReactor::process_batch() {
     }
     // kCancel: nothing to do; the cancelled request reports on its own.
   }
-  io_uring_cq_advance(&ring_, n);
+  io_uring_cq_advance(ring_.get(), n);
   dispatch_.flush();
   for (size_t i = 0; i < dispatch_.dropped_count(); ++i) recycle(dispatch_.dropped()[i]);
 }
@@ -412,14 +369,14 @@ void UringReactor::wait(int64_t timeout_ns) {
   ts.tv_nsec = timeout_ns % 1000000000;
   // liburing enters the kernel only if it has SQEs to submit or no
   // completion is ready; count what it will do.
-  if (io_uring_sq_ready(&ring_) > 0 || io_uring_cq_ready(&ring_) == 0) counters_.syscalls.add();
+  if (io_uring_sq_ready(ring_.get()) > 0 || io_uring_cq_ready(ring_.get()) == 0) counters_.syscalls.add();
   io_uring_cqe* cqe = nullptr;
-  int r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
-  if (r == -ETIME && mono_ns() - last_proc_ns_ >= kProcRefreshNs) {
+  int r = io_uring_submit_and_wait_timeout(ring_.get(), &cqe, 1, &ts, nullptr);
+  if (r == -ETIME && monotonic_ns() - last_proc_ns_ >= kProcRefreshNs) {
     // Idle: the SO_RXQ_OVFL value only moves with traffic, so read the
     // socket table for drops that happened after the last datagram.
     drops_.refresh_from_proc(sockets_);
-    last_proc_ns_ = mono_ns();
+    last_proc_ns_ = monotonic_ns();
   }
 }
 
@@ -428,7 +385,7 @@ void UringReactor::run() {
     // Debian's liburing 2.3 declares io_uring_enable_rings() but does not
     // export it: issue the register call directly. The calling task becomes
     // the ring's single issuer.
-    if (syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) <
+    if (syscall(__NR_io_uring_register, ring_.get()->ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) <
         0) {
       RF_LOG_ERROR("reactor %u: io_uring_register(ENABLE_RINGS): %s", index_,
                    std::strerror(errno));
@@ -438,7 +395,7 @@ void UringReactor::run() {
   dispatch_.attach();
   arm_wake();
   for (uint32_t s = 0; s < sockets_.size(); ++s) arm(s);
-  last_proc_ns_ = mono_ns();
+  last_proc_ns_ = monotonic_ns();
   for (;;) {
     const bool stopping = stop_.load(std::memory_order_acquire);
     take_returns();
@@ -478,11 +435,11 @@ void UringReactor::shutdown() {
     io_uring_prep_cancel64(sqe, tag(kRecv, s), 0);
     io_uring_sqe_set_data64(sqe, tag(kCancel, s));
   }
-  const int64_t deadline = mono_ns() + kStopDeadlineNs;
+  const int64_t deadline = monotonic_ns() + kStopDeadlineNs;
   auto any_armed = [this] {
     return std::any_of(armed_.begin(), armed_.end(), [](uint8_t a) { return a != 0; });
   };
-  while ((any_armed() || io_uring_cq_ready(&ring_) > 0) && mono_ns() < deadline) {
+  while ((any_armed() || io_uring_cq_ready(ring_.get()) > 0) && monotonic_ns() < deadline) {
     wait(10 * kMs);
     process_batch();
   }

@@ -39,10 +39,12 @@
 #include <string>
 #include <vector>
 
+#include "common/mapping.h"
+#include "common/unique_fd.h"
 #include "receive/dispatch.h"
 #include "receive/kernel_drops.h"
-#include "receive/os_resource.h"
 #include "receive/reactor.h"
+#include "receive/uring_ring.h"
 
 namespace ringflow {
 
@@ -67,10 +69,9 @@ class UringReactor final : public Reactor {
   void run() override;
   void stop() override;
   const char* backend() const override { return "io_uring"; }
-  uint32_t buffers_home() const override { return home_.load(std::memory_order_relaxed); }
 
   // The setup flags the kernel accepted (for logs and tests).
-  unsigned ring_flags() const { return ring_flags_; }
+  unsigned ring_flags() const { return ring_.flags(); }
 
  private:
   UringReactor(const ReceiveConfig& cfg, uint32_t index, size_t nsockets, Handoff& handoff,
@@ -90,21 +91,12 @@ class UringReactor final : public Reactor {
   void wait(int64_t timeout_ns);
   void shutdown();
 
-  const ReceiveConfig cfg_;
-  const uint32_t index_;
-  std::vector<UdpSocket> sockets_;
-  ReactorCounters& counters_;
-  Dispatcher dispatch_;
-  KernelDrops drops_;
-
-  // The destructor exits ring_ first: the kernel may write into these
-  // mappings until the ring is torn down.
+  // Declared after the mappings, so ring_ is torn down first: the kernel may
+  // write into them until then (uring_ring.h).
   Mapping buffers_;   // ring_entries * stride_ bytes
   Mapping buf_ring_;  // the io_uring_buf_ring shared with the kernel
-  io_uring ring_{};
-  bool ring_ready_ = false;  // ring_ initialised (the destructor tears it down)
+  UringRing ring_;
   bool ring_disabled_ = false;
-  unsigned ring_flags_ = 0;
   UniqueFd wake_;            // eventfd written by stop()
   uint64_t wake_value_ = 0;  // target of the wake-up read
 
@@ -122,8 +114,6 @@ class UringReactor final : public Reactor {
   uint32_t errors_logged_ = 0;
   bool backoff_ = false;  // an unexpected error: wait 1 ms before re-arming
 
-  std::atomic<bool> stop_{false};
-  std::atomic<uint32_t> home_{0};
 };
 
 }  // namespace ringflow

@@ -8,16 +8,12 @@
 #include <chrono>
 #include <random>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace ringflow {
 namespace {
 
-int64_t wall_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 uint64_t mix(uint64_t a, uint64_t b) {
   __uint128_t r = static_cast<__uint128_t>(a) * b;

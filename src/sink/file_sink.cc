@@ -1,6 +1,5 @@
 #include "sink/file_sink.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/dir_list.h"
 #include "sink/time_format.h"
 
 namespace ringflow {
@@ -164,21 +164,11 @@ bool FileSink::write(const FlushBatch& b) {
 std::vector<std::string> FileSink::list_files() const {
   std::vector<std::string> names;
   if (!dir_.valid()) return names;
-  int fd = ::dup(dir_.get());
-  if (fd < 0) return names;
-  DIR* d = ::fdopendir(fd);
-  if (!d) {
-    ::close(fd);
-    return names;
-  }
-  // The dup shares the directory offset with dir_: start from the top.
-  ::rewinddir(d);
+  std::vector<std::string> all;
+  if (!list_dir(dir_.get(), &all)) return names;
   const char* ext = extension();
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
+  for (std::string& n : all)
     if (starts_with(n, "flows-") && ends_with(n, ext)) names.push_back(std::move(n));
-  }
-  ::closedir(d);
   std::sort(names.begin(), names.end());
   return names;
 }

@@ -1,6 +1,5 @@
 #include "sink/spool_dir.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 #include <vector>
+
+#include "common/dir_list.h"
 
 namespace ringflow {
 namespace {
@@ -152,26 +153,22 @@ bool Spool::open(const std::string& dir, uint64_t max_bytes, std::string* error)
   }
   dir_fd_.reset(fd);
 
-  // Scan on a dup: fdopendir takes ownership of the descriptor it is given.
-  int scan_fd = ::dup(fd);
-  DIR* d = scan_fd >= 0 ? ::fdopendir(scan_fd) : nullptr;
-  if (!d) {
-    if (scan_fd >= 0) ::close(scan_fd);
+  std::vector<std::string> names;
+  if (!list_dir(fd, &names)) {
     *error = errno_text("cannot list spool directory " + dir, errno);
     return false;
   }
   std::vector<std::pair<uint64_t, std::string>> found;
   std::vector<std::string> tmp;
-  while (dirent* e = ::readdir(d)) {
+  for (std::string& name : names) {
     uint64_t seq;
-    size_t len = std::strlen(e->d_name);
-    if (parse_name(e->d_name, &seq)) {
-      found.emplace_back(seq, e->d_name);
-    } else if (len > 4 && std::strcmp(e->d_name + len - 4, ".tmp") == 0) {
-      tmp.emplace_back(e->d_name);
+    size_t len = name.size();
+    if (parse_name(name.c_str(), &seq)) {
+      found.emplace_back(seq, std::move(name));
+    } else if (len > 4 && std::strcmp(name.c_str() + len - 4, ".tmp") == 0) {
+      tmp.push_back(std::move(name));
     }
   }
-  ::closedir(d);
   for (const std::string& t : tmp) ::unlinkat(fd, t.c_str(), 0);  // never renamed: incomplete
   std::sort(found.begin(), found.end());
 

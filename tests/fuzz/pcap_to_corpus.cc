@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "fuzz/pcap_reader.h"
+#include "support/capture_file.h"
 
 namespace {
 
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   }
   const std::string out = argv[2];
   std::vector<std::vector<uint8_t>> seeds;
-  auto pcap = ringflow::testing::read_pcap(argv[1]);
+  auto pcap = ringflow::testing::read_capture(argv[1]);
   if (!pcap.ok()) {
     std::fprintf(stderr, "pcap_to_corpus: warning: %s: %s (synthetic seeds only)\n", argv[1],
                  pcap.error.c_str());

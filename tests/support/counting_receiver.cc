@@ -16,7 +16,7 @@ bool CountingReceiver::open(const Endpoint& at, bool keep_keys, bool keep_times,
   keep_times_ = keep_times;
   sockaddr_storage ss;
   socklen_t len = at.to_sockaddr(&ss);
-  Fd fd(::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) {
     *error = std::string("socket: ") + std::strerror(errno);
     return false;

@@ -80,7 +80,7 @@ class CountingReceiver {
  private:
   void loop();
 
-  Fd fd_;
+  UniqueFd fd_;
   Endpoint endpoint_;
   bool keep_keys_ = false, keep_times_ = false;
   std::atomic<bool> stopping_{false};

@@ -1,18 +1,16 @@
-// Move-only owners for the OS resources of the receive path: a file
-// descriptor (eventfd, probe sockets) and an anonymous memory mapping (buffer
-// slabs, the io_uring provided-buffer ring). Each releases its resource in
-// its destructor, so a multi-step setup that fails half-way leaks nothing.
+// Mapping: owns one anonymous memory mapping (the receive buffer slabs, the
+// io_uring provided-buffer ring, aggregation tables); unmaps it on
+// destruction, so a multi-step setup that fails half-way leaks nothing.
+// Move-only. The one owner type for mmap'd memory in every stage, as
+// UniqueFd (common/unique_fd.h) is for descriptors.
 //
-// Thread safety: plain owners; one thread at a time.
+// Thread safety: a plain owner; one thread at a time.
 #pragma once
 
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <cstddef>
 #include <utility>
-
-#include "common/unique_fd.h"
 
 namespace ringflow {
 
