@@ -152,13 +152,17 @@ class Validator {
     }
   }
 
-  // [[sink]]: an array of tables, each checked against the keys of its type.
-  void walk_sinks(const toml::node& n, std::vector<SinkConfig>* out) {
-    std::string path(schema::kSinkArray);
+  // An array of tables at `path` ([[sink]], [[decode.sampling_override]]):
+  // every element must be a table, and parse_one(table, element path,
+  // element node, &item) fills one item, reporting its own errors. *out is
+  // replaced only when every element parsed without an error.
+  template <class T, class ParseOne>
+  void walk_table_array(const toml::node& n, const std::string& path, const char* expected,
+                        std::vector<T>* out, ParseOne&& parse_one) {
     positions[path] = pos_of(n.source());
     const toml::array* a = n.as_array();
-    if (!a) return mismatch(n, path, "array of tables ([[sink]])");
-    std::vector<SinkConfig> sinks;
+    if (!a) return mismatch(n, path, expected);
+    std::vector<T> list;
     bool ok = true;
     for (size_t i = 0; i < a->size(); ++i) {
       const toml::node& e = *a->get(i);
@@ -170,92 +174,92 @@ class Validator {
         continue;
       }
       positions[ipath] = pos_of(e.source());
-      SinkConfig sink;
       size_t before = errors_->size();
-      bool typed = false;
-      // The type first: it decides which other keys are allowed.
-      if (const toml::node* type = t->get("type")) {
-        apply(*find_key(schema::kSinkKeys, "type"), ipath + ".type", *type, &sink);
-        typed = errors_->size() == before;
-      }
-      check_required(schema::kSinkKeys, *t, ipath, pos_of(e.source()));
-      for (auto&& [k, value] : *t) {
-        std::string name(k.str());
-        if (name == "type") continue;
-        std::string kpath = ipath + "." + name;
-        const Key<SinkConfig>* key = find_key(schema::kSinkKeys, name);
-        uint8_t type_bit = schema::sink_bit(sink.type);
-        if (!key) {
-          std::vector<std::string> candidates;
-          for (const auto& sk : schema::kSinkKeys)
-            if (!typed || (sk.sinks & type_bit)) candidates.push_back(sk.name);
-          std::string m = closest_match(name, candidates);
-          std::string valid;
-          for (const auto& c : candidates) valid += (valid.empty() ? "" : ", ") + c;
-          error(pos_of(k.source()), kpath,
-                m.empty() ? "unknown key; a " + std::string(typed ? schema::kSinkTypeNames[static_cast<size_t>(sink.type)] : "") +
-                                (typed ? " " : "") + "sink takes: " + valid
-                          : "unknown key; did you mean '" + ipath + "." + m + "'?");
-        } else if (typed && !(key->sinks & type_bit)) {
-          std::string valid;
-          for (const auto& sk : schema::kSinkKeys) {
-            if (!(sk.sinks & type_bit)) continue;
-            if (!valid.empty()) valid += ", ";
-            valid += sk.name;
-          }
-          const char* tname = schema::kSinkTypeNames[static_cast<size_t>(sink.type)];
-          error(pos_of(k.source()), kpath,
-                std::string("not a key of ") + tname + " sinks (a " + tname + " sink takes: " +
-                    valid + ")");
-        } else {
-          apply(*key, kpath, value, &sink);
-        }
-      }
-      if (sink.name.empty()) sink.name = schema::kSinkTypeNames[static_cast<size_t>(sink.type)];
+      T item;
+      parse_one(*t, ipath, e, &item);
       ok = ok && errors_->size() == before;
-      sinks.push_back(std::move(sink));
+      list.push_back(std::move(item));
     }
-    if (ok) *out = std::move(sinks);
+    if (ok) *out = std::move(list);
+  }
+
+  // [[sink]]: an array of tables, each checked against the keys of its type.
+  void walk_sinks(const toml::node& n, std::vector<SinkConfig>* out) {
+    walk_table_array(n, std::string(schema::kSinkArray), "array of tables ([[sink]])", out,
+                     [this](const toml::table& t, const std::string& ipath, const toml::node& e,
+                            SinkConfig* sink) { parse_sink(t, ipath, e, sink); });
+  }
+
+  // One [[sink]] table: the type first, then the keys that type takes.
+  void parse_sink(const toml::table& t, const std::string& ipath, const toml::node& e,
+                  SinkConfig* out) {
+    SinkConfig& sink = *out;
+    size_t before = errors_->size();
+    bool typed = false;
+    // The type first: it decides which other keys are allowed.
+    if (const toml::node* type = t.get("type")) {
+      apply(*find_key(schema::kSinkKeys, "type"), ipath + ".type", *type, &sink);
+      typed = errors_->size() == before;
+    }
+    check_required(schema::kSinkKeys, t, ipath, pos_of(e.source()));
+    for (auto&& [k, value] : t) {
+      std::string name(k.str());
+      if (name == "type") continue;
+      std::string kpath = ipath + "." + name;
+      const Key<SinkConfig>* key = find_key(schema::kSinkKeys, name);
+      uint8_t type_bit = schema::sink_bit(sink.type);
+      if (!key) {
+        std::vector<std::string> candidates;
+        for (const auto& sk : schema::kSinkKeys)
+          if (!typed || (sk.sinks & type_bit)) candidates.push_back(sk.name);
+        std::string m = closest_match(name, candidates);
+        std::string valid;
+        for (const auto& c : candidates) valid += (valid.empty() ? "" : ", ") + c;
+        error(pos_of(k.source()), kpath,
+              m.empty() ? "unknown key; a " + std::string(typed ? schema::kSinkTypeNames[static_cast<size_t>(sink.type)] : "") +
+                              (typed ? " " : "") + "sink takes: " + valid
+                        : "unknown key; did you mean '" + ipath + "." + m + "'?");
+      } else if (typed && !(key->sinks & type_bit)) {
+        std::string valid;
+        for (const auto& sk : schema::kSinkKeys) {
+          if (!(sk.sinks & type_bit)) continue;
+          if (!valid.empty()) valid += ", ";
+          valid += sk.name;
+        }
+        const char* tname = schema::kSinkTypeNames[static_cast<size_t>(sink.type)];
+        error(pos_of(k.source()), kpath,
+              std::string("not a key of ") + tname + " sinks (a " + tname + " sink takes: " +
+                  valid + ")");
+      } else {
+        apply(*key, kpath, value, &sink);
+      }
+    }
+    if (sink.name.empty()) sink.name = schema::kSinkTypeNames[static_cast<size_t>(sink.type)];
   }
 
   // [[decode.sampling_override]]: exporter address -> interval.
   void walk_sampling(const toml::node& n, std::vector<SamplingOverride>* out) {
-    std::string path(schema::kSamplingArray);
-    positions[path] = pos_of(n.source());
-    const toml::array* a = n.as_array();
-    if (!a) return mismatch(n, path, "array of tables ([[decode.sampling_override]])");
-    std::vector<SamplingOverride> list;
-    bool ok = true;
-    for (size_t i = 0; i < a->size(); ++i) {
-      const toml::node& e = *a->get(i);
-      std::string ipath = indexed(path, i);
-      const toml::table* t = e.as_table();
-      if (!t) {
-        mismatch(e, ipath, "table");
-        ok = false;
-        continue;
-      }
-      positions[ipath] = pos_of(e.source());
-      size_t before = errors_->size();
-      SamplingOverride o;
-      check_required(schema::kSamplingKeys, *t, ipath, pos_of(e.source()));
-      for (auto&& [k, value] : *t) {
-        std::string name(k.str());
-        std::string kpath = ipath + "." + name;
-        if (const Key<SamplingOverride>* key = find_key(schema::kSamplingKeys, name)) {
-          apply(*key, kpath, value, &o);
-        } else {
-          std::vector<std::string> candidates;
-          for (const auto& sk : schema::kSamplingKeys) candidates.push_back(sk.name);
-          std::string m = closest_match(name, candidates);
-          error(pos_of(k.source()), kpath,
-                m.empty() ? "unknown key" : "unknown key; did you mean '" + ipath + "." + m + "'?");
-        }
-      }
-      ok = ok && errors_->size() == before;
-      list.push_back(o);
-    }
-    if (ok) *out = std::move(list);
+    walk_table_array(
+        n, std::string(schema::kSamplingArray),
+        "array of tables ([[decode.sampling_override]])", out,
+        [this](const toml::table& t, const std::string& ipath, const toml::node& e,
+               SamplingOverride* o) {
+          check_required(schema::kSamplingKeys, t, ipath, pos_of(e.source()));
+          for (auto&& [k, value] : t) {
+            std::string name(k.str());
+            std::string kpath = ipath + "." + name;
+            if (const Key<SamplingOverride>* key = find_key(schema::kSamplingKeys, name)) {
+              apply(*key, kpath, value, o);
+            } else {
+              std::vector<std::string> candidates;
+              for (const auto& sk : schema::kSamplingKeys) candidates.push_back(sk.name);
+              std::string m = closest_match(name, candidates);
+              error(pos_of(k.source()), kpath,
+                    m.empty() ? "unknown key"
+                              : "unknown key; did you mean '" + ipath + "." + m + "'?");
+            }
+          }
+        });
   }
 
   void unknown_key(const std::string& section, const std::string& name, Pos pos) {

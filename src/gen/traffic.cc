@@ -9,18 +9,9 @@
 namespace ringflow::gen {
 namespace {
 
-uint8_t pick(Rng& rng, std::initializer_list<std::pair<uint8_t, uint32_t>> weighted) {
-  uint32_t total = 0;
-  for (auto& [v, w] : weighted) total += w;
-  uint32_t r = rng.below(total);
-  for (auto& [v, w] : weighted) {
-    if (r < w) return v;
-    r -= w;
-  }
-  return weighted.begin()->first;
-}
-
-uint16_t pick16(Rng& rng, std::initializer_list<std::pair<uint16_t, uint32_t>> weighted) {
+// One value drawn with the given weights (T: uint8_t or uint16_t).
+template <class T>
+T pick(Rng& rng, std::initializer_list<std::pair<T, uint32_t>> weighted) {
   uint32_t total = 0;
   for (auto& [v, w] : weighted) total += w;
   uint32_t r = rng.below(total);
@@ -66,14 +57,15 @@ TrafficModel::TrafficModel(uint32_t keys, double zipf, uint64_t seed) {
   seen.reserve(keys * 2);
   while (keys_.size() < keys) {
     FlowKey k;
-    ProtoClass pc = static_cast<ProtoClass>(pick(rng, {{kTcp, 85}, {kUdp, 12}, {kIcmp, 3}}));
+    ProtoClass pc =
+        static_cast<ProtoClass>(pick<uint8_t>(rng, {{kTcp, 85}, {kUdp, 12}, {kIcmp, 3}}));
     k.src = 0x0A000000u + 1 + rng.below(std::min<uint32_t>(clients, 0xFFFFFD));
     k.dst = server_addr(rng.below(servers));
     switch (pc) {
       case kTcp:
         k.proto = 6;
         k.sport = static_cast<uint16_t>(32768 + rng.below(28232));
-        k.dport = pick16(rng, {{443, 60},
+        k.dport = pick<uint16_t>(rng, {{443, 60},
                                {80, 20},
                                {22, 4},
                                {25, 3},
@@ -84,7 +76,7 @@ TrafficModel::TrafficModel(uint32_t keys, double zipf, uint64_t seed) {
       case kUdp:
         k.proto = 17;
         k.sport = static_cast<uint16_t>(32768 + rng.below(28232));
-        k.dport = pick16(rng, {{53, 50},
+        k.dport = pick<uint16_t>(rng, {{53, 50},
                                {123, 10},
                                {443, 25},
                                {5060, 5},
@@ -94,7 +86,7 @@ TrafficModel::TrafficModel(uint32_t keys, double zipf, uint64_t seed) {
         k.proto = 1;
         // Exporters put ICMP type << 8 | code in dstport (Cisco convention).
         k.sport = 0;
-        k.dport = pick16(rng, {{0x0800, 45}, {0x0000, 45}, {0x0303, 5}, {0x0B00, 5}});
+        k.dport = pick<uint16_t>(rng, {{0x0800, 45}, {0x0000, 45}, {0x0303, 5}, {0x0B00, 5}});
         // ICMP keys collide easily (no ports): vary the client.
         k.src = 0x0A000000u + 1 + rng.below(0xFFFFFD);
         break;
@@ -169,7 +161,7 @@ TrafficModel::TrafficModel(uint32_t keys, double zipf, uint64_t seed) {
       switch (c) {
         case kTcp:
           packets = static_cast<uint32_t>(pareto(1.1, 1e6));
-          bpp = pick16(
+          bpp = pick<uint16_t>(
               rng,
               {{40, 25}, {52, 15}, {576, 10}, {static_cast<uint16_t>(1200 + rng.below(301)), 50}});
           flags = kTcpFlags[rng.below(8)];
@@ -177,7 +169,7 @@ TrafficModel::TrafficModel(uint32_t keys, double zipf, uint64_t seed) {
         case kUdp: {
           packets = static_cast<uint32_t>(pareto(1.3, 1e6));
           // Two statements: the operands of '-' are unsequenced, and both draw.
-          uint16_t base = pick16(rng, {{76, 40}, {90, 10}, {1200, 30}, {1400, 20}});
+          uint16_t base = pick<uint16_t>(rng, {{76, 40}, {90, 10}, {1200, 30}, {1400, 20}});
           bpp = static_cast<uint16_t>(base - rng.below(16));
           break;
         }

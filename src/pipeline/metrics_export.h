@@ -7,8 +7,13 @@
 //   kernel received = kernel_drops + datagrams            (per reactor)
 //                   = decoded + rejected + dropped + in the queues
 //
-// It lives in pipeline because it reads every stage; the generic pieces
-// (text format, HTTP) are in src/metrics, which knows nothing of ringflow.
+// Each stage writes its own families, next to its counters, from a family
+// table (src/metrics/family.h): receive/receive_metrics.h,
+// decode/decode_metrics.h, aggregate/aggregate_metrics.h,
+// pipeline/flusher_metrics.h, and every sink through Sink::metric_families()
+// (sink/sink.h). This file only reads the collector's stages in the right
+// order and calls them; the generic pieces (text format, HTTP) are in
+// src/metrics, which knows nothing of ringflow.
 //
 // How it reads without slowing the pipeline: per-thread Counter blocks with
 // relaxed loads (single writers, no lock); queue depth with size_approx();
@@ -27,9 +32,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <ringflow/streams.h>
+
+#include "decode/decode_metrics.h"
 
 namespace ringflow {
 
@@ -54,8 +62,11 @@ class CollectorMetrics {
   const Collector& c_;
   mutable std::mutex mu_;
   std::vector<StreamStats> streams_;  // scratch for one scrape; guarded by mu_
-  uint64_t cap_exceeded_ = 0;         // guarded by mu_
+  StreamMetrics stream_metrics_;      // guarded by mu_
 };
+
+// ringflow_build_info (version, receive backend) and the process_* families.
+void write_process_metrics(PromWriter& w, std::string_view backend);
 
 // CollectorMetrics served over HTTP on config.metrics.listen.
 class MetricsEndpoint {

@@ -14,6 +14,43 @@
 namespace ringflow {
 namespace {
 
+// One of the sink's counters, for its metric family table (applied only to
+// the ClickHouseSink whose metric_families() returned the table).
+template <const Counter ClickHouseCounters::*F>
+uint64_t counter_of(const Sink& sink) {
+  return (static_cast<const ClickHouseSink&>(sink).counters().*F).load();
+}
+
+constexpr Family<Sink> kFamilies[] = {
+    {"ringflow_clickhouse_rows_inserted_total", kCounter,
+     "Rows the ClickHouse server acknowledged.", &counter_of<&ClickHouseCounters::rows_inserted>},
+    {"ringflow_clickhouse_inserts_total", kCounter, "INSERTs acknowledged (direct and replayed).",
+     &counter_of<&ClickHouseCounters::batches_inserted>},
+    {"ringflow_clickhouse_inserts_replayed_total", kCounter, "INSERTs replayed from the spool.",
+     &counter_of<&ClickHouseCounters::batches_replayed>},
+    {"ringflow_clickhouse_duplicates_skipped_total", kCounter,
+     "Spooled INSERTs found already in the table and skipped.",
+     &counter_of<&ClickHouseCounters::duplicates_skipped>},
+    {"ringflow_clickhouse_retries_total", kCounter, "Replay attempts that failed.",
+     &counter_of<&ClickHouseCounters::retries>},
+    {"ringflow_clickhouse_errors_total", kCounter, "Failed requests of any kind.",
+     &counter_of<&ClickHouseCounters::errors>},
+    {"ringflow_clickhouse_spooled_inserts_total", kCounter,
+     "INSERTs written to the spool (server down or slow).",
+     &counter_of<&ClickHouseCounters::spooled_batches_total>},
+    {"ringflow_clickhouse_spooled_rows_total", kCounter, "Rows written to the spool.",
+     &counter_of<&ClickHouseCounters::spooled_rows_total>},
+    {"ringflow_clickhouse_spool_inserts", kGauge, "INSERTs waiting in the spool now.",
+     &counter_of<&ClickHouseCounters::spool_batches>},
+    {"ringflow_clickhouse_spool_bytes", kGauge, "Bytes in the spool now.",
+     &counter_of<&ClickHouseCounters::spool_bytes>},
+    {"ringflow_clickhouse_spool_dropped_rows_total", kCounter,
+     "Rows refused because the spool was full (spool_max_bytes): lost.",
+     &counter_of<&ClickHouseCounters::spool_dropped_rows>},
+    {"ringflow_clickhouse_spool_corrupt_total", kCounter, "Spool files set aside as corrupt.",
+     &counter_of<&ClickHouseCounters::spool_corrupt>},
+};
+
 
 uint64_t mix(uint64_t a, uint64_t b) {
   __uint128_t r = static_cast<__uint128_t>(a) * b;
@@ -479,5 +516,7 @@ void register_clickhouse_sink(const AggregateConfig& aggregate) {
         return ClickHouseSink::create(std::move(o), error);
       });
 }
+
+std::span<const Family<Sink>> ClickHouseSink::metric_families() const { return kFamilies; }
 
 }  // namespace ringflow

@@ -124,6 +124,8 @@ class ClickHouseSink : public Sink {
   void reopen() override;  // re-checks the table before the next INSERT
   void close() override;   // stops the replay thread; the spool stays for the next run
   std::string last_error() const override { return last_error_; }
+  // ringflow_clickhouse_*: inserts, the spool and its bound (from counters()).
+  std::span<const Family<Sink>> metric_families() const override;
 
   const ClickHouseCounters& counters() const { return counters_; }
   const std::vector<ChColumn>& columns() const { return columns_; }

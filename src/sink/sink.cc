@@ -2,6 +2,8 @@
 
 #include <map>
 #include <mutex>
+#include <set>
+#include <string_view>
 
 #include "sink/file_sink.h"
 #include "sink/text_sink.h"
@@ -78,6 +80,20 @@ std::vector<std::unique_ptr<Sink>> make_sinks(const OutputConfig& cfg, std::stri
     sinks.push_back(std::move(sink));
   }
   return sinks;
+}
+
+void write_sink_metrics(PromWriter& w, std::span<const Sink* const> sinks) {
+  std::set<std::string_view> written;
+  for (size_t i = 0; i < sinks.size(); ++i) {
+    for (const Family<Sink>& f : sinks[i]->metric_families()) {
+      if (!written.insert(f.name).second) continue;
+      w.family(f.name, f.type, f.help);
+      for (size_t j = i; j < sinks.size(); ++j)
+        for (const Family<Sink>& g : sinks[j]->metric_families())
+          if (std::string_view(g.name) == f.name)
+            w.sample({{"sink", sinks[j]->name()}}, g.value(*sinks[j]));
+    }
+  }
 }
 
 }  // namespace ringflow

@@ -11,18 +11,27 @@
 // logs once per change of state, with last_error()); it never throws and
 // never blocks receive (it runs on the flusher thread).
 //
+// Metrics: a sink type with metrics of its own (beyond the flusher's
+// per-sink ringflow_sink_* counters) returns their family table from
+// metric_families(); write_sink_metrics() writes them for every sink, with
+// label sink=name(). docs/metrics.md lists them.
+//
 // Thread safety: one thread (the flusher) calls a sink's methods, never
-// concurrently. make_sinks/register_sink_factory: start-up only.
+// concurrently, except metric_families() and the table's readers, which any
+// thread may call (they read relaxed counters). make_sinks /
+// register_sink_factory: start-up only.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <ringflow/config.h>
 
 #include "aggregate/flush_batch.h"
+#include "metrics/family.h"
 
 namespace ringflow {
 
@@ -40,7 +49,16 @@ class Sink {
   virtual void close() {}
   // Why the last write failed (for the log); empty when unknown.
   virtual std::string last_error() const { return {}; }
+  // This sink type's own metric families: the same table for every sink of
+  // the type, each entry reading its value from the sink it is given.
+  // Default: none.
+  virtual std::span<const Family<Sink>> metric_families() const { return {}; }
 };
+
+// Writes the metric_families() of every sink: each family once, in order of
+// first appearance, with one sample (label sink=name()) per sink whose table
+// has it.
+void write_sink_metrics(PromWriter& w, std::span<const Sink* const> sinks);
 
 // Builds a sink for one [[sink]] entry. On failure returns null and sets
 // *error to a sentence naming the sink and the cause.

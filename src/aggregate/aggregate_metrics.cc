@@ -1,0 +1,44 @@
+#include "aggregate/aggregate_metrics.h"
+
+#include "metrics/family.h"
+
+namespace ringflow {
+namespace {
+
+using AggFamily = Family<AggregateWorkerCounters>;
+
+constexpr AggFamily kAggFamilies[] = {
+    {"ringflow_aggregate_records_total", kCounter, "Records added to the worker's table.",
+     [](const AggregateWorkerCounters& c) { return c.records.load(); }},
+    {"ringflow_aggregate_table_entries", kGauge,
+     "Keys in the worker's active table (updated at each tick).",
+     [](const AggregateWorkerCounters& c) { return c.entries.load(); }},
+    {"ringflow_aggregate_overflow_records_total", kCounter,
+     "Records of new keys that found the table full and went to the overflow row.",
+     [](const AggregateWorkerCounters& c) { return c.overflow_records.load(); }},
+    {"ringflow_aggregate_late_records_total", kCounter,
+     "Records older than the active table's first interval.",
+     [](const AggregateWorkerCounters& c) { return c.late_records.load(); }},
+    {"ringflow_aggregate_future_records_total", kCounter,
+     "Records newer than the newest open interval.",
+     [](const AggregateWorkerCounters& c) { return c.future_records.load(); }},
+    {"ringflow_aggregate_seals_total", kCounter, "Tables sealed and handed to the flusher.",
+     [](const AggregateWorkerCounters& c) { return c.seals.load(); }},
+    {"ringflow_aggregate_deferred_seals_total", kCounter,
+     "Seals deferred because the flusher had not returned the standby table (late flush).",
+     [](const AggregateWorkerCounters& c) { return c.deferred_seals.load(); }},
+};
+
+}  // namespace
+
+void write_aggregate_metrics(PromWriter& w, const AggregationHub& hub) {
+  write_indexed_families(w, kAggFamilies, "worker", hub.workers(),
+                         [&hub](size_t i) -> const AggregateWorkerCounters& {
+                           return hub.worker(static_cast<uint32_t>(i)).counters();
+                         });
+  w.family("ringflow_aggregate_table_max_entries", kGauge,
+           "Keys a worker table holds before the overflow row (aggregate.max_entries).");
+  w.sample(hub.config().max_entries);
+}
+
+}  // namespace ringflow
