@@ -3,7 +3,10 @@
 #include <charconv>
 #include <iterator>
 #include <cstdio>
+#include <string_view>
 #include <type_traits>
+
+#include <ringflow/flow_key.h>
 
 namespace ringflow::schema {
 namespace {
@@ -22,6 +25,20 @@ constexpr const char* kKeyFieldArr[] = {
     "src_addr", "dst_addr",  "nexthop", "exporter", "src_port",    "dst_port",
     "protocol", "tos",       "tcp_flags", "input",  "output",      "src_as",
     "dst_as",   "src_mask",  "dst_mask",  "engine_type", "engine_id"};
+
+// A key field is registered once, in kKeyFieldInfo (include/ringflow/flow_key.h);
+// this list must name the same fields, which the compiler checks.
+constexpr bool lists_every_key_field() {
+  if (std::size(kKeyFieldArr) != kKeyFieldCount) return false;
+  for (const KeyFieldInfo& f : kKeyFieldInfo) {
+    bool found = false;
+    for (const char* name : kKeyFieldArr) found = found || f.name == std::string_view(name);
+    if (!found) return false;
+  }
+  return true;
+}
+static_assert(lists_every_key_field(),
+              "kKeyFieldArr must list exactly the fields of kKeyFieldInfo (ringflow/flow_key.h)");
 
 constexpr int64_t kKiB = 1024, kMiB = kKiB * 1024, kGiB = kMiB * 1024, kTiB = kGiB * 1024;
 

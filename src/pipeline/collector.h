@@ -7,7 +7,8 @@
 // Threads and their contracts:
 //   - one thread per Reactor (src/receive): receives, routes, never blocks;
 //   - one thread per Worker (src/pipeline/worker.h): decode + aggregate;
-//   - one Flusher thread (src/aggregate): merges sealed tables, calls sinks;
+//   - one Flusher thread (src/pipeline/flusher.h): merges sealed tables,
+//     calls sinks;
 //   - the metrics HTTP server's threads (src/metrics), read-only on counters;
 //   - the caller's thread: start(), periodic stats line, stop().
 //
