@@ -24,31 +24,21 @@ inline int64_t timespec_ms(const timespec& ts) {
   return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
 }
 
-// CLOCK_MONOTONIC, nanoseconds since an arbitrary start (boot).
-inline int64_t monotonic_ns() {
+inline timespec clock_now(clockid_t clock) {
   timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return timespec_ns(ts);
+  clock_gettime(clock, &ts);
+  return ts;
 }
+
+// CLOCK_MONOTONIC, nanoseconds since an arbitrary start (boot).
+inline int64_t monotonic_ns() { return timespec_ns(clock_now(CLOCK_MONOTONIC)); }
 
 // CLOCK_REALTIME, nanoseconds / milliseconds since the Unix epoch.
-inline int64_t wall_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return timespec_ns(ts);
-}
-inline int64_t wall_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return timespec_ms(ts);
-}
+inline int64_t wall_ns() { return timespec_ns(clock_now(CLOCK_REALTIME)); }
+inline int64_t wall_ms() { return timespec_ms(clock_now(CLOCK_REALTIME)); }
 
 // CLOCK_REALTIME_COARSE, milliseconds since the Unix epoch.
-inline int64_t wall_ms_coarse() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-  return timespec_ms(ts);
-}
+inline int64_t wall_ms_coarse() { return timespec_ms(clock_now(CLOCK_REALTIME_COARSE)); }
 
 // Sleeps until monotonic_ns() >= deadline (resumes after signals).
 inline void sleep_until_ns(int64_t monotonic_deadline) {

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "common/clock.h"
+
 namespace ringflow {
 namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
@@ -30,8 +32,7 @@ void log_msg(LogLevel level, const char* fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
+  const timespec ts = clock_now(CLOCK_REALTIME);
   tm t;
   gmtime_r(&ts.tv_sec, &t);
   fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s\n", t.tm_year + 1900, t.tm_mon + 1,
