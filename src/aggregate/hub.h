@@ -47,10 +47,10 @@
 #include <ringflow/config.h>
 #include <ringflow/flow_key.h>
 #include <ringflow/stats.h>
-#include "wire/v5.h"
 
 #include "aggregate/agg_table.h"
 #include "aggregate/key_codec.h"
+#include "wire/v5.h"
 
 namespace ringflow {
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <ringflow/flow_key.h>
+
 #include "wire/v5.h"
 
 namespace ringflow {

@@ -28,6 +28,7 @@
 
 #include <ringflow/config.h>
 #include <ringflow/ip.h>
+
 #include "wire/v5.h"
 
 namespace ringflow {

@@ -61,9 +61,9 @@
 #include <ringflow/config.h>
 #include <ringflow/ip.h>
 #include <ringflow/streams.h>
-#include "wire/v5.h"
 
 #include "decode/sampling.h"
+#include "wire/v5.h"
 
 namespace ringflow {
 

@@ -38,13 +38,13 @@
 #include <vector>
 
 #include <ringflow/ip.h>
-#include "wire/v5.h"
 
 #include "gen/gen_config.h"
 #include "gen/rng.h"
 #include "gen/send_batch.h"
 #include "gen/traffic.h"
 #include "gen/truth.h"
+#include "wire/v5.h"
 
 namespace ringflow::gen {
 
