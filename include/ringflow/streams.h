@@ -1,10 +1,13 @@
 // Per-exporter-stream statistics, as kept by the sequence tracker
 // (src/decode/sequence_tracker.h) and published by the metrics thread.
 //
-// An exporter stream is (exporter address, engine_type, engine_id): NetFlow v5
-// numbers flows per engine, so one router with two line cards (two engine ids)
-// is two streams, and two routers that both use engine 0/0 are two streams
-// because their addresses differ. See docs/architecture.md.
+// An exporter stream is (exporter address, version, domain): the unit each
+// version numbers its sequence in. NetFlow v5 numbers flows per engine, so its
+// domain is engine_type << 8 | engine_id; v9 numbers export datagrams per
+// source_id; IPFIX numbers data records per observation domain. One router
+// with two line cards (two engine ids / source ids) is two streams, and two
+// routers that both use domain 0 are two streams because their addresses
+// differ. See docs/architecture.md.
 //
 // Thread safety: plain values. A worker fills a vector of them on its own
 // housekeeping tick (SequenceTracker::snapshot); readers get a copy.
@@ -17,27 +20,36 @@
 namespace ringflow {
 
 struct StreamStats {
-  IpAddr exporter;  // source address of the datagrams
-  uint8_t engine_type = 0;
-  uint8_t engine_id = 0;
+  IpAddr exporter;   // source address of the datagrams
+  uint8_t version = 5;   // 5, 9 or 10 (IPFIX)
+  uint32_t domain = 0;   // v5: engine_type << 8 | engine_id; v9 source_id; IPFIX domain
+  uint8_t engine_type = 0;  // v5 only: domain >> 8
+  uint8_t engine_id = 0;    // v5 only: domain & 0xFF
 
-  uint64_t datagrams = 0;  // v5 PDUs seen on this stream (every class, duplicates included)
-  uint64_t flows = 0;      // records carried by those PDUs (duplicates included)
-  // Estimated flows lost in transit: sum of forward gaps in flow_sequence, minus
-  // the flows that late datagrams later delivered into those gaps. Never
-  // negative. v5 sequence numbers count flows, not datagrams.
+  uint64_t datagrams = 0;  // v5 PDUs / v9 / IPFIX datagrams seen (every class, duplicates included)
+  uint64_t flows = 0;      // data records carried (duplicates included; IPFIX/v9
+                           // records of sets without a template are not counted)
+  // Estimated loss in transit, in the unit the version's sequence counts:
+  // flows for v5 and IPFIX, export datagrams for v9 (lost_unit_is_datagrams()).
+  // Sum of forward gaps, minus what late datagrams later delivered into those
+  // gaps. Never negative.
   uint64_t lost_flows = 0;
   uint64_t gaps = 0;        // forward jumps seen (each added to lost_flows)
   uint64_t reordered = 0;   // late datagrams that filled (part of) a recorded gap
-  uint64_t late_flows = 0;  // flows delivered by those late datagrams
+  uint64_t late_flows = 0;  // sequence units delivered by those late datagrams
   uint64_t duplicates = 0;  // datagrams behind expected that filled no recorded gap
   uint64_t resets = 0;      // exporter restarts / sequence resynchronisations
+  // IPFIX: messages whose data record count was unknown (a data set without
+  // its template); the next message's sequence is taken as expected.
+  uint64_t resyncs = 0;
+
+  bool lost_unit_is_datagrams() const { return version == 9; }
 
   int64_t first_seen_ms = 0;  // receive time of the stream's first datagram (epoch ms)
   int64_t last_seen_ms = 0;   // receive time of its latest datagram (epoch ms)
 
-  uint32_t next_sequence = 0;      // flow_sequence expected next (last in-order seq + count)
-  uint32_t sys_uptime_ms = 0;      // latest sys_uptime seen (exporter's clock)
+  uint32_t next_sequence = 0;      // sequence expected next (last in-order seq + count)
+  uint32_t sys_uptime_ms = 0;      // latest sys_uptime seen (exporter's clock; v5/v9)
   uint32_t sampling_interval = 1;  // effective interval (override, header, or default), >= 1
   uint16_t sampling_raw = 0;       // sampling field of the latest datagram, as sent
 };

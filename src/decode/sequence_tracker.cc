@@ -29,18 +29,20 @@ SequenceTracker::SequenceTracker(const DecodeConfig& cfg)
       idle_ms_(int64_t{cfg.stream_idle_timeout_s} * 1000),
       streams_(max_streams_),
       slots_(table_capacity(max_streams_), Slot{kEmpty, 0}),
-      mask_(slots_.size() - 1) {}
+      mask_(slots_.size() - 1) {
+  free_.reserve(max_streams_);
+  for (uint32_t i = max_streams_; i-- > 0;) free_.push_back(i);
+}
 
-uint64_t SequenceTracker::key_hash(const IpAddr& a, uint8_t engine_type, uint8_t engine_id) {
-  uint64_t h =
-      hash_addr(a) ^ ((uint64_t{engine_type} << 8 | engine_id) + 1) * 0x9E3779B97F4A7C15ull;
+uint64_t SequenceTracker::key_hash(const StreamKey& k) {
+  uint64_t h = hash_addr(k.exporter) ^
+               ((uint64_t{k.version} << 32 | k.domain) + 1) * 0x9E3779B97F4A7C15ull;
   h ^= h >> 32;
   h *= 0xD6E8FEB86659FD93ull;
   return h ^ (h >> 29);
 }
 
-size_t SequenceTracker::probe(const IpAddr& a, uint8_t et, uint8_t ei, uint64_t hash,
-                              bool* found) const {
+size_t SequenceTracker::probe(const StreamKey& k, uint64_t hash, bool* found) const {
   const uint32_t h32 = static_cast<uint32_t>(hash);
   size_t pos = h32 & mask_;
   // Terminates: the table is at most half full, so an empty slot exists.
@@ -50,22 +52,20 @@ size_t SequenceTracker::probe(const IpAddr& a, uint8_t et, uint8_t ei, uint64_t 
       *found = false;
       return pos;
     }
-    if (s.h32 == h32) {
-      const StreamStats& st = streams_[s.idx].st;
-      if (st.engine_type == et && st.engine_id == ei && st.exporter == a) {
-        *found = true;
-        return pos;
-      }
+    if (s.h32 == h32 && same(streams_[s.idx].st, k)) {
+      *found = true;
+      return pos;
     }
     pos = (pos + 1) & mask_;
   }
 }
 
-void SequenceTracker::reset_stream(Stream* s, const v5::Header& h, int64_t boot_ms) const {
-  s->st.next_sequence = h.flow_sequence + h.count;
-  s->st.sys_uptime_ms = h.sys_uptime_ms;
+void SequenceTracker::reset_stream(Stream* s, const SeqInput& in, int64_t boot_ms) const {
+  s->st.next_sequence = in.sequence + in.count;
+  s->st.sys_uptime_ms = in.sys_uptime_ms;
   s->latest_boot_ms = boot_ms;
   s->ngaps = 0;
+  s->resync = !in.count_known;
 }
 
 void SequenceTracker::prune_gaps(Stream* s) const {
@@ -145,61 +145,86 @@ uint32_t SequenceTracker::fill_gaps(Stream* s, uint32_t seq, uint32_t count) con
   return filled;
 }
 
-SeqResult SequenceTracker::observe(const IpAddr& exporter, const v5::Header& h, int64_t now_ms) {
-  const uint64_t hash = key_hash(exporter, h.engine_type, h.engine_id);
+uint32_t SequenceTracker::find_or_add(const StreamKey& key, int64_t now_ms) {
+  const uint64_t hash = key_hash(key);
   bool found = false;
-  const size_t pos = probe(exporter, h.engine_type, h.engine_id, hash, &found);
-  const int64_t boot_ms = export_time_ms(h) - h.sys_uptime_ms;
-
-  if (!found) {
-    if (size_ >= max_streams_) {
-      ++table_full_;
-      return {SeqClass::kTableFull, 0};
-    }
-    const uint32_t idx = static_cast<uint32_t>(size_++);
-    Stream& s = streams_[idx];
-    s = Stream{};
-    s.hash = hash;
-    s.st.exporter = exporter;
-    s.st.engine_type = h.engine_type;
-    s.st.engine_id = h.engine_id;
-    s.st.first_seen_ms = now_ms;
+  const size_t pos = probe(key, hash, &found);
+  if (found) {
+    Stream& s = streams_[slots_[pos].idx];
     s.st.last_seen_ms = now_ms;
-    s.st.datagrams = 1;
-    s.st.flows = h.count;
-    s.st.sampling_raw = h.sampling_raw;
-    s.st.sampling_interval = sampling_.interval(exporter, h);
-    reset_stream(&s, h, boot_ms);
-    slots_[pos] = Slot{idx, static_cast<uint32_t>(hash)};
-    ++created_;
+    return slots_[pos].idx;
+  }
+  if (free_.empty()) {
+    ++table_full_;
+    return kNoStream;
+  }
+  const uint32_t idx = free_.back();
+  free_.pop_back();
+  ++size_;
+  Stream& s = streams_[idx];
+  s = Stream{};
+  s.live = true;
+  s.hash = hash;
+  s.st.exporter = key.exporter;
+  s.st.version = key.version;
+  s.st.domain = key.domain;
+  if (key.version == 5) {
+    s.st.engine_type = static_cast<uint8_t>(key.domain >> 8);
+    s.st.engine_id = static_cast<uint8_t>(key.domain);
+  }
+  s.st.first_seen_ms = now_ms;
+  s.st.last_seen_ms = now_ms;
+  slots_[pos] = Slot{idx, static_cast<uint32_t>(hash)};
+  ++created_;
+  return idx;
+}
+
+uint32_t SequenceTracker::find(const StreamKey& key) const {
+  bool found = false;
+  const size_t pos = probe(key, key_hash(key), &found);
+  return found ? slots_[pos].idx : kNoStream;
+}
+
+SeqResult SequenceTracker::observe(uint32_t idx, const SeqInput& in, int64_t now_ms) {
+  Stream& s = streams_[idx];
+  StreamStats& st = s.st;
+  const int64_t boot_ms = in.export_ms - in.sys_uptime_ms;
+  ++st.datagrams;
+  st.flows += in.records;
+  st.last_seen_ms = now_ms;
+  st.sampling_raw = in.sampling_raw;
+  st.sampling_interval = in.sampling_interval;
+  if (!s.synced) {
+    s.synced = true;
+    reset_stream(&s, in, boot_ms);
     return {SeqClass::kNewStream, 0};
   }
 
-  Stream& s = streams_[slots_[pos].idx];
-  StreamStats& st = s.st;
-  ++st.datagrams;
-  st.flows += h.count;
-  st.last_seen_ms = now_ms;
-  st.sampling_raw = h.sampling_raw;
-  st.sampling_interval = sampling_.interval(exporter, h);
-
-  const int32_t up_delta = static_cast<int32_t>(h.sys_uptime_ms - st.sys_uptime_ms);
-  const bool rebooted = up_delta < 0 && boot_ms - s.latest_boot_ms > kRestartSlackMs;
-  const uint32_t fwd = h.flow_sequence - st.next_sequence;   // distance ahead, mod 2^32
-  const uint32_t back = st.next_sequence - h.flow_sequence;  // distance behind, mod 2^32
+  const int32_t up_delta = static_cast<int32_t>(in.sys_uptime_ms - st.sys_uptime_ms);
+  const bool rebooted =
+      in.has_uptime && up_delta < 0 && boot_ms - s.latest_boot_ms > kRestartSlackMs;
+  const uint32_t fwd = in.sequence - st.next_sequence;   // distance ahead, mod 2^32
+  const uint32_t back = st.next_sequence - in.sequence;  // distance behind, mod 2^32
   const int32_t d = static_cast<int32_t>(fwd);
 
   SeqResult res;
   if (rebooted || (d > 0 && fwd > reset_threshold_) || (d < 0 && back > reorder_window_)) {
     ++st.resets;
-    reset_stream(&s, h, boot_ms);
+    reset_stream(&s, in, boot_ms);
     return {SeqClass::kReset, 0};
   }
+  if (s.resync) {
+    // The previous datagram's count was unknown: whatever it held, this one
+    // says where the stream is now.
+    ++st.resyncs;
+    reset_stream(&s, in, boot_ms);
+    return {SeqClass::kResync, 0};
+  }
   if (d < 0) {
-    // Behind: late if it fills a remembered gap, else a duplicate. A PDU
+    // Behind: late if it fills a remembered gap, else a duplicate. A datagram
     // behind never moves next nor the latest uptime (it is older news).
     prune_gaps(&s);
-    uint32_t filled = fill_gaps(&s, h.flow_sequence, h.count);
+    uint32_t filled = fill_gaps(&s, in.sequence, in.count);
     if (filled) {
       st.lost_flows -= std::min<uint64_t>(filled, st.lost_flows);
       ++st.reordered;
@@ -215,12 +240,32 @@ SeqResult SequenceTracker::observe(const IpAddr& exporter, const v5::Header& h, 
     add_gap(&s, st.next_sequence, fwd);
     res = {SeqClass::kGap, fwd};
   }
-  st.next_sequence = h.flow_sequence + h.count;
-  if (up_delta > 0) {
-    st.sys_uptime_ms = h.sys_uptime_ms;
+  st.next_sequence = in.sequence + in.count;
+  s.resync = !in.count_known;
+  if (in.has_uptime && up_delta > 0) {
+    st.sys_uptime_ms = in.sys_uptime_ms;
     s.latest_boot_ms = boot_ms;
   }
   return res;
+}
+
+SeqResult SequenceTracker::observe(const IpAddr& exporter, const v5::Header& h, int64_t now_ms) {
+  StreamKey key;
+  key.exporter = exporter;
+  key.version = 5;
+  key.domain = uint32_t{h.engine_type} << 8 | h.engine_id;
+  const uint32_t idx = find_or_add(key, now_ms);
+  if (idx == kNoStream) return {SeqClass::kTableFull, 0};
+  SeqInput in;
+  in.sequence = h.flow_sequence;
+  in.count = h.count;
+  in.has_uptime = true;
+  in.sys_uptime_ms = h.sys_uptime_ms;
+  in.export_ms = export_time_ms(h);
+  in.records = h.count;
+  in.sampling_raw = h.sampling_raw;
+  in.sampling_interval = sampling_.interval(exporter, h);
+  return observe(idx, in, now_ms);
 }
 
 size_t SequenceTracker::slot_of_index(uint32_t idx) const {
@@ -246,32 +291,16 @@ void SequenceTracker::erase_slot(size_t hole) {
   slots_[hole] = Slot{kEmpty, 0};
 }
 
-size_t SequenceTracker::expire(int64_t now_ms) {
-  size_t removed = 0;
-  size_t i = 0;
-  while (i < size_) {
-    if (now_ms - streams_[i].st.last_seen_ms <= idle_ms_) {
-      ++i;
-      continue;
-    }
-    erase_slot(slot_of_index(static_cast<uint32_t>(i)));
-    const uint32_t last = static_cast<uint32_t>(size_ - 1);
-    if (i != last) {
-      // Keep the array dense: move the last stream into the hole and point
-      // its index slot at the new position; re-examine position i.
-      size_t slot = slot_of_index(last);
-      streams_[i] = streams_[last];
-      slots_[slot].idx = static_cast<uint32_t>(i);
-    }
-    --size_;
-    ++removed;
-  }
-  expired_ += removed;
-  return removed;
+void SequenceTracker::remove(uint32_t idx) {
+  erase_slot(slot_of_index(idx));
+  streams_[idx].live = false;
+  free_.push_back(idx);
+  --size_;
 }
 
 void SequenceTracker::snapshot(std::vector<StreamStats>* out) const {
-  for (size_t i = 0; i < size_; ++i) out->push_back(streams_[i].st);
+  for (const Stream& s : streams_)
+    if (s.live) out->push_back(s.st);
 }
 
 SequenceTrackerStats SequenceTracker::stats() const {
@@ -286,10 +315,12 @@ SequenceTrackerStats SequenceTracker::stats() const {
 
 const StreamStats* SequenceTracker::find(const IpAddr& exporter, uint8_t engine_type,
                                          uint8_t engine_id) const {
-  bool found = false;
-  size_t pos =
-      probe(exporter, engine_type, engine_id, key_hash(exporter, engine_type, engine_id), &found);
-  return found ? &streams_[slots_[pos].idx].st : nullptr;
+  StreamKey key;
+  key.exporter = exporter;
+  key.version = 5;
+  key.domain = uint32_t{engine_type} << 8 | engine_id;
+  const uint32_t idx = find(key);
+  return idx == kNoStream ? nullptr : &streams_[idx].st;
 }
 
 }  // namespace ringflow

@@ -1,56 +1,62 @@
 // Sequence tracking per exporter stream: tells in-order datagrams from lost,
-// late, duplicated ones and from exporter restarts, and estimates the flows
+// late, duplicated ones and from exporter restarts, and estimates what was
 // lost between exporter and collector.
 //
-// A stream is (exporter address, engine_type, engine_id). v5's flow_sequence
-// counts *flows* (records) the engine has exported, not datagrams, so a
-// stream's expected next value is
-//     next = last flow_sequence + last count   (mod 2^32)
+// A stream is (exporter address, version, domain) (<ringflow/streams.h>).
+// Each version's sequence counts something else, given per datagram as
+// SeqInput::count: v5 flows (records) of the PDU; v9 export datagrams (1);
+// IPFIX data records of the message (RFC 7011: the sequence number is the
+// count of data records sent before this message). A stream's expected next
+// value is
+//     next = last sequence + last count   (mod 2^32)
 // and every distance below is unsigned 32-bit subtraction read as signed
 // (d = (int32_t)(seq - next)), which is exact across the 2^32 wrap.
 //
-// Classification of one PDU with sequence `seq` and `count` records, first
-// rule that applies:
-//   new stream   not in the table: inserted; next = seq + count.
+// Classification of one datagram with sequence `seq` and `count`, first rule
+// that applies:
+//   new stream   first datagram of a stream: next = seq + count.
 //   table full   not in the table and decode.max_streams streams tracked: not
 //                tracked, counted (SequenceTrackerStats::table_full).
 //   reset        (a) sys_uptime went backwards (wrap-aware, against the latest
 //                    sys_uptime seen) AND the exporter's boot time
 //                    (export_ms - sys_uptime) moved forward by more than
 //                    kRestartSlackMs: the exporter rebooted or restarted its
-//                    export process. A late datagram also carries an older
-//                    sys_uptime, but from the same boot, so it is not a reset;
+//                    export process (v5/v9; IPFIX has no uptime);
 //                (b) d > decode.reset_threshold: a forward jump too large to
-//                    be loss (default 2^24 flows);
+//                    be loss (default 2^24);
 //                (c) -d > decode.reorder_window: too far behind to be late or
 //                    duplicate (the sequence restarted without uptime evidence).
-//                The stream restarts from this PDU (next = seq + count, gaps
-//                forgotten); lost_flows keeps what it had.
+//                The stream restarts from this datagram (next = seq + count,
+//                gaps forgotten); lost_flows keeps what it had.
+//   resync       the previous datagram's count was unknown (IPFIX data set
+//                without its template): seq is taken as next, nothing counted
+//                as lost (StreamStats::resyncs).
 //   in order     d == 0.
 //   gap          0 < d <= reset_threshold: lost_flows += d, and the missing
 //                range [next, seq) is remembered (see below).
 //   late         -reorder_window <= d < 0 and [seq, seq + count) overlaps a
 //                remembered missing range: the overlap is removed from the
 //                range and subtracted from lost_flows (never below 0).
-//   duplicate    -reorder_window <= d < 0 and no overlap: those flows were
-//                already received (or their gap was forgotten).
-// A PDU behind `next` never moves `next`.
+//   duplicate    -reorder_window <= d < 0 and no overlap: already received
+//                (or their gap was forgotten).
+// A datagram behind `next` never moves `next`.
 //
 // Remembered gaps: up to kGapsPerStream missing ranges per stream, oldest
-// first. When a new gap (or the split of a gap by a late PDU in its middle)
-// needs room, the oldest range is forgotten: its flows stay counted as lost.
-// Ranges that have fallen more than reorder_window behind `next` are pruned,
-// since a PDU that far behind is a reset, never late.
+// first. When a new gap (or the split of a gap by a late datagram in its
+// middle) needs room, the oldest range is forgotten: its loss stays counted.
+// Ranges more than reorder_window behind `next` are pruned, since a datagram
+// that far behind is a reset, never late.
 //
-// Memory is fixed at construction: a dense array of max_streams streams plus
-// an open-addressing index (linear probing, power-of-two capacity >= 2x
-// max_streams so probes stay short, backward-shift deletion so there are no
-// tombstones). observe() and expire() never allocate.
+// Stream slots are stable: a stream keeps its index from find_or_add() until
+// it expires (src/decode/sessions.h keys templates and held data by it), and
+// a freed index is reused. Memory is fixed at construction: max_streams
+// streams plus an open-addressing index (linear probing, power-of-two
+// capacity >= 2x max_streams so probes stay short, backward-shift deletion so
+// there are no tombstones). Nothing here allocates after construction.
 //
-// Thread safety: none. One tracker per worker thread, used only by it
-// (routing sends every datagram of a stream to one worker). snapshot() and
-// stats() are called by that same worker on its housekeeping tick, which
-// publishes copies to other threads.
+// Thread safety: none. One tracker per reactor thread (src/decode/sessions.h),
+// used only by it; snapshot() and stats() are called by that same thread,
+// which publishes copies to other threads.
 #pragma once
 
 #include <cstddef>
@@ -75,6 +81,7 @@ enum class SeqClass : uint8_t {
   kReset,
   kNewStream,
   kTableFull,  // stream not tracked
+  kResync,     // the previous count was unknown: this datagram sets the expectation
 };
 
 constexpr std::string_view seq_class_name(SeqClass c) {
@@ -93,6 +100,8 @@ constexpr std::string_view seq_class_name(SeqClass c) {
       return "new_stream";
     case SeqClass::kTableFull:
       return "table_full";
+    case SeqClass::kResync:
+      return "resync";
   }
   return "unknown";
 }
@@ -102,6 +111,27 @@ struct SeqResult {
   uint32_t flows = 0;  // see SeqClass; 0 for the other classes
 };
 
+// The stream a datagram belongs to.
+struct StreamKey {
+  IpAddr exporter;
+  uint32_t domain = 0;  // v5: engine_type << 8 | engine_id
+  uint8_t version = 5;
+  friend bool operator==(const StreamKey&, const StreamKey&) = default;
+};
+
+// What one datagram says about its stream's sequence.
+struct SeqInput {
+  uint32_t sequence = 0;
+  uint32_t count = 0;          // sequence units in this datagram (see the header comment)
+  bool count_known = true;     // false: IPFIX message with a set that could not be counted
+  bool has_uptime = false;     // v5/v9: sys_uptime is valid (restart detection)
+  uint32_t sys_uptime_ms = 0;
+  int64_t export_ms = 0;       // header export time, ms since the epoch
+  uint32_t records = 0;        // data records carried (StreamStats::flows)
+  uint16_t sampling_raw = 0;   // v5 header sampling field (StreamStats)
+  uint32_t sampling_interval = 1;  // effective interval for StreamStats, >= 1
+};
+
 class SequenceTracker {
  public:
   static constexpr size_t kGapsPerStream = 8;
@@ -109,41 +139,62 @@ class SequenceTracker {
   // restart. Covers exporters whose unix_secs and sys_uptime are read at
   // slightly different moments or with 1 s resolution.
   static constexpr int64_t kRestartSlackMs = 5000;
+  static constexpr uint32_t kNoStream = UINT32_MAX;
 
   // Sizes everything from cfg: max_streams (clamped to >= 1),
   // reorder_window and reset_threshold (clamped to 2^31 - 1, the largest
   // distance a signed 32-bit difference can express), stream_idle_timeout_s;
-  // and a SamplingPolicy for StreamStats::sampling_interval.
+  // and a SamplingPolicy for StreamStats::sampling_interval of v5 streams.
   explicit SequenceTracker(const DecodeConfig& cfg);
   SequenceTracker(const SequenceTracker&) = delete;
   SequenceTracker& operator=(const SequenceTracker&) = delete;
 
-  // Classifies one PDU of `exporter` received at now_ms (epoch ms) and
-  // updates its stream's counters. Never allocates.
+  // The stream's index, inserting it (not yet synchronised: its first
+  // observe() is kNewStream) when new. kNoStream when the table is full
+  // (counted in table_full). Updates last_seen. Never allocates.
+  uint32_t find_or_add(const StreamKey& key, int64_t now_ms);
+  // The stream's index, or kNoStream.
+  uint32_t find(const StreamKey& key) const;
+
+  // Classifies one datagram of stream `idx` (from find_or_add) received at
+  // now_ms and updates its counters.
+  SeqResult observe(uint32_t idx, const SeqInput& in, int64_t now_ms);
+
+  // v5 convenience (tests, fuzzer): find_or_add + observe for one PDU.
   SeqResult observe(const IpAddr& exporter, const v5::Header& h, int64_t now_ms);
+  const StreamStats* find(const IpAddr& exporter, uint8_t engine_type, uint8_t engine_id) const;
 
   // Forgets streams whose last datagram is older than now_ms minus the idle
-  // timeout. Returns how many were removed. Call about once a second; costs
-  // one pass over the active streams.
-  size_t expire(int64_t now_ms);
+  // timeout, calling on_remove(idx) for each before its index is freed.
+  // Returns how many were removed. Call about once a second; costs one pass
+  // over the table.
+  template <class F>
+  size_t expire(int64_t now_ms, F&& on_remove);
+  size_t expire(int64_t now_ms) {
+    return expire(now_ms, [](uint32_t) {});
+  }
 
   // Appends one StreamStats per active stream to *out (order unspecified).
   void snapshot(std::vector<StreamStats>* out) const;
   SequenceTrackerStats stats() const;
 
-  // The stream's current statistics, or nullptr if not tracked.
-  const StreamStats* find(const IpAddr& exporter, uint8_t engine_type, uint8_t engine_id) const;
+  StreamStats& stream(uint32_t idx) { return streams_[idx].st; }
+  const StreamStats& stream(uint32_t idx) const { return streams_[idx].st; }
   size_t size() const { return size_; }
+  uint32_t capacity() const { return max_streams_; }
 
  private:
   struct Gap {
-    uint32_t start;  // first missing flow_sequence
-    uint32_t len;    // flows missing, > 0
+    uint32_t start;  // first missing sequence value
+    uint32_t len;    // units missing, > 0
   };
   struct Stream {
     StreamStats st;
     uint64_t hash = 0;
     int64_t latest_boot_ms = 0;  // boot time implied by the latest sys_uptime
+    bool live = false;
+    bool synced = false;         // observe() has seen a datagram
+    bool resync = false;         // the last count was unknown: take the next seq as is
     uint8_t ngaps = 0;
     Gap gaps[kGapsPerStream];  // oldest first
   };
@@ -153,26 +204,44 @@ class SequenceTracker {
   };
   static constexpr uint32_t kEmpty = UINT32_MAX;
 
-  static uint64_t key_hash(const IpAddr& a, uint8_t engine_type, uint8_t engine_id);
+  static uint64_t key_hash(const StreamKey& k);
+  static bool same(const StreamStats& st, const StreamKey& k) {
+    return st.domain == k.domain && st.version == k.version && st.exporter == k.exporter;
+  }
   // Slot holding the key, or the empty slot where it would go (*found false).
-  size_t probe(const IpAddr& a, uint8_t et, uint8_t ei, uint64_t hash, bool* found) const;
+  size_t probe(const StreamKey& k, uint64_t hash, bool* found) const;
   void erase_slot(size_t slot);
   size_t slot_of_index(uint32_t idx) const;
-  void reset_stream(Stream* s, const v5::Header& h, int64_t boot_ms) const;
+  void reset_stream(Stream* s, const SeqInput& in, int64_t boot_ms) const;
   void add_gap(Stream* s, uint32_t start, uint32_t len) const;
   uint32_t fill_gaps(Stream* s, uint32_t seq, uint32_t count) const;
   void prune_gaps(Stream* s) const;
+  void remove(uint32_t idx);
 
   SamplingPolicy sampling_;
   uint32_t max_streams_;
   uint32_t reorder_window_;
   uint32_t reset_threshold_;
   int64_t idle_ms_;
-  std::vector<Stream> streams_;  // dense: [0, size_) active; sized max_streams at construction
-  std::vector<Slot> slots_;      // power of two
+  std::vector<Stream> streams_;   // sized max_streams at construction; `live` marks use
+  std::vector<uint32_t> free_;    // free indices (a stack)
+  std::vector<Slot> slots_;       // power of two
   size_t mask_;
   size_t size_ = 0;
   uint64_t created_ = 0, expired_ = 0, table_full_ = 0;
 };
+
+template <class F>
+size_t SequenceTracker::expire(int64_t now_ms, F&& on_remove) {
+  size_t removed = 0;
+  for (uint32_t i = 0; i < max_streams_; ++i) {
+    if (!streams_[i].live || now_ms - streams_[i].st.last_seen_ms <= idle_ms_) continue;
+    on_remove(i);
+    remove(i);
+    ++removed;
+  }
+  expired_ += removed;
+  return removed;
+}
 
 }  // namespace ringflow

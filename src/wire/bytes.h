@@ -37,14 +37,23 @@ inline uint64_t load_be64(const uint8_t* p) {
   return __builtin_bswap64(v);
 }
 
-// An unsigned big-endian integer of n bytes, 1 <= n <= 8 (variable-length
-// fields such as IPFIX reduced-size encoding). Returns 0 for n == 0 or
-// n > 8 and reads nothing then. REQUIRES: [p, p + n) readable.
+// An unsigned big-endian integer of n bytes, 1 <= n <= 8 (IPFIX's reduced-size
+// encoding sends counters and identifiers in fewer bytes than their type).
+// Returns 0 for n == 0 or n > 8 and reads nothing then.
+// REQUIRES: [p, p + n) readable.
 inline uint64_t load_be_n(const uint8_t* p, size_t n) {
-  if (n == 0 || n > 8) return 0;
-  uint8_t b[8] = {};
-  std::memcpy(b + (8 - n), p, n);
-  return load_be64(b);
+  switch (n) {
+    case 1: return p[0];
+    case 2: return load_be16(p);
+    case 4: return load_be32(p);
+    case 8: return load_be64(p);
+    case 3: case 5: case 6: case 7: {
+      uint64_t v = 0;
+      for (size_t i = 0; i < n; ++i) v = v << 8 | p[i];
+      return v;
+    }
+  }
+  return 0;
 }
 
 inline void store_be16(uint8_t* p, uint16_t v) {
@@ -58,6 +67,10 @@ inline void store_be32(uint8_t* p, uint32_t v) {
 inline void store_be64(uint8_t* p, uint64_t v) {
   v = __builtin_bswap64(v);
   std::memcpy(p, &v, 8);
+}
+// The low n bytes (1..8) of v, big-endian. REQUIRES: 1 <= n <= 8.
+inline void store_be_n(uint8_t* p, uint64_t v, size_t n) {
+  for (size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(v >> (8 * (n - 1 - i)));
 }
 
 }  // namespace ringflow::wire

@@ -1,0 +1,488 @@
+#include "decode/decode_plan.h"
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+
+#include "wire/bytes.h"
+#include "wire/ie.h"
+#include "wire/ipfix.h"
+
+namespace ringflow {
+namespace {
+
+// What a template field becomes, decided once per field at compile time.
+struct Role {
+  bool used = false;
+  PlanOpKind kind = PlanOpKind::kUint;
+  PlanTarget target = PlanTarget::kRecord;
+  uint8_t width = 0;
+  uint16_t dst = 0;
+};
+
+constexpr uint16_t rec(size_t off) { return static_cast<uint16_t>(off); }
+
+#define RF_REC(field) rec(offsetof(FlowRecord, field)), static_cast<uint8_t>(sizeof(FlowRecord::field))
+#define RF_SCR(field) rec(offsetof(DecodeScratch, field))
+
+// A FlowRecord integer field, and the elements that may fill it, most
+// preferred first. Only the first element the template has is used.
+struct IntTarget {
+  uint16_t dst;
+  uint8_t width;
+  std::array<uint16_t, 2> ids;
+};
+
+const IntTarget kIntTargets[] = {
+    {RF_REC(src_port), {ie::kSourceTransportPort, 0}},
+    {RF_REC(dst_port), {ie::kDestinationTransportPort, 0}},
+    {RF_REC(protocol), {ie::kProtocolIdentifier, 0}},
+    {RF_REC(tos), {ie::kIpClassOfService, 0}},
+    {RF_REC(tcp_flags), {ie::kTcpControlBits, 0}},
+    {RF_REC(input), {ie::kIngressInterface, ie::kIngressPhysicalInterface}},
+    {RF_REC(output), {ie::kEgressInterface, ie::kEgressPhysicalInterface}},
+    {RF_REC(src_as), {ie::kBgpSourceAsNumber, 0}},
+    {RF_REC(dst_as), {ie::kBgpDestinationAsNumber, 0}},
+    {RF_REC(src_mask), {ie::kSourceIPv4PrefixLength, ie::kSourceIPv6PrefixLength}},
+    {RF_REC(dst_mask), {ie::kDestinationIPv4PrefixLength, ie::kDestinationIPv6PrefixLength}},
+    {RF_REC(direction), {ie::kFlowDirection, 0}},
+    {RF_REC(vlan), {ie::kVlanId, ie::kDot1qVlanId}},
+    {RF_REC(sampler_id), {ie::kSamplerId, ie::kSelectorId}},
+};
+
+// Scratch integers (finalized into the record, or read from options).
+struct ScratchTarget {
+  uint16_t dst;
+  std::array<uint16_t, 3> ids;
+};
+const ScratchTarget kScratchTargets[] = {
+    {RF_SCR(icmp), {ie::kIcmpTypeCodeIPv4, ie::kIcmpTypeCodeIPv6, 0}},
+    {RF_SCR(rate), {ie::kSamplingInterval, ie::kSamplerRandomInterval, 0}},
+    {RF_SCR(packet_interval), {ie::kSamplingPacketInterval, 0, 0}},
+    {RF_SCR(packet_space), {ie::kSamplingPacketSpace, 0, 0}},
+    {RF_SCR(size), {ie::kSamplingSize, 0, 0}},
+    {RF_SCR(population), {ie::kSamplingPopulation, 0, 0}},
+    {RF_SCR(system_init), {ie::kSystemInitTimeMilliseconds, 0, 0}},
+    {RF_SCR(algorithm), {ie::kSamplingAlgorithm, ie::kSamplerMode, ie::kSelectorAlgorithm}},
+    {RF_SCR(ip_version), {ie::kIpVersion, 0, 0}},
+};
+
+// Time element pairs (start, end), most preferred first: absolute forms
+// before uptimes, which depend on the header (v9) or on options data (IPFIX).
+struct TimePair {
+  uint16_t start, end;
+  TimeSource src;
+};
+const TimePair kTimePairs[] = {
+    {ie::kFlowStartMilliseconds, ie::kFlowEndMilliseconds, TimeSource::kMillis},
+    {ie::kFlowStartMicroseconds, ie::kFlowEndMicroseconds, TimeSource::kNtp},
+    {ie::kFlowStartNanoseconds, ie::kFlowEndNanoseconds, TimeSource::kNtp},
+    {ie::kFlowStartSeconds, ie::kFlowEndSeconds, TimeSource::kSeconds},
+    {ie::kFlowStartDeltaMicroseconds, ie::kFlowEndDeltaMicroseconds, TimeSource::kDeltaUs},
+    {ie::kFlowStartSysUpTime, ie::kFlowEndSysUpTime, TimeSource::kUptime},
+};
+
+bool is_variable(uint16_t length) { return length == ipfix::kVariableLength; }
+
+}  // namespace
+
+std::unique_ptr<DecodePlan> compile_plan(WireVersion v, const TemplateRecordView& t) {
+  auto plan = std::make_unique<DecodePlan>();
+  plan->version = v;
+  plan->options = t.options;
+  plan->template_id = t.template_id;
+  plan->field_count = t.field_count;
+  plan->scope_count = t.scope_count;
+  plan->raw.assign(t.raw, t.raw + t.raw_len);
+
+  std::vector<TemplateField> fields;
+  fields.reserve(t.field_count);
+  for_each_template_field(v, t, [&](const TemplateField& f) { fields.push_back(f); });
+  std::vector<Role> roles(fields.size());
+
+  // Index of the first field carrying IANA element `id` (v9 scope fields are
+  // scope types, not elements), or -1.
+  auto find = [&](uint16_t id) -> int {
+    if (id == 0) return -1;
+    for (size_t i = 0; i < fields.size(); ++i) {
+      const TemplateField& f = fields[i];
+      if (f.id == id && f.pen == 0 && !(v == WireVersion::kV9 && f.scope) && !roles[i].used)
+        return static_cast<int>(i);
+    }
+    return -1;
+  };
+  auto int_ok = [&](int i) { return i >= 0 && fields[i].length >= 1 && fields[i].length <= 8; };
+  auto set_uint = [&](int i, PlanTarget target, uint16_t dst, uint8_t width, PlanOpKind kind) {
+    roles[i] = Role{true, kind, target, width, dst};
+  };
+  // Addresses: exact lengths only.
+  auto pick_addr = [&](uint16_t dst, std::initializer_list<uint16_t> ids) -> uint8_t {
+    for (uint16_t id : ids) {
+      int i = find(id);
+      if (i < 0) continue;
+      const ie::Info* info = ie::find(id);
+      const bool v6 = info && info->type == ie::Type::kIpv6;
+      if (fields[i].length != (v6 ? 16 : 4)) {
+        ++plan->skipped_fields;
+        continue;
+      }
+      roles[i] = Role{true, v6 ? PlanOpKind::kAddr6 : PlanOpKind::kAddr4, PlanTarget::kRecord, 16,
+                      dst};
+      return v6 ? 6 : 4;
+    }
+    return 0;
+  };
+  const uint8_t src_family = pick_addr(rec(offsetof(FlowRecord, src)),
+                                       {ie::kSourceIPv4Address, ie::kSourceIPv6Address});
+  const uint8_t dst_family = pick_addr(rec(offsetof(FlowRecord, dst)),
+                                       {ie::kDestinationIPv4Address, ie::kDestinationIPv6Address});
+  pick_addr(rec(offsetof(FlowRecord, nexthop)),
+            {ie::kIpNextHopIPv4Address, ie::kIpNextHopIPv6Address, ie::kBgpNextHopIPv4Address,
+             ie::kBgpNextHopIPv6Address});
+  plan->ip_version = src_family ? src_family : dst_family;
+
+  for (const IntTarget& it : kIntTargets) {
+    for (uint16_t id : it.ids) {
+      int i = find(id);
+      if (!int_ok(i)) continue;
+      set_uint(i, PlanTarget::kRecord, it.dst, it.width, PlanOpKind::kUint);
+      if (it.dst == offsetof(FlowRecord, sampler_id)) plan->has_sampler_id = true;
+      break;
+    }
+  }
+  // Counters: delta, else total, else initiator + responder (summed).
+  auto pick_counter = [&](uint16_t dst, uint16_t delta, uint16_t total, uint16_t init,
+                          uint16_t resp) {
+    for (uint16_t id : {delta, total}) {
+      int i = find(id);
+      if (int_ok(i)) {
+        set_uint(i, PlanTarget::kRecord, dst, 8, PlanOpKind::kUint);
+        return;
+      }
+    }
+    for (uint16_t id : {init, resp}) {
+      int i = find(id);
+      if (int_ok(i)) set_uint(i, PlanTarget::kRecord, dst, 8, PlanOpKind::kAddUint);
+    }
+  };
+  pick_counter(rec(offsetof(FlowRecord, packets)), ie::kPacketDeltaCount, ie::kPacketTotalCount,
+               ie::kInitiatorPackets, ie::kResponderPackets);
+  pick_counter(rec(offsetof(FlowRecord, bytes)), ie::kOctetDeltaCount, ie::kOctetTotalCount,
+               ie::kInitiatorOctets, ie::kResponderOctets);
+
+  for (const ScratchTarget& st : kScratchTargets) {
+    for (uint16_t id : st.ids) {
+      int i = find(id);
+      if (!int_ok(i)) continue;
+      set_uint(i, PlanTarget::kScratch, st.dst, 8, PlanOpKind::kUint);
+      if (st.dst == offsetof(DecodeScratch, icmp)) plan->has_icmp = true;
+      if (st.dst == offsetof(DecodeScratch, ip_version)) plan->has_ip_version = true;
+      if (st.dst == offsetof(DecodeScratch, system_init)) plan->has_system_init = true;
+      if (st.dst == offsetof(DecodeScratch, rate) ||
+          st.dst == offsetof(DecodeScratch, packet_interval) ||
+          st.dst == offsetof(DecodeScratch, size))
+        plan->has_rate = true;
+      break;
+    }
+  }
+  // Split ICMP type/code, when no combined element was found.
+  if (!plan->has_icmp) {
+    for (auto [type_id, code_id] : {std::pair{ie::kIcmpTypeIPv4, ie::kIcmpCodeIPv4},
+                                    std::pair{ie::kIcmpTypeIPv6, ie::kIcmpCodeIPv6}}) {
+      int ti = find(type_id), ci = find(code_id);
+      if (!int_ok(ti) && !int_ok(ci)) continue;
+      if (int_ok(ti)) set_uint(ti, PlanTarget::kScratch, RF_SCR(icmp_type), 8, PlanOpKind::kUint);
+      if (int_ok(ci)) set_uint(ci, PlanTarget::kScratch, RF_SCR(icmp_code), 8, PlanOpKind::kUint);
+      plan->has_icmp_split = true;
+      break;
+    }
+  }
+  {
+    int i = find(ie::kSamplingProbability);
+    if (i >= 0 && fields[i].length == 8) {
+      set_uint(i, PlanTarget::kScratch, RF_SCR(probability_bits), 8, PlanOpKind::kUint);
+      plan->has_rate = true;
+    }
+  }
+  for (const TimePair& tp : kTimePairs) {
+    int s = find(tp.start), e = find(tp.end);
+    const bool s_ok = int_ok(s) && (tp.src != TimeSource::kNtp || fields[s].length == 8);
+    const bool e_ok = int_ok(e) && (tp.src != TimeSource::kNtp || fields[e].length == 8);
+    if (!s_ok && !e_ok) continue;
+    if (s_ok) {
+      set_uint(s, PlanTarget::kScratch, RF_SCR(start), 8, PlanOpKind::kUint);
+      plan->start_src = tp.src;
+    }
+    if (e_ok) {
+      set_uint(e, PlanTarget::kScratch, RF_SCR(end), 8, PlanOpKind::kUint);
+      plan->end_src = tp.src;
+    }
+    break;
+  }
+
+  // Lay out the ops by segment, in wire order.
+  uint32_t seg_len = 0, min_len = 0;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const TemplateField& f = fields[i];
+    if (is_variable(f.length)) {
+      plan->segments.push_back(
+          PlanSegment{static_cast<uint16_t>(seg_len), static_cast<uint16_t>(plan->ops.size())});
+      plan->variable = true;
+      seg_len = 0;
+      min_len += 1;
+      continue;
+    }
+    if (roles[i].used) {
+      const Role& r = roles[i];
+      plan->ops.push_back(PlanOp{static_cast<uint16_t>(seg_len), static_cast<uint8_t>(f.length),
+                                 r.kind, r.target, r.width, r.dst});
+    }
+    seg_len += f.length;
+    min_len += f.length;
+  }
+  plan->segments.push_back(
+      PlanSegment{static_cast<uint16_t>(seg_len), static_cast<uint16_t>(plan->ops.size())});
+  plan->min_record_len = static_cast<uint16_t>(min_len);
+  return plan;
+}
+
+#undef RF_REC
+#undef RF_SCR
+
+namespace {
+
+constexpr std::array<uint8_t, 12> kV4Mapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+inline void store_width(uint8_t* dst, uint64_t v, uint8_t width) {
+  switch (width) {
+    case 1: *dst = static_cast<uint8_t>(v); break;
+    case 2: {
+      uint16_t x = static_cast<uint16_t>(v);
+      std::memcpy(dst, &x, 2);
+      break;
+    }
+    case 4: {
+      uint32_t x = static_cast<uint32_t>(v);
+      std::memcpy(dst, &x, 4);
+      break;
+    }
+    default: std::memcpy(dst, &v, 8); break;
+  }
+}
+
+inline void apply_ops(const PlanOp* op, const PlanOp* end, const uint8_t* base, uint8_t* rec,
+                      uint8_t* scratch) {
+  for (; op != end; ++op) {
+    const uint8_t* q = base + op->offset;
+    uint8_t* dst = (op->target == PlanTarget::kRecord ? rec : scratch) + op->dst;
+    switch (op->kind) {
+      case PlanOpKind::kUint: store_width(dst, wire::load_be_n(q, op->len), op->width); break;
+      case PlanOpKind::kAddUint: {
+        uint64_t cur;
+        std::memcpy(&cur, dst, 8);
+        cur += wire::load_be_n(q, op->len);
+        std::memcpy(dst, &cur, 8);
+        break;
+      }
+      case PlanOpKind::kAddr4:
+        std::memcpy(dst, kV4Mapped.data(), 12);
+        std::memcpy(dst + 12, q, 4);
+        break;
+      case PlanOpKind::kAddr6: std::memcpy(dst, q, 16); break;
+    }
+  }
+}
+
+// Reads the variable-length prefix at body[*p]; false when it or its value
+// runs past len.
+inline bool skip_variable(const uint8_t* body, size_t len, size_t* p) {
+  if (*p >= len) return false;
+  size_t n = body[*p];
+  *p += 1;
+  if (n == ipfix::kLongVarLength) {
+    if (len - *p < 2) return false;
+    n = wire::load_be16(body + *p);
+    *p += 2;
+  }
+  if (len - *p < n) return false;
+  *p += n;
+  return true;
+}
+
+// Walks one record at body + pos, applying ops when rec != nullptr. Returns
+// the record's end, or 0 when a field runs past len.
+inline size_t walk_record(const DecodePlan& plan, const uint8_t* body, size_t len, size_t pos,
+                          uint8_t* rec, uint8_t* scratch) {
+  const PlanOp* ops = plan.ops.data();
+  uint16_t first = 0;
+  const size_t nseg = plan.segments.size();
+  for (size_t i = 0; i < nseg; ++i) {
+    const PlanSegment& s = plan.segments[i];
+    if (len - pos < s.len) return 0;
+    if (rec) apply_ops(ops + first, ops + s.ops_end, body + pos, rec, scratch);
+    pos += s.len;
+    first = s.ops_end;
+    if (i + 1 < nseg && !skip_variable(body, len, &pos)) return 0;
+  }
+  return pos;
+}
+
+int64_t ntp_to_ms(uint64_t raw) {
+  const int64_t secs = static_cast<int64_t>(raw >> 32) - static_cast<int64_t>(ipfix::kNtpToUnixSeconds);
+  return secs * 1000 + static_cast<int64_t>(((raw & 0xFFFFFFFFull) * 1000) >> 32);
+}
+
+// ms since the epoch of raw time value `raw`; false when it cannot be known.
+inline bool time_ms(const DecodePlan& plan, TimeSource src, uint64_t raw, const TimeContext& tc,
+                    int64_t* out) {
+  switch (src) {
+    case TimeSource::kNone: return false;
+    case TimeSource::kUptime:
+      if (plan.version == WireVersion::kV9) {
+        *out = tc.export_ms + static_cast<int32_t>(static_cast<uint32_t>(raw) - tc.sys_uptime_ms);
+        return true;
+      }
+      if (!tc.has_init) return false;
+      *out = tc.init_ms + static_cast<int64_t>(raw);
+      return true;
+    case TimeSource::kSeconds: *out = static_cast<int64_t>(raw) * 1000; return true;
+    case TimeSource::kMillis: *out = static_cast<int64_t>(raw); return true;
+    case TimeSource::kNtp: *out = ntp_to_ms(raw); return true;
+    case TimeSource::kDeltaUs: *out = tc.export_ms - static_cast<int64_t>(raw / 1000); return true;
+  }
+  return false;
+}
+
+inline void finalize(const DecodePlan& plan, const TimeContext& tc, const DecodeScratch& s,
+                     FlowRecord* r) {
+  r->ip_version = plan.ip_version ? plan.ip_version
+                                  : (plan.has_ip_version ? static_cast<uint8_t>(s.ip_version) : 0);
+  int64_t start = 0, end = 0;
+  const bool has_start = time_ms(plan, plan.start_src, s.start, tc, &start);
+  const bool has_end = time_ms(plan, plan.end_src, s.end, tc, &end);
+  if (has_start && has_end) {
+    r->start_ms = start;
+    r->end_ms = end;
+  } else if (has_start || has_end) {
+    r->start_ms = r->end_ms = has_start ? start : end;
+  } else {
+    r->start_ms = r->end_ms = tc.export_ms;
+    r->flags |= kFlowTimeUnknown;
+  }
+  if (plan.has_icmp | plan.has_icmp_split) {
+    const uint64_t icmp = plan.has_icmp ? s.icmp : (s.icmp_type << 8 | (s.icmp_code & 0xFF));
+    if ((r->protocol == 1 || r->protocol == 58) && r->dst_port == 0)
+      r->dst_port = static_cast<uint16_t>(icmp);
+  }
+  if (plan.has_rate) {
+    const uint32_t rate = rate_of(s);
+    if (rate != 0) {
+      r->sampling = rate;
+      r->flags |= kFlowHasRate;
+    }
+  }
+  if (plan.has_sampler_id) r->flags |= kFlowHasSamplerId;
+}
+
+}  // namespace
+
+uint32_t rate_of(const DecodeScratch& s) {
+  double rate = 0;
+  if (s.rate != 0) {
+    rate = static_cast<double>(s.rate);
+  } else if (s.packet_interval != 0) {
+    rate = static_cast<double>(s.packet_interval + s.packet_space) /
+           static_cast<double>(s.packet_interval);
+  } else if (s.size != 0 && s.population != 0) {
+    rate = static_cast<double>(s.population) / static_cast<double>(s.size);
+  } else if (s.probability_bits != 0) {
+    double p;
+    std::memcpy(&p, &s.probability_bits, 8);
+    if (p > 0 && p <= 1) rate = 1.0 / p;
+  }
+  if (!(rate >= 0.5)) return 0;  // also NaN
+  if (rate > 4294967295.0) return 4294967295u;
+  return static_cast<uint32_t>(std::llround(rate));
+}
+
+size_t decode_records(const DecodePlan& plan, const uint8_t* body, size_t len, size_t* pos,
+                      const TimeContext& tc, FlowRecord* out, size_t max, SetStatus* status) {
+  const size_t min_len = plan.min_record_len;
+  if (*pos == 0 && len > 0 && len < min_len) {
+    *status = SetStatus::kTooShort;
+    return 0;
+  }
+  size_t n = 0, p = *pos;
+  DecodeScratch scratch;
+  while (n < max && len - p >= min_len) {
+    FlowRecord& r = out[n];
+    r = kEmptyFlow;
+    scratch = DecodeScratch{};
+    const size_t next = walk_record(plan, body, len, p, reinterpret_cast<uint8_t*>(&r),
+                                    reinterpret_cast<uint8_t*>(&scratch));
+    if (next == 0) {
+      *pos = p;
+      *status = SetStatus::kVarOverflow;
+      return n;
+    }
+    finalize(plan, tc, scratch, &r);
+    p = next;
+    ++n;
+  }
+  *pos = p;
+  *status = len - p >= min_len ? SetStatus::kMore : SetStatus::kDone;
+  return n;
+}
+
+size_t count_records(const DecodePlan& plan, const uint8_t* body, size_t len, SetStatus* status) {
+  const size_t min_len = plan.min_record_len;
+  if (len > 0 && len < min_len) {
+    *status = SetStatus::kTooShort;
+    return 0;
+  }
+  *status = SetStatus::kDone;
+  if (!plan.variable) return len / min_len;
+  size_t n = 0, p = 0;
+  while (len - p >= min_len) {
+    const size_t next = walk_record(plan, body, len, p, nullptr, nullptr);
+    if (next == 0) {
+      *status = SetStatus::kVarOverflow;
+      return n;
+    }
+    p = next;
+    ++n;
+  }
+  return n;
+}
+
+bool decode_options_record(const DecodePlan& plan, const uint8_t* body, size_t len, size_t* pos,
+                           OptionsValues* out, SetStatus* status) {
+  const size_t min_len = plan.min_record_len;
+  *status = SetStatus::kDone;
+  if (*pos == 0 && len > 0 && len < min_len) {
+    *status = SetStatus::kTooShort;
+    return false;
+  }
+  if (len - *pos < min_len) return false;
+  FlowRecord r = kEmptyFlow;
+  DecodeScratch s;
+  const size_t next = walk_record(plan, body, len, *pos, reinterpret_cast<uint8_t*>(&r),
+                                  reinterpret_cast<uint8_t*>(&s));
+  if (next == 0) {
+    *status = SetStatus::kVarOverflow;
+    return false;
+  }
+  *pos = next;
+  *out = OptionsValues{};
+  out->has_sampler_id = plan.has_sampler_id;
+  out->sampler_id = r.sampler_id;
+  out->rate = plan.has_rate ? rate_of(s) : 0;
+  out->algorithm = static_cast<uint32_t>(s.algorithm);
+  out->sampling = plan.has_rate || plan.has_sampler_id;
+  out->has_system_init = plan.has_system_init;
+  out->system_init_ms = static_cast<int64_t>(s.system_init);
+  return true;
+}
+
+}  // namespace ringflow

@@ -1,0 +1,197 @@
+// DecodePlan: a v9 or IPFIX template compiled once, when it arrives, into what
+// decoding one of its data records needs: for each field that ringflow uses,
+// where it sits in the record, how many bytes it has and where its value goes
+// in a FlowRecord. Fields ringflow does not use (unknown elements, enterprise
+// elements, MAC addresses, ...) cost nothing per record: they only move the
+// offsets of the fields after them.
+//
+// Layout of a record: segments of fixed-length fields, each but the last
+// followed by one variable-length field (1-byte length, or 255 + 2-byte
+// length). A template without variable-length fields is one segment of
+// record_len bytes, and its records are decoded at constant offsets.
+//
+// Mapping onto FlowRecord (first occurrence of an element wins; where several
+// elements can carry a value, the first listed that the template has):
+//   src/dst           sourceIPv4Address 8 / destinationIPv4Address 12, else
+//                     sourceIPv6Address 27 / destinationIPv6Address 28
+//   nexthop           15, else 62, else bgpNextHop 18, else 63
+//   ports             7 / 11; ICMP type/code (32, 139, 176-179) goes into
+//                     dst_port when the record's protocol is ICMP or ICMPv6 and
+//                     its destination port is 0 (the convention of v5 and nfdump)
+//   protocol tos tcp_flags   4 / 5 / 6 (tcpControlBits: low 8 bits)
+//   packets           packetDeltaCount 2, else packetTotalCount 86, else
+//                     initiatorPackets 298 + responderPackets 299
+//   bytes             octetDeltaCount 1, else octetTotalCount 85, else
+//                     initiatorOctets 231 + responderOctets 232 (Cisco ASA NSEL)
+//   input/output      10 / 14, else 252 / 253 (physical interfaces)
+//   src_as dst_as src_mask dst_mask   16 / 17 / 9 or 29 / 13 or 30
+//   direction 61, vlan 58 else 243, ip_version from the addresses else 60
+//   sampler_id        samplerId 48, else selectorId 302 (low 32 bits)
+//   sampling (in-record rate)  samplingInterval 34, else samplerRandomInterval
+//                     50, else (305 + 306) / 305, else 310 / 309, else 1 / 311
+//   start/end         the first pair the template has of: 22/21 sysUpTime
+//                     (v9: relative to the header's sys_uptime, signed 32-bit
+//                     difference as for v5; IPFIX: relative to
+//                     systemInitTimeMilliseconds 160 from options data), 150/151
+//                     seconds, 152/153 ms, 154/155 and 156/157 NTP-format micro-
+//                     and nanoseconds, 158/159 microseconds before export time.
+//                     Only one of start/end: both take it. Neither, or IPFIX
+//                     uptimes without a known system init time: both are the
+//                     export time and kFlowTimeUnknown is set.
+// Integers accept any length 1..8 (reduced-size encoding) and keep the low
+// bits that fit their FlowRecord field; addresses only their exact length (a
+// field of another length is skipped and counted in skipped_fields).
+//
+// Options templates compile into the same form; their records are read with
+// decode_options_record(): sampler/selector id, the sampling rate, the
+// algorithm and systemInitTimeMilliseconds. v9 scope fields are scope types
+// (system, interface, ...), not elements, and are skipped.
+//
+// Hot path: decode_records() and count_records() never allocate, throw or
+// read outside [body, body + len). compile_plan() allocates the plan (once per
+// new or changed template, never for a refresh with the same bytes).
+//
+// Thread safety: a DecodePlan is immutable after compile_plan() returns (the
+// reference count is its owner's, see src/decode/sessions.h); any number of
+// threads may decode with it concurrently.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <ringflow/flow_record.h>
+
+#include "decode/template_record.h"
+
+namespace ringflow {
+
+// What the decoder does with one field's bytes.
+enum class PlanOpKind : uint8_t {
+  kUint,    // big-endian unsigned of `len` bytes, stored in `width` bytes at dst
+  kAddUint, // the same, added to the 64-bit value at dst (initiator + responder)
+  kAddr4,   // 4 bytes, stored v4-mapped in the IpAddr at dst
+  kAddr6,   // 16 bytes, copied to the IpAddr at dst
+};
+
+// Where kUint / kAddUint values go: the FlowRecord, or the plan's scratch
+// (times, ICMP, rate components), which finalize turns into FlowRecord fields.
+enum class PlanTarget : uint8_t { kRecord, kScratch };
+
+struct PlanOp {
+  uint16_t offset;   // within its segment
+  uint8_t len;       // bytes on the wire (1..16)
+  PlanOpKind kind;
+  PlanTarget target;
+  uint8_t width;     // bytes of the destination integer (1, 2, 4, 8)
+  uint16_t dst;      // byte offset in FlowRecord or DecodeScratch
+};
+
+// Scratch values of one record, finalized into the FlowRecord.
+struct DecodeScratch {
+  uint64_t start = 0, end = 0;  // raw time values (see TimeSource)
+  uint64_t icmp = 0;            // type << 8 | code
+  uint64_t icmp_type = 0, icmp_code = 0;
+  uint64_t rate = 0;            // samplingInterval / samplerRandomInterval
+  uint64_t packet_interval = 0, packet_space = 0;  // 305 / 306
+  uint64_t size = 0, population = 0;               // 309 / 310
+  uint64_t probability_bits = 0;                   // 311 (float64 bits)
+  uint64_t system_init = 0;                        // 160 (options)
+  uint64_t algorithm = 0;                          // 35 / 49 / 304 (options)
+  uint64_t ip_version = 0;                         // 60
+};
+
+enum class TimeSource : uint8_t {
+  kNone,
+  kUptime,   // 21/22
+  kSeconds,  // 150/151
+  kMillis,   // 152/153
+  kNtp,      // 154-157
+  kDeltaUs,  // 158/159
+};
+
+// A run of fixed-length fields; a variable-length field follows it unless it
+// is the record's last segment.
+struct PlanSegment {
+  uint16_t len;      // bytes of the fixed-length fields
+  uint16_t ops_end;  // ops [previous segment's ops_end, ops_end) read this segment
+};
+
+struct DecodePlan {
+  WireVersion version = WireVersion::kV9;
+  bool options = false;
+  uint16_t template_id = 0;
+  uint16_t field_count = 0;
+  uint16_t scope_count = 0;
+  uint16_t min_record_len = 0;  // fixed fields + 1 per variable-length field (>= 1)
+  bool variable = false;        // has variable-length fields
+  uint16_t skipped_fields = 0;  // address elements of an unexpected length (ignored)
+
+  TimeSource start_src = TimeSource::kNone, end_src = TimeSource::kNone;
+  uint8_t ip_version = 0;       // 4 / 6 from the address elements; 0 = none (see has_ip_version)
+  bool has_ip_version = false;  // element 60 present
+  bool has_icmp = false, has_icmp_split = false;
+  bool has_rate = false;        // the record carries a sampling rate
+  bool has_sampler_id = false;
+  bool has_system_init = false;
+
+  std::vector<PlanOp> ops;
+  std::vector<PlanSegment> segments;
+  std::vector<uint8_t> raw;     // the template record as received (refresh check)
+
+  // Owner's reference count (src/decode/sessions.h): not touched by decoding.
+  uint32_t refs = 0;
+};
+
+// Compiles a template record that read_template_record() accepted.
+std::unique_ptr<DecodePlan> compile_plan(WireVersion v, const TemplateRecordView& t);
+
+// The times a record's raw values are relative to.
+struct TimeContext {
+  int64_t export_ms = 0;       // header export time (v9 unix_secs, IPFIX export time) in ms
+  uint32_t sys_uptime_ms = 0;  // v9 header sys_uptime
+  int64_t init_ms = 0;         // IPFIX systemInitTimeMilliseconds
+  bool has_init = false;
+};
+
+enum class SetStatus : uint8_t {
+  kDone,        // every record of the set decoded (what remains is padding)
+  kMore,        // `max` records decoded, more follow: call again with *pos
+  kTooShort,    // the body is shorter than one record (and not empty)
+  kVarOverflow, // a variable-length field runs past the set: the records
+                // before it were decoded, the rest of the set is dropped
+};
+
+// Decodes records of the data set body [body, body + len) from offset *pos
+// into out[0..max), advancing *pos. A remainder shorter than min_record_len is
+// padding.
+size_t decode_records(const DecodePlan& plan, const uint8_t* body, size_t len, size_t* pos,
+                      const TimeContext& tc, FlowRecord* out, size_t max, SetStatus* status);
+
+// Counts the records of a data set body without decoding them, with the same
+// outcome decode_records() would reach (kDone, kTooShort or kVarOverflow;
+// the count is of the records before the problem).
+size_t count_records(const DecodePlan& plan, const uint8_t* body, size_t len, SetStatus* status);
+
+// What an options record announces.
+struct OptionsValues {
+  bool has_sampler_id = false;
+  uint32_t sampler_id = 0;   // samplerId 48 / selectorId 302
+  uint32_t rate = 0;         // 1-in-N, 0 = none announced
+  uint32_t algorithm = 0;    // as sent (35 / 49 / 304)
+  bool has_system_init = false;
+  int64_t system_init_ms = 0;
+  bool sampling = false;     // the record carries any sampling element
+};
+
+// Reads the options record at body + *pos (advancing *pos). Returns false at
+// the end of the set or on a problem (*status says which).
+bool decode_options_record(const DecodePlan& plan, const uint8_t* body, size_t len, size_t* pos,
+                           OptionsValues* out, SetStatus* status);
+
+// The 1-in-N rate of a record's or options record's rate components; 0 when
+// none. Rounds to the nearest integer, at least 1.
+uint32_t rate_of(const DecodeScratch& s);
+
+}  // namespace ringflow
