@@ -53,6 +53,15 @@ struct DecodeConfig {
   uint32_t stream_idle_timeout_s = 3600; // streams silent this long are forgotten, 10..604800
   uint32_t reorder_window = 65536;      // flows behind expected still counted as late/duplicate
   uint32_t reset_threshold = 1u << 24;  // forward jump (flows) treated as an exporter reset
+  // versions and templates (v9 / IPFIX)
+  std::vector<std::string> versions = {"v5", "v9", "ipfix"};  // accepted on every listen address
+  uint32_t max_templates = 8192;           // templates (data + options) per reactor, 16..1048576
+  uint32_t max_templates_per_stream = 512; // per (exporter, domain), 1..65535
+  uint32_t template_timeout_s = 1800;      // unused and unrefreshed this long: forgotten, 10..604800
+  uint64_t held_bytes = 4ull << 20;        // data waiting for its template, per reactor; 0 = off
+  uint64_t held_bytes_per_stream = 1ull << 20;  // of which one stream may hold
+  uint32_t held_timeout_s = 60;            // held data without a template this long: dropped, 1..86400
+  bool persist_templates = true;           // keep templates in <output.directory>/templates.state
 };
 
 struct AggregateConfig {

@@ -29,18 +29,25 @@ class Counter {
   std::atomic<uint64_t> v_{0};
 };
 
-// Why a datagram was rejected by the decoder. Each is a distinct counter and
-// a distinct metric label (reject_reason_name()).
+// Why a whole datagram was rejected. Each is a distinct counter and a
+// distinct metric label (reject_reason_name()). A datagram is rejected
+// whole only when nothing in it can be trusted; problems inside one set or
+// one template are counted at that level (src/decode/session_counters.h).
 enum class Reject : uint8_t {
   kNone = 0,
-  kTooShort,       // shorter than a 24-byte header
-  kBadVersion,     // version != 5
-  kCountZero,      // count == 0
-  kCountTooLarge,  // count > 30
-  kTruncated,      // length < 24 + 48*count
-  kTrailingBytes,  // length > 24 + 48*count and the rest is not a v5 PDU
+  kTooShort,         // shorter than its version's header (v5 24, v9 20, IPFIX 16)
+  kBadVersion,       // version not 5, 9 or 10
+  kCountZero,        // v5: count == 0
+  kCountTooLarge,    // v5: count > 30
+  kTruncated,        // v5: length < 24 + 48*count
+  kTrailingBytes,    // v5: length > 24 + 48*count and the rest is not a v5 PDU
+  kVersionDisabled,  // a version decode.versions does not enable
+  kSetLength,        // v9/IPFIX: a set length < 4 or past the end (the set chain is broken)
+  kIpfixLength,      // IPFIX: the header's length differs from the datagram's
+  kStreamTableFull,  // v9/IPFIX: a new stream found decode.max_streams streams
+                     // tracked, so its templates could not be kept
 };
-inline constexpr size_t kRejectReasons = 7;  // including kNone (unused slot)
+inline constexpr size_t kRejectReasons = 11;  // including kNone (unused slot)
 
 inline constexpr std::string_view reject_reason_name(Reject r) {
   switch (r) {
@@ -51,6 +58,10 @@ inline constexpr std::string_view reject_reason_name(Reject r) {
     case Reject::kCountTooLarge: return "count_too_large";
     case Reject::kTruncated: return "truncated";
     case Reject::kTrailingBytes: return "trailing_bytes";
+    case Reject::kVersionDisabled: return "version_disabled";
+    case Reject::kSetLength: return "set_length";
+    case Reject::kIpfixLength: return "ipfix_length";
+    case Reject::kStreamTableFull: return "stream_table_full";
   }
   return "unknown";
 }

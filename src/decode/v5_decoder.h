@@ -47,6 +47,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <ringflow/flow_record.h>
 #include <ringflow/stats.h>
 
 #include "wire/v5.h"
@@ -97,6 +98,15 @@ void decode_pdu(const uint8_t* p, size_t len, size_t index, int64_t now_ms,
 // `offset` are not a complete valid PDU (out->count = 0 then).
 size_t decode_pdu_at(const uint8_t* p, size_t len, size_t offset, int64_t now_ms,
                      const DecodeOptions& opt, Pdu* out);
+
+// The pipeline's form of decode_pdu_at: the PDU at `offset` decoded straight
+// into FlowRecords (out[0..count), count = h->count), with its header in *h
+// and the future / inverted counts as above. Returns the offset just past the
+// PDU, or 0 (and writes nothing) when the bytes at `offset` are not a
+// complete valid PDU. REQUIRES: out has room for kMaxRecords records.
+size_t decode_pdu_flows(const uint8_t* p, size_t len, size_t offset, int64_t now_ms,
+                        const DecodeOptions& opt, v5::Header* h, FlowRecord* out,
+                        uint16_t* future_records, uint16_t* inverted_records);
 
 // ---- Building blocks, exposed for the tests, the fuzzer and the tracker ----
 

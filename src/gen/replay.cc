@@ -34,6 +34,10 @@ MalformedClass class_of(Reject r) {
     case Reject::kTrailingBytes:
       return MalformedClass::kTrailingBytes;
     case Reject::kNone:
+    case Reject::kVersionDisabled:
+    case Reject::kSetLength:
+    case Reject::kIpfixLength:
+    case Reject::kStreamTableFull:
       break;
   }
   return MalformedClass::kGarbage;

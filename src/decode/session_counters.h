@@ -1,0 +1,108 @@
+// Counters of the ordered stage (src/decode/sessions.h): datagrams by version
+// and reject reason, sets dropped by reason, template events and problems,
+// options records, held data. One block per reactor thread, its only writer;
+// the metrics thread and the stats line read them (relaxed loads). See
+// docs/metrics.md for the metric of each.
+//
+// Thread safety: Counter::add/set from the owning reactor; load from any.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include <ringflow/stats.h>
+
+#include "decode/template_record.h"
+
+namespace ringflow {
+
+// Versions as counter indexes.
+inline constexpr size_t kVersionSlots = 4;  // 5, 9, 10, other
+inline constexpr size_t version_slot(uint16_t v) {
+  return v == 5 ? 0 : v == 9 ? 1 : v == 10 ? 2 : 3;
+}
+inline constexpr std::string_view version_label(size_t slot) {
+  constexpr std::string_view kNames[kVersionSlots] = {"5", "9", "10", "other"};
+  return kNames[slot];
+}
+
+// One data set (not the whole datagram) could not be used.
+enum class SetDrop : uint8_t {
+  kTooShort,     // shorter than one record of its template (and not empty)
+  kVarOverflow,  // a variable-length field runs past the set (the records before it are kept)
+  kTooManySets,  // more than kMaxDataSets data sets in one datagram
+  kReservedId,   // set id 2..255 (v9) or 0, 1, 4..255 (IPFIX): not defined, skipped
+  kNoTemplate,   // no template and not held (decode.held_bytes = 0, or see HoldDrop)
+};
+inline constexpr size_t kSetDrops = 5;
+constexpr std::string_view set_drop_name(SetDrop d) {
+  switch (d) {
+    case SetDrop::kTooShort: return "too_short";
+    case SetDrop::kVarOverflow: return "var_overflow";
+    case SetDrop::kTooManySets: return "too_many_sets";
+    case SetDrop::kReservedId: return "reserved_id";
+    case SetDrop::kNoTemplate: return "no_template";
+  }
+  return "unknown";
+}
+
+// A template record was ignored: its problems (TemplateProblem, from
+// src/decode/template_record.h), or a bound.
+inline constexpr size_t kTemplateLimitStream = kTemplateProblems;      // decode.max_templates_per_stream
+inline constexpr size_t kTemplateLimitTotal = kTemplateProblems + 1;   // decode.max_templates
+inline constexpr size_t kTemplateRejectSlots = kTemplateProblems + 2;
+inline constexpr std::string_view template_reject_name(size_t slot) {
+  if (slot == kTemplateLimitStream) return "stream_limit";
+  if (slot == kTemplateLimitTotal) return "total_limit";
+  return template_problem_name(static_cast<TemplateProblem>(slot));
+}
+
+// Held data (data sets that arrived before their template) that could not be
+// held.
+enum class HoldDrop : uint8_t {
+  kStreamLimit,  // the stream already holds decode.held_bytes_per_stream
+  kPoolFull,     // every held-data slot of the reactor is in use (decode.held_bytes)
+};
+inline constexpr size_t kHoldDrops = 2;
+constexpr std::string_view hold_drop_name(HoldDrop d) {
+  return d == HoldDrop::kStreamLimit ? "stream_limit" : "pool_full";
+}
+
+struct alignas(64) SessionCounters {
+  std::array<Counter, kVersionSlots> datagrams;  // taken by the ordered stage, by version
+  // rejects[version slot][Reject]
+  std::array<std::array<Counter, kRejectReasons>, kVersionSlots> rejects;
+  Counter handed_off;  // datagrams with work for a worker (v5, or v9/IPFIX with data sets)
+  Counter consumed;    // accepted, nothing for a worker (templates/options only, or all held)
+  Counter v5_trailing; // v5 datagrams accepted with trailing bytes (decode.accept_trailing)
+
+  std::array<Counter, kSetDrops> set_drops;
+  Counter data_sets;         // data sets handed to workers
+  Counter data_records;      // their records (as counted here)
+  Counter v9_count_mismatch; // v9 header count differs from the records found (not rejected)
+  Counter v9_zero_tail;      // v9 datagrams ending in zero bytes after the last set (accepted)
+
+  // templates
+  Counter templates_added, templates_refreshed, templates_redefined, templates_withdrawn,
+      templates_expired;
+  std::array<Counter, kTemplateRejectSlots> template_rejects;
+  Counter templates_active;          // gauge: data + options templates installed
+  Counter options_templates_active;  // gauge: of which options templates
+
+  // options data
+  Counter options_records;
+  Counter sampler_updates;   // a stream's sampling rates changed
+  Counter samplers_full;     // an options record named a sampler beyond SamplerSet::kMaxSamplers
+
+  // held data
+  Counter held_sets;         // data sets held for want of a template
+  Counter held_released;     // held sets decoded once their template arrived
+  Counter held_expired;      // held sets forgotten after decode.held_timeout, or with their stream
+  Counter held_expired_bytes;
+  std::array<Counter, kHoldDrops> hold_drops;
+  Counter held_bytes;        // gauge: bytes held now
+};
+
+}  // namespace ringflow

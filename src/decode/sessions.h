@@ -1,0 +1,245 @@
+// Sessions: the ordered part of decoding, run by each reactor thread on every
+// datagram it receives, before any worker sees it. It is the one place that
+// keeps per-stream state, so that the datagrams themselves can go to any
+// worker (see docs/architecture.md, "The ordered stage").
+//
+// For every datagram, in arrival order (admit()):
+//   1. the version (5, 9, 10) picks the format; a version decode.versions does
+//      not enable is rejected;
+//   2. the whole datagram is checked before anything in it is used: v5 every
+//      packed PDU (src/decode/v5_decoder.h); v9/IPFIX the header and the chain
+//      of set headers. A broken chain (a set length < 4 or past the end, an
+//      IPFIX length that is not the datagram's) rejects the datagram whole:
+//      no template in it is installed and the sequence is not advanced.
+//      After the last set, v9 datagrams may end in zero bytes (Cisco ACI, Palo
+//      Alto, softflowd pad this way): accepted, counted in v9_zero_tail;
+//   3. v9/IPFIX sets are processed in order: template and options template
+//      records install, refresh, redefine or withdraw templates; options data
+//      records update the stream's sampling rates and IPFIX system init time;
+//      data sets whose template is known are counted and listed in the
+//      buffer's DatagramMeta with their pinned plan; data sets whose template
+//      is not known yet are copied into a held-data slot (bounded per stream
+//      and in all) and released to a worker when the template arrives, or
+//      forgotten (counted) after decode.held_timeout;
+//   4. the stream's sequence is tracked (src/decode/sequence_tracker.h): v5
+//      per PDU in flows, v9 per datagram, IPFIX in data records (a message
+//      holding a set that could not be counted makes the next one resync).
+// Problems inside one set or one template record drop only that set or
+// record, counted by reason; the rest of the datagram is used.
+//
+// Streams are (exporter address, version, domain): domain is v5's engine
+// type and id, v9's source_id, IPFIX's observation domain. Templates are
+// keyed by (stream, template id), so the same template id in two domains of
+// one exporter, or at two exporters, never mixes.
+//
+// Ownership: the Sessions own every plan (DecodePlan) and sampler set
+// (SamplerSet); an installed template holds one reference, and so does each
+// DatagramMeta that points at one, until release() of its buffer (all on the
+// reactor thread, so the counts are plain integers). A redefined or withdrawn
+// template's plan is freed when the last datagram using it comes back.
+// Held-data slots are buffers too: ids [ring_entries, ring_entries +
+// hold_slots()) with their own DatagramMeta, handed out by take_ready().
+//
+// Bounds (all from DecodeConfig): streams (max_streams), templates per stream
+// and in all, samplers per stream (SamplerSet::kMaxSamplers), held bytes per
+// stream and in all, held time; each refusal is counted. Memory is allocated
+// at construction except a plan (one per new or changed template) and a
+// sampler set (one per change of a stream's rates): never in steady state.
+//
+// Thread safety: one Sessions per reactor; every member on the reactor thread
+// except meta() / hold_data() (a worker, for a buffer it owns), and
+// streams_snapshot() / tracker_stats() / template_count() (any thread: they
+// read what tick() published under a mutex the reactor only try-locks).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ringflow/config.h>
+#include <ringflow/ip.h>
+#include <ringflow/streams.h>
+
+#include "decode/datagram_meta.h"
+#include "decode/sampling.h"
+#include "decode/sequence_tracker.h"
+#include "decode/session_counters.h"
+#include "decode/v5_decoder.h"
+
+namespace ringflow {
+
+enum class Admit : uint8_t {
+  kHandOff,   // give the buffer to a worker (its DatagramMeta says what to decode)
+  kConsumed,  // valid, nothing left for a worker: recycle the buffer
+  kRejected,  // counted by reason: recycle the buffer
+};
+
+// A held data set whose template arrived: give buffer `buf` to a worker.
+struct ReadyDatagram {
+  uint16_t buf = 0;
+  const uint8_t* data = nullptr;
+  uint32_t len = 0;
+  IpAddr exporter;
+};
+
+class Sessions {
+ public:
+  // ring_entries: receive buffers of the reactor (ids [0, ring_entries));
+  // buffer_size: the largest datagram (held-data slots are this big).
+  // REQUIRES: ring_entries + hold slots <= 65536 (the slot count is clamped).
+  Sessions(const DecodeConfig& cfg, uint32_t ring_entries, uint32_t buffer_size,
+           SessionCounters& counters);
+  ~Sessions();
+  Sessions(const Sessions&) = delete;
+  Sessions& operator=(const Sessions&) = delete;
+
+  // The ordered stage for the datagram [p, p + len) from `exporter` in
+  // receive buffer `buf` (< ring_entries), received at now_ms (epoch ms).
+  // On kHandOff, meta(buf) is filled and pins what it references until
+  // release(buf). Never allocates except as the class comment says.
+  Admit admit(const uint8_t* p, size_t len, const IpAddr& exporter, uint16_t buf, int64_t now_ms);
+
+  // The datagram of buffer `buf` (a receive buffer admitted with kHandOff, or
+  // a held-data slot from take_ready()) is done with: unpins its plans and
+  // sampler set, and frees a held-data slot.
+  void release(uint16_t buf);
+
+  // Held data sets whose template has arrived since the last call, up to max.
+  size_t take_ready(ReadyDatagram* out, size_t max);
+
+  // Expires idle templates, held data and streams, and publishes the stream
+  // snapshot (about once a second; cheap to call more often).
+  void tick(int64_t now_ms);
+
+  // For a worker that owns buffer `buf`.
+  const DatagramMeta& meta(uint16_t buf) const { return meta_[buf]; }
+  const uint8_t* hold_data(uint16_t buf) const;
+
+  uint32_t ring_entries() const { return ring_entries_; }
+  uint32_t hold_slots() const { return hold_slots_; }
+  bool version_enabled(uint16_t v) const;
+
+  // Published copies (any thread).
+  void streams_snapshot(std::vector<StreamStats>* out) const;
+  SequenceTrackerStats tracker_stats() const;
+
+  // Template persistence (decode.persist_templates): the installed templates
+  // and each stream's sampling rates and IPFIX system init time, as bytes.
+  // save() only while the reactor thread is not running (before run() or
+  // after it returned); load() before it starts. load() returns the number of
+  // templates restored; malformed input restores what precedes the damage.
+  std::string save() const;
+  size_t load(std::string_view data, int64_t now_ms);
+
+  // For tests: the installed template of (stream key, id), or nullptr.
+  const DecodePlan* find_template(const StreamKey& key, uint16_t template_id) const;
+  const SamplerSet* sampler_set(const StreamKey& key) const;
+  size_t templates_installed() const { return templates_used_; }
+  size_t held_sets() const { return held_used_; }
+
+ private:
+  struct Session {
+    const SamplerSet* sampling = nullptr;
+    int64_t init_ms = 0;
+    bool has_init = false;
+    uint32_t templates = 0;
+    uint32_t held_head = kNil, held_tail = kNil;
+    uint64_t held_bytes = 0;
+  };
+  struct TemplateEntry {
+    DecodePlan* plan = nullptr;  // nullptr = free
+    uint32_t session = 0;
+    uint16_t id = 0;
+    int64_t last_ms = 0;  // last refreshed or used
+  };
+  enum class HeldState : uint8_t { kFree, kHeld, kInFlight };
+  struct HeldSlot {
+    HeldState state = HeldState::kFree;
+    uint64_t serial = 0;  // admit() that held it
+    uint32_t session = 0;
+    uint16_t template_id = 0;
+    uint16_t len = 0;
+    int64_t held_ms = 0;
+    TimeContext time;
+    uint32_t prev = kNil, next = kNil;  // the session's list, oldest first
+  };
+  static constexpr uint32_t kNil = UINT32_MAX;
+
+  Admit admit_v5(const uint8_t* p, size_t len, const IpAddr& exporter, DatagramMeta& m,
+                 int64_t now_ms);
+  Admit admit_templated(WireVersion v, const uint8_t* p, size_t len, const IpAddr& exporter,
+                        DatagramMeta& m, int64_t now_ms);
+  Admit reject(size_t vslot, Reject r);
+
+  void template_set(WireVersion v, bool options, uint32_t sess, const uint8_t* body, size_t len,
+                    int64_t now_ms, uint32_t* records);
+  void install(WireVersion v, uint32_t sess, const TemplateRecordView& t, int64_t now_ms);
+  void withdraw(uint32_t sess, const TemplateRecordView& t);
+  void options_records(uint32_t sess, const DecodePlan& plan, const uint8_t* body, size_t len,
+                       uint32_t* records);
+  // Returns true when the set was held (false: dropped, counted).
+  bool hold(uint32_t sess, uint16_t template_id, const uint8_t* body, size_t len,
+            const TimeContext& tc, int64_t now_ms);
+  void release_held(uint32_t sess, uint16_t template_id, const DecodePlan& plan,
+                    const IpAddr& exporter);
+  void drop_held(uint32_t slot, bool expired);
+  void forget_session(uint32_t sess);
+
+  // Template table.
+  size_t tslot(uint32_t sess, uint16_t id, bool* found) const;
+  TemplateEntry* tfind(uint32_t sess, uint16_t id);
+  void terase(size_t slot);
+  static void unref(const DecodePlan* p);
+  static void unref(const SamplerSet* s);
+  void set_sampling(Session& s, const SamplerSet* next);
+
+  const uint32_t ring_entries_;
+  const uint32_t slot_size_;
+  uint32_t hold_slots_;
+  DecodeOptions v5_opts_;
+  SamplingPolicy sampling_;
+  uint32_t versions_mask_;  // bit v (5, 9, 10) = enabled
+  uint32_t max_templates_, max_templates_per_stream_;
+  int64_t template_idle_ms_, held_timeout_ms_;
+  uint64_t held_bytes_per_stream_;
+  SessionCounters& counters_;
+
+  SequenceTracker tracker_;
+  std::vector<Session> sessions_;  // by stream index
+  std::vector<DatagramMeta> meta_;  // by buffer id: ring, then held-data slots
+
+  // Templates: open addressing over `tslots_` (index into entries_, kNil when
+  // empty), key (session, id); entries_ has a free list.
+  std::vector<TemplateEntry> entries_;
+  std::vector<uint32_t> entries_free_;
+  std::vector<uint32_t> tslots_;
+  size_t tmask_ = 0;
+  size_t templates_used_ = 0, options_templates_ = 0;
+
+  // Held data.
+  std::vector<HeldSlot> held_;
+  std::vector<uint8_t> held_bytes_;  // hold_slots_ x slot_size_
+  std::vector<uint32_t> held_free_;
+  size_t held_used_ = 0;
+  uint64_t held_total_bytes_ = 0;
+  std::vector<uint16_t> ready_;  // buffer ids of released held sets, FIFO
+  size_t ready_head_ = 0;
+  std::vector<IpAddr> ready_exporter_;  // by held slot
+
+  // The admit() in progress: its serial, and the held sets of this datagram
+  // that a template later in it released (so its record count is known).
+  uint64_t admit_serial_ = 0;
+  uint32_t released_now_sets_ = 0, released_now_records_ = 0;
+
+  int64_t last_tick_ms_ = 0;
+
+  mutable std::mutex snapshot_mu_;
+  std::vector<StreamStats> snapshot_;
+  std::vector<StreamStats> scratch_;
+  SequenceTrackerStats tracker_snapshot_{};
+};
+
+}  // namespace ringflow
