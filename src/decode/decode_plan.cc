@@ -1,5 +1,9 @@
 #include "decode/decode_plan.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -84,6 +88,8 @@ const TimePair kTimePairs[] = {
 };
 
 bool is_variable(uint16_t length) { return length == ipfix::kVariableLength; }
+
+constexpr uint8_t kV4MappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 }  // namespace
 
@@ -211,11 +217,11 @@ std::unique_ptr<DecodePlan> compile_plan(WireVersion v, const TemplateRecordView
     const bool e_ok = int_ok(e) && (tp.src != TimeSource::kNtp || fields[e].length == 8);
     if (!s_ok && !e_ok) continue;
     if (s_ok) {
-      set_uint(s, PlanTarget::kScratch, RF_SCR(start), 8, PlanOpKind::kUint);
+      set_uint(s, PlanTarget::kRecord, rec(offsetof(FlowRecord, start_ms)), 8, PlanOpKind::kUint);
       plan->start_src = tp.src;
     }
     if (e_ok) {
-      set_uint(e, PlanTarget::kScratch, RF_SCR(end), 8, PlanOpKind::kUint);
+      set_uint(e, PlanTarget::kRecord, rec(offsetof(FlowRecord, end_ms)), 8, PlanOpKind::kUint);
       plan->end_src = tp.src;
     }
     break;
@@ -244,6 +250,72 @@ std::unique_ptr<DecodePlan> compile_plan(WireVersion v, const TemplateRecordView
   plan->segments.push_back(
       PlanSegment{static_cast<uint16_t>(seg_len), static_cast<uint16_t>(plan->ops.size())});
   plan->min_record_len = static_cast<uint16_t>(min_len);
+
+  // Group the ops of a fixed-length template for the fast path.
+  auto log2_1248 = [](unsigned n) -> int {
+    return n == 1 ? 0 : n == 2 ? 1 : n == 4 ? 2 : n == 8 ? 3 : -1;
+  };
+  std::vector<std::vector<FastOp>> classes(kFastClasses);
+  for (const PlanOp& op : plan->ops) {
+    if (op.target == PlanTarget::kScratch) plan->uses_scratch = true;
+    int cls = -1;
+    if (op.target == PlanTarget::kRecord) {
+      if (op.kind == PlanOpKind::kAddr4) cls = 16;
+      if (op.kind == PlanOpKind::kAddr6) cls = 17;
+      if (op.kind == PlanOpKind::kUint) {
+        const int l = log2_1248(op.len), w = log2_1248(op.width);
+        if (l >= 0 && w >= 0) cls = l * 4 + w;
+      }
+    }
+    if (cls < 0) {
+      plan->slow.push_back(op);
+    } else {
+      classes[static_cast<size_t>(cls)].push_back(FastOp{op.offset, op.dst});
+    }
+  }
+  for (size_t c = 0; c < kFastClasses; ++c) {
+    plan->fast_begin[c] = static_cast<uint16_t>(plan->fast.size());
+    plan->fast.insert(plan->fast.end(), classes[c].begin(), classes[c].end());
+  }
+  plan->fast_begin[kFastClasses] = static_cast<uint16_t>(plan->fast.size());
+  plan->prototype = kEmptyFlow;
+  plan->prototype.ip_version = plan->ip_version;
+  if (plan->has_sampler_id) plan->prototype.flags |= kFlowHasSamplerId;
+
+  // The byte permutation of the fast ops (see DecodePlan::perm). A field's
+  // bytes beyond its wire length keep the prototype's, which is zero for
+  // every integer field the fast ops write (only `direction` and `sampling`
+  // default to non-zero, and a 1-byte direction needs no extension).
+  if (!plan->variable && plan->min_record_len <= 128) {
+    plan->permutable = true;
+    auto map = [&](uint16_t dst, uint16_t src) {
+      plan->perm[dst] = static_cast<uint8_t>(src);
+      plan->perm_mask[dst / 64] |= uint64_t{1} << (dst % 64);
+    };
+    for (size_t c = 0; c < 16; ++c) {
+      const unsigned len = 1u << (c / 4), width = 1u << (c % 4);
+      for (uint16_t i = plan->fast_begin[c]; i != plan->fast_begin[c + 1]; ++i) {
+        const FastOp& f = plan->fast[i];
+        // Little-endian destination byte k is wire byte len - 1 - k; a wider
+        // destination's upper bytes stay zero (prototype).
+        for (unsigned k = 0; k < width && k < len; ++k)
+          map(static_cast<uint16_t>(f.dst + k), static_cast<uint16_t>(f.src + len - 1 - k));
+      }
+    }
+    for (uint16_t i = plan->fast_begin[16]; i != plan->fast_begin[17]; ++i) {
+      const FastOp& f = plan->fast[i];
+      // The v4-mapped prefix is constant: set it in the prototype.
+      uint8_t* proto = reinterpret_cast<uint8_t*>(&plan->prototype) + f.dst;
+      std::memcpy(proto, kV4MappedPrefix, 12);
+      for (unsigned k = 0; k < 4; ++k)
+        map(static_cast<uint16_t>(f.dst + 12 + k), static_cast<uint16_t>(f.src + k));
+    }
+    for (uint16_t i = plan->fast_begin[17]; i != plan->fast_begin[18]; ++i) {
+      const FastOp& f = plan->fast[i];
+      for (unsigned k = 0; k < 16; ++k)
+        map(static_cast<uint16_t>(f.dst + k), static_cast<uint16_t>(f.src + k));
+    }
+  }
   return plan;
 }
 
@@ -293,6 +365,61 @@ inline void apply_ops(const PlanOp* op, const PlanOp* end, const uint8_t* base, 
     }
   }
 }
+
+template <unsigned L>
+inline uint64_t load_be(const uint8_t* p) {
+  if constexpr (L == 1) return p[0];
+  if constexpr (L == 2) return wire::load_be16(p);
+  if constexpr (L == 4) return wire::load_be32(p);
+  if constexpr (L == 8) return wire::load_be64(p);
+}
+
+// One class of the fast path: every op loads L bytes and stores W bytes.
+template <unsigned L, unsigned W>
+inline void run_class(const FastOp* op, const FastOp* end, const uint8_t* src, uint8_t* rec) {
+  for (; op != end; ++op) {
+    const uint64_t v = load_be<L>(src + op->src);
+    if constexpr (W == 1) {
+      rec[op->dst] = static_cast<uint8_t>(v);
+    } else if constexpr (W == 2) {
+      const uint16_t x = static_cast<uint16_t>(v);
+      std::memcpy(rec + op->dst, &x, 2);
+    } else if constexpr (W == 4) {
+      const uint32_t x = static_cast<uint32_t>(v);
+      std::memcpy(rec + op->dst, &x, 4);
+    } else {
+      std::memcpy(rec + op->dst, &v, 8);
+    }
+  }
+}
+
+template <unsigned L>
+inline void run_len(const DecodePlan& plan, size_t base_class, const uint8_t* src, uint8_t* rec) {
+  const FastOp* f = plan.fast.data();
+  const uint16_t* b = plan.fast_begin + base_class;
+  if (b[0] != b[1]) run_class<L, 1>(f + b[0], f + b[1], src, rec);
+  if (b[1] != b[2]) run_class<L, 2>(f + b[1], f + b[2], src, rec);
+  if (b[2] != b[3]) run_class<L, 4>(f + b[2], f + b[3], src, rec);
+  if (b[3] != b[4]) run_class<L, 8>(f + b[3], f + b[4], src, rec);
+}
+
+// Decodes the fixed-length record at src by class.
+inline void run_fast(const DecodePlan& plan, const uint8_t* src, uint8_t* rec, uint8_t* scratch) {
+  run_len<1>(plan, 0, src, rec);
+  run_len<2>(plan, 4, src, rec);
+  run_len<4>(plan, 8, src, rec);
+  run_len<8>(plan, 12, src, rec);
+  const FastOp* f = plan.fast.data();
+  for (uint16_t i = plan.fast_begin[16]; i != plan.fast_begin[17]; ++i) {
+    std::memcpy(rec + f[i].dst, kV4Mapped.data(), 12);
+    std::memcpy(rec + f[i].dst + 12, src + f[i].src, 4);
+  }
+  for (uint16_t i = plan.fast_begin[17]; i != plan.fast_begin[18]; ++i)
+    std::memcpy(rec + f[i].dst, src + f[i].src, 16);
+  if (!plan.slow.empty())
+    apply_ops(plan.slow.data(), plan.slow.data() + plan.slow.size(), src, rec, scratch);
+}
+
 
 // Reads the variable-length prefix at body[*p]; false when it or its value
 // runs past len.
@@ -356,11 +483,11 @@ inline bool time_ms(const DecodePlan& plan, TimeSource src, uint64_t raw, const 
 
 inline void finalize(const DecodePlan& plan, const TimeContext& tc, const DecodeScratch& s,
                      FlowRecord* r) {
-  r->ip_version = plan.ip_version ? plan.ip_version
-                                  : (plan.has_ip_version ? static_cast<uint8_t>(s.ip_version) : 0);
+  if (plan.ip_version == 0 && plan.has_ip_version) r->ip_version = static_cast<uint8_t>(s.ip_version);
   int64_t start = 0, end = 0;
-  const bool has_start = time_ms(plan, plan.start_src, s.start, tc, &start);
-  const bool has_end = time_ms(plan, plan.end_src, s.end, tc, &end);
+  const bool has_start =
+      time_ms(plan, plan.start_src, static_cast<uint64_t>(r->start_ms), tc, &start);
+  const bool has_end = time_ms(plan, plan.end_src, static_cast<uint64_t>(r->end_ms), tc, &end);
   if (has_start && has_end) {
     r->start_ms = start;
     r->end_ms = end;
@@ -382,10 +509,60 @@ inline void finalize(const DecodePlan& plan, const TimeContext& tc, const Decode
       r->flags |= kFlowHasRate;
     }
   }
-  if (plan.has_sampler_id) r->flags |= kFlowHasSamplerId;
 }
 
+#if defined(__x86_64__)
+// AVX-512 VBMI: every fast op of one record as two byte permutes. The record
+// is loaded with byte masks, so nothing past its end is read.
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) size_t decode_fixed_vbmi(
+    const DecodePlan& plan, const uint8_t* body, size_t len, size_t* pos, const TimeContext& tc,
+    FlowRecord* out, size_t max, DecodeScratch* scratch) {
+  const size_t rl = plan.min_record_len;
+  const __mmask64 lo_mask = rl >= 64 ? ~__mmask64{0} : ((__mmask64{1} << rl) - 1);
+  const __mmask64 hi_mask = rl <= 64 ? 0 : (rl >= 128 ? ~__mmask64{0} : ((__mmask64{1} << (rl - 64)) - 1));
+  const __m512i idx0 = _mm512_load_si512(plan.perm);
+  const __m512i idx1 = _mm512_load_si512(plan.perm + 64);
+  const __m512i proto0 = _mm512_load_si512(&plan.prototype);
+  const __m512i proto1 = _mm512_load_si512(reinterpret_cast<const uint8_t*>(&plan.prototype) + 64);
+  const __mmask64 m0 = plan.perm_mask[0], m1 = plan.perm_mask[1];
+  size_t n = 0, p = *pos;
+  while (n < max && len - p >= rl) {
+    const uint8_t* src = body + p;
+    const __m512i lo = _mm512_maskz_loadu_epi8(lo_mask, src);
+    const __m512i hi = _mm512_maskz_loadu_epi8(hi_mask, src + 64);
+    FlowRecord& r = out[n];
+    _mm512_store_si512(&r, _mm512_mask_blend_epi8(m0, proto0, _mm512_permutex2var_epi8(lo, idx0, hi)));
+    _mm512_store_si512(reinterpret_cast<uint8_t*>(&r) + 64,
+                       _mm512_mask_blend_epi8(m1, proto1, _mm512_permutex2var_epi8(lo, idx1, hi)));
+    if (!plan.slow.empty()) {
+      if (plan.uses_scratch) *scratch = DecodeScratch{};
+      apply_ops(plan.slow.data(), plan.slow.data() + plan.slow.size(), src,
+                reinterpret_cast<uint8_t*>(&r), reinterpret_cast<uint8_t*>(scratch));
+    }
+    finalize(plan, tc, *scratch, &r);
+    p += rl;
+    ++n;
+  }
+  *pos = p;
+  return n;
+}
+
+bool cpu_has_vbmi() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vbmi");
+}
+const bool kHasVbmi = cpu_has_vbmi();
+#else
+constexpr bool kHasVbmi = false;
+#endif
+// Written only by set_decode_simd() before decoding starts (tests, benches).
+bool g_use_simd = kHasVbmi;
+
 }  // namespace
+
+bool decode_simd_available() { return kHasVbmi; }
+void set_decode_simd(bool enabled) { g_use_simd = enabled && kHasVbmi; }
 
 uint32_t rate_of(const DecodeScratch& s) {
   double rate = 0;
@@ -415,9 +592,31 @@ size_t decode_records(const DecodePlan& plan, const uint8_t* body, size_t len, s
   }
   size_t n = 0, p = *pos;
   DecodeScratch scratch;
+#if defined(__x86_64__)
+  if (plan.permutable && g_use_simd) {
+    n = decode_fixed_vbmi(plan, body, len, pos, tc, out, max, &scratch);
+    *status = len - *pos >= min_len ? SetStatus::kMore : SetStatus::kDone;
+    return n;
+  }
+#endif
+  if (!plan.variable) {
+    // Fixed-length records: constant offsets, grouped ops.
+    while (n < max && len - p >= min_len) {
+      FlowRecord& r = out[n];
+      r = plan.prototype;
+      if (plan.uses_scratch) scratch = DecodeScratch{};
+      run_fast(plan, body + p, reinterpret_cast<uint8_t*>(&r), reinterpret_cast<uint8_t*>(&scratch));
+      finalize(plan, tc, scratch, &r);
+      p += min_len;
+      ++n;
+    }
+    *pos = p;
+    *status = len - p >= min_len ? SetStatus::kMore : SetStatus::kDone;
+    return n;
+  }
   while (n < max && len - p >= min_len) {
     FlowRecord& r = out[n];
-    r = kEmptyFlow;
+    r = plan.prototype;
     scratch = DecodeScratch{};
     const size_t next = walk_record(plan, body, len, p, reinterpret_cast<uint8_t*>(&r),
                                     reinterpret_cast<uint8_t*>(&scratch));
@@ -465,7 +664,7 @@ bool decode_options_record(const DecodePlan& plan, const uint8_t* body, size_t l
     return false;
   }
   if (len - *pos < min_len) return false;
-  FlowRecord r = kEmptyFlow;
+  FlowRecord r = plan.prototype;
   DecodeScratch s;
   const size_t next = walk_record(plan, body, len, *pos, reinterpret_cast<uint8_t*>(&r),
                                   reinterpret_cast<uint8_t*>(&s));

@@ -90,7 +90,6 @@ struct PlanOp {
 
 // Scratch values of one record, finalized into the FlowRecord.
 struct DecodeScratch {
-  uint64_t start = 0, end = 0;  // raw time values (see TimeSource)
   uint64_t icmp = 0;            // type << 8 | code
   uint64_t icmp_type = 0, icmp_code = 0;
   uint64_t rate = 0;            // samplingInterval / samplerRandomInterval
@@ -111,6 +110,17 @@ enum class TimeSource : uint8_t {
   kDeltaUs,  // 158/159
 };
 
+// Fast path of fixed-length templates: record-target integer and address ops
+// grouped by (wire length, destination width), so that decoding runs one
+// tight loop per group instead of dispatching on every field.
+struct FastOp {
+  uint16_t src;  // offset in the record
+  uint16_t dst;  // offset in FlowRecord
+};
+// Classes 0..15: integer of 1/2/4/8 wire bytes (class / 4) into a 1/2/4/8-byte
+// field (class % 4); 16: IPv4 address; 17: IPv6 address.
+inline constexpr size_t kFastClasses = 18;
+
 // A run of fixed-length fields; a variable-length field follows it unless it
 // is the record's last segment.
 struct PlanSegment {
@@ -128,6 +138,8 @@ struct DecodePlan {
   bool variable = false;        // has variable-length fields
   uint16_t skipped_fields = 0;  // address elements of an unexpected length (ignored)
 
+  // Time elements are decoded as raw integers into FlowRecord::start_ms /
+  // end_ms and converted there by kind.
   TimeSource start_src = TimeSource::kNone, end_src = TimeSource::kNone;
   uint8_t ip_version = 0;       // 4 / 6 from the address elements; 0 = none (see has_ip_version)
   bool has_ip_version = false;  // element 60 present
@@ -138,6 +150,26 @@ struct DecodePlan {
 
   std::vector<PlanOp> ops;
   std::vector<PlanSegment> segments;
+
+  // Fixed-length templates only (!variable): the ops split into grouped
+  // record-target ops (fast[fast_begin[c] .. fast_begin[c + 1]) for class c)
+  // and the rest (scratch targets, sums, odd lengths), run one by one.
+  std::vector<FastOp> fast;
+  uint16_t fast_begin[kFastClasses + 1] = {};
+  std::vector<PlanOp> slow;
+  bool uses_scratch = false;
+  // Byte-permutation form of the fast ops, for CPUs with AVX-512 VBMI and
+  // records of at most 128 bytes: FlowRecord byte i (of 128) is source byte
+  // perm[i] (0..127) where mask bit i is set, else the prototype's byte. One
+  // two-register byte permute per 64 bytes decodes every integer and
+  // address field of such a record at once (src/decode/decode_plan.cc).
+  bool permutable = false;
+  alignas(64) uint8_t perm[128] = {};
+  uint64_t perm_mask[2] = {0, 0};
+  // What every record of this template starts as: kEmptyFlow with the
+  // per-template constants (ip_version from the address elements, the
+  // sampler-id flag) already set.
+  FlowRecord prototype;
   std::vector<uint8_t> raw;     // the template record as received (refresh check)
 
   // Owner's reference count (src/decode/sessions.h): not touched by decoding.
@@ -189,6 +221,12 @@ struct OptionsValues {
 // the end of the set or on a problem (*status says which).
 bool decode_options_record(const DecodePlan& plan, const uint8_t* body, size_t len, size_t* pos,
                            OptionsValues* out, SetStatus* status);
+
+// Whether decode_records() uses the AVX-512 VBMI byte-permute path where the
+// CPU has it (the default) or the portable path everywhere. For tests and
+// benchmarks, which check and measure both; set it before decoding starts.
+bool decode_simd_available();
+void set_decode_simd(bool enabled);
 
 // The 1-in-N rate of a record's or options record's rate components; 0 when
 // none. Rounds to the nearest integer, at least 1.
