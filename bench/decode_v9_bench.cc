@@ -205,7 +205,7 @@ int main(int argc, char** argv) {
     std::printf("-- %s path\n", simd ? "AVX-512 VBMI" : "portable");
     if (want("ipv4")) bench_template("IPFIX IPv4, 20 fields: decode", ipv4_template(), false, runs);
     if (want("ipv6")) bench_template("IPFIX IPv6, 20 fields: decode", ipv6_template(), true, runs);
-    if (want("varlen") && !simd)
+    if (want("varlen"))
       bench_template("IPFIX IPv4 + varlen + enterprise: decode", varlen_template(), false, runs);
   }
   if (want("ordered")) bench_ordered_stage(runs);

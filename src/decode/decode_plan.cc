@@ -227,13 +227,12 @@ std::unique_ptr<DecodePlan> compile_plan(WireVersion v, const TemplateRecordView
     break;
   }
 
-  // Lay out the ops by segment, in wire order.
-  uint32_t seg_len = 0, min_len = 0;
+  // Lay out the ops in wire order, at offsets within the fixed bytes.
+  uint32_t seg_len = 0, fixed_off = 0, min_len = 0;
   for (size_t i = 0; i < fields.size(); ++i) {
     const TemplateField& f = fields[i];
     if (is_variable(f.length)) {
-      plan->segments.push_back(
-          PlanSegment{static_cast<uint16_t>(seg_len), static_cast<uint16_t>(plan->ops.size())});
+      plan->segments.push_back(PlanSegment{static_cast<uint16_t>(seg_len)});
       plan->variable = true;
       seg_len = 0;
       min_len += 1;
@@ -241,17 +240,18 @@ std::unique_ptr<DecodePlan> compile_plan(WireVersion v, const TemplateRecordView
     }
     if (roles[i].used) {
       const Role& r = roles[i];
-      plan->ops.push_back(PlanOp{static_cast<uint16_t>(seg_len), static_cast<uint8_t>(f.length),
+      plan->ops.push_back(PlanOp{static_cast<uint16_t>(fixed_off), static_cast<uint8_t>(f.length),
                                  r.kind, r.target, r.width, r.dst});
     }
     seg_len += f.length;
+    fixed_off += f.length;
     min_len += f.length;
   }
-  plan->segments.push_back(
-      PlanSegment{static_cast<uint16_t>(seg_len), static_cast<uint16_t>(plan->ops.size())});
+  plan->segments.push_back(PlanSegment{static_cast<uint16_t>(seg_len)});
   plan->min_record_len = static_cast<uint16_t>(min_len);
+  plan->fixed_len = static_cast<uint16_t>(fixed_off);
 
-  // Group the ops of a fixed-length template for the fast path.
+  // Group the ops for the fast path.
   auto log2_1248 = [](unsigned n) -> int {
     return n == 1 ? 0 : n == 2 ? 1 : n == 4 ? 2 : n == 8 ? 3 : -1;
   };
@@ -286,8 +286,16 @@ std::unique_ptr<DecodePlan> compile_plan(WireVersion v, const TemplateRecordView
   // bytes beyond its wire length keep the prototype's, which is zero for
   // every integer field the fast ops write (only `direction` and `sampling`
   // default to non-zero, and a 1-byte direction needs no extension).
-  if (!plan->variable && plan->min_record_len <= 128) {
+  if (plan->fixed_len <= 128) {
     plan->permutable = true;
+    uint32_t off = 0;
+    for (const PlanSegment& seg : plan->segments) {
+      DecodePlan::SegmentMask m;
+      m.fixed_off = static_cast<uint16_t>(off);
+      for (uint32_t b = off; b < off + seg.len; ++b) (b < 64 ? m.lo : m.hi) |= uint64_t{1} << (b % 64);
+      plan->segment_masks.push_back(m);
+      off += seg.len;
+    }
     auto map = [&](uint16_t dst, uint16_t src) {
       plan->perm[dst] = static_cast<uint8_t>(src);
       plan->perm_mask[dst / 64] |= uint64_t{1} << (dst % 64);
@@ -437,19 +445,19 @@ inline bool skip_variable(const uint8_t* body, size_t len, size_t* p) {
   return true;
 }
 
-// Walks one record at body + pos, applying ops when rec != nullptr. Returns
-// the record's end, or 0 when a field runs past len.
+// Finds the end of the record at body + pos and, when `staging` is not null,
+// gathers its fixed bytes there (segments concatenated). Returns the record's
+// end, or 0 when a field runs past len.
 inline size_t walk_record(const DecodePlan& plan, const uint8_t* body, size_t len, size_t pos,
-                          uint8_t* rec, uint8_t* scratch) {
-  const PlanOp* ops = plan.ops.data();
-  uint16_t first = 0;
+                          uint8_t* staging) {
   const size_t nseg = plan.segments.size();
+  size_t staged = 0;
   for (size_t i = 0; i < nseg; ++i) {
-    const PlanSegment& s = plan.segments[i];
-    if (len - pos < s.len) return 0;
-    if (rec) apply_ops(ops + first, ops + s.ops_end, body + pos, rec, scratch);
-    pos += s.len;
-    first = s.ops_end;
+    const size_t seg = plan.segments[i].len;
+    if (len - pos < seg) return 0;
+    if (staging) std::memcpy(staging + staged, body + pos, seg);
+    staged += seg;
+    pos += seg;
     if (i + 1 < nseg && !skip_variable(body, len, &pos)) return 0;
   }
   return pos;
@@ -511,39 +519,179 @@ inline void finalize(const DecodePlan& plan, const TimeContext& tc, const Decode
   }
 }
 
+// Records whose fixed bytes are gathered into a staging buffer on the
+// stack; a template with variable-length fields and more fixed bytes than
+// this (none seen in the wild) takes decode_loop_wide.
+constexpr size_t kMaxStaged = 1024;
+
+// The fixed bytes of the record at body + p: in place for fixed-length
+// templates, else gathered into staging. Returns the record's end (0: a
+// variable-length field runs past len).
+inline size_t record_source(const DecodePlan& plan, const uint8_t* body, size_t len, size_t p,
+                            uint8_t* staging, const uint8_t** src) {
+  if (!plan.variable) {
+    *src = body + p;
+    return p + plan.min_record_len;
+  }
+  *src = staging;
+  return walk_record(plan, body, len, p, staging);
+}
+
+size_t decode_loop_portable(const DecodePlan& plan, const uint8_t* body, size_t len, size_t* pos,
+                            const TimeContext& tc, FlowRecord* out, size_t max, SetStatus* status) {
+  alignas(64) uint8_t staging[kMaxStaged];
+  DecodeScratch scratch;
+  size_t n = 0, p = *pos;
+  while (n < max && len - p >= plan.min_record_len) {
+    const uint8_t* src;
+    const size_t next = record_source(plan, body, len, p, staging, &src);
+    if (next == 0) {
+      *pos = p;
+      *status = SetStatus::kVarOverflow;
+      return n;
+    }
+    FlowRecord& r = out[n];
+    r = plan.prototype;
+    if (plan.uses_scratch) scratch = DecodeScratch{};
+    run_fast(plan, src, reinterpret_cast<uint8_t*>(&r), reinterpret_cast<uint8_t*>(&scratch));
+    finalize(plan, tc, scratch, &r);
+    p = next;
+    ++n;
+  }
+  *pos = p;
+  *status = len - p >= plan.min_record_len ? SetStatus::kMore : SetStatus::kDone;
+  return n;
+}
+
+// One record at body + p, each op read from its segment where the record has
+// it (no staging). Returns the record's end, or 0 (nothing decoded) when a
+// variable-length field runs past len.
+size_t decode_one_wide(const DecodePlan& plan, const uint8_t* body, size_t len, size_t p,
+                       FlowRecord* r, DecodeScratch* scratch) {
+  const size_t end = walk_record(plan, body, len, p, nullptr);
+  if (end == 0) return 0;
+  *r = plan.prototype;
+  *scratch = DecodeScratch{};
+  // Segment by segment: ops are sorted by fixed offset.
+  size_t q = p, fixed = 0, op = 0;
+  for (size_t i = 0; i < plan.segments.size(); ++i) {
+    const size_t seg = plan.segments[i].len;
+    size_t last = op;
+    while (last < plan.ops.size() && plan.ops[last].offset < fixed + seg) ++last;
+    for (; op < last; ++op) {
+      PlanOp o = plan.ops[op];
+      o.offset = static_cast<uint16_t>(o.offset - fixed);
+      apply_ops(&o, &o + 1, body + q, reinterpret_cast<uint8_t*>(r),
+                reinterpret_cast<uint8_t*>(scratch));
+    }
+    q += seg;
+    fixed += seg;
+    if (i + 1 < plan.segments.size()) skip_variable(body, len, &q);
+  }
+  return end;
+}
+
+// Variable-length templates with more than kMaxStaged fixed bytes.
+size_t decode_loop_wide(const DecodePlan& plan, const uint8_t* body, size_t len, size_t* pos,
+                        const TimeContext& tc, FlowRecord* out, size_t max, SetStatus* status) {
+  DecodeScratch scratch;
+  size_t n = 0, p = *pos;
+  while (n < max && len - p >= plan.min_record_len) {
+    const size_t next = decode_one_wide(plan, body, len, p, &out[n], &scratch);
+    if (next == 0) {
+      *pos = p;
+      *status = SetStatus::kVarOverflow;
+      return n;
+    }
+    finalize(plan, tc, scratch, &out[n]);
+    p = next;
+    ++n;
+  }
+  *pos = p;
+  *status = len - p >= plan.min_record_len ? SetStatus::kMore : SetStatus::kDone;
+  return n;
+}
+
 #if defined(__x86_64__)
-// AVX-512 VBMI: every fast op of one record as two byte permutes. The record
-// is loaded with byte masks, so nothing past its end is read.
-__attribute__((target("avx512f,avx512bw,avx512vbmi"))) size_t decode_fixed_vbmi(
+// AVX-512 VBMI: every fast op of one record as two byte permutes of its
+// fixed bytes. They are loaded with byte masks, so nothing past them is read.
+template <bool kVariable>
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) size_t decode_loop_vbmi(
     const DecodePlan& plan, const uint8_t* body, size_t len, size_t* pos, const TimeContext& tc,
-    FlowRecord* out, size_t max, DecodeScratch* scratch) {
-  const size_t rl = plan.min_record_len;
-  const __mmask64 lo_mask = rl >= 64 ? ~__mmask64{0} : ((__mmask64{1} << rl) - 1);
-  const __mmask64 hi_mask = rl <= 64 ? 0 : (rl >= 128 ? ~__mmask64{0} : ((__mmask64{1} << (rl - 64)) - 1));
+    FlowRecord* out, size_t max, SetStatus* status) {
+  const size_t fl = plan.fixed_len;
+  const __mmask64 lo_mask = fl >= 64 ? ~__mmask64{0} : ((__mmask64{1} << fl) - 1);
+  const __mmask64 hi_mask =
+      fl <= 64 ? 0 : (fl >= 128 ? ~__mmask64{0} : ((__mmask64{1} << (fl - 64)) - 1));
   const __m512i idx0 = _mm512_load_si512(plan.perm);
   const __m512i idx1 = _mm512_load_si512(plan.perm + 64);
   const __m512i proto0 = _mm512_load_si512(&plan.prototype);
   const __m512i proto1 = _mm512_load_si512(reinterpret_cast<const uint8_t*>(&plan.prototype) + 64);
   const __mmask64 m0 = plan.perm_mask[0], m1 = plan.perm_mask[1];
+  alignas(64) uint8_t staging[128];
+  DecodeScratch scratch;
   size_t n = 0, p = *pos;
-  while (n < max && len - p >= rl) {
+  const size_t min_len = plan.min_record_len;
+  const size_t nseg = plan.segment_masks.size();
+  while (n < max && len - p >= min_len) {
     const uint8_t* src = body + p;
-    const __m512i lo = _mm512_maskz_loadu_epi8(lo_mask, src);
-    const __m512i hi = _mm512_maskz_loadu_epi8(hi_mask, src + 64);
+    size_t next = p + min_len;
+    __m512i lo, hi;
+    if constexpr (kVariable) {
+      // Gather the fixed bytes into lo:hi, segment by segment: lane i of a
+      // masked load from (segment - fixed_off) is the segment's byte
+      // i - fixed_off, and lanes outside the segment are neither read nor
+      // changed.
+      lo = _mm512_setzero_si512();
+      hi = _mm512_setzero_si512();
+      size_t q = p;
+      bool ok = true;
+      for (size_t i = 0; i < nseg; ++i) {
+        const DecodePlan::SegmentMask& m = plan.segment_masks[i];
+        const size_t seg = plan.segments[i].len;
+        if (len - q < seg) {
+          ok = false;
+          break;
+        }
+        const uintptr_t base = reinterpret_cast<uintptr_t>(body + q) - m.fixed_off;
+        lo = _mm512_mask_loadu_epi8(lo, m.lo, reinterpret_cast<const void*>(base));
+        hi = _mm512_mask_loadu_epi8(hi, m.hi, reinterpret_cast<const void*>(base + 64));
+        q += seg;
+        if (i + 1 < nseg && !skip_variable(body, len, &q)) {
+          ok = false;
+          break;
+        }
+      }
+      if (!ok) {
+        *pos = p;
+        *status = SetStatus::kVarOverflow;
+        return n;
+      }
+      next = q;
+      if (!plan.slow.empty()) {
+        _mm512_store_si512(staging, lo);
+        _mm512_store_si512(staging + 64, hi);
+        src = staging;
+      }
+    } else {
+      lo = _mm512_maskz_loadu_epi8(lo_mask, src);
+      hi = _mm512_maskz_loadu_epi8(hi_mask, src + 64);
+    }
     FlowRecord& r = out[n];
     _mm512_store_si512(&r, _mm512_mask_blend_epi8(m0, proto0, _mm512_permutex2var_epi8(lo, idx0, hi)));
     _mm512_store_si512(reinterpret_cast<uint8_t*>(&r) + 64,
                        _mm512_mask_blend_epi8(m1, proto1, _mm512_permutex2var_epi8(lo, idx1, hi)));
     if (!plan.slow.empty()) {
-      if (plan.uses_scratch) *scratch = DecodeScratch{};
+      if (plan.uses_scratch) scratch = DecodeScratch{};
       apply_ops(plan.slow.data(), plan.slow.data() + plan.slow.size(), src,
-                reinterpret_cast<uint8_t*>(&r), reinterpret_cast<uint8_t*>(scratch));
+                reinterpret_cast<uint8_t*>(&r), reinterpret_cast<uint8_t*>(&scratch));
     }
-    finalize(plan, tc, *scratch, &r);
-    p += rl;
+    finalize(plan, tc, scratch, &r);
+    p = next;
     ++n;
   }
   *pos = p;
+  *status = len - p >= min_len ? SetStatus::kMore : SetStatus::kDone;
   return n;
 }
 
@@ -585,53 +733,19 @@ uint32_t rate_of(const DecodeScratch& s) {
 
 size_t decode_records(const DecodePlan& plan, const uint8_t* body, size_t len, size_t* pos,
                       const TimeContext& tc, FlowRecord* out, size_t max, SetStatus* status) {
-  const size_t min_len = plan.min_record_len;
-  if (*pos == 0 && len > 0 && len < min_len) {
+  if (*pos == 0 && len > 0 && len < plan.min_record_len) {
     *status = SetStatus::kTooShort;
     return 0;
   }
-  size_t n = 0, p = *pos;
-  DecodeScratch scratch;
 #if defined(__x86_64__)
   if (plan.permutable && g_use_simd) {
-    n = decode_fixed_vbmi(plan, body, len, pos, tc, out, max, &scratch);
-    *status = len - *pos >= min_len ? SetStatus::kMore : SetStatus::kDone;
-    return n;
+    return plan.variable ? decode_loop_vbmi<true>(plan, body, len, pos, tc, out, max, status)
+                         : decode_loop_vbmi<false>(plan, body, len, pos, tc, out, max, status);
   }
 #endif
-  if (!plan.variable) {
-    // Fixed-length records: constant offsets, grouped ops.
-    while (n < max && len - p >= min_len) {
-      FlowRecord& r = out[n];
-      r = plan.prototype;
-      if (plan.uses_scratch) scratch = DecodeScratch{};
-      run_fast(plan, body + p, reinterpret_cast<uint8_t*>(&r), reinterpret_cast<uint8_t*>(&scratch));
-      finalize(plan, tc, scratch, &r);
-      p += min_len;
-      ++n;
-    }
-    *pos = p;
-    *status = len - p >= min_len ? SetStatus::kMore : SetStatus::kDone;
-    return n;
-  }
-  while (n < max && len - p >= min_len) {
-    FlowRecord& r = out[n];
-    r = plan.prototype;
-    scratch = DecodeScratch{};
-    const size_t next = walk_record(plan, body, len, p, reinterpret_cast<uint8_t*>(&r),
-                                    reinterpret_cast<uint8_t*>(&scratch));
-    if (next == 0) {
-      *pos = p;
-      *status = SetStatus::kVarOverflow;
-      return n;
-    }
-    finalize(plan, tc, scratch, &r);
-    p = next;
-    ++n;
-  }
-  *pos = p;
-  *status = len - p >= min_len ? SetStatus::kMore : SetStatus::kDone;
-  return n;
+  if (plan.variable && plan.fixed_len > kMaxStaged)
+    return decode_loop_wide(plan, body, len, pos, tc, out, max, status);
+  return decode_loop_portable(plan, body, len, pos, tc, out, max, status);
 }
 
 size_t count_records(const DecodePlan& plan, const uint8_t* body, size_t len, SetStatus* status) {
@@ -644,7 +758,7 @@ size_t count_records(const DecodePlan& plan, const uint8_t* body, size_t len, Se
   if (!plan.variable) return len / min_len;
   size_t n = 0, p = 0;
   while (len - p >= min_len) {
-    const size_t next = walk_record(plan, body, len, p, nullptr, nullptr);
+    const size_t next = walk_record(plan, body, len, p, nullptr);
     if (next == 0) {
       *status = SetStatus::kVarOverflow;
       return n;
@@ -664,10 +778,10 @@ bool decode_options_record(const DecodePlan& plan, const uint8_t* body, size_t l
     return false;
   }
   if (len - *pos < min_len) return false;
-  FlowRecord r = plan.prototype;
+  FlowRecord r;
   DecodeScratch s;
-  const size_t next = walk_record(plan, body, len, *pos, reinterpret_cast<uint8_t*>(&r),
-                                  reinterpret_cast<uint8_t*>(&s));
+  // Options records are rare: one record, read in place.
+  const size_t next = decode_one_wide(plan, body, len, *pos, &r, &s);
   if (next == 0) {
     *status = SetStatus::kVarOverflow;
     return false;

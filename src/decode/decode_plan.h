@@ -7,8 +7,12 @@
 //
 // Layout of a record: segments of fixed-length fields, each but the last
 // followed by one variable-length field (1-byte length, or 255 + 2-byte
-// length). A template without variable-length fields is one segment of
-// record_len bytes, and its records are decoded at constant offsets.
+// length). Field offsets are counted in the record's fixed bytes only (the
+// segments concatenated), so they are constant even when variable-length
+// fields move the segments: a record with variable-length fields is first
+// gathered into a staging buffer, segment by segment, and then decoded
+// exactly like a fixed-length one. A template without variable-length fields
+// is one segment and is decoded in place.
 //
 // Mapping onto FlowRecord (first occurrence of an element wins; where several
 // elements can carry a value, the first listed that the template has):
@@ -80,7 +84,7 @@ enum class PlanOpKind : uint8_t {
 enum class PlanTarget : uint8_t { kRecord, kScratch };
 
 struct PlanOp {
-  uint16_t offset;   // within its segment
+  uint16_t offset;   // within the record's fixed bytes
   uint8_t len;       // bytes on the wire (1..16)
   PlanOpKind kind;
   PlanTarget target;
@@ -124,8 +128,7 @@ inline constexpr size_t kFastClasses = 18;
 // A run of fixed-length fields; a variable-length field follows it unless it
 // is the record's last segment.
 struct PlanSegment {
-  uint16_t len;      // bytes of the fixed-length fields
-  uint16_t ops_end;  // ops [previous segment's ops_end, ops_end) read this segment
+  uint16_t len;  // bytes of the fixed-length fields
 };
 
 struct DecodePlan {
@@ -135,6 +138,7 @@ struct DecodePlan {
   uint16_t field_count = 0;
   uint16_t scope_count = 0;
   uint16_t min_record_len = 0;  // fixed fields + 1 per variable-length field (>= 1)
+  uint16_t fixed_len = 0;       // bytes of the fixed-length fields
   bool variable = false;        // has variable-length fields
   uint16_t skipped_fields = 0;  // address elements of an unexpected length (ignored)
 
@@ -151,21 +155,29 @@ struct DecodePlan {
   std::vector<PlanOp> ops;
   std::vector<PlanSegment> segments;
 
-  // Fixed-length templates only (!variable): the ops split into grouped
-  // record-target ops (fast[fast_begin[c] .. fast_begin[c + 1]) for class c)
-  // and the rest (scratch targets, sums, odd lengths), run one by one.
+  // The ops split into grouped record-target ops (fast[fast_begin[c] ..
+  // fast_begin[c + 1]) for class c) and the rest (scratch targets, sums, odd
+  // lengths), run one by one.
   std::vector<FastOp> fast;
   uint16_t fast_begin[kFastClasses + 1] = {};
   std::vector<PlanOp> slow;
   bool uses_scratch = false;
   // Byte-permutation form of the fast ops, for CPUs with AVX-512 VBMI and
-  // records of at most 128 bytes: FlowRecord byte i (of 128) is source byte
+  // at most 128 fixed bytes: FlowRecord byte i (of 128) is fixed byte
   // perm[i] (0..127) where mask bit i is set, else the prototype's byte. One
   // two-register byte permute per 64 bytes decodes every integer and
   // address field of such a record at once (src/decode/decode_plan.cc).
   bool permutable = false;
   alignas(64) uint8_t perm[128] = {};
   uint64_t perm_mask[2] = {0, 0};
+  // Per segment, which of the 128 fixed-byte positions it fills (low and
+  // high 64): a record with variable-length fields is gathered straight into
+  // registers, one masked load per segment and half, never through memory.
+  struct SegmentMask {
+    uint64_t lo = 0, hi = 0;
+    uint16_t fixed_off = 0;
+  };
+  std::vector<SegmentMask> segment_masks;
   // What every record of this template starts as: kEmptyFlow with the
   // per-template constants (ip_version from the address elements, the
   // sampler-id flag) already set.
