@@ -139,10 +139,20 @@ std::unique_ptr<DecodePlan> compile_plan(WireVersion v, const TemplateRecordView
     }
     return 0;
   };
-  const uint8_t src_family = pick_addr(rec(offsetof(FlowRecord, src)),
-                                       {ie::kSourceIPv4Address, ie::kSourceIPv6Address});
-  const uint8_t dst_family = pick_addr(rec(offsetof(FlowRecord, dst)),
-                                       {ie::kDestinationIPv4Address, ie::kDestinationIPv6Address});
+  // Source and destination from one family: the IPv4 pair when the template
+  // has both (tshark does the same with tunnel templates that carry both), else
+  // the IPv6 pair, else whichever single element there is.
+  const bool v4_pair = find(ie::kSourceIPv4Address) >= 0 && find(ie::kDestinationIPv4Address) >= 0;
+  const bool v6_pair =
+      find(ie::kSourceIPv6Address) >= 0 && find(ie::kDestinationIPv6Address) >= 0;
+  const bool prefer_v6 = v6_pair && !v4_pair;
+  const uint8_t src_family = prefer_v6
+      ? pick_addr(rec(offsetof(FlowRecord, src)), {ie::kSourceIPv6Address})
+      : pick_addr(rec(offsetof(FlowRecord, src)), {ie::kSourceIPv4Address, ie::kSourceIPv6Address});
+  const uint8_t dst_family = prefer_v6
+      ? pick_addr(rec(offsetof(FlowRecord, dst)), {ie::kDestinationIPv6Address})
+      : pick_addr(rec(offsetof(FlowRecord, dst)),
+                  {ie::kDestinationIPv4Address, ie::kDestinationIPv6Address});
   pick_addr(rec(offsetof(FlowRecord, nexthop)),
             {ie::kIpNextHopIPv4Address, ie::kIpNextHopIPv6Address, ie::kBgpNextHopIPv4Address,
              ie::kBgpNextHopIPv6Address});
@@ -491,7 +501,8 @@ inline bool time_ms(const DecodePlan& plan, TimeSource src, uint64_t raw, const 
 
 inline void finalize(const DecodePlan& plan, const TimeContext& tc, const DecodeScratch& s,
                      FlowRecord* r) {
-  if (plan.ip_version == 0 && plan.has_ip_version) r->ip_version = static_cast<uint8_t>(s.ip_version);
+  if (plan.ip_version == 0 && plan.has_ip_version && (s.ip_version == 4 || s.ip_version == 6))
+    r->ip_version = static_cast<uint8_t>(s.ip_version);
   int64_t start = 0, end = 0;
   const bool has_start =
       time_ms(plan, plan.start_src, static_cast<uint64_t>(r->start_ms), tc, &start);
