@@ -19,24 +19,26 @@ namespace {
 constexpr int64_t kMin = 60000;
 constexpr int64_t kT0 = 28333334 * kMin;  // 2023-11-14T22:14:00Z, a minute boundary
 
-v5::Record rec(uint32_t src, uint32_t packets, uint32_t octets, int64_t start, int64_t end) {
-  v5::Record r;
-  r.src_addr = src;
-  r.dst_addr = 0x0A000001;
+FlowRecord rec(uint32_t src, uint32_t packets, uint32_t octets, int64_t start, int64_t end,
+               uint32_t sampling = 1) {
+  FlowRecord r;
+  r.src = IpAddr::from_v4(src);
+  r.dst = IpAddr::from_v4(0x0A000001);
+  r.ip_version = 4;
   r.src_port = 1000;
   r.dst_port = 80;
   r.protocol = 6;
   r.packets = packets;
-  r.octets = octets;
+  r.bytes = octets;
   r.start_ms = start;
   r.end_ms = end;
+  r.sampling = sampling;
   return r;
 }
 
-FlowContext at(int64_t arrival_ms, uint32_t multiplier = 1) {
+FlowContext at(int64_t arrival_ms) {
   FlowContext c;
   c.exporter = IpAddr::from_v4(0x7F000001);
-  c.sample_multiplier = multiplier;
   c.arrival_ms = arrival_ms;
   return c;
 }
@@ -90,7 +92,7 @@ TEST_CASE("Arrival mode: intervals are aligned to wall-clock boundaries", "[hub]
   WorkerAggregator& w = hub.worker(0);
   w.tick(kT0 + 1000);
   w.add(rec(1, 10, 1000, 0, 0), at(kT0 + 1000));
-  w.add(rec(1, 5, 500, 0, 0), at(kT0 + 30000, 10));  // sampled 1:10 -> x10
+  w.add(rec(1, 5, 500, 0, 0, 10), at(kT0 + 30000));  // sampled 1:10 -> x10
   w.add(rec(2, 1, 40, 0, 0), at(kT0 + 59999));
   w.tick(kT0 + 59999);
   CHECK(hub.sealed_ready() == 0);
@@ -431,11 +433,12 @@ TEST_CASE("Full worker tables and a full merge table end in one counted overflow
 TEST_CASE("add_batch gives the same result as add", "[hub]") {
   AggregationHub a(cfg_arrival(), 1), b(cfg_arrival(), 1);
   Merger ma(a), mb(b);
-  std::vector<v5::Record> pdu;
-  for (uint32_t i = 0; i < 30; ++i) pdu.push_back(rec(i % 7, i, i * 10, kT0 + i, kT0 + i * 2));
+  std::vector<FlowRecord> pdu;
+  for (uint32_t i = 0; i < 30; ++i)
+    pdu.push_back(rec(i % 7, i, i * 10, kT0 + i, kT0 + i * 2, 3));
   for (int rep = 0; rep < 3; ++rep) {
-    a.worker(0).add_batch(pdu.data(), pdu.size(), at(kT0 + 10, 3));
-    for (const auto& r : pdu) b.worker(0).add(r, at(kT0 + 10, 3));
+    a.worker(0).add_batch(pdu.data(), pdu.size(), at(kT0 + 10));
+    for (const auto& r : pdu) b.worker(0).add(r, at(kT0 + 10));
   }
   a.worker(0).tick(kT0 + kMin);
   b.worker(0).tick(kT0 + kMin);

@@ -168,7 +168,8 @@ a=127.0.0.1 f=127.0.0.2
 wire_a=$(($(col $a datagrams) + $(col $a malformed)))
 wire_f=$(($(col $f datagrams) + $(col $f malformed)))
 sent=$((wire_a + wire_f + 1))
-stream="{exporter=\"$a\",engine_type=\"$(col $a engine_type)\",engine_id=\"$(col $a engine_id)\"}"
+# v5 streams: version 5, domain = engine_type << 8 | engine_id.
+stream="{exporter=\"$a\",version=\"5\",domain=\"$(($(col $a engine_type) * 256 + $(col $a engine_id)))\"}"
 
 # Wait until the workers have taken everything and published their streams
 # (about once a second).
@@ -187,15 +188,22 @@ expect "datagrams received" "$(total $m ringflow_receive_datagrams_total)" "$sen
 expect "not allowed (foreign exporter)" "$(total $m ringflow_receive_not_allowed_total)" "$wire_f"
 expect "oversize" "$(total $m ringflow_receive_oversize_total)" 1
 expect "queue full" "$(total $m ringflow_receive_queue_full_total)" 0
-expect "handed off" "$(total $m ringflow_receive_handed_off_total)" "$wire_a"
+# The ordered stage on the reactor rejects the malformed ones; the rest go to workers.
+expect "handed off" "$(total $m ringflow_receive_handed_off_total)" "$(col $a datagrams)"
+expect "rejected on the reactor" "$(total $m ringflow_receive_rejected_total)" "$(col $a malformed)"
 expect "dropped{stage=not_allowed}" "$(value $m 'ringflow_datagrams_dropped_total{stage="not_allowed"}')" "$wire_f"
 expect "dropped{stage=oversize}" "$(value $m 'ringflow_datagrams_dropped_total{stage="oversize"}')" 1
-expect "worker datagrams" "$(total $m ringflow_decode_datagrams_total)" "$wire_a"
+expect "worker datagrams" "$(total $m ringflow_decode_datagrams_total)" "$(col $a datagrams)"
 expect "queue depth" "$(total $m ringflow_handoff_queue_depth)" 0
-expect "accepted" "$(total $m ringflow_decode_accepted_total)" "$(col $a datagrams)"
+expect "accepted" "$(($(total $m ringflow_receive_handed_off_total) + $(total $m ringflow_receive_consumed_total)))" "$(col $a datagrams)"
 expect "flows" "$(total $m ringflow_decode_flows_total)" "$(col $a flows)"
 # The decoder's reason for each generator class (gen/gen_config.h, expected_reject).
-rej() { value $m "ringflow_decode_rejected_total{reason=\"$1\"}"; }
+# By reason, summed over the version label (a datagram too short to carry a
+# version, or of an unknown version, counts under version "other").
+rej() {
+  awk -v r="reason=\"$1\"" 'index($0, "ringflow_decode_rejected_total{") == 1 && index($0, r) { s += $NF }
+                              END { print s + 0 }' "$m"
+}
 expect "rejected too_short" "$(rej too_short)" "$(col $a malformed_too_short)"
 expect "rejected bad_version" "$(rej bad_version)" \
   "$(($(col $a malformed_bad_version) + $(col $a malformed_garbage)))"
@@ -233,8 +241,8 @@ awk -v t="$start_time" -v now="$(date +%s)" 'BEGIN { exit !(t > now - 600 && t <
 
 # The accounting identity, as read from /metrics.
 received=$(($(total $m ringflow_receive_kernel_drops_total) + $(total $m ringflow_receive_datagrams_total)))
-accounted=$(($(total $m ringflow_decode_accepted_total) + $(total $m ringflow_decode_rejected_total) +
-  $(total $m ringflow_datagrams_dropped_total) + $(total $m ringflow_handoff_queue_depth)))
+accounted=$(($(total $m ringflow_receive_handed_off_total) + $(total $m ringflow_receive_consumed_total) +
+  $(total $m ringflow_receive_rejected_total) + $(total $m ringflow_datagrams_dropped_total)))
 expect "kernel received = accepted + rejected + dropped" "$accounted" "$received"
 
 promtool check metrics < "$m" || fail "promtool check metrics rejected the scrape ($m)"
@@ -260,7 +268,7 @@ grep -q 'stats: 0 datagrams/s, 0 flows/s$' "$err" || fail "no quiet stats line o
 grep 'stats:' "$err" | grep -q 'kernel_drops\|queue_full' && fail "stats line names a counter that did not move"
 echo "  ok  stats line"
 # The final scrape and the collector's own summary agree.
-grep -q "stopped: $sent datagrams received, $(col $a datagrams) decoded, $(col $a malformed) rejected, $((wire_f + 1)) dropped" "$err" ||
+grep -q "stopped: $sent datagrams received, $(col $a datagrams) accepted, $(col $a malformed) rejected, $((wire_f + 1)) dropped" "$err" ||
   fail "shutdown summary differs: $(grep stopped: "$err")"
 
 ########################################################################
@@ -309,8 +317,8 @@ stats_interval = 0"
   expect "kernel drops = /proc/net/udp drops" "$kdrops" "$(proc_drops)"
   expect "queue depth" "$(total $m ringflow_handoff_queue_depth)" 0
   received=$((kdrops + $(total $m ringflow_receive_datagrams_total)))
-  accounted=$(($(total $m ringflow_decode_accepted_total) + $(total $m ringflow_decode_rejected_total) +
-    $(total $m ringflow_datagrams_dropped_total)))
+  accounted=$(($(total $m ringflow_receive_handed_off_total) + $(total $m ringflow_receive_consumed_total) +
+    $(total $m ringflow_receive_rejected_total) + $(total $m ringflow_datagrams_dropped_total)))
   expect "kernel received = accepted + rejected + dropped" "$accounted" "$received"
   expect "dropped{stage=kernel}" "$(value $m 'ringflow_datagrams_dropped_total{stage="kernel"}')" "$kdrops"
   local want=$backend

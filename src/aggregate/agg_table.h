@@ -121,7 +121,8 @@ class AggTable {
       case 3: return add_k<3>(key, h, d);
       case 4: return add_k<4>(key, h, d);
       case 5: return add_k<5>(key, h, d);
-      default: return add_k<6>(key, h, d);
+      case 6: return add_k<6>(key, h, d);
+      default: return add_k<0>(key, h, d);  // wide keys: words from key_words_
     }
   }
 
@@ -157,8 +158,10 @@ class AggTable {
     return reinterpret_cast<const AggCounters*>(s + key_words_);
   }
 
+  // K = key words, or 0 for "key_words_, not known at compile time".
   template <uint32_t K>
   bool add_k(const uint64_t* key, uint64_t h, const AggCounters& d) {
+    const uint32_t words = K ? K : key_words_;
     uint64_t i = index(h);
     for (;;) {
       uint64_t* s = slot(i);
@@ -168,13 +171,13 @@ class AggTable {
           overflow_.accumulate(d);
           return false;
         }
-        for (uint32_t w = 0; w < K; ++w) s[w] = key[w];
+        for (uint32_t w = 0; w < words; ++w) s[w] = key[w];
         *c = d;
         used_[size_++] = static_cast<uint32_t>(i);
         return true;
       }
       bool eq = true;
-      for (uint32_t w = 0; w < K; ++w) eq &= s[w] == key[w];
+      for (uint32_t w = 0; w < words; ++w) eq &= s[w] == key[w];
       if (eq) {
         c->accumulate(d);
         return true;

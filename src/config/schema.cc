@@ -16,6 +16,8 @@ namespace {
 #define RF_FIELD(T, member) +[](T& o) -> auto& { return o.member; }
 
 constexpr const char* kBackendArr[] = {"auto", "io_uring", "recvmmsg"};
+constexpr const char* kSpreadArr[] = {"datagram", "stream"};
+constexpr const char* kVersionArr[] = {"v5", "v9", "ipfix"};
 constexpr const char* kTimeModeArr[] = {"arrival", "flow_end", "flow_start"};
 constexpr const char* kSinkTypeArr[] = {"text", "csv", "jsonl", "clickhouse"};
 constexpr const char* kLogLevelArr[] = {"error", "warn", "info", "debug"};
@@ -24,7 +26,8 @@ constexpr const char* kSectionArr[] = {"receive", "decode", "aggregate", "output
 constexpr const char* kKeyFieldArr[] = {
     "src_addr", "dst_addr",  "nexthop", "exporter", "src_port",    "dst_port",
     "protocol", "tos",       "tcp_flags", "input",  "output",      "src_as",
-    "dst_as",   "src_mask",  "dst_mask",  "engine_type", "engine_id"};
+    "dst_as",   "src_mask",  "dst_mask",  "engine_type", "engine_id", "ip_version",
+    "direction", "vlan", "domain", "sampler", "version", "sampling"};
 
 // A key field is registered once, in kKeyFieldInfo (include/ringflow/flow_key.h);
 // this list must name the same fields, which the compiler checks.
@@ -73,6 +76,9 @@ const Key<Config> kConfigArr[] = {
      .min = 256, .max = 1048576},
     {.name = "receive.allow", .ref = RF_FIELD(Config, receive.allow),
      .help = "exporter allow-list (CIDR prefixes); empty = accept every exporter"},
+    {.name = "receive.spread", .ref = RF_FIELD(Config, receive.spread),
+     .help = "how datagrams go to workers: datagram (each to the next worker: one busy exporter uses every worker) or stream (each exporter stream to one worker: fewer keys per worker table)",
+     .choices = kSpreadArr},
     // [decode]
     {.name = "decode.accept_trailing", .ref = RF_FIELD(Config, decode.accept_trailing),
      .help = "accept (and count) datagrams with bytes after the last record instead of rejecting them"},
@@ -84,8 +90,11 @@ const Key<Config> kConfigArr[] = {
     {.name = "decode.default_sampling", .ref = RF_FIELD(Config, decode.default_sampling),
      .help = "sampling interval assumed when an exporter sends 0",
      .min = 1, .max = 16383},
+    {.name = "decode.versions", .ref = RF_FIELD(Config, decode.versions),
+     .help = "export versions accepted on every listen address; others are rejected and counted",
+     .choices = kVersionArr, .rule = Rule::kChoiceList},
     {.name = "decode.max_streams", .ref = RF_FIELD(Config, decode.max_streams),
-     .help = "exporter streams (address, engine) tracked per worker",
+     .help = "exporter streams (address, version, domain) tracked per reactor",
      .min = 16, .max = 1048576},
     {.name = "decode.stream_idle_timeout", .ref = RF_FIELD(Config, decode.stream_idle_timeout_s),
      .help = "seconds of silence after which a stream is forgotten",
@@ -96,6 +105,26 @@ const Key<Config> kConfigArr[] = {
     {.name = "decode.reset_threshold", .ref = RF_FIELD(Config, decode.reset_threshold),
      .help = "forward sequence jump (flows) treated as an exporter reset rather than loss",
      .min = 1, .max = int64_t{1} << 31},
+    {.name = "decode.max_templates", .ref = RF_FIELD(Config, decode.max_templates),
+     .help = "v9/IPFIX templates (data and options) kept per reactor; more are refused and counted",
+     .min = 16, .max = 1048576},
+    {.name = "decode.max_templates_per_stream", .ref = RF_FIELD(Config, decode.max_templates_per_stream),
+     .help = "templates one exporter stream (address, domain) may have; more are refused and counted",
+     .min = 1, .max = 65535},
+    {.name = "decode.template_timeout", .ref = RF_FIELD(Config, decode.template_timeout_s),
+     .help = "seconds a template lives without a refresh or a data set using it",
+     .min = 10, .max = 604800},
+    {.name = "decode.held_bytes", .ref = RF_FIELD(Config, decode.held_bytes),
+     .help = "v9/IPFIX data sets that arrive before their template, held per reactor until it comes (bytes, in receive.buffer_size slots); 0 = drop them (counted)",
+     .min = 0, .max = 1 * kGiB},
+    {.name = "decode.held_bytes_per_stream", .ref = RF_FIELD(Config, decode.held_bytes_per_stream),
+     .help = "of decode.held_bytes, what one exporter stream may hold",
+     .min = 0, .max = 1 * kGiB},
+    {.name = "decode.held_timeout", .ref = RF_FIELD(Config, decode.held_timeout_s),
+     .help = "seconds a held data set waits for its template before it is dropped (counted)",
+     .min = 1, .max = 86400},
+    {.name = "decode.persist_templates", .ref = RF_FIELD(Config, decode.persist_templates),
+     .help = "keep templates and options sampling rates across restarts in <output.directory>/templates.state"},
     // [aggregate]
     {.name = "aggregate.key", .ref = RF_FIELD(Config, aggregate.key),
      .help = "fields that make a row, address fields optionally with a prefix (\"src_addr/24\"); [] = totals only",
@@ -265,13 +294,27 @@ std::string check_key_field(std::string_view entry) {
   if (!is_address_field(field))
     return "prefix length only allowed on address fields (src_addr, dst_addr, nexthop, exporter), not on " +
            std::string(field);
-  std::string_view len_text = entry.substr(slash + 1);
-  unsigned max = field == "exporter" ? 128 : 32;
-  unsigned len = 0;
-  auto [p, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
-  if (len_text.empty() || ec != std::errc() || p != len_text.data() + len_text.size() || len > max)
-    return "prefix length " + quote(len_text) + " out of range 0.." + std::to_string(max) +
-           " for " + std::string(field);
+  // "/N" or "/N/M": the rules of KeySchema::parse (include/ringflow/flow_key.h),
+  // worded for the config file; config_errors_test checks that the two agree.
+  std::string_view rest = entry.substr(slash + 1);
+  const size_t second = rest.find('/');
+  auto number = [](std::string_view t, unsigned max, unsigned* v) {
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), *v);
+    return !t.empty() && t.size() <= 3 && ec == std::errc() && p == t.data() + t.size() && *v <= max;
+  };
+  unsigned a = 0, b = 0;
+  if (second == std::string_view::npos) {
+    const unsigned max = field == "exporter" ? 128 : 32;
+    if (!number(rest, max, &a))
+      return "prefix length " + quote(rest) + " out of range 0.." + std::to_string(max) + " for " +
+             std::string(field);
+    return "";
+  }
+  std::string_view p4 = rest.substr(0, second), p6 = rest.substr(second + 1);
+  if (!number(p4, 32, &a))
+    return "IPv4 prefix length " + quote(p4) + " out of range 0..32 for " + std::string(field);
+  if (!number(p6, 128, &b))
+    return "IPv6 prefix length " + quote(p6) + " out of range 0..128 for " + std::string(field);
   return "";
 }
 
@@ -307,8 +350,14 @@ std::string element_expected_text(const Key<T>& key) {
           return "address \"host:port\", \"[v6]:port\" or \":port\"";
         else if constexpr (std::is_same_v<F, std::vector<Cidr>>)
           return "CIDR prefix such as \"10.0.0.0/8\" or \"2001:db8::/32\"";
-        else if constexpr (std::is_same_v<F, std::vector<std::string>>)
+        else if constexpr (std::is_same_v<F, std::vector<std::string>>) {
+          if (key.rule == Rule::kChoiceList) {
+            std::string s = "one of";
+            for (const char* c : key.choices) s += std::string(" \"") + c + "\"";
+            return s;
+          }
           return "key field such as \"src_addr\" or \"src_addr/24\"";
+        }
         else return expected_text(key);
       },
       key.ref);
@@ -342,7 +391,8 @@ std::string expected_text(const Key<T>& key) {
         } else if constexpr (std::is_same_v<F, std::vector<Cidr>>) {
           return "array of CIDR prefixes";
         } else {
-          return "array of key fields";
+          return key.rule == Rule::kChoiceList ? "array of " + element_expected_text(key)
+                                               : "array of key fields";
         }
       },
       key.ref);

@@ -290,8 +290,11 @@ uint32_t Generator::build_malformed(Stream& s, MalformedClass c, uint8_t* buf, i
       return 1 + s.rng.below(23);
     case MalformedClass::kBadVersion: {
       uint32_t len = fill(n, static_cast<uint16_t>(n));
-      uint32_t v = s.rng.below(65535);
-      v5::patch_v5_version(buf, len, static_cast<uint16_t>(v >= v5::kVersion ? v + 1 : v));
+      // Any version but the three a collector decodes (5, 9 and 10).
+      uint32_t v = s.rng.below(65533);
+      for (uint32_t taken : {5u, 9u, 10u})
+        if (v >= taken) ++v;
+      v5::patch_v5_version(buf, len, static_cast<uint16_t>(v));
       return len;
     }
     case MalformedClass::kCountZero:
@@ -322,7 +325,8 @@ uint32_t Generator::build_malformed(Stream& s, MalformedClass c, uint8_t* buf, i
         uint64_t r = s.rng.next();
         std::memcpy(buf + i, &r, std::min<uint32_t>(8, len - i));
       }
-      if (buf[0] == 0 && buf[1] == v5::kVersion) buf[0] = 0xFF;
+      // Never a version a collector decodes (5, 9, 10): always bad_version.
+      if (buf[0] == 0 && (buf[1] == v5::kVersion || buf[1] == 9 || buf[1] == 10)) buf[0] = 0xFF;
       return len;
     }
   }

@@ -6,12 +6,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "aggregate/hub.h"
 #include "common/clock.h"
+#include "common/file_write.h"
 #include "common/log.h"
 #include "pipeline/flusher.h"
 #include "pipeline/metrics_export.h"
+#include "pipeline/session_admission.h"
 #include "pipeline/worker.h"
 #include "receive/handoff.h"
 #include "receive/reactor.h"
@@ -56,9 +59,22 @@ bool Collector::start(std::string* error) {
   if (sinks.empty() && !config_.output.sinks.empty()) return false;
   if (sinks.empty()) RF_LOG_WARN("no sinks configured (sink = []): counting only, nothing is written");
 
-  handoff_ = std::make_unique<Handoff>(nworkers, nreactors, rc.queue_depth, rc.ring_entries);
-  for (uint32_t r = 0; r < nreactors; ++r)
+  // The ordered stage of each reactor, with the templates a previous run kept.
+  std::string state;
+  if (config_.decode.persist_templates) read_template_state(&state);
+  for (uint32_t r = 0; r < nreactors; ++r) {
     reactor_counters_.push_back(std::make_unique<ReactorCounters>());
+    session_counters_.push_back(std::make_unique<SessionCounters>());
+    sessions_.push_back(std::make_unique<Sessions>(config_.decode, rc.ring_entries, rc.buffer_size,
+                                                   *session_counters_[r]));
+    admissions_.push_back(std::make_unique<SessionAdmission>(*sessions_[r]));
+    if (!state.empty()) {
+      const size_t n = sessions_[r]->load(state, wall_ms());
+      if (r == 0) RF_LOG_INFO("templates: %zu restored from %s", n, template_state_path().c_str());
+    }
+  }
+  handoff_ = std::make_unique<Handoff>(nworkers, nreactors, rc.queue_depth,
+                                       rc.ring_entries + sessions_[0]->hold_slots());
   for (uint32_t w = 0; w < nworkers; ++w)
     worker_counters_.push_back(std::make_unique<WorkerCounters>());
 
@@ -78,6 +94,7 @@ bool Collector::start(std::string* error) {
       }
     }
     backends_.push_back(reactor->backend());
+    reactor->set_admission(admissions_[r].get());
     reactors_.push_back(std::move(reactor));
   }
 
@@ -85,8 +102,10 @@ bool Collector::start(std::string* error) {
   flusher_ = std::make_unique<Flusher>(*hub_, std::move(sinks), [this] { return snapshot(); });
 
   FILE* flow_out = options_.print_flows ? stdout : nullptr;
+  std::vector<const Sessions*> sessions;
+  for (const auto& s : sessions_) sessions.push_back(s.get());
   for (uint32_t w = 0; w < nworkers; ++w)
-    workers_.push_back(std::make_unique<Worker>(w, config_, *handoff_, hub_->worker(w),
+    workers_.push_back(std::make_unique<Worker>(w, config_, *handoff_, sessions, hub_->worker(w),
                                                 *worker_counters_[w], flow_out));
 
   if (!config_.metrics.listen.empty()) {
@@ -125,11 +144,13 @@ void Collector::stop() {
   for (auto& w : workers_) w->request_drain();
   for (auto& t : worker_threads_) t.join();
   worker_threads_.clear();
+  // The reactors are joined: their ordered stages are ours to read.
+  if (config_.decode.persist_templates) write_template_state();
   // 3. Final (partial) interval to every sink.
   flusher_->stop_and_flush_final();
   if (metrics_) metrics_->stop();
   StatsSnapshot s = snapshot();
-  RF_LOG_INFO("stopped: %llu datagrams received, %llu decoded, %llu rejected, %llu dropped, "
+  RF_LOG_INFO("stopped: %llu datagrams received, %llu accepted, %llu rejected, %llu dropped, "
               "%llu flows; %llu dropped by the kernel (socket buffer full)",
               static_cast<unsigned long long>(s.datagrams),
               static_cast<unsigned long long>(s.decoded),
@@ -145,34 +166,43 @@ StatsSnapshot Collector::snapshot() const {
     s.datagrams += c->datagrams.load();
     s.bytes += c->bytes.load();
     s.handed_off += c->handed_off.load();
+    s.consumed += c->consumed.load();
     s.oversize += c->oversize.load();
     s.not_allowed += c->not_allowed.load();
     s.queue_full += c->queue_full.load();
     s.enobufs += c->enobufs.load();
     s.cq_overflow += c->cq_overflow.load();
     s.kernel_drops += c->kernel_drops.load();
+    s.late_handed_off += c->late_handed_off.load();
+    s.late_queue_full += c->late_queue_full.load();
+  }
+  for (const auto& c : session_counters_) {
+    for (size_t v = 0; v < kVersionSlots; ++v)
+      for (size_t i = 0; i < kRejectReasons; ++i) s.rejects[i] += c->rejects[v][i].load();
+    s.decoded += c->handed_off.load() + c->consumed.load();
+    s.trailing_accepted += c->v5_trailing.load();
   }
   for (const auto& c : worker_counters_) {
     s.worker_datagrams += c->datagrams.load();
-    s.decoded += c->decoded.load();
     s.pdus += c->pdus.load();
     s.flows += c->flows.load();
+    s.late_flows += c->late_flows.load();
     s.future_records += c->future_records.load();
     s.inverted_records += c->inverted_records.load();
-    s.trailing_accepted += c->trailing_accepted.load();
-    for (size_t i = 0; i < kRejectReasons; ++i) s.rejects[i] += c->rejects[i].load();
+    s.time_unknown_records += c->time_unknown_records.load();
+    s.unknown_sampling_records += c->unknown_sampling_records.load();
   }
   return s;
 }
 
 void Collector::streams(std::vector<StreamStats>* out) const {
-  for (const auto& w : workers_) w->streams_snapshot(out);
+  for (const auto& s : sessions_) s->streams_snapshot(out);
 }
 
 SequenceTrackerStats Collector::tracker_stats() const {
   SequenceTrackerStats sum;
-  for (const auto& w : workers_) {
-    SequenceTrackerStats t = w->tracker_stats();
+  for (const auto& s : sessions_) {
+    SequenceTrackerStats t = s->tracker_stats();
     sum.active += t.active;
     sum.capacity += t.capacity;
     sum.streams_created += t.streams_created;
@@ -180,6 +210,39 @@ SequenceTrackerStats Collector::tracker_stats() const {
     sum.table_full += t.table_full;
   }
   return sum;
+}
+
+std::string Collector::template_state_path() const {
+  return config_.output.directory + "/templates.state";
+}
+
+void Collector::read_template_state(std::string* out) const {
+  const std::string path = template_state_path();
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return;  // first start, or never saved: nothing to restore
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out->append(buf, n);
+  std::fclose(f);
+}
+
+void Collector::write_template_state() const {
+  // Every reactor's templates, one after the other (loading them all into
+  // each reactor at the next start is harmless: copies are refreshes).
+  std::string all, magic;
+  for (const auto& s : sessions_) {
+    std::string one = s->save();
+    const size_t body = one.find('\n') + 1;
+    if (magic.empty()) magic = one.substr(0, body);
+    all += one.substr(body);
+  }
+  if (all.empty()) return;  // nothing learnt: leave a previous state file as it is
+  all.insert(0, magic);
+  std::error_code ec;
+  std::filesystem::create_directories(config_.output.directory, ec);
+  std::string error;
+  if (!write_file_atomic(template_state_path(), all, &error))
+    RF_LOG_WARN("templates: cannot save %s: %s", template_state_path().c_str(), error.c_str());
 }
 
 void Collector::reopen_outputs() {

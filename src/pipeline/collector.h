@@ -33,7 +33,10 @@
 
 namespace ringflow {
 
+class Admission;
 class AggregationHub;
+class Sessions;
+struct SessionCounters;
 class Flusher;
 class Handoff;
 class MetricsEndpoint;
@@ -59,9 +62,9 @@ class Collector {
 
   // Sum of every thread's counters.
   StatsSnapshot snapshot() const;
-  // Per-exporter-stream statistics from every worker.
+  // Per-exporter-stream statistics from every reactor's ordered stage.
   void streams(std::vector<StreamStats>* out) const;
-  // Sequence-tracker counters summed over workers (published once a second).
+  // Sequence-tracker counters summed over reactors (published once a second).
   SequenceTrackerStats tracker_stats() const;
   // SIGHUP: sinks reopen/re-create their outputs before the next write.
   void reopen_outputs();
@@ -76,6 +79,7 @@ class Collector {
   // Accessors for the metrics exporter (read-only use).
   const std::vector<std::unique_ptr<ReactorCounters>>& reactor_counters() const { return reactor_counters_; }
   const std::vector<std::unique_ptr<WorkerCounters>>& worker_counters() const { return worker_counters_; }
+  const std::vector<std::unique_ptr<SessionCounters>>& session_counters() const { return session_counters_; }
   const Handoff* handoff() const { return handoff_.get(); }
   const AggregationHub* hub() const { return hub_.get(); }
   const Flusher* flusher() const { return flusher_.get(); }
@@ -85,7 +89,14 @@ class Collector {
   RunOptions options_;
   bool running_ = false;
 
+  std::string template_state_path() const;
+  void read_template_state(std::string* out) const;
+  void write_template_state() const;
+
   std::unique_ptr<Handoff> handoff_;
+  std::vector<std::unique_ptr<SessionCounters>> session_counters_;
+  std::vector<std::unique_ptr<Sessions>> sessions_;  // per reactor: the ordered stage
+  std::vector<std::unique_ptr<Admission>> admissions_;  // per reactor, over sessions_
   std::vector<std::unique_ptr<ReactorCounters>> reactor_counters_;
   std::vector<std::unique_ptr<WorkerCounters>> worker_counters_;
   std::vector<std::unique_ptr<Reactor>> reactors_;

@@ -155,6 +155,7 @@ void RecvmmsgReactor::run() {
   last_proc_ns_ = monotonic_ns();
   while (!stop_.load(std::memory_order_acquire)) {
     take_returns();
+    dispatch_.tick(wall_ms_coarse());
     if (nfree_ == 0) {
       home_.store(0, std::memory_order_relaxed);
       sleep(kDryWaitMs, false);

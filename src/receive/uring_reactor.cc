@@ -399,6 +399,7 @@ void UringReactor::run() {
   for (;;) {
     const bool stopping = stop_.load(std::memory_order_acquire);
     take_returns();
+    dispatch_.tick(wall_ms_coarse());
     bool all_armed = true;
     if (!stopping) {
       for (uint32_t s = 0; s < sockets_.size(); ++s) {

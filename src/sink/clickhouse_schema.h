@@ -6,11 +6,13 @@
 // Columns, in insert order:
 //   interval_start, interval_end  DateTime (UTC seconds; intervals are whole
 //                                 seconds, a partial end is rounded down)
-//   <each aggregate.key field>    IPv4 fields UInt32 (18.16 has no IPv4 type),
-//                                 exporter FixedString(16) (IPv6 bytes,
-//                                 IPv4 v4-mapped: the layout of the IPv6 type
-//                                 of current releases), ports/interfaces/AS
-//                                 UInt16, the rest UInt8
+//   <each aggregate.key field>    addresses (src_addr, dst_addr, nexthop,
+//                                 exporter) FixedString(16): IPv6 bytes, IPv4
+//                                 v4-mapped (the layout of the IPv6 type of
+//                                 current releases; 18.16 has neither IPv4 nor
+//                                 IPv6 types); interfaces, AS, domain, sampler,
+//                                 sampling UInt32; ports and vlan UInt16; the
+//                                 rest UInt8
 //   flows, packets, bytes         UInt64
 //   first_ms, last_ms             Int64 (ms since the epoch)
 //   tcp_flags_or                  UInt8 (OR over the row; "_or" because
@@ -37,6 +39,7 @@
 #include <ringflow/flow_key.h>
 
 #include "aggregate/flush_batch.h"
+#include "aggregate/key_codec.h"
 
 namespace ringflow {
 
@@ -72,6 +75,13 @@ bool ch_parse_describe(std::string_view tsv, std::vector<ChColumn>* out, std::st
 std::string ch_schema_difference(const std::vector<ChColumn>& expected,
                                  const std::vector<ChColumn>& actual);
 
+// Whether `actual` is what ringflow 0.1 created for the same key: the same
+// columns, except address columns UInt32 (IPv4 only) and interface / AS
+// columns UInt16 where `expected` now has FixedString(16) and UInt32. Such a
+// table is refused with a migration recipe instead of "drop it".
+bool ch_is_ipv4_only_table(const std::vector<ChColumn>& expected,
+                           const std::vector<ChColumn>& actual);
+
 // Encodes rows of a FlushBatch as RowBinary for the columns of
 // clickhouse_columns(schema).
 class RowBinaryEncoder {
@@ -90,8 +100,9 @@ class RowBinaryEncoder {
 
  private:
   struct Field {
-    uint8_t offset;  // in the packed key
-    uint8_t width;   // bytes, equal in the key and in RowBinary
+    KeyFieldSpec spec;  // offsets in each layout
+    uint8_t width;      // bytes in RowBinary (16 for addresses)
+    bool address;
   };
   std::vector<Field> fields_;
   std::string collector_;  // length byte + text, as RowBinary writes a String

@@ -228,8 +228,16 @@ ClickHouseSink::SchemaState ClickHouseSink::ensure_schema(ChHttp& http, std::str
   std::string diff = ch_schema_difference(columns_, actual);
   if (!diff.empty()) {
     *message = "ClickHouse table " + qualified_ + " exists with other columns than aggregate.key [" +
-               key_str_ + "] needs: " + diff +
-               ". Drop or rename that table, or set sink.table to another name.";
+               key_str_ + "] needs: " + diff + ". ";
+    if (ch_is_ipv4_only_table(columns_, actual)) {
+      *message += "It was made by ringflow 0.1, whose address columns held IPv4 only (UInt32); "
+                  "migrate it as docs/clickhouse.md shows (\"Migrating a table of ringflow "
+                  "0.1\"): RENAME TABLE " + qualified_ + " TO <old name>, let ringflow create "
+                  "the table, then INSERT INTO it SELECT ... with each address column as "
+                  "IPv6StringToNum(concat('::ffff:', IPv4NumToString(<column>))) FROM <old name>.";
+    } else {
+      *message += "Drop or rename that table, or set sink.table to another name.";
+    }
     return SchemaState::kMismatch;
   }
   schema_ok_.store(true);
