@@ -59,7 +59,7 @@ void print_errors(const std::vector<ConfigError>& errors, std::ostream& err) {
 CliResult parse_ringflow_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   CliResult result;
   try {
-    CLI::App app{"ringflow: NetFlow v5 collector (io_uring receive, per-interval aggregation)", "ringflow"};
+    CLI::App app{"ringflow: NetFlow v5/v9 and IPFIX collector (io_uring receive, per-interval aggregation)", "ringflow"};
     app.get_formatter()->column_width(34);
     app.set_help_flag("-h,--help", "print this help and exit");
     app.footer(
