@@ -335,11 +335,10 @@ std::vector<std::string> captures() {
 
 TEST_CASE("v9/IPFIX: every record of 92 real captures equals tshark's decoding",
           "[decode][capture][shared-data]") {
-  // Both decoding paths: AVX-512 VBMI (where the CPU has it) and portable.
-  const bool simd = GENERATE(true, false);
-  if (simd && !decode_simd_available()) return;
-  set_decode_simd(simd);
-  INFO((simd ? "AVX-512 VBMI path" : "portable path"));
+  // Every decoding path: AVX-512 VBMI and SSSE3 (where the CPU has them;
+  // else the best it has runs again) and scalar.
+  set_decode_path(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
+  INFO("decode path " << decode_path_name(decode_path()));
   std::vector<std::string> names = captures();
   REQUIRE(names.size() == 92);
   Totals tot;

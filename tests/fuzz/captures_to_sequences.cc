@@ -3,12 +3,12 @@
 // read in place, never copied into the repository) becomes one or more
 // inputs in that target's format, one per exporter (source address and
 // port) and capture, in capture order:
-//   byte 0      bit 0 picks the decode path (1 = SIMD where the CPU has it);
+//   byte 0      the decode path: 0 scalar, 1 SSSE3, 2 AVX-512 VBMI;
 //   then        per datagram a 2-byte big-endian length and its bytes.
 // Inputs are cut at kMaxInput bytes (scripts/fuzz.sh passes the same
 // -max_len), so a long capture gives several inputs, each starting where
 // the last stopped; a later chunk without its templates still exercises
-// held data and expiry. Every input is written twice, once per decode path.
+// held data and expiry. Every input is written three times, once per decode path.
 // A missing or empty directory is a warning: one synthetic v9 sequence
 // (template, then data) is written so fuzzing can run without the captures.
 // Usage: captures_to_sequences PCAP_DIR OUT_DIR
@@ -107,8 +107,8 @@ int main(int argc, char** argv) {
 
   size_t written = 0;
   auto emit = [&](std::vector<uint8_t>& input) -> bool {
-    for (uint8_t simd = 0; simd < 2; ++simd) {
-      input[0] = simd;
+    for (uint8_t path = 0; path < 3; ++path) {
+      input[0] = path;
       char name[40];
       std::snprintf(name, sizeof name, "/seq-%05zu", written++);
       if (!write_file(out + name, input)) {
