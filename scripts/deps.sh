@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(g++ cmake ninja-build pkg-config ccache
       liburing-dev libconcurrentqueue-dev catch2 libtomlplusplus-dev libcli11-dev
-      libpcap-dev libcurl4-openssl-dev libcpp-httplib-dev
+      libpcap-dev libcurl4-openssl-dev libcpp-httplib-dev libcap-dev
       "$@")
 
 missing=()

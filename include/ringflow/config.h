@@ -107,6 +107,14 @@ struct LogConfig {
   std::string level = "info";           // error | warn | info | debug
 };
 
+// Least privilege (src/common/privileges.h): after binding, SO_RCVBUFFORCE and
+// io_uring set-up the collector switches to this user/group and clears its
+// capabilities.
+struct ProcessConfig {
+  std::string user;                     // "" = keep the current user
+  std::string group;                    // "" = the user's primary group (or keep, without user)
+};
+
 struct Config {
   std::string source;                   // file it came from ("" = defaults)
   ReceiveConfig receive;
@@ -115,6 +123,7 @@ struct Config {
   OutputConfig output;
   MetricsConfig metrics;
   LogConfig log;
+  ProcessConfig process;
 };
 
 // One validation problem, formatted as

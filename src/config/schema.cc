@@ -21,7 +21,8 @@ constexpr const char* kVersionArr[] = {"v5", "v9", "ipfix"};
 constexpr const char* kTimeModeArr[] = {"arrival", "flow_end", "flow_start"};
 constexpr const char* kSinkTypeArr[] = {"text", "csv", "jsonl", "clickhouse"};
 constexpr const char* kLogLevelArr[] = {"error", "warn", "info", "debug"};
-constexpr const char* kSectionArr[] = {"receive", "decode", "aggregate", "output", "metrics", "log"};
+constexpr const char* kSectionArr[] = {"receive", "decode", "aggregate", "output", "metrics", "log",
+                                       "process"};
 // Order matters only for the docs; the address fields come first.
 constexpr const char* kKeyFieldArr[] = {
     "src_addr", "dst_addr",  "nexthop", "exporter", "src_port",    "dst_port",
@@ -159,6 +160,11 @@ const Key<Config> kConfigArr[] = {
     {.name = "log.level", .ref = RF_FIELD(Config, log.level),
      .help = "least severe level logged: error, warn, info or debug",
      .choices = kLogLevelArr},
+    // [process]
+    {.name = "process.user", .ref = RF_FIELD(Config, process.user),
+     .help = "user to run as once sockets and io_uring are set up (capabilities are then cleared); \"\" = stay"},
+    {.name = "process.group", .ref = RF_FIELD(Config, process.group),
+     .help = "group to run as after set-up; \"\" = the user's primary group (or stay, without process.user)"},
 };
 
 constexpr uint8_t kText = sink_bit(SinkType::kText);

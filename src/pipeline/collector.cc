@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/file_write.h"
 #include "common/log.h"
+#include "common/privileges.h"
 #include "pipeline/flusher.h"
 #include "pipeline/metrics_export.h"
 #include "pipeline/session_admission.h"
@@ -54,24 +55,15 @@ bool Collector::start(std::string* error) {
   const uint32_t nreactors = static_cast<uint32_t>(sockets.size());
   for (const auto& sock : sockets[0]) bound_.push_back(sock.endpoint());
 
-  register_clickhouse_sink(config_.aggregate);
-  std::vector<std::unique_ptr<Sink>> sinks = make_sinks(config_.output, error);
-  if (sinks.empty() && !config_.output.sinks.empty()) return false;
-  if (sinks.empty()) RF_LOG_WARN("no sinks configured (sink = []): counting only, nothing is written");
-
-  // The ordered stage of each reactor, with the templates a previous run kept.
-  std::string state;
-  if (config_.decode.persist_templates) read_template_state(&state);
+  // The ordered stage of each reactor. The templates a previous run kept are
+  // restored after the privilege drop (below): the file is read as the user
+  // that wrote it, not as root.
   for (uint32_t r = 0; r < nreactors; ++r) {
     reactor_counters_.push_back(std::make_unique<ReactorCounters>());
     session_counters_.push_back(std::make_unique<SessionCounters>());
     sessions_.push_back(std::make_unique<Sessions>(config_.decode, rc.ring_entries, rc.buffer_size,
                                                    *session_counters_[r]));
     admissions_.push_back(std::make_unique<SessionAdmission>(*sessions_[r]));
-    if (!state.empty()) {
-      const size_t n = sessions_[r]->load(state, wall_ms());
-      if (r == 0) RF_LOG_INFO("templates: %zu restored from %s", n, template_state_path().c_str());
-    }
   }
   handoff_ = std::make_unique<Handoff>(nworkers, nreactors, rc.queue_depth,
                                        rc.ring_entries + sessions_[0]->hold_slots());
@@ -97,6 +89,39 @@ bool Collector::start(std::string* error) {
     reactor->set_admission(admissions_[r].get());
     reactors_.push_back(std::move(reactor));
   }
+
+  // Everything that needs privileges is done: give them up before any
+  // thread starts and before any output is created (docs/config.md, [process]).
+  PrivilegeResult priv = drop_privileges(config_.process);
+  if (!priv.ok) {
+    *error = priv.error;
+    reactors_.clear();
+    return false;
+  }
+  if (priv.still_root) {
+    RF_LOG_WARN("%s: running as root; set process.user to drop privileges after start-up",
+                priv.summary.c_str());
+  } else {
+    RF_LOG_INFO("%s", priv.summary.c_str());
+  }
+  RF_LOG_DEBUG("credentials: %s", describe_credentials().c_str());
+
+  if (config_.decode.persist_templates) {
+    std::string state;
+    read_template_state(&state);
+    for (uint32_t r = 0; r < nreactors && !state.empty(); ++r) {
+      const size_t n = sessions_[r]->load(state, wall_ms());
+      if (r == 0) RF_LOG_INFO("templates: %zu restored from %s", n, template_state_path().c_str());
+    }
+  }
+
+  register_clickhouse_sink(config_.aggregate);
+  std::vector<std::unique_ptr<Sink>> sinks = make_sinks(config_.output, error);
+  if (sinks.empty() && !config_.output.sinks.empty()) {
+    reactors_.clear();
+    return false;
+  }
+  if (sinks.empty()) RF_LOG_WARN("no sinks configured (sink = []): counting only, nothing is written");
 
   hub_ = std::make_unique<AggregationHub>(config_.aggregate, nworkers);
   flusher_ = std::make_unique<Flusher>(*hub_, std::move(sinks), [this] { return snapshot(); });

@@ -54,8 +54,10 @@ class Collector {
   Collector(const Collector&) = delete;
   Collector& operator=(const Collector&) = delete;
 
-  // Opens sockets and starts every thread. false + *error on failure (e.g.
-  // the port is in use); nothing is left running then.
+  // Opens sockets, sets up the reactors (io_uring), drops privileges
+  // (config.process, src/common/privileges.h), then creates the sinks and
+  // starts every thread. false + *error on failure (e.g. the port is in use,
+  // process.user does not exist); nothing is left running then.
   bool start(std::string* error);
   // Graceful stop as described above. Idempotent.
   void stop();
