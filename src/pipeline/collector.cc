@@ -99,8 +99,8 @@ bool Collector::start(std::string* error) {
     return false;
   }
   if (priv.still_root) {
-    RF_LOG_WARN("%s: running as root; set process.user to drop privileges after start-up",
-                priv.summary.c_str());
+    RF_LOG_WARN("running as root with every capability: set process.user to drop them after "
+                "start-up");
   } else {
     RF_LOG_INFO("%s", priv.summary.c_str());
   }
