@@ -8,7 +8,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "config/manpage.h"
 #include "config/schema.h"
+#include "man/roff.h"
 
 namespace ringflow {
 namespace {
@@ -76,6 +78,11 @@ CliResult parse_ringflow_cli(int argc, const char* const* argv, std::ostream& ou
                                      "validate FILE with the overrides, print the effective config; exit 0 or 2")
                           ->type_name("FILE");
     app.add_flag("--print-flows", result.print_flows, "print every decoded flow on stdout (debugging)");
+    // Hidden: the build generates the man pages with it (man/roff.h).
+    std::string help_man;
+    auto* man_opt = app.add_option(kHelpManFlag, help_man, "roff for the man pages")
+                        ->check(CLI::IsMember({"options", "config"}))
+                        ->group("");
 
     // The values are read back from each option's results() in command-line
     // order below; these variables only give CLI11 a type to parse into.
@@ -102,6 +109,11 @@ CliResult parse_ringflow_cli(int argc, const char* const* argv, std::ostream& ou
     } catch (const CLI::ParseError& e) {
       err << "ringflow: " << e.what() << "\nRun with --help for the options.\n";
       result.exit_code = kExitUsage;
+      return result;
+    }
+    if (man_opt->count() > 0) {
+      out << (help_man == "options" ? man_options(app) : man_config_keys());
+      result.exit_code = 0;
       return result;
     }
     if (c_opt->count() > 0 && check_opt->count() > 0) {

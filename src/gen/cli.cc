@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "man/roff.h"
+
 namespace ringflow::gen {
 
 CliResult parse_cli(int argc, const char* const* argv) {
@@ -60,6 +62,11 @@ CliResult parse_cli(int argc, const char* const* argv) {
   app.add_option("--loop", c.loop, "Times through the capture (0 = until stopped)");
   app.add_flag("--rewrite-seq", c.rewrite_seq, "Continue flow_sequence across replay loops");
   app.add_flag("-q,--quiet", c.quiet, "No progress line or summary");
+  // Hidden: the build generates ringflow-gen(1) with it (man/roff.h).
+  std::string help_man;
+  auto* man_opt = app.add_option(kHelpManFlag, help_man, "roff for the man page")
+                      ->check(CLI::IsMember({"options"}))
+                      ->group("");
 
   try {
     app.parse(argc, argv);
@@ -77,6 +84,12 @@ CliResult parse_cli(int argc, const char* const* argv) {
     res.action = CliResult::Action::kExit;
     res.exit_code = 2;
     res.error = std::string("ringflow-gen: ") + e.what() + "\nRun with --help for the options.\n";
+    return res;
+  }
+  if (man_opt->count() > 0) {
+    res.action = CliResult::Action::kExit;
+    res.exit_code = 0;
+    res.output = man_options(app);
     return res;
   }
 
