@@ -91,11 +91,25 @@ for f in /etc/ringflow/netflow.toml /lib/systemd/system/ringflow.service \
 done
 /usr/bin/ringflow --version | grep -qx "ringflow $version" || fail "ringflow --version: $(/usr/bin/ringflow --version)"
 /usr/bin/ringflow-gen --version | grep -qx "ringflow-gen $version" || fail "ringflow-gen --version"
-# Every shared library resolves (the declared Depends brought them).
+# Every library the binaries need (objdump -p: NEEDED) resolves, and the
+# Debian package that ships it (dpkg -S) is in Depends.
+depends=$(dpkg-query -W -f='${Depends}' ringflow | tr ',' '\n' | sed 's/^ *//; s/ .*//')
 for b in ringflow ringflow-gen; do
   if ldd "/usr/bin/$b" | grep -q 'not found'; then fail "$b: $(ldd "/usr/bin/$b" | grep 'not found')"; fi
+  for lib in $(objdump -p "/usr/bin/$b" | awk '$1 == "NEEDED" { print $2 }'); do
+    path=$(ldd "/usr/bin/$b" | awk -v l="$lib" '$1 == l { print $3 }')
+    [ -n "$path" ] || fail "$b: $lib not resolved by ldd"
+    # dpkg knows the path as shipped (/lib/...) or, for a symlink, its target.
+    pkg=
+    for p in "$path" "$(readlink -f "$path")"; do
+      pkg=$(dpkg -S "$p" 2> /dev/null | head -1 | cut -d: -f1 || true)
+      [ -z "$pkg" ] || break
+    done
+    [ -n "$pkg" ] || fail "$b: no Debian package ships $path ($lib)"
+    grep -qx "$pkg" <<< "$depends" || fail "$b needs $lib from $pkg, which Depends does not list: $depends"
+  done
 done
-echo "  ok  binaries, man pages, unit, docs; libraries resolve"
+echo "  ok  binaries, man pages, unit, docs; every NEEDED library's package is in Depends"
 
 IFS=: read -r _ _ uid gid _ home shell <<< "$(getent passwd ringflow)" || fail "no user ringflow"
 [ "$uid" -lt 1000 ] || fail "ringflow uid $uid is not a system uid"
