@@ -215,8 +215,6 @@ PrivilegeResult drop_privileges(const ProcessConfig& config) {
   if (switch_uid && setresuid(uid, uid, uid) != 0)
     return fail("process.user: cannot switch to \"" + user_name + "\" (uid " + std::to_string(uid) +
                 "): " + errno_text(errno) + " (switching users needs root or CAP_SETUID)");
-  if (switch_uid && !stay_root && (setuid(0) == 0 || seteuid(0) == 0))
-    return fail("process.user: uid 0 could be regained after switching to \"" + user_name + "\"");
 
   // 4. What is left: the non-root case with capabilities (e.g. systemd's
   //    AmbientCapabilities=), or securebits that kept them over setuid.
@@ -229,6 +227,10 @@ PrivilegeResult drop_privileges(const ProcessConfig& config) {
     if (holds_capabilities()) return fail("capabilities still held after clearing them");
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
       return fail("cannot set no_new_privs: " + errno_text(errno));
+    // Checked last: before the capabilities are gone, a process that started
+    // unprivileged but with CAP_SETUID could still become root.
+    if (setuid(0) == 0 || seteuid(0) == 0)
+      return fail("uid 0 could be regained after giving up privileges");
   }
   res.ok = true;
   res.still_root = stay_root;

@@ -8,12 +8,11 @@
 //   2. when it may (CAP_SETPCAP), empties the capability bounding set;
 //   3. when the target differs from who is running: the supplementary groups
 //      (initgroups), then gid, then uid, real, effective and saved alike
-//      (setresgid / setresuid). From root this clears every capability, and
-//      the function then checks that uid 0 cannot be regained;
+//      (setresgid / setresuid). From root this clears every capability;
 //   4. unless the process is still root (uid 0, no process.user): clears the
 //      effective, permitted, inheritable and ambient capability sets and sets
 //      no_new_privs, so nothing the process executes or becomes can gain a
-//      capability back.
+//      capability back; and checks that uid 0 cannot be regained.
 // Root without process.user keeps root's rights: the result says so, and the
 // caller logs a warning.
 //
