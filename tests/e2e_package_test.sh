@@ -194,12 +194,12 @@ echo "  ok  started as ringflow, capabilities cleared (port $port)"
 col() { awk -F'\t' -v k="$1" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
                                $1 == "total" { print $c[k] }' "$run/truth.tsv"; }
 sent=$(col datagrams)
-accepted() {
-  curl -sf "$murl" | awk '$1 ~ /^ringflow_decode_accepted_total/ { s += $2 } END { printf "%.0f\n", s }'
+decoded() {
+  curl -sf "$murl" | awk '$1 ~ /^ringflow_decode_datagrams_total/ { s += $2 } END { printf "%.0f\n", s }'
 }
 deadline=$((SECONDS + 30))
-until [ "$(accepted)" = "$sent" ]; do
-  [ "$SECONDS" -lt "$deadline" ] || fail "the collector decoded $(accepted) of $sent datagrams"
+until [ "$(decoded)" = "$sent" ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "the collector decoded $(decoded) of $sent datagrams"
   sleep 0.2
 done
 kill -TERM "$pid"

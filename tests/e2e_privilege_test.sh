@@ -54,6 +54,7 @@ wait_for() {
 start() {
   local dir=$1
   shift
+  : > "$dir/stderr"
   "$@" "$rf" -c "$dir/netflow.toml" > "$dir/stdout" 2> "$dir/stderr" &
   pid=$!
   started() {
@@ -143,7 +144,7 @@ echo "  ok  bounding set empty"
 "$gen" --target "127.0.0.1:$port" --exporters 2 --pps 2000 --count 2000 --seed 5 --quiet \
   --truth "$dir/truth1.tsv"
 sent1=$(truth_total "$dir/truth1.tsv" datagrams)
-decoded() { [ "$(metric_total ringflow_decode_accepted_total)" = "$1" ]; }
+decoded() { [ "$(metric_total ringflow_decode_datagrams_total)" = "$1" ]; }
 wait_for 20 "/metrics to count $sent1 decoded datagrams" decoded "$sent1"
 echo "  ok  /metrics answers as nobody: $sent1 datagrams decoded"
 spooled() { [ -n "$(find "$dir/data/out/spool" -type f 2> /dev/null | head -1)" ]; }
