@@ -218,7 +218,7 @@ TEST_CASE("malformed datagrams are rejected by reason as the truth says", "[loop
   check_counts(o);
   std::array<uint64_t, kRejectReasons> want{};
   StreamTruth total = total_of(o.truth);
-  for (size_t k = 0; k < kMalformedClasses; ++k) {
+  for (size_t k = 0; k < kV5MalformedClasses; ++k) {
     INFO("class " << malformed_name(static_cast<MalformedClass>(k)));
     CHECK(total.malformed[k] > 0);
     want[static_cast<size_t>(expected_reject(static_cast<MalformedClass>(k)))] +=
