@@ -225,6 +225,8 @@ std::string validate(const GenConfig& c) {
       if (c.withdraw_every > 0)
         return "--withdraw-every: NetFlow v9 has no template withdrawal; use --protocol ipfix";
       if (c.ipfix_delta_time) return "--ipfix-time: only with --protocol ipfix";
+      if (c.enterprise)
+        return "--enterprise: NetFlow v9 fields carry no enterprise number; use --protocol ipfix";
     }
     if (c.domain_collision && c.domains < 2)
       return "--domain-collision: needs --domains 2 or more";
