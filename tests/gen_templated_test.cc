@@ -273,6 +273,13 @@ TEST_CASE("domains: same template ids, other layouts, kept apart", "[templated][
     REQUIRE(r->gen->streams() == 4);
     check_records(*r);
     CHECK(r->dec.counters.templates_redefined.load() == 0);
+    // Each domain redefining its own templates leaves the others alone.
+    c.redefine_every = 29;
+    auto rr = run(c);
+    check_records(*rr);
+    StreamTruth tt = total(*rr);
+    CHECK(tt.redefinitions > 4);
+    CHECK(rr->dec.counters.templates_redefined.load() == 2 * tt.redefinitions);
     CHECK(r->dec.counters.templates_added.load() == 4 * 2);
     for (size_t i = 0; i < 4; ++i) {
       const StreamTruth& t = r->gen->truth(i);
