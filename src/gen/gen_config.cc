@@ -238,7 +238,6 @@ std::string validate(const GenConfig& c) {
       return "--replay: fault options (--loss, --reorder, --duplicate, --malformed, "
              "--reset-every) apply to generated traffic only";
     if (!c.truth_keys_path.empty()) return "--truth-keys: not supported with --replay";
-    if (!c.pcap_path.empty()) return "--write-pcap: not supported with --replay";
     if (c.fps > 0) return "--fps: not supported with --replay (use --pps)";
   } else if (c.rewrite_seq || c.loop != 1) {
     return "--loop and --rewrite-seq: only with --replay FILE";
