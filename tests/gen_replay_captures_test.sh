@@ -39,7 +39,7 @@ replay() {
   local n flows seqs span ok srcs
   n=$(tshark -r "$cap" 2>/dev/null | wc -l)
   flows=$(col "$TMP/truth.tsv" flows)
-  srcs=$(tshark -r "$TMP/out.pcap" -T fields -e ip.src 2>/dev/null | sort -u | tr '\n' ' ')
+  srcs=$(tshark -r "$TMP/out.pcap" -T fields -E occurrence=f -e ip.src 2>/dev/null | sort -u | tr '\n' ' ')
   # Sequence of datagram i in each loop; span per loop from the truth.
   seqs=$(tshark -r "$TMP/out.pcap" -d udp.port==2055,cflow -T fields -e cflow.sequence 2>/dev/null)
   if [ "$version" = 9 ]; then span=$(( $(col "$TMP/truth.tsv" datagrams) / 3 )); else span=$((flows / 3)); fi
