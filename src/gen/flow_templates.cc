@@ -135,7 +135,8 @@ FlowTemplates::FlowTemplates(const GenConfig& cfg, const TrafficModel& model)
             (cfg.varlen ? 1 + longest : 0);
   stride_ = (stride_ + 7) & ~size_t{7};
   const uint32_t n = model.size();
-  images_.assign(size_t{n} * stride_, 0);
+  copy_ = stride_ + 1 <= 64 ? 64 : stride_ + 1 <= 128 ? 128 : 256;
+  images_.assign(size_t{n} * stride_ + copy_, 0);
   len_.assign(n, 0);
   v6_.assign(n, 0);
   for (uint32_t k = 0; k < n; ++k) {

@@ -83,15 +83,15 @@ uint32_t Generator::build_templated(Stream& s, uint8_t* buf, int64_t now_ns, boo
 
   // Pass 1: draw the keys (as the v5 path: one Rng draw, a counter-based mix
   // per record), stop at --records or when the next record would not fit,
-  // and sum each family's bytes so both sets can be laid out before the
-  // records are written.
+  // and list each family's records, so both sets can be laid out before the
+  // records are written, and each family written in one run.
   const uint32_t extra = static_cast<uint32_t>(s.variant);  // layout B: one more byte
   size_t room = m.room() - 2 * (ipfix::kSetHeaderSize + 3);
   const uint64_t base = s.rng.next();
-  uint32_t keys[v5::kMaxRecords];
-  uint64_t bits[v5::kMaxRecords];
+  uint32_t keys[2][v5::kMaxRecords];
+  uint64_t bits[2][v5::kMaxRecords];
   size_t sum[2] = {0, 0};
-  uint16_t cnt[2] = {0, 0};
+  uint32_t cnt[2] = {0, 0};
   uint32_t n = 0;
   for (; n < cfg_.records; ++n) {
     const uint64_t b = mix64(base + (n + 1) * 0x9E3779B97F4A7C15ull);
@@ -101,86 +101,128 @@ uint32_t Generator::build_templated(Stream& s, uint8_t* buf, int64_t now_ns, boo
     room -= len;
     const int f = T.v6(k);
     sum[f] += len;
+    keys[f][cnt[f]] = k;
+    bits[f][cnt[f]] = b;
     ++cnt[f];
-    bits[n] = b;
-    keys[n] = k;
     __builtin_prefetch(T.image(k));
     __builtin_prefetch(T.image(k) + 63);
   }
 
-  uint8_t* cur[2] = {nullptr, nullptr};
+  uint8_t* start[2] = {nullptr, nullptr};
+  uint8_t* set_end[2] = {nullptr, nullptr};
   for (int f = 0; f < 2; ++f) {
     if (cnt[f] == 0) continue;
     m.begin_set(T.data_template(f != 0, s.variant).id);
-    cur[f] = m.reserve_records(sum[f], cnt[f]);
+    start[f] = m.reserve_records(sum[f], static_cast<uint16_t>(cnt[f]));
     m.end_set();
+    set_end[f] = buf + m.size();
   }
 
-  // Pass 2: copy each image and patch counters, times and flags.
+  // Pass 2, family by family: copy each image with a fixed-size copy (a few
+  // vector moves: the bytes past a record land on the next record, written
+  // next, or past the family's records, cleared below), then patch counters,
+  // times and flags.
   const int64_t up = std::max<int64_t>(0, (now_ns - s.boot_ns) / kNsPerMs);
   const int64_t now_ms = now_ns / kNsPerMs;
-  const Patch& p4 = T.patch(false);
-  const Patch& p6 = T.patch(true);
   const bool keep = keep_keys_ && account;
   KeyTotal* key_totals = keep ? keys_.data() : nullptr;
   uint64_t pk_sum = 0, by_sum = 0, pk_scaled = 0, by_scaled = 0, prewrap = 0;
-  for (uint32_t i = 0; i < n; ++i) {
-    const uint32_t k = keys[i];
-    const int f = T.v6(k);
-    const Patch& p = f ? p6 : p4;
-    uint8_t* r = cur[f];
-    const uint32_t len = T.image_len(k);
-    std::memcpy(r, T.image(k), len);
-    if (extra) r[len] = kLayoutBExtra;
-    cur[f] = r + len + extra;
-    const FlowCounters c = model_.counters_from_bits(k, (bits[i] * 0xD1B54A32D192ED03ull) >> 40);
-    if (p.counter_len == 4) {
-      wire::store_be32(r + p.packets, c.packets);
-      wire::store_be32(r + p.bytes, c.octets);
-    } else {
-      wire::store_be64(r + p.packets, c.packets);
-      wire::store_be64(r + p.bytes, c.octets);
+  // Locals, not members, in the loop: stores through uint8_t* may alias any
+  // member, which would force a reload after every record.
+  const size_t copy = T.copy_size();
+  const uint8_t* const images = T.images();
+  const size_t stride = T.stride();
+  const uint8_t* const lens = T.image_lens();
+  const bool sampling = T.sampling();
+  const bool remember = keep_keys_ || cfg_.duplicate > 0;  // for a duplicate's accounting
+  uint32_t* const last_keys = s.last_keys.data();
+  uint32_t* const last_packets = s.last_packets.data();
+  uint32_t* const last_bytes = s.last_bytes.data();
+  uint32_t i_all = 0;
+  for (int f = 0; f < 2; ++f) {
+    const Patch p = T.patch(f != 0);
+    uint8_t* r = start[f];
+    for (uint32_t i = 0; i < cnt[f]; ++i) {
+      const uint32_t k = keys[f][i];
+      const uint32_t len = lens[k];
+      const uint8_t* img = images + size_t{k} * stride;
+      if (copy == 64) {
+        std::memcpy(r, img, 64);
+      } else if (copy == 128) {
+        std::memcpy(r, img, 128);
+      } else {
+        std::memcpy(r, img, 256);
+      }
+      r[len] = kLayoutBExtra;  // layout B's flowEndReason; else overwritten or cleared
+      const FlowCounters c =
+          model_.counters_from_bits(k, (bits[f][i] * 0xD1B54A32D192ED03ull) >> 40);
+      if (p.counter_len == 4) {
+        wire::store_be32(r + p.packets, c.packets);
+        wire::store_be32(r + p.bytes, c.octets);
+      } else {
+        wire::store_be64(r + p.packets, c.packets);
+        wire::store_be64(r + p.bytes, c.octets);
+      }
+      if (v9) {
+        // Unwrapped clock, clamped at boot, as v5.
+        int64_t last = up - c.age_ms;
+        last &= ~(last >> 63);
+        int64_t first = last - c.duration_ms;
+        first &= ~(first >> 63);
+        prewrap += (first >> 32) != (up >> 32);
+        wire::store_be32(r + p.first, static_cast<uint32_t>(first));
+        wire::store_be32(r + p.last, static_cast<uint32_t>(last));
+      } else if (p.time_len == 8) {
+        const int64_t last = now_ms - c.age_ms;
+        wire::store_be64(r + p.first, static_cast<uint64_t>(last - c.duration_ms));
+        wire::store_be64(r + p.last, static_cast<uint64_t>(last));
+      } else {
+        // Delta microseconds before the header's export time (whole
+        // seconds): the flow ended age ms before now.
+        const int64_t age_ms = now_ms - int64_t{h.export_secs} * 1000 + c.age_ms;
+        wire::store_be32(r + p.last, static_cast<uint32_t>(age_ms * 1000));
+        wire::store_be32(r + p.first, static_cast<uint32_t>((age_ms + c.duration_ms) * 1000));
+      }
+      r[p.tcp_flags] = c.tcp_flags;
+      r += len + extra;
+      pk_sum += c.packets;
+      by_sum += c.octets;
+      if (sampling) {
+        const uint32_t rate = T.rate(k);
+        pk_scaled += uint64_t{c.packets} * rate;
+        by_scaled += uint64_t{c.octets} * rate;
+      }
+      if (remember) {
+        last_keys[i_all] = k;
+        last_packets[i_all] = c.packets;
+        last_bytes[i_all] = c.octets;
+        ++i_all;
+      }
+      if (keep) {
+        KeyTotal& kt = key_totals[k];
+        ++kt.flows;
+        kt.packets += c.packets;
+        kt.bytes += c.octets;
+      }
     }
-    if (v9) {
-      // Unwrapped clock, clamped at boot, as v5.
-      int64_t last = up - c.age_ms;
-      last &= ~(last >> 63);
-      int64_t first = last - c.duration_ms;
-      first &= ~(first >> 63);
-      prewrap += (first >> 32) != (up >> 32);
-      wire::store_be32(r + p.first, static_cast<uint32_t>(first));
-      wire::store_be32(r + p.last, static_cast<uint32_t>(last));
-    } else if (p.time_len == 8) {
-      const int64_t last = now_ms - c.age_ms;
-      wire::store_be64(r + p.first, static_cast<uint64_t>(last - c.duration_ms));
-      wire::store_be64(r + p.last, static_cast<uint64_t>(last));
-    } else {
-      // Delta microseconds before the header's export time (whole seconds):
-      // the flow ended age ms before it.
-      const int64_t age_ms = now_ms - int64_t{h.export_secs} * 1000 + c.age_ms;
-      wire::store_be32(r + p.last, static_cast<uint32_t>(age_ms * 1000));
-      wire::store_be32(r + p.first, static_cast<uint32_t>((age_ms + c.duration_ms) * 1000));
-    }
-    r[p.tcp_flags] = c.tcp_flags;
-    const uint32_t rate = T.rate(k);
-    pk_sum += c.packets;
-    by_sum += c.octets;
-    pk_scaled += uint64_t{c.packets} * rate;
-    by_scaled += uint64_t{c.octets} * rate;
-    s.last_keys[i] = k;
-    s.last_packets[i] = c.packets;
-    s.last_bytes[i] = c.octets;
-    if (keep) {
-      KeyTotal& kt = key_totals[k];
-      ++kt.flows;
-      kt.packets += c.packets;
-      kt.bytes += c.octets;
+    // What the last copies wrote past the records: this set's padding, and
+    // the next set's header, which is written again.
+    if (cnt[f]) std::memset(r, 0, static_cast<size_t>(set_end[f] - r));
+    if (f == 0 && cnt[1]) {
+      uint8_t* h1 = start[1] - ipfix::kSetHeaderSize;
+      wire::store_be16(h1, T.data_template(true, s.variant).id);
+      wire::store_be16(h1 + 2, static_cast<uint16_t>(set_end[1] - h1));
     }
   }
+  const uint16_t cnt4 = static_cast<uint16_t>(cnt[0]), cnt6 = static_cast<uint16_t>(cnt[1]);
   s.last_n = n;
   s.last_written = w;
-  s.last_cnt[0] = cnt[0];
-  s.last_cnt[1] = cnt[1];
+  s.last_cnt[0] = cnt4;
+  s.last_cnt[1] = cnt6;
+  if (!sampling) {
+    pk_scaled = pk_sum;
+    by_scaled = by_sum;
+  }
   s.last_scaled_packets = pk_scaled;
   s.last_scaled_bytes = by_scaled;
   const size_t total = m.finish(h);
@@ -198,12 +240,12 @@ uint32_t Generator::build_templated(Stream& s, uint8_t* buf, int64_t now_ns, boo
     t.bytes += by_sum;
     t.packets_scaled += pk_scaled;
     t.bytes_scaled += by_scaled;
-    t.records_v4 += cnt[0];
-    t.records_v6 += cnt[1];
+    t.records_v4 += cnt4;
+    t.records_v6 += cnt6;
     t.prewrap_records += prewrap;
     if (!s.templates_sent) {
       t.records_before_template += n;
-      t.sets_before_template += (cnt[0] > 0) + (cnt[1] > 0);
+      t.sets_before_template += (cnt4 > 0) + (cnt6 > 0);
     }
   }
   return static_cast<uint32_t>(total);
