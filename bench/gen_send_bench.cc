@@ -18,6 +18,7 @@
 // whose instruction counts are repeatable on a noisy host.
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <atomic>
 #include <cstdio>
@@ -37,6 +38,17 @@ using namespace ringflow::gen;
 namespace {
 
 constexpr double kSeconds = 1.0;
+
+int64_t cpu_ns(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+// CPU time (user + system, all threads of the process) per datagram of the
+// last run of each variant: on a shared host wall-clock rates move with the
+// neighbours' load, CPU time per datagram much less.
+double g_cpu_per_dgram = 0;
 
 uint64_t minimal_loop(const Endpoint& target) {
   UniqueFd fd(::socket(AF_INET, SOCK_DGRAM, 0));
@@ -61,11 +73,13 @@ uint64_t minimal_loop(const Endpoint& target) {
     m[i].msg_hdr.msg_iovlen = 1;
   }
   uint64_t n = 0;
+  const int64_t cpu0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
   const int64_t end = monotonic_ns() + static_cast<int64_t>(kSeconds * 1e9);
   while (monotonic_ns() < end) {
     int k = sendmmsg(fd.get(), m, kBatch, 0);
     if (k > 0) n += static_cast<uint64_t>(k);
   }
+  g_cpu_per_dgram = n ? static_cast<double>(cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0) / n : 0;
   return n;
 }
 
@@ -81,7 +95,12 @@ uint64_t generator_run(const Endpoint& target, const TrafficModel& model, uint32
   c.quiet = true;
   c.progress = false;
   std::atomic<bool> stop{false};
+  const int64_t cpu0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
   RunResult r = run_generator(c, model, &stop);
+  g_cpu_per_dgram = r.wire_datagrams
+                        ? static_cast<double>(cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0) /
+                              r.wire_datagrams
+                        : 0;
   *elapsed = r.elapsed_s;
   return r.wire_datagrams;
 }
@@ -131,15 +150,20 @@ int main(int argc, char** argv) {
 
   if (fill_only) return 0;
   std::vector<double> minimal, gen1, gen16, gen2t, v9, ipfix;
+  std::vector<double> cpu_min, cpu_v5, cpu_v9, cpu_ipfix;
   for (int r = 0; r < runs; ++r) {
     minimal.push_back(static_cast<double>(minimal_loop(target)) / kSeconds);
+    cpu_min.push_back(g_cpu_per_dgram);
     double el = 0;
     uint64_t n = generator_run(target, model, 1, 1, &el);
     gen1.push_back(el > 0 ? static_cast<double>(n) / el : 0);
+    cpu_v5.push_back(g_cpu_per_dgram);
     n = generator_run(target, model, 1, 1, &el, Protocol::kV9);
     v9.push_back(el > 0 ? static_cast<double>(n) / el : 0);
+    cpu_v9.push_back(g_cpu_per_dgram);
     n = generator_run(target, model, 1, 1, &el, Protocol::kIpfix);
     ipfix.push_back(el > 0 ? static_cast<double>(n) / el : 0);
+    cpu_ipfix.push_back(g_cpu_per_dgram);
     n = generator_run(target, model, 16, 1, &el);
     gen16.push_back(el > 0 ? static_cast<double>(n) / el : 0);
     n = generator_run(target, model, 16, 2, &el);
@@ -156,6 +180,7 @@ int main(int argc, char** argv) {
   std::printf("%-44s median %12.0f datagrams/s  (min %.0f, max %.0f, %d runs)\n",
               "ringflow-gen path, 16 exporters, 2 threads", g2.median, g2.min, g2.max, runs);
   auto a9 = bench::summarize(v9), ai = bench::summarize(ipfix);
+
   std::printf("%-44s median %12.0f datagrams/s  (min %.0f, max %.0f, %d runs)\n",
               "ringflow-gen path, v9, 1 exporter", a9.median, a9.min, a9.max, runs);
   std::printf("%-44s median %12.0f datagrams/s  (min %.0f, max %.0f, %d runs)\n",
@@ -167,8 +192,17 @@ int main(int argc, char** argv) {
   // issue asks for >= 90 % in every run, and neighbours on a shared host move
   // the absolute figures between runs.
   for (int r = 0; r < runs; ++r)
-    std::printf("run %d: v5 %.1f %%, v9 %.1f %%, IPFIX %.1f %%\n", r + 1,
-                100 * gen1[r] / minimal[r], 100 * v9[r] / minimal[r], 100 * ipfix[r] / minimal[r]);
+    std::printf("run %d: v5 %.1f %%, v9 %.1f %%, IPFIX %.1f %%\n", r + 1, 100 * gen1[r] / minimal[r],
+                100 * v9[r] / minimal[r], 100 * ipfix[r] / minimal[r]);
+  auto cm = bench::summarize(cpu_min), c5 = bench::summarize(cpu_v5),
+       c9 = bench::summarize(cpu_v9), ci = bench::summarize(cpu_ipfix);
+  std::printf(
+      "CPU per datagram (median, process user+sys): minimal %.0f ns; v5 %.0f ns, v9 %.0f ns, "
+      "IPFIX %.0f ns\n"
+      "  minimal / generator (the ratio when the CPU is the limit): v5 %.1f %%, v9 %.1f %%, "
+      "IPFIX %.1f %%\n",
+      cm.median, c5.median, c9.median, ci.median, 100 * cm.median / c5.median,
+      100 * cm.median / c9.median, 100 * cm.median / ci.median);
   std::printf("2 threads vs the 1-thread minimal loop: %.1f %%\n",
               m.median > 0 ? 100 * g2.median / m.median : 0);
   std::printf(

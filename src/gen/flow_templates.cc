@@ -135,8 +135,12 @@ FlowTemplates::FlowTemplates(const GenConfig& cfg, const TrafficModel& model)
             (cfg.varlen ? 1 + longest : 0);
   stride_ = (stride_ + 7) & ~size_t{7};
   const uint32_t n = model.size();
-  copy_ = stride_ + 1 <= 64 ? 64 : stride_ + 1 <= 128 ? 128 : 256;
-  images_.assign(size_t{n} * stride_ + copy_, 0);
+  for (int v6 = 0; v6 < 2; ++v6) {
+    const size_t longest_record =
+        data_[v6][0].fixed_record_len() + (cfg.varlen ? 1 + longest : 0) + 1;
+    copy_[v6] = longest_record <= 64 ? 64 : longest_record <= 128 ? 128 : 256;
+  }
+  images_.assign(size_t{n} * stride_ + 256, 0);
   len_.assign(n, 0);
   v6_.assign(n, 0);
   for (uint32_t k = 0; k < n; ++k) {

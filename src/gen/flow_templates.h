@@ -78,10 +78,11 @@ class FlowTemplates {
   // Key k's record image (layout A) and its length. copy_size() bytes may be
   // read from image(k) (the images are followed by that much slack).
   const uint8_t* image(uint32_t k) const { return &images_[size_t{k} * stride_]; }
-  // 64, 128 or 256: the send loop copies this many bytes per record (a fixed-size
-  // copy is a few vector moves; the bytes past the record are overwritten or
-  // cleared afterwards), >= every image's length + 1 (layout B's extra byte).
-  size_t copy_size() const { return copy_; }
+  // 64, 128 or 256: the send loop copies this many bytes per record of a
+  // family (a fixed-size copy is a few vector moves; the bytes past the
+  // record are overwritten or cleared afterwards), >= every image's length of
+  // the family + 1 (layout B's extra byte).
+  size_t copy_size(bool v6) const { return copy_[v6]; }
   uint8_t image_len(uint32_t k) const { return len_[k]; }
   // The same as raw arrays, for loops that keep them in registers.
   const uint8_t* images() const { return images_.data(); }
@@ -111,7 +112,7 @@ class FlowTemplates {
   TemplateSpec options_, var_probe_;
   std::vector<uint32_t> rates_;
   Patch patch_[2];
-  size_t stride_ = 0, copy_ = 64;
+  size_t stride_ = 0, copy_[2] = {64, 64};
   std::vector<uint8_t> images_;
   std::vector<uint8_t> len_;
   std::vector<uint8_t> v6_;

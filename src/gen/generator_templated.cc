@@ -129,7 +129,6 @@ uint32_t Generator::build_templated(Stream& s, uint8_t* buf, int64_t now_ns, boo
   uint64_t pk_sum = 0, by_sum = 0, pk_scaled = 0, by_scaled = 0, prewrap = 0;
   // Locals, not members, in the loop: stores through uint8_t* may alias any
   // member, which would force a reload after every record.
-  const size_t copy = T.copy_size();
   const uint8_t* const images = T.images();
   const size_t stride = T.stride();
   const uint8_t* const lens = T.image_lens();
@@ -141,6 +140,7 @@ uint32_t Generator::build_templated(Stream& s, uint8_t* buf, int64_t now_ns, boo
   uint32_t i_all = 0;
   for (int f = 0; f < 2; ++f) {
     const Patch p = T.patch(f != 0);
+    const size_t copy = T.copy_size(f != 0);
     uint8_t* r = start[f];
     for (uint32_t i = 0; i < cnt[f]; ++i) {
       const uint32_t k = keys[f][i];
