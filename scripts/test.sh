@@ -19,6 +19,7 @@ run_suite() {  # name build-dir ctest-args...
 
 release() {
   "$root/scripts/build.sh" "$root/build/release" "$werror"
+  "$root/scripts/deps.sh" tshark  # gen_tshark_test, gen_replay_captures_test
   run_suite release "$root/build/release"
 }
 asan() {
