@@ -11,6 +11,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <algorithm>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -45,6 +47,9 @@ struct Decoder {
   DecodeOptions v5opts;
   Totals all;
   uint64_t packets_scaled = 0, bytes_scaled = 0, v6_records = 0, unsampled = 0;
+  // Times: how long before its decoding each record ended, and lasted.
+  int64_t min_age = INT64_MAX, max_age = INT64_MIN, max_duration = 0;
+  uint64_t bad_times = 0;  // start after end, or no usable time
   std::map<Key, Totals> keys;
   std::map<uint32_t, Totals> by_domain;
 
@@ -71,6 +76,10 @@ struct Decoder {
         packets_scaled += f.packets * rate;
         bytes_scaled += f.bytes * rate;
         v6_records += f.ip_version == 6;
+        min_age = std::min(min_age, now_ms - f.end_ms);
+        max_age = std::max(max_age, now_ms - f.end_ms);
+        max_duration = std::max(max_duration, f.end_ms - f.start_ms);
+        bad_times += f.start_ms > f.end_ms || (f.flags & kFlowTimeUnknown) != 0;
         Totals& k = keys[Key{f.src, f.dst, f.src_port, f.dst_port, f.protocol}];
         ++k.flows;
         k.packets += f.packets;
@@ -210,6 +219,14 @@ TEST_CASE("v9 and IPFIX round trip: every record, packet and byte, per key", "[t
     CHECK(st.next_sequence == r->gen->truth(0).next_seq);
     // The decoder's stream counts options data records too.
     CHECK(st.flows == t.flows + t.options_records);
+    // Times as sent: each flow ended 0..1023 ms before its export (v9 uptimes
+    // are relative to a header time in whole seconds: up to 1 s more) and
+    // lasted at most 120 s.
+    CHECK(r->dec.bad_times == 0);
+    CHECK(r->dec.min_age >= (p == Protocol::kV9 ? -1000 : 0));
+    CHECK(r->dec.max_age <= 1023 + (p == Protocol::kV9 ? 1000 : 0));
+    CHECK(r->dec.max_duration <= 120000);
+    CHECK(r->dec.max_duration > 1000);
     // Datagrams fit one Ethernet frame.
     for (const auto& d : r->wire) CHECK(d.size() <= kMaxTemplatedDatagram);
   }
@@ -225,6 +242,12 @@ TEST_CASE("IPFIX delta-microsecond times and templates in their own datagram",
   const StreamTruth t = total(*r);
   check_records(*r);
   CHECK(t.template_datagrams == (c.count + 49) / 50);
+  // Delta microseconds count back from the header's export time (whole
+  // seconds, up to 1 s before the datagram was built).
+  CHECK(r->dec.bad_times == 0);
+  CHECK(r->dec.min_age >= 0);
+  CHECK(r->dec.max_age <= 1023 + 1000);
+  CHECK(r->dec.max_duration <= 120000);
   CHECK(r->dec.counters.consumed.load() == t.template_datagrams);
 }
 

@@ -177,11 +177,10 @@ uint32_t Generator::build_templated(Stream& s, uint8_t* buf, int64_t now_ns, boo
         wire::store_be64(r + p.first, static_cast<uint64_t>(last - c.duration_ms));
         wire::store_be64(r + p.last, static_cast<uint64_t>(last));
       } else {
-        // Delta microseconds before the header's export time (whole
-        // seconds): the flow ended age ms before now.
-        const int64_t age_ms = now_ms - int64_t{h.export_secs} * 1000 + c.age_ms;
-        wire::store_be32(r + p.last, static_cast<uint32_t>(age_ms * 1000));
-        wire::store_be32(r + p.first, static_cast<uint32_t>((age_ms + c.duration_ms) * 1000));
+        // Delta microseconds before the header's export time (whole seconds):
+        // the flow ended age ms before it.
+        wire::store_be32(r + p.last, c.age_ms * 1000);
+        wire::store_be32(r + p.first, (c.age_ms + c.duration_ms) * 1000);
       }
       r[p.tcp_flags] = c.tcp_flags;
       r += len + extra;
