@@ -40,7 +40,6 @@ FlushBatch* Merger::collect_open(int stage) {
 }
 
 FlushBatch* Merger::build(bool partial) {
-  const uint32_t words = hub_.schema().key_words();
   FlushBatch& b = batch_;
   b = FlushBatch{};
   b.seq = ++seq_;
