@@ -91,6 +91,18 @@ TEST_CASE("ClickHouse schema: CREATE TABLE is MergeTree by day, ordered by time 
   CHECK_THAT(ch_create_table_sql("d", "t", key_of({})), Catch::EndsWith("ORDER BY (interval_start)"));
 }
 
+TEST_CASE("ClickHouse schema: spool files name the columns with their types",
+          "[sink][clickhouse][schema]") {
+  // A payload is replayed only into columns of the same layout: the names
+  // alone (what ringflow 0.1 spooled) do not match the typed descriptor.
+  auto cols = clickhouse_columns(key_of({"src_addr", "input"}));
+  std::string typed = ch_spool_columns(cols);
+  CHECK_THAT(typed, Catch::StartsWith("`interval_start` DateTime, `interval_end` DateTime, "
+                                      "`src_addr` FixedString(16), `input` UInt32, "));
+  CHECK_THAT(typed, Catch::EndsWith("`collector` String, `batch_id` UInt64"));
+  CHECK(typed != ch_column_list(cols));
+}
+
 TEST_CASE("ClickHouse schema: DESCRIBE output parses; differences are named one by one",
           "[sink][clickhouse][schema]") {
   // "If the table exists with other columns, refuse with a clear message

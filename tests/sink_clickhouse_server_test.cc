@@ -300,7 +300,7 @@ TEST_CASE("ClickHouse server: a spooled INSERT already in the table is not inser
     again.batch_id = std::stoull(q("SELECT DISTINCT batch_id FROM " + t));
     again.rows = b.rows.size();
     again.start_ms = b.start_ms;
-    again.columns = ch_column_list(sink->columns());
+    again.columns = ch_spool_columns(sink->columns());
     RowBinaryEncoder(*b.schema, sink->collector()).encode(b, 0, b.rows.size(), again.batch_id, &again.payload);
     bm.done();
     sink->close();
@@ -316,6 +316,87 @@ TEST_CASE("ClickHouse server: a spooled INSERT already in the table is not inser
   CHECK(sink->counters().duplicates_skipped.load() == 1);
   CHECK(sink->counters().rows_inserted.load() == 0);
   CHECK(table_totals(t) == want.str());
+  sink->close();
+  q("DROP TABLE " + t);
+}
+
+TEST_CASE("ClickHouse server: the replay check tells collectors apart, even by the same batch id",
+          "[sink][clickhouse][server]") {
+  // Several collectors write one table: a batch id that another collector
+  // already wrote must not make this one skip its own rows.
+  REQUIRE_SERVER();
+  TempDir dir;
+  const std::string t = unique_table("collectors");
+  BatchMaker bm({"src_addr", "dst_addr", "src_port", "dst_port", "protocol"});
+  const FlushBatch& b = bm.make(0, records(0, 12));
+  uint64_t id = 0;
+  {
+    auto o = options(t, dir.path() + "/a");
+    o.collector = "site-a";
+    auto a = make(std::move(o));
+    REQUIRE(a->write(b));
+    id = std::stoull(q("SELECT DISTINCT batch_id FROM " + t));
+    a->close();
+  }
+  {
+    // Site b's spool holds an INSERT that carries the same id.
+    SpoolRecord again;
+    again.batch_id = id;
+    again.rows = b.rows.size();
+    again.start_ms = b.start_ms;
+    auto o = options(t, dir.path() + "/b");
+    o.collector = "site-b";
+    again.columns = ch_spool_columns(clickhouse_columns(o.key));
+    RowBinaryEncoder(*b.schema, "site-b").encode(b, 0, b.rows.size(), id, &again.payload);
+    Spool sp;
+    std::string err;
+    REQUIRE(sp.open(o.spool_dir, 1 << 30, &err));
+    REQUIRE(sp.append(again, &err) == Spool::Append::kOk);
+  }
+  auto o = options(t, dir.path() + "/b");
+  o.collector = "site-b";
+  auto sb = make(std::move(o));
+  REQUIRE(sb->wait_spool_empty(20000));
+  CHECK(sb->counters().duplicates_skipped.load() == 0);
+  CHECK(sb->counters().rows_inserted.load() == b.rows.size());
+  CHECK(q("SELECT collector, count(), sum(flows) FROM " + t +
+          " GROUP BY collector ORDER BY collector FORMAT CSV") ==
+        "\"site-a\",12," + std::to_string(b.totals.flows) + "\n\"site-b\",12," +
+            std::to_string(b.totals.flows));
+  bm.done();
+  sb->close();
+  q("DROP TABLE " + t);
+}
+
+TEST_CASE("ClickHouse server: an INSERT spooled by ringflow 0.1 (UInt32 addresses) is set aside",
+          "[sink][clickhouse][server]") {
+  // 0.1 wrote the column names alone into its spool files; its payload has
+  // 4-byte addresses, which must never be replayed into FixedString(16).
+  REQUIRE_SERVER();
+  TempDir dir;
+  const std::string t = unique_table("oldspool");
+  const std::string spool = dir.path() + "/spool";
+  auto o = options(t, spool);
+  {
+    SpoolRecord old;
+    old.batch_id = 42;
+    old.rows = 1;
+    old.start_ms = kT0;
+    old.columns = ch_column_list(clickhouse_columns(o.key));
+    old.payload.assign(4 + 4 + 4 + 4 + 2 + 2 + 1 + 5 * 8 + 3 + 1 + 8, '\0');
+    Spool sp;
+    std::string err;
+    REQUIRE(sp.open(spool, 1 << 30, &err));
+    REQUIRE(sp.append(old, &err) == Spool::Append::kOk);
+  }
+  auto sink = make(std::move(o));
+  REQUIRE(sink->wait_spool_empty(20000));
+  CHECK(sink->counters().spool_rejected.load() == 1);
+  CHECK(sink->counters().rows_inserted.load() == 0);
+  CHECK(q("SELECT count() FROM " + t) == "0");
+  bool set_aside = false;
+  for (const std::string& f : list_dir(spool)) set_aside |= f.ends_with(".rejected");
+  CHECK(set_aside);
   sink->close();
   q("DROP TABLE " + t);
 }
@@ -379,7 +460,7 @@ TEST_CASE("ClickHouse server: a full spool refuses the newest INSERT and counts 
   {
     auto o = options(t, spool);
     o.endpoint.url = "http://127.0.0.1:" + std::to_string(closed_port());
-    o.spool_max_bytes = 2500;  // one 20-row INSERT (~1.9 KB), not two
+    o.spool_max_bytes = 3000;  // one 20-row INSERT (~2.7 KB with its typed columns), not two
     auto down = make(o);
     for (int k = 0; k < 3; ++k) {
       const FlushBatch& b = bm.make(k, records(k, 20));
@@ -394,7 +475,7 @@ TEST_CASE("ClickHouse server: a full spool refuses the newest INSERT and counts 
     CHECK(down->counters().spooled_batches_total.load() == 1);
     CHECK(down->counters().spool_dropped_batches.load() == 2);
     CHECK(down->counters().spool_dropped_rows.load() == dropped_rows);
-    CHECK(down->counters().spool_bytes.load() <= 2500);
+    CHECK(down->counters().spool_bytes.load() <= 3000);
     CHECK_THAT(down->last_error(), Catch::Contains("full"));
     down->close();
   }

@@ -90,6 +90,7 @@ struct SinkConfig {
   uint32_t batch_rows = 100000;         // rows per INSERT
   std::string spool_dir;                // default: <output.directory>/spool/<name>
   uint64_t spool_max_bytes = 1ull << 30;
+  std::string collector;                // "" = host name; <= 127 bytes (checked by the sink)
 };
 
 struct OutputConfig {

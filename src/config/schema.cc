@@ -204,6 +204,10 @@ const Key<SinkConfig> kSinkArr[] = {
     {.name = "spool_max_bytes", .ref = RF_FIELD(SinkConfig, spool_max_bytes),
      .help = "upper bound on the spool's size, bytes",
      .min = kMiB, .max = kTiB, .sinks = kClickHouse},
+    {.name = "collector", .ref = RF_FIELD(SinkConfig, collector),
+     .help = "this collector's name in the collector column and in batch ids (at most 127 "
+             "bytes); \"\" = the host name",
+     .sinks = kClickHouse},
 };
 
 const Key<SamplingOverride> kSamplingArr[] = {

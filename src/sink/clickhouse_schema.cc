@@ -72,6 +72,15 @@ std::string ch_column_list(const std::vector<ChColumn>& columns) {
   return s;
 }
 
+std::string ch_spool_columns(const std::vector<ChColumn>& columns) {
+  std::string s;
+  for (const ChColumn& c : columns) {
+    if (!s.empty()) s += ", ";
+    s += ch_quote_identifier(c.name) + " " + c.type;
+  }
+  return s;
+}
+
 std::string ch_create_table_sql(std::string_view database, std::string_view table,
                                 const KeySchema& schema) {
   std::string s = "CREATE TABLE IF NOT EXISTS " + ch_qualified_table(database, table) + " (";

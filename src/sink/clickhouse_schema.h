@@ -58,6 +58,11 @@ std::string ch_quote_identifier(std::string_view name);
 std::string ch_qualified_table(std::string_view database, std::string_view table);
 // "`a`, `b`, ..." (the column list of an INSERT).
 std::string ch_column_list(const std::vector<ChColumn>& columns);
+// "`a` DateTime, `b` FixedString(16), ...": what a spooled INSERT was
+// encoded for, names and types, so that a payload is replayed only into
+// columns of the same layout (ringflow 0.1 spooled the names alone, and its
+// UInt32 addresses must not be replayed into FixedString(16) columns).
+std::string ch_spool_columns(const std::vector<ChColumn>& columns);
 
 // CREATE TABLE IF NOT EXISTS for the key, valid on 18.16 and current releases.
 std::string ch_create_table_sql(std::string_view database, std::string_view table,
