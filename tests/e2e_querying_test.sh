@@ -9,7 +9,9 @@
 # Dataset, all in one UTC hour (the test waits if the hour is about to turn):
 #   A  v5, 4 exporters, sampled 1 in 10 (header), model seed 51
 #   B  v5, 2 of the same exporters, unsampled, the same model (keys)
-#   C  IPFIX, 1 exporter, half of the keys IPv6, the same model
+#   C  IPFIX, 1 exporter, half of the keys IPv6, the same model (needs issue
+#      13's generator: without --ipv6-share every other recipe is checked and
+#      the test exits 77, naming the IPv6 recipe it could not check)
 # What is checked against the truth: top talkers / ports per hour (each row's
 # values, the row count, and that nothing left out beats the last row kept),
 # protocols per hour, both prefixes, the host's totals, sampling per exporter
@@ -21,8 +23,8 @@
 # Every recipe's SQL and file forms must agree where both exist, and a recipe
 # whose truth is empty fails (the dataset must exercise it).
 #
-# Exit 77 (skipped) only when clickhouse-server, jq or grepcidr cannot be
-# installed at all.
+# Exit 77 (skipped) when clickhouse-server, jq or grepcidr cannot be installed
+# at all, or (after every other check passed) when C could not run.
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: e2e_querying_test.sh BUILD_DIR SOURCE_DIR}" && pwd)
@@ -48,7 +50,7 @@ cleanup() {
   local rc=$?
   stop_all_ringflow
   $CHS stop "$CH" >/dev/null 2>&1 || true
-  if [ $rc -ne 0 ]; then
+  if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
     echo "=== work directory kept: $WORK" >&2
     for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "=== $f (tail)" >&2; tail -n 30 "$f" >&2; }; done
   else
@@ -60,9 +62,12 @@ trap cleanup EXIT
 U=http://127.0.0.1:$($CHS start "$CH")
 log "ClickHouse $(chq "$U" 'SELECT version()') on $U"
 
+# The IPv6 leg needs issue 13's generator (--protocol ipfix --ipv6-share).
+# Without it everything else is checked, and the test then exits as skipped,
+# naming what it could not check.
 gen_help=$("$GEN" --help)
-grep -q -- '--ipv6-share' <<<"$gen_help" ||
-  fail "ringflow-gen has no --protocol ipfix / --ipv6-share (issue 13's generator): the IPv6 recipes need it"
+HAVE_V6=0
+grep -q -- '--ipv6-share' <<<"$gen_help" && HAVE_V6=1
 
 # --- the dataset --------------------------------------------------------------
 UDP=$(udp_port)
@@ -102,13 +107,15 @@ if [ $into_hour -gt $((3600 - 45)) ]; then
 fi
 start_ringflow rf "$WORK/rf.toml" "$WORK/rf.log"
 common=(--target "127.0.0.1:$UDP" --keys 2000 --seed 51 -q)
-log "A: v5, 4 exporters, 1:10; B: v5, 2 exporters, unsampled; C: IPFIX, half IPv6"
+log "A: v5, 4 exporters, 1:10; B: v5, 2 exporters, unsampled$([ $HAVE_V6 = 0 ] || echo '; C: IPFIX, half IPv6')"
 "$GEN" "${common[@]}" --pps 400 --duration 3 --exporters 4 --sampling 1:10 \
        --truth "$WORK/A.tsv" --truth-keys "$WORK/A.keys.tsv"
 "$GEN" "${common[@]}" --pps 400 --duration 2 --exporters 2 \
        --truth "$WORK/B.tsv" --truth-keys "$WORK/B.keys.tsv"
-"$GEN" "${common[@]}" --pps 300 --duration 2 --exporters 1 --protocol ipfix --ipv6-share 0.5 \
-       --truth "$WORK/C.tsv" --truth-keys "$WORK/C.keys.tsv"
+if [ $HAVE_V6 = 1 ]; then
+  "$GEN" "${common[@]}" --pps 300 --duration 2 --exporters 1 --protocol ipfix --ipv6-share 0.5 \
+         --truth "$WORK/C.tsv" --truth-keys "$WORK/C.keys.tsv"
+fi
 sleep 1.5
 wait_spool_empty "$WORK/spool" 60
 stop_ringflow rf "$WORK/rf.log"
@@ -132,7 +139,10 @@ scale_keys() {  # FILE RATE
       printf "%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\n", $c["src"], $c["dst"], $c["sport"], $c["dport"],
              $c["proto"], $c["flows"], $c["packets"] * r, $c["bytes"] * r }' "$1"
 }
-{ scale_keys "$WORK/A.keys.tsv" 10; scale_keys "$WORK/B.keys.tsv" 1; scale_keys "$WORK/C.keys.tsv" 1; } >"$T/keys.tsv"
+runs=(A B)
+[ $HAVE_V6 = 0 ] || runs+=(C)
+{ scale_keys "$WORK/A.keys.tsv" 10; scale_keys "$WORK/B.keys.tsv" 1
+  [ $HAVE_V6 = 0 ] || scale_keys "$WORK/C.keys.tsv" 1; } >"$T/keys.tsv"
 # streams.tsv: exporter rate flows packets bytes (scaled) sent_packets sent_bytes
 streams() {  # FILE
   awk -F'\t' -v OFS='\t' '
@@ -145,7 +155,7 @@ streams() {  # FILE
                     printf "%s\t%d\t%s\t%.0f\t%.0f\t%s\t%s\n", $c["exporter"], r, $c["flows"], ps, bs,
                            $c["packets"], $c["bytes"] }' "$1"
 }
-{ streams "$WORK/A.tsv"; streams "$WORK/B.tsv"; streams "$WORK/C.tsv"; } >"$T/streams.tsv"
+for r in "${runs[@]}"; do streams "$WORK/$r.tsv"; done >"$T/streams.tsv"
 # group_sum KEYCOLS... -- VALCOLS... < rows: sums of VALCOLS per distinct KEYCOLS (1-based columns)
 group_sum() {
   local keys=() vals=()
@@ -185,7 +195,9 @@ group_sum 1 2 -- 3 4 5 6 7 <"$T/streams.tsv" | sort >"$T/sampling"
 group_sum 1 -- 3 4 5 <"$T/streams.tsv" | sort >"$T/exporters"
 group_sum 1 -- 8 <"$T/keys.tsv" >"$T/src-bytes"
 
-for f in prefix-v4 prefix-v6 host-series; do
+exercised=(prefix-v4 host-series)
+[ $HAVE_V6 = 0 ] || exercised+=(prefix-v6)
+for f in "${exercised[@]}"; do
   [ "$(cut -f1 "$T/$f")" != 0 ] || fail "the dataset does not exercise recipe $f (its truth is 0)"
 done
 [ "$(cut -f2 "$T/sampling" | sort -u | wc -l)" -ge 2 ] || fail "the dataset has one sampling rate only"
@@ -200,7 +212,9 @@ run_recipe() {  # NAME/FORM -> $A/NAME.FORM
   code=$(doc_block "$DOC" "$name")
   case ${name#*/} in
     sql) chq "$U" "$code" >"$out" ;;
-    csv|jsonl) (cd "$WORK" && bash -o pipefail -c "$code") >"$out" || fail "recipe $name exited $?" ;;
+    # As a user's shell runs it: the last command's status (grepcidr exits 1
+    # when nothing matches); a broken earlier stage shows in the answer.
+    csv|jsonl) (cd "$WORK" && bash -c "$code") >"$out" || fail "recipe $name exited $?" ;;
     *) fail "recipe $name: unknown form (sql, csv or jsonl)" ;;
   esac
   sed -i -e '$a\' "$out"  # one trailing newline, whatever the tool printed
@@ -238,10 +252,15 @@ for name in "${names[@]}"; do
 done
 
 checked=()
+unchecked=()
 for name in "${names[@]}"; do
   base=${name%/*}
   ans=$A/$base.${name#*/}
   [ -s "$ans" ] || fail "recipe $name printed nothing"
+  if [ $HAVE_V6 = 0 ] && [ "$base" = prefix-v6 ]; then
+    unchecked+=("$name")
+    continue
+  fi
   case $base in
     top-talkers-hour) check_topn "$ans" "$T/top-talkers-hour" 10 1 ;;
     top-ports-hour) check_topn "$ans" "$T/top-ports-hour" 10 2 ;;
@@ -285,6 +304,7 @@ done
 for name in "${names[@]}"; do
   base=${name%/*}
   [ "${name#*/}" = sql ] || continue
+  [ $HAVE_V6 = 1 ] || [ "$base" != prefix-v6 ] || continue
   for form in csv jsonl; do
     [ -f "$A/$base.$form" ] || continue
     same "$A/$base.sql" "$A/$base.$form"
@@ -294,3 +314,8 @@ echo "    checked: ${checked[*]}"
 head -n 3 "$A/top-talkers-hour.sql" | sed 's/^/    top talkers: /'
 sed 's/^/    sampling: /' "$A/sampling.sql"
 echo "e2e_querying: ${#checked[@]} recipe blocks passed"
+if [ ${#unchecked[@]} -gt 0 ]; then
+  echo "SKIP: not checked: ${unchecked[*]}: this ringflow-gen has no --protocol ipfix" \
+       "--ipv6-share (issue 13's generator), so the dataset has no IPv6 traffic" >&2
+  exit 77
+fi
