@@ -49,6 +49,10 @@ constexpr Family<Sink> kFamilies[] = {
      &counter_of<&ClickHouseCounters::spool_dropped_rows>},
     {"ringflow_clickhouse_spool_corrupt_total", kCounter, "Spool files set aside as corrupt.",
      &counter_of<&ClickHouseCounters::spool_corrupt>},
+    {"ringflow_clickhouse_spool_rejected_total", kCounter,
+     "Spool files set aside because the table cannot take them (other columns, or 0.1's "
+     "IPv4-only layout).",
+     &counter_of<&ClickHouseCounters::spool_rejected>},
 };
 
 
