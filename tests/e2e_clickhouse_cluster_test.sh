@@ -11,8 +11,8 @@
 #   - the cluster's totals, read through either server, equal the sum of the
 #     two ground truths, and each collector's rows equal its own truth;
 #   - both shards hold rows, and their local counts add up to the cluster's;
-#   - no batch id is on two shards, none belongs to two collectors, no
-#     INSERT was stored twice;
+#   - no batch id is on two shards or in two parts, none belongs to two
+#     collectors, no INSERT was stored twice;
 #   - both collectors spooled during the outage and drained their spools.
 #
 # Exit 77 (skipped) only when clickhouse-server cannot be installed at all.
@@ -151,6 +151,12 @@ tcp2=$(cat "$CL/shard2/tcp_port")
 both=$(chq "$U1" "SELECT count() FROM ringflow_flows_local WHERE batch_id IN
                   (SELECT batch_id FROM remote('127.0.0.1:$tcp2', default, ringflow_flows_local))")
 [ "$both" = 0 ] || fail "$both rows of shard 1 carry batch ids that are also on shard 2"
+for u in "$U1" "$U2"; do
+  # One INSERT, one block, one part (merges may join parts, never split one).
+  split=$(chq "$u" "SELECT count() FROM (SELECT batch_id FROM ringflow_flows_local
+                    GROUP BY batch_id HAVING uniqExact(_part) > 1)")
+  [ "$split" = 0 ] || fail "$split batches are split over several parts on $u"
+done
 shared=$(chq "$U1" "SELECT count() FROM (SELECT batch_id FROM ringflow_flows
                     GROUP BY batch_id HAVING uniqExact(collector) > 1)")
 [ "$shared" = 0 ] || fail "$shared batch ids belong to both collectors"
