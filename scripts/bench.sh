@@ -47,6 +47,7 @@
 #                       (the first interval's growth and page faults done)
 #   ringflow-2w         one exporter, 1 reactor + 2 workers on 2 CPUs
 #   ringflow-1m         as ringflow-2cpu with 1 M keys (uniform: every key live)
+#   ringflow-1m-warm    the same, timing the second drain of one process
 #   ringflow-64x        64 exporters, 2 reactors + 1 worker on 2 CPUs
 # Results: drain.csv, and a table in results.md with the targets of issue 15.
 #
@@ -98,7 +99,7 @@ fi
 [ -n "$drain_count" ] || { [ $quick = 1 ] && drain_count=200000 || drain_count=400000; }
 [ -n "$drain_runs" ] || { [ $quick = 1 ] && drain_runs=3 || drain_runs=5; }
 [ -n "$drain_systems" ] ||
-  drain_systems="$systems ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-64x"
+  drain_systems="$systems ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x"
 jobs=${RINGFLOW_BUILD_JOBS:-2}
 
 log() { echo "bench: $*" >&2; }
@@ -253,11 +254,11 @@ EOF
 }
 five_tuple='["src_addr", "dst_addr", "src_port", "dst_port", "protocol"]'
 # CPUs a system runs on: CPU 0, but for the drain-only ringflow-2cpu & co.
-sut_cpus() { case "$1" in ringflow-2*|ringflow-1m|ringflow-64x) echo 0,1 ;; *) echo 0 ;; esac; }
+sut_cpus() { case "$1" in ringflow-2*|ringflow-1m*|ringflow-64x) echo 0,1 ;; *) echo 0 ;; esac; }
 # Generator options of a system (drain only: the stepped runs use --keys).
 gen_opts() {
   case "$1" in
-    ringflow-1m) echo --keys 1000000 --zipf 0 ;;
+    ringflow-1m*) echo --keys 1000000 --zipf 0 ;;
     ringflow-64x) echo --keys "$keys" --exporters 64 ;;
     *) echo --keys "$keys" ;;
   esac
@@ -273,6 +274,7 @@ worker_cpus = ["1"]'
 }
 cmd_ringflow-2cpu-warm() { cmd_ringflow-2cpu "$@"; }
 cmd_ringflow-1m() { cmd_ringflow-2cpu "$@"; }
+cmd_ringflow-1m-warm() { cmd_ringflow-2cpu "$@"; }
 cmd_ringflow-2w() {  # one exporter spread over two workers
   ringflow_conf "$1" "$2" "" "$five_tuple" 'workers = 2'
   printf '%s\n' "$ringflow" -c "$1/ringflow.toml"
@@ -505,7 +507,7 @@ done
 read -r -a drain_list <<<"$drain_systems"
 for s in "${drain_list[@]}"; do
   declare -F "cmd_$s" >/dev/null ||
-    die "unknown system '$s' (floor ringflow ringflow-coarse nfcapd nfacctd ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-64x)"
+    die "unknown system '$s' (floor ringflow ringflow-coarse nfcapd nfacctd ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x)"
 done
 rm -rf "$out/logs"
 t_start=$(date +%s)

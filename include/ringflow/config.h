@@ -26,7 +26,7 @@ enum class SinkType : uint8_t { kText, kCsv, kJsonl, kClickHouse };
 struct ReceiveConfig {
   std::vector<Endpoint> listen;          // loader default ["0.0.0.0:2055"]; never empty when loaded
   Backend backend = Backend::kAuto;
-  uint32_t reactors = 0;                 // reactor threads = sockets (SO_REUSEPORT) per address; 0 = auto (CPUs / 4, at least 1), else 1..64
+  uint32_t reactors = 0;                 // reactor threads = sockets (SO_REUSEPORT) per address; 0 = auto (CPUs / 3, at least 1), else 1..64
   uint32_t workers = 0;                  // 0 = auto (CPUs - reactors, at least 1), else 1..256
   uint64_t socket_buffer = 32ull << 20;  // SO_RCVBUF(FORCE) bytes, 64 KiB..2 GiB
   uint32_t buffer_size = 2048;           // largest datagram accepted, bytes, 1464..65535

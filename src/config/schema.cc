@@ -55,7 +55,7 @@ const Key<Config> kConfigArr[] = {
      .help = "receive loop: io_uring, recvmmsg, or auto (io_uring if the kernel allows it, else recvmmsg)",
      .choices = kBackendArr},
     {.name = "receive.reactors", .ref = RF_FIELD(Config, receive.reactors),
-     .help = "receive threads, each with one SO_REUSEPORT socket per listen address; 0 = auto (a quarter of the CPUs this process may use, at least 1)",
+     .help = "receive threads, each with one SO_REUSEPORT socket per listen address; 0 = auto (a third of the CPUs this process may use, at least 1)",
      .min = 0, .max = 64},
     {.name = "receive.workers", .ref = RF_FIELD(Config, receive.workers),
      .help = "decode/aggregate threads; 0 = auto (the CPUs this process may use - reactors, at least 1)",

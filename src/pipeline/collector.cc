@@ -34,12 +34,13 @@ uint32_t usable_cpus() {
   return n > 0 ? static_cast<uint32_t>(n) : std::max(1u, std::thread::hardware_concurrency());
 }
 
-// receive.reactors = 0: a quarter of the CPUs, at least 1 (docs/performance.md,
-// "Threads and CPUs": a reactor and a worker cost about the same per datagram
-// at 100 k keys, a worker twice that at 1 M keys or with v9/IPFIX decoding, and
-// reactors only help with several exporters while workers help every one).
+// receive.reactors = 0: a third of the CPUs, at least 1 (docs/performance.md,
+// "Threads and CPUs": measured here, a worker costs 0.9-1.3x a reactor per
+// datagram at 100 k keys and more with 1 M keys, with several workers sharing
+// an exporter's keys, or in a first interval; and reactors only help with
+// several exporters, while workers help every one).
 uint32_t effective_reactors(const ReceiveConfig& rc, uint32_t cpus) {
-  return rc.reactors > 0 ? rc.reactors : std::max(1u, cpus / 4);
+  return rc.reactors > 0 ? rc.reactors : std::max(1u, cpus / 3);
 }
 
 // receive.workers = 0: the CPUs the reactors leave, at least 1.
