@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # /metrics end to end (issue "Observability"), over real loopback sockets:
 #
-# Phase 1, a known mix. ringflow-gen sends a fixed-seed mix from two
+# Phase 1, a known mix, two workers. ringflow-gen sends a fixed-seed mix from two
 # exporters: 127.0.0.1 (allowed) with lost, duplicated and reordered
 # datagrams, a restart, a sampling interval and every malformed class, and
 # 127.0.0.2, which receive.allow leaves out (foreign); plus one oversize
 # datagram from this shell. Every counter in /metrics must equal what the
 # generator's ground truth (truth.tsv) says was sent, exactly. The scrape
 # must pass `promtool check metrics`; other paths are 404; the stats line
-# names the counters that moved, and only those.
+# names the counters that moved, and only those. The one allowed exporter's
+# records are spread over both workers (within 20 % of each other) while its
+# stream's sequence accounting stays exact.
 #
 # Phase 2, overload. A burst into a 64 KiB socket buffer and a tiny queue:
 # the kernel drops datagrams. /metrics must show them as kernel drops equal
@@ -197,6 +199,17 @@ expect "worker datagrams" "$(total $m ringflow_decode_datagrams_total)" "$(col $
 expect "queue depth" "$(total $m ringflow_handoff_queue_depth)" 0
 expect "accepted" "$(($(total $m ringflow_receive_handed_off_total) + $(total $m ringflow_receive_consumed_total)))" "$(col $a datagrams)"
 expect "flows" "$(total $m ringflow_decode_flows_total)" "$(col $a flows)"
+# One exporter, two workers (receive.spread = "datagram"): both carry its
+# records, within 20 % of each other, while the stream's sequence accounting
+# below stays exact (the ordered stage runs on the reactor).
+w0=$(value $m 'ringflow_decode_flows_total{worker="0"}')
+w1=$(value $m 'ringflow_decode_flows_total{worker="1"}')
+[ "${w0:-0}" -gt 0 ] && [ "${w1:-0}" -gt 0 ] || fail "one exporter did not use both workers: $w0 / $w1 flows"
+big=$((w0 > w1 ? w0 : w1)) diff=$((w0 > w1 ? w0 - w1 : w1 - w0))
+[ $((diff * 5)) -le "$big" ] || fail "workers' flows differ by more than 20 %: $w0 / $w1"
+echo "  ok  one exporter spread over 2 workers: $w0 / $w1 flows"
+expect "aggregated by worker 0" "$(value $m 'ringflow_aggregate_records_total{worker="0"}')" "$w0"
+expect "aggregated by worker 1" "$(value $m 'ringflow_aggregate_records_total{worker="1"}')" "$w1"
 # The decoder's reason for each generator class (gen/gen_config.h, expected_reject).
 # By reason, summed over the version label (a datagram too short to carry a
 # version, or of an unknown version, counts under version "other").

@@ -79,7 +79,10 @@ struct alignas(64) AggregateWorkerCounters {
 // A table (one AggTable per key layout: narrow for IPv4 records, wide for
 // IPv6 ones, see include/ringflow/flow_key.h) and the span of intervals it
 // holds. Metadata is written by the owner of the moment (see the header
-// comment) and published with the table.
+// comment) and published with the table. Each AggTable starts small and
+// grows with its keys (src/aggregate/agg_table.h); reset() refits it for the
+// keys it just held, so a table that comes back from the flusher has the
+// right size, its pages already faulted in (off the worker's hot path).
 struct IntervalTable {
   IntervalTable(const KeySchema& schema, uint64_t max_entries) {
     agg[kNarrow] = std::make_unique<AggTable>(schema.key_words(kNarrow), max_entries);
@@ -96,8 +99,12 @@ struct IntervalTable {
   uint64_t late_records = 0, future_records = 0;
 
   void reset() {
-    for (auto& a : agg)
-      if (a) a->clear();
+    for (auto& a : agg) {
+      if (!a) continue;
+      const uint64_t rows = a->size();
+      a->clear();
+      a->fit(rows);
+    }
     first = last = 0;
     late = false;
     records = overflow_records = late_records = future_records = 0;

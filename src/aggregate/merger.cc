@@ -72,6 +72,11 @@ FlushBatch* Merger::build(bool partial) {
     if (taken_.size() > 1) {
       AggTable& m = *merge_.agg[l];
       m.clear();
+      // Sized for the largest table (the rows of the others are mostly the
+      // same keys when the workers share streams); it grows if they are not.
+      uint64_t most = 0;
+      for (const Taken& t : taken_) most = std::max(most, t.table->agg[l]->size());
+      m.fit(most);
       for (const Taken& t : taken_) {
         t.table->agg[l]->for_each([&](const uint64_t* key, const AggCounters& c) {
           if (!m.add(key, hash_key(key, words), c)) ++b.merge_overflow_rows;

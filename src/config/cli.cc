@@ -26,7 +26,7 @@ struct Shortcut {
 constexpr Shortcut kShortcuts[] = {
     {"--listen", "receive.listen", "ADDR", "receive on ADDR (host:port); repeat for several; replaces receive.listen"},
     {"--workers", "receive.workers", "N", "worker threads, 0 = auto (receive.workers)"},
-    {"--reactors", "receive.reactors", "N", "receive threads (receive.reactors)"},
+    {"--reactors", "receive.reactors", "N", "receive threads, 0 = auto (receive.reactors)"},
     {"--backend", "receive.backend", "NAME", "auto, io_uring or recvmmsg (receive.backend)"},
     {"--interval", "aggregate.interval", "SECONDS", "aggregation interval (aggregate.interval)"},
     {"--output-dir", "output.directory", "DIR", "directory for csv/jsonl files (output.directory)"},

@@ -19,6 +19,7 @@
 
 #include <ringflow/flow_key.h>
 
+#include "common/cpu_list.h"
 #include "config/schema.h"
 #include "config/suggest.h"
 
@@ -473,6 +474,19 @@ class Validator {
         }
         norm = text;
         list.push_back(text);
+      } else if (key.rule == Rule::kCpuLists) {
+        std::vector<uint32_t> cpus;
+        const std::string why = parse_cpu_list(text, &cpus);
+        if (!why.empty()) {
+          error(pos_of(e.source()), ipath,
+                "expected " + schema::element_expected_text(key) + ", found " + quote(text) + " (" +
+                    why + ")");
+          seen.emplace_back();
+          continue;
+        }
+        seen.emplace_back();  // several threads may share a list
+        list.push_back(text);
+        continue;
       } else {
         std::string reason = schema::check_key_field(text);
         if (!reason.empty()) {

@@ -55,10 +55,10 @@ const Key<Config> kConfigArr[] = {
      .help = "receive loop: io_uring, recvmmsg, or auto (io_uring if the kernel allows it, else recvmmsg)",
      .choices = kBackendArr},
     {.name = "receive.reactors", .ref = RF_FIELD(Config, receive.reactors),
-     .help = "receive threads; each opens one SO_REUSEPORT socket per listen address",
-     .min = 1, .max = 64},
+     .help = "receive threads, each with one SO_REUSEPORT socket per listen address; 0 = auto (a third of the CPUs this process may use, at least 1)",
+     .min = 0, .max = 64},
     {.name = "receive.workers", .ref = RF_FIELD(Config, receive.workers),
-     .help = "decode/aggregate threads; 0 = auto (hardware threads - reactors, at least 1)",
+     .help = "decode/aggregate threads; 0 = auto (the CPUs this process may use - reactors, at least 1)",
      .min = 0, .max = 256},
     {.name = "receive.socket_buffer", .ref = RF_FIELD(Config, receive.socket_buffer),
      .help = "SO_RCVBUF per socket, bytes (SO_RCVBUFFORCE when permitted)",
@@ -80,6 +80,12 @@ const Key<Config> kConfigArr[] = {
     {.name = "receive.spread", .ref = RF_FIELD(Config, receive.spread),
      .help = "how datagrams go to workers: datagram (each to the next worker: one busy exporter uses every worker) or stream (each exporter stream to one worker: fewer keys per worker table)",
      .choices = kSpreadArr},
+    {.name = "receive.reactor_cpus", .ref = RF_FIELD(Config, receive.reactor_cpus),
+     .help = "pin reactor i to the CPUs of entry i (i mod the number of entries), each a CPU list such as \"0\" or \"0,2-3\"; [] = not pinned",
+     .rule = Rule::kCpuLists},
+    {.name = "receive.worker_cpus", .ref = RF_FIELD(Config, receive.worker_cpus),
+     .help = "pin worker i to the CPUs of entry i (i mod the number of entries), each a CPU list; [] = not pinned",
+     .rule = Rule::kCpuLists},
     // [decode]
     {.name = "decode.accept_trailing", .ref = RF_FIELD(Config, decode.accept_trailing),
      .help = "accept (and count) datagrams with bytes after the last record instead of rejecting them"},
@@ -366,6 +372,7 @@ std::string element_expected_text(const Key<T>& key) {
             for (const char* c : key.choices) s += std::string(" \"") + c + "\"";
             return s;
           }
+          if (key.rule == Rule::kCpuLists) return "CPU list such as \"0\", \"2-5\" or \"0,2,4-7\"";
           return "key field such as \"src_addr\" or \"src_addr/24\"";
         }
         else return expected_text(key);
@@ -401,6 +408,7 @@ std::string expected_text(const Key<T>& key) {
         } else if constexpr (std::is_same_v<F, std::vector<Cidr>>) {
           return "array of CIDR prefixes";
         } else {
+          if (key.rule == Rule::kCpuLists) return "array of CPU lists";
           return key.rule == Rule::kChoiceList ? "array of " + element_expected_text(key)
                                                : "array of key fields";
         }

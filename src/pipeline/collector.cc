@@ -10,6 +10,7 @@
 
 #include "aggregate/hub.h"
 #include "common/clock.h"
+#include "common/cpu_list.h"
 #include "common/file_write.h"
 #include "common/log.h"
 #include "common/privileges.h"
@@ -26,10 +27,64 @@
 namespace ringflow {
 namespace {
 
-uint32_t effective_workers(const ReceiveConfig& rc) {
+// The CPUs this process may use (its affinity mask: taskset, cgroups' cpuset
+// as the scheduler applies it), for the automatic thread counts.
+uint32_t usable_cpus() {
+  const size_t n = allowed_cpus().size();
+  return n > 0 ? static_cast<uint32_t>(n) : std::max(1u, std::thread::hardware_concurrency());
+}
+
+// receive.reactors = 0: a third of the CPUs, at least 1 (docs/performance.md,
+// "Threads and CPUs": measured here, a worker costs 0.9-1.3x a reactor per
+// datagram at 100 k keys and more with 1 M keys, with several workers sharing
+// an exporter's keys, or in a first interval; and reactors only help with
+// several exporters, while workers help every one).
+uint32_t effective_reactors(const ReceiveConfig& rc, uint32_t cpus) {
+  return rc.reactors > 0 ? rc.reactors : std::max(1u, cpus / 3);
+}
+
+// receive.workers = 0: the CPUs the reactors leave, at least 1.
+uint32_t effective_workers(const ReceiveConfig& rc, uint32_t reactors, uint32_t cpus) {
   if (rc.workers > 0) return rc.workers;
-  unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  return std::max(1u, hw > rc.reactors ? hw - rc.reactors : 1u);
+  return std::max(1u, cpus > reactors ? cpus - reactors : 1u);
+}
+
+// The CPU sets of receive.reactor_cpus / worker_cpus (validated by the config
+// loader), checked against the CPUs this process may use. false + *error
+// naming the key and the CPUs when one is not available.
+bool cpu_plan(const std::vector<std::string>& lists, const char* key,
+              std::vector<std::vector<uint32_t>>* out, std::string* error) {
+  const std::vector<uint32_t> allowed = allowed_cpus();
+  for (size_t i = 0; i < lists.size(); ++i) {
+    std::vector<uint32_t> cpus;
+    std::string why = parse_cpu_list(lists[i], &cpus);
+    std::vector<uint32_t> missing;
+    for (uint32_t c : cpus)
+      if (!allowed.empty() && !std::binary_search(allowed.begin(), allowed.end(), c))
+        missing.push_back(c);
+    if (why.empty() && !missing.empty())
+      why = "CPU " + format_cpu_list(missing) + " is not available to this process (it may use " +
+            format_cpu_list(allowed) + ")";
+    if (!why.empty()) {
+      *error = std::string(key) + "[" + std::to_string(i) + "]: " + why;
+      return false;
+    }
+    out->push_back(std::move(cpus));
+  }
+  return true;
+}
+
+// Pins thread t to plan[i mod size] (nothing when the plan is empty).
+void pin(std::thread& t, const std::vector<std::vector<uint32_t>>& plan, const char* what,
+         uint32_t i) {
+  if (plan.empty()) return;
+  const std::vector<uint32_t>& cpus = plan[i % plan.size()];
+  std::string error;
+  if (pin_thread(t.native_handle(), cpus, &error)) {
+    RF_LOG_DEBUG("%s %u pinned to CPU %s", what, i, format_cpu_list(cpus).c_str());
+  } else {
+    RF_LOG_WARN("%s %u: %s (runs unpinned)", what, i, error.c_str());
+  }
 }
 
 void name_thread(std::thread& t, const char* prefix, uint32_t i) {
@@ -47,8 +102,17 @@ Collector::Collector(Config config, RunOptions options)
 Collector::~Collector() { stop(); }
 
 bool Collector::start(std::string* error) {
+  // Automatic thread counts are resolved here, once: the rest of the
+  // pipeline (and config()) sees the numbers in use.
+  const uint32_t cpus = usable_cpus();
+  config_.receive.reactors = effective_reactors(config_.receive, cpus);
+  config_.receive.workers = effective_workers(config_.receive, config_.receive.reactors, cpus);
   const ReceiveConfig& rc = config_.receive;
-  const uint32_t nworkers = effective_workers(rc);
+  const uint32_t nworkers = rc.workers;
+  std::vector<std::vector<uint32_t>> reactor_cpus, worker_cpus;
+  if (!cpu_plan(rc.reactor_cpus, "receive.reactor_cpus", &reactor_cpus, error) ||
+      !cpu_plan(rc.worker_cpus, "receive.worker_cpus", &worker_cpus, error))
+    return false;
 
   std::vector<std::vector<UdpSocket>> sockets;
   if (!open_sockets(rc, &sockets, error)) return false;
@@ -141,10 +205,12 @@ bool Collector::start(std::string* error) {
   for (uint32_t w = 0; w < nworkers; ++w) {
     worker_threads_.emplace_back([this, w] { workers_[w]->run(); });
     name_thread(worker_threads_.back(), "rf-worker", w);
+    pin(worker_threads_.back(), worker_cpus, "worker", w);
   }
   for (uint32_t r = 0; r < nreactors; ++r) {
     reactor_threads_.emplace_back([this, r] { reactors_[r]->run(); });
     name_thread(reactor_threads_.back(), "rf-reactor", r);
+    pin(reactor_threads_.back(), reactor_cpus, "reactor", r);
   }
   running_ = true;
   std::string listen;

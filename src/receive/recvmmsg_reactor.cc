@@ -38,7 +38,7 @@ std::unique_ptr<RecvmmsgReactor> RecvmmsgReactor::create(const ReceiveConfig& cf
       new RecvmmsgReactor(cfg, index, std::move(sockets), handoff, counters));
   const uint32_t entries = cfg.ring_entries;
   r->stride_ = (cfg.buffer_size + 63) / 64 * 64;  // each buffer on its own cache lines
-  if (!r->slab_.map(size_t{entries} * r->stride_)) {
+  if (!r->slab_.map(size_t{entries} * r->stride_, /*populate=*/true)) {
     *error = std::string("mmap of the receive buffers: ") + std::strerror(errno);
     return nullptr;
   }

@@ -192,7 +192,7 @@ std::unique_ptr<UringReactor> UringReactor::create(const ReceiveConfig& cfg, uin
   r->mask_ = static_cast<uint32_t>(io_uring_buf_ring_mask(entries));
   // 64-byte stride: each buffer starts on its own cache line.
   r->stride_ = (kHeaderLen + cfg.buffer_size + 63) / 64 * 64;
-  if (!r->buffers_.map(size_t{entries} * r->stride_)) {
+  if (!r->buffers_.map(size_t{entries} * r->stride_, /*populate=*/true)) {
     *error = errstr("mmap of the receive buffers", -errno);
     return nullptr;
   }
