@@ -427,6 +427,52 @@ TEST_CASE("template bounds per stream and in all", "[decode][sessions]") {
   CHECK(h.counters.templates_active.load() == 4);
 }
 
+TEST_CASE("a stream keeps at most kMaxSamplers samplers; more are counted, not kept",
+          "[decode][sessions]") {
+  Harness h;
+  TemplateSpec opt;
+  opt.id = 257;
+  opt.options = true;
+  opt.scope_count = 1;
+  opt.fields = {{1 /* scope: system */, 4}, {ie::kSamplerId, 2}, {ie::kSamplerRandomInterval, 4}};
+  const uint32_t n = SamplerSet::kMaxSamplers + 4;
+  std::vector<FlowRecord> recs(n);
+  Msg m(WireVersion::kV9);
+  m.templates({opt});
+  m.b.begin_set(257);
+  for (uint32_t i = 0; i < n; ++i) {
+    recs[i].sampler_id = static_cast<uint16_t>(i + 1);
+    RecordValues v;
+    v.flow = &recs[i];
+    v.rate = 100 * (i + 1);
+    uint8_t* p = m.b.reserve_record(gen::record_size(opt, v));
+    gen::encode_record(opt, v, p, 10);
+  }
+  m.b.end_set();
+  h.feed(m.finish(0));
+  CHECK(h.counters.options_records.load() == n);
+  CHECK(h.counters.samplers_full.load() == 4);
+  const SamplerSet* s = h.s->sampler_set(key(9));
+  REQUIRE(s);
+  CHECK(s->n == SamplerSet::kMaxSamplers);
+  CHECK(s->rate_of(SamplerSet::kMaxSamplers) == 100 * SamplerSet::kMaxSamplers);
+  CHECK(s->rate_of(SamplerSet::kMaxSamplers + 1) == 0);
+  // A kept sampler's new rate still takes effect when the set is full.
+  Msg again(WireVersion::kV9);
+  again.b.begin_set(257);
+  RecordValues v;
+  v.flow = &recs[0];
+  v.rate = 7;
+  uint8_t* p = again.b.reserve_record(gen::record_size(opt, v));
+  gen::encode_record(opt, v, p, 10);
+  again.b.end_set();
+  h.feed(again.finish(1));
+  s = h.s->sampler_set(key(9));
+  REQUIRE(s);
+  CHECK(s->rate_of(1) == 7);
+  CHECK(h.counters.samplers_full.load() == 4);
+}
+
 TEST_CASE("templates expire when neither refreshed nor used", "[decode][sessions]") {
   DecodeConfig cfg;
   cfg.template_timeout_s = 60;
