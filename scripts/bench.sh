@@ -49,6 +49,9 @@
 #   ringflow-1m         as ringflow-2cpu with 1 M keys (uniform: every key live)
 #   ringflow-1m-warm    the same, timing the second drain of one process
 #   ringflow-64x        64 exporters, 2 reactors + 1 worker on 2 CPUs
+#   ringflow-v9         1 CPU, NetFlow v9 (IPv4 keys, templates every 20 datagrams)
+#   ringflow-ipfix      1 CPU, IPFIX, half the keys IPv6
+#   nfcapd-v9, nfcapd-ipfix   nfcapd on the same two feeds
 # Results: drain.csv, and a table in results.md with the targets of issue 15.
 #
 # Every figure is computed by scripts/bench_tool.py (the statistics, the
@@ -99,7 +102,7 @@ fi
 [ -n "$drain_count" ] || { [ $quick = 1 ] && drain_count=200000 || drain_count=400000; }
 [ -n "$drain_runs" ] || { [ $quick = 1 ] && drain_runs=3 || drain_runs=5; }
 [ -n "$drain_systems" ] ||
-  drain_systems="$systems ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x"
+  drain_systems="$systems ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x ringflow-v9 ringflow-ipfix nfcapd-v9 nfcapd-ipfix"
 jobs=${RINGFLOW_BUILD_JOBS:-2}
 
 log() { echo "bench: $*" >&2; }
@@ -260,6 +263,8 @@ gen_opts() {
   case "$1" in
     ringflow-1m*) echo --keys 1000000 --zipf 0 ;;
     ringflow-64x) echo --keys "$keys" --exporters 64 ;;
+    *-v9) echo --keys "$keys" --protocol v9 ;;
+    *-ipfix) echo --keys "$keys" --protocol ipfix --ipv6-share 0.5 ;;
     *) echo --keys "$keys" ;;
   esac
 }
@@ -284,6 +289,12 @@ cmd_ringflow-64x() {  # many exporters: SO_REUSEPORT spreads them over 2 reactor
 workers = 1'
   printf '%s\n' "$ringflow" -c "$1/ringflow.toml"
 }
+# The same collector and the same keys in NetFlow v9 (IPv4) and in IPFIX (half
+# the keys IPv6): what templates cost against v5 on one CPU, beside nfcapd.
+cmd_ringflow-v9() { cmd_ringflow "$@"; }
+cmd_ringflow-ipfix() { cmd_ringflow "$@"; }
+cmd_nfcapd-v9() { cmd_nfcapd "$@"; }
+cmd_nfcapd-ipfix() { cmd_nfcapd "$@"; }
 cmd_ringflow-coarse() {  # coarse key, CSV only (no text summary, no flow printing)
   ringflow_conf "$1" "$2" 'sink = [{ type = "csv", name = "csv" }]' '["protocol", "dst_port"]'
   printf '%s\n' "$ringflow" -c "$1/ringflow.toml"
@@ -315,11 +326,11 @@ logfile: $1/nfacctd.log
 EOF
   printf '%s\n' nfacctd -f "$1/nfacctd.conf"
 }
-stop_signal() { case "$1" in nfcapd) echo TERM ;; *) echo INT ;; esac; }
+stop_signal() { case "$1" in nfcapd*) echo TERM ;; *) echo INT ;; esac; }
 # Flows the system itself reports (its CSV files, nfdump, the floor's line).
 delivered() {
   local sys=$1
-  case "$sys" in ringflow*) sys=ringflow ;; esac
+  case "$sys" in ringflow*) sys=ringflow ;; nfcapd*) sys=nfcapd ;; esac
   $btool delivered "$sys" "$2"
 }
 
@@ -507,7 +518,7 @@ done
 read -r -a drain_list <<<"$drain_systems"
 for s in "${drain_list[@]}"; do
   declare -F "cmd_$s" >/dev/null ||
-    die "unknown system '$s' (floor ringflow ringflow-coarse nfcapd nfacctd ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x)"
+    die "unknown system '$s' (floor ringflow ringflow-coarse nfcapd nfacctd ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x ringflow-v9 ringflow-ipfix nfcapd-v9 nfcapd-ipfix)"
 done
 rm -rf "$out/logs"
 t_start=$(date +%s)
