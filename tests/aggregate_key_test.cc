@@ -137,7 +137,12 @@ TEST_CASE("The 5-tuple fast path packs the same layout as the general path", "[k
                            nullptr));
   REQUIRE(KeySchema::parse({"src_addr", "dst_addr", "src_port", "dst_port", "protocol", "tos"},
                            &general, nullptr));
-  for (const FlowRecord& rec : {r, sample_v6()}) {
+  // Wide with one IPv4 (v4-mapped) address, and with one address absent.
+  FlowRecord mixed = sample_v6();
+  mixed.src = r.src;
+  FlowRecord absent = sample_v6();
+  absent.dst = IpAddr{};
+  for (const FlowRecord& rec : {r, sample_v6(), mixed, absent}) {
     uint64_t a[kMaxKeyWords] = {}, b[kMaxKeyWords] = {};
     const uint8_t la = KeyPacker(fast).pack(rec, sample_ctx(), a);
     const uint8_t lb = KeyPacker(general).pack(rec, sample_ctx(), b);

@@ -162,6 +162,12 @@ class AggTable {
     const uint64_t* s = slot(cur_, index(h, cur_.capacity));
     prefetch_line(s);
     prefetch_line(s + stride_);
+    // A slot wider than a line (wide keys: IPv6) can straddle two or three
+    // lines: fetch the ones between its first and the next slot's first too.
+    if (stride_ > 8) {
+      prefetch_line(s + 8);
+      if (stride_ > 16) prefetch_line(s + 16);
+    }
     if (old_.slots) prefetch_line(slot(old_, index(h, old_.capacity)));
   }
 

@@ -60,6 +60,12 @@ class KeyPacker {
         out[1] = uint64_t{r.src_port} | uint64_t{r.dst_port} << 16 | uint64_t{r.protocol} << 32;
         return kNarrow;
       }
+      // Wide (an IPv6 address): both addresses as they are (no prefix), then
+      // the ports and protocol, as the schema's wide offsets place them.
+      std::memcpy(out, r.src.bytes.data(), 16);
+      std::memcpy(out + 2, r.dst.bytes.data(), 16);
+      out[4] = uint64_t{r.src_port} | uint64_t{r.dst_port} << 16 | uint64_t{r.protocol} << 32;
+      return kWide;
     }
     return pack_general(r, ctx, out);
   }
