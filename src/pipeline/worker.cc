@@ -9,10 +9,6 @@
 namespace ringflow {
 namespace {
 
-// The coarse wall clock (common/clock.h): 1-4 ms resolution, plenty for
-// "now" in future-record checks and for ticks.
-int64_t realtime_ms() { return wall_ms_coarse(); }
-
 void format_time(int64_t ms, char* buf, size_t cap) {
   time_t s = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
   tm t;
@@ -59,7 +55,7 @@ void Worker::run() {
   std::vector<size_t> nret(reactors, 0);
   std::vector<DatagramRef> batch(kBatch);
 
-  last_tick_ms_ = realtime_ms();
+  last_tick_ms_ = wall_ms_coarse();
   for (;;) {
     // Wait at most 50 ms so that ticks happen on time when idle.
     size_t n = queue.wait_dequeue_bulk_timed(ctok, batch.data(), kBatch,
@@ -70,7 +66,7 @@ void Worker::run() {
       n = queue.try_dequeue_bulk(batch.data(), kBatch);
       if (n == 0) break;
     }
-    int64_t now = realtime_ms();
+    int64_t now = wall_ms_coarse();
     if (n > 0) {
       counters_.batches.add();
       for (size_t i = 0; i < n; ++i) {
@@ -98,7 +94,7 @@ void Worker::run() {
     }
     if (now - last_tick_ms_ >= 100) housekeeping(now);
   }
-  housekeeping(realtime_ms());
+  housekeeping(wall_ms_coarse());
 }
 
 void Worker::process(const DatagramRef& d, int64_t now_ms) {
