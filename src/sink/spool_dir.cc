@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/dir_list.h"
+#include "common/unique_fd.h"
 
 namespace ringflow {
 namespace {
@@ -181,10 +182,10 @@ bool Spool::open(const std::string& dir, uint64_t max_bytes, std::string* error)
     // checksum is verified by read_front.
     char h[kHeaderBytes];
     struct stat st;
-    int f = ::openat(fd, name.c_str(), O_RDONLY | O_CLOEXEC);
-    bool ok = f >= 0 && ::fstat(f, &st) == 0 && ::pread(f, h, sizeof h, 0) == sizeof h &&
-              std::memcmp(h, kMagic, 8) == 0;
-    if (f >= 0) ::close(f);
+    const UniqueFd f(::openat(fd, name.c_str(), O_RDONLY | O_CLOEXEC));
+    const bool ok = f.valid() && ::fstat(f.get(), &st) == 0 &&
+                    ::pread(f.get(), h, sizeof h, 0) == sizeof h &&
+                    std::memcmp(h, kMagic, 8) == 0;
     if (!ok) {
       std::string ignored;
       set_aside(name, "corrupt", &ignored);
