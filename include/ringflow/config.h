@@ -11,7 +11,9 @@
 // Thread safety: a Config is built once at start-up and then only read.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,13 @@ namespace ringflow {
 enum class Backend : uint8_t { kAuto, kIoUring, kRecvmmsg };
 enum class TimeMode : uint8_t { kArrival, kFlowEnd, kFlowStart };
 enum class SinkType : uint8_t { kText, kCsv, kJsonl, kClickHouse };
+// Each SinkType's name, in enum order (index = enum value): the `type` of a
+// [[sink]] (src/config/schema.cc), the default sink name, and the name in logs
+// (sink_type_name(), src/sink/sink.cc). A new sink type is one enumerator and
+// one name here.
+inline constexpr const char* kSinkTypeNames[] = {"text", "csv", "jsonl", "clickhouse"};
+static_assert(std::size(kSinkTypeNames) == static_cast<size_t>(SinkType::kClickHouse) + 1,
+              "one name per SinkType; keep kClickHouse last or update this check");
 
 struct ReceiveConfig {
   std::vector<Endpoint> listen;          // loader default ["0.0.0.0:2055"]; never empty when loaded
@@ -164,7 +173,7 @@ void apply_overrides(ConfigResult* result, const std::vector<Override>& override
 std::string dump_config(const Config& config);
 
 // The TOML spelling of the enum values ("io_uring", "flow_end"), for logs.
-// (sink_type_name() is declared in src/sink/sink.h and defined there.)
+// (Sink types: kSinkTypeNames above, and sink_type_name() in src/sink/sink.h.)
 const char* backend_name(Backend b);
 const char* time_mode_name(TimeMode t);
 

@@ -217,7 +217,7 @@ class Validator {
         std::string valid;
         for (const auto& c : candidates) valid += (valid.empty() ? "" : ", ") + c;
         error(pos_of(k.source()), kpath,
-              m.empty() ? "unknown key; a " + std::string(typed ? schema::kSinkTypeNames[static_cast<size_t>(sink.type)] : "") +
+              m.empty() ? "unknown key; a " + std::string(typed ? kSinkTypeNames[static_cast<size_t>(sink.type)] : "") +
                               (typed ? " " : "") + "sink takes: " + valid
                         : "unknown key; did you mean '" + ipath + "." + m + "'?");
       } else if (typed && !(key->sinks & type_bit)) {
@@ -227,7 +227,7 @@ class Validator {
           if (!valid.empty()) valid += ", ";
           valid += sk.name;
         }
-        const char* tname = schema::kSinkTypeNames[static_cast<size_t>(sink.type)];
+        const char* tname = kSinkTypeNames[static_cast<size_t>(sink.type)];
         error(pos_of(k.source()), kpath,
               std::string("not a key of ") + tname + " sinks (a " + tname + " sink takes: " +
                   valid + ")");
@@ -235,7 +235,7 @@ class Validator {
         apply(*key, kpath, value, &sink);
       }
     }
-    if (sink.name.empty()) sink.name = schema::kSinkTypeNames[static_cast<size_t>(sink.type)];
+    if (sink.name.empty()) sink.name = kSinkTypeNames[static_cast<size_t>(sink.type)];
   }
 
   // [[decode.sampling_override]]: exporter address -> interval.

@@ -19,7 +19,6 @@ constexpr const char* kBackendArr[] = {"auto", "io_uring", "recvmmsg"};
 constexpr const char* kSpreadArr[] = {"datagram", "stream"};
 constexpr const char* kVersionArr[] = {"v5", "v9", "ipfix"};
 constexpr const char* kTimeModeArr[] = {"arrival", "flow_end", "flow_start"};
-constexpr const char* kSinkTypeArr[] = {"text", "csv", "jsonl", "clickhouse"};
 constexpr const char* kLogLevelArr[] = {"error", "warn", "info", "debug"};
 constexpr const char* kSectionArr[] = {"receive", "decode", "aggregate", "output", "metrics", "log",
                                        "process"};
@@ -180,7 +179,7 @@ constexpr uint8_t kClickHouse = sink_bit(SinkType::kClickHouse);
 const Key<SinkConfig> kSinkArr[] = {
     {.name = "type", .ref = RF_FIELD(SinkConfig, type),
      .help = "text (summary on stdout), csv or jsonl (one file per interval), clickhouse (HTTP INSERT)",
-     .choices = kSinkTypeArr, .required = true},
+     .choices = kSinkTypeNames, .required = true},
     {.name = "name", .ref = RF_FIELD(SinkConfig, name),
      .help = "unique name used in logs, metrics and the spool path; default = the type",
      .rule = Rule::kName},
@@ -266,10 +265,10 @@ void add_docs(std::span<const Key<T>> keys, std::string_view prefix, std::vector
     d.default_value = key.required ? "(required)" : render_value(key, defaults);
     d.help = key.help;
     if constexpr (std::is_same_v<T, SinkConfig>) {
-      for (size_t i = 0; i < std::size(kSinkTypeArr); ++i) {
+      for (size_t i = 0; i < std::size(kSinkTypeNames); ++i) {
         if (!(key.sinks & (1u << i))) continue;
         if (!d.sink_types.empty()) d.sink_types += ", ";
-        d.sink_types += kSinkTypeArr[i];
+        d.sink_types += kSinkTypeNames[i];
       }
     }
     out->push_back(std::move(d));
@@ -284,7 +283,6 @@ const std::span<const Key<SamplingOverride>> kSamplingKeys = kSamplingArr;
 const std::span<const char* const> kSections = kSectionArr;
 const std::span<const char* const> kBackendNames = kBackendArr;
 const std::span<const char* const> kTimeModeNames = kTimeModeArr;
-const std::span<const char* const> kSinkTypeNames = kSinkTypeArr;
 const std::span<const char* const> kLogLevelNames = kLogLevelArr;
 const std::span<const char* const> kKeyFieldNames = kKeyFieldArr;
 

@@ -92,10 +92,10 @@ extern const std::span<const char* const> kSections;  // receive, decode, aggreg
 inline constexpr std::string_view kSinkArray = "sink";
 inline constexpr std::string_view kSamplingArray = "decode.sampling_override";
 
-// Names of the enum values, in enum order (index = enum value).
+// Names of the enum values, in enum order (index = enum value); the sink
+// types' are ringflow::kSinkTypeNames (include/ringflow/config.h).
 extern const std::span<const char* const> kBackendNames;
 extern const std::span<const char* const> kTimeModeNames;
-extern const std::span<const char* const> kSinkTypeNames;
 extern const std::span<const char* const> kLogLevelNames;
 extern const std::span<const char* const> kKeyFieldNames;
 

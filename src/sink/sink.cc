@@ -46,13 +46,8 @@ std::unique_ptr<Sink> make_builtin(const SinkConfig& s, const OutputConfig& out,
 Sink::~Sink() = default;
 
 const char* sink_type_name(SinkType type) {
-  switch (type) {
-    case SinkType::kText: return "text";
-    case SinkType::kCsv: return "csv";
-    case SinkType::kJsonl: return "jsonl";
-    case SinkType::kClickHouse: return "clickhouse";
-  }
-  return "unknown";
+  const auto i = static_cast<size_t>(type);
+  return i < std::size(kSinkTypeNames) ? kSinkTypeNames[i] : "unknown";
 }
 
 void register_sink_factory(SinkType type, SinkFactory factory) {

@@ -74,7 +74,8 @@ void register_sink_factory(SinkType type, SinkFactory factory);
 // returns an empty vector and sets *error.
 std::vector<std::unique_ptr<Sink>> make_sinks(const OutputConfig& cfg, std::string* error);
 
-// The sink type's config name ("text", "csv", "jsonl", "clickhouse").
+// The sink type's config name ("text", "csv", "jsonl", "clickhouse"): its
+// entry of kSinkTypeNames (include/ringflow/config.h).
 const char* sink_type_name(SinkType type);
 
 }  // namespace ringflow
