@@ -1,6 +1,6 @@
 #include "pipeline/flusher.h"
 
-#include <chrono>
+#include <algorithm>
 #include <ctime>
 #include <optional>
 
@@ -61,9 +61,8 @@ void Flusher::start() {
 }
 
 void Flusher::run() {
-  using Clock = std::chrono::steady_clock;
-  std::optional<Clock::time_point> first_seen;  // first seal of the round we wait on
-  const auto seal_wait = std::chrono::milliseconds(options_.seal_wait_ms);
+  std::optional<int64_t> first_seen;  // monotonic_ns() of the first seal of the round we wait on
+  const int64_t seal_wait_ns = int64_t{options_.seal_wait_ms} * 1000000;
   while (!stop_.load(std::memory_order_acquire)) {
     // Read the epoch before looking, so a seal in between wakes the wait.
     uint64_t epoch = hub_.seal_epoch();
@@ -75,12 +74,12 @@ void Flusher::run() {
       hub_.wait_for_seal(epoch, options_.poll_ms);
       continue;
     }
-    auto now = Clock::now();
+    const int64_t now = monotonic_ns();
     if (!first_seen) first_seen = now;
     const uint32_t workers = hub_.workers();
-    if (ready < workers && now - *first_seen < seal_wait) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(seal_wait - (now - *first_seen));
-      hub_.wait_for_seal(epoch, static_cast<uint32_t>(std::min<int64_t>(left.count() + 1, options_.poll_ms)));
+    if (ready < workers && now - *first_seen < seal_wait_ns) {
+      const int64_t left_ms = (seal_wait_ns - (now - *first_seen)) / 1000000;
+      hub_.wait_for_seal(epoch, static_cast<uint32_t>(std::min<int64_t>(left_ms + 1, options_.poll_ms)));
       continue;
     }
     if (ready < workers) {
@@ -101,7 +100,7 @@ void Flusher::run() {
 }
 
 void Flusher::flush(FlushBatch* b) {
-  auto t0 = std::chrono::steady_clock::now();
+  const int64_t t0 = monotonic_ns();
   if (reopen_.exchange(false, std::memory_order_relaxed))
     for (auto& s : sinks_) s->reopen();
   if (pipeline_stats_) {
@@ -158,9 +157,7 @@ void Flusher::flush(FlushBatch* b) {
   // `flushes` grow knows the workers can seal again.
   counters_.flushes.add();
 
-  uint64_t ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::steady_clock::now() - t0)
-                                          .count());
+  const uint64_t ns = static_cast<uint64_t>(monotonic_ns() - t0);
   counters_.flush_ns_last.set(ns);
   counters_.flush_ns_total.add(ns);
   if (ns > counters_.flush_ns_max.load()) counters_.flush_ns_max.set(ns);

@@ -133,7 +133,7 @@ ClickHouseSink::ClickHouseSink(ClickHouseSinkOptions options)
   // between collectors writing one table.
   std::random_device rd;
   uint64_t seed = (uint64_t{rd()} << 32 | rd()) ^
-                  static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+                  static_cast<uint64_t>(monotonic_ns()) ^
                   (static_cast<uint64_t>(getpid()) << 40);
   uint64_t h = hash_text(0xcbf29ce484222325ull, collector_);
   h = hash_text(h, qualified_);
@@ -414,9 +414,9 @@ bool ClickHouseSink::spool_chunk(SpoolRecord& rec, std::string* why) {
 }
 
 bool ClickHouseSink::wait_spool_empty(uint32_t timeout_ms) const {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  const int64_t deadline = monotonic_ns() + int64_t{timeout_ms} * 1000000;
   while (spool_.entries() > 0) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
+    if (monotonic_ns() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return true;
