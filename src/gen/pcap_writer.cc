@@ -24,20 +24,24 @@ uint16_t fold(uint32_t sum) {
 
 }  // namespace
 
+void PcapWriter::ClosePcap::operator()(pcap* p) const { pcap_close(p); }
+void PcapWriter::CloseDumper::operator()(pcap_dumper* d) const { pcap_dump_close(d); }
+
 bool PcapWriter::open(const std::string& path, std::string* error) {
   close();
-  pc_ = pcap_open_dead(DLT_RAW, 65535);
-  if (!pc_) {
+  std::unique_ptr<pcap, ClosePcap> pc(pcap_open_dead(DLT_RAW, 65535));
+  if (!pc) {
     *error = path + ": cannot create a pcap handle";
     return false;
   }
-  dump_ = pcap_dump_open(pc_, path.c_str());
-  if (!dump_) {
-    *error = path + ": " + pcap_geterr(pc_);
-    pcap_close(pc_);
-    pc_ = nullptr;
+  std::unique_ptr<pcap_dumper, CloseDumper> dump(pcap_dump_open(pc.get(), path.c_str()));
+  if (!dump) {
+    *error = path + ": " + pcap_geterr(pc.get());
     return false;
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  pc_ = std::move(pc);
+  dump_ = std::move(dump);
   path_ = path;
   frames_ = 0;
   return true;
@@ -85,25 +89,19 @@ void PcapWriter::write(const IpAddr& src, uint16_t sport, const IpAddr& dst, uin
   h.ts.tv_sec = ts_ns / 1000000000;
   h.ts.tv_usec = static_cast<suseconds_t>((ts_ns % 1000000000) / 1000);
   h.caplen = h.len = static_cast<bpf_u_int32>(frame_.size());
-  pcap_dump(reinterpret_cast<u_char*>(dump_), &h, f);
+  pcap_dump(reinterpret_cast<u_char*>(dump_.get()), &h, f);
   ++frames_;
 }
 
 bool PcapWriter::close(std::string* error) {
   std::lock_guard<std::mutex> lock(mu_);
   bool ok = true;
-  if (dump_) {
-    if (pcap_dump_flush(dump_) != 0) {
-      ok = false;
-      if (error) *error = path_ + ": write failed";
-    }
-    pcap_dump_close(dump_);
-    dump_ = nullptr;
+  if (dump_ && pcap_dump_flush(dump_.get()) != 0) {
+    ok = false;
+    if (error) *error = path_ + ": write failed";
   }
-  if (pc_) {
-    pcap_close(pc_);
-    pc_ = nullptr;
-  }
+  dump_.reset();  // the dumper first: it was opened on pc_
+  pc_.reset();
   return ok;
 }
 

@@ -10,8 +10,9 @@
 // (CLOCK_REALTIME, microsecond pcap).
 //
 // Thread safety: write() locks an internal mutex, so sender threads may
-// share one writer. Owns the pcap_t and pcap_dumper_t (closed by close() or
-// the destructor).
+// share one writer. Owns the pcap_t and pcap_dumper_t, each through a
+// unique_ptr with its libpcap deleter (the dumper closed before the handle it
+// was opened on), released by close() or the destructor.
 #pragma once
 
 #include <cstddef>
@@ -31,7 +32,7 @@ namespace ringflow::gen {
 class PcapWriter {
  public:
   PcapWriter() = default;
-  ~PcapWriter() { close(); }
+  ~PcapWriter() = default;  // dump_ (flushed and closed) before pc_: member order
   PcapWriter(const PcapWriter&) = delete;
   PcapWriter& operator=(const PcapWriter&) = delete;
 
@@ -46,9 +47,15 @@ class PcapWriter {
   uint64_t frames() const { return frames_; }
 
  private:
+  struct ClosePcap {
+    void operator()(pcap* p) const;
+  };
+  struct CloseDumper {
+    void operator()(pcap_dumper* d) const;
+  };
   std::mutex mu_;
-  pcap* pc_ = nullptr;
-  pcap_dumper* dump_ = nullptr;
+  std::unique_ptr<pcap, ClosePcap> pc_;  // declared before dump_, so it outlives it
+  std::unique_ptr<pcap_dumper, CloseDumper> dump_;
   std::string path_;
   std::vector<uint8_t> frame_;
   uint64_t frames_ = 0;
