@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "metrics/family.h"
+#include "metrics/prom_writer.h"
+
 namespace ringflow {
 namespace {
 
@@ -92,6 +95,25 @@ ProcessStats read_process_stats() {
     parse_proc_stat(buf, sysconf(_SC_CLK_TCK), sysconf(_SC_PAGESIZE), boot_time_seconds(), &s);
   s.open_fds = count_fds();
   return s;
+}
+
+void write_process_metrics(PromWriter& w, std::string_view backend) {
+  w.family("ringflow_build_info", kGauge,
+           "Always 1; the labels name the version and the receive backend in use.");
+  w.sample({{"version", RINGFLOW_VERSION}, {"backend", backend}}, uint64_t{1});
+  ProcessStats ps = read_process_stats();
+  if (ps.ok) {
+    w.family("process_start_time_seconds", kGauge, "Start time of the process, Unix seconds.");
+    w.sample(ps.start_time_seconds);
+    w.family("process_cpu_seconds_total", kCounter, "User and system CPU time, seconds.");
+    w.sample(ps.cpu_seconds);
+    w.family("process_resident_memory_bytes", kGauge, "Resident memory, bytes.");
+    w.sample(ps.resident_bytes);
+    w.family("process_virtual_memory_bytes", kGauge, "Virtual memory, bytes.");
+    w.sample(ps.virtual_bytes);
+    w.family("process_open_fds", kGauge, "Open file descriptors.");
+    w.sample(ps.open_fds);
+  }
 }
 
 }  // namespace ringflow

@@ -65,9 +65,6 @@ class CollectorMetrics {
   StreamMetrics stream_metrics_;      // guarded by mu_
 };
 
-// ringflow_build_info (version, receive backend) and the process_* families.
-void write_process_metrics(PromWriter& w, std::string_view backend);
-
 // CollectorMetrics served over HTTP on config.metrics.listen.
 class MetricsEndpoint {
  public:
