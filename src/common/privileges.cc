@@ -13,6 +13,9 @@
 #include <memory>
 #include <vector>
 
+#include "common/dir_list.h"
+#include "common/unique_fd.h"
+
 namespace ringflow {
 namespace {
 
@@ -61,25 +64,23 @@ int lookup_group(const std::string& name, group* gr, std::vector<char>* buf, boo
 // workers ("iou-wrk-*", "iou-sqp-*"), which run with the ring's credentials
 // and hold none of ours. -1 when /proc cannot be read.
 int other_threads() {
-  DIR* d = opendir("/proc/self/task");
+  const UniqueDir d(opendir("/proc/self/task"));
   if (!d) return -1;
   const pid_t self = gettid();
   int n = 0;
-  while (dirent* e = readdir(d)) {
+  while (dirent* e = readdir(d.get())) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     if (atoi(e->d_name) == self) continue;
     char path[300], comm[32] = "";
     snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      ssize_t len = read(fd, comm, sizeof comm - 1);
+    const UniqueFd fd(open(path, O_RDONLY | O_CLOEXEC));
+    if (fd.valid()) {
+      const ssize_t len = read(fd.get(), comm, sizeof comm - 1);
       comm[len > 0 ? len : 0] = '\0';
-      close(fd);
     }
     if (std::strncmp(comm, "iou-", 4) == 0) continue;
     ++n;
   }
-  closedir(d);
   return n;
 }
 

@@ -9,6 +9,8 @@
 #include <numeric>
 #include <tuple>
 
+#include "common/unique_file.h"
+
 namespace ringflow::gen {
 namespace {
 
@@ -256,17 +258,17 @@ std::string format_keys(const TrafficModel& model, const KeyTotals& totals,
 }
 
 bool write_file(const std::string& path, std::string_view text, std::string* error) {
-  FILE* f = path == "-" ? stdout : std::fopen(path.c_str(), "w");
-  if (!f) {
-    *error = path + ": cannot open for writing: " + std::strerror(errno);
-    return false;
+  UniqueFile owned;  // empty for "-": stdout is not ours to close
+  if (path != "-") {
+    owned.reset(std::fopen(path.c_str(), "w"));
+    if (!owned) {
+      *error = path + ": cannot open for writing: " + std::strerror(errno);
+      return false;
+    }
   }
+  FILE* f = owned ? owned.get() : stdout;
   bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (f == stdout) {
-    ok = std::fflush(f) == 0 && ok;
-  } else {
-    ok = std::fclose(f) == 0 && ok;
-  }
+  ok = (owned ? close_file(owned) : std::fflush(f) == 0) && ok;
   if (!ok) *error = path + ": write failed: " + std::strerror(errno);
   return ok;
 }

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/dir_list.h"
+#include "common/unique_file.h"
 #include "metrics/family.h"
 #include "metrics/prom_writer.h"
 
@@ -15,38 +17,31 @@ namespace {
 
 // Reads a small /proc file into buf (NUL-terminated); false on failure.
 bool read_small(const char* path, char* buf, size_t cap) {
-  FILE* f = fopen(path, "re");
+  const UniqueFile f(fopen(path, "re"));
   if (!f) return false;
-  size_t n = fread(buf, 1, cap - 1, f);
-  fclose(f);
+  const size_t n = fread(buf, 1, cap - 1, f.get());
   buf[n] = '\0';
   return n > 0;
 }
 
 double boot_time_seconds() {
   // /proc/stat is several KiB; only the "btime" line is needed.
-  FILE* f = fopen("/proc/stat", "re");
+  const UniqueFile f(fopen("/proc/stat", "re"));
   if (!f) return 0;
   char line[512];
-  double btime = 0;
-  while (fgets(line, sizeof line, f)) {
-    if (strncmp(line, "btime ", 6) == 0) {
-      btime = strtod(line + 6, nullptr);
-      break;
-    }
+  while (fgets(line, sizeof line, f.get())) {
+    if (strncmp(line, "btime ", 6) == 0) return strtod(line + 6, nullptr);
   }
-  fclose(f);
-  return btime;
+  return 0;
 }
 
 uint64_t count_fds() {
-  DIR* d = opendir("/proc/self/fd");
+  const UniqueDir d(opendir("/proc/self/fd"));
   if (!d) return 0;
   uint64_t n = 0;
-  while (dirent* e = readdir(d)) {
+  while (dirent* e = readdir(d.get())) {
     if (e->d_name[0] != '.') ++n;
   }
-  closedir(d);
   return n > 0 ? n - 1 : 0;  // not the descriptor opendir() itself holds
 }
 
