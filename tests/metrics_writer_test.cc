@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 
+#include "metrics/family.h"
 #include "metrics/process_stats.h"
 #include "metrics/prom_writer.h"
 
@@ -158,4 +159,48 @@ TEST_CASE("this process's own stats are plausible", "[metrics][process]") {
   double now = static_cast<double>(time(nullptr));
   CHECK(s.start_time_seconds <= now + 1);
   CHECK(s.start_time_seconds > now - 86400);
+}
+
+namespace {
+struct Row {
+  uint64_t total;
+  uint64_t by[2][3];
+};
+std::string_view dim_value(size_t i, size_t k) {
+  constexpr std::string_view kA[] = {"a0", "a1"}, kB[] = {"b0", "b1", "b2"};
+  return k == 0 ? kA[i / 3] : kB[i % 3];
+}
+constexpr SeriesFamily<Row> kSeriesTable[] = {
+    {.name = "rf_total", .type = kCounter, .help = "One sample.",
+     .value = [](const Row& r, size_t) { return r.total; }},
+    {.name = "rf_by_b", .type = kGauge, .help = "b1 and b2 of a0.",
+     .value = [](const Row& r, size_t i) { return r.by[0][i]; },
+     .series = 3, .label_names = {"b"},
+     .label_value = [](size_t i, size_t) { return dim_value(i, 1); }, .first = 1},
+    {.name = "rf_by_ab_total", .type = kCounter, .help = "Non-zero pairs only.",
+     .value = [](const Row& r, size_t i) { return r.by[i / 3][i % 3]; },
+     .series = 6, .label_names = {"a", "b"}, .label_value = dim_value,
+     .present = [](const Row& r, size_t i) { return r.by[i / 3][i % 3] != 0; }},
+};
+}  // namespace
+
+TEST_CASE("a SeriesFamily table writes its series with their labels, from first, when present",
+          "[metrics][family]") {
+  const Row row{7, {{1, 0, 3}, {0, 5, 0}}};
+  PromWriter w;
+  write_series_families(w, kSeriesTable, row);
+  CHECK(w.text() ==
+        "# HELP rf_total One sample.\n"
+        "# TYPE rf_total counter\n"
+        "rf_total 7\n"
+        "# HELP rf_by_b b1 and b2 of a0.\n"
+        "# TYPE rf_by_b gauge\n"
+        "rf_by_b{b=\"b1\"} 0\n"
+        "rf_by_b{b=\"b2\"} 3\n"
+        "# HELP rf_by_ab_total Non-zero pairs only.\n"
+        "# TYPE rf_by_ab_total counter\n"
+        "rf_by_ab_total{a=\"a0\",b=\"b0\"} 1\n"
+        "rf_by_ab_total{a=\"a0\",b=\"b2\"} 3\n"
+        "rf_by_ab_total{a=\"a1\",b=\"b1\"} 5\n");
+  CHECK(w.errors().empty());
 }

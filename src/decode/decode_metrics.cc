@@ -1,7 +1,10 @@
 #include "decode/decode_metrics.h"
 
 #include <algorithm>
+#include <iterator>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "metrics/family.h"
 
@@ -38,6 +41,128 @@ constexpr WorkerFamily kWorkerFamilies[] = {
      "Records whose sampling rate is unknown (a sampler id never announced in options data, or "
      "several announced and none named): renormalized by decode.default_sampling.",
      [](const WorkerSample& s) { return s.unknown_sampling_records; }},
+};
+
+// The stage-wide families: the workers' flows by version (summed) and the
+// ordered stage's counters (summed over reactors), in scrape order. A decode
+// metric is one entry here (or in kWorkerFamilies, per worker).
+struct DecodeRow {
+  std::span<const WorkerSample> workers;
+  const SessionSample& s;
+};
+using DecodeFamily = SeriesFamily<DecodeRow>;
+
+std::string_view version_value(size_t i, size_t) { return version_label(i); }
+std::string_view name_of(std::span<const std::string_view> names, size_t i) { return names[i]; }
+constexpr std::string_view kTemplateKinds[] = {"data", "options"};
+constexpr std::string_view kTemplateEvents[] = {"added", "refreshed", "redefined", "withdrawn",
+                                                "expired"};
+constexpr std::string_view kHeldOutcomes[] = {"held", "released", "expired"};
+
+constexpr DecodeFamily kDecodeFamilies[] = {
+    {.name = "ringflow_decode_flows_by_version_total", .type = kCounter,
+     .help = "Flow records decoded, by export version (summed over workers).",
+     .value = [](const DecodeRow& r, size_t v) {
+       uint64_t n = 0;
+       for (const WorkerSample& x : r.workers) n += x.flows_by_version[v];
+       return n;
+     },
+     .series = kVersionSlots - 1,  // not "other": workers see only accepted versions
+     .label_names = {"version"}, .label_value = version_value},
+    {.name = "ringflow_decode_received_total", .type = kCounter,
+     .help = "Datagrams the ordered stage examined, by the version in their header.",
+     .value = [](const DecodeRow& r, size_t v) { return r.s.datagrams[v]; },
+     .series = kVersionSlots, .label_names = {"version"}, .label_value = version_value},
+    {.name = "ringflow_decode_consumed_total", .type = kCounter,
+     .help = "Accepted datagrams with nothing for a worker: templates or options only, or every "
+             "data set held for its template.",
+     .value = [](const DecodeRow& r, size_t) { return r.s.consumed; }},
+    // Series i = version slot * kRejectReasons + reason; reason 0 (accepted)
+    // is not a rejection, and other versions than v5 only once they occur.
+    {.name = "ringflow_decode_rejected_total", .type = kCounter,
+     .help = "Datagrams rejected whole, by version and reason (nothing in them was used).",
+     .value = [](const DecodeRow& r, size_t i) {
+       return r.s.rejects[i / kRejectReasons][i % kRejectReasons];
+     },
+     .series = kVersionSlots * kRejectReasons, .label_names = {"version", "reason"},
+     .label_value = [](size_t i, size_t k) {
+       return k == 0 ? version_label(i / kRejectReasons)
+                     : reject_reason_name(static_cast<Reject>(i % kRejectReasons));
+     },
+     .present = [](const DecodeRow& r, size_t i) {
+       return i % kRejectReasons != 0 &&
+              (i / kRejectReasons == 0 || r.s.rejects[i / kRejectReasons][i % kRejectReasons] != 0);
+     }},
+    {.name = "ringflow_decode_trailing_accepted_total", .type = kCounter,
+     .help = "v5 datagrams with trailing bytes accepted (decode.accept_trailing).",
+     .value = [](const DecodeRow& r, size_t) { return r.s.v5_trailing; }},
+    {.name = "ringflow_decode_sets_dropped_total", .type = kCounter,
+     .help = "v9/IPFIX sets dropped while the rest of their datagram was used, by reason.",
+     .value = [](const DecodeRow& r, size_t i) { return r.s.set_drops[i]; },
+     .series = kSetDrops, .label_names = {"reason"},
+     .label_value = [](size_t i, size_t) { return set_drop_name(static_cast<SetDrop>(i)); }},
+    {.name = "ringflow_decode_data_sets_total", .type = kCounter,
+     .help = "v9/IPFIX data sets given to workers (held ones included when released).",
+     .value = [](const DecodeRow& r, size_t) { return r.s.data_sets; }},
+    {.name = "ringflow_decode_v9_count_mismatch_total", .type = kCounter,
+     .help = "v9 datagrams whose header count differs from the records found (accepted).",
+     .value = [](const DecodeRow& r, size_t) { return r.s.v9_count_mismatch; }},
+    {.name = "ringflow_decode_v9_zero_tail_total", .type = kCounter,
+     .help = "v9 datagrams padded with zero bytes after their last set (accepted).",
+     .value = [](const DecodeRow& r, size_t) { return r.s.v9_zero_tail; }},
+    {.name = "ringflow_templates_active", .type = kGauge,
+     .help = "v9/IPFIX templates installed, by kind.",
+     .value = [](const DecodeRow& r, size_t i) {
+       return i == 0 ? r.s.templates_active - r.s.options_templates_active
+                     : r.s.options_templates_active;
+     },
+     .series = std::size(kTemplateKinds), .label_names = {"kind"},
+     .label_value = [](size_t i, size_t) { return name_of(kTemplateKinds, i); }},
+    {.name = "ringflow_templates_total", .type = kCounter,
+     .help = "Template events: added, refreshed (same bytes again), redefined (same id, new "
+             "layout), withdrawn (IPFIX), expired (decode.template_timeout, or with their stream).",
+     .value = [](const DecodeRow& r, size_t i) {
+       const uint64_t v[] = {r.s.templates_added, r.s.templates_refreshed, r.s.templates_redefined,
+                             r.s.templates_withdrawn, r.s.templates_expired};
+       return v[i];
+     },
+     .series = std::size(kTemplateEvents), .label_names = {"event"},
+     .label_value = [](size_t i, size_t) { return name_of(kTemplateEvents, i); }},
+    {.name = "ringflow_templates_rejected_total", .type = kCounter,
+     .help = "Template records ignored, by reason (malformed, or a bound of decode.max_templates*).",
+     .value = [](const DecodeRow& r, size_t i) { return r.s.template_rejects[i]; },
+     .series = kTemplateRejectSlots, .label_names = {"reason"},
+     .label_value = [](size_t i, size_t) { return template_reject_name(i); },
+     .first = 1},  // slot 0: no problem
+    {.name = "ringflow_options_records_total", .type = kCounter,
+     .help = "v9/IPFIX options data records read (sampling rates, system init time, ...).",
+     .value = [](const DecodeRow& r, size_t) { return r.s.options_records; }},
+    {.name = "ringflow_sampler_updates_total", .type = kCounter,
+     .help = "Changes of a stream's announced sampling rates.",
+     .value = [](const DecodeRow& r, size_t) { return r.s.sampler_updates; }},
+    {.name = "ringflow_samplers_full_total", .type = kCounter,
+     .help = "Options records naming a sampler beyond the 16 a stream keeps (ignored).",
+     .value = [](const DecodeRow& r, size_t) { return r.s.samplers_full; }},
+    {.name = "ringflow_held_sets_total", .type = kCounter,
+     .help = "v9/IPFIX data sets that arrived before their template: held, released (decoded "
+             "late) or expired (no template within decode.held_timeout, or their stream expired).",
+     .value = [](const DecodeRow& r, size_t i) {
+       const uint64_t v[] = {r.s.held_sets, r.s.held_released, r.s.held_expired};
+       return v[i];
+     },
+     .series = std::size(kHeldOutcomes), .label_names = {"outcome"},
+     .label_value = [](size_t i, size_t) { return name_of(kHeldOutcomes, i); }},
+    {.name = "ringflow_held_expired_bytes_total", .type = kCounter,
+     .help = "Bytes of the expired held data sets.",
+     .value = [](const DecodeRow& r, size_t) { return r.s.held_expired_bytes; }},
+    {.name = "ringflow_held_dropped_total", .type = kCounter,
+     .help = "Data sets without a template that could not be held, by reason (lost, counted).",
+     .value = [](const DecodeRow& r, size_t i) { return r.s.hold_drops[i]; },
+     .series = kHoldDrops, .label_names = {"reason"},
+     .label_value = [](size_t i, size_t) { return hold_drop_name(static_cast<HoldDrop>(i)); }},
+    {.name = "ringflow_held_bytes", .type = kGauge,
+     .help = "Bytes of data sets held for their template now.",
+     .value = [](const DecodeRow& r, size_t) { return r.s.held_bytes; }},
 };
 
 using StreamFamily = Family<StreamStats>;
@@ -175,84 +300,7 @@ void write_decode_metrics(PromWriter& w, const std::vector<WorkerSample>& wv,
                           const SessionSample& s) {
   write_indexed_families(w, kWorkerFamilies, "worker", wv.size(),
                          [&wv](size_t i) -> const WorkerSample& { return wv[i]; });
-  w.family("ringflow_decode_flows_by_version_total", kCounter,
-           "Flow records decoded, by export version (summed over workers).");
-  for (size_t v = 0; v + 1 < kVersionSlots; ++v) {
-    uint64_t n = 0;
-    for (const WorkerSample& x : wv) n += x.flows_by_version[v];
-    w.sample({{"version", version_label(v)}}, n);
-  }
-
-  // The ordered stage (reactors), summed.
-  w.family("ringflow_decode_received_total", kCounter,
-           "Datagrams the ordered stage examined, by the version in their header.");
-  for (size_t v = 0; v < kVersionSlots; ++v) w.sample({{"version", version_label(v)}}, s.datagrams[v]);
-  w.family("ringflow_decode_consumed_total", kCounter,
-           "Accepted datagrams with nothing for a worker: templates or options only, or every "
-           "data set held for its template.");
-  w.sample(s.consumed);
-  w.family("ringflow_decode_rejected_total", kCounter,
-           "Datagrams rejected whole, by version and reason (nothing in them was used).");
-  for (size_t v = 0; v < kVersionSlots; ++v)
-    for (size_t r = 1; r < kRejectReasons; ++r)
-      if (s.rejects[v][r] != 0 || v == 0)
-        w.sample({{"version", version_label(v)}, {"reason", reject_reason_name(static_cast<Reject>(r))}},
-                 s.rejects[v][r]);
-  w.family("ringflow_decode_trailing_accepted_total", kCounter,
-           "v5 datagrams with trailing bytes accepted (decode.accept_trailing).");
-  w.sample(s.v5_trailing);
-  w.family("ringflow_decode_sets_dropped_total", kCounter,
-           "v9/IPFIX sets dropped while the rest of their datagram was used, by reason.");
-  for (size_t i = 0; i < kSetDrops; ++i)
-    w.sample({{"reason", set_drop_name(static_cast<SetDrop>(i))}}, s.set_drops[i]);
-  w.family("ringflow_decode_data_sets_total", kCounter,
-           "v9/IPFIX data sets given to workers (held ones included when released).");
-  w.sample(s.data_sets);
-  w.family("ringflow_decode_v9_count_mismatch_total", kCounter,
-           "v9 datagrams whose header count differs from the records found (accepted).");
-  w.sample(s.v9_count_mismatch);
-  w.family("ringflow_decode_v9_zero_tail_total", kCounter,
-           "v9 datagrams padded with zero bytes after their last set (accepted).");
-  w.sample(s.v9_zero_tail);
-
-  w.family("ringflow_templates_active", kGauge, "v9/IPFIX templates installed, by kind.");
-  w.sample({{"kind", "data"}}, s.templates_active - s.options_templates_active);
-  w.sample({{"kind", "options"}}, s.options_templates_active);
-  w.family("ringflow_templates_total", kCounter,
-           "Template events: added, refreshed (same bytes again), redefined (same id, new "
-           "layout), withdrawn (IPFIX), expired (decode.template_timeout, or with their stream).");
-  w.sample({{"event", "added"}}, s.templates_added);
-  w.sample({{"event", "refreshed"}}, s.templates_refreshed);
-  w.sample({{"event", "redefined"}}, s.templates_redefined);
-  w.sample({{"event", "withdrawn"}}, s.templates_withdrawn);
-  w.sample({{"event", "expired"}}, s.templates_expired);
-  w.family("ringflow_templates_rejected_total", kCounter,
-           "Template records ignored, by reason (malformed, or a bound of decode.max_templates*).");
-  for (size_t i = 1; i < kTemplateRejectSlots; ++i)
-    w.sample({{"reason", template_reject_name(i)}}, s.template_rejects[i]);
-  w.family("ringflow_options_records_total", kCounter,
-           "v9/IPFIX options data records read (sampling rates, system init time, ...).");
-  w.sample(s.options_records);
-  w.family("ringflow_sampler_updates_total", kCounter,
-           "Changes of a stream's announced sampling rates.");
-  w.sample(s.sampler_updates);
-  w.family("ringflow_samplers_full_total", kCounter,
-           "Options records naming a sampler beyond the 16 a stream keeps (ignored).");
-  w.sample(s.samplers_full);
-  w.family("ringflow_held_sets_total", kCounter,
-           "v9/IPFIX data sets that arrived before their template: held, released (decoded "
-           "late) or expired (no template within decode.held_timeout, or their stream expired).");
-  w.sample({{"outcome", "held"}}, s.held_sets);
-  w.sample({{"outcome", "released"}}, s.held_released);
-  w.sample({{"outcome", "expired"}}, s.held_expired);
-  w.family("ringflow_held_expired_bytes_total", kCounter, "Bytes of the expired held data sets.");
-  w.sample(s.held_expired_bytes);
-  w.family("ringflow_held_dropped_total", kCounter,
-           "Data sets without a template that could not be held, by reason (lost, counted).");
-  for (size_t i = 0; i < kHoldDrops; ++i)
-    w.sample({{"reason", hold_drop_name(static_cast<HoldDrop>(i))}}, s.hold_drops[i]);
-  w.family("ringflow_held_bytes", kGauge, "Bytes of data sets held for their template now.");
-  w.sample(s.held_bytes);
+  write_series_families(w, kDecodeFamilies, DecodeRow{wv, s});
 }
 
 void StreamMetrics::write(PromWriter& w, std::vector<StreamStats>* streams,

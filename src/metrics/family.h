@@ -7,6 +7,10 @@
 // Values are read with the function in the entry, so a table can read a
 // snapshot field, a relaxed Counter, or convert (ns to seconds).
 //
+// A stage-wide family whose series are not rows but enumerated label values
+// (by version, by reason, by event) is a SeriesFamily: series i of one row,
+// with up to two labels, written by write_series_families().
+//
 // Thread safety: tables are constexpr data; write_families() is as safe as
 // the row accessors it is given (the stages read relaxed atomics).
 #pragma once
@@ -14,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <span>
 #include <string_view>
 
 #include "metrics/prom_writer.h"
@@ -31,6 +36,23 @@ struct Family {
   MetricType type;
   const char* help;
   V (*value)(const T& row);
+};
+
+// One family over the series i = first..series-1 of a single row of type T.
+// label_names holds zero, one or two label names (nullptr after the last);
+// label_value(i, k) gives label k's value for series i. A series is written
+// when present is null or present(row, i) is true.
+template <class T>
+struct SeriesFamily {
+  const char* name;
+  MetricType type;
+  const char* help;
+  uint64_t (*value)(const T& row, size_t i);
+  size_t series = 1;
+  const char* label_names[2] = {nullptr, nullptr};
+  std::string_view (*label_value)(size_t i, size_t k) = nullptr;
+  size_t first = 0;
+  bool (*present)(const T& row, size_t i) = nullptr;
 };
 
 // Decimal text of a small index, for "reactor" / "worker" label values.
@@ -68,6 +90,22 @@ void write_indexed_families(PromWriter& w, const Table& table, std::string_view 
   for (const auto& f : table) {
     w.family(f.name, f.type, f.help);
     for (size_t i = 0; i < rows; ++i) w.sample({{label, IndexLabel(i).sv()}}, f.value(row(i)));
+  }
+}
+
+// Every family of a SeriesFamily table, over one row.
+template <class Table, class T>
+void write_series_families(PromWriter& w, const Table& table, const T& row) {
+  for (const auto& f : table) {
+    w.family(f.name, f.type, f.help);
+    size_t nlabels = 0;
+    while (nlabels < 2 && f.label_names[nlabels] != nullptr) ++nlabels;
+    for (size_t i = f.first; i < f.series; ++i) {
+      if (f.present != nullptr && !f.present(row, i)) continue;
+      Label labels[2];
+      for (size_t k = 0; k < nlabels; ++k) labels[k] = {f.label_names[k], f.label_value(i, k)};
+      w.sample(std::span<const Label>(labels, nlabels), f.value(row, i));
+    }
   }
 }
 
