@@ -141,11 +141,13 @@ void Generator::emit_held(Stream& s, SendBatch& b, bool reordered) {
   }
 }
 
-void Generator::slot(Stream& s, SendBatch& b, int64_t now_ns) {
-  StreamTruth& t = s.truth;
-  const uint32_t local = static_cast<uint32_t>(&s - streams_.data());
-  const uint32_t n = cfg_.records;
+int64_t Generator::Stream::uptime_ms(int64_t now_ns) const {
+  return std::max<int64_t>(0, (now_ns - boot_ns) / kNsPerMs);
+}
 
+bool Generator::begin_slot(Stream& s, SendBatch& b, int64_t now_ns) {
+  StreamTruth& t = s.truth;
+  bool restarted = false;
   if (cfg_.reset_every > 0 && s.since_reset >= cfg_.reset_every) {
     if (s.held) emit_held(s, b, false);
     s.sequence = 0;
@@ -153,6 +155,7 @@ void Generator::slot(Stream& s, SendBatch& b, int64_t now_ns) {
     s.last_uptime_ms = -1;
     s.since_reset = 0;
     ++t.resets;
+    restarted = true;
   }
   ++s.since_reset;
   ++t.generated;
@@ -160,10 +163,17 @@ void Generator::slot(Stream& s, SendBatch& b, int64_t now_ns) {
     t.started = true;
     t.first_seq = s.sequence;
   }
+  const int64_t up = s.uptime_ms(now_ns);
+  if (s.last_uptime_ms >= 0 && (up >> 32) != (s.last_uptime_ms >> 32)) ++t.uptime_wraps;
+  s.last_uptime_ms = up;
+  return restarted;
+}
 
-  const int64_t uptime_ms = std::max<int64_t>(0, (now_ns - s.boot_ns) / kNsPerMs);
-  if (s.last_uptime_ms >= 0 && (uptime_ms >> 32) != (s.last_uptime_ms >> 32)) ++t.uptime_wraps;
-  s.last_uptime_ms = uptime_ms;
+void Generator::slot(Stream& s, SendBatch& b, int64_t now_ns) {
+  StreamTruth& t = s.truth;
+  const uint32_t local = static_cast<uint32_t>(&s - streams_.data());
+  const uint32_t n = cfg_.records;
+  begin_slot(s, b, now_ns);
 
   if (s.rng.chance(cfg_.loss)) {
     s.sequence += n;
@@ -224,7 +234,7 @@ uint32_t Generator::build(Stream& s, uint8_t* buf, int64_t now_ns, uint64_t* pac
                           uint64_t* bytes) {
   StreamTruth& t = s.truth;
   const uint32_t n = cfg_.records;
-  const int64_t up = std::max<int64_t>(0, (now_ns - s.boot_ns) / kNsPerMs);
+  const int64_t up = s.uptime_ms(now_ns);
   v5::Header h;
   h.version = v5::kVersion;
   h.count = static_cast<uint16_t>(n);
@@ -308,7 +318,7 @@ uint32_t Generator::build_malformed(Stream& s, MalformedClass c, uint8_t* buf, i
     v5::Header h;
     h.version = v5::kVersion;
     h.count = count;
-    h.sys_uptime_ms = static_cast<uint32_t>(std::max<int64_t>(0, (now_ns - s.boot_ns) / kNsPerMs));
+    h.sys_uptime_ms = static_cast<uint32_t>(s.uptime_ms(now_ns));
     h.unix_secs = static_cast<uint32_t>(now_ns / 1000000000);
     h.unix_nsecs = static_cast<uint32_t>(now_ns % 1000000000);
     h.flow_sequence = s.sequence;

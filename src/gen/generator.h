@@ -145,9 +145,17 @@ class Generator {
     uint64_t data_datagrams = 0;  // data datagrams built (lost ones too)
     uint64_t since_templates = 0, since_redefine = 0, since_withdraw = 0;
     int64_t templates_ns = 0;  // when the templates were last sent
+
+    // Milliseconds since the (virtual) boot at now_ns, unwrapped (>= 0).
+    int64_t uptime_ms(int64_t now_ns) const;
   };
 
   Stream* next_stream();
+  // What every slot does first, whatever the protocol: the exporter restart
+  // of --reset-every (a held datagram goes out first; sequence and uptime
+  // start again), the truth's generated count and first sequence, and uptime
+  // wraps. true when the stream restarted in this slot.
+  bool begin_slot(Stream& s, SendBatch& b, int64_t now_ns);
   void slot(Stream& s, SendBatch& b, int64_t now_ns);
   // Builds one valid datagram into buf; returns its length and accounts it.
   uint32_t build(Stream& s, uint8_t* buf, int64_t now_ns, uint64_t* packets, uint64_t* bytes);

@@ -26,7 +26,7 @@ MessageHeader Generator::header_templated(const Stream& s, int64_t now_ns) const
   h.sequence = s.sequence;
   h.domain = s.truth.domain;
   h.export_secs = static_cast<uint32_t>(now_ns / 1000000000);
-  h.sys_uptime_ms = static_cast<uint32_t>(std::max<int64_t>(0, (now_ns - s.boot_ns) / kNsPerMs));
+  h.sys_uptime_ms = static_cast<uint32_t>(s.uptime_ms(now_ns));
   return h;
 }
 
@@ -122,7 +122,7 @@ uint32_t Generator::build_templated(Stream& s, uint8_t* buf, int64_t now_ns, boo
   // vector moves: the bytes past a record land on the next record, written
   // next, or past the family's records, cleared below), then patch counters,
   // times and flags.
-  const int64_t up = std::max<int64_t>(0, (now_ns - s.boot_ns) / kNsPerMs);
+  const int64_t up = s.uptime_ms(now_ns);
   const int64_t now_ms = now_ns / kNsPerMs;
   const bool keep = keep_keys_ && account;
   KeyTotal* key_totals = keep ? keys_.data() : nullptr;
@@ -342,24 +342,9 @@ void Generator::slot_templated(Stream& s, SendBatch& b, int64_t now_ns) {
   const uint32_t local = static_cast<uint32_t>(&s - streams_.data());
   auto push = [&](uint8_t* buf, uint32_t len) -> Outgoing& { return b.push(buf, len, local); };
 
-  if (cfg_.reset_every > 0 && s.since_reset >= cfg_.reset_every) {
-    if (s.held) emit_held(s, b, false);
-    s.sequence = 0;
-    s.boot_ns = now_ns;
-    s.last_uptime_ms = -1;
-    s.since_reset = 0;
+  if (begin_slot(s, b, now_ns)) {
     s.force_templates = s.templates_sent;  // a restarted router announces its templates
-    ++t.resets;
   }
-  ++s.since_reset;
-  ++t.generated;
-  if (!t.started) {
-    t.started = true;
-    t.first_seq = s.sequence;
-  }
-  const int64_t uptime_ms = std::max<int64_t>(0, (now_ns - s.boot_ns) / kNsPerMs);
-  if (s.last_uptime_ms >= 0 && (uptime_ms >> 32) != (s.last_uptime_ms >> 32)) ++t.uptime_wraps;
-  s.last_uptime_ms = uptime_ms;
 
   // Template changes, once the collector knows the templates. A held
   // datagram goes first: its data is in the layout it was built with.
