@@ -1,14 +1,30 @@
 #!/usr/bin/env bash
-# docs/architecture.md is the map of the code: every path it names must
-# exist. A path is a token that starts with src/, include/, tests/, bench/,
-# scripts/ or docs/; a bare file name (worker.cc, metrics.md) is resolved
+# docs/architecture.md is the map of the code: every path and every code
+# symbol it names must exist.
+#
+# Paths: a token that starts with src/, include/, tests/, bench/, scripts/,
+# docs/ or packaging/; a bare file name (worker.cc, metrics.md) is resolved
 # against the directory of the last path named before it on the same line,
-# and a bare *.md name against docs/ (the page's own relative links).
-# Prints every missing path and fails if there is one.
-# Usage: docs_architecture_test.sh BUILD_DIR SOURCE_DIR
+# a bare *.md name against docs/ (the page's own relative links) or else the
+# top level (README.md), and a bare *.txt or *.toml name, or any bare name
+# with no path before it on its line, against the top level (CMakeLists.txt,
+# netflow.toml).
+#
+# Symbols: a backticked name that looks like code - Foo::bar, foo(), kFoo, a
+# CamelCase type, a snake_case name - must occur as a word (grep -w) in src/,
+# include/ or a CMakeLists.txt; Foo::bar also passes when Foo and bar occur
+# in one file (a member defined in its class), and ringflow_<stage> when
+# src/<stage>/ exists (libraries named by ringflow_add_stage). So a renamed
+# function or type fails here until the map follows.
+#
+# Prints every missing path and symbol and fails if there is one.
+# Usage: docs_architecture_test.sh BUILD_DIR SOURCE_DIR [PAGE]
+#   PAGE defaults to SOURCE_DIR/docs/architecture.md (another page is checked
+#   against the same tree: the test's own negative checks use a copy).
 set -euo pipefail
+build=$1
 src=$2
-page=$src/docs/architecture.md
+page=${3:-$src/docs/architecture.md}
 [ -f "$page" ] || { echo "FAIL: $page not found" >&2; exit 1; }
 
 missing=0
@@ -16,7 +32,7 @@ checked=0
 check() {  # check PATH LINE_NUMBER
   checked=$((checked + 1))
   if [ ! -e "$src/$1" ]; then
-    echo "FAIL: docs/architecture.md:$2 names $1, which does not exist" >&2
+    echo "FAIL: ${page#"$src"/}:$2 names $1, which does not exist" >&2
     missing=$((missing + 1))
   fi
 }
@@ -30,28 +46,95 @@ while IFS= read -r line; do
     [ -n "$tok" ] || continue
     tok=${tok%.}  # a sentence's full stop
     case $tok in
-      src/* | include/* | tests/* | bench/* | scripts/* | docs/*)
+      src/* | include/* | tests/* | bench/* | scripts/* | docs/* | packaging/*)
         check "$tok" "$n"
         if [ "${tok%/}" != "$tok" ]; then dir=${tok%/}; else dir=$(dirname "$tok"); fi
         ;;
-      *.md) check "docs/$tok" "$n" ;;
+      *.md)
+        if [ -e "$src/docs/$tok" ]; then check "docs/$tok" "$n"; else check "$tok" "$n"; fi
+        ;;
+      *.txt | *.toml) check "$tok" "$n" ;;
       *)
-        if [ -n "$dir" ]; then
-          check "$dir/$tok" "$n"
-        else
-          echo "FAIL: docs/architecture.md:$n names $tok without a directory" >&2
-          missing=$((missing + 1))
-        fi
+        if [ -n "$dir" ]; then check "$dir/$tok" "$n"; else check "$tok" "$n"; fi
         ;;
     esac
-  done < <(grep -oE '(^|[^A-Za-z0-9_./-])((src|include|tests|bench|scripts|docs)/[A-Za-z0-9_./-]*|[A-Za-z0-9_]+\.(cc|h|sh|md))' <<< "$line" |
+  done < <(grep -oE '(^|[^A-Za-z0-9_./-])((src|include|tests|bench|scripts|docs|packaging)/[A-Za-z0-9_./-]*|[A-Za-z0-9_]+\.(cc|h|sh|md|txt|toml))' <<< "$line" |
     sed -E 's#^[^A-Za-z0-9_./-]##')
+done < "$page"
+
+# Symbols. The corpus: every source and header file, and the CMake files.
+mapfile -t corpus < <(find "$src/src" "$src/include" -type f \( -name '*.h' -o -name '*.cc' \)
+                      find "$src" -name CMakeLists.txt -not -path "$src/build/*")
+symbols=0
+bad_symbols=0
+has_word() { grep -qwF -- "$1" "${corpus[@]}"; }
+check_symbol() {  # check_symbol NAME LINE_NUMBER
+  local name=$1
+  symbols=$((symbols + 1))
+  has_word "$name" && return 0
+  if [[ $name == *::* ]]; then
+    # A member defined inside its class: both names in one file.
+    local cls=${name%%::*} member=${name##*::} f
+    for f in $(grep -lwF -- "$cls" "${corpus[@]}"); do
+      grep -qwF -- "$member" "$f" && return 0
+    done
+  fi
+  if [[ $name =~ ^ringflow_([a-z0-9]+)$ && -d $src/src/${BASH_REMATCH[1]} ]]; then return 0; fi
+  echo "FAIL: ${page#"$src"/}:$2 names \`$name\`, which is in no file of src/, include/ or CMake" >&2
+  bad_symbols=$((bad_symbols + 1))
+}
+n=0
+while IFS= read -r line; do
+  n=$((n + 1))
+  while read -r span; do
+    [ -n "$span" ] || continue
+    name=${span//\`/}
+    name=${name%()}
+    # Code-like: Foo::bar, foo() (stripped above), kFoo, CamelCase, snake_case.
+    if [[ $span =~ ^\`[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*(\(\))?\`$ ]] &&
+       [[ $name == *::* || $span == *'()`' || $name =~ ^k[A-Z] || $name =~ ^[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*$ || $name == *_* ]]; then
+      check_symbol "$name" "$n"
+    fi
+  done < <(grep -oE '`[^`]+`' <<< "$line")
 done < "$page"
 
 # A page that names no paths means the parsing broke, not that all is well.
 [ "$checked" -ge 30 ] || { echo "FAIL: only $checked paths found in $page" >&2; exit 1; }
-if [ "$missing" -gt 0 ]; then
-  echo "docs_architecture_test: $missing of $checked paths missing" >&2
+[ "$symbols" -ge 30 ] || { echo "FAIL: only $symbols symbols found in $page" >&2; exit 1; }
+if [ "$missing" -gt 0 ] || [ "$bad_symbols" -gt 0 ]; then
+  echo "docs_architecture_test: $missing of $checked paths and $bad_symbols of $symbols symbols missing" >&2
   exit 1
 fi
-echo "docs_architecture_test: all $checked paths named by docs/architecture.md exist"
+echo "docs_architecture_test: all $checked paths and $symbols symbols named by $page exist"
+
+# The checks must be able to fail: on the real page only, copies with one
+# symbol renamed or one path changed must each be refused, naming it.
+[ $# -ge 3 ] && exit 0
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+refused=0
+expect_refused() {  # expect_refused FROM TO: the page with FROM replaced by TO fails, naming TO
+  grep -qF -- "$1" "$page" || { echo "FAIL: self-check: $1 is not on the page" >&2; exit 1; }
+  local copy=$scratch/page.md
+  FROM=$1 TO=$2 perl -pe 's/\Q$ENV{FROM}\E/$ENV{TO}/' "$page" > "$copy"
+  if bash "$0" "$build" "$src" "$copy" 2> "$scratch/err" > /dev/null; then
+    echo "FAIL: self-check: a page naming $2 instead of $1 passed" >&2
+    exit 1
+  fi
+  local needle=${2//\`/}
+  needle=${needle%()}
+  grep -qF -- "$needle" "$scratch/err" || {
+    echo "FAIL: self-check: the refusal of $2 does not name it:" >&2
+    cat "$scratch/err" >&2
+    exit 1
+  }
+  refused=$((refused + 1))
+}
+expect_refused '`KeyPacker::pack_general`' '`KeyPacker::pack_generic`'  # member
+expect_refused '`make_sinks()`' '`make_all_sinks()`'                    # function
+expect_refused '`kSinkTypeNames`' '`kSinkTypeNameList`'                 # constant
+expect_refused '`WorkerAggregator`' '`WorkerAggregate`'                 # type
+expect_refused '`compile_plan`' '`compile_plans`'                       # snake_case name
+expect_refused '`scripts/package.sh`' '`packaging/package.sh`'          # packaging path
+expect_refused '`CMakeLists.txt`' '`CMakeList.txt`'                     # top-level file
+echo "docs_architecture_test: $refused altered copies refused, each naming what is missing"
