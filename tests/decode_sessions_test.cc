@@ -427,7 +427,7 @@ TEST_CASE("template bounds per stream and in all", "[decode][sessions]") {
   CHECK(h.counters.templates_active.load() == 4);
 }
 
-TEST_CASE("a stream keeps at most kMaxSamplers samplers; more are counted, not kept",
+TEST_CASE("a stream keeps at most kMaxSamplers samplers, more are counted, not kept",
           "[decode][sessions]") {
   Harness h;
   TemplateSpec opt;

@@ -76,7 +76,7 @@ Decoded run(const GenConfig& cfg, const TrafficModel& m, size_t slots, int64_t n
 
 }  // namespace
 
-TEST_CASE("same seed, same datagrams; another seed, other datagrams", "[generator]") {
+TEST_CASE("same seed, same datagrams, another seed, other datagrams", "[generator]") {
   // "deterministic for a given --seed"
   GenConfig c = base_config();
   c.exporters = 3;

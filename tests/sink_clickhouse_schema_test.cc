@@ -103,7 +103,7 @@ TEST_CASE("ClickHouse schema: spool files name the columns with their types",
   CHECK(typed != ch_column_list(cols));
 }
 
-TEST_CASE("ClickHouse schema: DESCRIBE output parses; differences are named one by one",
+TEST_CASE("ClickHouse schema: DESCRIBE output parses, differences are named one by one",
           "[sink][clickhouse][schema]") {
   // "If the table exists with other columns, refuse with a clear message
   //  naming the difference."

@@ -166,7 +166,7 @@ std::string table_totals(const std::string& t) {
 
 }  // namespace
 
-TEST_CASE("ClickHouse server: rows, values and totals equal the batches; table as documented",
+TEST_CASE("ClickHouse server: rows, values and totals equal the batches, table as documented",
           "[sink][clickhouse][server]") {
   // "create the table if missing ... MergeTree partitioned by day, ordered by
   //  (interval start, key)"; "totals in ClickHouse equal the ground truth"
@@ -235,7 +235,7 @@ TEST_CASE("ClickHouse server: a batch larger than batch_rows is several INSERTs,
   q("DROP TABLE " + t);
 }
 
-TEST_CASE("ClickHouse server: unreachable server -> spooled; the next run replays in order, once",
+TEST_CASE("ClickHouse server: unreachable server -> spooled, the next run replays in order, once",
           "[sink][clickhouse][server]") {
   // "when the server is down ... batches are spooled to disk ... and replayed
   //  in order when it comes back"; "the spool survives [a restart]"
@@ -421,7 +421,7 @@ TEST_CASE("ClickHouse server: a table with other columns is refused, naming the 
   q("DROP TABLE " + t);
 }
 
-TEST_CASE("ClickHouse server: credentials are used; wrong ones are refused without echoing them",
+TEST_CASE("ClickHouse server: credentials are used, wrong ones are refused without echoing them",
           "[sink][clickhouse][server]") {
   // "optional user/password (never logged)"
   REQUIRE_SERVER();
@@ -486,7 +486,7 @@ TEST_CASE("ClickHouse server: a full spool refuses the newest INSERT and counts 
   q("DROP TABLE " + t);
 }
 
-TEST_CASE("ClickHouse server: a table dropped while running is re-created; nothing is lost",
+TEST_CASE("ClickHouse server: a table dropped while running is re-created, nothing is lost",
           "[sink][clickhouse][server]") {
   REQUIRE_SERVER();
   TempDir dir;

@@ -133,7 +133,7 @@ TEST_CASE("JSONL: one flat object per row with typed values", "[sink][jsonl]") {
   CHECK(a["overflow"].text == "false");
 }
 
-TEST_CASE("Files appear complete under their final name; no .tmp is left", "[sink][csv]") {
+TEST_CASE("Files appear complete under their final name, no .tmp is left", "[sink][csv]") {
   // "written to a temporary name and renamed when complete, so a reader never
   //  sees half a file"
   TempDir dir;
