@@ -4,7 +4,7 @@
 # (tests/fuzz/decode_v5_fuzz.cc traps on those). Prints the executions run.
 #   scripts/fuzz.sh [SECONDS]
 # Builds with clang in build/fuzz (only the fuzz targets); the corpus, seeded
-# from ../shared/captures/v5-pmacct.pcap, persists in build/fuzz/corpus and
+# from tests/data/v5-pmacct.pcap, persists in build/fuzz/corpus and
 # crash inputs are written to build/fuzz/artifacts/.
 # Env: RINGFLOW_WERROR=ON|OFF (CI sets ON), RINGFLOW_FUZZ_JOBS (build jobs, default 2).
 set -euo pipefail
@@ -28,7 +28,7 @@ cmake --build "$build" --target decode_v5_fuzz pcap_to_corpus -j "${RINGFLOW_FUZ
 corpus=$build/corpus/decode_v5
 artifacts=$build/artifacts
 mkdir -p "$corpus" "$artifacts"
-"$build/tests/fuzz/pcap_to_corpus" "$root/../shared/captures/v5-pmacct.pcap" "$corpus"
+"$build/tests/fuzz/pcap_to_corpus" "$root/tests/data/v5-pmacct.pcap" "$corpus"
 
 log=$build/fuzz.log
 echo "=== ringflow fuzz: decode_v5 for ${seconds}s ===" >&2
