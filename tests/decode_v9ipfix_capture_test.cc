@@ -25,8 +25,9 @@
 //     ringflow takes octetTotalCount, else initiator + responder octets (Cisco
 //     ASA NSEL), which tshark shows in its extra column.
 // The captures come from other projects: they are read in place, never
-// copied into this repository. Without ../shared the test says so and is
-// skipped (ctest's skip code through the shared-data fixture).
+// copied into this repository. Without ../shared each case says so and is
+// reported skipped (RF_SHARED_CAPTURE, tests/support/skip.h; ctest label
+// shared-data), which fails a CI run.
 #include <catch2/catch.hpp>
 
 #include <dirent.h>
@@ -43,6 +44,7 @@
 #include "decode/record_reader.h"
 #include "decode/sessions.h"
 #include "support/capture_file.h"
+#include "support/skip.h"
 
 namespace ringflow {
 namespace {
@@ -331,13 +333,8 @@ std::vector<std::string> captures() {
   return names;
 }
 
-}  // namespace
-
-TEST_CASE("v9/IPFIX: every record of 92 real captures equals tshark's decoding",
-          "[decode][capture][shared-data]") {
-  // Both decoding paths: AVX-512 VBMI (where the CPU has it) and portable.
-  const bool simd = GENERATE(true, false);
-  if (simd && !decode_simd_available()) return;
+// Both decoding paths: AVX-512 VBMI (where the CPU has it) and portable.
+void check_every_capture(bool simd) {
   set_decode_simd(simd);
   INFO((simd ? "AVX-512 VBMI path" : "portable path"));
   std::vector<std::string> names = captures();
@@ -353,6 +350,21 @@ TEST_CASE("v9/IPFIX: every record of 92 real captures equals tshark's decoding",
                    << tot.counter_fallbacks << ", rejected " << tot.rejected);
   CHECK(tot.compared >= 3700);
   CHECK(tot.rejected == 2);
+}
+
+}  // namespace
+
+TEST_CASE("v9/IPFIX: every record of 92 real captures equals tshark's decoding (portable path)",
+          "[decode][capture][shared-data]") {
+  RF_SHARED_CAPTURE(index, "v9ipfix/index.tsv");
+  check_every_capture(false);
+}
+
+TEST_CASE("v9/IPFIX: every record of 92 real captures equals tshark's decoding (AVX-512 VBMI path)",
+          "[decode][capture][shared-data]") {
+  RF_SHARED_CAPTURE(index, "v9ipfix/index.tsv");
+  if (!decode_simd_available()) RF_SKIP("this CPU has no AVX-512 VBMI, so its decode path cannot run");
+  check_every_capture(true);
 }
 
 }  // namespace ringflow

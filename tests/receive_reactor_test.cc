@@ -1,8 +1,8 @@
 // The receive path end to end on real loopback sockets, for both backends:
 // sockets -> Reactor -> Handoff queues -> a fake worker that records what it
 // got and gives the buffers back. Every load loop is bounded in count and
-// time. The io_uring variants are skipped (with a warning) only where the
-// kernel refuses io_uring, unless RINGFLOW_REQUIRE_IO_URING is set.
+// time. Where the kernel refuses io_uring, a case with an io_uring variant
+// reports itself skipped (tests/support/skip.h), which fails a CI run.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -32,6 +32,7 @@
 #include "receive/handoff.h"
 #include "receive/reactor.h"
 #include "receive/udp_socket.h"
+#include "support/skip.h"
 
 using namespace ringflow;
 using namespace std::chrono_literals;
@@ -49,16 +50,13 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds lim
 
 const char* name_of(Backend b) { return b == Backend::kIoUring ? "io_uring" : "recvmmsg"; }
 
-// True when the io_uring variant of a test should run; otherwise warns why.
-bool io_uring_usable() {
-  static const bool ok = [] {
-    std::string why;
-    if (probe_io_uring(&why)) return true;
-    if (std::getenv("RINGFLOW_REQUIRE_IO_URING")) FAIL("io_uring required but unusable: " << why);
-    WARN("io_uring unusable here, io_uring variants skipped: " << why);
-    return false;
+// "" when the io_uring variants can run here, else why not.
+const std::string& io_uring_unusable() {
+  static const std::string why = [] {
+    std::string w;
+    return probe_io_uring(&w) ? std::string() : w;
   }();
-  return ok;
+  return why;
 }
 
 // Test payload: a v5-sized header whose bytes 0..3 carry the stream id and
@@ -345,7 +343,9 @@ Totals settled(const Rig& rig) {
 #define FOR_EACH_BACKEND()                                                         \
   const Backend backend = GENERATE(Backend::kIoUring, Backend::kRecvmmsg);         \
   INFO("backend: " << name_of(backend));                                           \
-  if (backend == Backend::kIoUring && !io_uring_usable()) return
+  if (backend == Backend::kIoUring && !io_uring_unusable().empty())                \
+  RF_SKIP("io_uring unusable here, so this case's io_uring variant cannot run: "  \
+          << io_uring_unusable())
 
 }  // namespace
 
@@ -723,10 +723,7 @@ TEST_CASE("auto falls back to recvmmsg when io_uring is denied, and says why", "
     reactor = make_reactor(cfg, 0, std::move(sockets[0]), handoff, counters, &why, &error);
   });
   t.join();
-  if (!seccomp_ok) {
-    WARN("seccomp unavailable; fallback test not run");
-    return;
-  }
+  if (!seccomp_ok) RF_SKIP("seccomp filters unavailable here, so io_uring cannot be denied");
   CHECK(forced_null);
   CHECK_THAT(forced_error, Catch::Contains("io_uring") && Catch::Contains("not permitted"));
   REQUIRE(reactor);
