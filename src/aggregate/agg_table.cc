@@ -16,9 +16,7 @@ AggTable::AggTable(uint32_t key_words, uint64_t max_entries)
       capacity_(max_entries * 2) {
   // Slot indices are stored as uint32 in the used list.
   if (capacity_ > UINT32_MAX || key_words == 0 || key_words > kMaxKeyWords) throw std::bad_alloc();
-  size_t bytes = capacity_ * stride_ * 8;
-  constexpr size_t kHuge = 2u << 20;
-  map_bytes_ = (bytes + kHuge - 1) / kHuge * kHuge;
+  map_bytes_ = map_bytes_for(key_words, max_entries);
   if (!mem_.map(map_bytes_)) throw std::bad_alloc();
   // Best effort: without transparent huge pages the table still works, only
   // with more TLB misses. Anonymous memory is zero: every slot starts empty.

@@ -97,6 +97,11 @@ class AggTable {
   uint64_t max_entries() const { return max_entries_; }
   uint64_t size() const { return size_; }
   size_t memory_bytes() const { return map_bytes_ + max_entries_ * sizeof(uint32_t); }
+  // What memory_bytes() will be for a table of this shape (for start-up
+  // messages: the table need not exist).
+  static size_t memory_bytes_for(uint32_t key_words, uint64_t max_entries) {
+    return map_bytes_for(key_words, max_entries) + max_entries * sizeof(uint32_t);
+  }
 
   // Rows that went to the overflow row (flows == 0: none).
   const AggCounters& overflow() const { return overflow_; }
@@ -191,6 +196,12 @@ class AggTable {
   Mapping mem_;                  // the slots; slots_ caches mem_.get()
   uint64_t* slots_ = nullptr;
   size_t map_bytes_ = 0;
+  // The slots' mapping, rounded up to whole 2 MiB pages.
+  static size_t map_bytes_for(uint32_t key_words, uint64_t max_entries) {
+    constexpr size_t kHuge = 2u << 20;
+    const size_t bytes = max_entries * 2 * (key_words + kCounterWords) * 8;
+    return (bytes + kHuge - 1) / kHuge * kHuge;
+  }
   std::unique_ptr<uint32_t[]> used_;  // slot index of each row, insertion order
   AggCounters overflow_;
 };

@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <new>
+#include <stdexcept>
 
+#include "aggregate/agg_table.h"
 #include "aggregate/hub.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -28,6 +31,31 @@ uint32_t effective_workers(const ReceiveConfig& rc) {
   return std::max(1u, hw > rc.reactors ? hw - rc.reactors : 1u);
 }
 
+std::string human_bytes(double bytes) {
+  char s[32];
+  if (bytes >= double(1ull << 30)) {
+    snprintf(s, sizeof s, "%.1f GiB", bytes / double(1ull << 30));
+  } else {
+    snprintf(s, sizeof s, "%.0f MiB", bytes / double(1ull << 20));
+  }
+  return s;
+}
+
+// The one line said when the aggregation tables cannot be had.
+std::string aggregation_memory_error(const AggregateConfig& cfg, uint32_t workers,
+                                     const char* what) {
+  KeySchema schema;
+  std::string ignored;
+  const uint32_t key_words = KeySchema::parse(cfg.key, &schema, &ignored) ? schema.key_words() : 2;
+  const size_t per_table = AggTable::memory_bytes_for(key_words, cfg.max_entries);
+  const uint32_t tables = 2 * workers + 1;
+  return "aggregate.max_entries = " + std::to_string(cfg.max_entries) +
+         ": cannot map the aggregation tables (" + std::to_string(tables) +
+         " tables, 2 per worker and the flusher's, " + human_bytes(double(per_table)) + " each, " +
+         human_bytes(double(per_table) * tables) + " in all): " + what +
+         "; lower aggregate.max_entries or raise the memory/address-space limit (docs/config.md)";
+}
+
 void name_thread(std::thread& t, const char* prefix, uint32_t i) {
   char name[32];
   snprintf(name, sizeof name, "%s%u", prefix, i);
@@ -43,6 +71,46 @@ Collector::Collector(Config config, RunOptions options)
 Collector::~Collector() { stop(); }
 
 bool Collector::start(std::string* error) {
+  // Start-up allocates everything the pipeline will use; a failure (an
+  // exception from a stage's constructor, e.g. tables that cannot be mapped)
+  // is an error message, never std::terminate, and leaves nothing running.
+  bool ok = false;
+  try {
+    ok = start_stages(error);
+  } catch (const std::bad_alloc& e) {
+    *error = std::string("out of memory while starting the pipeline (") + e.what() +
+             "); lower receive.queue_depth, receive.ring_entries or aggregate.max_entries";
+  } catch (const std::exception& e) {
+    *error = std::string("cannot start the pipeline: ") + e.what();
+  }
+  if (!ok) abandon_start();
+  return ok;
+}
+
+void Collector::abandon_start() {
+  // Whatever start_stages() got to, in reverse: threads first (they use the
+  // stages), then the stages in the order their references require.
+  if (metrics_) metrics_->stop();
+  for (auto& r : reactors_) r->stop();
+  for (auto& t : reactor_threads_) t.join();
+  reactor_threads_.clear();
+  for (auto& w : workers_) w->request_drain();
+  for (auto& t : worker_threads_) t.join();
+  worker_threads_.clear();
+  metrics_.reset();
+  flusher_.reset();  // stops its thread without a final flush
+  workers_.clear();
+  reactors_.clear();
+  hub_.reset();
+  handoff_.reset();
+  reactor_counters_.clear();
+  worker_counters_.clear();
+  backends_.clear();
+  bound_.clear();
+  running_ = false;
+}
+
+bool Collector::start_stages(std::string* error) {
   const ReceiveConfig& rc = config_.receive;
   const uint32_t nworkers = effective_workers(rc);
 
@@ -81,8 +149,13 @@ bool Collector::start(std::string* error) {
     reactors_.push_back(std::move(reactor));
   }
 
-  hub_ = std::make_unique<AggregationHub>(config_.aggregate, nworkers);
-  flusher_ = std::make_unique<Flusher>(*hub_, std::move(sinks), [this] { return snapshot(); });
+  try {
+    hub_ = std::make_unique<AggregationHub>(config_.aggregate, nworkers);
+    flusher_ = std::make_unique<Flusher>(*hub_, std::move(sinks), [this] { return snapshot(); });
+  } catch (const std::bad_alloc& e) {
+    *error = aggregation_memory_error(config_.aggregate, nworkers, e.what());
+    return false;
+  }
 
   FILE* flow_out = options_.print_flows ? stdout : nullptr;
   for (uint32_t w = 0; w < nworkers; ++w)

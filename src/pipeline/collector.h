@@ -51,8 +51,10 @@ class Collector {
   Collector(const Collector&) = delete;
   Collector& operator=(const Collector&) = delete;
 
-  // Opens sockets and starts every thread. false + *error on failure (e.g.
-  // the port is in use); nothing is left running then.
+  // Opens sockets, allocates every stage and starts every thread. false +
+  // *error (one line) on failure, e.g. the port is in use or the
+  // aggregation tables of aggregate.max_entries cannot be mapped; nothing is
+  // left running then. Never throws.
   bool start(std::string* error);
   // Graceful stop as described above. Idempotent.
   void stop();
@@ -81,6 +83,9 @@ class Collector {
   const Flusher* flusher() const { return flusher_.get(); }
 
  private:
+  bool start_stages(std::string* error);  // start() without the clean-up; may throw
+  void abandon_start();                   // undoes a partial start_stages()
+
   Config config_;
   RunOptions options_;
   bool running_ = false;
