@@ -83,6 +83,7 @@ start() {
   local dir=$work/$1
   mkdir -p "$dir"
   printf '%s\n' "$2" > "$dir/netflow.toml"
+  : > "$dir/stderr"  # before the background shell opens it: the loop below reads it at once
   "$ringflow" -c "$dir/netflow.toml" > "$dir/stdout" 2> "$dir/stderr" &
   pid=$!
   port= murl=
