@@ -34,6 +34,7 @@ struct ReceiveConfig {
   uint32_t batch = 64;                   // datagrams per recvmmsg / completions per batch, 1..1024
   uint32_t queue_depth = 16384;          // datagrams per worker queue, 256..1048576
   std::vector<Cidr> allow;               // empty = accept every exporter
+  uint32_t drain_timeout_s = 3;          // shutdown: keep receiving until quiet, at most this, 0..3600
 };
 
 struct SamplingOverride {

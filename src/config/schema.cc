@@ -73,6 +73,10 @@ const Key<Config> kConfigArr[] = {
      .min = 256, .max = 1048576},
     {.name = "receive.allow", .ref = RF_FIELD(Config, receive.allow),
      .help = "exporter allow-list (CIDR prefixes); empty = accept every exporter"},
+    {.name = "receive.drain_timeout", .ref = RF_FIELD(Config, receive.drain_timeout_s),
+     .help = "at shutdown, seconds to keep receiving until no datagram arrived for 200 ms; "
+             "later ones are dropped and counted by the kernel; 0 = take only what the sockets hold",
+     .min = 0, .max = 3600},
     // [decode]
     {.name = "decode.accept_trailing", .ref = RF_FIELD(Config, decode.accept_trailing),
      .help = "accept (and count) datagrams with bytes after the last record instead of rejecting them"},

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <new>
 #include <stdexcept>
 
@@ -189,27 +190,57 @@ bool Collector::start_stages(std::string* error) {
 void Collector::stop() {
   if (!running_) return;
   running_ = false;
-  // 1. Stop receiving. A reactor hands off what it already took before run()
+  // 1. Receive until the exporters are quiet (receive.drain_timeout at
+  //    most): the kernel queues datagrams for as long as the sockets are
+  //    open, so closing them at once would lose what is in flight.
+  drain_receive();
+  // 2. Stop receiving: each reactor seals its sockets (later datagrams are
+  //    kernel drops), takes what they hold and hands it off before run()
   //    returns, so after the joins nothing more enters the queues.
   for (auto& r : reactors_) r->stop();
   for (auto& t : reactor_threads_) t.join();
   reactor_threads_.clear();
-  // 2. Workers drain their queues, then exit.
+  // 3. Workers drain their queues, then exit.
   for (auto& w : workers_) w->request_drain();
   for (auto& t : worker_threads_) t.join();
   worker_threads_.clear();
-  // 3. Final (partial) interval to every sink.
+  // 4. Final (partial) interval to every sink.
   flusher_->stop_and_flush_final();
   if (metrics_) metrics_->stop();
   StatsSnapshot s = snapshot();
   RF_LOG_INFO("stopped: %llu datagrams received, %llu decoded, %llu rejected, %llu dropped, "
-              "%llu flows; %llu dropped by the kernel (socket buffer full)",
+              "%llu flows; %llu dropped by the kernel (socket buffer full, or after the drain)",
               static_cast<unsigned long long>(s.datagrams),
               static_cast<unsigned long long>(s.decoded),
               static_cast<unsigned long long>(s.rejected()),
               static_cast<unsigned long long>(s.dropped()),
               static_cast<unsigned long long>(s.flows),
               static_cast<unsigned long long>(s.kernel_drops));
+}
+
+void Collector::drain_receive() {
+  const uint32_t timeout_s = config_.receive.drain_timeout_s;
+  if (timeout_s == 0 || reactors_.empty()) return;
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  const auto deadline = t0 + std::chrono::seconds(timeout_s);
+  for (auto& r : reactors_) r->begin_drain();
+  auto all_quiet = [this] {
+    return std::all_of(reactors_.begin(), reactors_.end(), [](const auto& r) { return r->quiet(); });
+  };
+  // The reactors update quiet() every 10 ms; look as often.
+  bool quiet = false;
+  while (!(quiet = all_quiet()) && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (quiet) {
+    RF_LOG_INFO("drain: no datagram for %lld ms after %.1f s; sealing the sockets",
+                static_cast<long long>(kDrainQuietMs), secs);
+  } else {
+    RF_LOG_WARN("drain: datagrams still arriving after receive.drain_timeout = %u s; sealing the "
+                "sockets: from now on the kernel drops them and counts them as kernel drops",
+                timeout_s);
+  }
 }
 
 StatsSnapshot Collector::snapshot() const {
@@ -313,9 +344,9 @@ int run_collector(const Config& config, const RunOptions& options) {
     timespec timeout{1, 0};
     int sig = sigtimedwait(&set, nullptr, &timeout);
     if (sig == SIGINT || sig == SIGTERM) {
-      RF_LOG_INFO("%s: stopping (draining queues, flushing the partial interval); "
-                  "send it again to exit at once",
-                  sig == SIGINT ? "SIGINT" : "SIGTERM");
+      RF_LOG_INFO("%s: stopping (receiving until the exporters are quiet, at most %u s; then "
+                  "draining queues, flushing the partial interval); send it again to exit at once",
+                  sig == SIGINT ? "SIGINT" : "SIGTERM", config.receive.drain_timeout_s);
       break;
     }
     if (sig == SIGHUP) {
