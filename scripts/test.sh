@@ -28,13 +28,24 @@ ci=false
 [ "${CI:-}" = true ] && ci=true
 timing=()
 
-# phase NAME COMMAND...: runs it and records its wall time (also when it
-# fails). COMMAND handles its own errors: set -e does not reach into it here.
+# CPU seconds (user + system) used so far by this script's finished
+# children: cutime + cstime of /proc/$$/stat, in clock ticks. ($$ is this
+# shell also inside $(...); the command name, field 2, has no spaces here.)
+children_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%d\n", ($16 + $17) / hz }' "/proc/$$/stat"
+}
+
+# phase NAME COMMAND...: runs it and records its wall time and the CPU time
+# of what it ran (also when it fails): on a shared machine the wall time
+# depends on the neighbours, the CPU time does not. COMMAND handles its own
+# errors: set -e does not reach into it here.
 phase() {
-  local name=$1 t0=$SECONDS rc=0
+  local name=$1 t0=$SECONDS rc=0 cpu0
+  cpu0=$(children_cpu)
   shift
   "$@" || rc=$?
-  timing+=("$(printf '%-16s %5d s%s' "$name" $((SECONDS - t0)) "$([ $rc -eq 0 ] || echo "  (failed: $rc)")")")
+  timing+=("$(printf '%-16s %5d s wall %6d s CPU%s' "$name" $((SECONDS - t0)) \
+    $(($(children_cpu) - cpu0)) "$([ $rc -eq 0 ] || echo "  (failed: $rc)")")")
   return $rc
 }
 
@@ -117,7 +128,7 @@ fuzz() {
 
 report() {
   [ ${#timing[@]} -gt 0 ] || return 0
-  echo "=== ringflow tests: wall time per phase ===" >&2
+  echo "=== ringflow tests: time per phase (load average now: $(cut -d' ' -f1-3 /proc/loadavg)) ===" >&2
   printf '  %s\n' "${timing[@]}" >&2
 }
 trap report EXIT
