@@ -90,7 +90,7 @@ run_suite() {
     }
     /<\/testcase>/ { inside = 0 }
     END { for (i = 1; i <= n; i++) printf "  %s: %s\n", name[i], why[i] == "" ? "(no reason printed)" : why[i] }
-  ' "$junit")
+  ' "$junit" | sed "s/&apos;/'/g; s/&quot;/\"/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g")
   if [ -n "$skipped" ]; then
     echo "ringflow tests ($name): $(wc -l <<<"$skipped") of $ran skipped:" >&2
     echo "$skipped" >&2
