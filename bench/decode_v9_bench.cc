@@ -199,10 +199,13 @@ int main(int argc, char** argv) {
   const int runs = bench::runs_from_args(argc, argv, 9);
   const std::string only = argc > 2 ? argv[2] : "";
   auto want = [&](const char* part) { return only.empty() || only == part; };
-  for (bool simd : {true, false}) {
-    if (simd && !decode_simd_available()) continue;
-    set_decode_simd(simd);
-    std::printf("-- %s path\n", simd ? "AVX-512 VBMI" : "portable");
+  for (DecodePath path : {DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar}) {
+    if (!decode_path_available(path)) {
+      std::printf("-- %s path: not on this CPU\n", decode_path_name(path));
+      continue;
+    }
+    set_decode_path(path);
+    std::printf("-- %s path\n", decode_path_name(path));
     if (want("ipv4")) bench_template("IPFIX IPv4, 20 fields: decode", ipv4_template(), false, runs);
     if (want("ipv6")) bench_template("IPFIX IPv6, 20 fields: decode", ipv6_template(), true, runs);
     if (want("varlen"))

@@ -58,15 +58,16 @@ class Interval {
     ctx.exporter = IpAddr::from_v4(0x7F000001);
     ctx.arrival_ms = kT0 + 1;
     for (size_t i = 0; i < n; ++i) {
-      v5::Record r{};
+      FlowRecord r;
       uint64_t x = rng();
-      r.src_addr = 0x0A000000u | static_cast<uint32_t>(i & 0xFFFFFF);
-      r.dst_addr = static_cast<uint32_t>(x);
+      r.src = IpAddr::from_v4(0x0A000000u | static_cast<uint32_t>(i & 0xFFFFFF));
+      r.dst = IpAddr::from_v4(static_cast<uint32_t>(x));
+      r.ip_version = 4;
       r.src_port = static_cast<uint16_t>(x >> 32);
       r.dst_port = static_cast<uint16_t>(x >> 48);
       r.protocol = 6;
-      r.packets = 1 + static_cast<uint32_t>(x % 50);
-      r.octets = r.packets * 400;
+      r.packets = 1 + x % 50;
+      r.bytes = r.packets * 400;
       r.start_ms = kT0;
       r.end_ms = kT0 + 10;
       w.add(r, ctx);

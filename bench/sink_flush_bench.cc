@@ -28,19 +28,20 @@ void fill(WorkerAggregator& w, uint64_t rows, uint32_t offset) {
   FlowContext ctx;
   ctx.exporter = IpAddr::from_v4(0xC0000201);
   ctx.arrival_ms = kT0 + 1;
-  v5::Record batch[30];
+  alignas(64) static FlowRecord batch[30];
   for (uint64_t i = 0; i < rows; i += 30) {
     size_t m = 0;
     for (; m < 30 && i + m < rows; ++m) {
-      v5::Record& r = batch[m];
+      FlowRecord& r = batch[m];
       uint32_t k = static_cast<uint32_t>(i + m) + offset;
-      r.src_addr = 0x0A000000u + k;
-      r.dst_addr = 0xC0A80000u + (k * 2654435761u >> 16);
+      r.src = IpAddr::from_v4(0x0A000000u + k);
+      r.dst = IpAddr::from_v4(0xC0A80000u + (k * 2654435761u >> 16));
+      r.ip_version = 4;
       r.src_port = static_cast<uint16_t>(1024 + k % 60000);
       r.dst_port = static_cast<uint16_t>(k % 3 ? 443 : 53);
       r.protocol = k % 3 ? 6 : 17;
       r.packets = 1 + k % 1000;
-      r.octets = r.packets * 512;
+      r.bytes = r.packets * 512;
       r.tcp_flags = static_cast<uint8_t>(k);
       r.start_ms = kT0 - 30000 + k % 60000;
       r.end_ms = r.start_ms + k % 5000;

@@ -1,5 +1,5 @@
 # Delivered vs offered load, one line per system (scripts/bench.sh).
-# Variables (-e): datafile (from bench_plotdata.awk), outfile, machine.
+# Variables (-e): datafile (from scripts/bench_tool.py report), outfile, machine.
 set terminal pngcairo size 1000,650 font ",11"
 set output outfile
 set title "NetFlow v5 collectors: delivered vs offered load\n{/*0.8 ".machine."}"

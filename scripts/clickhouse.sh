@@ -20,6 +20,18 @@
 #                                          connections while it shuts down.)
 #   scripts/clickhouse.sh kill DIR         SIGKILL at once: a crash, for outage tests.
 #   scripts/clickhouse.sh port DIR         prints the HTTP port of DIR's server.
+#   scripts/clickhouse.sh cluster DIR N [NAME]
+#                                          N servers DIR/shard1 .. DIR/shardN as the
+#                                          shards of one cluster NAME (default
+#                                          "ringflow"): each one's
+#                                          config.d/cluster.xml lists every shard
+#                                          (127.0.0.1 and its TCP port) under
+#                                          <remote_servers>. Starts them and prints
+#                                          their HTTP ports, one per line. Each
+#                                          DIR/shardK is then an ordinary DIR for
+#                                          start, stop, kill and port (a restart
+#                                          keeps its ports and the cluster file).
+#   scripts/clickhouse.sh cluster-stop DIR stops every DIR/shard*.
 #
 # Users: "default" (no password) and "ringflow" with the password in
 # DIR/password (random, made on first start) so that tests can check
@@ -229,11 +241,70 @@ cmd_kill() {
   rm -f "$dir/server.pid"
 }
 
+# cluster DIR N [NAME]: ports first (all distinct, kept from a previous run
+# of the same DIR), then every shard's cluster file, then the servers.
+cmd_cluster() {
+  local dir=${1:?usage: clickhouse.sh cluster DIR N [NAME]} n=${2:?usage: clickhouse.sh cluster DIR N [NAME]}
+  local name=${3:-ringflow}
+  [[ "$n" =~ ^[1-9][0-9]?$ ]] || die "cluster: N must be 1..99, found '$n'"
+  [[ "$name" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "cluster: bad cluster name '$name'"
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  local k used="" http tcp
+  local -a https tcps
+  for k in $(seq 1 "$n"); do
+    local sd=$dir/shard$k
+    mkdir -p "$sd/config.d"
+    http=""; tcp=""
+    [ -s "$sd/http_port" ] && http=$(cat "$sd/http_port")
+    [ -s "$sd/tcp_port" ] && tcp=$(cat "$sd/tcp_port")
+    while [ -z "$http" ] || [[ " $used " == *" $http "* ]]; do http=$(pick_port); done
+    used="$used $http"
+    while [ -z "$tcp" ] || [[ " $used " == *" $tcp "* ]]; do tcp=$(pick_port); done
+    used="$used $tcp"
+    https[$k]=$http
+    tcps[$k]=$tcp
+  done
+  local shards=""
+  for k in $(seq 1 "$n"); do
+    shards="$shards            <shard><replica><host>127.0.0.1</host><port>${tcps[$k]}</port></replica></shard>
+"
+  done
+  for k in $(seq 1 "$n"); do
+    # Merged into config.xml by the server (config.d next to the config
+    # file); write_config leaves config.d alone, so restarts keep it.
+    cat >"$dir/shard$k/config.d/cluster.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+    <remote_servers>
+        <$name>
+$shards        </$name>
+    </remote_servers>
+</yandex>
+EOF
+  done
+  for k in $(seq 1 "$n"); do
+    cmd_start "$dir/shard$k" "${https[$k]}" "${tcps[$k]}"
+  done
+}
+
+cmd_cluster_stop() {
+  local dir=${1:?usage: clickhouse.sh cluster-stop DIR} sd
+  [ -d "$dir" ] || return 0
+  for sd in "$dir"/shard*; do
+    [ -d "$sd" ] && cmd_stop "$sd"
+  done
+  return 0
+}
+
 case "${1:-}" in
   install) exec bash "$(dirname "$0")/deps.sh" clickhouse-server clickhouse-client ;;
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   kill) shift; cmd_kill "$@" ;;
   port) cat "${2:?usage: clickhouse.sh port DIR}/http_port" ;;
-  *) echo "usage: clickhouse.sh install | start DIR [HTTP_PORT [TCP_PORT]] | stop DIR | kill DIR | port DIR" >&2; exit 2 ;;
+  cluster) shift; cmd_cluster "$@" ;;
+  cluster-stop) shift; cmd_cluster_stop "$@" ;;
+  *) echo "usage: clickhouse.sh install | start DIR [HTTP_PORT [TCP_PORT]] | stop DIR | kill DIR | port DIR" \
+          "| cluster DIR N [NAME] | cluster-stop DIR" >&2; exit 2 ;;
 esac

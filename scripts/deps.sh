@@ -4,10 +4,12 @@
 # present.
 #
 #   scripts/deps.sh                 what the build needs
-#   scripts/deps.sh --test          + everything the test suite, the fuzz run
-#                                   and the soak need: clickhouse-server (its
-#                                   private instances), prometheus (promtool),
-#                                   clang (libFuzzer), curl, ss, pgrep.
+#   scripts/deps.sh --test          + everything the test suite, the fuzz run,
+#                                   the package and the soak need (TEST_PKGS
+#                                   below: clickhouse-server, prometheus for
+#                                   promtool, clang, tshark, jq, grepcidr,
+#                                   gnuplot, groff, man-db, systemd, dpkg-dev,
+#                                   curl, ...).
 #                                   scripts/test.sh and .ci/run call this once,
 #                                   before ctest: no test installs anything.
 #   scripts/deps.sh [--test] PKG... these as well
@@ -19,11 +21,19 @@ set -euo pipefail
 
 PKGS=(g++ cmake ninja-build pkg-config ccache
       liburing-dev libconcurrentqueue-dev catch2 libtomlplusplus-dev libcli11-dev
-      libpcap-dev libcurl4-openssl-dev libcpp-httplib-dev)
-# Test tools. tshark is not needed: the capture's Wireshark decoding is
-# committed as TSV (tests/data/).
+      libpcap-dev libcurl4-openssl-dev libcpp-httplib-dev libcap-dev)
+# What the tests and the scripts they run need (read the tests for the
+# reason of each): the ClickHouse tests' private servers; promtool
+# (prometheus) for the metrics and alert-rule tests; clang and its runtime
+# for the fuzz targets; tshark for the generator's and the v9/IPFIX capture
+# tests; jq and grepcidr for docs/querying.md's recipes and the dashboard;
+# gnuplot for the traffic plot and the soak's RSS plot; groff, man and
+# systemd-analyze for the man page and package tests; dpkg-dev, gzip and
+# binutils for scripts/package.sh; curl (metrics scrapes), ss (iproute2),
+# pgrep (procps), setpriv (util-linux).
 TEST_PKGS=(clickhouse-server clickhouse-client prometheus clang libclang-rt-14-dev
-           curl iproute2 procps)
+           tshark jq grepcidr gnuplot-nox groff-base man-db systemd
+           dpkg-dev gzip binutils curl iproute2 procps util-linux)
 
 if [ "${1:-}" = --test ]; then
   shift

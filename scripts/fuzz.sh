@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Fuzzes the NetFlow v5 decoder with libFuzzer under ASan+UBSan for SECONDS
-# (default 60) and fails on any crash, sanitizer report or broken invariant
-# (tests/fuzz/decode_v5_fuzz.cc traps on those). Prints the executions run.
+# Fuzzes the decoders with libFuzzer under ASan+UBSan for SECONDS in all
+# (default 60: a third to the v5 decoder, two thirds to v9/IPFIX with
+# template state) and fails on any crash, sanitizer report or broken
+# invariant (tests/fuzz/decode_*_fuzz.cc trap on those). Prints the
+# executions run per target.
 #   scripts/fuzz.sh [SECONDS]
-# Builds with clang in build/fuzz (only the fuzz targets); the corpus, seeded
-# from tests/data/v5-pmacct.pcap, persists in build/fuzz/corpus and
-# crash inputs are written to build/fuzz/artifacts/.
+# Builds with clang in build/fuzz (only the fuzz targets). The corpora
+# persist in build/fuzz/corpus/<target>: decode_v5 is seeded from
+# tests/data/v5-pmacct.pcap, decode_templated from the v9/IPFIX captures in
+# ../shared/captures/v9ipfix/pcap (read in place; without them, from a
+# synthetic sequence). Crash inputs go to build/fuzz/artifacts/.
 # Env: RINGFLOW_WERROR=ON|OFF (CI sets ON), RINGFLOW_FUZZ_JOBS (build jobs, default 2).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
 build=$root/build/fuzz
+V5_CAPTURE=$root/tests/data/v5-pmacct.pcap
 
 "$root/scripts/deps.sh" clang libclang-rt-14-dev
 
@@ -23,25 +28,33 @@ if [ ! -f "$build/build.ninja" ]; then
 else
   cmake "$build" -DRINGFLOW_WERROR="${RINGFLOW_WERROR:-OFF}" >/dev/null
 fi
-cmake --build "$build" --target decode_v5_fuzz pcap_to_corpus -j "${RINGFLOW_FUZZ_JOBS:-2}"
+cmake --build "$build" --target decode_v5_fuzz decode_templated_fuzz pcap_to_corpus \
+  captures_to_sequences -j "${RINGFLOW_FUZZ_JOBS:-2}"
 
-corpus=$build/corpus/decode_v5
 artifacts=$build/artifacts
-mkdir -p "$corpus" "$artifacts"
-"$build/tests/fuzz/pcap_to_corpus" "$root/tests/data/v5-pmacct.pcap" "$corpus"
+mkdir -p "$build/corpus/decode_v5" "$build/corpus/decode_templated" "$artifacts"
+"$build/tests/fuzz/pcap_to_corpus" "$V5_CAPTURE" "$build/corpus/decode_v5"
+"$build/tests/fuzz/captures_to_sequences" "$root/../shared/captures/v9ipfix/pcap" \
+  "$build/corpus/decode_templated"
 
-log=$build/fuzz.log
-echo "=== ringflow fuzz: decode_v5 for ${seconds}s ===" >&2
-status=0
-ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  "$build/tests/fuzz/decode_v5_fuzz" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-  -max_len=4096 -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1 || status=$?
+# run TARGET SECONDS MAX_LEN: fuzz one target; exit 1 on a finding.
+run() {
+  local target=$1 secs=$2 max_len=$3 corpus=$build/corpus/$1 log=$build/fuzz-$1.log status=0
+  echo "=== ringflow fuzz: $target for ${secs}s ===" >&2
+  ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$build/tests/fuzz/${target}_fuzz" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+    -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$artifacts/$target-" "$corpus" \
+    >"$log" 2>&1 || status=$?
+  local execs
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  if [ "$status" -ne 0 ]; then
+    tail -n 60 "$log" >&2
+    echo "fuzz: $target FAILED (exit $status) after ${execs:-?} executions; crash input in $artifacts/" >&2
+    exit 1
+  fi
+  echo "fuzz: $target ok, ${execs:-?} executions in ${secs}s, corpus $(find "$corpus" -type f | wc -l) inputs" >&2
+}
 
-execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-if [ "$status" -ne 0 ]; then
-  tail -n 60 "$log" >&2
-  echo "fuzz: FAILED (exit $status) after ${execs:-?} executions; crash input in $artifacts/" >&2
-  exit 1
-fi
-grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 >&2 || true
-echo "fuzz: ok, ${execs:-?} executions in ${seconds}s, corpus $(find "$corpus" -type f | wc -l) inputs" >&2
+v5_secs=$(( seconds / 3 > 0 ? seconds / 3 : 1 ))
+run decode_v5 "$v5_secs" 4096
+run decode_templated "$(( seconds - v5_secs > 0 ? seconds - v5_secs : 1 ))" 16384

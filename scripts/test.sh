@@ -3,7 +3,7 @@
 #   scripts/test.sh            Release build, every test (what CI runs first)
 #   scripts/test.sh --asan     ASan+UBSan build, every test not labelled nosan
 #   scripts/test.sh --tsan     TSan build, every test labelled threads
-#   scripts/test.sh --fuzz     one fuzz run of the v5 decoder (scripts/fuzz.sh)
+#   scripts/test.sh --fuzz     one fuzz run of the decoders (scripts/fuzz.sh)
 #   scripts/test.sh --all      Release, then ASan+UBSan, then TSan, then fuzz
 # Tests are selected by ctest label, never by name (tests/CMakeLists.txt says
 # what each label means). Extra arguments after the mode go to ctest, e.g.

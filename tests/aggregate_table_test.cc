@@ -88,20 +88,24 @@ TEST_CASE("The table matches a reference map under many colliding keys", "[table
   CHECK(t.overflow().flows == 0);
 }
 
-TEST_CASE("A full table sends new keys to the overflow row and never grows", "[table]") {
+TEST_CASE("A full table sends new keys to the overflow row and never grows past max_entries",
+          "[table]") {
   // "When a table is full, records of new keys are added to an overflow row
   //  (key of all zeros, flagged) and counted — never silently lost, never
   //  unbounded growth."
-  AggTable t(2, 100);
-  const uint64_t cap = t.capacity();
-  const size_t mem = t.memory_bytes();
-  CHECK(cap >= 100 * 2);
+  AggTable t(2, 100, 8);  // starts with room for 8 keys: grows on the way
+  CHECK(t.capacity() == 16);
   uint64_t total_bytes = 0, overflowed = 0;
   for (uint64_t k = 1; k <= 250; ++k) {
     total_bytes += k;
     if (!add(t, k, 0, delta(1, k, static_cast<int64_t>(k), static_cast<int64_t>(k), 0)))
       ++overflowed;
   }
+  const uint64_t cap = t.capacity();
+  const size_t mem = t.memory_bytes();
+  CHECK(cap == t.max_capacity());
+  CHECK(cap == 200);
+  CHECK(t.grows() >= 3);  // 16 -> 32 -> 64 -> 128 -> 200 slots
   // Existing keys still accumulate when full.
   CHECK(add(t, 1, 0, delta(1, 1, 1, 1, 0)));
   total_bytes += 1;
@@ -110,11 +114,99 @@ TEST_CASE("A full table sends new keys to the overflow row and never grows", "[t
   CHECK(t.overflow().flows == 150);
   CHECK(t.capacity() == cap);
   CHECK(t.memory_bytes() == mem);
+  CHECK_FALSE(t.growing());
   uint64_t sum = t.overflow().bytes;
   t.for_each([&](const uint64_t*, const AggCounters& c) { sum += c.bytes; });
   CHECK(sum == total_bytes);  // nothing lost
   CHECK(t.overflow().first_ms == 101);
   CHECK(t.overflow().last_ms == 250);
+}
+
+TEST_CASE("A growing table matches a reference map at every step", "[table]") {
+  // From room for 4 keys to 20 000: every growth happens with lookups of
+  // old keys, new keys and for_each mid-way, while rows are still moving.
+  AggTable t(2, 20000, 4);
+  std::map<std::pair<uint64_t, uint64_t>, AggCounters> ref;
+  std::mt19937_64 rng(7);
+  uint64_t seen_growing = 0, checks = 0;
+  for (int i = 0; i < 200000; ++i) {
+    // Keys from a space that widens over time, so new keys keep coming.
+    const uint64_t space = 10 + static_cast<uint64_t>(i) / 10;
+    uint64_t k0 = rng() % space, k1 = k0 * 3;
+    auto d = delta(rng() % 100, rng() % 10000, static_cast<int64_t>(rng() % 1000),
+                   static_cast<int64_t>(rng() % 1000), static_cast<uint8_t>(rng()));
+    REQUIRE(add(t, k0, k1, d));
+    ref[{k0, k1}].accumulate(d);
+    REQUIRE(t.size() == ref.size());
+    if (t.growing()) ++seen_growing;
+    // Full comparison now and then, growing or not.
+    if ((i % 9973 == 0) || (t.growing() && i % 97 == 0)) {
+      ++checks;
+      auto m = dump(t);
+      REQUIRE(m.size() == ref.size());
+      for (auto& [k, c] : ref) {
+        const AggCounters& g = m[k];
+        REQUIRE(g.flows == c.flows);
+        REQUIRE(g.bytes == c.bytes);
+        REQUIRE(g.first_ms == c.first_ms);
+        REQUIRE(g.last_ms == c.last_ms);
+        REQUIRE(g.tcp_flags == c.tcp_flags);
+      }
+    }
+  }
+  CHECK(t.grows() >= 10);
+  CHECK(seen_growing > 0);
+  CHECK(checks > 30);
+  CHECK(t.overflow().flows == 0);
+  // Load stays <= 0.5 once a growth is done.
+  if (!t.growing()) CHECK(t.size() * 2 <= t.capacity());
+}
+
+TEST_CASE("Memory follows the keys: small at start, fit() shrinks and grows empty tables",
+          "[table]") {
+  AggTable t(2, 1000000);  // default start: room for 4096 keys
+  CHECK(t.capacity() == 2 * AggTable::kInitialEntries);
+  CHECK(t.memory_bytes() == 2 * AggTable::kInitialEntries * 64);
+  for (uint64_t k = 0; k < 100000; ++k) REQUIRE(add(t, k, 1, delta(1, 1, 0, 0, 0)));
+  // 100 k keys: 262 144 slots (16 MiB) once the growth is done, 24 MiB
+  // while the last one runs; never the 128 MiB of max_entries.
+  CHECK(t.capacity() == 262144);
+  CHECK(t.memory_bytes() <= (24u << 20) + 100000 * 8);
+  CHECK(t.max_memory_bytes() >= 128000000u);
+  const uint64_t rows = t.size();
+  t.clear();
+  CHECK_FALSE(t.growing());
+  // Refit for the keys it held: the same size (already faulted in).
+  REQUIRE(t.fit(rows));
+  CHECK(t.capacity() == 262144);
+  // One quiet interval does not shrink it (the peak decays by half a call)...
+  REQUIRE(t.fit(1000));
+  CHECK(t.capacity() == 262144);
+  // ... but once the keys stay away, a table more than 4x too big shrinks.
+  for (int i = 0; i < 8; ++i) REQUIRE(t.fit(1000));
+  CHECK(t.capacity() <= 32768);
+  CHECK(t.memory_bytes() <= 32768 * 64);
+  // The merge table's case: sized ahead for a known number of rows.
+  REQUIRE(t.fit(300000));
+  CHECK(t.capacity() == 1048576);
+  for (uint64_t k = 0; k < 300000; ++k) REQUIRE(add(t, k, 2, delta(1, 1, 0, 0, 0)));
+  CHECK(t.grows() == 5);  // the five of the first fill (8 Ki -> 256 Ki slots), none since
+  CHECK(t.size() == 300000);
+}
+
+TEST_CASE("clear() in the middle of a growth drops the old array", "[table]") {
+  AggTable t(2, 100000, 16);
+  uint64_t k = 0;
+  while (!t.growing() || t.size() < 100) REQUIRE(add(t, ++k, 0, delta(1, 1, 0, 0, 0)));
+  REQUIRE(t.growing());
+  t.clear();
+  CHECK_FALSE(t.growing());
+  CHECK(t.size() == 0);
+  size_t n = 0;
+  t.for_each([&](const uint64_t*, const AggCounters&) { ++n; });
+  CHECK(n == 0);
+  for (uint64_t j = 1; j <= 500; ++j) REQUIRE(add(t, j, 9, delta(1, 2, 0, 0, 0)));
+  CHECK(dump(t).size() == 500);
 }
 
 TEST_CASE("clear() empties the table for reuse", "[table]") {
@@ -143,9 +235,9 @@ TEST_CASE("clear() empties the table for reuse", "[table]") {
   });
 }
 
-TEST_CASE("Memory is bounded by max_entries: ~132 MiB for 1 M 5-tuple keys", "[table]") {
+TEST_CASE("Memory is bounded by max_entries: ~136 MiB at most for 1 M 5-tuple keys", "[table]") {
   AggTable t(2, 1000000);
-  CHECK(t.capacity() == 2000000);
-  CHECK(t.memory_bytes() <= 133u << 20);
-  CHECK(t.memory_bytes() >= 128000000u);
+  CHECK(t.max_capacity() == 2000000);
+  CHECK(t.max_memory_bytes() <= 137u << 20);
+  CHECK(t.max_memory_bytes() >= 128000000u);
 }

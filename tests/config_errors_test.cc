@@ -163,6 +163,12 @@ TEST_CASE("Bad key field / prefix", "[config][errors]") {
   CHECK(only_error("[aggregate]\nkey = [\"exporter/129\"]") ==
         "netflow.toml:2:8: aggregate.key[0]: prefix length \"129\" out of range 0..128 for exporter");
   CHECK(errors("[aggregate]\nkey = [\"exporter/128\", \"src_addr/0\", \"dst_addr/32\"]").empty());
+  // "/N/M": N for IPv4 (0..32), M for IPv6 (0..128).
+  CHECK(errors("[aggregate]\nkey = [\"src_addr/24/64\", \"dst_addr/0/128\"]").empty());
+  CHECK(only_error("[aggregate]\nkey = [\"src_addr/24/129\"]") ==
+        "netflow.toml:2:8: aggregate.key[0]: IPv6 prefix length \"129\" out of range 0..128 for src_addr");
+  CHECK(only_error("[aggregate]\nkey = [\"src_addr/33/64\"]") ==
+        "netflow.toml:2:8: aggregate.key[0]: IPv4 prefix length \"33\" out of range 0..32 for src_addr");
   // "no duplicates" -- the same field twice, even with different prefixes.
   CHECK(only_error("[aggregate]\nkey = [\"src_addr/24\", \"dst_port\", \"src_addr/16\"]") ==
         "netflow.toml:2:35: aggregate.key[2]: duplicate \"src_addr/16\" (also aggregate.key[0])");
@@ -271,7 +277,10 @@ TEST_CASE("aggregate.key: the validator and the aggregator's KeySchema::parse ag
       "input", "output", "src_as", "dst_as", "src_mask", "dst_mask", "engine_type", "engine_id",
       "src_addr/0", "src_addr/24", "src_addr/32", "src_addr/33", "src_addr/024", "src_addr/", "src_addr/x",
       "src_addr/-1", "src_addr/+1", "exporter/128", "exporter/129", "nexthop/8", "src_port/8", "protocol/0",
-      "Src_addr", "src_addr ", "", "/24", "src_addr/24/8", "dst_addr/1000"};
+      "Src_addr", "src_addr ", "", "/24", "src_addr/24/8", "dst_addr/1000", "src_addr/24/64",
+      "src_addr/33/64", "src_addr/24/129", "src_addr/24/", "src_addr//64", "src_addr/24/64/1",
+      "exporter/24/64", "exporter/33/0", "nexthop/0/0", "ip_version", "direction", "vlan", "domain",
+      "sampler", "version", "sampling", "vlan/12"};
   int checked = 0;
   for (const auto& a : entries) {
     for (const auto& b : {std::string(), std::string("dst_port"), std::string("src_addr")}) {

@@ -144,6 +144,7 @@ timeout_ms = 500
 batch_rows = 5000
 spool_dir = "/tmp/spool"
 spool_max_bytes = 1048576
+collector = "fra1-rg2"
 )");
   const Config& c = r.config;
   REQUIRE(c.receive.listen.size() == 3);
@@ -205,6 +206,7 @@ spool_max_bytes = 1048576
   CHECK(ch.batch_rows == 5000);
   CHECK(ch.spool_dir == "/tmp/spool");
   CHECK(ch.spool_max_bytes == 1048576);
+  CHECK(ch.collector == "fra1-rg2");
 
   SECTION("the dump re-loads to the same configuration") {
     std::string dump = dump_config(c);

@@ -226,9 +226,8 @@ StreamKey key(uint8_t version, uint32_t domain = 0) {
 }  // namespace
 
 TEST_CASE("v9: template then data decodes every mapped field", "[decode][sessions]") {
-  const bool simd = GENERATE(true, false);
-  set_decode_simd(simd);
-  INFO("simd " << simd << " (available: " << decode_simd_available() << ")");
+  set_decode_path(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
+  INFO("decode path " << decode_path_name(decode_path()));
   Harness h;
   TemplateSpec t = v4_template(256);
   std::vector<FlowRecord> flows = {flow(1), flow(2), flow(3)};
@@ -256,8 +255,8 @@ TEST_CASE("v9: template then data decodes every mapped field", "[decode][session
 }
 
 TEST_CASE("IPFIX: IPv6 template with millisecond times", "[decode][sessions]") {
-  const bool simd = GENERATE(true, false);
-  set_decode_simd(simd);
+  set_decode_path(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
+  INFO("decode path " << decode_path_name(decode_path()));
   Harness h;
   TemplateSpec t = v6_template(300);
   std::vector<FlowRecord> flows = {flow(1, true), flow(2, true)};
@@ -558,8 +557,8 @@ TEST_CASE("options records announce sampling rates by sampler id", "[decode][ses
 }
 
 TEST_CASE("times: every encoding comes back to the same millisecond", "[decode][sessions]") {
-  const bool simd = GENERATE(true, false);
-  set_decode_simd(simd);
+  set_decode_path(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
+  INFO("decode path " << decode_path_name(decode_path()));
   struct Case {
     uint16_t start, end;
     uint16_t len;
@@ -613,8 +612,8 @@ TEST_CASE("times: every encoding comes back to the same millisecond", "[decode][
 }
 
 TEST_CASE("reduced-size, variable-length and enterprise fields", "[decode][sessions]") {
-  const bool simd = GENERATE(true, false);
-  set_decode_simd(simd);
+  set_decode_path(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
+  INFO("decode path " << decode_path_name(decode_path()));
   Harness h;
   TemplateSpec t;
   t.id = 600;

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The ringflow binary as a user meets it: --version, --help, --check-config
 # exit codes (0 valid, 2 invalid, every error printed), unknown options (2),
-# a port already in use (1, with the address named), and a collector that
-# stays up and exits 0 on SIGINT after flushing its partial interval.
+# a port already in use (1, with the address named), a CPU list naming an
+# unavailable CPU (1, with the key named), and a collector, its threads pinned
+# as configured, that stays up and exits 0 on SIGINT after flushing its
+# partial interval.
 # Usage: e2e_cli_test.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build=$(cd "$1" && pwd)
@@ -43,10 +45,20 @@ expect_rc 2 "--check-config bad.toml" "$rf" --check-config "$work/bad.toml"
 grep -q "bad.toml:2:.*aggregate.intervall.*did you mean" "$work/err" || fail "no suggestion: $(cat "$work/err")"
 grep -q "bad.toml:4:.*receive.workers.*expected" "$work/err" || fail "no type error: $(cat "$work/err")"
 
-# A collector that starts, stays up, and exits 0 on SIGINT.
+# A CPU list naming a CPU this process may not use stops the start (exit 1),
+# naming the key and the entry.
+expect_rc 1 "unavailable CPU" "$rf" -c "$src/netflow.toml" --listen 127.0.0.1:0 \
+  --metrics-listen "" --output-dir "$work/flows3" --set 'receive.worker_cpus=["1023"]'
+grep -q "receive.worker_cpus\[0\]: CPU 1023 is not available to this process" "$work/err" ||
+  fail "unavailable CPU: $(cat "$work/err")"
+
+# A collector that starts, stays up, and exits 0 on SIGINT; its reactor and
+# worker pinned to the first CPU this shell may use.
+cpu=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*\([0-9]*\).*/\1/p' /proc/self/status)
 cd "$work"
 "$rf" -c "$src/netflow.toml" --listen 127.0.0.1:0 --interval 1 --output-dir "$work/flows" \
-  --metrics-listen "" > "$work/run.out" 2> "$work/run.err" &
+  --metrics-listen "" --set "receive.reactor_cpus=[\"$cpu\"]" --set "receive.worker_cpus=[\"$cpu\"]" \
+  > "$work/run.out" 2> "$work/run.err" &
 pid=$!
 pids+=("$pid")
 port=
@@ -57,6 +69,16 @@ for _ in $(seq 1 100); do
   sleep 0.05
 done
 [ -n "$port" ] || fail "ringflow did not start"
+grep -q "listening on .*: [1-9][0-9]* reactor(s), [1-9][0-9]* worker(s)" "$work/run.err" ||
+  fail "no thread counts in the start line: $(cat "$work/run.err")"
+for name in rf-reactor0 rf-worker0; do
+  allowed=
+  for t in /proc/"$pid"/task/*; do
+    [ "$(cat "$t/comm")" = "$name" ] &&
+      allowed=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$t/status")
+  done
+  [ "$allowed" = "$cpu" ] || fail "$name runs on CPUs '$allowed', pinned to '$cpu'"
+done
 
 # A second collector on the same port must refuse to start (exit 1), naming it.
 expect_rc 1 "port in use" "$rf" -c "$src/netflow.toml" --listen "127.0.0.1:$port" \

@@ -286,8 +286,9 @@ rc=$?
 set -e
 [ $rc -eq 1 ] || fail "ringflow with a mismatching table exited $rc, expected 1"
 grep -q 'exists with other columns' "$WORK/bad.log" || fail "no schema message in bad.log"
-grep -q 'column src_addr is String, expected UInt32' "$WORK/bad.log" || fail "difference not named"
-grep -q 'missing column dst_addr UInt32' "$WORK/bad.log" || fail "missing column not named"
+grep -q 'column src_addr is String, expected FixedString(16)' "$WORK/bad.log" || fail "difference not named"
+grep -q 'missing column dst_addr FixedString(16)' "$WORK/bad.log" || fail "missing column not named"
+grep -q 'Drop or rename that table' "$WORK/bad.log" || fail "no advice in bad.log"
 sed 's/^/    /' "$WORK/bad.log" | grep "other columns" | cut -c1-240
 
 # --- rows/s -------------------------------------------------------------------

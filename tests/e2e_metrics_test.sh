@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # /metrics end to end (issue "Observability"), over real loopback sockets:
 #
-# Phase 1, a known mix. ringflow-gen sends a fixed-seed mix from two
+# Phase 1, a known mix, two workers. ringflow-gen sends a fixed-seed mix from two
 # exporters: 127.0.0.1 (allowed) with lost, duplicated and reordered
 # datagrams, a restart, a sampling interval and every malformed class, and
 # 127.0.0.2, which receive.allow leaves out (foreign); plus one oversize
 # datagram from this shell. Every counter in /metrics must equal what the
 # generator's ground truth (truth.tsv) says was sent, exactly. The scrape
 # must pass `promtool check metrics`; other paths are 404; the stats line
-# names the counters that moved, and only those.
+# names the counters that moved, and only those. The one allowed exporter's
+# records are spread over both workers (within 20 % of each other) while its
+# stream's sequence accounting stays exact.
 #
 # Phase 2, overload. A burst into a 64 KiB socket buffer and a tiny queue:
 # the kernel drops datagrams. /metrics must show them as kernel drops equal
@@ -166,7 +168,8 @@ a=127.0.0.1 f=127.0.0.2
 wire_a=$(($(col $a datagrams) + $(col $a malformed)))
 wire_f=$(($(col $f datagrams) + $(col $f malformed)))
 sent=$((wire_a + wire_f + 1))
-stream="{exporter=\"$a\",engine_type=\"$(col $a engine_type)\",engine_id=\"$(col $a engine_id)\"}"
+# v5 streams: version 5, domain = engine_type << 8 | engine_id.
+stream="{exporter=\"$a\",version=\"5\",domain=\"$(($(col $a engine_type) * 256 + $(col $a engine_id)))\"}"
 
 # Wait until the workers have taken everything and published their streams
 # (about once a second).
@@ -185,15 +188,33 @@ expect "datagrams received" "$(total $m ringflow_receive_datagrams_total)" "$sen
 expect "not allowed (foreign exporter)" "$(total $m ringflow_receive_not_allowed_total)" "$wire_f"
 expect "oversize" "$(total $m ringflow_receive_oversize_total)" 1
 expect "queue full" "$(total $m ringflow_receive_queue_full_total)" 0
-expect "handed off" "$(total $m ringflow_receive_handed_off_total)" "$wire_a"
+# The ordered stage on the reactor rejects the malformed ones; the rest go to workers.
+expect "handed off" "$(total $m ringflow_receive_handed_off_total)" "$(col $a datagrams)"
+expect "rejected on the reactor" "$(total $m ringflow_receive_rejected_total)" "$(col $a malformed)"
 expect "dropped{stage=not_allowed}" "$(value $m 'ringflow_datagrams_dropped_total{stage="not_allowed"}')" "$wire_f"
 expect "dropped{stage=oversize}" "$(value $m 'ringflow_datagrams_dropped_total{stage="oversize"}')" 1
-expect "worker datagrams" "$(total $m ringflow_decode_datagrams_total)" "$wire_a"
+expect "worker datagrams" "$(total $m ringflow_decode_datagrams_total)" "$(col $a datagrams)"
 expect "queue depth" "$(total $m ringflow_handoff_queue_depth)" 0
-expect "accepted" "$(total $m ringflow_decode_accepted_total)" "$(col $a datagrams)"
+expect "accepted" "$(($(total $m ringflow_receive_handed_off_total) + $(total $m ringflow_receive_consumed_total)))" "$(col $a datagrams)"
 expect "flows" "$(total $m ringflow_decode_flows_total)" "$(col $a flows)"
+# One exporter, two workers (receive.spread = "datagram"): both carry its
+# records, within 20 % of each other, while the stream's sequence accounting
+# below stays exact (the ordered stage runs on the reactor).
+w0=$(value $m 'ringflow_decode_flows_total{worker="0"}')
+w1=$(value $m 'ringflow_decode_flows_total{worker="1"}')
+[ "${w0:-0}" -gt 0 ] && [ "${w1:-0}" -gt 0 ] || fail "one exporter did not use both workers: $w0 / $w1 flows"
+big=$((w0 > w1 ? w0 : w1)) diff=$((w0 > w1 ? w0 - w1 : w1 - w0))
+[ $((diff * 5)) -le "$big" ] || fail "workers' flows differ by more than 20 %: $w0 / $w1"
+echo "  ok  one exporter spread over 2 workers: $w0 / $w1 flows"
+expect "aggregated by worker 0" "$(value $m 'ringflow_aggregate_records_total{worker="0"}')" "$w0"
+expect "aggregated by worker 1" "$(value $m 'ringflow_aggregate_records_total{worker="1"}')" "$w1"
 # The decoder's reason for each generator class (gen/gen_config.h, expected_reject).
-rej() { value $m "ringflow_decode_rejected_total{reason=\"$1\"}"; }
+# By reason, summed over the version label (a datagram too short to carry a
+# version, or of an unknown version, counts under version "other").
+rej() {
+  awk -v r="reason=\"$1\"" 'index($0, "ringflow_decode_rejected_total{") == 1 && index($0, r) { s += $NF }
+                              END { print s + 0 }' "$m"
+}
 expect "rejected too_short" "$(rej too_short)" "$(col $a malformed_too_short)"
 expect "rejected bad_version" "$(rej bad_version)" \
   "$(($(col $a malformed_bad_version) + $(col $a malformed_garbage)))"
@@ -231,8 +252,8 @@ awk -v t="$start_time" -v now="$(date +%s)" 'BEGIN { exit !(t > now - 600 && t <
 
 # The accounting identity, as read from /metrics.
 received=$(($(total $m ringflow_receive_kernel_drops_total) + $(total $m ringflow_receive_datagrams_total)))
-accounted=$(($(total $m ringflow_decode_accepted_total) + $(total $m ringflow_decode_rejected_total) +
-  $(total $m ringflow_datagrams_dropped_total) + $(total $m ringflow_handoff_queue_depth)))
+accounted=$(($(total $m ringflow_receive_handed_off_total) + $(total $m ringflow_receive_consumed_total) +
+  $(total $m ringflow_receive_rejected_total) + $(total $m ringflow_datagrams_dropped_total)))
 expect "kernel received = accepted + rejected + dropped" "$accounted" "$received"
 
 promtool check metrics < "$m" || fail "promtool check metrics rejected the scrape ($m)"
@@ -258,7 +279,7 @@ grep -q 'stats: 0 datagrams/s, 0 flows/s$' "$err" || fail "no quiet stats line o
 grep 'stats:' "$err" | grep -q 'kernel_drops\|queue_full' && fail "stats line names a counter that did not move"
 echo "  ok  stats line"
 # The final scrape and the collector's own summary agree.
-grep -q "stopped: $sent datagrams received, $(col $a datagrams) decoded, $(col $a malformed) rejected, $((wire_f + 1)) dropped" "$err" ||
+grep -q "stopped: $sent datagrams received, $(col $a datagrams) accepted, $(col $a malformed) rejected, $((wire_f + 1)) dropped" "$err" ||
   fail "shutdown summary differs: $(grep stopped: "$err")"
 
 ########################################################################
@@ -307,8 +328,8 @@ stats_interval = 0"
   expect "kernel drops = /proc/net/udp drops" "$kdrops" "$(proc_drops)"
   expect "queue depth" "$(total $m ringflow_handoff_queue_depth)" 0
   received=$((kdrops + $(total $m ringflow_receive_datagrams_total)))
-  accounted=$(($(total $m ringflow_decode_accepted_total) + $(total $m ringflow_decode_rejected_total) +
-    $(total $m ringflow_datagrams_dropped_total)))
+  accounted=$(($(total $m ringflow_receive_handed_off_total) + $(total $m ringflow_receive_consumed_total) +
+    $(total $m ringflow_receive_rejected_total) + $(total $m ringflow_datagrams_dropped_total)))
   expect "kernel received = accepted + rejected + dropped" "$accounted" "$received"
   expect "dropped{stage=kernel}" "$(value $m 'ringflow_datagrams_dropped_total{stage="kernel"}')" "$kdrops"
   local want=$backend

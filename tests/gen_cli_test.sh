@@ -44,6 +44,17 @@ expect 2 "exporter-mode addr" -- --target [::1]:2055 --exporter-mode addr
 expect 2 "only with --replay" -- --loop 3
 expect 2 "apply to generated traffic only" -- --replay "$BASH_SOURCE" --loss 0.1
 expect 2 "unknown|extra|not expected|The following argument" -- --no-such-option
+# v9 / IPFIX options
+expect 2 "protocol" -- --protocol v7
+expect 2 "need --protocol v9 or ipfix" -- --ipv6-share 0.5
+expect 2 "--varlen: NetFlow v9 has no variable-length fields" -- --protocol v9 --varlen
+expect 2 "--withdraw-every: NetFlow v9 has no template withdrawal" -- --protocol v9 --withdraw-every 5
+expect 2 "--ipv6-share: expected a fraction in 0..1" -- --protocol ipfix --ipv6-share 2
+expect 2 "--samplers: expected rates like 100,1000" -- --protocol ipfix --samplers 10,x
+expect 2 "--sampling: with --protocol ipfix expected a rate" -- --protocol ipfix --sampling 1:100
+expect 2 "--template-refresh: expected N datagrams" -- --protocol v9 --template-refresh 20,x
+expect 2 "--domain-collision: needs --domains 2" -- --protocol ipfix --domain-collision
+expect 2 "--malformed-class: expected at least one class that --protocol v9" -- --protocol v9 --malformed-class count_zero
 
 # A real run on loopback to a port nobody listens on (ICMP unreachable is
 # fine: UDP sends still succeed). The truth must be readable with awk.

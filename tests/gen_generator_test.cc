@@ -328,7 +328,7 @@ TEST_CASE("faults are reflected exactly in the truth (in memory)", "[generator][
 TEST_CASE("every malformed class is rejected for the reason it is built for",
           "[generator][faults]") {
   // "malformed datagrams of every class the decoder rejects"
-  for (size_t k = 0; k < kMalformedClasses; ++k) {
+  for (size_t k = 0; k < kV5MalformedClasses; ++k) {
     for (uint32_t records : {1u, 29u, 30u}) {
       GenConfig c = base_config();
       c.records = records;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "receive/admission.h"
 #include "receive/dispatch.h"
 
 using namespace ringflow;
@@ -46,10 +47,12 @@ std::vector<DatagramRef> drain(Handoff& h, uint32_t w) {
 
 }  // namespace
 
-TEST_CASE("each stream goes to route_datagram's worker, in offer order", "[receive]") {
-  // Spec: "All datagrams of one exporter stream go to the same worker, so
-  // sequence tracking sees them in order."
+TEST_CASE("spread = stream: each stream goes to route_datagram's worker, in offer order",
+          "[receive]") {
+  // receive.spread = "stream": every datagram of one exporter stream goes to
+  // the same worker (fewer keys per worker table).
   ReceiveConfig cfg;
+  cfg.spread = "stream";
   Handoff h(4, 2, 1024, 1024);
   ReactorCounters c;
   Dispatcher d(cfg, 1, 64, h, c);
@@ -86,6 +89,131 @@ TEST_CASE("each stream goes to route_datagram's worker, in offer order", "[recei
     }
   }
   CHECK(total == 240);
+}
+
+TEST_CASE("spread = datagram: one exporter's stream is spread evenly over every worker",
+          "[receive]") {
+  // Issue: "a single busy router can never use more than one worker" no more.
+  ReceiveConfig cfg;
+  Handoff h(3, 1, 1024, 1024);
+  ReactorCounters c;
+  Dispatcher d(cfg, 0, 64, h, c);
+  d.attach();
+  Buffers bufs(300);
+  const IpAddr a = IpAddr::from_v4(0x0a000001);
+  uint16_t id = 0;
+  for (int round = 0; round < 5; ++round) {
+    d.begin_batch();
+    for (int i = 0; i < 60; ++i, ++id) d.offer(bufs.ref(id, a, 0));
+    d.flush();
+  }
+  for (uint32_t w = 0; w < 3; ++w) {
+    auto got = drain(h, w);
+    CHECK(got.size() == 100);
+    for (size_t i = 1; i < got.size(); ++i) CHECK(got[i].buf_id > got[i - 1].buf_id);
+  }
+}
+
+namespace {
+
+// An Admission that decides by the buffer id (id % 4: 0, 1 hand off, 2
+// consumed, 3 rejected), records releases, and hands out datagrams of its own
+// (ids from 1000) when asked.
+struct FakeAdmission final : Admission {
+  std::vector<uint16_t> released;
+  std::vector<DatagramRef> ready;
+  uint8_t own[8][24] = {};
+  int ticks = 0;
+  Verdict admit(const DatagramRef& d, int64_t) override {
+    switch (d.buf_id % 4) {
+      case 2: return Verdict::kConsumed;
+      case 3: return Verdict::kRejected;
+      default: return Verdict::kHandOff;
+    }
+  }
+  void release(uint16_t id) override { released.push_back(id); }
+  size_t take_ready(DatagramRef* out, size_t max) override {
+    size_t n = 0;
+    while (n < max && !ready.empty()) {
+      out[n++] = ready.back();
+      ready.pop_back();
+    }
+    return n;
+  }
+  void tick(int64_t) override { ++ticks; }
+  uint32_t extra_buffers() const override { return 8; }
+};
+
+}  // namespace
+
+TEST_CASE("the admission decides: handed off, consumed or rejected, each counted once",
+          "[receive]") {
+  ReceiveConfig cfg;
+  cfg.ring_entries = 64;
+  Handoff h(2, 1, 1024, 64 + 8);
+  ReactorCounters c;
+  FakeAdmission adm;
+  Dispatcher d(cfg, 0, 64, h, c, &adm);
+  d.attach();
+  Buffers bufs(64);
+  d.begin_batch();
+  for (uint16_t id = 0; id < 40; ++id) d.offer(bufs.ref(id, IpAddr::from_v4(0x0a000001), 0));
+  // Two of the admission's own datagrams become ready (held data released).
+  for (uint16_t k = 0; k < 2; ++k) {
+    DatagramRef r;
+    r.data = adm.own[k];
+    r.len = 24;
+    r.buf_id = static_cast<uint16_t>(64 + k);
+    r.exporter = IpAddr::from_v4(0x0a000001);
+    adm.ready.push_back(r);
+  }
+  d.flush();
+  CHECK(c.handed_off.load() == 20);
+  CHECK(c.consumed.load() == 10);
+  CHECK(c.rejected.load() == 10);
+  CHECK(c.late_handed_off.load() == 2);
+  // Consumed and rejected buffers are recycled at once, without a release
+  // (the admission pinned nothing for them).
+  CHECK(d.dropped_count() == 20);
+  CHECK(adm.released.empty());
+  // The workers return everything; the admission hears of every id, the
+  // backend gets only the ring's.
+  auto w0 = drain(h, 0), w1 = drain(h, 1);
+  CHECK(w0.size() + w1.size() == 22);
+  moodycamel::ProducerToken tok(h.returns(0));
+  for (const auto& v : {w0, w1})
+    for (const DatagramRef& r : v) REQUIRE(h.returns(0).try_enqueue(tok, r.buf_id));
+  std::vector<uint16_t> back(64);
+  size_t got = 0, n;
+  while ((n = d.take_returns(back.data() + got, back.size() - got)) > 0) got += n;
+  CHECK(got == 20);
+  for (size_t i = 0; i < got; ++i) CHECK(back[i] < 64);
+  CHECK(adm.released.size() == 22);
+  d.tick(0);
+  CHECK(adm.ticks == 1);
+}
+
+TEST_CASE("an admitted datagram that meets a full queue is released and dropped", "[receive]") {
+  ReceiveConfig cfg;
+  cfg.ring_entries = 2048;
+  Handoff h(1, 1, 256, 2048 + 8);
+  ReactorCounters c;
+  FakeAdmission adm;
+  Dispatcher d(cfg, 0, 2048, h, c, &adm);
+  d.attach();
+  Buffers bufs(2048);
+  d.begin_batch();
+  uint64_t handed_off = 0;
+  for (uint16_t id = 0; id < 2048; ++id) {
+    if (id % 4 >= 2) continue;  // only ids the fake hands off
+    d.offer(bufs.ref(id, IpAddr::from_v4(0x0a000001), 0));
+    ++handed_off;
+  }
+  d.flush();
+  CHECK(c.handed_off.load() + c.queue_full.load() == handed_off);
+  CHECK(c.queue_full.load() > 0);
+  CHECK(adm.released.size() == c.queue_full.load());
+  CHECK(d.dropped_count() == c.queue_full.load());
 }
 
 TEST_CASE("the allow-list rejects, counts and frees in the same flush", "[receive]") {

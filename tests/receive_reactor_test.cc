@@ -246,6 +246,7 @@ class Rig {
     cfg_.backend = backend;
     if (cfg_.listen.empty()) cfg_.listen.push_back(*Endpoint::parse("127.0.0.1:0"));
     if (cfg_.workers == 0) cfg_.workers = 2;
+    if (cfg_.reactors == 0) cfg_.reactors = 1;  // auto is the collector's to resolve
     std::vector<std::vector<UdpSocket>> sockets;
     std::string error;
     REQUIRE(open_sockets(cfg_, &sockets, &error));

@@ -51,19 +51,21 @@ struct Reader {
 
 TEST_CASE("ClickHouse schema: a column per key field with the narrowest type",
           "[sink][clickhouse][schema]") {
-  // "addresses as UInt32 or IPv6 as FixedString(16), ports UInt16, ...,
-  //  counters UInt64"
-  auto cols = clickhouse_columns(key_of({"src_addr/24", "dst_addr", "nexthop", "src_port", "dst_port",
-                                         "protocol", "tos", "tcp_flags", "input", "output", "src_as",
-                                         "dst_as", "src_mask", "dst_mask", "exporter", "engine_type",
-                                         "engine_id"}));
+  // "ClickHouse: addresses as FixedString(16) (IPv4-mapped for IPv4)";
+  // ports UInt16, 32-bit interfaces and AS numbers UInt32, counters UInt64.
+  std::vector<std::string> all;
+  for (const KeyFieldInfo& i : kKeyFieldInfo) all.emplace_back(i.name);
+  all[0] = "src_addr/24/64";
+  auto cols = clickhouse_columns(key_of(all));
   CHECK(type_of(cols, "interval_start") == "DateTime");
   CHECK(type_of(cols, "interval_end") == "DateTime");
-  for (const char* a : {"src_addr", "dst_addr", "nexthop"}) CHECK(type_of(cols, a) == "UInt32");
-  CHECK(type_of(cols, "exporter") == "FixedString(16)");
-  for (const char* p : {"src_port", "dst_port", "input", "output", "src_as", "dst_as"})
-    CHECK(type_of(cols, p) == "UInt16");
-  for (const char* b : {"protocol", "tos", "tcp_flags", "src_mask", "dst_mask", "engine_type", "engine_id"})
+  for (const char* a : {"src_addr", "dst_addr", "nexthop", "exporter"})
+    CHECK(type_of(cols, a) == "FixedString(16)");
+  for (const char* p : {"src_port", "dst_port", "vlan"}) CHECK(type_of(cols, p) == "UInt16");
+  for (const char* p : {"input", "output", "src_as", "dst_as", "domain", "sampler", "sampling"})
+    CHECK(type_of(cols, p) == "UInt32");
+  for (const char* b : {"protocol", "tos", "tcp_flags", "src_mask", "dst_mask", "engine_type",
+                        "engine_id", "ip_version", "direction", "version"})
     CHECK(type_of(cols, b) == "UInt8");
   for (const char* c : {"flows", "packets", "bytes", "batch_id"}) CHECK(type_of(cols, c) == "UInt64");
   CHECK(type_of(cols, "tcp_flags_or") == "UInt8");  // not clashing with the key column
@@ -71,7 +73,7 @@ TEST_CASE("ClickHouse schema: a column per key field with the narrowest type",
   // Names are unique (an INSERT could not name a column twice).
   std::set<std::string> names;
   for (const auto& c : cols) CHECK(names.insert(c.name).second);
-  CHECK(cols.size() == 2 + 17 + 3 + 2 + 3 + 2);
+  CHECK(cols.size() == 2 + kKeyFieldCount + 3 + 2 + 3 + 2);
 
   // The empty key: one row per interval, still a valid table.
   auto totals = clickhouse_columns(key_of({}));
@@ -83,10 +85,22 @@ TEST_CASE("ClickHouse schema: CREATE TABLE is MergeTree by day, ordered by time 
           "[sink][clickhouse][schema]") {
   std::string sql = ch_create_table_sql("flows db", "t`x", key_of({"dst_addr", "protocol"}));
   CHECK_THAT(sql, Catch::StartsWith("CREATE TABLE IF NOT EXISTS `flows db`.`t\\`x` ("));
-  CHECK_THAT(sql, Catch::Contains("`dst_addr` UInt32, `protocol` UInt8, `flows` UInt64"));
+  CHECK_THAT(sql, Catch::Contains("`dst_addr` FixedString(16), `protocol` UInt8, `flows` UInt64"));
   CHECK_THAT(sql, Catch::EndsWith("ENGINE = MergeTree PARTITION BY toYYYYMMDD(interval_start) "
                                   "ORDER BY (interval_start, `dst_addr`, `protocol`)"));
   CHECK_THAT(ch_create_table_sql("d", "t", key_of({})), Catch::EndsWith("ORDER BY (interval_start)"));
+}
+
+TEST_CASE("ClickHouse schema: spool files name the columns with their types",
+          "[sink][clickhouse][schema]") {
+  // A payload is replayed only into columns of the same layout: the names
+  // alone (what ringflow 0.1 spooled) do not match the typed descriptor.
+  auto cols = clickhouse_columns(key_of({"src_addr", "input"}));
+  std::string typed = ch_spool_columns(cols);
+  CHECK_THAT(typed, Catch::StartsWith("`interval_start` DateTime, `interval_end` DateTime, "
+                                      "`src_addr` FixedString(16), `input` UInt32, "));
+  CHECK_THAT(typed, Catch::EndsWith("`collector` String, `batch_id` UInt64"));
+  CHECK(typed != ch_column_list(cols));
 }
 
 TEST_CASE("ClickHouse schema: DESCRIBE output parses; differences are named one by one",
@@ -109,8 +123,8 @@ TEST_CASE("ClickHouse schema: DESCRIBE output parses; differences are named one 
   other[2].type = "String";  // src_addr
   other.push_back({"note", "String"});
   std::string diff = ch_schema_difference(want, other);
-  CHECK(diff == "column src_addr is String, expected UInt32; missing column dst_port UInt16; "
-                "unexpected column src_port UInt16; unexpected column note String");
+  CHECK(diff == "column src_addr is String, expected FixedString(16); missing column dst_port "
+                "UInt16; unexpected column src_port UInt16; unexpected column note String");
 
   CHECK_FALSE(ch_parse_describe("no tab here\n", &got, &err));
   CHECK_THAT(err, Catch::Contains("no tab here"));
@@ -120,25 +134,33 @@ TEST_CASE("ClickHouse schema: DESCRIBE output parses; differences are named one 
 
 TEST_CASE("ClickHouse schema: RowBinary rows carry the exact key and counter values",
           "[sink][clickhouse][rowbinary]") {
-  BatchMaker bm({"src_addr/24", "dst_port", "protocol", "exporter"});
+  BatchMaker bm({"src_addr/24/48", "dst_port", "protocol", "exporter"});
   const FlushBatch& b = bm.make(0, {
       rec(0x0A010203, 0xC0000201, 443, 6, 10, 1000, kT0 + 100, kT0 + 900, 0x02),
       rec(0x0A0102FE, 0xC0000201, 443, 6, 5, 500, kT0 - 5000, kT0 + 1500, 0x10),
       rec(0x0A090909, 0xC0000202, 53, 17, 1, 80, kT0 + 7, kT0 + 8),
+      rec6("2001:db8:1:2::5", "2001:db8::1", 853, 17, 3, 300, kT0 + 7, kT0 + 8),
   });
-  REQUIRE(b.rows.size() == 2);
+  REQUIRE(b.rows.size() == 3);
   RowBinaryEncoder enc(*b.schema, "host-1");
   std::string out = "prefix";
   enc.encode(b, 0, b.rows.size(), 0x1122334455667788ull, &out);
-  REQUIRE(out.size() == 6 + 2 * enc.row_bytes());
-  CHECK(enc.row_bytes() == 4 + 4 + (4 + 2 + 1 + 16) + 5 * 8 + 3 + 7 + 8);
+  REQUIRE(out.size() == 6 + 3 * enc.row_bytes());
+  CHECK(enc.row_bytes() == 4 + 4 + (16 + 2 + 1 + 16) + 5 * 8 + 3 + 7 + 8);
 
   Reader r{out, 6};
   std::map<uint64_t, std::tuple<uint64_t, uint64_t, uint64_t, int64_t, int64_t, uint64_t>> by_port;
   for (size_t i = 0; i < b.rows.size(); ++i) {
     CHECK(r.le(4) == static_cast<uint64_t>(kT0 / 1000));
     CHECK(r.le(4) == static_cast<uint64_t>((kT0 + kMin) / 1000));
-    CHECK(r.le(4) == (b.rows[i].c->flows == 2 ? 0x0A010200u : 0x0A090900u));  // masked /24
+    // Addresses as 16 bytes, IPv4 v4-mapped, masked to the row's family prefix.
+    const std::string src = r.bytes(16);
+    if (b.rows[i].layout == kWide) {
+      CHECK(src == std::string("\x20\x01\x0d\xb8\0\x01\0\0\0\0\0\0\0\0\0\0", 16));  // /48
+    } else {
+      const char* net = b.rows[i].c->flows == 2 ? "\x0a\x01\x02\0" : "\x0a\x09\x09\0";
+      CHECK(src == std::string("\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) + std::string(net, 4));
+    }
     uint64_t port = r.le(2);
     uint64_t proto = r.le(1);
     CHECK(proto == (port == 443 ? 6u : 17u));
@@ -156,11 +178,12 @@ TEST_CASE("ClickHouse schema: RowBinary rows carry the exact key and counter val
   CHECK(r.pos == out.size());
   CHECK(by_port[443] == std::make_tuple(2ull, 15ull, 1500ull, kT0 - 5000, kT0 + 1500, 0x12ull));
   CHECK(by_port[53] == std::make_tuple(1ull, 1ull, 80ull, kT0 + 7, kT0 + 8, 0ull));
+  CHECK(by_port[853] == std::make_tuple(1ull, 3ull, 300ull, kT0 + 7, kT0 + 8, 0ull));
 
   // A sub-range encodes just those rows.
   std::string one;
   enc.encode(b, 1, 2, 0x1122334455667788ull, &one);
-  CHECK(one == out.substr(6 + enc.row_bytes()));
+  CHECK(one == out.substr(6 + enc.row_bytes(), enc.row_bytes()));
   bm.done();
 }
 

@@ -15,7 +15,7 @@ using namespace ringflow::test;
 
 namespace {
 
-std::vector<v5::Record> three_keys() {
+std::vector<FlowRecord> three_keys() {
   return {
       rec(0x0A010203, 0xC0000201, 443, 6, 10, 1000, kT0 + 100, kT0 + 900, 0x02),
       rec(0x0A0102FE, 0xC0000201, 443, 6, 5, 500, kT0 - 5000, kT0 + 1500, 0x10),  // same /24
@@ -141,7 +141,7 @@ TEST_CASE("Files appear complete under their final name; no .tmp is left", "[sin
   REQUIRE(sink.open(nullptr));
   BatchMaker bm({"src_addr"}, 40000);
   // A large batch: written in several chunks before the rename.
-  std::vector<v5::Record> many;
+  std::vector<FlowRecord> many;
   for (uint32_t i = 0; i < 30000; ++i) many.push_back(rec(i, 1, 1, 6, 1, 1, kT0, kT0));
   REQUIRE(sink.write(bm.make(0, many)));
   bm.done();

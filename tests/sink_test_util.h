@@ -24,19 +24,30 @@ namespace ringflow::test {
 constexpr int64_t kMin = 60000;
 constexpr int64_t kT0 = 28333334 * kMin;  // 2023-11-14T22:14:00Z
 
-inline v5::Record rec(uint32_t src, uint32_t dst, uint16_t dport, uint8_t proto, uint32_t packets,
+inline FlowRecord rec(uint32_t src, uint32_t dst, uint16_t dport, uint8_t proto, uint32_t packets,
                       uint32_t octets, int64_t start, int64_t end, uint8_t flags = 0) {
-  v5::Record r;
-  r.src_addr = src;
-  r.dst_addr = dst;
+  FlowRecord r;
+  r.src = IpAddr::from_v4(src);
+  r.dst = IpAddr::from_v4(dst);
+  r.ip_version = 4;
   r.src_port = 1234;
   r.dst_port = dport;
   r.protocol = proto;
   r.packets = packets;
-  r.octets = octets;
+  r.bytes = octets;
   r.start_ms = start;
   r.end_ms = end;
   r.tcp_flags = flags;
+  return r;
+}
+
+// The same flow between two IPv6 hosts.
+inline FlowRecord rec6(const char* src, const char* dst, uint16_t dport, uint8_t proto,
+                       uint32_t packets, uint32_t octets, int64_t start, int64_t end) {
+  FlowRecord r = rec(0, 0, dport, proto, packets, octets, start, end);
+  r.src = *IpAddr::parse(src);
+  r.dst = *IpAddr::parse(dst);
+  r.ip_version = 6;
   return r;
 }
 
@@ -58,7 +69,7 @@ class BatchMaker {
     merger_ = std::make_unique<Merger>(*hub_);
   }
   // REQUIRES: k increasing; the previous batch released (done()).
-  const FlushBatch& make(int64_t k, const std::vector<v5::Record>& records) {
+  const FlushBatch& make(int64_t k, const std::vector<FlowRecord>& records) {
     int64_t start = kT0 + k * kMin;
     auto& w = hub_->worker(0);
     w.tick(start);
@@ -69,7 +80,7 @@ class BatchMaker {
     return *b;
   }
   // The open interval as a partial batch (the worker is this thread).
-  const FlushBatch& make_partial(int64_t k, const std::vector<v5::Record>& records) {
+  const FlushBatch& make_partial(int64_t k, const std::vector<FlowRecord>& records) {
     int64_t start = kT0 + k * kMin;
     auto& w = hub_->worker(0);
     w.tick(start);

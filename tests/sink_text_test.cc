@@ -51,7 +51,7 @@ TEST_CASE("Header line with totals and drops, then the top N by bytes", "[sink][
   Capture cap;
   TextSink sink("text", 3, cap.file());
   BatchMaker bm({"src_addr", "dst_port", "protocol"});
-  std::vector<v5::Record> rs;
+  std::vector<FlowRecord> rs;
   // Five keys with bytes 100, 5000, 300, 40000, 2000 (key 4 twice).
   uint32_t bytes[] = {100, 5000, 300, 20000, 2000};
   for (uint32_t i = 0; i < 5; ++i) rs.push_back(rec(0x0A000001 + i, 0, 80 + i, 6, 1, bytes[i], kT0, kT0));
@@ -88,7 +88,7 @@ TEST_CASE("Partial, late and overflow are said in the summary", "[sink][text]") 
   Capture cap;
   TextSink sink("text", 10, cap.file());
   BatchMaker bm({"src_addr"}, 1);
-  std::vector<v5::Record> rs = {rec(1, 0, 0, 6, 1, 10, kT0, kT0), rec(2, 0, 0, 6, 1, 20, kT0, kT0),
+  std::vector<FlowRecord> rs = {rec(1, 0, 0, 6, 1, 10, kT0, kT0), rec(2, 0, 0, 6, 1, 20, kT0, kT0),
                                 rec(3, 0, 0, 6, 1, 30, kT0, kT0)};
   FlushBatch b = bm.make(0, rs);
   b.partial = true;
@@ -110,7 +110,7 @@ TEST_CASE("Empty key: one totals row", "[sink][text]") {
   Capture cap;
   TextSink sink("text", 10, cap.file());
   BatchMaker bm({});
-  std::vector<v5::Record> rs = {rec(1, 2, 3, 6, 4, 10, kT0, kT0), rec(5, 6, 7, 17, 1, 20, kT0, kT0)};
+  std::vector<FlowRecord> rs = {rec(1, 2, 3, 6, 4, 10, kT0, kT0), rec(5, 6, 7, 17, 1, 20, kT0, kT0)};
   REQUIRE(sink.write(bm.make(0, rs)));
   bm.done();
   auto lines = cap.lines();

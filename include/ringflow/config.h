@@ -26,14 +26,17 @@ enum class SinkType : uint8_t { kText, kCsv, kJsonl, kClickHouse };
 struct ReceiveConfig {
   std::vector<Endpoint> listen;          // loader default ["0.0.0.0:2055"]; never empty when loaded
   Backend backend = Backend::kAuto;
-  uint32_t reactors = 1;                 // sockets (SO_REUSEPORT) per address = reactor threads, 1..64
-  uint32_t workers = 0;                  // 0 = auto (hardware threads - reactors, at least 1), else 1..256
+  uint32_t reactors = 0;                 // reactor threads = sockets (SO_REUSEPORT) per address; 0 = auto (CPUs / 3, at least 1), else 1..64
+  uint32_t workers = 0;                  // 0 = auto (CPUs - reactors, at least 1), else 1..256
   uint64_t socket_buffer = 32ull << 20;  // SO_RCVBUF(FORCE) bytes, 64 KiB..2 GiB
   uint32_t buffer_size = 2048;           // largest datagram accepted, bytes, 1464..65535
   uint32_t ring_entries = 4096;          // receive buffers per reactor, power of two, 64..32768
   uint32_t batch = 64;                   // datagrams per recvmmsg / completions per batch, 1..1024
   uint32_t queue_depth = 16384;          // datagrams per worker queue, 256..1048576
   std::vector<Cidr> allow;               // empty = accept every exporter
+  std::string spread = "datagram";       // "datagram" (round robin) or "stream" (per exporter stream)
+  std::vector<std::string> reactor_cpus; // CPU list per reactor (reactor i: entry i mod size); empty = not pinned
+  std::vector<std::string> worker_cpus;  // CPU list per worker (worker i: entry i mod size); empty = not pinned
   uint32_t drain_timeout_s = 3;          // shutdown: keep receiving until quiet, at most this, 0..3600
 };
 
@@ -90,6 +93,7 @@ struct SinkConfig {
   uint32_t batch_rows = 100000;         // rows per INSERT
   std::string spool_dir;                // default: <output.directory>/spool/<name>
   uint64_t spool_max_bytes = 1ull << 30;
+  std::string collector;                // "" = host name; <= 127 bytes (checked by the sink)
 };
 
 struct OutputConfig {
@@ -107,6 +111,14 @@ struct LogConfig {
   std::string level = "info";           // error | warn | info | debug
 };
 
+// Least privilege (src/common/privileges.h): after binding, SO_RCVBUFFORCE and
+// io_uring set-up the collector switches to this user/group and clears its
+// capabilities.
+struct ProcessConfig {
+  std::string user;                     // "" = keep the current user
+  std::string group;                    // "" = the user's primary group (or keep, without user)
+};
+
 struct Config {
   std::string source;                   // file it came from ("" = defaults)
   ReceiveConfig receive;
@@ -115,6 +127,7 @@ struct Config {
   OutputConfig output;
   MetricsConfig metrics;
   LogConfig log;
+  ProcessConfig process;
 };
 
 // One validation problem, formatted as

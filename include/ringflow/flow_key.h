@@ -3,20 +3,38 @@
 // packed bytes.
 //
 // aggregate.key is a list of field names, in the order the sinks print them:
-//   src_addr dst_addr nexthop          IPv4, 4 bytes; "/N" (0..32) keeps N bits
-//   exporter                           16 bytes (v4-mapped); "/N" (0..128): IPv4
-//                                      exporters keep min(N, 32) bits, IPv6 N bits
-//   src_port dst_port input output src_as dst_as        2 bytes
-//   protocol tos tcp_flags src_mask dst_mask engine_type engine_id   1 byte
-// e.g. ["src_addr/24", "dst_addr/24", "protocol"]. The default is the 5-tuple
-// (src_addr, dst_addr, src_port, dst_port, protocol); an empty list gives one
-// row per interval (the totals).
+//   src_addr dst_addr nexthop   IPv4 or IPv6. "/N" keeps N bits of IPv4
+//                               addresses (0..32) and IPv6 ones whole;
+//                               "/N/M" keeps N bits of IPv4, M of IPv6 (0..128)
+//   exporter                    the datagram's source address. "/N" (0..128):
+//                               IPv4 exporters keep min(N, 32) bits, IPv6 N
+//                               bits; "/N/M" as above
+//   src_port dst_port input output src_as dst_as protocol tos tcp_flags
+//   src_mask dst_mask           as the record carries them
+//   engine_type engine_id       v5's engine; v9/IPFIX: bytes 3 and 4 of the
+//                               domain (Cisco's convention for source_id)
+//   domain                      v5 engine_type << 8 | engine_id, v9
+//                               source_id, IPFIX observation domain
+//   version                     5, 9 or 10
+//   ip_version                  4 or 6 (0: the record has no address)
+//   direction                   flowDirection: 0 ingress, 1 egress, 255 not sent
+//   vlan sampler                vlanId; samplerId / selectorId
+//   sampling                    the sampling rate applied to the record (1 = none)
+// e.g. ["src_addr/24/64", "dst_addr/24/64", "protocol"]. The default is the
+// 5-tuple (src_addr, dst_addr, src_port, dst_port, protocol); an empty list
+// gives one row per interval (the totals).
 //
-// A key is packed into 8-byte words (at most kMaxKeyWords) at the offsets
-// computed here, unused bytes zero, so the table can hash and compare it as
-// whole words. Packing itself is in src/aggregate/key_codec.h (hot path);
-// parsing lives here, inline, so that the config validator can call
-// KeySchema::parse without linking the aggregate stage.
+// Two layouts: a key is packed into 8-byte words at the offsets computed
+// here, unused bytes zero, so the table can hash and compare it as whole
+// words. The narrow layout holds src_addr, dst_addr and nexthop as 4-byte
+// IPv4 addresses; the wide layout as 16 bytes (IPv4 v4-mapped). A record all
+// of whose key addresses are IPv4 (or absent) is packed narrow, any other
+// wide, and the two go to separate tables: IPv4 traffic keeps the compact key
+// it always had (the 5-tuple is 2 words, one cache line per table slot), and
+// IPv6 costs only when it is there. A key without those three fields has one
+// layout (both are the same). Packing itself is in src/aggregate/key_codec.h
+// (hot path); parsing lives here, inline, so that the config validator can
+// call KeySchema::parse without linking the aggregate stage.
 //
 // Thread safety: KeySchema is a value built at start-up and then only read.
 #pragma once
@@ -30,12 +48,14 @@
 
 namespace ringflow {
 
-// Per-PDU context the worker passes along with each decoded record.
+// What the worker passes along with a run of records of one datagram, PDU or
+// data set: who sent them, how, and when they arrived.
 struct FlowContext {
-  IpAddr exporter;               // source address of the datagram
-  uint8_t engine_type = 0, engine_id = 0;
-  uint32_t sample_multiplier = 1;  // >= 1; packets/bytes are multiplied by it (64-bit)
-  int64_t arrival_ms = 0;          // receive time, ms since the Unix epoch
+  IpAddr exporter;            // source address of the datagram
+  uint32_t domain = 0;        // v5 engine_type << 8 | engine_id; v9 source_id; IPFIX domain
+  uint8_t version = 5;        // 5, 9, 10
+  uint16_t template_id = 0;   // v9/IPFIX template of the set (--print-flows)
+  int64_t arrival_ms = 0;     // receive time, ms since the Unix epoch
 };
 
 enum class KeyField : uint8_t {
@@ -56,38 +76,68 @@ enum class KeyField : uint8_t {
   kExporter,
   kEngineType,
   kEngineId,
+  kIpVersion,
+  kDirection,
+  kVlan,
+  kDomain,
+  kSampler,
+  kVersion,
+  kSampling,
 };
-inline constexpr size_t kKeyFieldCount = 17;
-inline constexpr uint32_t kMaxKeyWords = 6;  // every field once: 47 bytes -> 6 words
+inline constexpr size_t kKeyFieldCount = 24;
+// Every field once: 72 bytes narrow, 108 wide.
+inline constexpr uint32_t kMaxKeyWords = 14;
+
+// Key layouts: 0 = narrow (IPv4 record addresses in 4 bytes), 1 = wide.
+inline constexpr uint8_t kNarrow = 0, kWide = 1;
+
+enum class AddrKind : uint8_t {
+  kNone,      // not an address
+  kRecord,    // src_addr, dst_addr, nexthop: 4 bytes narrow, 16 wide
+  kExporter,  // 16 bytes in both layouts
+};
 
 struct KeyFieldInfo {
   std::string_view name;
-  uint8_t width;       // packed bytes
-  uint8_t max_prefix;  // 0 = not an address (no "/N")
+  uint8_t width;  // packed bytes (narrow layout; address fields: 16 wide)
+  AddrKind addr = AddrKind::kNone;
 };
 
 inline constexpr KeyFieldInfo kKeyFieldInfo[kKeyFieldCount] = {
-    {"src_addr", 4, 32}, {"dst_addr", 4, 32},    {"nexthop", 4, 32},   {"src_port", 2, 0},
-    {"dst_port", 2, 0},  {"protocol", 1, 0},     {"tos", 1, 0},        {"tcp_flags", 1, 0},
-    {"input", 2, 0},     {"output", 2, 0},       {"src_as", 2, 0},     {"dst_as", 2, 0},
-    {"src_mask", 1, 0},  {"dst_mask", 1, 0},     {"exporter", 16, 128}, {"engine_type", 1, 0},
-    {"engine_id", 1, 0},
+    {"src_addr", 4, AddrKind::kRecord}, {"dst_addr", 4, AddrKind::kRecord},
+    {"nexthop", 4, AddrKind::kRecord},  {"src_port", 2},
+    {"dst_port", 2},                    {"protocol", 1},
+    {"tos", 1},                         {"tcp_flags", 1},
+    {"input", 4},                       {"output", 4},
+    {"src_as", 4},                      {"dst_as", 4},
+    {"src_mask", 1},                    {"dst_mask", 1},
+    {"exporter", 16, AddrKind::kExporter}, {"engine_type", 1},
+    {"engine_id", 1},                   {"ip_version", 1},
+    {"direction", 1},                   {"vlan", 2},
+    {"domain", 4},                      {"sampler", 4},
+    {"version", 1},                     {"sampling", 4},
 };
 
 inline constexpr const KeyFieldInfo& key_field_info(KeyField f) {
   return kKeyFieldInfo[static_cast<size_t>(f)];
 }
 inline constexpr bool key_field_is_address(KeyField f) {
-  return key_field_info(f).max_prefix != 0;
+  return key_field_info(f).addr != AddrKind::kNone;
+}
+// Packed bytes of field f in layout `layout`.
+inline constexpr uint8_t key_field_width(KeyField f, uint8_t layout) {
+  return key_field_info(f).addr == AddrKind::kRecord && layout == kWide ? 16
+                                                                        : key_field_info(f).width;
 }
 
 struct KeyFieldSpec {
   KeyField field = KeyField::kSrcAddr;
-  // Prefix length kept for address fields; equal to max_prefix when the name
-  // had no "/N" (then the address is printed without a suffix).
-  uint8_t prefix = 0;
-  bool has_prefix = false;  // "/N" was given
-  uint8_t offset = 0;       // byte offset in the packed key
+  // Bits kept of IPv4 and of IPv6 addresses (address fields only).
+  uint8_t prefix4 = 32, prefix6 = 128;
+  bool has_prefix = false;   // "/N" was given (IPv4 rows print "/N")
+  bool has_prefix6 = false;  // an IPv6 prefix was given ("/N/M", or exporter's "/N"): IPv6 rows print "/M"
+  bool two_prefixes = false; // written "/N/M"
+  uint8_t offset[2] = {0, 0};  // byte offset in the packed key, per layout
 };
 
 class KeySchema {
@@ -108,35 +158,44 @@ class KeySchema {
         if (kKeyFieldInfo[i].name == base) idx = i;
       if (idx == kKeyFieldCount) {
         return fail(error, "unknown key field \"" + entry + "\" (expected one of: " +
-                               all_names() + ", with /N on address fields)");
+                               all_names() + ", with /N or /N/M on address fields)");
       }
       if (seen & (1u << idx)) return fail(error, "key field \"" + std::string(base) + "\" listed twice");
       seen |= 1u << idx;
       const KeyFieldInfo& info = kKeyFieldInfo[idx];
       KeyFieldSpec f;
       f.field = static_cast<KeyField>(idx);
-      f.prefix = info.max_prefix;
       if (base.size() != text.size()) {
-        std::string_view num = text.substr(base.size() + 1);
-        if (info.max_prefix == 0) {
+        if (info.addr == AddrKind::kNone) {
           return fail(error, "key field \"" + entry + "\": a /N prefix is only allowed on "
                              "src_addr, dst_addr, nexthop and exporter");
         }
-        unsigned v = 0;
-        bool ok = !num.empty() && num.size() <= 3;
-        for (char c : num) {
-          if (c < '0' || c > '9') ok = false;
-          v = v * 10 + static_cast<unsigned>(c - '0');
+        std::string_view rest = text.substr(base.size() + 1);
+        const size_t slash = rest.find('/');
+        unsigned a = 0, b = 0;
+        if (!number(rest.substr(0, slash), &a)) return bad_prefix(error, entry, info);
+        if (slash != std::string_view::npos) {
+          if (!number(rest.substr(slash + 1), &b) || a > 32 || b > 128)
+            return bad_prefix(error, entry, info);
+          f.prefix4 = static_cast<uint8_t>(a);
+          f.prefix6 = static_cast<uint8_t>(b);
+          f.has_prefix6 = f.two_prefixes = true;
+        } else if (info.addr == AddrKind::kExporter) {
+          if (a > 128) return bad_prefix(error, entry, info);
+          f.prefix4 = static_cast<uint8_t>(a < 32 ? a : 32);
+          f.prefix6 = static_cast<uint8_t>(a);
+          f.has_prefix6 = true;
+        } else {
+          if (a > 32) return bad_prefix(error, entry, info);
+          f.prefix4 = static_cast<uint8_t>(a);
         }
-        if (!ok || v > info.max_prefix) {
-          return fail(error, "key field \"" + entry + "\": prefix must be 0.." +
-                                 std::to_string(info.max_prefix));
-        }
-        f.prefix = static_cast<uint8_t>(v);
         f.has_prefix = true;
       }
-      f.offset = s.bytes_;
-      s.bytes_ = static_cast<uint8_t>(s.bytes_ + info.width);
+      for (uint8_t l : {kNarrow, kWide}) {
+        f.offset[l] = s.bytes_[l];
+        s.bytes_[l] = static_cast<uint8_t>(s.bytes_[l] + key_field_width(f.field, l));
+      }
+      if (info.addr == AddrKind::kRecord) s.two_layouts_ = true;
       s.fields_.push_back(f);
     }
     *out = std::move(s);
@@ -145,10 +204,14 @@ class KeySchema {
 
   const std::vector<KeyFieldSpec>& fields() const { return fields_; }
   bool empty() const { return fields_.empty(); }
-  uint32_t key_bytes() const { return bytes_; }  // packed bytes used (0..47)
+  // Whether records can pack wide (the key has src_addr, dst_addr or nexthop).
+  bool two_layouts() const { return two_layouts_; }
+  uint32_t key_bytes(uint8_t layout = kNarrow) const { return bytes_[layout]; }
   // Words a packed key occupies; at least 1 so that the empty key is one
   // all-zero word and needs no special case in the table.
-  uint32_t key_words() const { return bytes_ == 0 ? 1 : (bytes_ + 7u) / 8u; }
+  uint32_t key_words(uint8_t layout = kNarrow) const {
+    return bytes_[layout] == 0 ? 1 : (bytes_[layout] + 7u) / 8u;
+  }
 
   // Column name of field i (the base name, without "/N").
   std::string_view column(size_t i) const { return key_field_info(fields_[i].field).name; }
@@ -159,7 +222,13 @@ class KeySchema {
     for (const KeyFieldSpec& f : fields_) {
       if (!s.empty()) s += ',';
       s += key_field_info(f.field).name;
-      if (f.has_prefix) s += '/' + std::to_string(f.prefix);
+      if (!f.has_prefix) continue;
+      if (f.two_prefixes) {
+        s += '/' + std::to_string(f.prefix4) + '/' + std::to_string(f.prefix6);
+      } else {
+        s += '/' + std::to_string(key_field_info(f.field).addr == AddrKind::kExporter ? f.prefix6
+                                                                                     : f.prefix4);
+      }
     }
     return s;
   }
@@ -168,6 +237,21 @@ class KeySchema {
   struct Empty {};
   explicit KeySchema(Empty) {}
 
+  static bool number(std::string_view num, unsigned* v) {
+    if (num.empty() || num.size() > 3) return false;
+    *v = 0;
+    for (char c : num) {
+      if (c < '0' || c > '9') return false;
+      *v = *v * 10 + static_cast<unsigned>(c - '0');
+    }
+    return true;
+  }
+  static bool bad_prefix(std::string* error, const std::string& entry, const KeyFieldInfo& info) {
+    return fail(error, "key field \"" + entry + "\": prefix must be " +
+                           (info.addr == AddrKind::kExporter ? std::string("0..128")
+                                                             : std::string("0..32")) +
+                           ", or N/M with N in 0..32 (IPv4) and M in 0..128 (IPv6)");
+  }
   static bool fail(std::string* error, std::string msg) {
     if (error) *error = std::move(msg);
     return false;
@@ -182,7 +266,8 @@ class KeySchema {
   }
 
   std::vector<KeyFieldSpec> fields_;
-  uint8_t bytes_ = 0;
+  uint8_t bytes_[2] = {0, 0};
+  bool two_layouts_ = false;
 };
 
 }  // namespace ringflow

@@ -70,12 +70,20 @@ inline constexpr size_t kMaxWorkers = 256;  // receive.workers range
 
 // Written by one reactor thread. Every datagram the reactor takes from the
 // kernel is counted in `datagrams`, then ends in exactly one of: handed to a
-// worker (`handed_off`), `oversize` (did not fit a buffer, MSG_TRUNC),
-// `not_allowed` (exporter outside receive.allow) or `queue_full`.
+// worker (`handed_off`), `consumed` by the ordered stage (templates or
+// options only, or all its data held for a template), `rejected` by it (by
+// reason: src/decode/session_counters.h), `oversize` (did not fit a buffer,
+// MSG_TRUNC), `not_allowed` (exporter outside receive.allow) or `queue_full`.
+// Held data sets released when their template arrives are handed off as
+// datagrams of their own: late_handed_off, or late_queue_full.
 struct alignas(64) ReactorCounters {
   Counter datagrams;     // taken from the kernel
   Counter bytes;         // payload bytes taken from the kernel
   Counter handed_off;    // enqueued to a worker
+  Counter consumed;      // accepted by the ordered stage, nothing for a worker
+  Counter rejected;      // rejected whole by the ordered stage
+  Counter late_handed_off;  // held data sets enqueued to a worker
+  Counter late_queue_full;  // held data sets dropped: the worker queue was full
   Counter oversize;      // larger than receive.buffer_size: dropped, counted
   Counter not_allowed;   // exporter not in receive.allow
   Counter queue_full;    // worker queue full: dropped, counted
@@ -88,27 +96,43 @@ struct alignas(64) ReactorCounters {
   std::array<Counter, kMaxWorkers> queue_full_by_worker;
 };
 
-// Written by one worker thread. Every datagram dequeued ends as `decoded` or
-// in exactly one rejects[reason].
+// Versions as counter indexes: 5, 9, 10 (IPFIX), other.
+inline constexpr size_t kVersionSlots = 4;
+inline constexpr size_t version_slot(uint16_t v) { return v == 5 ? 0 : v == 9 ? 1 : v == 10 ? 2 : 3; }
+inline constexpr std::string_view version_label(size_t slot) {
+  constexpr std::string_view kNames[kVersionSlots] = {"5", "9", "10", "other"};
+  return kNames[slot];
+}
+
+// Written by one worker thread: what it decoded. The ordered stage on the
+// reactor has already validated and counted every datagram it hands off, so
+// a worker rejects nothing.
 struct alignas(64) WorkerCounters {
-  Counter datagrams;        // dequeued from the hand-off queue
-  Counter decoded;          // accepted (one or more PDUs decoded)
-  std::array<Counter, kRejectReasons> rejects;  // index = Reject
-  Counter pdus;             // v5 PDUs decoded (> datagrams when packed)
-  Counter trailing_accepted;  // datagrams with trailing bytes accepted (decode.accept_trailing)
-  Counter flows;            // records decoded
+  Counter datagrams;        // dequeued from the hand-off queue (late ones included)
+  Counter late_datagrams;   // of which held data sets released by their template
+  Counter pdus;             // v5 PDUs decoded (> v5 datagrams when packed)
+  Counter flows;            // records decoded, every version
+  std::array<Counter, kVersionSlots> flows_by_version;
+  Counter late_flows;       // records of held data sets, decoded after their template came
   Counter future_records;   // end time beyond now + decode.future_tolerance
   Counter inverted_records; // first > last
+  Counter time_unknown_records;  // no usable time element: start/end = export time
+  Counter unknown_sampling_records;  // sampler id not announced (or several, none named): rate 1
   Counter batches;          // dequeue batches
 };
 
 // One pipeline-wide sum, for the stats line, /metrics and tests.
 struct StatsSnapshot {
-  uint64_t datagrams = 0, bytes = 0, handed_off = 0, oversize = 0, not_allowed = 0,
+  uint64_t datagrams = 0, bytes = 0, handed_off = 0, consumed = 0, oversize = 0, not_allowed = 0,
            queue_full = 0, enobufs = 0, cq_overflow = 0, kernel_drops = 0;
-  uint64_t worker_datagrams = 0, decoded = 0, pdus = 0, flows = 0, future_records = 0,
-           inverted_records = 0, trailing_accepted = 0;
-  std::array<uint64_t, kRejectReasons> rejects{};
+  uint64_t late_handed_off = 0, late_queue_full = 0;
+  uint64_t worker_datagrams = 0, pdus = 0, flows = 0, late_flows = 0, future_records = 0,
+           inverted_records = 0, trailing_accepted = 0, time_unknown_records = 0,
+           unknown_sampling_records = 0;
+  // Accepted by the ordered stage: handed off (with work for a worker) or
+  // consumed (templates/options only, or all data held).
+  uint64_t decoded = 0;
+  std::array<uint64_t, kRejectReasons> rejects{};  // summed over versions
 
   uint64_t rejected() const {
     uint64_t n = 0;

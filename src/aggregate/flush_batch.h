@@ -20,9 +20,10 @@
 namespace ringflow {
 
 struct FlushRow {
-  const uint8_t* key;     // packed key (KeySchema layout); all zeros for the overflow row
+  const uint8_t* key;     // packed key (KeySchema layout `layout`); all zeros for the overflow row
   const AggCounters* c;   // flows >= 1
   bool overflow;          // the overflow row: records of keys that found the table full
+  uint8_t layout = kNarrow;  // kNarrow (IPv4 record addresses) or kWide
 };
 
 struct FlushTotals {
@@ -38,7 +39,7 @@ struct FlushBatch {
   bool late = false;           // spans more intervals because the previous flush was late
   TimeMode time = TimeMode::kArrival;
   const KeySchema* schema = nullptr;
-  std::span<const FlushRow> rows;  // overflow row (if any) last
+  std::span<const FlushRow> rows;  // narrow rows, wide rows, then the overflow row (if any)
 
   FlushTotals totals;              // over all rows, overflow included
   uint64_t overflow_records = 0;   // records that went to an overflow row (worker tables)

@@ -15,7 +15,7 @@ WorkerAggregator::WorkerAggregator(AggregationHub* hub, uint32_t index, const Ag
       // Arrival time is "now": nothing arrives late, so there is nothing to
       // wait for.
       grace_ms_(cfg.time == TimeMode::kArrival ? 0 : int64_t{cfg.grace_s} * 1000) {
-  for (auto& t : tables_) t = std::make_unique<IntervalTable>(schema.key_words(), cfg.max_entries);
+  for (auto& t : tables_) t = std::make_unique<IntervalTable>(schema, cfg.max_entries);
 }
 
 void WorkerAggregator::start(int64_t now_ms) {
@@ -67,34 +67,33 @@ IntervalTable* WorkerAggregator::route(int64_t t_ms) {
   return a;
 }
 
-void WorkerAggregator::add(const v5::Record& r, const FlowContext& ctx) {
+void WorkerAggregator::add(const FlowRecord& r, const FlowContext& ctx) {
   if (!started_) start(ctx.arrival_ms);
   counters_.records.add();
   IntervalTable* t = route(record_time(r, ctx));
   uint64_t key[kMaxKeyWords];
-  packer_.pack(r, ctx, key);
-  insert(t, key, hash_key(key, packer_.words()), delta_of(r, ctx));
+  const uint8_t layout = packer_.pack(r, ctx, key);
+  insert(t, layout, key, hash_key(key, packer_.words(layout)), delta_of(r));
 }
 
-void WorkerAggregator::add_batch(const v5::Record* r, size_t n, const FlowContext& ctx) {
+void WorkerAggregator::add_batch(const FlowRecord* r, size_t n, const FlowContext& ctx) {
   if (!started_) start(ctx.arrival_ms);
   counters_.records.add(n);
-  const uint32_t words = packer_.words();
   for (size_t i = 0; i < n; ++i) {
     if (pending_count_ == kPipeline) {
       // The oldest record's slot was prefetched kPipeline records ago.
       Pending& p = pending_[pending_head_];
-      insert(p.table, p.key, p.hash, p.d);
+      insert(p.table, p.layout, p.key, p.hash, p.d);
       pending_head_ = (pending_head_ + 1) & (kPipeline - 1);
       --pending_count_;
     }
     Pending& q = pending_[(pending_head_ + pending_count_) & (kPipeline - 1)];
     ++pending_count_;
     q.table = route(record_time(r[i], ctx));
-    packer_.pack(r[i], ctx, q.key);
-    q.hash = hash_key(q.key, words);
-    q.d = delta_of(r[i], ctx);
-    q.table->agg.prefetch(q.hash);
+    q.layout = packer_.pack(r[i], ctx, q.key);
+    q.hash = hash_key(q.key, packer_.words(q.layout));
+    q.d = delta_of(r[i]);
+    q.table->agg[q.layout]->prefetch(q.hash);
   }
 }
 
@@ -108,7 +107,7 @@ void WorkerAggregator::tick(int64_t now_ms) {
       standby_used_ = false;
     }
   }
-  counters_.entries.set(active_->agg.size());
+  counters_.entries.set(active_->size());
   if (now_ms < (active_->last + 1) * interval_ms_ + grace_ms_) return;
 
   // The first interval whose seal time has not come yet.
@@ -139,7 +138,7 @@ void WorkerAggregator::tick(int64_t now_ms) {
   refresh_bounds();
   standby_ = nullptr;
   standby_used_ = false;
-  counters_.entries.set(active_->agg.size());
+  counters_.entries.set(active_->size());
   counters_.seals.add();
   sealed_.store(sealed, std::memory_order_release);
   hub_->notify();

@@ -46,11 +46,11 @@
 
 #include <ringflow/config.h>
 #include <ringflow/flow_key.h>
+#include <ringflow/flow_record.h>
 #include <ringflow/stats.h>
 
 #include "aggregate/agg_table.h"
 #include "aggregate/key_codec.h"
-#include "wire/v5.h"
 
 namespace ringflow {
 
@@ -76,12 +76,22 @@ struct alignas(64) AggregateWorkerCounters {
   Counter deferred_seals;    // seal due but the standby not yet returned (late flush)
 };
 
-// A table and the span of intervals it holds. Metadata is written by the
-// owner of the moment (see the header comment) and published with the table.
+// A table (one AggTable per key layout: narrow for IPv4 records, wide for
+// IPv6 ones, see include/ringflow/flow_key.h) and the span of intervals it
+// holds. Metadata is written by the owner of the moment (see the header
+// comment) and published with the table. Each AggTable starts small and
+// grows with its keys (src/aggregate/agg_table.h); reset() refits it for the
+// keys it just held, so a table that comes back from the flusher has the
+// right size, its pages already faulted in (off the worker's hot path).
 struct IntervalTable {
-  IntervalTable(uint32_t key_words, uint64_t max_entries) : agg(key_words, max_entries) {}
+  IntervalTable(const KeySchema& schema, uint64_t max_entries) {
+    agg[kNarrow] = std::make_unique<AggTable>(schema.key_words(kNarrow), max_entries);
+    if (schema.two_layouts())
+      agg[kWide] = std::make_unique<AggTable>(schema.key_words(kWide), max_entries);
+  }
 
-  AggTable agg;
+  std::unique_ptr<AggTable> agg[2];  // agg[kWide] null when the key has no record address
+  uint64_t size() const { return agg[0]->size() + (agg[1] ? agg[1]->size() : 0); }
   int64_t first = 0, last = 0;   // interval indexes covered, inclusive
   bool late = false;             // span was extended because the flusher was late
   uint64_t records = 0;          // records added since the last clear
@@ -89,7 +99,12 @@ struct IntervalTable {
   uint64_t late_records = 0, future_records = 0;
 
   void reset() {
-    agg.clear();
+    for (auto& a : agg) {
+      if (!a) continue;
+      const uint64_t rows = a->size();
+      a->clear();
+      a->fit(rows);
+    }
     first = last = 0;
     late = false;
     records = overflow_records = late_records = future_records = 0;
@@ -104,14 +119,15 @@ class WorkerAggregator {
   WorkerAggregator& operator=(const WorkerAggregator&) = delete;
 
   // Adds one record. Hot path: no allocation, no lock, no exception.
-  void add(const v5::Record& r, const FlowContext& ctx);
-  // Adds the records of one PDU, software-pipelined: each record is routed,
+  // Packets and bytes are multiplied by the record's sampling rate.
+  void add(const FlowRecord& r, const FlowContext& ctx);
+  // Adds a run of records (one PDU or set), software-pipelined: each record is routed,
   // packed, hashed and its slot prefetched now, and inserted kPipeline
   // records later (during this or a later call), so that the cache misses
   // of a table far larger than the caches overlap instead of stalling one
   // by one. Records still in flight are inserted by the next tick() before
   // it seals, so a seal never misses one.
-  void add_batch(const v5::Record* r, size_t n, const FlowContext& ctx);
+  void add_batch(const FlowRecord* r, size_t n, const FlowContext& ctx);
 
   // Called by the worker at least every 100 ms, also when idle, with the
   // current wall-clock time (explicit so that tests drive time). Seals the
@@ -132,18 +148,18 @@ class WorkerAggregator {
     active_hi_ms_ = (active_->last + 1) * interval_ms_;
   }
   void start(int64_t now_ms);
-  int64_t record_time(const v5::Record& r, const FlowContext& ctx) const {
+  int64_t record_time(const FlowRecord& r, const FlowContext& ctx) const {
     switch (mode_) {
       case TimeMode::kFlowEnd: return r.end_ms;
       case TimeMode::kFlowStart: return r.start_ms;
       default: return ctx.arrival_ms;
     }
   }
-  static AggCounters delta_of(const v5::Record& r, const FlowContext& ctx) {
+  static AggCounters delta_of(const FlowRecord& r) {
     AggCounters d;
     d.flows = 1;
-    d.packets = uint64_t{r.packets} * ctx.sample_multiplier;
-    d.bytes = uint64_t{r.octets} * ctx.sample_multiplier;
+    d.packets = r.packets * r.sampling;
+    d.bytes = r.bytes * r.sampling;
     d.first_ms = r.start_ms;
     d.last_ms = r.end_ms;
     d.tcp_flags = r.tcp_flags;
@@ -153,14 +169,15 @@ class WorkerAggregator {
   void drain() {
     while (pending_count_ > 0) {
       Pending& p = pending_[pending_head_];
-      insert(p.table, p.key, p.hash, p.d);
+      insert(p.table, p.layout, p.key, p.hash, p.d);
       pending_head_ = (pending_head_ + 1) & (kPipeline - 1);
       --pending_count_;
     }
   }
-  void insert(IntervalTable* t, const uint64_t* key, uint64_t h, const AggCounters& d) {
+  void insert(IntervalTable* t, uint8_t layout, const uint64_t* key, uint64_t h,
+              const AggCounters& d) {
     ++t->records;
-    if (!t->agg.add(key, h, d)) {
+    if (!t->agg[layout]->add(key, h, d)) {
       ++t->overflow_records;
       counters_.overflow_records.add();
     }
@@ -189,6 +206,7 @@ class WorkerAggregator {
     IntervalTable* table;
     uint64_t hash;
     AggCounters d;
+    uint8_t layout;
     uint64_t key[kMaxKeyWords];
   };
   Pending pending_[kPipeline];

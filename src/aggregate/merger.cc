@@ -7,10 +7,9 @@ namespace {
 const uint64_t kZeroKey[kMaxKeyWords] = {};
 }  // namespace
 
-Merger::Merger(AggregationHub& hub)
-    : hub_(hub), merge_(hub.schema().key_words(), hub.config().max_entries) {
+Merger::Merger(AggregationHub& hub) : hub_(hub), merge_(hub.schema(), hub.config().max_entries) {
   taken_.reserve(hub.workers() * 2);
-  rows_.reserve(hub.config().max_entries + 1);
+  rows_.reserve(hub.config().max_entries * (hub.schema().two_layouts() ? 2 : 1) + 1);
 }
 
 FlushBatch* Merger::collect_sealed() {
@@ -41,7 +40,6 @@ FlushBatch* Merger::collect_open(int stage) {
 }
 
 FlushBatch* Merger::build(bool partial) {
-  const uint32_t words = hub_.schema().key_words();
   FlushBatch& b = batch_;
   b = FlushBatch{};
   b.seq = ++seq_;
@@ -64,28 +62,41 @@ FlushBatch* Merger::build(bool partial) {
   b.start_ms = first * b.interval_ms;
   b.end_ms = (last + 1) * b.interval_ms;
 
-  const AggTable* src = &taken_[0].table->agg;
-  if (taken_.size() > 1) {
-    merge_.reset();
-    AggCounters overflow;
-    for (const Taken& t : taken_) {
-      t.table->agg.for_each([&](const uint64_t* key, const AggCounters& c) {
-        if (!merge_.agg.add(key, hash_key(key, words), c)) ++b.merge_overflow_rows;
-      });
-      if (t.table->agg.overflow().flows) overflow.accumulate(t.table->agg.overflow());
-    }
-    // The merge table's own overflow (rows that did not fit) joins the
-    // workers' overflow rows: one overflow row per batch.
-    if (overflow.flows) merge_.agg.add_overflow(overflow);
-    src = &merge_.agg;
-  }
-
+  // Per layout: one table's rows as they are, or several merged.
   rows_.clear();
-  src->for_each([&](const uint64_t* key, const AggCounters& c) {
-    rows_.push_back({reinterpret_cast<const uint8_t*>(key), &c, false});
-  });
-  if (src->overflow().flows)
-    rows_.push_back({reinterpret_cast<const uint8_t*>(kZeroKey), &src->overflow(), true});
+  AggCounters overflow;
+  const uint8_t layouts = hub_.schema().two_layouts() ? 2 : 1;
+  for (uint8_t l = 0; l < layouts; ++l) {
+    const uint32_t words = hub_.schema().key_words(l);
+    const AggTable* src = taken_[0].table->agg[l].get();
+    if (taken_.size() > 1) {
+      AggTable& m = *merge_.agg[l];
+      m.clear();
+      // Sized for the largest table (the rows of the others are mostly the
+      // same keys when the workers share streams); it grows if they are not.
+      uint64_t most = 0;
+      for (const Taken& t : taken_) most = std::max(most, t.table->agg[l]->size());
+      m.fit(most);
+      for (const Taken& t : taken_) {
+        t.table->agg[l]->for_each([&](const uint64_t* key, const AggCounters& c) {
+          if (!m.add(key, hash_key(key, words), c)) ++b.merge_overflow_rows;
+        });
+        if (t.table->agg[l]->overflow().flows) overflow.accumulate(t.table->agg[l]->overflow());
+      }
+      // The merge table's own overflow (rows that did not fit) joins the
+      // workers' overflow rows: one overflow row per batch.
+      if (m.overflow().flows) overflow.accumulate(m.overflow());
+      src = &m;
+    } else if (src->overflow().flows) {
+      overflow.accumulate(src->overflow());
+    }
+    src->for_each([&](const uint64_t* key, const AggCounters& c) {
+      rows_.push_back({reinterpret_cast<const uint8_t*>(key), &c, false, l});
+    });
+  }
+  overflow_ = overflow;
+  if (overflow_.flows)
+    rows_.push_back({reinterpret_cast<const uint8_t*>(kZeroKey), &overflow_, true, kNarrow});
   for (const FlushRow& r : rows_) {
     b.totals.flows += r.c->flows;
     b.totals.packets += r.c->packets;

@@ -39,7 +39,7 @@ class Merger {
   // Clears the tables of the last batch; sealed ones go back to their worker.
   void release();
 
-  const AggTable& merge_table() const { return merge_.agg; }
+  const AggTable& merge_table(uint8_t layout = kNarrow) const { return *merge_.agg[layout]; }
 
  private:
   struct Taken {
@@ -50,6 +50,7 @@ class Merger {
 
   AggregationHub& hub_;
   IntervalTable merge_;
+  AggCounters overflow_;  // the batch's overflow row (every layout and table)
   std::vector<Taken> taken_;
   std::vector<FlushRow> rows_;
   FlushBatch batch_;

@@ -1,6 +1,9 @@
 #include "common/log.h"
 
+#include <sys/stat.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
@@ -25,6 +28,17 @@ bool parse_log_level(const char* name, LogLevel* out) {
   return false;
 }
 
+bool stderr_is_journal() {
+  const char* js = std::getenv("JOURNAL_STREAM");
+  if (!js) return false;
+  unsigned long long dev = 0, ino = 0;
+  if (std::sscanf(js, "%llu:%llu", &dev, &ino) != 2) return false;
+  struct stat st;
+  if (fstat(2, &st) != 0) return false;
+  return static_cast<unsigned long long>(st.st_dev) == dev &&
+         static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
 void log_msg(LogLevel level, const char* fmt, ...) {
   if (static_cast<int>(level) > g_level.load(std::memory_order_relaxed)) return;
   char msg[2048];
@@ -32,6 +46,12 @@ void log_msg(LogLevel level, const char* fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  if (stderr_is_journal()) {
+    // The journal stamps each line itself; "<N>" is its priority (sd-daemon(3)).
+    static const int kPriority[] = {3, 4, 6, 7};  // err, warning, info, debug
+    fprintf(stderr, "<%d>%s\n", kPriority[static_cast<int>(level)], msg);
+    return;
+  }
   const timespec ts = clock_now(CLOCK_REALTIME);
   tm t;
   gmtime_r(&ts.tv_sec, &t);

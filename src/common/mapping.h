@@ -32,10 +32,14 @@ class Mapping {
   Mapping(const Mapping&) = delete;
   Mapping& operator=(const Mapping&) = delete;
 
-  // false (errno set) when the kernel refuses the mapping.
-  bool map(size_t size) {
+  // false (errno set) when the kernel refuses the mapping. populate: fault
+  // every page in now (MAP_POPULATE), so that the first use of each does not
+  // stall the thread that owns it later (the receive buffers: ~2200 faults
+  // of a reactor's first 4096 datagrams otherwise).
+  bool map(size_t size, bool populate = false) {
     reset();
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
     if (p == MAP_FAILED) return false;
     addr_ = p;
     size_ = size;

@@ -8,7 +8,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "config/manpage.h"
 #include "config/schema.h"
+#include "man/roff.h"
 
 namespace ringflow {
 namespace {
@@ -24,7 +26,7 @@ struct Shortcut {
 constexpr Shortcut kShortcuts[] = {
     {"--listen", "receive.listen", "ADDR", "receive on ADDR (host:port); repeat for several; replaces receive.listen"},
     {"--workers", "receive.workers", "N", "worker threads, 0 = auto (receive.workers)"},
-    {"--reactors", "receive.reactors", "N", "receive threads (receive.reactors)"},
+    {"--reactors", "receive.reactors", "N", "receive threads, 0 = auto (receive.reactors)"},
     {"--backend", "receive.backend", "NAME", "auto, io_uring or recvmmsg (receive.backend)"},
     {"--interval", "aggregate.interval", "SECONDS", "aggregation interval (aggregate.interval)"},
     {"--output-dir", "output.directory", "DIR", "directory for csv/jsonl files (output.directory)"},
@@ -59,7 +61,7 @@ void print_errors(const std::vector<ConfigError>& errors, std::ostream& err) {
 CliResult parse_ringflow_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   CliResult result;
   try {
-    CLI::App app{"ringflow: NetFlow v5 collector (io_uring receive, per-interval aggregation)", "ringflow"};
+    CLI::App app{"ringflow: NetFlow v5/v9 and IPFIX collector (io_uring receive, per-interval aggregation)", "ringflow"};
     app.get_formatter()->column_width(34);
     app.set_help_flag("-h,--help", "print this help and exit");
     app.footer(
@@ -76,6 +78,11 @@ CliResult parse_ringflow_cli(int argc, const char* const* argv, std::ostream& ou
                                      "validate FILE with the overrides, print the effective config; exit 0 or 2")
                           ->type_name("FILE");
     app.add_flag("--print-flows", result.print_flows, "print every decoded flow on stdout (debugging)");
+    // Hidden: the build generates the man pages with it (man/roff.h).
+    std::string help_man;
+    auto* man_opt = app.add_option(kHelpManFlag, help_man, "roff for the man pages")
+                        ->check(CLI::IsMember({"options", "config"}))
+                        ->group("");
 
     // The values are read back from each option's results() in command-line
     // order below; these variables only give CLI11 a type to parse into.
@@ -102,6 +109,11 @@ CliResult parse_ringflow_cli(int argc, const char* const* argv, std::ostream& ou
     } catch (const CLI::ParseError& e) {
       err << "ringflow: " << e.what() << "\nRun with --help for the options.\n";
       result.exit_code = kExitUsage;
+      return result;
+    }
+    if (man_opt->count() > 0) {
+      out << (help_man == "options" ? man_options(app) : man_config_keys());
+      result.exit_code = 0;
       return result;
     }
     if (c_opt->count() > 0 && check_opt->count() > 0) {

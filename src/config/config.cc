@@ -19,6 +19,7 @@
 
 #include <ringflow/flow_key.h>
 
+#include "common/cpu_list.h"
 #include "config/schema.h"
 #include "config/suggest.h"
 
@@ -465,6 +466,27 @@ class Validator {
         }
         norm = c->str();
         list.push_back(*c);
+      } else if (key.rule == Rule::kChoiceList) {
+        if (std::find(key.choices.begin(), key.choices.end(), text) == key.choices.end()) {
+          mismatch(e, ipath, schema::element_expected_text(key));
+          seen.emplace_back();
+          continue;
+        }
+        norm = text;
+        list.push_back(text);
+      } else if (key.rule == Rule::kCpuLists) {
+        std::vector<uint32_t> cpus;
+        const std::string why = parse_cpu_list(text, &cpus);
+        if (!why.empty()) {
+          error(pos_of(e.source()), ipath,
+                "expected " + schema::element_expected_text(key) + ", found " + quote(text) + " (" +
+                    why + ")");
+          seen.emplace_back();
+          continue;
+        }
+        seen.emplace_back();  // several threads may share a list
+        list.push_back(text);
+        continue;
       } else {
         std::string reason = schema::check_key_field(text);
         if (!reason.empty()) {
@@ -495,6 +517,14 @@ class Validator {
       seen.push_back(norm);
     }
     if constexpr (std::is_same_v<F, std::vector<std::string>>) {
+      if (key.rule == Rule::kChoiceList && a->empty())
+        error(pos_of(n.source()), path, "expected at least one of its values, found []");
+    }
+    if constexpr (std::is_same_v<F, std::vector<std::string>>) {
+      if (key.rule != Rule::kKeyFields) {
+        if (errors_->size() == before) field = std::move(list);
+        return;
+      }
       // The aggregator parses the key with KeySchema::parse at start-up; ask
       // it too, so a rule it has and this validator lacks fails here, with a
       // position, rather than after the sockets are open.

@@ -16,15 +16,19 @@ namespace {
 #define RF_FIELD(T, member) +[](T& o) -> auto& { return o.member; }
 
 constexpr const char* kBackendArr[] = {"auto", "io_uring", "recvmmsg"};
+constexpr const char* kSpreadArr[] = {"datagram", "stream"};
+constexpr const char* kVersionArr[] = {"v5", "v9", "ipfix"};
 constexpr const char* kTimeModeArr[] = {"arrival", "flow_end", "flow_start"};
 constexpr const char* kSinkTypeArr[] = {"text", "csv", "jsonl", "clickhouse"};
 constexpr const char* kLogLevelArr[] = {"error", "warn", "info", "debug"};
-constexpr const char* kSectionArr[] = {"receive", "decode", "aggregate", "output", "metrics", "log"};
+constexpr const char* kSectionArr[] = {"receive", "decode", "aggregate", "output", "metrics", "log",
+                                       "process"};
 // Order matters only for the docs; the address fields come first.
 constexpr const char* kKeyFieldArr[] = {
     "src_addr", "dst_addr",  "nexthop", "exporter", "src_port",    "dst_port",
     "protocol", "tos",       "tcp_flags", "input",  "output",      "src_as",
-    "dst_as",   "src_mask",  "dst_mask",  "engine_type", "engine_id"};
+    "dst_as",   "src_mask",  "dst_mask",  "engine_type", "engine_id", "ip_version",
+    "direction", "vlan", "domain", "sampler", "version", "sampling"};
 
 // A key field is registered once, in kKeyFieldInfo (include/ringflow/flow_key.h);
 // this list must name the same fields, which the compiler checks.
@@ -51,10 +55,10 @@ const Key<Config> kConfigArr[] = {
      .help = "receive loop: io_uring, recvmmsg, or auto (io_uring if the kernel allows it, else recvmmsg)",
      .choices = kBackendArr},
     {.name = "receive.reactors", .ref = RF_FIELD(Config, receive.reactors),
-     .help = "receive threads; each opens one SO_REUSEPORT socket per listen address",
-     .min = 1, .max = 64},
+     .help = "receive threads, each with one SO_REUSEPORT socket per listen address; 0 = auto (a third of the CPUs this process may use, at least 1)",
+     .min = 0, .max = 64},
     {.name = "receive.workers", .ref = RF_FIELD(Config, receive.workers),
-     .help = "decode/aggregate threads; 0 = auto (hardware threads - reactors, at least 1)",
+     .help = "decode/aggregate threads; 0 = auto (the CPUs this process may use - reactors, at least 1)",
      .min = 0, .max = 256},
     {.name = "receive.socket_buffer", .ref = RF_FIELD(Config, receive.socket_buffer),
      .help = "SO_RCVBUF per socket, bytes (SO_RCVBUFFORCE when permitted)",
@@ -77,6 +81,15 @@ const Key<Config> kConfigArr[] = {
      .help = "at shutdown, seconds to keep receiving until no datagram arrived for 200 ms; "
              "later ones are dropped and counted by the kernel; 0 = take only what the sockets hold",
      .min = 0, .max = 3600},
+    {.name = "receive.spread", .ref = RF_FIELD(Config, receive.spread),
+     .help = "how datagrams go to workers: datagram (each to the next worker: one busy exporter uses every worker) or stream (each exporter stream to one worker: fewer keys per worker table)",
+     .choices = kSpreadArr},
+    {.name = "receive.reactor_cpus", .ref = RF_FIELD(Config, receive.reactor_cpus),
+     .help = "pin reactor i to the CPUs of entry i (i mod the number of entries), each a CPU list such as \"0\" or \"0,2-3\"; [] = not pinned",
+     .rule = Rule::kCpuLists},
+    {.name = "receive.worker_cpus", .ref = RF_FIELD(Config, receive.worker_cpus),
+     .help = "pin worker i to the CPUs of entry i (i mod the number of entries), each a CPU list; [] = not pinned",
+     .rule = Rule::kCpuLists},
     // [decode]
     {.name = "decode.accept_trailing", .ref = RF_FIELD(Config, decode.accept_trailing),
      .help = "accept (and count) datagrams with bytes after the last record instead of rejecting them"},
@@ -88,8 +101,11 @@ const Key<Config> kConfigArr[] = {
     {.name = "decode.default_sampling", .ref = RF_FIELD(Config, decode.default_sampling),
      .help = "sampling interval assumed when an exporter sends 0",
      .min = 1, .max = 16383},
+    {.name = "decode.versions", .ref = RF_FIELD(Config, decode.versions),
+     .help = "export versions accepted on every listen address; others are rejected and counted",
+     .choices = kVersionArr, .rule = Rule::kChoiceList},
     {.name = "decode.max_streams", .ref = RF_FIELD(Config, decode.max_streams),
-     .help = "exporter streams (address, engine) tracked per worker",
+     .help = "exporter streams (address, version, domain) tracked per reactor",
      .min = 16, .max = 1048576},
     {.name = "decode.stream_idle_timeout", .ref = RF_FIELD(Config, decode.stream_idle_timeout_s),
      .help = "seconds of silence after which a stream is forgotten",
@@ -100,6 +116,26 @@ const Key<Config> kConfigArr[] = {
     {.name = "decode.reset_threshold", .ref = RF_FIELD(Config, decode.reset_threshold),
      .help = "forward sequence jump (flows) treated as an exporter reset rather than loss",
      .min = 1, .max = int64_t{1} << 31},
+    {.name = "decode.max_templates", .ref = RF_FIELD(Config, decode.max_templates),
+     .help = "v9/IPFIX templates (data and options) kept per reactor; more are refused and counted",
+     .min = 16, .max = 1048576},
+    {.name = "decode.max_templates_per_stream", .ref = RF_FIELD(Config, decode.max_templates_per_stream),
+     .help = "templates one exporter stream (address, domain) may have; more are refused and counted",
+     .min = 1, .max = 65535},
+    {.name = "decode.template_timeout", .ref = RF_FIELD(Config, decode.template_timeout_s),
+     .help = "seconds a template lives without a refresh or a data set using it",
+     .min = 10, .max = 604800},
+    {.name = "decode.held_bytes", .ref = RF_FIELD(Config, decode.held_bytes),
+     .help = "v9/IPFIX data sets that arrive before their template, held per reactor until it comes (bytes, in receive.buffer_size slots); 0 = drop them (counted)",
+     .min = 0, .max = 1 * kGiB},
+    {.name = "decode.held_bytes_per_stream", .ref = RF_FIELD(Config, decode.held_bytes_per_stream),
+     .help = "of decode.held_bytes, what one exporter stream may hold",
+     .min = 0, .max = 1 * kGiB},
+    {.name = "decode.held_timeout", .ref = RF_FIELD(Config, decode.held_timeout_s),
+     .help = "seconds a held data set waits for its template before it is dropped (counted)",
+     .min = 1, .max = 86400},
+    {.name = "decode.persist_templates", .ref = RF_FIELD(Config, decode.persist_templates),
+     .help = "keep templates and options sampling rates across restarts in <output.directory>/templates.state"},
     // [aggregate]
     {.name = "aggregate.key", .ref = RF_FIELD(Config, aggregate.key),
      .help = "fields that make a row, address fields optionally with a prefix (\"src_addr/24\"); [] = totals only",
@@ -134,6 +170,11 @@ const Key<Config> kConfigArr[] = {
     {.name = "log.level", .ref = RF_FIELD(Config, log.level),
      .help = "least severe level logged: error, warn, info or debug",
      .choices = kLogLevelArr},
+    // [process]
+    {.name = "process.user", .ref = RF_FIELD(Config, process.user),
+     .help = "user to run as once sockets and io_uring are set up (capabilities are then cleared); \"\" = stay"},
+    {.name = "process.group", .ref = RF_FIELD(Config, process.group),
+     .help = "group to run as after set-up; \"\" = the user's primary group (or stay, without process.user)"},
 };
 
 constexpr uint8_t kText = sink_bit(SinkType::kText);
@@ -173,6 +214,10 @@ const Key<SinkConfig> kSinkArr[] = {
     {.name = "spool_max_bytes", .ref = RF_FIELD(SinkConfig, spool_max_bytes),
      .help = "upper bound on the spool's size, bytes",
      .min = kMiB, .max = kTiB, .sinks = kClickHouse},
+    {.name = "collector", .ref = RF_FIELD(SinkConfig, collector),
+     .help = "this collector's name in the collector column and in batch ids (at most 127 "
+             "bytes); \"\" = the host name",
+     .sinks = kClickHouse},
 };
 
 const Key<SamplingOverride> kSamplingArr[] = {
@@ -269,13 +314,27 @@ std::string check_key_field(std::string_view entry) {
   if (!is_address_field(field))
     return "prefix length only allowed on address fields (src_addr, dst_addr, nexthop, exporter), not on " +
            std::string(field);
-  std::string_view len_text = entry.substr(slash + 1);
-  unsigned max = field == "exporter" ? 128 : 32;
-  unsigned len = 0;
-  auto [p, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
-  if (len_text.empty() || ec != std::errc() || p != len_text.data() + len_text.size() || len > max)
-    return "prefix length " + quote(len_text) + " out of range 0.." + std::to_string(max) +
-           " for " + std::string(field);
+  // "/N" or "/N/M": the rules of KeySchema::parse (include/ringflow/flow_key.h),
+  // worded for the config file; config_errors_test checks that the two agree.
+  std::string_view rest = entry.substr(slash + 1);
+  const size_t second = rest.find('/');
+  auto number = [](std::string_view t, unsigned max, unsigned* v) {
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), *v);
+    return !t.empty() && t.size() <= 3 && ec == std::errc() && p == t.data() + t.size() && *v <= max;
+  };
+  unsigned a = 0, b = 0;
+  if (second == std::string_view::npos) {
+    const unsigned max = field == "exporter" ? 128 : 32;
+    if (!number(rest, max, &a))
+      return "prefix length " + quote(rest) + " out of range 0.." + std::to_string(max) + " for " +
+             std::string(field);
+    return "";
+  }
+  std::string_view p4 = rest.substr(0, second), p6 = rest.substr(second + 1);
+  if (!number(p4, 32, &a))
+    return "IPv4 prefix length " + quote(p4) + " out of range 0..32 for " + std::string(field);
+  if (!number(p6, 128, &b))
+    return "IPv6 prefix length " + quote(p6) + " out of range 0..128 for " + std::string(field);
   return "";
 }
 
@@ -311,8 +370,15 @@ std::string element_expected_text(const Key<T>& key) {
           return "address \"host:port\", \"[v6]:port\" or \":port\"";
         else if constexpr (std::is_same_v<F, std::vector<Cidr>>)
           return "CIDR prefix such as \"10.0.0.0/8\" or \"2001:db8::/32\"";
-        else if constexpr (std::is_same_v<F, std::vector<std::string>>)
+        else if constexpr (std::is_same_v<F, std::vector<std::string>>) {
+          if (key.rule == Rule::kChoiceList) {
+            std::string s = "one of";
+            for (const char* c : key.choices) s += std::string(" \"") + c + "\"";
+            return s;
+          }
+          if (key.rule == Rule::kCpuLists) return "CPU list such as \"0\", \"2-5\" or \"0,2,4-7\"";
           return "key field such as \"src_addr\" or \"src_addr/24\"";
+        }
         else return expected_text(key);
       },
       key.ref);
@@ -346,7 +412,9 @@ std::string expected_text(const Key<T>& key) {
         } else if constexpr (std::is_same_v<F, std::vector<Cidr>>) {
           return "array of CIDR prefixes";
         } else {
-          return "array of key fields";
+          if (key.rule == Rule::kCpuLists) return "array of CPU lists";
+          return key.rule == Rule::kChoiceList ? "array of " + element_expected_text(key)
+                                               : "array of key fields";
         }
       },
       key.ref);

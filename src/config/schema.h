@@ -47,6 +47,8 @@ enum class Rule : uint8_t {
   kHttpUrl,          // string: starts with http:// or https://
   kKeyFields,        // string list: aggregation key fields, "name" or "name/prefix"
   kName,             // string: [A-Za-z0-9_-]+ (sink names end up in paths and metric labels)
+  kChoiceList,       // string list: at least one element, each one of `choices`, no duplicates
+  kCpuLists,         // string list: each a Linux CPU list ("0", "2-5", "0,2,4-7")
 };
 
 // Bit i set = applies to sinks of SinkType i.

@@ -11,56 +11,72 @@ namespace {
 using WorkerFamily = Family<WorkerSample>;
 
 constexpr WorkerFamily kWorkerFamilies[] = {
-    {"ringflow_decode_datagrams_total", kCounter, "Datagrams the worker took from its queue.",
+    {"ringflow_decode_datagrams_total", kCounter,
+     "Datagrams the worker took from its queue (late ones included).",
      [](const WorkerSample& s) { return s.datagrams; }},
-    {"ringflow_decode_accepted_total", kCounter, "Datagrams that decoded (one or more v5 PDUs).",
-     [](const WorkerSample& s) { return s.decoded; }},
+    {"ringflow_decode_late_datagrams_total", kCounter,
+     "Held v9/IPFIX data sets the worker decoded once their template had arrived.",
+     [](const WorkerSample& s) { return s.late_datagrams; }},
     {"ringflow_decode_pdus_total", kCounter, "NetFlow v5 PDUs decoded.",
      [](const WorkerSample& s) { return s.pdus; }},
-    {"ringflow_decode_flows_total", kCounter, "Flow records decoded.",
+    {"ringflow_decode_flows_total", kCounter, "Flow records decoded, every version.",
      [](const WorkerSample& s) { return s.flows; }},
-    {"ringflow_decode_trailing_accepted_total", kCounter,
-     "Datagrams with trailing bytes accepted (decode.accept_trailing).",
-     [](const WorkerSample& s) { return s.trailing_accepted; }},
+    {"ringflow_decode_late_flows_total", kCounter,
+     "Flow records of held data sets, decoded after their template arrived.",
+     [](const WorkerSample& s) { return s.late_flows; }},
     {"ringflow_decode_future_records_total", kCounter,
      "Records ending later than now + decode.future_tolerance (kept, counted).",
      [](const WorkerSample& s) { return s.future_records; }},
     {"ringflow_decode_inverted_records_total", kCounter,
      "Records whose first time is after their last (kept, counted).",
      [](const WorkerSample& s) { return s.inverted_records; }},
+    {"ringflow_decode_time_unknown_records_total", kCounter,
+     "Records without a usable time (no time element, or IPFIX uptimes before the exporter "
+     "sent systemInitTimeMilliseconds): start and end are the export time.",
+     [](const WorkerSample& s) { return s.time_unknown_records; }},
+    {"ringflow_decode_unknown_sampling_records_total", kCounter,
+     "Records whose sampling rate is unknown (a sampler id never announced in options data, or "
+     "several announced and none named): renormalized by decode.default_sampling.",
+     [](const WorkerSample& s) { return s.unknown_sampling_records; }},
 };
 
 using StreamFamily = Family<StreamStats>;
 
 constexpr StreamFamily kStreamFamilies[] = {
     {"ringflow_stream_datagrams_total", kCounter,
-     "v5 PDUs received on the stream (duplicates included).",
+     "v5 PDUs / v9 and IPFIX datagrams received on the stream (duplicates included).",
      [](const StreamStats& s) { return s.datagrams; }},
     {"ringflow_stream_flows_total", kCounter, "Flow records received on the stream.",
      [](const StreamStats& s) { return s.flows; }},
     {"ringflow_stream_lost_flows", kGauge,
-     "Estimated flows lost in transit: forward sequence gaps minus flows that late "
-     "datagrams filled in. A gauge: a late datagram lowers it.",
+     "v5 and IPFIX streams: estimated flows lost in transit: forward sequence gaps minus flows "
+     "that late datagrams filled in. A gauge: a late datagram lowers it.",
      [](const StreamStats& s) { return s.lost_flows; }},
-    {"ringflow_stream_gaps_total", kCounter, "Forward jumps of flow_sequence.",
+    {"ringflow_stream_gaps_total", kCounter, "Forward jumps of the sequence number.",
      [](const StreamStats& s) { return s.gaps; }},
     {"ringflow_stream_reordered_total", kCounter,
      "Late datagrams that filled (part of) an earlier gap.",
      [](const StreamStats& s) { return s.reordered; }},
-    {"ringflow_stream_late_flows_total", kCounter, "Flows delivered by reordered datagrams.",
+    {"ringflow_stream_late_flows_total", kCounter,
+     "Sequence units (flows; v9: datagrams) delivered by reordered datagrams.",
      [](const StreamStats& s) { return s.late_flows; }},
     {"ringflow_stream_duplicates_total", kCounter,
      "Datagrams behind the expected sequence that filled no gap (duplicates).",
      [](const StreamStats& s) { return s.duplicates; }},
     {"ringflow_stream_resets_total", kCounter, "Exporter restarts and sequence resynchronisations.",
      [](const StreamStats& s) { return s.resets; }},
+    {"ringflow_stream_resyncs_total", kCounter,
+     "IPFIX messages after one whose record count was unknown (a set without its template): "
+     "the sequence was taken as it came, no loss counted.",
+     [](const StreamStats& s) { return s.resyncs; }},
     {"ringflow_stream_sampling_interval", kGauge,
-     "Effective sampling interval (override, header or default), >= 1.",
+     "Sampling interval: v5 effective (override, header or default); v9/IPFIX the rate the "
+     "stream announced without a sampler id (or its only sampler's), 1 when none. >= 1.",
      [](const StreamStats& s) { return uint64_t{s.sampling_interval}; }},
 };
 
 bool same_stream(const StreamStats& a, const StreamStats& b) {
-  return a.exporter == b.exporter && a.engine_type == b.engine_type && a.engine_id == b.engine_id;
+  return a.exporter == b.exporter && a.version == b.version && a.domain == b.domain;
 }
 
 // A stream is routed to one worker, so each appears once; should a stream
@@ -70,8 +86,8 @@ bool same_stream(const StreamStats& a, const StreamStats& b) {
 void merge_duplicates(std::vector<StreamStats>* streams) {
   auto key_less = [](const StreamStats& a, const StreamStats& b) {
     if (a.exporter != b.exporter) return a.exporter < b.exporter;
-    if (a.engine_type != b.engine_type) return a.engine_type < b.engine_type;
-    return a.engine_id < b.engine_id;
+    if (a.version != b.version) return a.version < b.version;
+    return a.domain < b.domain;
   };
   std::sort(streams->begin(), streams->end(), key_less);
   size_t out = 0;
@@ -107,30 +123,136 @@ std::vector<WorkerSample> read_workers(
   out.reserve(workers.size());
   for (const auto& p : workers) {
     const WorkerCounters& c = *p;
-    WorkerSample v{c.datagrams.load(),
-                   c.decoded.load(),
-                   c.pdus.load(),
-                   c.trailing_accepted.load(),
-                   c.flows.load(),
-                   c.future_records.load(),
-                   c.inverted_records.load(),
-                   {}};
-    for (size_t i = 0; i < kRejectReasons; ++i) v.rejects[i] = c.rejects[i].load();
+    WorkerSample v{c.datagrams.load(),        c.late_datagrams.load(),
+                   c.pdus.load(),             c.flows.load(),
+                   c.late_flows.load(),       c.future_records.load(),
+                   c.inverted_records.load(), c.time_unknown_records.load(),
+                   c.unknown_sampling_records.load(), {}};
+    for (size_t i = 0; i < kVersionSlots; ++i) v.flows_by_version[i] = c.flows_by_version[i].load();
     out.push_back(v);
   }
   return out;
 }
 
-void write_decode_metrics(PromWriter& w, const std::vector<WorkerSample>& wv) {
+SessionSample read_sessions(const std::vector<std::unique_ptr<SessionCounters>>& sessions) {
+  SessionSample s;
+  for (const auto& p : sessions) {
+    const SessionCounters& c = *p;
+    for (size_t v = 0; v < kVersionSlots; ++v) {
+      s.datagrams[v] += c.datagrams[v].load();
+      for (size_t r = 0; r < kRejectReasons; ++r) s.rejects[v][r] += c.rejects[v][r].load();
+    }
+    s.handed_off += c.handed_off.load();
+    s.consumed += c.consumed.load();
+    s.v5_trailing += c.v5_trailing.load();
+    for (size_t i = 0; i < kSetDrops; ++i) s.set_drops[i] += c.set_drops[i].load();
+    s.data_sets += c.data_sets.load();
+    s.data_records += c.data_records.load();
+    s.v9_count_mismatch += c.v9_count_mismatch.load();
+    s.v9_zero_tail += c.v9_zero_tail.load();
+    s.templates_added += c.templates_added.load();
+    s.templates_refreshed += c.templates_refreshed.load();
+    s.templates_redefined += c.templates_redefined.load();
+    s.templates_withdrawn += c.templates_withdrawn.load();
+    s.templates_expired += c.templates_expired.load();
+    for (size_t i = 0; i < kTemplateRejectSlots; ++i) s.template_rejects[i] += c.template_rejects[i].load();
+    s.templates_active += c.templates_active.load();
+    s.options_templates_active += c.options_templates_active.load();
+    s.options_records += c.options_records.load();
+    s.sampler_updates += c.sampler_updates.load();
+    s.samplers_full += c.samplers_full.load();
+    s.held_sets += c.held_sets.load();
+    s.held_released += c.held_released.load();
+    s.held_expired += c.held_expired.load();
+    s.held_expired_bytes += c.held_expired_bytes.load();
+    s.held_bytes += c.held_bytes.load();
+    for (size_t i = 0; i < kHoldDrops; ++i) s.hold_drops[i] += c.hold_drops[i].load();
+  }
+  return s;
+}
+
+void write_decode_metrics(PromWriter& w, const std::vector<WorkerSample>& wv,
+                          const SessionSample& s) {
   write_indexed_families(w, kWorkerFamilies, "worker", wv.size(),
                          [&wv](size_t i) -> const WorkerSample& { return wv[i]; });
-  w.family("ringflow_decode_rejected_total", kCounter,
-           "Datagrams rejected by the decoder, by reason (summed over workers).");
-  for (size_t r = 1; r < kRejectReasons; ++r) {
+  w.family("ringflow_decode_flows_by_version_total", kCounter,
+           "Flow records decoded, by export version (summed over workers).");
+  for (size_t v = 0; v + 1 < kVersionSlots; ++v) {
     uint64_t n = 0;
-    for (const WorkerSample& v : wv) n += v.rejects[r];
-    w.sample({{"reason", reject_reason_name(static_cast<Reject>(r))}}, n);
+    for (const WorkerSample& x : wv) n += x.flows_by_version[v];
+    w.sample({{"version", version_label(v)}}, n);
   }
+
+  // The ordered stage (reactors), summed.
+  w.family("ringflow_decode_received_total", kCounter,
+           "Datagrams the ordered stage examined, by the version in their header.");
+  for (size_t v = 0; v < kVersionSlots; ++v) w.sample({{"version", version_label(v)}}, s.datagrams[v]);
+  w.family("ringflow_decode_consumed_total", kCounter,
+           "Accepted datagrams with nothing for a worker: templates or options only, or every "
+           "data set held for its template.");
+  w.sample(s.consumed);
+  w.family("ringflow_decode_rejected_total", kCounter,
+           "Datagrams rejected whole, by version and reason (nothing in them was used).");
+  for (size_t v = 0; v < kVersionSlots; ++v)
+    for (size_t r = 1; r < kRejectReasons; ++r)
+      if (s.rejects[v][r] != 0 || v == 0)
+        w.sample({{"version", version_label(v)}, {"reason", reject_reason_name(static_cast<Reject>(r))}},
+                 s.rejects[v][r]);
+  w.family("ringflow_decode_trailing_accepted_total", kCounter,
+           "v5 datagrams with trailing bytes accepted (decode.accept_trailing).");
+  w.sample(s.v5_trailing);
+  w.family("ringflow_decode_sets_dropped_total", kCounter,
+           "v9/IPFIX sets dropped while the rest of their datagram was used, by reason.");
+  for (size_t i = 0; i < kSetDrops; ++i)
+    w.sample({{"reason", set_drop_name(static_cast<SetDrop>(i))}}, s.set_drops[i]);
+  w.family("ringflow_decode_data_sets_total", kCounter,
+           "v9/IPFIX data sets given to workers (held ones included when released).");
+  w.sample(s.data_sets);
+  w.family("ringflow_decode_v9_count_mismatch_total", kCounter,
+           "v9 datagrams whose header count differs from the records found (accepted).");
+  w.sample(s.v9_count_mismatch);
+  w.family("ringflow_decode_v9_zero_tail_total", kCounter,
+           "v9 datagrams padded with zero bytes after their last set (accepted).");
+  w.sample(s.v9_zero_tail);
+
+  w.family("ringflow_templates_active", kGauge, "v9/IPFIX templates installed, by kind.");
+  w.sample({{"kind", "data"}}, s.templates_active - s.options_templates_active);
+  w.sample({{"kind", "options"}}, s.options_templates_active);
+  w.family("ringflow_templates_total", kCounter,
+           "Template events: added, refreshed (same bytes again), redefined (same id, new "
+           "layout), withdrawn (IPFIX), expired (decode.template_timeout, or with their stream).");
+  w.sample({{"event", "added"}}, s.templates_added);
+  w.sample({{"event", "refreshed"}}, s.templates_refreshed);
+  w.sample({{"event", "redefined"}}, s.templates_redefined);
+  w.sample({{"event", "withdrawn"}}, s.templates_withdrawn);
+  w.sample({{"event", "expired"}}, s.templates_expired);
+  w.family("ringflow_templates_rejected_total", kCounter,
+           "Template records ignored, by reason (malformed, or a bound of decode.max_templates*).");
+  for (size_t i = 1; i < kTemplateRejectSlots; ++i)
+    w.sample({{"reason", template_reject_name(i)}}, s.template_rejects[i]);
+  w.family("ringflow_options_records_total", kCounter,
+           "v9/IPFIX options data records read (sampling rates, system init time, ...).");
+  w.sample(s.options_records);
+  w.family("ringflow_sampler_updates_total", kCounter,
+           "Changes of a stream's announced sampling rates.");
+  w.sample(s.sampler_updates);
+  w.family("ringflow_samplers_full_total", kCounter,
+           "Options records naming a sampler beyond the 16 a stream keeps (ignored).");
+  w.sample(s.samplers_full);
+  w.family("ringflow_held_sets_total", kCounter,
+           "v9/IPFIX data sets that arrived before their template: held, released (decoded "
+           "late) or expired (no template within decode.held_timeout, or their stream expired).");
+  w.sample({{"outcome", "held"}}, s.held_sets);
+  w.sample({{"outcome", "released"}}, s.held_released);
+  w.sample({{"outcome", "expired"}}, s.held_expired);
+  w.family("ringflow_held_expired_bytes_total", kCounter, "Bytes of the expired held data sets.");
+  w.sample(s.held_expired_bytes);
+  w.family("ringflow_held_dropped_total", kCounter,
+           "Data sets without a template that could not be held, by reason (lost, counted).");
+  for (size_t i = 0; i < kHoldDrops; ++i)
+    w.sample({{"reason", hold_drop_name(static_cast<HoldDrop>(i))}}, s.hold_drops[i]);
+  w.family("ringflow_held_bytes", kGauge, "Bytes of data sets held for their template now.");
+  w.sample(s.held_bytes);
 }
 
 void StreamMetrics::write(PromWriter& w, std::vector<StreamStats>* streams,
@@ -148,7 +270,7 @@ void StreamMetrics::write(PromWriter& w, std::vector<StreamStats>* streams,
     streams->resize(cap);
   }
   w.family("ringflow_streams_tracked", kGauge,
-           "Exporter streams (exporter, engine_type, engine_id) the workers track.");
+           "Exporter streams (exporter, version, domain) the reactors track.");
   w.sample(static_cast<uint64_t>(tracked));
   w.family("ringflow_streams_exported", kGauge,
            "Exporter streams exported as ringflow_stream_* series (at most metrics.max_streams).");
@@ -157,7 +279,7 @@ void StreamMetrics::write(PromWriter& w, std::vector<StreamStats>* streams,
            "Scrapes that left streams out because more than metrics.max_streams were tracked.");
   w.sample(cap_exceeded_);
   w.family("ringflow_streams_capacity", kGauge,
-           "Exporter streams the workers can track (decode.max_streams per worker).");
+           "Exporter streams the reactors can track (decode.max_streams per reactor).");
   w.sample(ts.capacity);
   w.family("ringflow_streams_created_total", kCounter, "Exporter streams ever inserted.");
   w.sample(ts.streams_created);
@@ -165,7 +287,8 @@ void StreamMetrics::write(PromWriter& w, std::vector<StreamStats>* streams,
            "Exporter streams forgotten after decode.stream_idle_timeout of silence.");
   w.sample(ts.streams_expired);
   w.family("ringflow_streams_table_full_total", kCounter,
-           "Datagrams of a new stream that found the tracking table full (decoded, not tracked).");
+           "Datagrams of a new stream that found the table full (v5: decoded, not tracked; "
+           "v9/IPFIX: rejected, stream_table_full).");
   w.sample(ts.table_full);
   w.family("ringflow_streams_lost_flows", kGauge,
            "Estimated flows lost in transit, summed over every tracked stream (exported or not).");
@@ -173,29 +296,41 @@ void StreamMetrics::write(PromWriter& w, std::vector<StreamStats>* streams,
 
   const std::vector<StreamStats>& ss = *streams;
   std::vector<std::string> addrs;
-  std::vector<IndexLabel> types, ids;
+  std::vector<IndexLabel> versions, domains;
   addrs.reserve(ss.size());
-  types.reserve(ss.size());
-  ids.reserve(ss.size());
+  versions.reserve(ss.size());
+  domains.reserve(ss.size());
   for (const StreamStats& s : ss) {
     addrs.push_back(s.exporter.str());
-    types.emplace_back(s.engine_type);
-    ids.emplace_back(s.engine_id);
+    versions.emplace_back(s.version);
+    domains.emplace_back(s.domain);
   }
   for (const StreamFamily& f : kStreamFamilies) {
     w.family(f.name, f.type, f.help);
     for (size_t i = 0; i < ss.size(); ++i) {
+      // Loss is in datagrams for v9 (its sequence counts datagrams): its own family.
+      if (std::string_view(f.name) == "ringflow_stream_lost_flows" && ss[i].lost_unit_is_datagrams())
+        continue;
       const Label labels[] = {
-          {"exporter", addrs[i]}, {"engine_type", types[i].sv()}, {"engine_id", ids[i].sv()}};
+          {"exporter", addrs[i]}, {"version", versions[i].sv()}, {"domain", domains[i].sv()}};
       w.sample(labels, f.value(ss[i]));
     }
+  }
+  w.family("ringflow_stream_lost_datagrams", kGauge,
+           "v9 streams: estimated export datagrams lost in transit (v9 sequence numbers count "
+           "datagrams): forward gaps minus what late datagrams filled in.");
+  for (size_t i = 0; i < ss.size(); ++i) {
+    if (!ss[i].lost_unit_is_datagrams()) continue;
+    const Label labels[] = {
+        {"exporter", addrs[i]}, {"version", versions[i].sv()}, {"domain", domains[i].sv()}};
+    w.sample(labels, ss[i].lost_flows);
   }
   // The age depends on now, so it is not in the constexpr table.
   w.family("ringflow_stream_last_datagram_age_seconds", kGauge,
            "Seconds since the stream's latest datagram.");
   for (size_t i = 0; i < ss.size(); ++i) {
     const Label labels[] = {
-        {"exporter", addrs[i]}, {"engine_type", types[i].sv()}, {"engine_id", ids[i].sv()}};
+        {"exporter", addrs[i]}, {"version", versions[i].sv()}, {"domain", domains[i].sv()}};
     w.sample(labels,
              static_cast<double>(std::max<int64_t>(0, now_ms - ss[i].last_seen_ms)) / 1000.0);
   }

@@ -1,10 +1,12 @@
-// The decode stage's metrics (docs/metrics.md, "Decode" and "Exporter
-// streams"): ringflow_decode_* per worker and rejects by reason, from the
-// workers' WorkerCounters; ringflow_streams_* and the per-stream
-// ringflow_stream_* families, from the sequence trackers' statistics.
+// The decode stage's metrics (docs/metrics.md, "Decode", "Templates and held
+// data" and "Exporter streams"): ringflow_decode_* per worker, from the
+// workers' WorkerCounters; the ordered stage's (per version, per reason,
+// templates, options, held data) summed over reactors, from their
+// SessionCounters; ringflow_streams_* and the per-stream ringflow_stream_*
+// families, from the sequence trackers' statistics.
 //
-// As in receive_metrics.h, reading is split from writing: read_workers()
-// takes one snapshot (the exporter reads workers before reactors).
+// As in receive_metrics.h, reading is split from writing: read_workers() and
+// read_sessions() take one snapshot each.
 //
 // Thread safety: the functions any thread (relaxed counters); a
 // StreamMetrics object one scrape at a time (the caller serialises).
@@ -19,19 +21,41 @@
 #include <ringflow/stats.h>
 #include <ringflow/streams.h>
 
+#include "decode/session_counters.h"
 #include "metrics/prom_writer.h"
 
 namespace ringflow {
 
 // One worker's decode counters, read once per scrape.
 struct WorkerSample {
-  uint64_t datagrams, decoded, pdus, trailing_accepted, flows, future_records, inverted_records;
-  std::array<uint64_t, kRejectReasons> rejects;
+  uint64_t datagrams, late_datagrams, pdus, flows, late_flows, future_records, inverted_records,
+      time_unknown_records, unknown_sampling_records;
+  std::array<uint64_t, kVersionSlots> flows_by_version;
 };
 
 std::vector<WorkerSample> read_workers(const std::vector<std::unique_ptr<WorkerCounters>>& workers);
 
-void write_decode_metrics(PromWriter& w, const std::vector<WorkerSample>& workers);
+// Every reactor's ordered-stage counters, summed, read once per scrape.
+struct SessionSample {
+  std::array<uint64_t, kVersionSlots> datagrams{};
+  std::array<std::array<uint64_t, kRejectReasons>, kVersionSlots> rejects{};
+  uint64_t handed_off = 0, consumed = 0, v5_trailing = 0;
+  std::array<uint64_t, kSetDrops> set_drops{};
+  uint64_t data_sets = 0, data_records = 0, v9_count_mismatch = 0, v9_zero_tail = 0;
+  uint64_t templates_added = 0, templates_refreshed = 0, templates_redefined = 0,
+           templates_withdrawn = 0, templates_expired = 0;
+  std::array<uint64_t, kTemplateRejectSlots> template_rejects{};
+  uint64_t templates_active = 0, options_templates_active = 0;
+  uint64_t options_records = 0, sampler_updates = 0, samplers_full = 0;
+  uint64_t held_sets = 0, held_released = 0, held_expired = 0, held_expired_bytes = 0,
+           held_bytes = 0;
+  std::array<uint64_t, kHoldDrops> hold_drops{};
+};
+
+SessionSample read_sessions(const std::vector<std::unique_ptr<SessionCounters>>& sessions);
+
+void write_decode_metrics(PromWriter& w, const std::vector<WorkerSample>& workers,
+                          const SessionSample& sessions);
 
 class StreamMetrics {
  public:

@@ -4,6 +4,7 @@
 #include <immintrin.h>
 #endif
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -90,6 +91,44 @@ const TimePair kTimePairs[] = {
 bool is_variable(uint16_t length) { return length == ipfix::kVariableLength; }
 
 constexpr uint8_t kV4MappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+}  // namespace
+
+namespace {
+
+bool permuted(const DecodePlan& plan, unsigned i) {
+  return (plan.perm_mask[i / 64] >> (i % 64)) & 1;
+}
+
+// The 16-byte-shuffle form of plan->perm (see DecodePlan::shuf).
+void build_shuffle(DecodePlan* plan) {
+  std::memcpy(plan->shuf_base, &plan->prototype, 128);
+  unsigned src_len = 0;
+  for (unsigned c = 0; c < 8; ++c) {
+    plan->shuf_begin[c] = static_cast<uint8_t>(plan->shuf.size());
+    unsigned pieces = 0;  // bit s: draws from fixed bytes [16s, 16s + 16)
+    for (unsigned i = 16 * c; i < 16 * c + 16; ++i) {
+      if (!permuted(*plan, i)) continue;
+      pieces |= 1u << (plan->perm[i] / 16);
+      plan->shuf_base[i] = 0;
+    }
+    for (unsigned s = 0; s < 8; ++s) {
+      if (!(pieces >> s & 1)) continue;
+      DecodePlan::ShuffleOp op;
+      op.src_off = static_cast<uint8_t>(16 * s);
+      for (unsigned k = 0; k < 16; ++k) {
+        const unsigned i = 16 * c + k;
+        op.ctrl[k] = permuted(*plan, i) && plan->perm[i] / 16 == s
+                         ? static_cast<uint8_t>(plan->perm[i] % 16)
+                         : uint8_t{0x80};
+      }
+      plan->shuf.push_back(op);
+      src_len = std::max(src_len, 16 * s + 16);
+    }
+  }
+  plan->shuf_begin[8] = static_cast<uint8_t>(plan->shuf.size());
+  plan->shuf_src_len = static_cast<uint16_t>(src_len);
+}
 
 }  // namespace
 
@@ -333,6 +372,7 @@ std::unique_ptr<DecodePlan> compile_plan(WireVersion v, const TemplateRecordView
       for (unsigned k = 0; k < 16; ++k)
         map(static_cast<uint16_t>(f.dst + k), static_cast<uint16_t>(f.src + k));
     }
+    build_shuffle(plan.get());
   }
   return plan;
 }
@@ -706,22 +746,105 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) size_t decode_loop_vbmi(
   return n;
 }
 
+// SSSE3: each 16 bytes of the record as the prototype's ORed with one byte
+// shuffle per 16-byte piece of fixed bytes they draw from. A record whose
+// pieces would read past the set, and every record with variable-length
+// fields, is first gathered into staging.
+template <bool kVariable>
+__attribute__((target("ssse3"))) size_t decode_loop_shuffle(
+    const DecodePlan& plan, const uint8_t* body, size_t len, size_t* pos, const TimeContext& tc,
+    FlowRecord* out, size_t max, SetStatus* status) {
+  alignas(64) uint8_t staging[kMaxStaged];
+  DecodeScratch scratch;
+  const DecodePlan::ShuffleOp* ops = plan.shuf.data();
+  // A local copy, so that the record stores cannot alias it and the loop
+  // bounds stay in registers.
+  uint8_t b[9];
+  std::memcpy(b, plan.shuf_begin, sizeof b);
+  const size_t min_len = plan.min_record_len, src_len = plan.shuf_src_len;
+  size_t n = 0, p = *pos;
+  while (n < max && len - p >= min_len) {
+    const uint8_t* src;
+    size_t next;
+    if constexpr (kVariable) {
+      next = walk_record(plan, body, len, p, staging);
+      if (next == 0) {
+        *pos = p;
+        *status = SetStatus::kVarOverflow;
+        return n;
+      }
+      src = staging;
+    } else {
+      next = p + min_len;
+      src = body + p;
+      if (len - p < src_len) {
+        std::memcpy(staging, src, min_len);
+        src = staging;
+      }
+    }
+    FlowRecord& r = out[n];
+    uint8_t* rb = reinterpret_cast<uint8_t*>(&r);
+    for (unsigned c = 0; c < 8; ++c) {
+      __m128i acc = _mm_load_si128(reinterpret_cast<const __m128i*>(plan.shuf_base + 16 * c));
+      for (unsigned o = b[c]; o != b[c + 1]; ++o) {
+        const __m128i piece = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + ops[o].src_off));
+        acc = _mm_or_si128(
+            acc, _mm_shuffle_epi8(piece, _mm_load_si128(reinterpret_cast<const __m128i*>(ops[o].ctrl))));
+      }
+      _mm_store_si128(reinterpret_cast<__m128i*>(rb + 16 * c), acc);
+    }
+    if (!plan.slow.empty()) {
+      if (plan.uses_scratch) scratch = DecodeScratch{};
+      apply_ops(plan.slow.data(), plan.slow.data() + plan.slow.size(), src, rb,
+                reinterpret_cast<uint8_t*>(&scratch));
+    }
+    finalize(plan, tc, scratch, &r);
+    p = next;
+    ++n;
+  }
+  *pos = p;
+  *status = len - p >= min_len ? SetStatus::kMore : SetStatus::kDone;
+  return n;
+}
+
 bool cpu_has_vbmi() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512vbmi");
 }
 const bool kHasVbmi = cpu_has_vbmi();
+const bool kHasSsse3 = (__builtin_cpu_init(), __builtin_cpu_supports("ssse3"));
 #else
 constexpr bool kHasVbmi = false;
+constexpr bool kHasSsse3 = false;
 #endif
-// Written only by set_decode_simd() before decoding starts (tests, benches).
-bool g_use_simd = kHasVbmi;
+
+DecodePath best_path() {
+  return kHasVbmi ? DecodePath::kVbmi : kHasSsse3 ? DecodePath::kShuffle : DecodePath::kScalar;
+}
+// Written only by set_decode_path() before decoding starts (tests, benches).
+DecodePath g_path = best_path();
 
 }  // namespace
 
-bool decode_simd_available() { return kHasVbmi; }
-void set_decode_simd(bool enabled) { g_use_simd = enabled && kHasVbmi; }
+bool decode_path_available(DecodePath path) {
+  switch (path) {
+    case DecodePath::kScalar: return true;
+    case DecodePath::kShuffle: return kHasSsse3;
+    case DecodePath::kVbmi: return kHasVbmi;
+  }
+  return false;
+}
+void set_decode_path(DecodePath path) { g_path = decode_path_available(path) ? path : best_path(); }
+DecodePath decode_path() { return g_path; }
+const char* decode_path_name(DecodePath path) {
+  switch (path) {
+    case DecodePath::kScalar: return "scalar";
+    case DecodePath::kShuffle: return "ssse3";
+    case DecodePath::kVbmi: return "avx512vbmi";
+  }
+  return "?";
+}
 
 uint32_t rate_of(const DecodeScratch& s) {
   double rate = 0;
@@ -749,9 +872,13 @@ size_t decode_records(const DecodePlan& plan, const uint8_t* body, size_t len, s
     return 0;
   }
 #if defined(__x86_64__)
-  if (plan.permutable && g_use_simd) {
+  if (plan.permutable && g_path == DecodePath::kVbmi) {
     return plan.variable ? decode_loop_vbmi<true>(plan, body, len, pos, tc, out, max, status)
                          : decode_loop_vbmi<false>(plan, body, len, pos, tc, out, max, status);
+  }
+  if (plan.permutable && g_path == DecodePath::kShuffle) {
+    return plan.variable ? decode_loop_shuffle<true>(plan, body, len, pos, tc, out, max, status)
+                         : decode_loop_shuffle<false>(plan, body, len, pos, tc, out, max, status);
   }
 #endif
   if (plan.variable && plan.fixed_len > kMaxStaged)

@@ -178,6 +178,21 @@ struct DecodePlan {
     uint16_t fixed_off = 0;
   };
   std::vector<SegmentMask> segment_masks;
+  // The same permutation in 16-byte pieces, for CPUs without VBMI (SSSE3
+  // pshufb, which every x86-64 server since 2006 has): FlowRecord bytes
+  // [16c, 16c + 16) are shuf_base's, ORed with one byte shuffle of each
+  // 16-byte piece of the fixed bytes they draw from (shuf[shuf_begin[c] ..
+  // shuf_begin[c + 1])). shuf_base is the prototype with the permuted bytes
+  // zeroed; control bytes 0x80 select zero. Reading a piece may touch up to
+  // shuf_src_len bytes of the record (fixed_len rounded up to 16).
+  struct ShuffleOp {
+    alignas(16) uint8_t ctrl[16];
+    uint8_t src_off;  // 16 x piece
+  };
+  std::vector<ShuffleOp> shuf;
+  uint8_t shuf_begin[9] = {};
+  uint16_t shuf_src_len = 0;
+  alignas(64) uint8_t shuf_base[128] = {};
   // What every record of this template starts as: kEmptyFlow with the
   // per-template constants (ip_version from the address elements, the
   // sampler-id flag) already set.
@@ -234,11 +249,17 @@ struct OptionsValues {
 bool decode_options_record(const DecodePlan& plan, const uint8_t* body, size_t len, size_t* pos,
                            OptionsValues* out, SetStatus* status);
 
-// Whether decode_records() uses the AVX-512 VBMI byte-permute path where the
-// CPU has it (the default) or the portable path everywhere. For tests and
-// benchmarks, which check and measure both; set it before decoding starts.
-bool decode_simd_available();
-void set_decode_simd(bool enabled);
+// How decode_records() moves the fields of a template of at most 128 fixed
+// bytes: two 64-byte permutes (AVX-512 VBMI), 16-byte shuffles (SSSE3), or
+// field by field (scalar, every CPU; also every template of more fixed
+// bytes). The default is the fastest the CPU has; all three give the same
+// records. Tests and benchmarks, which check and measure each, may choose one
+// that is available, before decoding starts (not thread-safe).
+enum class DecodePath : uint8_t { kScalar, kShuffle, kVbmi };
+bool decode_path_available(DecodePath path);
+void set_decode_path(DecodePath path);  // REQUIRES: decode_path_available(path)
+DecodePath decode_path();
+const char* decode_path_name(DecodePath path);  // "scalar", "ssse3", "avx512vbmi"
 
 // The 1-in-N rate of a record's or options record's rate components; 0 when
 // none. Rounds to the nearest integer, at least 1.

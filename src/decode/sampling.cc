@@ -24,12 +24,15 @@ SamplingPolicy::SamplingPolicy(const DecodeConfig& cfg)
   overrides_.resize(w);
 }
 
+uint32_t SamplingPolicy::override_for(const IpAddr& exporter) const {
+  if (overrides_.empty()) return 0;
+  auto it = std::lower_bound(overrides_.begin(), overrides_.end(), exporter,
+                             [](const auto& e, const IpAddr& a) { return e.first < a; });
+  return it != overrides_.end() && it->first == exporter ? it->second : 0;
+}
+
 uint32_t SamplingPolicy::interval(const IpAddr& exporter, const v5::Header& h) const {
-  if (!overrides_.empty()) {
-    auto it = std::lower_bound(overrides_.begin(), overrides_.end(), exporter,
-                               [](const auto& e, const IpAddr& a) { return e.first < a; });
-    if (it != overrides_.end() && it->first == exporter) return it->second;
-  }
+  if (uint32_t o = override_for(exporter)) return o;
   uint32_t n = h.sampling_interval();
   return n != 0 ? n : default_interval_;
 }

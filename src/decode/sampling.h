@@ -51,6 +51,11 @@ class SamplingPolicy {
     return renormalize_ ? interval(exporter, h) : 1;
   }
 
+  // The per-exporter override of decode.sampling_overrides, 0 when none.
+  uint32_t override_for(const IpAddr& exporter) const;
+  // decode.default_sampling: the interval assumed when an exporter says none.
+  uint32_t default_interval() const { return default_interval_; }
+
   bool renormalize() const { return renormalize_; }
   size_t overrides() const { return overrides_.size(); }
 

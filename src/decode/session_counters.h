@@ -18,16 +18,6 @@
 
 namespace ringflow {
 
-// Versions as counter indexes.
-inline constexpr size_t kVersionSlots = 4;  // 5, 9, 10, other
-inline constexpr size_t version_slot(uint16_t v) {
-  return v == 5 ? 0 : v == 9 ? 1 : v == 10 ? 2 : 3;
-}
-inline constexpr std::string_view version_label(size_t slot) {
-  constexpr std::string_view kNames[kVersionSlots] = {"5", "9", "10", "other"};
-  return kNames[slot];
-}
-
 // One data set (not the whole datagram) could not be used.
 enum class SetDrop : uint8_t {
   kTooShort,     // shorter than one record of its template (and not empty)

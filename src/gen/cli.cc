@@ -2,6 +2,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
+
+#include "man/roff.h"
+
 namespace ringflow::gen {
 
 CliResult parse_cli(int argc, const char* const* argv) {
@@ -10,14 +14,15 @@ CliResult parse_cli(int argc, const char* const* argv) {
   c = default_config();
 
   CLI::App app{
-      "ringflow-gen: NetFlow v5 load generator with ground truth.\n"
-      "Sends spec-correct v5 datagrams (or replays a capture) to --target and writes\n"
+      "ringflow-gen: NetFlow v5, v9 and IPFIX load generator with ground truth.\n"
+      "Sends spec-correct datagrams (or replays a capture) to --target and writes\n"
       "what it sent to --truth. See docs/generator.md.",
       "ringflow-gen"};
   app.set_version_flag("--version", std::string("ringflow-gen ") + RINGFLOW_VERSION);
   app.get_formatter()->column_width(34);
 
-  std::string target = "127.0.0.1:2055", mode = "auto", sampling, classes;
+  std::string target = "127.0.0.1:2055", mode = "auto", sampling, classes, protocol = "v5",
+              samplers, refresh, ipfix_time = "ms";
   std::optional<uint64_t> uptime_start;
   app.add_option("--target", target, "Collector address HOST:PORT or [V6]:PORT")
       ->capture_default_str();
@@ -32,13 +37,45 @@ CliResult parse_cli(int argc, const char* const* argv) {
   app.add_option("--count", c.count, "Datagrams to generate over all exporters (0 = no limit)");
   app.add_option("--threads", c.threads, "Sender threads")->capture_default_str();
   app.add_option("--batch", c.batch, "Max datagrams per sendmmsg (1..256)")->capture_default_str();
+  app.add_option("--protocol", protocol, "Export protocol: v5, v9 or ipfix")
+      ->check(CLI::IsMember({"v5", "v9", "ipfix"}))
+      ->capture_default_str();
   app.add_option("--records", c.records, "Records per datagram (1..30)")->capture_default_str();
   app.add_option("--exporters", c.exporters, "Exporter streams")->capture_default_str();
   app.add_option("--keys", c.keys, "Distinct 5-tuples")->capture_default_str();
   app.add_option("--zipf", c.zipf, "Zipf exponent of key popularity (0 = uniform)")
       ->capture_default_str();
   app.add_option("--seed", c.seed, "Random seed (same seed, same traffic)")->capture_default_str();
-  app.add_option("--sampling", sampling, "Header sampling field MODE:INTERVAL (e.g. 1:100)");
+  app.add_option("--sampling", sampling,
+                 "v5: header sampling field MODE:INTERVAL (e.g. 1:100); v9/ipfix: 1-in-N "
+                 "announced in options data");
+  app.add_option("--samplers", samplers,
+                 "v9/ipfix: sampler rates, one sampler per rate (e.g. 100,1000)");
+  app.add_option("--template-refresh", refresh,
+                 "v9/ipfix: templates every N datagrams and/or S seconds: N, Ns, or N,Ss "
+                 "(default 20,1800s; 0 = never)");
+  app.add_flag("--template-separate", c.template_separate,
+               "v9/ipfix: templates in their own datagram, not in front of data");
+  app.add_option("--ipv6-share", c.ipv6_share, "v9/ipfix: fraction of keys that are IPv6");
+  app.add_flag("--varlen", c.varlen, "ipfix: add a variable-length applicationName field");
+  app.add_flag("--enterprise", c.enterprise,
+               "ipfix: add an enterprise-specific field the collector must skip");
+  app.add_option("--domains", c.domains,
+                 "v9/ipfix: observation domains (source_ids) per exporter, same template ids");
+  app.add_option("--ipfix-time", ipfix_time,
+                 "ipfix: flow times as ms (flowStart/EndMilliseconds) or delta "
+                 "(flowStart/EndDeltaMicroseconds)")
+      ->check(CLI::IsMember({"ms", "delta"}));
+  app.add_option("--template-delay", c.template_delay,
+                 "v9/ipfix fault: data datagrams sent before the first template (template loss)");
+  app.add_option("--redefine-every", c.redefine_every,
+                 "v9/ipfix fault: template 256/257 change layout every N datagrams");
+  app.add_option("--withdraw-every", c.withdraw_every,
+                 "ipfix fault: templates withdrawn (then re-sent) every N datagrams");
+  app.add_flag("--domain-collision", c.domain_collision,
+               "v9/ipfix fault: odd domains use another layout under the same template ids");
+  app.add_option("--write-pcap", c.pcap_path,
+                 "Write the datagrams to this pcap file instead of sending them");
   app.add_option("--truth", c.truth_path, "Write per-stream ground truth TSV here ('-' = stdout)");
   app.add_option("--truth-keys", c.truth_keys_path, "Write per-5-tuple ground truth TSV here");
   app.add_option("--loss", c.loss, "Probability a datagram is lost (sequence advances, not sent)");
@@ -52,14 +89,22 @@ CliResult parse_cli(int argc, const char* const* argv) {
                  "Probability of an extra malformed datagram per datagram");
   app.add_option("--malformed-class", classes,
                  "Malformed classes to draw from: all, or a list of too_short,bad_version,"
-                 "count_zero,count_too_large,truncated,length_mismatch,trailing_bytes,garbage");
+                 "count_zero,count_too_large,truncated,length_mismatch,trailing_bytes,garbage "
+                 "(v5), set_length,zero_fields,var_overflow,ipfix_length (v9/ipfix)");
   app.add_option("--replay", c.replay_path, "Replay the UDP payloads of this pcap file")
       ->check(CLI::ExistingFile);
   app.add_option("--replay-speed", c.replay_speed,
                  "Replay pacing factor: 1 = original, 0 = as fast as possible");
   app.add_option("--loop", c.loop, "Times through the capture (0 = until stopped)");
-  app.add_flag("--rewrite-seq", c.rewrite_seq, "Continue flow_sequence across replay loops");
+  app.add_flag("--rewrite-seq", c.rewrite_seq,
+               "Continue sequence numbers across replay loops (v5 flows, v9 datagrams per "
+               "source_id, IPFIX data records per domain)");
   app.add_flag("-q,--quiet", c.quiet, "No progress line or summary");
+  // Hidden: the build generates ringflow-gen(1) with it (man/roff.h).
+  std::string help_man;
+  auto* man_opt = app.add_option(kHelpManFlag, help_man, "roff for the man page")
+                      ->check(CLI::IsMember({"options"}))
+                      ->group("");
 
   try {
     app.parse(argc, argv);
@@ -79,6 +124,12 @@ CliResult parse_cli(int argc, const char* const* argv) {
     res.error = std::string("ringflow-gen: ") + e.what() + "\nRun with --help for the options.\n";
     return res;
   }
+  if (man_opt->count() > 0) {
+    res.action = CliResult::Action::kExit;
+    res.exit_code = 0;
+    res.output = man_options(app);
+    return res;
+  }
 
   auto fail = [&](const std::string& msg) {
     res.action = CliResult::Action::kExit;
@@ -94,7 +145,56 @@ CliResult parse_cli(int argc, const char* const* argv) {
   c.exporter_mode = mode == "addr"   ? ExporterMode::kAddr
                     : mode == "port" ? ExporterMode::kPort
                                      : ExporterMode::kAuto;
-  if (!sampling.empty()) {
+  c.protocol = protocol == "v9" ? Protocol::kV9 : protocol == "ipfix" ? Protocol::kIpfix
+                                                                       : Protocol::kV5;
+  c.ipfix_delta_time = ipfix_time == "delta";
+  if (app.count("--ipfix-time") && c.protocol != Protocol::kIpfix)
+    return fail("--ipfix-time: only with --protocol ipfix");
+  if (!refresh.empty()) {
+    // "N", "Ss", "N,Ss".
+    c.template_refresh_datagrams = 0;
+    c.template_refresh_s = 0;
+    std::string_view rest = refresh;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      std::string_view part = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      const bool secs = !part.empty() && part.back() == 's';
+      if (secs) part.remove_suffix(1);
+      uint32_t v = 0;
+      auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+      if (part.empty() || ec != std::errc() || p != part.data() + part.size())
+        return fail("--template-refresh: expected N datagrams, Ss seconds or N,Ss, found '" +
+                    refresh + "'");
+      if (secs) {
+        c.template_refresh_s = v;
+      } else {
+        c.template_refresh_datagrams = v;
+      }
+    }
+  }
+  if (!samplers.empty()) {
+    std::string_view rest = samplers;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      std::string_view part = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      uint32_t v = 0;
+      auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+      if (part.empty() || ec != std::errc() || p != part.data() + part.size())
+        return fail("--samplers: expected rates like 100,1000, found '" + samplers + "'");
+      c.sampler_rates.push_back(v);
+    }
+  }
+  if (!sampling.empty() && c.protocol != Protocol::kV5) {
+    if (!c.sampler_rates.empty()) return fail("--sampling and --samplers: give one of them");
+    uint32_t v = 0;
+    auto [p, ec] = std::from_chars(sampling.data(), sampling.data() + sampling.size(), v);
+    if (ec != std::errc() || p != sampling.data() + sampling.size() || v < 1)
+      return fail("--sampling: with --protocol " + protocol +
+                  " expected a rate N >= 1 (1 in N packets), found '" + sampling + "'");
+    c.sampler_rates.push_back(v);
+  } else if (!sampling.empty()) {
     auto s = parse_sampling(sampling);
     if (!s)
       return fail(

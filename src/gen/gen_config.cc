@@ -10,8 +10,9 @@ namespace ringflow::gen {
 namespace {
 
 constexpr std::array<std::string_view, kMalformedClasses> kNames = {
-    "too_short", "bad_version",     "count_zero",     "count_too_large",
-    "truncated", "length_mismatch", "trailing_bytes", "garbage"};
+    "too_short",  "bad_version",     "count_zero",     "count_too_large",
+    "truncated",  "length_mismatch", "trailing_bytes", "garbage",
+    "set_length", "zero_fields",     "var_overflow",   "ipfix_length"};
 
 std::string fmt(const char* f, double a) {
   char buf[160];
@@ -31,6 +32,32 @@ bool parse_uint(std::string_view s, uint32_t max, uint32_t* out) {
 bool prob_ok(double p) { return std::isfinite(p) && p >= 0 && p <= 1; }
 
 }  // namespace
+
+std::string_view protocol_name(Protocol p) {
+  return p == Protocol::kV5 ? "v5" : p == Protocol::kV9 ? "v9" : "ipfix";
+}
+
+bool applies(MalformedClass c, Protocol p) {
+  switch (c) {
+    case MalformedClass::kTooShort:
+    case MalformedClass::kBadVersion:
+    case MalformedClass::kGarbage:
+      return true;
+    case MalformedClass::kCountZero:
+    case MalformedClass::kCountTooLarge:
+    case MalformedClass::kTruncated:
+    case MalformedClass::kLengthMismatch:
+    case MalformedClass::kTrailingBytes:
+      return p == Protocol::kV5;
+    case MalformedClass::kSetLength:
+    case MalformedClass::kZeroFields:
+      return p != Protocol::kV5;
+    case MalformedClass::kVarOverflow:
+    case MalformedClass::kIpfixLength:
+      return p == Protocol::kIpfix;
+  }
+  return false;
+}
 
 std::string_view malformed_name(MalformedClass c) { return kNames[static_cast<size_t>(c)]; }
 
@@ -58,6 +85,13 @@ Reject expected_reject(MalformedClass c) {
       return Reject::kTrailingBytes;
     case MalformedClass::kGarbage:
       return Reject::kBadVersion;
+    case MalformedClass::kSetLength:
+      return Reject::kSetLength;
+    case MalformedClass::kIpfixLength:
+      return Reject::kIpfixLength;
+    case MalformedClass::kZeroFields:
+    case MalformedClass::kVarOverflow:
+      return Reject::kNone;
   }
   return Reject::kNone;
 }
@@ -152,6 +186,51 @@ std::string validate(const GenConfig& c) {
     return fmt("--malformed: expected a probability in 0..1, found %g", c.malformed);
   if ((c.malformed_mask & kAllMalformed) == 0 || (c.malformed_mask & ~kAllMalformed) != 0)
     return "--malformed-class: expected at least one known class";
+  {
+    bool any = false;
+    for (size_t i = 0; i < kMalformedClasses; ++i)
+      if ((c.malformed_mask >> i & 1) && applies(static_cast<MalformedClass>(i), c.protocol))
+        any = true;
+    if (!any)
+      return "--malformed-class: expected at least one class that --protocol " +
+             std::string(protocol_name(c.protocol)) + " sends (see docs/generator.md)";
+  }
+  if (!c.templated()) {
+    if (c.ipv6_share > 0 || c.varlen || c.enterprise || c.domains != 1 ||
+        !c.sampler_rates.empty() || c.ipfix_delta_time || c.template_delay > 0 ||
+        c.redefine_every > 0 || c.withdraw_every > 0 || c.domain_collision ||
+        c.template_separate)
+      return "--protocol v5: the options --ipv6-share, --varlen, --enterprise, --domains, "
+             "--samplers, --ipfix-time, --template-*, --redefine-every, --withdraw-every and "
+             "--domain-collision need --protocol v9 or ipfix";
+  } else {
+    if (c.sampling_raw != 0)
+      return "--sampling: with --protocol v9/ipfix give the rate as --sampling N or --samplers";
+    if (!(std::isfinite(c.ipv6_share) && c.ipv6_share >= 0 && c.ipv6_share <= 1))
+      return fmt("--ipv6-share: expected a fraction in 0..1, found %g", c.ipv6_share);
+    if (c.domains < 1 || c.domains > 256)
+      return fmt("--domains: expected 1..256, found %g", c.domains);
+    if (uint64_t{c.exporters} * c.domains > 65534)
+      return "--exporters x --domains: expected at most 65534 streams";
+    if (c.sampler_rates.size() > 8)
+      return fmt("--samplers: expected at most 8 samplers, found %g",
+                 static_cast<double>(c.sampler_rates.size()));
+    for (uint32_t r : c.sampler_rates)
+      if (r < 1 || r > 1000000)
+        return fmt("--samplers: expected rates in 1..1000000, found %g", r);
+    if (!(std::isfinite(c.template_refresh_s) && c.template_refresh_s >= 0))
+      return fmt("--template-refresh-time: expected seconds >= 0, found %g", c.template_refresh_s);
+    if (c.protocol == Protocol::kV9) {
+      if (c.varlen) return "--varlen: NetFlow v9 has no variable-length fields; use --protocol ipfix";
+      if (c.withdraw_every > 0)
+        return "--withdraw-every: NetFlow v9 has no template withdrawal; use --protocol ipfix";
+      if (c.ipfix_delta_time) return "--ipfix-time: only with --protocol ipfix";
+      if (c.enterprise)
+        return "--enterprise: NetFlow v9 fields carry no enterprise number; use --protocol ipfix";
+    }
+    if (c.domain_collision && c.domains < 2)
+      return "--domain-collision: needs --domains 2 or more";
+  }
   if (!(std::isfinite(c.replay_speed) && c.replay_speed >= 0))
     return fmt("--replay-speed: expected a factor >= 0, found %g", c.replay_speed);
   if (!c.replay_path.empty()) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <ringflow/ip.h>
 #include <ringflow/stats.h>
@@ -24,9 +25,16 @@ enum class ExporterMode : uint8_t {
   kPort,  // every exporter from the same address, each its own socket and port
 };
 
+// The export protocol ringflow-gen speaks.
+enum class Protocol : uint8_t { kV5, kV9, kIpfix };
+std::string_view protocol_name(Protocol p);
+
 // Malformed datagram classes the fault injector can send. Each is wrong in
-// exactly one way, so a collector rejects it for exactly one reason
-// (expected_reject()). Values index Truth's malformed columns.
+// exactly one way, so a collector rejects or drops it for exactly one reason
+// (expected_reject(), or for the last four see below). Values index Truth's
+// malformed columns. The first eight are v5 classes; v9 sends too_short,
+// bad_version, garbage, set_length and zero_fields; IPFIX those and
+// var_overflow and ipfix_length (applies()).
 enum class MalformedClass : uint8_t {
   kTooShort,        // 1..23 bytes (a cut header)
   kBadVersion,      // a complete datagram whose version is not 5
@@ -36,14 +44,28 @@ enum class MalformedClass : uint8_t {
   kLengthMismatch,  // count says more records than are present (record aligned)
   kTrailingBytes,   // a valid PDU followed by 1..47 bytes that are not a PDU
   kGarbage,         // random bytes, 24..1464 long, first two bytes != 0x0005
+                    // (v9/IPFIX: != 0x0009 / 0x000a)
+  // v9 / IPFIX
+  kSetLength,    // a set whose length runs past the datagram: Reject::kSetLength
+  kZeroFields,   // a template record without usable fields: v9 field count 0
+                 // (template reject zero_fields), IPFIX every field of length 0
+                 // (template reject zero_length); the rest of the datagram is valid
+  kVarOverflow,  // IPFIX: a data record whose variable-length field runs past its
+                 // set (SetDrop::kVarOverflow); the record is not decoded
+  kIpfixLength,  // IPFIX: header length != datagram length: Reject::kIpfixLength
 };
-inline constexpr size_t kMalformedClasses = 8;
+inline constexpr size_t kMalformedClasses = 12;
+inline constexpr size_t kV5MalformedClasses = 8;
 inline constexpr uint32_t kAllMalformed = (1u << kMalformedClasses) - 1;
 
 std::string_view malformed_name(MalformedClass c);
 std::optional<MalformedClass> parse_malformed(std::string_view name);
-// The reason a v5 decoder following include/ringflow/stats.h rejects it for.
+// The reason a decoder following include/ringflow/stats.h rejects it for;
+// kNone for zero_fields and var_overflow (counted inside the datagram, see
+// src/decode/session_counters.h).
 Reject expected_reject(MalformedClass c);
+// Whether protocol p sends class c.
+bool applies(MalformedClass c, Protocol p);
 
 struct GenConfig {
   // --- where ---
@@ -60,6 +82,7 @@ struct GenConfig {
   uint32_t batch = 64;    // max datagram slots per sendmmsg, 1..256
 
   // --- what ---
+  Protocol protocol = Protocol::kV5;
   uint32_t records = 30;   // records per datagram, 1..30
   uint32_t exporters = 1;  // exporter streams, 1..65534
   uint32_t keys = 10000;   // distinct 5-tuples, 1..4194304
@@ -68,6 +91,22 @@ struct GenConfig {
   uint16_t sampling_raw = 0;  // header sampling field: mode << 14 | interval
   std::optional<uint32_t>
       uptime_start_ms;  // every exporter's sys_uptime at start; default per exporter
+
+  // --- v9 / IPFIX (docs/generator.md, "NetFlow v9 and IPFIX") ---
+  uint32_t template_refresh_datagrams = 20;  // templates again every N datagrams (0 = not by count)
+  double template_refresh_s = 1800;          // ... and every S seconds (0 = not by time)
+  bool template_separate = false;            // templates in their own datagram, not before data
+  double ipv6_share = 0;                     // fraction of keys that are IPv6
+  bool varlen = false;                       // IPFIX: a variable-length applicationName (96)
+  bool enterprise = false;                   // an enterprise-specific field the collector skips
+  uint32_t domains = 1;                      // observation domains (source_ids) per exporter
+  std::vector<uint32_t> sampler_rates;       // sampler id i + 1 samples 1 in rates[i]; empty = none
+  bool ipfix_delta_time = false;             // IPFIX times as delta microseconds (158/159)
+  // Faults
+  uint32_t template_delay = 0;   // data datagrams of a domain sent before its first template
+  uint64_t redefine_every = 0;   // template 256 changes layout every N datagrams of a domain
+  uint64_t withdraw_every = 0;   // IPFIX: templates withdrawn (and re-sent) every N datagrams
+  bool domain_collision = false;  // odd domains use another layout under the same ids
 
   // --- faults (probabilities per datagram slot, see docs/generator.md) ---
   double loss = 0;                          // slot consumed (sequence advances), nothing sent
@@ -86,9 +125,11 @@ struct GenConfig {
   // --- output ---
   std::string truth_path;       // per-stream ground truth TSV ("" = none)
   std::string truth_keys_path;  // per-5-tuple ground truth TSV ("" = none)
+  std::string pcap_path;        // write the datagrams to this pcap instead of sending ("" = send)
   bool quiet = false;           // no progress line / summary
   bool progress = true;         // progress line each second (off for in-process use)
 
+  bool templated() const { return protocol != Protocol::kV5; }
   // The datagram-slot rate actually used: pps, or fps / records; 0 = max.
   double slot_rate() const { return pps > 0 ? pps : (fps > 0 ? fps / records : 0); }
   // kAuto resolved against the target.

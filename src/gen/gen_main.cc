@@ -1,4 +1,4 @@
-// ringflow-gen: the NetFlow v5 load generator. Parses the command line,
+// ringflow-gen: the NetFlow v5 / v9 / IPFIX load generator. Parses the command line,
 // builds the traffic model, runs the sender threads (src/gen/runner.h),
 // writes the ground truth and prints a summary. See docs/generator.md.
 #include <csignal>
@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   if (!cfg.replay_path.empty()) {
     r = run_replay(cfg, &g_stop);
   } else {
-    model = std::make_unique<TrafficModel>(cfg.keys, cfg.zipf, cfg.seed);
+    model = std::make_unique<TrafficModel>(cfg.keys, cfg.zipf, cfg.seed, cfg.ipv6_share);
     r = run_generator(cfg, *model, &g_stop);
   }
   if (!r.ok) {

@@ -16,21 +16,40 @@ constexpr uint64_t kUnlimited = std::numeric_limits<uint64_t>::max();
 }  // namespace
 
 Generator::Generator(const GenConfig& cfg, const TrafficModel& model,
-                     std::vector<uint32_t> exporters, int64_t start_ns, bool keep_keys)
-    : cfg_(cfg), model_(model), keep_keys_(keep_keys) {
+                     std::vector<uint32_t> exporters, int64_t start_ns, bool keep_keys,
+                     std::shared_ptr<const FlowTemplates> templates)
+    : cfg_(cfg), model_(model), tpl_(std::move(templates)), keep_keys_(keep_keys) {
   if (keep_keys_) keys_.assign(model.size(), KeyTotal{});
+  if (cfg.templated() && !tpl_) tpl_ = std::make_shared<const FlowTemplates>(cfg, model);
+  if (!cfg.templated()) tpl_.reset();
+  if (tpl_) slot_entries_ = kMaxEntriesPerSlot;
   for (size_t i = 0; i < kMalformedClasses; ++i)
-    if (cfg.malformed_mask & (1u << i))
+    if ((cfg.malformed_mask & (1u << i)) && applies(static_cast<MalformedClass>(i), cfg.protocol))
       malformed_classes_.push_back(static_cast<MalformedClass>(i));
   if (malformed_classes_.empty()) malformed_classes_.push_back(MalformedClass::kGarbage);
   run_length_ = cfg.resolved_mode() == ExporterMode::kPort ? std::max<uint32_t>(1, cfg.batch) : 1;
 
-  streams_.resize(exporters.size());
-  for (size_t i = 0; i < exporters.size(); ++i) {
-    Stream& s = streams_[i];
-    const uint32_t e = exporters[i];
-    s.index = e;
-    s.rng = Rng(derive_seed(cfg.seed, 1 + uint64_t{e}));
+  // v9/IPFIX: one stream per (exporter, domain); v5: one per exporter.
+  const uint32_t domains = tpl_ ? cfg.domains : 1;
+  const uint64_t all_streams = uint64_t{cfg.exporters} * domains;
+  streams_.resize(exporters.size() * domains);
+  std::string samplers;
+  for (size_t i = 0; i < cfg.sampler_rates.size(); ++i) {
+    if (i) samplers += ',';
+    samplers += std::to_string(i + 1);
+    samplers += ':';
+    samplers += std::to_string(cfg.sampler_rates[i]);
+  }
+  for (size_t si = 0; si < streams_.size(); ++si) {
+    Stream& s = streams_[si];
+    const uint32_t e = exporters[si / domains];
+    const uint32_t d = static_cast<uint32_t>(si % domains);
+    s.index = e * domains + d;
+    s.exporter = e;
+    s.domain = d;
+    // Domain 0's seed is the v5 stream's: exporter e's first stream is the
+    // same whatever --domains says.
+    s.rng = Rng(derive_seed(cfg.seed, 1 + uint64_t{e} + (uint64_t{d} << 32)));
     // Exporters have been up for a while (1 h .. 8 days) unless told
     // otherwise, and their sequence is mid-life: both come from the stream's
     // own Rng so they are reproducible.
@@ -41,11 +60,19 @@ Generator::Generator(const GenConfig& cfg, const TrafficModel& model,
     if (cfg.count == 0) {
       s.quota = kUnlimited;
     } else {
-      s.quota = cfg.count / cfg.exporters + (e < cfg.count % cfg.exporters ? 1 : 0);
+      s.quota = cfg.count / all_streams + (s.index < cfg.count % all_streams ? 1 : 0);
     }
     s.held_buf.assign(kBufSize, 0);
-    s.truth.engine_type = engine_type_of(e);
-    s.truth.engine_id = engine_id_of(e);
+    if (tpl_) {
+      s.truth.version = cfg.protocol == Protocol::kV9 ? 9 : 10;
+      s.truth.domain = d + 1;
+      s.variant = cfg.domain_collision && (d % 2 == 1) ? 1 : 0;
+      s.truth.layout = static_cast<uint8_t>(s.variant);
+      s.truth.samplers = samplers;
+    } else {
+      s.truth.engine_type = engine_type_of(e);
+      s.truth.engine_id = engine_id_of(e);
+    }
     s.truth.sampling_raw = cfg.sampling_raw;
     s.truth.exporter = IpAddr::from_v4(0x7F000001u + e);
     if (s.quota > 0) ++remaining_streams_;
@@ -76,10 +103,14 @@ Generator::Stream* Generator::next_stream() {
 size_t Generator::fill(SendBatch& batch, size_t slots, int64_t now_ns) {
   batch.clear();
   size_t n = 0;
-  while (n < slots && batch.size() + kMaxEntriesPerSlot <= batch.capacity()) {
+  while (n < slots && batch.size() + slot_entries_ <= batch.capacity()) {
     Stream* s = next_stream();
     if (s == nullptr) break;
-    slot(*s, batch, now_ns);
+    if (tpl_) {
+      slot_templated(*s, batch, now_ns);
+    } else {
+      slot(*s, batch, now_ns);
+    }
     ++n;
     if (s->quota != kUnlimited && --s->quota == 0) --remaining_streams_;
   }
@@ -92,6 +123,14 @@ void Generator::emit_held(Stream& s, SendBatch& b, bool reordered) {
   uint8_t* buf = b.scratch();
   std::memcpy(buf, s.held_buf.data(), s.held_len);
   Outgoing& o = b.push(buf, s.held_len, static_cast<uint32_t>(&s - streams_.data()));
+  s.held = false;
+  if (reordered) ++s.truth.reordered;
+  if (tpl_) {
+    o.flows = s.held_flows;
+    o.packets = s.held_packets;
+    o.bytes = s.held_bytes;
+    return;
+  }
   o.flows = cfg_.records;
   // Packets/bytes of the held datagram were accounted when it was built; the
   // entry carries them again for on_send_failed() (rare path: re-read them).
@@ -100,8 +139,6 @@ void Generator::emit_held(Stream& s, SendBatch& b, bool reordered) {
     o.packets += uint64_t{r[16]} << 24 | uint64_t{r[17]} << 16 | uint64_t{r[18]} << 8 | r[19];
     o.bytes += uint64_t{r[20]} << 24 | uint64_t{r[21]} << 16 | uint64_t{r[22]} << 8 | r[23];
   }
-  s.held = false;
-  if (reordered) ++s.truth.reordered;
 }
 
 void Generator::slot(Stream& s, SendBatch& b, int64_t now_ns) {
@@ -290,8 +327,11 @@ uint32_t Generator::build_malformed(Stream& s, MalformedClass c, uint8_t* buf, i
       return 1 + s.rng.below(23);
     case MalformedClass::kBadVersion: {
       uint32_t len = fill(n, static_cast<uint16_t>(n));
-      uint32_t v = s.rng.below(65535);
-      v5::patch_v5_version(buf, len, static_cast<uint16_t>(v >= v5::kVersion ? v + 1 : v));
+      // Any version but the three a collector decodes (5, 9 and 10).
+      uint32_t v = s.rng.below(65533);
+      for (uint32_t taken : {5u, 9u, 10u})
+        if (v >= taken) ++v;
+      v5::patch_v5_version(buf, len, static_cast<uint16_t>(v));
       return len;
     }
     case MalformedClass::kCountZero:
@@ -322,9 +362,15 @@ uint32_t Generator::build_malformed(Stream& s, MalformedClass c, uint8_t* buf, i
         uint64_t r = s.rng.next();
         std::memcpy(buf + i, &r, std::min<uint32_t>(8, len - i));
       }
-      if (buf[0] == 0 && buf[1] == v5::kVersion) buf[0] = 0xFF;
+      // Never a version a collector decodes (5, 9, 10): always bad_version.
+      if (buf[0] == 0 && (buf[1] == v5::kVersion || buf[1] == 9 || buf[1] == 10)) buf[0] = 0xFF;
       return len;
     }
+    case MalformedClass::kSetLength:
+    case MalformedClass::kZeroFields:
+    case MalformedClass::kVarOverflow:
+    case MalformedClass::kIpfixLength:
+      break;  // v9/IPFIX only (generator_templated.cc): never drawn for v5
   }
   return 0;
 }

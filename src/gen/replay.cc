@@ -7,14 +7,19 @@
 #include <map>
 #include <tuple>
 
+#include "decode/record_reader.h"
+#include "decode/sessions.h"
 #include "decode/v5_decoder.h"
 #include "gen/gen_config.h"
 #include "gen/pcap_reader.h"
+#include "gen/pcap_writer.h"
 #include "gen/runner.h"
 #include "gen/sender.h"
 #include "gen/truth.h"
 #include "gen/v5_encoder.h"
 #include "wire/bytes.h"
+#include "wire/ipfix.h"
+#include "wire/netflow9.h"
 
 namespace ringflow::gen {
 namespace {
@@ -33,15 +38,100 @@ MalformedClass class_of(Reject r) {
       return MalformedClass::kTruncated;
     case Reject::kTrailingBytes:
       return MalformedClass::kTrailingBytes;
+    case Reject::kSetLength:
+      return MalformedClass::kSetLength;
+    case Reject::kIpfixLength:
+      return MalformedClass::kIpfixLength;
     case Reject::kNone:
     case Reject::kVersionDisabled:
-    case Reject::kSetLength:
-    case Reject::kIpfixLength:
     case Reject::kStreamTableFull:
       break;
   }
   return MalformedClass::kGarbage;
 }
+
+// Classifies v9/IPFIX datagrams in capture order with the decoder's ordered
+// stage, as a collector would see them.
+class TemplatedClassifier {
+ public:
+  TemplatedClassifier() : sessions_(cfg_, 1, 65535, counters_) {}
+
+  // *d gets the stream and counters of datagram [p, p + len) from source
+  // `src`; stream_of(version, domain) returns the stream index.
+  template <class StreamOf>
+  void classify(const uint8_t* p, size_t len, const IpAddr& src, CapturedDatagram* d,
+                StreamOf&& stream_of, std::vector<CaptureStream>& streams) {
+    const bool v9 = wire::load_be16(p) == v9::kVersion;
+    const int64_t now_ms = d->ts_ns / 1000000;
+    const uint8_t version = v9 ? 9 : 10;
+    const uint32_t domain = len >= (v9 ? v9::kHeaderSize : ipfix::kHeaderSize)
+                                ? wire::load_be32(p + (v9 ? v9::hdr::kSourceId : ipfix::hdr::kDomain))
+                                : 0;
+    const uint32_t stream = stream_of(version, domain);
+    d->stream = static_cast<int32_t>(stream);
+    const uint64_t data0 = counters_.data_records.load();
+    const uint64_t opt0 = counters_.options_records.load();
+    const std::array<uint64_t, kRejectReasons> before = reject_totals();
+    const Admit a = sessions_.admit(p, len, src, 0, now_ms);
+    if (a == Admit::kRejected) {
+      const std::array<uint64_t, kRejectReasons> after = reject_totals();
+      Reject why = Reject::kBadVersion;
+      for (size_t r = 1; r < kRejectReasons; ++r)
+        if (after[r] != before[r]) why = static_cast<Reject>(r);
+      d->malformed = static_cast<int32_t>(class_of(why));
+      return;
+    }
+    const uint32_t seq =
+        wire::load_be32(p + (v9 ? v9::hdr::kSequence : ipfix::hdr::kSequence));
+    if (a == Admit::kHandOff) {
+      add_records(sessions_.meta(0), p, len, now_ms, d);
+      sessions_.release(0);
+    }
+    uint32_t units = static_cast<uint32_t>(counters_.data_records.load() - data0 +
+                                           counters_.options_records.load() - opt0);
+    ReadyDatagram ready[16];
+    size_t n;
+    while ((n = sessions_.take_ready(ready, 16)) > 0)
+      for (size_t i = 0; i < n; ++i) {
+        const uint32_t before = d->flows;
+        add_records(sessions_.meta(ready[i].buf), ready[i].data, ready[i].len, now_ms, d);
+        // Records of a held set count in the sequence of its own stream.
+        const uint32_t s = stream_of(sessions_.meta(ready[i].buf).version,
+                                     sessions_.meta(ready[i].buf).domain);
+        if (version == 10) streams[s].span += d->flows - before;
+        sessions_.release(ready[i].buf);
+      }
+    d->first_seq = seq;
+    d->next_seq = seq + (v9 ? 1 : units);
+    streams[stream].span += v9 ? 1 : units;
+  }
+
+ private:
+  void add_records(const DatagramMeta& m, const uint8_t* p, size_t len, int64_t now_ms,
+                   CapturedDatagram* d) {
+    RecordReader r(m, p, len, now_ms, v5opts_);
+    FlowRecord out[64];
+    RecordChunk c;
+    size_t n;
+    while ((n = r.next(out, 64, &c)) > 0)
+      for (size_t i = 0; i < n; ++i) {
+        ++d->flows;
+        d->packets += out[i].packets;
+        d->bytes += out[i].bytes;
+      }
+  }
+
+  DecodeConfig cfg_;
+  SessionCounters counters_;
+  Sessions sessions_;
+  DecodeOptions v5opts_;
+  std::array<uint64_t, kRejectReasons> reject_totals() const {
+    std::array<uint64_t, kRejectReasons> t{};
+    for (const auto& slot : counters_.rejects)
+      for (size_t r = 0; r < kRejectReasons; ++r) t[r] += slot[r].load();
+    return t;
+  }
+};
 
 }  // namespace
 
@@ -51,6 +141,8 @@ bool load_capture(const std::string& path, Capture* out, std::string* error) {
   if (!reader.open(path, error)) return false;
   std::map<IpAddr, uint32_t> source_index;
   std::map<std::tuple<uint32_t, uint8_t, uint8_t>, uint32_t> stream_index;
+  std::map<std::tuple<uint32_t, uint8_t, uint32_t>, uint32_t> templated_index;
+  std::unique_ptr<TemplatedClassifier> templated;
   DecodeOptions opt;
   CapturedUdp u;
   int rc;
@@ -71,6 +163,26 @@ bool load_capture(const std::string& path, Capture* out, std::string* error) {
     d.source = sit->second;
     out->data.insert(out->data.end(), payload, payload + len);
 
+    const uint16_t version = len >= 2 ? wire::load_be16(payload) : 0;
+    if (version == v9::kVersion || version == ipfix::kVersion) {
+      if (!templated) templated = std::make_unique<TemplatedClassifier>();
+      const uint32_t source = d.source;
+      auto stream_of = [&](uint8_t v, uint32_t domain) {
+        auto [it, fresh] = templated_index.try_emplace({source, v, domain},
+                                                       static_cast<uint32_t>(out->streams.size()));
+        if (fresh) {
+          CaptureStream cs;
+          cs.source = source;
+          cs.version = v;
+          cs.domain = domain;
+          out->streams.push_back(cs);
+        }
+        return it->second;
+      };
+      templated->classify(payload, len, src, &d, stream_of, out->streams);
+      out->datagrams.push_back(d);
+      continue;
+    }
     DatagramShape shape = validate_datagram(payload, len, opt);
     if (shape.reject != Reject::kNone) {
       d.malformed = static_cast<int32_t>(class_of(shape.reject));
@@ -82,7 +194,13 @@ bool load_capture(const std::string& path, Capture* out, std::string* error) {
       }
       auto [it, fresh] =
           stream_index.try_emplace({d.source, et, ei}, static_cast<uint32_t>(out->streams.size()));
-      if (fresh) out->streams.push_back(CaptureStream{d.source, et, ei, 0, 0});
+      if (fresh) {
+        CaptureStream cs;
+        cs.source = d.source;
+        cs.engine_type = et;
+        cs.engine_id = ei;
+        out->streams.push_back(cs);
+      }
       d.stream = static_cast<int32_t>(it->second);
     } else {
       static Pdu pdu;  // ~2 KB: load-time only, single thread
@@ -92,9 +210,14 @@ bool load_capture(const std::string& path, Capture* out, std::string* error) {
         const v5::Header& hd = pdu.header;
         auto [it, fresh] = stream_index.try_emplace({d.source, hd.engine_type, hd.engine_id},
                                                     static_cast<uint32_t>(out->streams.size()));
-        if (fresh)
-          out->streams.push_back(
-              CaptureStream{d.source, hd.engine_type, hd.engine_id, hd.sampling_raw, 0});
+        if (fresh) {
+          CaptureStream cs;
+          cs.source = d.source;
+          cs.engine_type = hd.engine_type;
+          cs.engine_id = hd.engine_id;
+          cs.sampling_raw = hd.sampling_raw;
+          out->streams.push_back(cs);
+        }
         out->streams[it->second].span += pdu.count;
         if (i == 0) {
           d.stream = static_cast<int32_t>(it->second);
@@ -122,6 +245,12 @@ bool load_capture(const std::string& path, Capture* out, std::string* error) {
 void shift_sequences(Capture* c, const CapturedDatagram& d, const std::vector<uint32_t>& delta) {
   if (d.malformed >= 0) return;
   uint8_t* p = c->data.data() + d.offset;
+  const CaptureStream& st = c->streams[static_cast<size_t>(d.stream)];
+  if (st.version != 5) {
+    const size_t off = st.version == 9 ? v9::hdr::kSequence : ipfix::hdr::kSequence;
+    wire::store_be32(p + off, wire::load_be32(p + off) + delta[static_cast<size_t>(d.stream)]);
+    return;
+  }
   size_t off = 0, size = 0;
   // Walk the packed PDUs (validated at load, so check_pdu succeeds on each).
   while (off < d.len && check_pdu(p + off, d.len - off, &size) == Reject::kNone) {
@@ -149,6 +278,8 @@ RunResult run_replay(const GenConfig& cfg, const std::atomic<bool>* stop) {
   UdpSender sender;
   const size_t batch_cap = cfg.batch;
   if (!sender.open(cfg.target, mode, sources, batch_cap, &out.error)) return out;
+  PcapWriter pcap;
+  if (!cfg.pcap_path.empty() && !pcap.open(cfg.pcap_path, &out.error)) return out;
 
   out.streams.resize(cap.streams.size());
   for (size_t s = 0; s < cap.streams.size(); ++s) {
@@ -158,6 +289,8 @@ RunResult run_replay(const GenConfig& cfg, const std::atomic<bool>* stop) {
     t.engine_type = cap.streams[s].engine_type;
     t.engine_id = cap.streams[s].engine_id;
     t.sampling_raw = cap.streams[s].sampling_raw;
+    t.version = cap.streams[s].version;
+    t.domain = cap.streams[s].domain;
   }
 
   const auto& dg = cap.datagrams;
@@ -228,8 +361,17 @@ RunResult run_replay(const GenConfig& cfg, const std::atomic<bool>* stop) {
         ++j;
       }
       std::fill(failed.begin(), failed.end(), 0);
-      uint64_t sent = sender.send(
-          batch, [&](const Outgoing& o) { failed[static_cast<size_t>(&o - &batch[0])] = 1; });
+      uint64_t sent;
+      if (!cfg.pcap_path.empty()) {
+        const int64_t ts = wall_ns();
+        for (size_t k = 0; k < batch.size(); ++k)
+          pcap.write(sender.source_addr(batch[k].stream), sender.source_port(batch[k].stream),
+                     cfg.target.addr, cfg.target.port, batch[k].data, batch[k].len, ts);
+        sent = batch.size();
+      } else {
+        sent = sender.send(
+            batch, [&](const Outgoing& o) { failed[static_cast<size_t>(&o - &batch[0])] = 1; });
+      }
       for (size_t k = i; k < j; ++k) {
         const CapturedDatagram& d = dg[k];
         const bool fail = failed[k - i] != 0;
@@ -277,6 +419,7 @@ RunResult run_replay(const GenConfig& cfg, const std::atomic<bool>* stop) {
       }
     }
   }
+  if (!cfg.pcap_path.empty() && !pcap.close(&out.error)) return out;
   out.syscalls = sender.syscalls();
   out.retries = sender.retries();
   out.elapsed_s = last_send > 0 ? static_cast<double>(last_send - start) / 1e9 : 0;

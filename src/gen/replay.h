@@ -11,12 +11,22 @@
 // of the replay, in order of first appearance: 127.0.0.1 + i in addr mode, or
 // its own socket in port mode, so streams stay apart at the collector.
 //
-// Ground truth: every payload is classified once at load with the decoder's
-// validate_datagram(): a valid datagram counts for the stream (mapped source,
-// engine_type, engine_id) of its first PDU (flows = records of all its PDUs);
-// an invalid one counts as malformed_<reason>. With --rewrite-seq the span
-// of each stream (records in the capture) is added to every PDU's
-// flow_sequence on each new loop.
+// Ground truth: every payload is classified once at load. v5 with the
+// decoder's validate_datagram(): a valid datagram counts for the stream
+// (mapped source, engine_type, engine_id) of its first PDU (flows = records
+// of all its PDUs); an invalid one counts as malformed_<reason>. v9 and IPFIX
+// (version 9 / 10) through the decoder's ordered stage (decode/sessions.h,
+// default decode settings, capture timestamps as the clock) and record
+// reader: a datagram counts for the stream (mapped source, version, source_id
+// or observation domain) and carries the records decoded from it, plus those
+// of earlier held data sets its templates released; data whose template never
+// comes is not counted (a collector cannot decode it either); a rejected one
+// counts as malformed_<reason>. Exporters may be IPv4 or IPv6 in the capture:
+// each becomes a loopback source all the same.
+// --rewrite-seq adds, on each new loop, each stream's span to its sequence
+// numbers, in the unit its version counts: v5 flows (flow_sequence of every
+// PDU), v9 export datagrams of the source_id, IPFIX data records (data and
+// options data) of the observation domain.
 //
 // Thread safety: one thread.
 #pragma once
@@ -42,9 +52,11 @@ struct CapturedDatagram {
 
 struct CaptureStream {
   uint32_t source = 0;
+  uint8_t version = 5;  // 5, 9, 10
+  uint32_t domain = 0;  // v9 source_id / IPFIX observation domain
   uint8_t engine_type = 0, engine_id = 0;
   uint16_t sampling_raw = 0;
-  uint32_t span = 0;  // records of this stream in the capture (sequence advance per loop)
+  uint32_t span = 0;  // sequence advance per loop: v5/IPFIX records, v9 datagrams
 };
 
 struct Capture {
@@ -58,7 +70,8 @@ struct Capture {
 // Loads and classifies a pcap. Returns false with a message naming the file.
 bool load_capture(const std::string& path, Capture* out, std::string* error);
 
-// Adds `delta` to the flow_sequence of every valid PDU of datagram d in place.
+// Adds `delta` (by stream) to the sequence number of datagram d in place: of
+// every valid PDU (v5), or of its header (v9 / IPFIX).
 void shift_sequences(Capture* c, const CapturedDatagram& d, const std::vector<uint32_t>& delta);
 
 }  // namespace ringflow::gen

@@ -10,7 +10,9 @@
 
 #include <ringflow/stats.h>
 
+#include "gen/flow_templates.h"
 #include "gen/generator.h"
+#include "gen/pcap_writer.h"
 #include "gen/replay.h"
 #include "gen/sender.h"
 
@@ -37,8 +39,9 @@ struct ThreadResult {
 double seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
 
 void sender_thread(const GenConfig& cfg, const TrafficModel& model, Generator* gen,
-                   UdpSender* sender, double rate, int64_t start_mono, int64_t end_mono,
-                   const std::atomic<bool>* stop, ThreadCounters* ctr, ThreadResult* res) {
+                   UdpSender* sender, PcapWriter* pcap, double rate, int64_t start_mono,
+                   int64_t end_mono, const std::atomic<bool>* stop, ThreadCounters* ctr,
+                   ThreadResult* res) {
   // Default timer slack (50 us) would blur every paced wake-up.
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   (void)model;
@@ -48,7 +51,20 @@ void sender_thread(const GenConfig& cfg, const TrafficModel& model, Generator* g
   uint64_t slots = 0;
   auto on_fail = [&](const Outgoing& o) { gen->on_send_failed(o); };
   auto send = [&]() {
-    uint64_t sent = sender->send(batch, on_fail);
+    uint64_t sent;
+    if (pcap) {
+      // --write-pcap: the datagrams go to the file, as they would have gone
+      // out of the sender's sockets.
+      const int64_t ts = wall_ns();
+      for (size_t i = 0; i < batch.size(); ++i) {
+        const Outgoing& o = batch[i];
+        pcap->write(sender->source_addr(o.stream), sender->source_port(o.stream),
+                    cfg.target.addr, cfg.target.port, o.data, o.len, ts);
+      }
+      sent = batch.size();
+    } else {
+      sent = sender->send(batch, on_fail);
+    }
     uint64_t flows = 0, bytes = 0;
     for (size_t i = 0; i < batch.size(); ++i) {
       flows += batch[i].malformed < 0 ? batch[i].flows : 0;
@@ -127,24 +143,33 @@ RunResult run_generator(const GenConfig& cfg, const TrafficModel& model,
   const ExporterMode mode = cfg.resolved_mode();
   const bool want_keys = keep_keys || !cfg.truth_keys_path.empty();
   const int64_t start_real = wall_ns();
+  const uint64_t all_streams = uint64_t{cfg.exporters} * (cfg.templated() ? cfg.domains : 1);
+  std::shared_ptr<const FlowTemplates> templates;
+  if (cfg.templated()) templates = std::make_shared<const FlowTemplates>(cfg, model);
+  std::unique_ptr<PcapWriter> pcap;
+  if (!cfg.pcap_path.empty()) {
+    pcap = std::make_unique<PcapWriter>();
+    if (!pcap->open(cfg.pcap_path, &out.error)) return out;
+  }
 
   std::vector<std::unique_ptr<Generator>> gens;
   std::vector<std::unique_ptr<UdpSender>> senders;
   std::vector<double> rates;
   for (uint32_t t = 0; t < threads; ++t) {
     std::vector<uint32_t> mine;
+    for (uint32_t e = t; e < cfg.exporters; e += threads) mine.push_back(e);
+    auto gen = std::make_unique<Generator>(cfg, model, mine, start_real, want_keys, templates);
+    // One source per stream: a v9/IPFIX exporter's domains share its address.
     std::vector<IpAddr> sources;
-    for (uint32_t e = t; e < cfg.exporters; e += threads) {
-      mine.push_back(e);
-      sources.push_back(IpAddr::from_v4(0x7F000001u + e));
-    }
-    auto gen = std::make_unique<Generator>(cfg, model, mine, start_real, want_keys);
+    for (size_t i = 0; i < gen->streams(); ++i)
+      sources.push_back(IpAddr::from_v4(0x7F000001u + gen->exporter_of(i)));
     auto sender = std::make_unique<UdpSender>();
-    const double rate = cfg.slot_rate() * static_cast<double>(mine.size()) / cfg.exporters;
+    const double rate =
+        cfg.slot_rate() * static_cast<double>(gen->streams()) / static_cast<double>(all_streams);
     const size_t cap = size_t{batch_for_rate(rate, cfg.batch)} * kMaxEntriesPerSlot;
-    if (!sender->open(cfg.target, mode, sources, std::max(cap, mine.size()), &out.error))
+    if (!sender->open(cfg.target, mode, sources, std::max(cap, gen->streams()), &out.error))
       return out;
-    for (size_t i = 0; i < mine.size(); ++i)
+    for (size_t i = 0; i < gen->streams(); ++i)
       gen->set_identity(i, sender->source_addr(i), sender->source_port(i));
     gens.push_back(std::move(gen));
     senders.push_back(std::move(sender));
@@ -160,12 +185,14 @@ RunResult run_generator(const GenConfig& cfg, const TrafficModel& model,
   std::vector<std::thread> pool;
   for (uint32_t t = 0; t < threads; ++t)
     pool.emplace_back(sender_thread, std::cref(cfg), std::cref(model), gens[t].get(),
-                      senders[t].get(), rates[t], start_mono, end_mono, stop, ctrs[t].get(),
+                      senders[t].get(), pcap.get(), rates[t], start_mono, end_mono, stop,
+                      ctrs[t].get(),
                       &results[t]);
   progress_loop(cfg, ctrs, start_mono);
   for (auto& th : pool) th.join();
 
-  out.streams.resize(cfg.exporters);
+  if (pcap && !pcap->close(&out.error)) return out;
+  out.streams.resize(all_streams);
   if (want_keys) out.keys.assign(model.size(), KeyTotal{});
   int64_t first = 0, last = 0;
   for (uint32_t t = 0; t < threads; ++t) {
@@ -200,9 +227,18 @@ bool write_truth_files(const GenConfig& cfg, const TrafficModel* model, const Ru
                        std::string* error) {
   if (!cfg.truth_path.empty() && !write_file(cfg.truth_path, format_truth(r.streams), error))
     return false;
-  if (!cfg.truth_keys_path.empty() && model != nullptr &&
-      !write_file(cfg.truth_keys_path, format_keys(*model, r.keys), error))
-    return false;
+  if (!cfg.truth_keys_path.empty() && model != nullptr) {
+    std::vector<uint32_t> rates;
+    if (cfg.templated()) {
+      rates.resize(model->size(), 1);
+      if (!cfg.sampler_rates.empty())
+        for (uint32_t k = 0; k < model->size(); ++k)
+          rates[k] = cfg.sampler_rates[k % cfg.sampler_rates.size()];
+    }
+    if (!write_file(cfg.truth_keys_path,
+                    format_keys(*model, r.keys, cfg.templated() ? &rates : nullptr), error))
+      return false;
+  }
   return true;
 }
 

@@ -157,6 +157,14 @@ uint8_t* MessageBuilder::reserve_record(size_t len) {
   return p;
 }
 
+uint8_t* MessageBuilder::reserve_records(size_t len, uint16_t n) {
+  if (!set_start_ || room() < len) return nullptr;
+  uint8_t* p = buf_ + pos_;
+  pos_ += len;
+  records_ = static_cast<uint16_t>(records_ + n);
+  return p;
+}
+
 void MessageBuilder::end_set() {
   if (!set_start_) return;
   while ((pos_ - set_start_) % 4 != 0 && pos_ < cap_) buf_[pos_++] = 0;

@@ -74,6 +74,10 @@ class MessageBuilder {
   // Room for one data record of len bytes in the open set: write it in
   // place. nullptr when it does not fit.
   uint8_t* reserve_record(size_t len);
+  // Room for n records taking len bytes in all (the generator writes records
+  // of different lengths in place); counts n records. nullptr when it does
+  // not fit.
+  uint8_t* reserve_records(size_t len, uint16_t n);
   // Closes the open set: pads it to a multiple of 4 bytes with zeros and
   // writes its length.
   void end_set();

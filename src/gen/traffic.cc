@@ -42,7 +42,14 @@ uint32_t server_addr(uint32_t n) {
 
 }  // namespace
 
-TrafficModel::TrafficModel(uint32_t keys, double zipf, uint64_t seed) {
+IpAddr TrafficModel::v6_of(uint32_t v4) {
+  uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, static_cast<uint8_t>(v4 >> 24), 0, 0, 0, 0, 0, 0, 0,
+                   static_cast<uint8_t>(v4 >> 24), static_cast<uint8_t>(v4 >> 16),
+                   static_cast<uint8_t>(v4 >> 8), static_cast<uint8_t>(v4)};
+  return IpAddr::from_v6(b);
+}
+
+TrafficModel::TrafficModel(uint32_t keys, double zipf, uint64_t seed, double ipv6_share) {
   Rng rng(derive_seed(seed, 0xC0FFEE));
   keys = std::max<uint32_t>(keys, 1);
   keys_.reserve(keys);
@@ -116,6 +123,16 @@ TrafficModel::TrafficModel(uint32_t keys, double zipf, uint64_t seed) {
     v5::write_v5_record(r, t, 48);
     keys_.push_back(k);
     proto_class_.push_back(pc);
+  }
+
+  // IPv6 keys: drawn from their own stream so that the IPv4 model above is
+  // the same with or without them.
+  if (ipv6_share > 0) {
+    Rng fam(derive_seed(seed, 0x1F6));
+    for (FlowKey& k : keys_) {
+      k.v6 = fam.chance(ipv6_share);
+      v6_keys_ += k.v6;
+    }
   }
 
   // Zipf probabilities and Vose's alias table.

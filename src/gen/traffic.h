@@ -15,6 +15,12 @@
 // bytes per packet: TCP mix of 40/52 (acks), 576, 1200..1500; UDP 60..1400
 // (DNS, NTP, QUIC); ICMP 64..128; duration grows with packets, <= 120 s.
 //
+// IPv6 (--ipv6-share, for v9/IPFIX): a fraction of the keys is IPv6. Which
+// keys comes from a separate random stream, and an IPv6 key's addresses are
+// its IPv4 addresses mapped into the documentation prefix 2001:db8::/32
+// (v6_of()), so the IPv4 keys, their order and their v5 images are exactly
+// those of a model without IPv6 for the same seed, and IPv6 keys stay unique.
+//
 // Thread safety: immutable after construction; draws take the caller's Rng,
 // so any number of threads may share one model.
 #pragma once
@@ -24,14 +30,17 @@
 #include <cstdint>
 #include <vector>
 
+#include <ringflow/ip.h>
+
 #include "gen/rng.h"
 
 namespace ringflow::gen {
 
 struct FlowKey {
-  uint32_t src = 0, dst = 0;  // host order
+  uint32_t src = 0, dst = 0;  // host order (an IPv6 key: the IPv4 addresses it maps)
   uint16_t sport = 0, dport = 0;
   uint8_t proto = 0;
+  bool v6 = false;  // the key's addresses are v6_of(src), v6_of(dst)
 
   friend bool operator==(const FlowKey&, const FlowKey&) = default;
 };
@@ -47,8 +56,21 @@ struct FlowCounters {
 
 class TrafficModel {
  public:
-  // REQUIRES: 1 <= keys <= 2^22, zipf >= 0.
-  TrafficModel(uint32_t keys, double zipf, uint64_t seed);
+  // REQUIRES: 1 <= keys <= 2^22, zipf >= 0, 0 <= ipv6_share <= 1.
+  TrafficModel(uint32_t keys, double zipf, uint64_t seed, double ipv6_share = 0);
+
+  // 2001:db8:XX00::a.b.c.d for the IPv4 address a.b.c.d with XX = a: one
+  // /40 of the documentation prefix per first octet, the address in the
+  // low 32 bits (so 10.0.0.1 becomes 2001:db8:a00::a00:1).
+  static IpAddr v6_of(uint32_t v4);
+  // Key i's addresses as the wire carries them (IPv4 or IPv6).
+  IpAddr src_addr(uint32_t i) const {
+    return keys_[i].v6 ? v6_of(keys_[i].src) : IpAddr::from_v4(keys_[i].src);
+  }
+  IpAddr dst_addr(uint32_t i) const {
+    return keys_[i].v6 ? v6_of(keys_[i].dst) : IpAddr::from_v4(keys_[i].dst);
+  }
+  uint32_t v6_keys() const { return v6_keys_; }
 
   uint32_t size() const { return static_cast<uint32_t>(keys_.size()); }
   const FlowKey& key(uint32_t i) const { return keys_[i]; }
@@ -104,6 +126,7 @@ class TrafficModel {
   enum ProtoClass : uint8_t { kTcp, kUdp, kIcmp, kProtoClasses };
 
   std::vector<FlowKey> keys_;
+  uint32_t v6_keys_ = 0;
   std::vector<uint8_t> proto_class_;  // per key
   std::vector<uint8_t> templates_;    // 48 bytes per key
   std::vector<uint32_t> alias_prob_;  // Vose alias: threshold in 2^32 units

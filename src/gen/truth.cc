@@ -33,6 +33,17 @@ constexpr Col kCounters[] = {
     {"prewrap_records", &StreamTruth::prewrap_records},
     {"send_errors", &StreamTruth::send_errors},
     {"send_error_flows", &StreamTruth::send_error_flows},
+    {"template_datagrams", &StreamTruth::template_datagrams},
+    {"templates_sent", &StreamTruth::templates_sent},
+    {"options_records", &StreamTruth::options_records},
+    {"records_v4", &StreamTruth::records_v4},
+    {"records_v6", &StreamTruth::records_v6},
+    {"records_before_template", &StreamTruth::records_before_template},
+    {"sets_before_template", &StreamTruth::sets_before_template},
+    {"redefinitions", &StreamTruth::redefinitions},
+    {"withdrawals", &StreamTruth::withdrawals},
+    {"packets_scaled", &StreamTruth::packets_scaled},
+    {"bytes_scaled", &StreamTruth::bytes_scaled},
 };
 
 void add_u64(std::string* s, uint64_t v) {
@@ -77,7 +88,9 @@ StreamTruth total_of(const std::vector<StreamTruth>& streams) {
 }
 
 std::string format_truth(const std::vector<StreamTruth>& streams) {
-  std::string s = "exporter\tport\tengine_type\tengine_id\tsampling_mode\tsampling_interval";
+  std::string s =
+      "exporter\tport\tengine_type\tengine_id\tsampling_mode\tsampling_interval\tversion\tdomain"
+      "\tlayout\tsamplers";
   for (const auto& c : kCounters) (s += '\t') += c.name;
   s += "\tfirst_seq\tnext_seq\tmalformed";
   for (size_t i = 0; i < kMalformedClasses; ++i)
@@ -85,14 +98,17 @@ std::string format_truth(const std::vector<StreamTruth>& streams) {
   s += '\n';
   auto row = [&](const StreamTruth& t, bool total) {
     if (total) {
-      s += "total\t-\t-\t-\t-\t-";
+      s += "total\t-\t-\t-\t-\t-\t-\t-\t-\t-";
     } else {
       s += t.exporter.str();
       for (uint64_t v : {uint64_t{t.port}, uint64_t{t.engine_type}, uint64_t{t.engine_id},
-                         uint64_t{t.sampling_raw} >> 14, uint64_t{t.sampling_raw} & 0x3FFFu}) {
+                         uint64_t{t.sampling_raw} >> 14, uint64_t{t.sampling_raw} & 0x3FFFu,
+                         uint64_t{t.version}, uint64_t{t.domain}}) {
         s += '\t';
         add_u64(&s, v);
       }
+      s += t.layout ? "\tB\t" : "\tA\t";
+      s += t.samplers.empty() ? "-" : t.samplers;
     }
     for (const auto& c : kCounters) {
       s += '\t';
@@ -159,6 +175,18 @@ bool parse_truth(std::string_view text, std::vector<StreamTruth>* out, std::stri
     t.engine_type = static_cast<uint8_t>(et);
     t.engine_id = static_cast<uint8_t>(ei);
     t.sampling_raw = static_cast<uint16_t>(mode << 14 | interval);
+    if (auto it = col.find("version"); it != col.end()) {
+      uint64_t v = 0, d = 0;
+      if (!to_u64(f[it->second], &v) || !to_u64(f[col["domain"]], &d)) {
+        *error = "truth file line " + std::to_string(ln + 1) + ": bad version or domain";
+        return false;
+      }
+      t.version = static_cast<uint8_t>(v);
+      t.domain = static_cast<uint32_t>(d);
+    }
+    if (auto it = col.find("layout"); it != col.end()) t.layout = f[it->second] == "B";
+    if (auto it = col.find("samplers"); it != col.end() && f[it->second] != "-")
+      t.samplers = std::string(f[it->second]);
     for (const auto& c : kCounters) {
       auto it = col.find(c.name);
       if (it != col.end() && !to_u64(f[it->second], &(t.*c.field))) {
@@ -189,26 +217,38 @@ bool parse_truth(std::string_view text, std::vector<StreamTruth>* out, std::stri
   return true;
 }
 
-std::string format_keys(const TrafficModel& model, const KeyTotals& totals) {
+std::string format_keys(const TrafficModel& model, const KeyTotals& totals,
+                        const std::vector<uint32_t>* rates) {
   std::vector<uint32_t> order;
   for (uint32_t i = 0; i < totals.size() && i < model.size(); ++i)
     if (totals[i].flows > 0) order.push_back(i);
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
     const FlowKey &x = model.key(a), &y = model.key(b);
-    return std::tie(x.src, x.dst, x.sport, x.dport, x.proto) <
-           std::tie(y.src, y.dst, y.sport, y.dport, y.proto);
+    return std::tie(x.v6, x.src, x.dst, x.sport, x.dport, x.proto) <
+           std::tie(y.v6, y.src, y.dst, y.sport, y.dport, y.proto);
   });
-  std::string s = "src\tdst\tsport\tdport\tproto\tflows\tpackets\tbytes\n";
+  std::string s = rates ? "src\tdst\tsport\tdport\tproto\tflows\tpackets\tbytes\tsampling\n"
+                        : "src\tdst\tsport\tdport\tproto\tflows\tpackets\tbytes\n";
   s.reserve(s.size() + order.size() * 64);
   for (uint32_t i : order) {
     const FlowKey& k = model.key(i);
-    s += v4_str(k.src);
-    s += '\t';
-    s += v4_str(k.dst);
+    if (k.v6) {
+      s += model.src_addr(i).str();
+      s += '\t';
+      s += model.dst_addr(i).str();
+    } else {
+      s += v4_str(k.src);
+      s += '\t';
+      s += v4_str(k.dst);
+    }
     for (uint64_t v : {uint64_t{k.sport}, uint64_t{k.dport}, uint64_t{k.proto}, totals[i].flows,
                        totals[i].packets, totals[i].bytes}) {
       s += '\t';
       add_u64(&s, v);
+    }
+    if (rates) {
+      s += '\t';
+      add_u64(&s, i < rates->size() ? (*rates)[i] : 1);
     }
     s += '\n';
   }

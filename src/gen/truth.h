@@ -21,6 +21,22 @@
 //   send_errors / send_error_flows datagrams the kernel refused (not delivered;
 //                                  they are not in datagrams/flows).
 //   malformed_<class>              malformed datagrams sent, by class.
+// v9 / IPFIX (columns of every row; zero or "-" for v5):
+//   version / domain / layout      5, 9 or 10; source_id / observation domain;
+//                                  the template layout the stream started with
+//                                  (A, or B for --domain-collision's odd domains).
+//   samplers                       "id:rate,..." announced in options data, or "-".
+//   template_datagrams             datagrams holding only templates (or withdrawals),
+//                                  included in datagrams.
+//   templates_sent                 template and options template records sent.
+//   options_records                options data records sent (samplers).
+//   records_v4 / records_v6        data records sent under template 256 / 257.
+//   records_before_template /      data records / data sets sent before the
+//   sets_before_template           stream's first template (a collector holds them).
+//   redefinitions / withdrawals    template layout changes; withdrawal records sent.
+//   packets_scaled / bytes_scaled  packets and bytes times the sampling rate each
+//                                  record was sent under (what a collector that
+//                                  renormalizes reports).
 //
 // Thread safety: a StreamTruth and a KeyTotals are written by the one sender
 // thread that owns the stream; they are merged and written after the threads
@@ -45,6 +61,10 @@ struct StreamTruth {
   uint16_t port = 0;  // source port (the socket's)
   uint8_t engine_type = 0, engine_id = 0;
   uint16_t sampling_raw = 0;
+  uint8_t version = 5;
+  uint32_t domain = 0;
+  uint8_t layout = 0;
+  std::string samplers;  // "id:rate,..." ("" = none)
 
   uint64_t generated = 0;
   uint64_t datagrams = 0, flows = 0, packets = 0, bytes = 0;
@@ -55,6 +75,12 @@ struct StreamTruth {
   uint64_t uptime_wraps = 0, prewrap_records = 0;
   uint64_t send_errors = 0, send_error_flows = 0;
   std::array<uint64_t, kMalformedClasses> malformed{};
+  // v9 / IPFIX
+  uint64_t template_datagrams = 0, templates_sent = 0, options_records = 0;
+  uint64_t records_v4 = 0, records_v6 = 0;
+  uint64_t records_before_template = 0, sets_before_template = 0;
+  uint64_t redefinitions = 0, withdrawals = 0;
+  uint64_t packets_scaled = 0, bytes_scaled = 0;
 
   uint64_t malformed_total() const {
     uint64_t n = 0;
@@ -82,8 +108,12 @@ std::string format_truth(const std::vector<StreamTruth>& streams);
 bool parse_truth(std::string_view text, std::vector<StreamTruth>* out, std::string* error);
 
 // The per-key TSV: "src dst sport dport proto flows packets bytes", one row
-// per key with flows > 0, sorted by (src, dst, sport, dport, proto).
-std::string format_keys(const TrafficModel& model, const KeyTotals& totals);
+// per key with flows > 0, sorted by (family, src, dst, sport, dport, proto);
+// IPv6 keys carry IPv6 addresses. With `rates` (v9/IPFIX: the sampling rate
+// each key's records are sent under, by key index) a ninth column
+// "sampling" follows.
+std::string format_keys(const TrafficModel& model, const KeyTotals& totals,
+                        const std::vector<uint32_t>* rates = nullptr);
 
 // Writes text to path ("-" = stdout). Returns false and errno text in *error.
 bool write_file(const std::string& path, std::string_view text, std::string* error);

@@ -7,15 +7,20 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <new>
 #include <stdexcept>
 
 #include "aggregate/agg_table.h"
 #include "aggregate/hub.h"
 #include "common/clock.h"
+#include "common/cpu_list.h"
+#include "common/file_write.h"
 #include "common/log.h"
+#include "common/privileges.h"
 #include "pipeline/flusher.h"
 #include "pipeline/metrics_export.h"
+#include "pipeline/session_admission.h"
 #include "pipeline/worker.h"
 #include "receive/handoff.h"
 #include "receive/reactor.h"
@@ -26,10 +31,64 @@
 namespace ringflow {
 namespace {
 
-uint32_t effective_workers(const ReceiveConfig& rc) {
+// The CPUs this process may use (its affinity mask: taskset, cgroups' cpuset
+// as the scheduler applies it), for the automatic thread counts.
+uint32_t usable_cpus() {
+  const size_t n = allowed_cpus().size();
+  return n > 0 ? static_cast<uint32_t>(n) : std::max(1u, std::thread::hardware_concurrency());
+}
+
+// receive.reactors = 0: a third of the CPUs, at least 1 (docs/performance.md,
+// "Threads and CPUs": measured here, a worker costs 0.9-1.3x a reactor per
+// datagram at 100 k keys and more with 1 M keys, with several workers sharing
+// an exporter's keys, or in a first interval; and reactors only help with
+// several exporters, while workers help every one).
+uint32_t effective_reactors(const ReceiveConfig& rc, uint32_t cpus) {
+  return rc.reactors > 0 ? rc.reactors : std::max(1u, cpus / 3);
+}
+
+// receive.workers = 0: the CPUs the reactors leave, at least 1.
+uint32_t effective_workers(const ReceiveConfig& rc, uint32_t reactors, uint32_t cpus) {
   if (rc.workers > 0) return rc.workers;
-  unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  return std::max(1u, hw > rc.reactors ? hw - rc.reactors : 1u);
+  return std::max(1u, cpus > reactors ? cpus - reactors : 1u);
+}
+
+// The CPU sets of receive.reactor_cpus / worker_cpus (validated by the config
+// loader), checked against the CPUs this process may use. false + *error
+// naming the key and the CPUs when one is not available.
+bool cpu_plan(const std::vector<std::string>& lists, const char* key,
+              std::vector<std::vector<uint32_t>>* out, std::string* error) {
+  const std::vector<uint32_t> allowed = allowed_cpus();
+  for (size_t i = 0; i < lists.size(); ++i) {
+    std::vector<uint32_t> cpus;
+    std::string why = parse_cpu_list(lists[i], &cpus);
+    std::vector<uint32_t> missing;
+    for (uint32_t c : cpus)
+      if (!allowed.empty() && !std::binary_search(allowed.begin(), allowed.end(), c))
+        missing.push_back(c);
+    if (why.empty() && !missing.empty())
+      why = "CPU " + format_cpu_list(missing) + " is not available to this process (it may use " +
+            format_cpu_list(allowed) + ")";
+    if (!why.empty()) {
+      *error = std::string(key) + "[" + std::to_string(i) + "]: " + why;
+      return false;
+    }
+    out->push_back(std::move(cpus));
+  }
+  return true;
+}
+
+// Pins thread t to plan[i mod size] (nothing when the plan is empty).
+void pin(std::thread& t, const std::vector<std::vector<uint32_t>>& plan, const char* what,
+         uint32_t i) {
+  if (plan.empty()) return;
+  const std::vector<uint32_t>& cpus = plan[i % plan.size()];
+  std::string error;
+  if (pin_thread(t.native_handle(), cpus, &error)) {
+    RF_LOG_DEBUG("%s %u pinned to CPU %s", what, i, format_cpu_list(cpus).c_str());
+  } else {
+    RF_LOG_WARN("%s %u: %s (runs unpinned)", what, i, error.c_str());
+  }
 }
 
 std::string human_bytes(double bytes) {
@@ -42,18 +101,25 @@ std::string human_bytes(double bytes) {
   return s;
 }
 
-// The one line said when the aggregation tables cannot be had.
+// The one line said when the aggregation tables cannot be had. Each table
+// starts small and grows with its keys (src/aggregate/agg_table.h), but maps
+// its used lists for max_entries rows at once, so a max_entries the address
+// space cannot hold fails here, at start-up; the figures are what the tables
+// can reach.
 std::string aggregation_memory_error(const AggregateConfig& cfg, uint32_t workers,
                                      const char* what) {
   KeySchema schema;
   std::string ignored;
-  const uint32_t key_words = KeySchema::parse(cfg.key, &schema, &ignored) ? schema.key_words() : 2;
-  const size_t per_table = AggTable::memory_bytes_for(key_words, cfg.max_entries);
+  const bool parsed = KeySchema::parse(cfg.key, &schema, &ignored);
+  const uint32_t layouts = parsed && schema.two_layouts() ? 2 : 1;
+  size_t per_interval = 0;  // one interval table: one AggTable per key layout
+  for (uint8_t l = 0; l < layouts; ++l)
+    per_interval += AggTable::max_memory_bytes_for(parsed ? schema.key_words(l) : 2, cfg.max_entries);
   const uint32_t tables = 2 * workers + 1;
   return "aggregate.max_entries = " + std::to_string(cfg.max_entries) +
          ": cannot map the aggregation tables (" + std::to_string(tables) +
-         " tables, 2 per worker and the flusher's, " + human_bytes(double(per_table)) + " each, " +
-         human_bytes(double(per_table) * tables) + " in all): " + what +
+         " tables, 2 per worker and the flusher's, up to " + human_bytes(double(per_interval)) +
+         " each, " + human_bytes(double(per_interval) * tables) + " in all): " + what +
          "; lower aggregate.max_entries or raise the memory/address-space limit (docs/config.md)";
 }
 
@@ -102,8 +168,11 @@ void Collector::abandon_start() {
   flusher_.reset();  // stops its thread without a final flush
   workers_.clear();
   reactors_.clear();
+  admissions_.clear();
+  sessions_.clear();
   hub_.reset();
   handoff_.reset();
+  session_counters_.clear();
   reactor_counters_.clear();
   worker_counters_.clear();
   backends_.clear();
@@ -112,22 +181,35 @@ void Collector::abandon_start() {
 }
 
 bool Collector::start_stages(std::string* error) {
+  // Automatic thread counts are resolved here, once: the rest of the
+  // pipeline (and config()) sees the numbers in use.
+  const uint32_t cpus = usable_cpus();
+  config_.receive.reactors = effective_reactors(config_.receive, cpus);
+  config_.receive.workers = effective_workers(config_.receive, config_.receive.reactors, cpus);
   const ReceiveConfig& rc = config_.receive;
-  const uint32_t nworkers = effective_workers(rc);
+  const uint32_t nworkers = rc.workers;
+  std::vector<std::vector<uint32_t>> reactor_cpus, worker_cpus;
+  if (!cpu_plan(rc.reactor_cpus, "receive.reactor_cpus", &reactor_cpus, error) ||
+      !cpu_plan(rc.worker_cpus, "receive.worker_cpus", &worker_cpus, error))
+    return false;
 
   std::vector<std::vector<UdpSocket>> sockets;
   if (!open_sockets(rc, &sockets, error)) return false;
   const uint32_t nreactors = static_cast<uint32_t>(sockets.size());
   for (const auto& sock : sockets[0]) bound_.push_back(sock.endpoint());
 
-  register_clickhouse_sink(config_.aggregate);
-  std::vector<std::unique_ptr<Sink>> sinks = make_sinks(config_.output, error);
-  if (sinks.empty() && !config_.output.sinks.empty()) return false;
-  if (sinks.empty()) RF_LOG_WARN("no sinks configured (sink = []): counting only, nothing is written");
-
-  handoff_ = std::make_unique<Handoff>(nworkers, nreactors, rc.queue_depth, rc.ring_entries);
-  for (uint32_t r = 0; r < nreactors; ++r)
+  // The ordered stage of each reactor. The templates a previous run kept are
+  // restored after the privilege drop (below): the file is read as the user
+  // that wrote it, not as root.
+  for (uint32_t r = 0; r < nreactors; ++r) {
     reactor_counters_.push_back(std::make_unique<ReactorCounters>());
+    session_counters_.push_back(std::make_unique<SessionCounters>());
+    sessions_.push_back(std::make_unique<Sessions>(config_.decode, rc.ring_entries, rc.buffer_size,
+                                                   *session_counters_[r]));
+    admissions_.push_back(std::make_unique<SessionAdmission>(*sessions_[r]));
+  }
+  handoff_ = std::make_unique<Handoff>(nworkers, nreactors, rc.queue_depth,
+                                       rc.ring_entries + sessions_[0]->hold_slots());
   for (uint32_t w = 0; w < nworkers; ++w)
     worker_counters_.push_back(std::make_unique<WorkerCounters>());
 
@@ -147,8 +229,42 @@ bool Collector::start_stages(std::string* error) {
       }
     }
     backends_.push_back(reactor->backend());
+    reactor->set_admission(admissions_[r].get());
     reactors_.push_back(std::move(reactor));
   }
+
+  // Everything that needs privileges is done: give them up before any
+  // thread starts and before any output is created (docs/config.md, [process]).
+  PrivilegeResult priv = drop_privileges(config_.process);
+  if (!priv.ok) {
+    *error = priv.error;
+    reactors_.clear();
+    return false;
+  }
+  if (priv.still_root) {
+    RF_LOG_WARN("running as root with every capability: set process.user to drop them after "
+                "start-up");
+  } else {
+    RF_LOG_INFO("%s", priv.summary.c_str());
+  }
+  RF_LOG_DEBUG("credentials: %s", describe_credentials().c_str());
+
+  if (config_.decode.persist_templates) {
+    std::string state;
+    read_template_state(&state);
+    for (uint32_t r = 0; r < nreactors && !state.empty(); ++r) {
+      const size_t n = sessions_[r]->load(state, wall_ms());
+      if (r == 0) RF_LOG_INFO("templates: %zu restored from %s", n, template_state_path().c_str());
+    }
+  }
+
+  register_clickhouse_sink(config_.aggregate);
+  std::vector<std::unique_ptr<Sink>> sinks = make_sinks(config_.output, error);
+  if (sinks.empty() && !config_.output.sinks.empty()) {
+    reactors_.clear();
+    return false;
+  }
+  if (sinks.empty()) RF_LOG_WARN("no sinks configured (sink = []): counting only, nothing is written");
 
   try {
     hub_ = std::make_unique<AggregationHub>(config_.aggregate, nworkers);
@@ -159,8 +275,10 @@ bool Collector::start_stages(std::string* error) {
   }
 
   FILE* flow_out = options_.print_flows ? stdout : nullptr;
+  std::vector<const Sessions*> sessions;
+  for (const auto& s : sessions_) sessions.push_back(s.get());
   for (uint32_t w = 0; w < nworkers; ++w)
-    workers_.push_back(std::make_unique<Worker>(w, config_, *handoff_, hub_->worker(w),
+    workers_.push_back(std::make_unique<Worker>(w, config_, *handoff_, sessions, hub_->worker(w),
                                                 *worker_counters_[w], flow_out));
 
   if (!config_.metrics.listen.empty()) {
@@ -171,10 +289,12 @@ bool Collector::start_stages(std::string* error) {
   for (uint32_t w = 0; w < nworkers; ++w) {
     worker_threads_.emplace_back([this, w] { workers_[w]->run(); });
     name_thread(worker_threads_.back(), "rf-worker", w);
+    pin(worker_threads_.back(), worker_cpus, "worker", w);
   }
   for (uint32_t r = 0; r < nreactors; ++r) {
     reactor_threads_.emplace_back([this, r] { reactors_[r]->run(); });
     name_thread(reactor_threads_.back(), "rf-reactor", r);
+    pin(reactor_threads_.back(), reactor_cpus, "reactor", r);
   }
   running_ = true;
   std::string listen;
@@ -204,11 +324,13 @@ void Collector::stop() {
   for (auto& w : workers_) w->request_drain();
   for (auto& t : worker_threads_) t.join();
   worker_threads_.clear();
+  // The reactors are joined: their ordered stages are ours to read.
+  if (config_.decode.persist_templates) write_template_state();
   // 4. Final (partial) interval to every sink.
   flusher_->stop_and_flush_final();
   if (metrics_) metrics_->stop();
   StatsSnapshot s = snapshot();
-  RF_LOG_INFO("stopped: %llu datagrams received, %llu decoded, %llu rejected, %llu dropped, "
+  RF_LOG_INFO("stopped: %llu datagrams received, %llu accepted, %llu rejected, %llu dropped, "
               "%llu flows; %llu dropped by the kernel (socket buffer full, or after the drain)",
               static_cast<unsigned long long>(s.datagrams),
               static_cast<unsigned long long>(s.decoded),
@@ -249,34 +371,43 @@ StatsSnapshot Collector::snapshot() const {
     s.datagrams += c->datagrams.load();
     s.bytes += c->bytes.load();
     s.handed_off += c->handed_off.load();
+    s.consumed += c->consumed.load();
     s.oversize += c->oversize.load();
     s.not_allowed += c->not_allowed.load();
     s.queue_full += c->queue_full.load();
     s.enobufs += c->enobufs.load();
     s.cq_overflow += c->cq_overflow.load();
     s.kernel_drops += c->kernel_drops.load();
+    s.late_handed_off += c->late_handed_off.load();
+    s.late_queue_full += c->late_queue_full.load();
+  }
+  for (const auto& c : session_counters_) {
+    for (size_t v = 0; v < kVersionSlots; ++v)
+      for (size_t i = 0; i < kRejectReasons; ++i) s.rejects[i] += c->rejects[v][i].load();
+    s.decoded += c->handed_off.load() + c->consumed.load();
+    s.trailing_accepted += c->v5_trailing.load();
   }
   for (const auto& c : worker_counters_) {
     s.worker_datagrams += c->datagrams.load();
-    s.decoded += c->decoded.load();
     s.pdus += c->pdus.load();
     s.flows += c->flows.load();
+    s.late_flows += c->late_flows.load();
     s.future_records += c->future_records.load();
     s.inverted_records += c->inverted_records.load();
-    s.trailing_accepted += c->trailing_accepted.load();
-    for (size_t i = 0; i < kRejectReasons; ++i) s.rejects[i] += c->rejects[i].load();
+    s.time_unknown_records += c->time_unknown_records.load();
+    s.unknown_sampling_records += c->unknown_sampling_records.load();
   }
   return s;
 }
 
 void Collector::streams(std::vector<StreamStats>* out) const {
-  for (const auto& w : workers_) w->streams_snapshot(out);
+  for (const auto& s : sessions_) s->streams_snapshot(out);
 }
 
 SequenceTrackerStats Collector::tracker_stats() const {
   SequenceTrackerStats sum;
-  for (const auto& w : workers_) {
-    SequenceTrackerStats t = w->tracker_stats();
+  for (const auto& s : sessions_) {
+    SequenceTrackerStats t = s->tracker_stats();
     sum.active += t.active;
     sum.capacity += t.capacity;
     sum.streams_created += t.streams_created;
@@ -284,6 +415,39 @@ SequenceTrackerStats Collector::tracker_stats() const {
     sum.table_full += t.table_full;
   }
   return sum;
+}
+
+std::string Collector::template_state_path() const {
+  return config_.output.directory + "/templates.state";
+}
+
+void Collector::read_template_state(std::string* out) const {
+  const std::string path = template_state_path();
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return;  // first start, or never saved: nothing to restore
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out->append(buf, n);
+  std::fclose(f);
+}
+
+void Collector::write_template_state() const {
+  // Every reactor's templates, one after the other (loading them all into
+  // each reactor at the next start is harmless: copies are refreshes).
+  std::string all, magic;
+  for (const auto& s : sessions_) {
+    std::string one = s->save();
+    const size_t body = one.find('\n') + 1;
+    if (magic.empty()) magic = one.substr(0, body);
+    all += one.substr(body);
+  }
+  if (all.empty()) return;  // nothing learnt: leave a previous state file as it is
+  all.insert(0, magic);
+  std::error_code ec;
+  std::filesystem::create_directories(config_.output.directory, ec);
+  std::string error;
+  if (!write_file_atomic(template_state_path(), all, &error))
+    RF_LOG_WARN("templates: cannot save %s: %s", template_state_path().c_str(), error.c_str());
 }
 
 void Collector::reopen_outputs() {

@@ -36,7 +36,10 @@
 
 namespace ringflow {
 
+class Admission;
 class AggregationHub;
+class Sessions;
+struct SessionCounters;
 class Flusher;
 class Handoff;
 class MetricsEndpoint;
@@ -54,19 +57,21 @@ class Collector {
   Collector(const Collector&) = delete;
   Collector& operator=(const Collector&) = delete;
 
-  // Opens sockets, allocates every stage and starts every thread. false +
-  // *error (one line) on failure, e.g. the port is in use or the
-  // aggregation tables of aggregate.max_entries cannot be mapped; nothing is
-  // left running then. Never throws.
+  // Opens sockets, sets up the reactors (io_uring), drops privileges
+  // (config.process, src/common/privileges.h), then creates the sinks,
+  // allocates the aggregation tables and starts every thread. false +
+  // *error (one line) on failure, e.g. the port is in use, process.user does
+  // not exist or the aggregation tables of aggregate.max_entries cannot be
+  // mapped; nothing is left running then. Never throws.
   bool start(std::string* error);
   // Graceful stop as described above. Idempotent.
   void stop();
 
   // Sum of every thread's counters.
   StatsSnapshot snapshot() const;
-  // Per-exporter-stream statistics from every worker.
+  // Per-exporter-stream statistics from every reactor's ordered stage.
   void streams(std::vector<StreamStats>* out) const;
-  // Sequence-tracker counters summed over workers (published once a second).
+  // Sequence-tracker counters summed over reactors (published once a second).
   SequenceTrackerStats tracker_stats() const;
   // SIGHUP: sinks reopen/re-create their outputs before the next write.
   void reopen_outputs();
@@ -81,6 +86,7 @@ class Collector {
   // Accessors for the metrics exporter (read-only use).
   const std::vector<std::unique_ptr<ReactorCounters>>& reactor_counters() const { return reactor_counters_; }
   const std::vector<std::unique_ptr<WorkerCounters>>& worker_counters() const { return worker_counters_; }
+  const std::vector<std::unique_ptr<SessionCounters>>& session_counters() const { return session_counters_; }
   const Handoff* handoff() const { return handoff_.get(); }
   const AggregationHub* hub() const { return hub_.get(); }
   const Flusher* flusher() const { return flusher_.get(); }
@@ -94,7 +100,14 @@ class Collector {
   RunOptions options_;
   bool running_ = false;
 
+  std::string template_state_path() const;
+  void read_template_state(std::string* out) const;
+  void write_template_state() const;
+
   std::unique_ptr<Handoff> handoff_;
+  std::vector<std::unique_ptr<SessionCounters>> session_counters_;
+  std::vector<std::unique_ptr<Sessions>> sessions_;  // per reactor: the ordered stage
+  std::vector<std::unique_ptr<Admission>> admissions_;  // per reactor, over sessions_
   std::vector<std::unique_ptr<ReactorCounters>> reactor_counters_;
   std::vector<std::unique_ptr<WorkerCounters>> worker_counters_;
   std::vector<std::unique_ptr<Reactor>> reactors_;

@@ -41,7 +41,7 @@ void CollectorMetrics::write(PromWriter& w) {
   write_receive_metrics(w, reactors, backends);
   if (const Handoff* h = c_.handoff())
     write_handoff_metrics(w, *h, c_.reactor_counters(), cfg.receive.queue_depth);
-  write_decode_metrics(w, workers);
+  write_decode_metrics(w, workers, read_sessions(c_.session_counters()));
   streams_.clear();
   c_.streams(&streams_);
   stream_metrics_.write(w, &streams_, c_.tracker_stats(), cfg.metrics.max_streams, now_ms);

@@ -21,25 +21,30 @@ void format_time(int64_t ms, char* buf, size_t cap) {
            t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(ms - int64_t{s} * 1000));
 }
 
-void format_v4(uint32_t a, char* buf, size_t cap) {
-  snprintf(buf, cap, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xFF, (a >> 8) & 0xFF, a & 0xFF);
+// "192.0.2.1:443", or "[2001:db8::1]:443" for IPv6.
+void format_endpoint(const IpAddr& a, uint16_t port, char* buf, size_t cap) {
+  const std::string s = a.str();
+  if (a.is_v4() || a == IpAddr{}) {
+    snprintf(buf, cap, "%s:%u", a.is_v4() ? s.c_str() : "0.0.0.0", port);
+  } else {
+    snprintf(buf, cap, "[%s]:%u", s.c_str(), port);
+  }
 }
 
 }  // namespace
 
-Worker::Worker(uint32_t index, const Config& cfg, Handoff& handoff, WorkerAggregator& aggregator,
+Worker::Worker(uint32_t index, const Config& cfg, Handoff& handoff,
+               std::vector<const Sessions*> sessions, WorkerAggregator& aggregator,
                WorkerCounters& counters, FILE* flow_out)
     : index_(index),
       handoff_(handoff),
+      sessions_(std::move(sessions)),
       aggregator_(aggregator),
       counters_(counters),
       flow_out_(flow_out),
-      sampling_(cfg.decode),
-      tracker_(cfg.decode) {
+      sampling_(cfg.decode) {
   decode_opts_.accept_trailing = cfg.decode.accept_trailing;
   decode_opts_.future_tolerance_ms = cfg.decode.future_tolerance_ms;
-  snapshot_.reserve(cfg.decode.max_streams);
-  scratch_.reserve(cfg.decode.max_streams);
 }
 
 void Worker::run() {
@@ -98,72 +103,99 @@ void Worker::run() {
 
 void Worker::process(const DatagramRef& d, int64_t now_ms) {
   counters_.datagrams.add();
-  DatagramShape shape = validate_datagram(d.data, d.len, decode_opts_);
-  if (shape.reject != Reject::kNone) {
-    counters_.rejects[static_cast<size_t>(shape.reject)].add();
-    return;
-  }
-  counters_.decoded.add();
-  if (shape.trailing) counters_.trailing_accepted.add();
+  const DatagramMeta& m = sessions_[d.reactor]->meta(d.buf_id);
+  const bool late = (m.flags & kMetaLate) != 0;
+  if (late) counters_.late_datagrams.add();
   FlowContext ctx;
   ctx.exporter = d.exporter;
+  ctx.version = m.version;
+  ctx.domain = m.domain;
   ctx.arrival_ms = d.recv_ns / 1000000;
-  for (size_t i = 0; i < shape.pdus; ++i) {
-    decode_pdu(d.data, d.len, i, now_ms, decode_opts_, &pdu_);
-    counters_.pdus.add();
-    counters_.flows.add(pdu_.count);
-    if (pdu_.future_records) counters_.future_records.add(pdu_.future_records);
-    if (pdu_.inverted_records) counters_.inverted_records.add(pdu_.inverted_records);
-    tracker_.observe(d.exporter, pdu_.header, now_ms);
-    ctx.engine_type = pdu_.header.engine_type;
-    ctx.engine_id = pdu_.header.engine_id;
-    ctx.sample_multiplier = sampling_.multiplier(d.exporter, pdu_.header);
-    aggregator_.add_batch(pdu_.records, pdu_.count, ctx);
+  const size_t vslot = version_slot(m.version);
+  RecordReader reader(m, d.data, d.len, now_ms, decode_opts_);
+  RecordChunk chunk;
+  size_t n;
+  while ((n = reader.next(records_, kChunk, &chunk)) > 0) {
+    if (chunk.v5) {
+      counters_.pdus.add();
+      ctx.domain = uint32_t{chunk.v5->engine_type} << 8 | chunk.v5->engine_id;
+      if (chunk.future_records) counters_.future_records.add(chunk.future_records);
+      if (chunk.inverted_records) counters_.inverted_records.add(chunk.inverted_records);
+    } else {
+      // v9/IPFIX times: the same two checks v5's decoder makes.
+      const int64_t future_limit = now_ms + decode_opts_.future_tolerance_ms;
+      uint64_t future = 0, inverted = 0, unknown_time = 0;
+      for (size_t i = 0; i < n; ++i) {
+        future += records_[i].end_ms > future_limit;
+        inverted += records_[i].start_ms > records_[i].end_ms;
+        unknown_time += (records_[i].flags & kFlowTimeUnknown) != 0;
+      }
+      if (future) counters_.future_records.add(future);
+      if (inverted) counters_.inverted_records.add(inverted);
+      if (unknown_time) counters_.time_unknown_records.add(unknown_time);
+    }
+    ctx.template_id = chunk.template_id;
+    resolve_sampling(records_, n, m, d.exporter, chunk.v5);
+    counters_.flows.add(n);
+    counters_.flows_by_version[vslot].add(n);
+    if (late) counters_.late_flows.add(n);
+    aggregator_.add_batch(records_, n, ctx);
     if (flow_out_) {
-      for (size_t r = 0; r < pdu_.count; ++r) print_flow(pdu_.records[r], ctx);
+      for (size_t i = 0; i < n; ++i) print_flow(records_[i], ctx);
     }
   }
 }
 
-void Worker::print_flow(const v5::Record& r, const FlowContext& ctx) {
-  char src[20], dst[20], start[48], end[48], line[320];
-  format_v4(r.src_addr, src, sizeof src);
-  format_v4(r.dst_addr, dst, sizeof dst);
+void Worker::resolve_sampling(FlowRecord* r, size_t n, const DatagramMeta& m,
+                              const IpAddr& exporter, const v5::Header* v5) {
+  const bool renormalize = sampling_.renormalize();
+  if (v5) {
+    const uint32_t mult = sampling_.multiplier(exporter, *v5);
+    for (size_t i = 0; i < n; ++i) r[i].sampling = mult;
+    return;
+  }
+  const uint32_t forced = sampling_.override_for(exporter);
+  const SamplerSet* set = m.sampling;
+  const uint32_t without_id = set ? set->rate_without_id() : 0;
+  uint64_t unknown = 0;
+  for (size_t i = 0; i < n; ++i) {
+    FlowRecord& f = r[i];
+    uint32_t rate = forced;
+    if (rate == 0 && (f.flags & kFlowHasRate)) rate = f.sampling;
+    if (rate == 0 && (f.flags & kFlowHasSamplerId) && set) rate = set->rate_of(f.sampler_id);
+    if (rate == 0) rate = without_id;
+    if (rate == 0) {
+      // Unknown: a sampler named and never announced, or several announced
+      // and none named. Unsampled exporters (nothing announced, no id) are not.
+      unknown += ((f.flags & kFlowHasSamplerId) && f.sampler_id != 0) || (set && set->n > 1);
+      rate = sampling_.default_interval();
+    }
+    f.sampling = renormalize ? rate : 1;
+  }
+  if (unknown) counters_.unknown_sampling_records.add(unknown);
+}
+
+void Worker::print_flow(const FlowRecord& r, const FlowContext& ctx) {
+  char src[64], dst[64], start[48], end[48], line[400];
+  format_endpoint(r.src, r.src_port, src, sizeof src);
+  format_endpoint(r.dst, r.dst_port, dst, sizeof dst);
   format_time(r.start_ms, start, sizeof start);
   format_time(r.end_ms, end, sizeof end);
   int len = snprintf(line, sizeof line,
-                     "%s:%u -> %s:%u proto %u packets %llu bytes %llu start %s end %s\n", src,
-                     r.src_port, dst, r.dst_port, r.protocol,
-                     static_cast<unsigned long long>(uint64_t{r.packets} * ctx.sample_multiplier),
-                     static_cast<unsigned long long>(uint64_t{r.octets} * ctx.sample_multiplier),
-                     start, end);
+                     "%s -> %s proto %u packets %llu bytes %llu start %s end %s version %u", src,
+                     dst, r.protocol, static_cast<unsigned long long>(r.packets * r.sampling),
+                     static_cast<unsigned long long>(r.bytes * r.sampling), start, end,
+                     ctx.version);
+  if (ctx.version != 5 && len > 0 && static_cast<size_t>(len) < sizeof line)
+    len += snprintf(line + len, sizeof line - static_cast<size_t>(len), " template %u",
+                    ctx.template_id);
+  if (len > 0 && static_cast<size_t>(len) < sizeof line - 1) line[len++] = '\n';
   fwrite(line, 1, static_cast<size_t>(len), flow_out_);
 }
 
 void Worker::housekeeping(int64_t now_ms) {
   last_tick_ms_ = now_ms;
   aggregator_.tick(now_ms);
-  if (now_ms - last_publish_ms_ < 1000) return;
-  last_publish_ms_ = now_ms;
-  tracker_.expire(now_ms);
-  scratch_.clear();
-  tracker_.snapshot(&scratch_);
-  // try_lock: never wait for a reader; a skipped publication is retried in
-  // a second. The swap keeps both vectors' capacity (no allocation).
-  std::unique_lock<std::mutex> lock(snapshot_mu_, std::try_to_lock);
-  if (!lock.owns_lock()) return;
-  snapshot_.swap(scratch_);
-  tracker_snapshot_ = tracker_.stats();
-}
-
-void Worker::streams_snapshot(std::vector<StreamStats>* out) const {
-  std::lock_guard<std::mutex> lock(snapshot_mu_);
-  out->insert(out->end(), snapshot_.begin(), snapshot_.end());
-}
-
-SequenceTrackerStats Worker::tracker_stats() const {
-  std::lock_guard<std::mutex> lock(snapshot_mu_);
-  return tracker_snapshot_;
 }
 
 }  // namespace ringflow

@@ -11,9 +11,10 @@
 // for why we chose this over copying the payload (measured by
 // bench/receive_handoff_bench.cc: about 2x the datagrams per second).
 //
-// Routing: every datagram of one exporter stream (exporter address,
-// engine_type, engine_id) goes to the same worker, so sequence tracking sees
-// them in the order the kernel delivered them.
+// Routing (receive.spread, src/receive/dispatch.h): datagrams are spread over
+// the workers one by one, or kept per exporter stream. Either is correct: the
+// ordered stage on the reactor (src/receive/admission.h) has already done
+// everything that needs a stream's datagrams in order.
 //
 // Bounds: worker queues are moodycamel queues created with a capacity and
 // filled only with try_enqueue_bulk (explicit producer tokens), which never
@@ -84,11 +85,20 @@ struct DatagramRef {
   int64_t recv_ns = 0;            // CLOCK_REALTIME at receive (one reading per batch)
 };
 
-// Peeks engine_type/engine_id (header bytes 20, 21) for routing; 0 when the
-// datagram is too short (the worker will reject it anyway).
+// The worker of a datagram's exporter stream (receive.spread = "stream"):
+// a hash of the exporter address and the domain the version's header carries
+// (v5 engine type/id at bytes 20-21, v9 source_id at 16-19, IPFIX observation
+// domain at 12-15); 0 for the domain when the datagram is too short.
 inline uint32_t route_datagram(const DatagramRef& d, uint32_t workers) {
   uint64_t h = hash_addr(d.exporter);
-  if (d.len >= 22) h ^= (uint64_t{d.data[20]} << 8 | d.data[21]) * 0x9E3779B97F4A7C15ull;
+  uint64_t domain = 0;
+  const uint16_t version = d.len >= 2 ? static_cast<uint16_t>(d.data[0] << 8 | d.data[1]) : 0;
+  if (version == 5 && d.len >= 22) domain = uint64_t{d.data[20]} << 8 | d.data[21];
+  if (version == 9 && d.len >= 20)
+    domain = uint64_t{d.data[16]} << 24 | uint64_t{d.data[17]} << 16 | d.data[18] << 8 | d.data[19];
+  if (version == 10 && d.len >= 16)
+    domain = uint64_t{d.data[12]} << 24 | uint64_t{d.data[13]} << 16 | d.data[14] << 8 | d.data[15];
+  h ^= (domain << 8 | version) * 0x9E3779B97F4A7C15ull;
   h ^= h >> 29;
   return static_cast<uint32_t>(h % workers);
 }
@@ -104,15 +114,16 @@ class Handoff {
   // bench/receive_handoff_bench.cc).
   using ReturnQueue = moodycamel::BlockingConcurrentQueue<uint16_t>;
 
-  // REQUIRES: workers >= 1, reactors >= 1.
-  Handoff(uint32_t workers, uint32_t reactors, uint32_t queue_depth, uint32_t ring_entries)
+  // REQUIRES: workers >= 1, reactors >= 1. buffers: the most buffer ids a
+  // reactor hands out (its ring plus its admission's extra buffers).
+  Handoff(uint32_t workers, uint32_t reactors, uint32_t queue_depth, uint32_t buffers)
       : workers_(workers), reactors_(reactors) {
     for (uint32_t w = 0; w < workers; ++w)
       work_.push_back(std::make_unique<WorkQueue>(queue_depth, reactors, 0));
     // Each worker may hold every buffer of a reactor at once, so each producer
     // gets room for the whole ring: release never fails in steady state.
     for (uint32_t r = 0; r < reactors; ++r)
-      returns_.push_back(std::make_unique<ReturnQueue>(ring_entries, workers + 1, 0));
+      returns_.push_back(std::make_unique<ReturnQueue>(buffers, workers + 1, 0));
   }
   Handoff(const Handoff&) = delete;
   Handoff& operator=(const Handoff&) = delete;

@@ -126,6 +126,11 @@ class Reactor {
   // after run() returned; ring_entries means nothing leaked.
   uint32_t buffers_home() const { return home_.load(std::memory_order_relaxed); }
 
+  // The ordered stage run on every datagram (src/receive/admission.h); none
+  // = every allowed datagram is handed off. Call before run(); `a` must
+  // outlive the reactor's run().
+  void set_admission(Admission* a) { dispatch_.set_admission(a); }
+
  protected:
   // What every backend has: its configuration and index, its sockets (a
   // backend that sets up before taking them moves them in later), its

@@ -27,6 +27,18 @@ constexpr ReactorFamily kReactorFamilies[] = {
      [](const ReactorSample& s) { return s.queue_full; }},
     {"ringflow_receive_handed_off_total", kCounter, "Datagrams handed to a worker queue.",
      [](const ReactorSample& s) { return s.handed_off; }},
+    {"ringflow_receive_consumed_total", kCounter,
+     "Datagrams the ordered stage accepted with nothing for a worker (templates, options, held).",
+     [](const ReactorSample& s) { return s.consumed; }},
+    {"ringflow_receive_rejected_total", kCounter,
+     "Datagrams the ordered stage rejected whole (reasons: ringflow_decode_rejected_total).",
+     [](const ReactorSample& s) { return s.rejected; }},
+    {"ringflow_receive_late_handed_off_total", kCounter,
+     "Held v9/IPFIX data sets handed to a worker once their template arrived.",
+     [](const ReactorSample& s) { return s.late_handed_off; }},
+    {"ringflow_receive_late_queue_full_total", kCounter,
+     "Held data sets dropped because the worker queue was full when their template arrived.",
+     [](const ReactorSample& s) { return s.late_queue_full; }},
     {"ringflow_receive_enobufs_total", kCounter,
      "io_uring buffer ring ran dry (the kernel kept the data in the socket buffer).",
      [](const ReactorSample& s) { return s.enobufs; }},
@@ -50,7 +62,8 @@ std::vector<ReactorSample> read_reactors(
     out.push_back({c.datagrams.load(), c.bytes.load(), c.handed_off.load(), c.oversize.load(),
                    c.not_allowed.load(), c.queue_full.load(), c.enobufs.load(),
                    c.cq_overflow.load(), c.rearms.load(), c.kernel_drops.load(),
-                   c.syscalls.load()});
+                   c.syscalls.load(), c.consumed.load(), c.rejected.load(),
+                   c.late_handed_off.load(), c.late_queue_full.load()});
   }
   return out;
 }

@@ -25,7 +25,7 @@ namespace ringflow {
 // One reactor's counters, read once per scrape.
 struct ReactorSample {
   uint64_t datagrams, bytes, handed_off, oversize, not_allowed, queue_full, enobufs, cq_overflow,
-      rearms, kernel_drops, syscalls;
+      rearms, kernel_drops, syscalls, consumed, rejected, late_handed_off, late_queue_full;
 };
 
 std::vector<ReactorSample> read_reactors(

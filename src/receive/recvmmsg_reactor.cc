@@ -39,7 +39,7 @@ std::unique_ptr<RecvmmsgReactor> RecvmmsgReactor::create(const ReceiveConfig& cf
       new RecvmmsgReactor(cfg, index, std::move(sockets), handoff, counters));
   const uint32_t entries = cfg.ring_entries;
   r->stride_ = (cfg.buffer_size + 63) / 64 * 64;  // each buffer on its own cache lines
-  if (!r->slab_.map(size_t{entries} * r->stride_)) {
+  if (!r->slab_.map(size_t{entries} * r->stride_, /*populate=*/true)) {
     *error = std::string("mmap of the receive buffers: ") + std::strerror(errno);
     return nullptr;
   }
@@ -168,6 +168,7 @@ void RecvmmsgReactor::run() {
   last_proc_ns_ = monotonic_ns();
   while (!stop_.load(std::memory_order_acquire)) {
     take_returns();
+    dispatch_.tick(wall_ms_coarse());
     const bool draining = drain_.requested();
     if (nfree_ == 0) {
       home_.store(0, std::memory_order_relaxed);
@@ -197,6 +198,7 @@ void RecvmmsgReactor::empty_sockets() {
   const int64_t deadline = monotonic_ns() + empty_bound_ns();
   for (;;) {
     take_returns();
+    dispatch_.tick(wall_ms_coarse());
     if (nfree_ > 0) {
       bool got = false;
       for (uint32_t s = 0; s < sockets_.size() && nfree_ > 0; ++s) got |= receive(s);

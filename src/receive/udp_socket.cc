@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -135,15 +136,17 @@ bool proc_udp_drops(ino_t inode, bool v6, uint64_t* drops) {
 
 bool open_sockets(const ReceiveConfig& cfg, std::vector<std::vector<UdpSocket>>* out,
                   std::string* error) {
-  std::vector<std::vector<UdpSocket>> result(cfg.reactors);
+  // 0 (auto) is resolved by the collector; here it means one reactor.
+  const uint32_t reactors = std::max<uint32_t>(1, cfg.reactors);
+  std::vector<std::vector<UdpSocket>> result(reactors);
   for (auto& row : result) row.resize(cfg.listen.size());
   SocketOptions opt;
   opt.receive_buffer = cfg.socket_buffer;
-  opt.reuse_port = cfg.reactors > 1;
+  opt.reuse_port = reactors > 1;
   bool warned = false;
   for (size_t a = 0; a < cfg.listen.size(); ++a) {
     Endpoint at = cfg.listen[a];
-    for (uint32_t r = 0; r < cfg.reactors; ++r) {
+    for (uint32_t r = 0; r < reactors; ++r) {
       UdpSocket& s = result[r][a];
       if (!UdpSocket::open(at, opt, &s, error)) return false;  // result's dtors close the rest
       // Port 0 asks the kernel for a port; the other reactors must share it.

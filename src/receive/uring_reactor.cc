@@ -193,7 +193,7 @@ std::unique_ptr<UringReactor> UringReactor::create(const ReceiveConfig& cfg, uin
   r->mask_ = static_cast<uint32_t>(io_uring_buf_ring_mask(entries));
   // 64-byte stride: each buffer starts on its own cache line.
   r->stride_ = (kHeaderLen + cfg.buffer_size + 63) / 64 * 64;
-  if (!r->buffers_.map(size_t{entries} * r->stride_)) {
+  if (!r->buffers_.map(size_t{entries} * r->stride_, /*populate=*/true)) {
     *error = errstr("mmap of the receive buffers", -errno);
     return nullptr;
   }
@@ -409,6 +409,7 @@ void UringReactor::run() {
   for (;;) {
     const bool stopping = stop_.load(std::memory_order_acquire);
     take_returns();
+    dispatch_.tick(wall_ms_coarse());
     // Re-arm only with enough buffers to make the request worth it; an
     // empty ring would end it again at once with ENOBUFS.
     const bool all_armed = stopping || (!backoff_ && rearm(rearm_threshold_));
@@ -450,6 +451,7 @@ void UringReactor::empty_sockets() {
   const int64_t deadline = monotonic_ns() + empty_bound_ns();
   for (;;) {
     take_returns();
+    dispatch_.tick(wall_ms_coarse());
     const bool all_armed = rearm(1);
     commit_buffers();
     home_.store(in_ring_, std::memory_order_relaxed);

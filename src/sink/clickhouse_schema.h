@@ -6,11 +6,13 @@
 // Columns, in insert order:
 //   interval_start, interval_end  DateTime (UTC seconds; intervals are whole
 //                                 seconds, a partial end is rounded down)
-//   <each aggregate.key field>    IPv4 fields UInt32 (18.16 has no IPv4 type),
-//                                 exporter FixedString(16) (IPv6 bytes,
-//                                 IPv4 v4-mapped: the layout of the IPv6 type
-//                                 of current releases), ports/interfaces/AS
-//                                 UInt16, the rest UInt8
+//   <each aggregate.key field>    addresses (src_addr, dst_addr, nexthop,
+//                                 exporter) FixedString(16): IPv6 bytes, IPv4
+//                                 v4-mapped (the layout of the IPv6 type of
+//                                 current releases; 18.16 has neither IPv4 nor
+//                                 IPv6 types); interfaces, AS, domain, sampler,
+//                                 sampling UInt32; ports and vlan UInt16; the
+//                                 rest UInt8
 //   flows, packets, bytes         UInt64
 //   first_ms, last_ms             Int64 (ms since the epoch)
 //   tcp_flags_or                  UInt8 (OR over the row; "_or" because
@@ -37,6 +39,7 @@
 #include <ringflow/flow_key.h>
 
 #include "aggregate/flush_batch.h"
+#include "aggregate/key_codec.h"
 
 namespace ringflow {
 
@@ -55,6 +58,11 @@ std::string ch_quote_identifier(std::string_view name);
 std::string ch_qualified_table(std::string_view database, std::string_view table);
 // "`a`, `b`, ..." (the column list of an INSERT).
 std::string ch_column_list(const std::vector<ChColumn>& columns);
+// "`a` DateTime, `b` FixedString(16), ...": what a spooled INSERT was
+// encoded for, names and types, so that a payload is replayed only into
+// columns of the same layout (ringflow 0.1 spooled the names alone, and its
+// UInt32 addresses must not be replayed into FixedString(16) columns).
+std::string ch_spool_columns(const std::vector<ChColumn>& columns);
 
 // CREATE TABLE IF NOT EXISTS for the key, valid on 18.16 and current releases.
 std::string ch_create_table_sql(std::string_view database, std::string_view table,
@@ -71,6 +79,13 @@ bool ch_parse_describe(std::string_view tsv, std::vector<ChColumn>* out, std::st
 //    UInt32; unexpected column foo Int8".
 std::string ch_schema_difference(const std::vector<ChColumn>& expected,
                                  const std::vector<ChColumn>& actual);
+
+// Whether `actual` is what ringflow 0.1 created for the same key: the same
+// columns, except address columns UInt32 (IPv4 only) and interface / AS
+// columns UInt16 where `expected` now has FixedString(16) and UInt32. Such a
+// table is refused with a migration recipe instead of "drop it".
+bool ch_is_ipv4_only_table(const std::vector<ChColumn>& expected,
+                           const std::vector<ChColumn>& actual);
 
 // Encodes rows of a FlushBatch as RowBinary for the columns of
 // clickhouse_columns(schema).
@@ -90,8 +105,9 @@ class RowBinaryEncoder {
 
  private:
   struct Field {
-    uint8_t offset;  // in the packed key
-    uint8_t width;   // bytes, equal in the key and in RowBinary
+    KeyFieldSpec spec;  // offsets in each layout
+    uint8_t width;      // bytes in RowBinary (16 for addresses)
+    bool address;
   };
   std::vector<Field> fields_;
   std::string collector_;  // length byte + text, as RowBinary writes a String

@@ -49,6 +49,10 @@ constexpr Family<Sink> kFamilies[] = {
      &counter_of<&ClickHouseCounters::spool_dropped_rows>},
     {"ringflow_clickhouse_spool_corrupt_total", kCounter, "Spool files set aside as corrupt.",
      &counter_of<&ClickHouseCounters::spool_corrupt>},
+    {"ringflow_clickhouse_spool_rejected_total", kCounter,
+     "Spool files set aside because the table cannot take them (other columns, or 0.1's "
+     "IPv4-only layout).",
+     &counter_of<&ClickHouseCounters::spool_rejected>},
 };
 
 
@@ -95,6 +99,12 @@ bool clickhouse_sink_options(const SinkConfig& s, const OutputConfig& output,
   o->batch_rows = std::max<uint32_t>(1, s.batch_rows);
   o->spool_dir = s.spool_dir.empty() ? output.directory + "/spool/" + o->name : s.spool_dir;
   o->spool_max_bytes = s.spool_max_bytes;
+  if (s.collector.size() > 127) {
+    *error = "sink \"" + o->name + "\": collector: expected at most 127 bytes, found " +
+             std::to_string(s.collector.size());
+    return false;
+  }
+  o->collector = s.collector;
   std::string why;
   if (!KeySchema::parse(aggregate.key, &o->key, &why)) {
     *error = "sink \"" + o->name + "\": aggregate.key: " + why;
@@ -108,10 +118,17 @@ ClickHouseSink::ClickHouseSink(ClickHouseSinkOptions options)
       qualified_(ch_qualified_table(opt_.database, opt_.table)),
       columns_(clickhouse_columns(opt_.key)),
       column_list_(ch_column_list(columns_)),
+      spool_columns_(ch_spool_columns(columns_)),
       key_str_(opt_.key.str()),
       collector_(opt_.collector.empty() ? host_name() : opt_.collector.substr(0, 127)),
       encoder_(opt_.key, collector_) {
   insert_sql_ = "INSERT INTO " + qualified_ + " (" + column_list_ + ") FORMAT RowBinary";
+  collector_literal_ = "'";
+  for (char c : collector_) {
+    if (c == '\'' || c == '\\') collector_literal_ += '\\';
+    collector_literal_ += c;
+  }
+  collector_literal_ += '\'';
   // The run nonce: ids must differ between runs (see the header), and
   // between collectors writing one table.
   std::random_device rd;
@@ -228,8 +245,16 @@ ClickHouseSink::SchemaState ClickHouseSink::ensure_schema(ChHttp& http, std::str
   std::string diff = ch_schema_difference(columns_, actual);
   if (!diff.empty()) {
     *message = "ClickHouse table " + qualified_ + " exists with other columns than aggregate.key [" +
-               key_str_ + "] needs: " + diff +
-               ". Drop or rename that table, or set sink.table to another name.";
+               key_str_ + "] needs: " + diff + ". ";
+    if (ch_is_ipv4_only_table(columns_, actual)) {
+      *message += "It was made by ringflow 0.1, whose address columns held IPv4 only (UInt32); "
+                  "migrate it as docs/clickhouse.md shows (\"Migrating a table of ringflow "
+                  "0.1\"): RENAME TABLE " + qualified_ + " TO <old name>, let ringflow create "
+                  "the table, then INSERT INTO it SELECT ... with each address column as "
+                  "IPv4ToIPv6(<column>) FROM <old name>.";
+    } else {
+      *message += "Drop or rename that table, or set sink.table to another name.";
+    }
     return SchemaState::kMismatch;
   }
   schema_ok_.store(true);
@@ -247,7 +272,8 @@ ClickHouseSink::Delivery ClickHouseSink::deliver(ChHttp& http, uint64_t id, int6
     std::string sql = "SELECT count() FROM " + qualified_ +
                       " WHERE interval_start = toDateTime(" +
                       std::to_string(start_ms > 0 ? start_ms / 1000 : 0) +
-                      ") AND batch_id = " + std::to_string(id) + " FORMAT TabSeparated";
+                      ") AND batch_id = " + std::to_string(id) +
+                      " AND collector = " + collector_literal_ + " FORMAT TabSeparated";
     ChResult r = http.query(sql, params);
     if (!r.ok) {
       *error = "checking batch " + hex16(id) + ": " + r.error;
@@ -262,8 +288,9 @@ ClickHouseSink::Delivery ClickHouseSink::deliver(ChHttp& http, uint64_t id, int6
       return Delivery::kPartial;
     }
   }
-  // One block per INSERT (all or nothing): see the header.
-  std::string p = params + "&max_insert_block_size=" +
+  // One block per INSERT (all or nothing), and through a Distributed table
+  // acknowledged only once the shard has written it: see the header.
+  std::string p = params + "&insert_distributed_sync=1&max_insert_block_size=" +
                   std::to_string(std::max<uint64_t>(rows + 1, 1048576));
   ChResult r = http.insert(insert_sql_, payload, p);
   if (!r.ok) {
@@ -356,7 +383,7 @@ bool ClickHouseSink::write(const FlushBatch& batch) {
 }
 
 bool ClickHouseSink::spool_chunk(SpoolRecord& rec, std::string* why) {
-  rec.columns = column_list_;
+  rec.columns = spool_columns_;
   Spool::Append a = spool_.append(rec, why);
   if (a == Spool::Append::kOk) {
     {
@@ -461,9 +488,10 @@ void ClickHouseSink::replay_loop() {
       failed(why);
       continue;
     }
-    if (rec.columns != column_list_) {
-      // Written by a run with another aggregation key: this table cannot
-      // take it. Keep the file for the operator, out of the queue.
+    if (rec.columns != spool_columns_) {
+      // Written by a run with another aggregation key, or by ringflow 0.1
+      // (names only, IPv4 addresses as UInt32): this table cannot take it.
+      // Keep the file for the operator, out of the queue.
       spool_.set_aside_front("rejected", &why);
       RF_LOG_ERROR("%s: spooled INSERT %s has other columns than the table (%s); set aside as "
                    ".rejected in %s",

@@ -30,8 +30,11 @@
 // index), fixed when the INSERT is first built and stored with it in the
 // spool. Before replaying, the sink asks
 //   SELECT count() FROM t WHERE interval_start = S AND batch_id = X
+//                           AND collector = C
 // (the interval_start condition lets the primary key skip all other
-// intervals) and skips the INSERT when the rows are there: this covers
+// intervals; the collector condition keeps collectors that share a table
+// apart whatever their ids) and skips the INSERT when the rows are there:
+// this covers
 // "inserted but the answer was lost" and "inserted, then crashed before the
 // spool file was deleted". The check and the INSERT use the same query_id
 // ("ringflow-<id>"), so while an earlier INSERT of that batch still runs on
@@ -39,7 +42,16 @@
 // reading a count about to change. An INSERT is one block (one part: its
 // rows share one interval and max_insert_block_size >= batch_rows), so it is
 // all or nothing and the count is 0 or complete. One writer per batch id
-// makes this exact. The run nonce keeps two runs that flush the same
+// makes this exact.
+//
+// Clusters: the table may be a Distributed table over per-shard MergeTree
+// tables (docs/clickhouse.md, "A cluster"). Every INSERT carries
+// insert_distributed_sync=1, so the server acknowledges only after the shard
+// that the sharding key picks has written the block (without it a
+// Distributed INSERT is acknowledged when queued on the receiving server,
+// and the check above could miss queued rows and insert them twice); the
+// setting is ignored by other engines. The check reads the Distributed
+// table, i.e. every shard; while a shard is down it fails and is retried. The run nonce keeps two runs that flush the same
 // interval (a restart within it) from sharing ids.
 //
 // Thread safety: write/reopen/close on the flusher thread (Sink contract);
@@ -76,7 +88,7 @@ struct ClickHouseSinkOptions {
   std::string spool_dir;         // REQUIRED: not empty
   uint64_t spool_max_bytes = 1ull << 30;
   KeySchema key;                 // aggregate.key
-  std::string collector;         // "" = this host's name
+  std::string collector;         // "" = this host's name; at most 127 bytes
   uint32_t retry_min_ms = 250;   // replay back-off, doubling up to retry_max_ms
   uint32_t retry_max_ms = 10000;
 };
@@ -152,10 +164,12 @@ class ClickHouseSink : public Sink {
   ClickHouseSinkOptions opt_;
   std::string qualified_;     // `db`.`table`
   std::vector<ChColumn> columns_;
-  std::string column_list_;   // as in the INSERT and the spool files
+  std::string column_list_;   // as in the INSERT
+  std::string spool_columns_; // names and types, in the spool files
   std::string insert_sql_;
   std::string key_str_;       // opt_.key.str(), to check each batch's schema
   std::string collector_;
+  std::string collector_literal_;  // collector_ as a quoted SQL string
   uint64_t nonce_ = 0;
   RowBinaryEncoder encoder_;
   Spool spool_;

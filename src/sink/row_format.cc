@@ -83,14 +83,14 @@ void RowFormatter::row(const FlushBatch& b, const FlushRow& r, std::string* out)
       p = put(p, "\":");
       if (key_field_is_address(f.field)) {
         *p++ = '"';
-        p = format_key_field(f, r.key, p);
+        p = format_key_field(f, r.layout, r.key, p);
         *p++ = '"';
       } else {
-        p = put_u(p, key_field_number(f, r.key));
+        p = put_u(p, key_field_number(f, r.layout, r.key));
       }
     } else {
       *p++ = ',';
-      p = format_key_field(f, r.key, p);
+      p = format_key_field(f, r.layout, r.key, p);
     }
   }
   const AggCounters& c = *r.c;

@@ -29,13 +29,15 @@ std::string scaled(uint64_t v, const char* const (&units)[7]) {
   return buf;
 }
 
-// Orders rows by bytes, then flows, then key bytes: "a ranks before b".
+// Orders rows by bytes, then flows, then layout and key bytes: "a ranks
+// before b" (a total order, so the top N is the same on every run).
 struct Ranks {
-  size_t key_bytes;
+  size_t key_bytes[2];
   bool operator()(const FlushRow* a, const FlushRow* b) const {
     if (a->c->bytes != b->c->bytes) return a->c->bytes > b->c->bytes;
     if (a->c->flows != b->c->flows) return a->c->flows > b->c->flows;
-    return std::memcmp(a->key, b->key, key_bytes) < 0;
+    if (a->layout != b->layout) return a->layout < b->layout;
+    return std::memcmp(a->key, b->key, key_bytes[a->layout]) < 0;
   }
 };
 
@@ -97,7 +99,7 @@ bool TextSink::write(const FlushBatch& b) {
     out += "   " + std::to_string(b.workers_missing) + " worker(s) missed the flush deadline\n";
 
   // Top N by bytes: a bounded heap whose front is the weakest row kept.
-  Ranks ranks{schema.key_bytes()};
+  Ranks ranks{{schema.key_bytes(kNarrow), schema.key_bytes(kWide)}};
   heap_.clear();
   for (const FlushRow& r : b.rows) {
     if (r.overflow || top_ == 0) continue;
@@ -123,7 +125,8 @@ bool TextSink::write(const FlushBatch& b) {
     cells.push_back(header);
     for (size_t i = 0; i < heap_.size(); ++i) {
       std::vector<std::string> row = {std::to_string(i + 1)};
-      for (std::string& s : key_field_texts(schema, heap_[i]->key)) row.push_back(std::move(s));
+      for (std::string& s : key_field_texts(schema, heap_[i]->layout, heap_[i]->key))
+        row.push_back(std::move(s));
       row.push_back(human_count(heap_[i]->c->flows));
       row.push_back(human_count(heap_[i]->c->packets));
       row.push_back(human_bytes(heap_[i]->c->bytes));

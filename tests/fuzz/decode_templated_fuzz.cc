@@ -4,7 +4,8 @@
 // templates, options records and held data carry from one datagram to the
 // next exactly as in a live stream; the corpus is seeded from the real
 // exports of ../shared/captures/v9ipfix/ (read in place) and from synthetic
-// shapes. Every datagram goes through the ordered stage (src/decode/sessions.h),
+// shapes; byte 0 picks the decode path (0 scalar, 1 SSSE3, 2 AVX-512 VBMI).
+// Every datagram goes through the ordered stage (src/decode/sessions.h),
 // every record of what it hands off through the record reader, and held data
 // through take_ready, with the clock advancing so that expiry runs.
 //
@@ -53,8 +54,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cfg.held_timeout_s = 2;
   cfg.template_timeout_s = 10;
   cfg.stream_idle_timeout_s = 10;
-  // The first byte picks options, so both decode paths are fuzzed.
-  if (size > 0) set_decode_simd((data[0] & 1) != 0);
+  // The first byte picks the decode path, so every path is fuzzed (one the
+  // CPU lacks falls back to the best it has).
+  if (size > 0) set_decode_path(static_cast<DecodePath>(data[0] % 3));
   SessionCounters counters;
   Sessions sessions(cfg, 4, 2048, counters);
   DecodeOptions v5opts;

@@ -1,8 +1,15 @@
-// A counting NetFlow v5 receiver for tests and benchmarks: a plain UDP
-// socket on loopback and one thread that receives, validates and decodes
-// every datagram with the real decoder (src/decode/v5_decoder.h), and counts
-// per exporter stream and per reject reason. It is the independent witness
-// ringflow-gen's ground truth is checked against.
+// A counting NetFlow receiver for tests and benchmarks: a plain UDP socket on
+// loopback and one thread that receives, validates and decodes every datagram
+// with the real decoder (v5: src/decode/v5_decoder.h; v9 and IPFIX: the
+// ordered stage src/decode/sessions.h and its record reader, default decode
+// settings), and counts per exporter stream and per reject reason. It is the
+// independent witness ringflow-gen's ground truth is checked against.
+//
+// v9 / IPFIX: per stream (source address, version, source_id / observation
+// domain) the datagrams, records, packets and bytes decoded (held data counts
+// when its template releases it), per-key totals with IPv4 or IPv6 addresses
+// (keys6), the ordered stage's counters (sessions_counters) and its sequence
+// tracking (templated_stats()).
 //
 // What it keeps: per stream (source address, engine_type, engine_id) the
 // datagrams, flows, raw packets and bytes, and every arrival's
@@ -28,8 +35,13 @@
 #include <tuple>
 #include <vector>
 
+#include <memory>
+
 #include <ringflow/ip.h>
 #include <ringflow/stats.h>
+#include <ringflow/streams.h>
+
+#include "decode/session_counters.h"
 
 #include "gen/sender.h"
 
@@ -53,11 +65,20 @@ using KeyId = std::tuple<uint32_t, uint32_t, uint16_t, uint16_t, uint8_t>;
 struct KeyCount {
   uint64_t flows = 0, packets = 0, bytes = 0;
 };
+// v9/IPFIX: exporter, version, domain; keys with addresses of either family.
+using TemplatedId = std::tuple<IpAddr, uint8_t, uint32_t>;
+using Key6Id = std::tuple<IpAddr, IpAddr, uint16_t, uint16_t, uint8_t>;
+
+}  // namespace ringflow::gen
+namespace ringflow {
+class Sessions;
+}
+namespace ringflow::gen {
 
 class CountingReceiver {
  public:
-  CountingReceiver() = default;
-  ~CountingReceiver() { stop(); }
+  CountingReceiver();
+  ~CountingReceiver();
   CountingReceiver(const CountingReceiver&) = delete;
   CountingReceiver& operator=(const CountingReceiver&) = delete;
 
@@ -72,6 +93,11 @@ class CountingReceiver {
 
   std::map<StreamId, ReceivedStream> streams;
   std::map<KeyId, KeyCount> keys;
+  std::map<TemplatedId, ReceivedStream> templated;  // v9 / IPFIX streams
+  std::map<Key6Id, KeyCount> keys6;                  // v9 / IPFIX keys (keep_keys)
+  SessionCounters sessions_counters;
+  // The ordered stage's per-stream sequence tracking (after stop()).
+  std::vector<StreamStats> templated_stats() const;
   std::array<uint64_t, kRejectReasons> rejects{};
   uint64_t datagrams = 0;      // every datagram received
   uint64_t kernel_drops = 0;   // socket drops reported by the kernel
@@ -79,6 +105,7 @@ class CountingReceiver {
 
  private:
   void loop();
+  void decode_templated(uint16_t buf, const uint8_t* p, size_t len, const IpAddr& src);
 
   UniqueFd fd_;
   Endpoint endpoint_;
@@ -86,6 +113,7 @@ class CountingReceiver {
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> last_rx_ns_{0};
   std::thread thread_;
+  std::unique_ptr<Sessions> sessions_;
 };
 
 }  // namespace ringflow::gen

@@ -1,0 +1,47 @@
+// SessionAdmission: the decode stage's ordered stage (src/decode/sessions.h)
+// as the receive stage's Admission (src/receive/admission.h). One per
+// reactor; the collector creates it with the reactor's Sessions and installs
+// it before the reactor runs. It translates, nothing more: the receive stage
+// does not know NetFlow, and the decode stage does not know DatagramRef.
+//
+// Thread safety: the reactor's thread only (as Admission).
+#pragma once
+
+#include "decode/sessions.h"
+#include "receive/admission.h"
+
+namespace ringflow {
+
+class SessionAdmission final : public Admission {
+ public:
+  explicit SessionAdmission(Sessions& s) : s_(s) {}
+
+  Verdict admit(const DatagramRef& d, int64_t now_ms) override {
+    switch (s_.admit(d.data, d.len, d.exporter, d.buf_id, now_ms)) {
+      case Admit::kHandOff: return Verdict::kHandOff;
+      case Admit::kConsumed: return Verdict::kConsumed;
+      case Admit::kRejected: break;
+    }
+    return Verdict::kRejected;
+  }
+  void release(uint16_t buf_id) override { s_.release(buf_id); }
+  size_t take_ready(DatagramRef* out, size_t max) override {
+    ReadyDatagram r[64];
+    size_t n = s_.take_ready(r, max < 64 ? max : 64);
+    for (size_t i = 0; i < n; ++i) {
+      out[i] = DatagramRef{};
+      out[i].data = r[i].data;
+      out[i].len = r[i].len;
+      out[i].buf_id = r[i].buf;
+      out[i].exporter = r[i].exporter;
+    }
+    return n;
+  }
+  void tick(int64_t now_ms) override { s_.tick(now_ms); }
+  uint32_t extra_buffers() const override { return s_.hold_slots(); }
+
+ private:
+  Sessions& s_;
+};
+
+}  // namespace ringflow
