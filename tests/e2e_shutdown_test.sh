@@ -101,7 +101,7 @@ EOF
   [ "$((flows + kdrops))" -eq "$sent" ] || fail "$backend: flows $flows + kernel drops $kdrops != sent $sent"
   [ "$kdrops" -eq 0 ] || fail "$backend: $kdrops kernel drops though the socket buffer had room"
   [ "$received" -eq "$sent" ] || fail "$backend: received $received of $sent"
-  grep -q "stopped: $sent datagrams received, $sent decoded, 0 rejected, 0 dropped" "$dir/stderr" ||
+  grep -q "stopped: $sent datagrams received, $sent accepted, 0 rejected, 0 dropped" "$dir/stderr" ||
     fail "$backend: stop line: $(grep stopped: "$dir/stderr")"
   grep -q "drain: no datagram for" "$dir/stderr" || fail "$backend: the drain did not end on quiet"
   ls "$dir/out"/*partial*.csv > /dev/null 2>&1 || fail "$backend: no partial interval flushed"
