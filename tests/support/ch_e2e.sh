@@ -17,7 +17,11 @@
 #   stop_all_ringflow            for cleanup: every one still running
 #   truth_totals FILE            "flows packets bytes" of a --truth total row
 #   wait_spool_empty DIR SECS    until no *.rfspool file is left in DIR
+#   spooled DIR                  true when DIR holds a *.rfspool file
+# and rf_wait from tests/support/e2e.sh.
 
+# shellcheck source=tests/support/e2e.sh
+. "$SRC/tests/support/e2e.sh"  # rf_wait
 CHS="bash $SRC/scripts/clickhouse.sh"
 RINGFLOW=$BUILD/ringflow
 GEN=$BUILD/ringflow-gen
@@ -105,6 +109,10 @@ stop_all_ringflow() {
 truth_totals() {
   awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i }
               $1 == "total" { print $col["flows"], $col["packets"], $col["bytes"] }' "$1"
+}
+
+spooled() {
+  [ -n "$(find "$1" -name '*.rfspool' -print -quit 2>/dev/null)" ]
 }
 
 wait_spool_empty() {
