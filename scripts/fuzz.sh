@@ -6,8 +6,8 @@
 # executions run per target.
 #   scripts/fuzz.sh [SECONDS]
 # Builds with clang in build/fuzz (only the fuzz targets). The corpora
-# persist in build/fuzz/corpus/<target>: decode_v5 is seeded from the v5
-# capture, decode_templated from the v9/IPFIX captures in
+# persist in build/fuzz/corpus/<target>: decode_v5 is seeded from
+# tests/data/v5-pmacct.pcap, decode_templated from the v9/IPFIX captures in
 # ../shared/captures/v9ipfix/pcap (read in place; without them, from a
 # synthetic sequence). Crash inputs go to build/fuzz/artifacts/.
 # Env: RINGFLOW_WERROR=ON|OFF (CI sets ON), RINGFLOW_FUZZ_JOBS (build jobs, default 2).
@@ -15,7 +15,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
 build=$root/build/fuzz
-V5_CAPTURE=$root/../shared/captures/v5-pmacct.pcap
+V5_CAPTURE=$root/tests/data/v5-pmacct.pcap
 
 "$root/scripts/deps.sh" clang libclang-rt-14-dev
 

@@ -1,47 +1,144 @@
 #!/usr/bin/env bash
-# Builds and runs the whole test suite. Exits non-zero on any failure.
-#   scripts/test.sh            Release build, all tests (what CI runs first)
-#   scripts/test.sh --asan     ASan+UBSan build, all tests
-#   scripts/test.sh --tsan     TSan build, the threaded tests (receive/pipeline/e2e)
-#   scripts/test.sh --all      Release, then ASan+UBSan, then TSan, then fuzz smoke
-# Env: RINGFLOW_WERROR=1 turns warnings into errors (CI sets it).
+# Builds and runs the test suite. Exits non-zero on any failure.
+#   scripts/test.sh            Release build, every test (what CI runs first)
+#   scripts/test.sh --asan     ASan+UBSan build, every test not labelled nosan
+#   scripts/test.sh --tsan     TSan build, every test labelled threads
+#   scripts/test.sh --fuzz     one fuzz run of the decoders (scripts/fuzz.sh)
+#   scripts/test.sh --all      Release, then ASan+UBSan, then TSan, then fuzz
+# Tests are selected by ctest label, never by name (tests/CMakeLists.txt says
+# what each label means). Extra arguments after the mode go to ctest, e.g.
+#   scripts/test.sh --tsan -L receive
+#
+# First, once: scripts/deps.sh --test installs what the tests need (as root);
+# no test installs anything.
+#
+# A skip is loud: a test that cannot run is reported Skipped with its reason.
+# With CI=true every skip fails the run (CI machines have everything: io_uring,
+# clickhouse-server, promtool, ../shared).
+#
+# Env: RINGFLOW_WERROR=ON turns warnings into errors (CI sets it);
+#      RINGFLOW_FUZZ_SECONDS (default 60); RINGFLOW_TEST_JOBS (default nproc).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-release}
+shift || true
 werror=-DRINGFLOW_WERROR=${RINGFLOW_WERROR:-OFF}
-jobs=$(nproc)
+jobs=${RINGFLOW_TEST_JOBS:-$(nproc)}
+ci=false
+[ "${CI:-}" = true ] && ci=true
+timing=()
 
-run_suite() {  # name build-dir ctest-args...
-  local name=$1 dir=$2; shift 2
+# CPU seconds (user + system) used so far by this script's finished
+# children: cutime + cstime of /proc/$$/stat, in clock ticks. ($$ is this
+# shell also inside $(...); the command name, field 2, has no spaces here.)
+children_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%d\n", ($16 + $17) / hz }' "/proc/$$/stat"
+}
+
+# phase NAME COMMAND...: runs it and records its wall time and the CPU time
+# of what it ran (also when it fails): on a shared machine the wall time
+# depends on the neighbours, the CPU time does not. COMMAND handles its own
+# errors: set -e does not reach into it here.
+phase() {
+  local name=$1 t0=$SECONDS rc=0 cpu0
+  cpu0=$(children_cpu)
+  shift
+  "$@" || rc=$?
+  timing+=("$(printf '%-16s %5d s wall %6d s CPU%s' "$name" $((SECONDS - t0)) \
+    $(($(children_cpu) - cpu0)) "$([ $rc -eq 0 ] || echo "  (failed: $rc)")")")
+  return $rc
+}
+
+deps() {
+  if ! "$root/scripts/deps.sh" --test; then
+    if [ "$ci" = true ]; then
+      echo "ringflow: scripts/deps.sh --test failed; CI needs every test dependency" >&2
+      exit 1
+    fi
+    echo "ringflow: test dependencies missing; the tests that need them will be reported Skipped" >&2
+  fi
+}
+
+# run_suite NAME BUILD_DIR CTEST_ARGS...: ctest, then the skip check.
+run_suite() {
+  local name=$1 dir=$2
+  shift 2
+  local junit=$dir/Testing/ringflow-junit.xml rc=0
+  mkdir -p "$dir/Testing"
+  rm -f "$junit"
   echo "=== ringflow tests: $name ===" >&2
-  ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600 "$@"
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 120 \
+    --output-junit "$junit" "$@" || rc=$?
+  local ran skipped
+  ran=$(grep -c '<testcase ' "$junit" 2>/dev/null || true)
+  if [ "${ran:-0}" -eq 0 ]; then
+    echo "ringflow tests ($name): no test selected" >&2
+    return 1
+  fi
+  # "  test name: reason" for every skipped test; the reason is the line its
+  # output starts with RF_SKIP's marker or "SKIP:" (ctest shows no output of
+  # a skipped test, so it is taken from the JUnit file).
+  skipped=$(awk '
+    /<testcase / {
+      inside = 0
+      if ($0 ~ /status="notrun"/ && match($0, /name="[^"]*"/)) {
+        inside = 1; n++; name[n] = substr($0, RSTART + 6, RLENGTH - 7); why[n] = ""
+      }
+    }
+    inside && why[n] == "" && /(RINGFLOW-TEST-SKIPPED:|SKIP:)/ {
+      w = $0; sub(/.*(RINGFLOW-TEST-SKIPPED:|SKIP:) */, "", w); why[n] = w
+    }
+    /<\/testcase>/ { inside = 0 }
+    END { for (i = 1; i <= n; i++) printf "  %s: %s\n", name[i], why[i] == "" ? "(no reason printed)" : why[i] }
+  ' "$junit" | sed "s/&apos;/'/g; s/&quot;/\"/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g")
+  if [ -n "$skipped" ]; then
+    echo "ringflow tests ($name): $(wc -l <<<"$skipped") of $ran skipped:" >&2
+    echo "$skipped" >&2
+    if [ "$ci" = true ]; then
+      echo "ringflow tests ($name): CI=true and a test was skipped: failing the run" >&2
+      rc=1
+    fi
+  fi
+  return $rc
+}
+
+build() {  # build DIR cmake-args...
+  "$root/scripts/build.sh" "$@"
 }
 
 release() {
-  "$root/scripts/build.sh" "$root/build/release" "$werror"
-  "$root/scripts/deps.sh" tshark  # gen_tshark_test, gen_replay_captures_test
-  run_suite release "$root/build/release"
+  phase "release build" build "$root/build/release" "$werror"
+  phase "release tests" run_suite release "$root/build/release" "$@"
 }
 asan() {
-  "$root/scripts/build.sh" "$root/build/asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  phase "asan build" build "$root/build/asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DRINGFLOW_SANITIZE=address,undefined -DRINGFLOW_BUILD_BENCH=OFF "$werror"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    run_suite asan+ubsan "$root/build/asan" -LE nosan
+    phase "asan tests" run_suite asan+ubsan "$root/build/asan" -LE nosan "$@"
 }
 tsan() {
-  "$root/scripts/build.sh" "$root/build/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  phase "tsan build" build "$root/build/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DRINGFLOW_SANITIZE=thread -DRINGFLOW_BUILD_BENCH=OFF "$werror"
-  TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/tsan.supp" run_suite tsan "$root/build/tsan" -R "receive|pipeline|e2e" -LE nosan
+  TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/tsan.supp" \
+    phase "tsan tests" run_suite tsan "$root/build/tsan" -L threads -LE nosan "$@"
 }
 fuzz() {
-  if [ -x "$root/scripts/fuzz.sh" ]; then "$root/scripts/fuzz.sh" "${RINGFLOW_FUZZ_SECONDS:-60}"; fi
+  phase "fuzz" "$root/scripts/fuzz.sh" "${RINGFLOW_FUZZ_SECONDS:-60}"
 }
 
+report() {
+  [ ${#timing[@]} -gt 0 ] || return 0
+  echo "=== ringflow tests: time per phase (load average now: $(cut -d' ' -f1-3 /proc/loadavg)) ===" >&2
+  printf '  %s\n' "${timing[@]}" >&2
+}
+trap report EXIT
+
+phase "deps" deps
 case "$mode" in
-  release|"") release ;;
-  --asan) asan ;;
-  --tsan) tsan ;;
+  release|"") release "$@" ;;
+  --asan) asan "$@" ;;
+  --tsan) tsan "$@" ;;
   --fuzz) fuzz ;;
-  --all) release; asan; tsan; fuzz ;;
-  *) echo "usage: scripts/test.sh [--asan|--tsan|--fuzz|--all]" >&2; exit 2 ;;
+  --all) release "$@"; asan "$@"; tsan "$@"; fuzz ;;
+  *) echo "usage: scripts/test.sh [--asan|--tsan|--fuzz|--all] [ctest args...]" >&2; exit 2 ;;
 esac

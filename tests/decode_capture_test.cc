@@ -1,7 +1,7 @@
 // The decoder against a real exporter: every field of every header and record
-// of ../shared/captures/v5-pmacct.pcap must equal Wireshark's decoding of the
+// of tests/data/v5-pmacct.pcap must equal Wireshark's decoding of the
 // same bytes (the TSV files beside it), and the absolute times must come out
-// where the capture's README says (the exporter's uptime clock wrapped).
+// where tests/data/README.md says (the exporter's uptime clock wrapped).
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -19,7 +19,7 @@
 namespace ringflow {
 namespace {
 
-const std::string kCaptures = RINGFLOW_SOURCE_DIR "/../shared/captures";
+const std::string kCaptures = RINGFLOW_SOURCE_DIR "/tests/data";
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -193,9 +193,10 @@ TEST_CASE("capture: every record field equals tshark's decoding", "[decode][capt
   CHECK(total == 3000);
 }
 
-// README: "as unsigned numbers first/last lie far ahead of sys_uptime: the
-// 32-bit millisecond clock wrapped. Decoded correctly, every flow's absolute
-// start and end fall between unix time 1795000000.190 and 1795000981.357."
+// tests/data/README.md: first/last are numerically far above sys_uptime
+// because the 32-bit millisecond uptime clock wrapped; decoded correctly,
+// every flow starts and ends between unix time 1795000000.190 and
+// 1795000981.357.
 TEST_CASE("capture: absolute times survive the uptime wrap", "[decode][capture][time]") {
   auto pdus = decode_all(kNow);
   int64_t lo = INT64_MAX, hi = INT64_MIN;

@@ -25,8 +25,9 @@
 //     ringflow takes octetTotalCount, else initiator + responder octets (Cisco
 //     ASA NSEL), which tshark shows in its extra column.
 // The captures come from other projects: they are read in place, never
-// copied into this repository. Without ../shared the test says so and is
-// skipped (ctest's skip code through the shared-data fixture).
+// copied into this repository. Without ../shared each case says so and is
+// reported skipped (RF_SHARED_CAPTURE, tests/support/skip.h; ctest label
+// shared-data), which fails a CI run.
 #include <catch2/catch.hpp>
 
 #include <dirent.h>
@@ -43,6 +44,7 @@
 #include "decode/record_reader.h"
 #include "decode/sessions.h"
 #include "support/capture_file.h"
+#include "support/skip.h"
 
 namespace ringflow {
 namespace {
@@ -335,6 +337,7 @@ std::vector<std::string> captures() {
 
 TEST_CASE("v9/IPFIX: every record of 92 real captures equals tshark's decoding",
           "[decode][capture][shared-data]") {
+  RF_SHARED_CAPTURE(index, "v9ipfix/index.tsv");
   // Every decoding path: AVX-512 VBMI and SSSE3 (where the CPU has them;
   // else the best it has runs again) and scalar.
   set_decode_path(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));

@@ -14,7 +14,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 if ! command -v groff > /dev/null || ! command -v man > /dev/null; then
-  fail "groff and man are needed (Debian: groff-base, man-db; scripts/package.sh installs them)"
+  echo "SKIP: groff and man are not installed (groff-base, man-db; as root: scripts/deps.sh --test)" >&2
+  exit 77
 fi
 version=$(sed -n 's/^project(ringflow VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
 

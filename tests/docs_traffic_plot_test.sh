@@ -17,11 +17,8 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-if ! command -v gnuplot > /dev/null && [ "$(id -u)" = 0 ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 \
-    --no-install-recommends gnuplot-nox > "$work/apt.log" 2>&1 || tail "$work/apt.log" >&2
-fi
-command -v gnuplot > /dev/null || fail "gnuplot missing (Debian package gnuplot-nox)"
+command -v gnuplot > /dev/null ||
+  { echo "SKIP: gnuplot is not installed (gnuplot-nox; as root: scripts/deps.sh --test)" >&2; exit 77; }
 
 out=$work/flows
 : > "$work/stderr"

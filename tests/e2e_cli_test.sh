@@ -18,6 +18,8 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/support/e2e.sh
+. "$src/tests/support/e2e.sh"
 expect_rc() {  # want-rc description command...
   local want=$1 what=$2; shift 2
   "$@" > "$work/out" 2> "$work/err"
@@ -83,7 +85,10 @@ expect_rc 1 "port in use" "$rf" -c "$src/netflow.toml" --listen "127.0.0.1:$port
   --metrics-listen "" --output-dir "$work/flows2"
 grep -q "127.0.0.1:$port" "$work/err" || fail "port-in-use message does not name the address: $(cat "$work/err")"
 
-sleep 2.2
+# It stays up across an interval boundary: a complete interval's CSV appears.
+complete_csv() { find "$work/flows" -name '*.csv' ! -name '*partial*' 2>/dev/null | grep -q .; }
+rf_wait 20 "a complete interval's CSV in $work/flows" complete_csv ||
+  { cat "$work/run.err" >&2; fail "no complete interval written"; }
 kill -0 "$pid" || fail "ringflow did not stay up"
 kill -INT "$pid"
 wait "$pid"

@@ -99,7 +99,11 @@ GEN_B=$!
 sleep 2.5
 $CHS kill "$CL/shard2"
 t_down=$SECONDS
-sleep 4
+# The outage lasts until each collector has spooled a batch (a flush a
+# second, so about 2 s when the box is idle), not a guessed time.
+rf_wait 60 "a spool file at both collectors while shard 2 is down" \
+  eval 'spooled "$WORK/spool-a" && spooled "$WORK/spool-b"' ||
+  fail "a collector did not spool while shard 2 was down"
 spooled_a=$(find "$WORK/spool-a" -name '*.rfspool' | wc -l)
 spooled_b=$(find "$WORK/spool-b" -name '*.rfspool' | wc -l)
 $CHS start "$CL/shard2" >/dev/null

@@ -99,7 +99,8 @@ chq "$U" "$(doc_block "$DOC" migrate-rename)" >/dev/null
 start_ringflow new "$WORK/rf.toml" "$WORK/rf.log"
 "$GEN" --target "127.0.0.1:$UDP" --pps 500 --duration 3 --keys 500 --seed 41 \
        --truth "$WORK/truth.tsv" -q
-sleep 1.5
+# No sleep: at SIGTERM ringflow receives until the exporter is quiet and
+# takes what its socket holds (receive.drain_timeout), then flushes.
 stop_ringflow new "$WORK/rf.log"
 chq "$U" "$(doc_block "$DOC" migrate-copy)" >/dev/null
 cmp=$(chq "$U" "$(doc_block "$DOC" migrate-compare) FORMAT TabSeparated")

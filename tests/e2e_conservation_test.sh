@@ -8,6 +8,7 @@
 # Usage: e2e_conservation_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1
+src=$2
 ringflow=$build/ringflow
 gen=$build/ringflow-gen
 work=$(mktemp -d)
@@ -19,6 +20,8 @@ cleanup() {
 trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/support/e2e.sh
+. "$src/tests/support/e2e.sh"
 
 # Sanitized builds run several times slower; offer them less load so the test
 # checks conservation, not the speed of an instrumented binary.
@@ -42,27 +45,33 @@ type = "csv"
 [[sink]]
 type = "jsonl"
 [metrics]
-listen = ""
+listen = "127.0.0.1:0"
 [log]
 stats_interval = 0
 EOF
   "$ringflow" -c "$dir/netflow.toml" > "$dir/stdout" 2> "$dir/stderr" &
   pid=$!
-  local port=
-  for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\):.*/\1/p' "$dir/stderr" 2>/dev/null)
-    [ -n "$port" ] && break
+  started() {
     kill -0 "$pid" 2>/dev/null || { cat "$dir/stderr" >&2; fail "$backend: ringflow exited"; }
-    sleep 0.05
-  done
-  [ -n "$port" ] || fail "$backend: ringflow did not report its port"
+    [ -n "$(rf_listening_port "$dir/stderr")" ]
+  }
+  rf_wait 10 "$backend: ringflow's 'listening on' line" started || fail "$backend: ringflow did not start"
+  local port murl
+  port=$(rf_listening_port "$dir/stderr")
+  murl=$(rf_serving_url "$dir/stderr")
+  [ -n "$murl" ] || fail "$backend: no /metrics URL in the log"
   grep -q "receive backend: $backend" "$dir/stderr" || fail "$backend: wrong backend: $(cat "$dir/stderr")"
 
   # 3.5 s from 3 exporters: several interval boundaries.
   "$gen" --target "127.0.0.1:$port" --pps "$pps" --duration 3.5 --exporters 3 --keys 2000 \
     --zipf 1.1 --seed 42 --reorder 0.01 --quiet \
     --truth "$dir/truth.tsv" --truth-keys "$dir/keys.tsv"
-  sleep 0.5
+  # Stop once the collector has taken every datagram sent.
+  local sent
+  sent=$(awk -F'\t' 'NR==1{for(i=1;i<=NF;i++)c[$i]=i; next} $1=="total"{print $c["datagrams"]}' "$dir/truth.tsv")
+  rf_wait 30 "$backend: ringflow_receive_datagrams_total = $sent" \
+    rf_metric_is "$murl" ringflow_receive_datagrams_total "$sent" ||
+    fail "$backend: received $(rf_metric "$murl" ringflow_receive_datagrams_total) of $sent datagrams"
   kill -TERM "$pid"
   local rc=0
   wait "$pid" || rc=$?

@@ -13,8 +13,9 @@
 #   4. `apt purge` leaves nothing but what Debian policy keeps: the system
 #      user ringflow (see packaging/debian/postrm).
 # Needs root, apt and a Debian system; exits 77 with the reason otherwise.
-# It installs systemd and man-db when they are missing (for systemd-analyze
-# and man; systemd need not run).
+# It needs systemd-analyze, man, curl and dpkg-shlibdeps (scripts/deps.sh
+# --test installs them; systemd need not run) and installs nothing but the
+# package under test.
 # Usage: e2e_package_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -43,16 +44,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM INT
 
-# What the checks need, installed once (another apt may hold the lock: wait).
-need=()
-command -v systemd-analyze > /dev/null || need+=(systemd)
-command -v man > /dev/null || need+=(man-db)
-command -v curl > /dev/null || need+=(curl)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing ${need[*]}"
-  apt-get "${apt_opts[@]}" install --no-install-recommends "${need[@]}" > "$work/apt-deps.log" 2>&1 ||
-    { tail -20 "$work/apt-deps.log" >&2; fail "cannot install ${need[*]}"; }
-fi
+# What the checks need: tests install nothing but the package under test
+# (scripts/deps.sh --test installs these).
+for tool in systemd-analyze man curl dpkg-shlibdeps; do
+  command -v "$tool" > /dev/null ||
+    skip "$tool is not installed (systemd, man-db, curl, dpkg-dev; as root: scripts/deps.sh --test)"
+done
 if grep -qs '^path-exclude=/usr/share/man' /etc/dpkg/dpkg.cfg.d/*; then
   fail "dpkg is told to skip man pages here (/etc/dpkg/dpkg.cfg.d: path-exclude=/usr/share/man/*)"
 fi

@@ -256,11 +256,8 @@ TEST_CASE("several threads: every stream stays in order", "[loopback]") {
 TEST_CASE("replay of the pmacct capture, looped with sequence rewriting", "[loopback][replay]") {
   // "--replay FILE.pcap sends the UDP payloads of a capture ... optionally
   //  looped, optionally rewriting sequence numbers so loops stay in order"
-  const std::string pcap = std::string(RINGFLOW_SOURCE_DIR) + "/../shared/captures/v5-pmacct.pcap";
-  if (!std::ifstream(pcap).good()) {
-    WARN("capture not found: " << pcap);
-    return;
-  }
+  const std::string pcap = std::string(RINGFLOW_SOURCE_DIR) + "/tests/data/v5-pmacct.pcap";
+  REQUIRE(std::ifstream(pcap).good());
   GenConfig c = default_config();
   c.replay_path = pcap;
   c.replay_speed = 0;  // as fast as possible
@@ -282,8 +279,8 @@ TEST_CASE("replay of the pmacct capture, looped with sequence rewriting", "[loop
 }
 
 TEST_CASE("replay without rewriting repeats the sequence (duplicates)", "[loopback][replay]") {
-  const std::string pcap = std::string(RINGFLOW_SOURCE_DIR) + "/../shared/captures/v5-pmacct.pcap";
-  if (!std::ifstream(pcap).good()) return;
+  const std::string pcap = std::string(RINGFLOW_SOURCE_DIR) + "/tests/data/v5-pmacct.pcap";
+  REQUIRE(std::ifstream(pcap).good());
   GenConfig c = default_config();
   c.replay_path = pcap;
   c.replay_speed = 0;

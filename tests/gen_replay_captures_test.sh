@@ -18,7 +18,7 @@ if [ ! -d "$CAPS" ]; then
   exit 77
 fi
 if ! command -v tshark > /dev/null; then
-  echo "SKIP: tshark is not installed (scripts/deps.sh installs it)"
+  echo "SKIP: tshark is not installed (as root: scripts/deps.sh --test)"
   exit 77
 fi
 TMP=$(mktemp -d)

@@ -4,14 +4,14 @@
 # warning, and tshark's data record count, addresses (IPv4 and IPv6), ports,
 # protocol, packets and bytes equal the per-stream and per-key truth. The
 # datagrams come from --write-pcap, so no capture privilege is needed.
-# Exits 77 (skipped) when tshark is not installed (scripts/deps.sh installs it).
+# Exits 77 (skipped) when tshark is not installed (as root: scripts/deps.sh --test).
 # Usage: gen_tshark_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 BUILD=${1:?build dir}
 GEN="$BUILD/ringflow-gen"
 [ -x "$GEN" ] || { echo "missing $GEN (build the ringflow-gen target)"; exit 1; }
 if ! command -v tshark > /dev/null; then
-  echo "SKIP: tshark is not installed (scripts/deps.sh installs it)"
+  echo "SKIP: tshark is not installed (as root: scripts/deps.sh --test)"
   exit 77
 fi
 TMP=$(mktemp -d)

@@ -161,6 +161,35 @@ TEST_CASE("kernel_drops() reads the socket's drop counter", "[receive]") {
   }
 }
 
+TEST_CASE("seal(): what is queued stays readable, what arrives later is dropped and counted",
+          "[receive]") {
+  // Spec (reactor.h, shutdown): after the seal "the kernel drops and counts
+  // whatever arrives", and the reactor can still take what was queued.
+  for (const char* where : {"127.0.0.1:0", "[::1]:0"}) {
+    INFO(where);
+    auto cfg = config({where}, 1);
+    std::vector<std::vector<UdpSocket>> s;
+    std::string error;
+    REQUIRE(open_sockets(cfg, &s, &error));
+    UdpSocket& sock = s[0][0];
+    CHECK_FALSE(sock.pending());
+    blast(sock.endpoint(), 3, 100);
+    blast(sock.endpoint(), 1, 0);  // an empty datagram is pending too
+    CHECK(sock.pending());
+    REQUIRE(sock.seal(&error));
+    blast(sock.endpoint(), 5, 100);
+    CHECK(sock.kernel_drops() == 5);
+    int queued = 0;
+    char buf[256];
+    while (::recv(sock.fd(), buf, sizeof buf, MSG_DONTWAIT) >= 0) ++queued;
+    CHECK(queued == 4);
+    CHECK_FALSE(sock.pending());
+    blast(sock.endpoint(), 2, 100);
+    CHECK_FALSE(sock.pending());
+    CHECK(sock.kernel_drops() == 7);
+  }
+}
+
 TEST_CASE("UdpSocket is move-only and closes its fd", "[receive]") {
   auto cfg = config({"127.0.0.1:0"}, 1);
   std::vector<std::vector<UdpSocket>> s;

@@ -4,11 +4,14 @@
 // mismatch and bad credentials refused, the spool bound, a dropped table.
 //
 // Server: the one in $RINGFLOW_CLICKHOUSE_DIR (a directory made by
-// scripts/clickhouse.sh start, as tests/e2e_clickhouse_test.sh does); else,
-// when clickhouse-server is installed, a private one this test starts and
-// stops; else every case warns and returns (the e2e script installs the
-// server and runs this binary with the variable set, so CI runs them).
+// scripts/clickhouse.sh start, as tests/e2e_clickhouse_test.sh does); else a
+// private one this process starts (scripts/clickhouse.sh, its own directory
+// and ports on 127.0.0.1) and stops at exit. When clickhouse-server is not
+// installed every case reports itself skipped (tests/support/skip.h; a
+// failure under CI=true, where scripts/deps.sh --test installs it); an
+// installed server that does not start is a failure.
 #include "sink_test_util.h"
+#include "support/skip.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -39,7 +42,9 @@ class Server {
     static Server s;
     return s;
   }
-  bool available() const { return !url_.empty(); }
+  bool installed() const { return installed_; }
+  // Why the server could not be started ("" when it runs).
+  const std::string& start_error() const { return start_error_; }
   const std::string& url() const { return url_; }
   const std::string& password() const { return password_; }
 
@@ -56,29 +61,40 @@ class Server {
     const char* env = std::getenv("RINGFLOW_CLICKHOUSE_DIR");
     if (env && *env) {
       dir_ = env;
-    } else if (std::system("command -v clickhouse-server >/dev/null 2>&1 || test -x /usr/sbin/clickhouse-server") == 0) {
-      char tmpl[] = "/tmp/ringflow-ch-test-XXXXXX";
-      if (!mkdtemp(tmpl)) return;
-      dir_ = tmpl;
-      std::string cmd = "bash " RINGFLOW_SOURCE_DIR "/scripts/clickhouse.sh start " + dir_ + " >/dev/null";
-      if (std::system(cmd.c_str()) != 0) return;
-      owned_ = true;
     } else {
-      return;
+      installed_ = std::system("command -v clickhouse-server >/dev/null 2>&1 || "
+                               "test -x /usr/sbin/clickhouse-server") == 0;
+      if (!installed_) return;
+      char tmpl[] = "/tmp/ringflow-ch-test-XXXXXX";
+      if (!mkdtemp(tmpl)) {
+        start_error_ = "mkdtemp /tmp/ringflow-ch-test-XXXXXX failed";
+        return;
+      }
+      dir_ = tmpl;
+      owned_ = true;  // removed at exit, started or not
+      // clickhouse.sh prints the last lines of the server's log on failure.
+      std::string cmd = "bash " RINGFLOW_SOURCE_DIR "/scripts/clickhouse.sh start " + dir_ + " >/dev/null";
+      if (std::system(cmd.c_str()) != 0) {
+        start_error_ = "scripts/clickhouse.sh start " + dir_ + " failed (see its output above)";
+        return;
+      }
     }
     url_ = "http://127.0.0.1:" + slurp(dir_ + "/http_port");
     password_ = slurp(dir_ + "/password");
+    if (url_ == "http://127.0.0.1:") start_error_ = "no http_port in " + dir_;
   }
-  std::string dir_, url_, password_;
+  std::string dir_, url_, password_, start_error_;
+  bool installed_ = true;  // RINGFLOW_CLICKHOUSE_DIR: someone else's server
   bool owned_ = false;
 };
 
-#define REQUIRE_SERVER()                                                                  \
-  if (!Server::get().available()) {                                                      \
-    WARN("no ClickHouse server (set RINGFLOW_CLICKHOUSE_DIR or install clickhouse-server); " \
-         "see tests/e2e_clickhouse_test.sh");                                           \
-    return;                                                                              \
-  }
+// At the top of each case: skipped (loudly) without clickhouse-server; a
+// server that is installed but does not start fails the case.
+#define REQUIRE_SERVER()                                                                 \
+  if (!Server::get().installed())                                                       \
+    RF_SKIP("clickhouse-server is not installed (as root: scripts/deps.sh --test)");    \
+  INFO(Server::get().start_error());                                                    \
+  REQUIRE(Server::get().start_error().empty())
 
 // Runs SQL on the test server; the first line of the answer.
 std::string q(const std::string& sql) {

@@ -46,6 +46,7 @@ struct ReceiveConfig {
   std::string spread = "datagram";       // "datagram" (round robin) or "stream" (per exporter stream)
   std::vector<std::string> reactor_cpus; // CPU list per reactor (reactor i: entry i mod size); empty = not pinned
   std::vector<std::string> worker_cpus;  // CPU list per worker (worker i: entry i mod size); empty = not pinned
+  uint32_t drain_timeout_s = 3;          // shutdown: keep receiving until quiet, at most this, 0..3600
 };
 
 struct SamplingOverride {

@@ -29,10 +29,6 @@ size_t AggTable::memory_bytes() const {
   return cur_.mem.size() + old_.mem.size() + (cur_rows_ + old_rows_) * sizeof(uint32_t);
 }
 
-size_t AggTable::max_memory_bytes() const {
-  return max_capacity() * stride_ * 8 + 2 * max_entries_ * sizeof(uint32_t);
-}
-
 uint64_t AggTable::capacity_for(uint64_t rows) const {
   uint64_t c = initial_capacity_;
   while (c < max_capacity() && c / 2 < rows) c *= 2;

@@ -149,7 +149,12 @@ class AggTable {
   // lists' bytes in use: what the table can make resident.
   size_t memory_bytes() const;
   // The most memory_bytes() can reach: the full array plus the used lists.
-  size_t max_memory_bytes() const;
+  size_t max_memory_bytes() const { return max_memory_bytes_for(key_words_, max_entries_); }
+  // The same for a table of this shape that need not exist (start-up error
+  // messages: src/pipeline/collector.cc).
+  static size_t max_memory_bytes_for(uint32_t key_words, uint64_t max_entries) {
+    return max_entries * 2 * (key_words + kCounterWords) * 8 + 2 * max_entries * sizeof(uint32_t);
+  }
 
   // Rows that went to the overflow row (flows == 0: none).
   const AggCounters& overflow() const { return overflow_; }

@@ -76,6 +76,10 @@ const Key<Config> kConfigArr[] = {
      .min = 256, .max = 1048576},
     {.name = "receive.allow", .ref = RF_FIELD(Config, receive.allow),
      .help = "exporter allow-list (CIDR prefixes); empty = accept every exporter"},
+    {.name = "receive.drain_timeout", .ref = RF_FIELD(Config, receive.drain_timeout_s),
+     .help = "at shutdown, seconds to keep receiving until no datagram arrived for 200 ms; "
+             "later ones are dropped and counted by the kernel; 0 = take only what the sockets hold",
+     .min = 0, .max = 3600},
     {.name = "receive.spread", .ref = RF_FIELD(Config, receive.spread),
      .help = "how datagrams go to workers: datagram (each to the next worker: one busy exporter uses every worker) or stream (each exporter stream to one worker: fewer keys per worker table)",
      .choices = kSpreadArr},

@@ -6,8 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <new>
+#include <stdexcept>
 
+#include "aggregate/agg_table.h"
 #include "aggregate/hub.h"
 #include "common/clock.h"
 #include "common/cpu_list.h"
@@ -87,6 +91,38 @@ void pin(std::thread& t, const std::vector<std::vector<uint32_t>>& plan, const c
   }
 }
 
+std::string human_bytes(double bytes) {
+  char s[32];
+  if (bytes >= double(1ull << 30)) {
+    snprintf(s, sizeof s, "%.1f GiB", bytes / double(1ull << 30));
+  } else {
+    snprintf(s, sizeof s, "%.0f MiB", bytes / double(1ull << 20));
+  }
+  return s;
+}
+
+// The one line said when the aggregation tables cannot be had. Each table
+// starts small and grows with its keys (src/aggregate/agg_table.h), but maps
+// its used lists for max_entries rows at once, so a max_entries the address
+// space cannot hold fails here, at start-up; the figures are what the tables
+// can reach.
+std::string aggregation_memory_error(const AggregateConfig& cfg, uint32_t workers,
+                                     const char* what) {
+  KeySchema schema;
+  std::string ignored;
+  const bool parsed = KeySchema::parse(cfg.key, &schema, &ignored);
+  const uint32_t layouts = parsed && schema.two_layouts() ? 2 : 1;
+  size_t per_interval = 0;  // one interval table: one AggTable per key layout
+  for (uint8_t l = 0; l < layouts; ++l)
+    per_interval += AggTable::max_memory_bytes_for(parsed ? schema.key_words(l) : 2, cfg.max_entries);
+  const uint32_t tables = 2 * workers + 1;
+  return "aggregate.max_entries = " + std::to_string(cfg.max_entries) +
+         ": cannot map the aggregation tables (" + std::to_string(tables) +
+         " tables, 2 per worker and the flusher's, up to " + human_bytes(double(per_interval)) +
+         " each, " + human_bytes(double(per_interval) * tables) + " in all): " + what +
+         "; lower aggregate.max_entries or raise the memory/address-space limit (docs/config.md)";
+}
+
 void name_thread(std::thread& t, const char* prefix, uint32_t i) {
   char name[32];
   snprintf(name, sizeof name, "%s%u", prefix, i);
@@ -102,6 +138,49 @@ Collector::Collector(Config config, RunOptions options)
 Collector::~Collector() { stop(); }
 
 bool Collector::start(std::string* error) {
+  // Start-up allocates everything the pipeline will use; a failure (an
+  // exception from a stage's constructor, e.g. tables that cannot be mapped)
+  // is an error message, never std::terminate, and leaves nothing running.
+  bool ok = false;
+  try {
+    ok = start_stages(error);
+  } catch (const std::bad_alloc& e) {
+    *error = std::string("out of memory while starting the pipeline (") + e.what() +
+             "); lower receive.queue_depth, receive.ring_entries or aggregate.max_entries";
+  } catch (const std::exception& e) {
+    *error = std::string("cannot start the pipeline: ") + e.what();
+  }
+  if (!ok) abandon_start();
+  return ok;
+}
+
+void Collector::abandon_start() {
+  // Whatever start_stages() got to, in reverse: threads first (they use the
+  // stages), then the stages in the order their references require.
+  if (metrics_) metrics_->stop();
+  for (auto& r : reactors_) r->stop();
+  for (auto& t : reactor_threads_) t.join();
+  reactor_threads_.clear();
+  for (auto& w : workers_) w->request_drain();
+  for (auto& t : worker_threads_) t.join();
+  worker_threads_.clear();
+  metrics_.reset();
+  flusher_.reset();  // stops its thread without a final flush
+  workers_.clear();
+  reactors_.clear();
+  admissions_.clear();
+  sessions_.clear();
+  hub_.reset();
+  handoff_.reset();
+  session_counters_.clear();
+  reactor_counters_.clear();
+  worker_counters_.clear();
+  backends_.clear();
+  bound_.clear();
+  running_ = false;
+}
+
+bool Collector::start_stages(std::string* error) {
   // Automatic thread counts are resolved here, once: the rest of the
   // pipeline (and config()) sees the numbers in use.
   const uint32_t cpus = usable_cpus();
@@ -187,8 +266,13 @@ bool Collector::start(std::string* error) {
   }
   if (sinks.empty()) RF_LOG_WARN("no sinks configured (sink = []): counting only, nothing is written");
 
-  hub_ = std::make_unique<AggregationHub>(config_.aggregate, nworkers);
-  flusher_ = std::make_unique<Flusher>(*hub_, std::move(sinks), [this] { return snapshot(); });
+  try {
+    hub_ = std::make_unique<AggregationHub>(config_.aggregate, nworkers);
+    flusher_ = std::make_unique<Flusher>(*hub_, std::move(sinks), [this] { return snapshot(); });
+  } catch (const std::bad_alloc& e) {
+    *error = aggregation_memory_error(config_.aggregate, nworkers, e.what());
+    return false;
+  }
 
   FILE* flow_out = options_.print_flows ? stdout : nullptr;
   std::vector<const Sessions*> sessions;
@@ -226,29 +310,59 @@ bool Collector::start(std::string* error) {
 void Collector::stop() {
   if (!running_) return;
   running_ = false;
-  // 1. Stop receiving. A reactor hands off what it already took before run()
+  // 1. Receive until the exporters are quiet (receive.drain_timeout at
+  //    most): the kernel queues datagrams for as long as the sockets are
+  //    open, so closing them at once would lose what is in flight.
+  drain_receive();
+  // 2. Stop receiving: each reactor seals its sockets (later datagrams are
+  //    kernel drops), takes what they hold and hands it off before run()
   //    returns, so after the joins nothing more enters the queues.
   for (auto& r : reactors_) r->stop();
   for (auto& t : reactor_threads_) t.join();
   reactor_threads_.clear();
-  // 2. Workers drain their queues, then exit.
+  // 3. Workers drain their queues, then exit.
   for (auto& w : workers_) w->request_drain();
   for (auto& t : worker_threads_) t.join();
   worker_threads_.clear();
   // The reactors are joined: their ordered stages are ours to read.
   if (config_.decode.persist_templates) write_template_state();
-  // 3. Final (partial) interval to every sink.
+  // 4. Final (partial) interval to every sink.
   flusher_->stop_and_flush_final();
   if (metrics_) metrics_->stop();
   StatsSnapshot s = snapshot();
   RF_LOG_INFO("stopped: %llu datagrams received, %llu accepted, %llu rejected, %llu dropped, "
-              "%llu flows; %llu dropped by the kernel (socket buffer full)",
+              "%llu flows; %llu dropped by the kernel (socket buffer full, or after the drain)",
               static_cast<unsigned long long>(s.datagrams),
               static_cast<unsigned long long>(s.decoded),
               static_cast<unsigned long long>(s.rejected()),
               static_cast<unsigned long long>(s.dropped()),
               static_cast<unsigned long long>(s.flows),
               static_cast<unsigned long long>(s.kernel_drops));
+}
+
+void Collector::drain_receive() {
+  const uint32_t timeout_s = config_.receive.drain_timeout_s;
+  if (timeout_s == 0 || reactors_.empty()) return;
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  const auto deadline = t0 + std::chrono::seconds(timeout_s);
+  for (auto& r : reactors_) r->begin_drain();
+  auto all_quiet = [this] {
+    return std::all_of(reactors_.begin(), reactors_.end(), [](const auto& r) { return r->quiet(); });
+  };
+  // The reactors update quiet() every 10 ms; look as often.
+  bool quiet = false;
+  while (!(quiet = all_quiet()) && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (quiet) {
+    RF_LOG_INFO("drain: no datagram for %lld ms after %.1f s; sealing the sockets",
+                static_cast<long long>(kDrainQuietMs), secs);
+  } else {
+    RF_LOG_WARN("drain: datagrams still arriving after receive.drain_timeout = %u s; sealing the "
+                "sockets: from now on the kernel drops them and counts them as kernel drops",
+                timeout_s);
+  }
 }
 
 StatsSnapshot Collector::snapshot() const {
@@ -394,9 +508,9 @@ int run_collector(const Config& config, const RunOptions& options) {
     timespec timeout{1, 0};
     int sig = sigtimedwait(&set, nullptr, &timeout);
     if (sig == SIGINT || sig == SIGTERM) {
-      RF_LOG_INFO("%s: stopping (draining queues, flushing the partial interval); "
-                  "send it again to exit at once",
-                  sig == SIGINT ? "SIGINT" : "SIGTERM");
+      RF_LOG_INFO("%s: stopping (receiving until the exporters are quiet, at most %u s; then "
+                  "draining queues, flushing the partial interval); send it again to exit at once",
+                  sig == SIGINT ? "SIGINT" : "SIGTERM", config.receive.drain_timeout_s);
       break;
     }
     if (sig == SIGHUP) {

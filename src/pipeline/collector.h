@@ -12,10 +12,13 @@
 //   - the metrics HTTP server's threads (src/metrics), read-only on counters;
 //   - the caller's thread: start(), periodic stats line, stop().
 //
-// Shutdown (stop()): reactors stop receiving and are joined (everything they
-// took from the kernel has been handed off or counted as dropped); workers
-// then drain their queues and are joined; the flusher flushes the final,
-// partial interval to every sink; sinks are closed. Nothing received is lost.
+// Shutdown (stop()): the reactors keep receiving until the exporters have
+// been quiet for kDrainQuietMs (receive.drain_timeout at most; see
+// src/receive/reactor.h), then seal their sockets, take what the kernel still
+// holds and are joined (everything that reached the sockets has been handed
+// off or counted, later arrivals are kernel drops); workers then drain their
+// queues and are joined; the flusher flushes the final, partial interval to
+// every sink; sinks are closed. Nothing received is lost.
 //
 // Thread safety: start()/stop()/run_until_signal() from one thread;
 // snapshot()/reopen_outputs() from any thread after start().
@@ -55,9 +58,11 @@ class Collector {
   Collector& operator=(const Collector&) = delete;
 
   // Opens sockets, sets up the reactors (io_uring), drops privileges
-  // (config.process, src/common/privileges.h), then creates the sinks and
-  // starts every thread. false + *error on failure (e.g. the port is in use,
-  // process.user does not exist); nothing is left running then.
+  // (config.process, src/common/privileges.h), then creates the sinks,
+  // allocates the aggregation tables and starts every thread. false +
+  // *error (one line) on failure, e.g. the port is in use, process.user does
+  // not exist or the aggregation tables of aggregate.max_entries cannot be
+  // mapped; nothing is left running then. Never throws.
   bool start(std::string* error);
   // Graceful stop as described above. Idempotent.
   void stop();
@@ -87,6 +92,10 @@ class Collector {
   const Flusher* flusher() const { return flusher_.get(); }
 
  private:
+  bool start_stages(std::string* error);  // start() without the clean-up; may throw
+  void drain_receive();                   // stop() step 1: wait for quiet reactors
+  void abandon_start();                   // undoes a partial start_stages()
+
   Config config_;
   RunOptions options_;
   bool running_ = false;

@@ -1,5 +1,9 @@
 #include "receive/reactor.h"
 
+#include <algorithm>
+
+#include "common/log.h"
+
 #include "receive/recvmmsg_reactor.h"
 #include "receive/uring_reactor.h"
 
@@ -14,6 +18,23 @@ Reactor::Reactor(const ReceiveConfig& cfg, uint32_t index, size_t nsockets, Hand
       drops_(nsockets) {}
 
 Reactor::~Reactor() = default;
+
+void Reactor::seal_sockets() {
+  for (UdpSocket& s : sockets_) {
+    std::string error;
+    if (!s.seal(&error)) RF_LOG_WARN("reactor %u: cannot seal the socket at stop: %s", index_, error.c_str());
+  }
+}
+
+int64_t Reactor::empty_bound_ns() const {
+  return int64_t{std::max<uint32_t>(1, cfg_.drain_timeout_s)} * 1000000000;
+}
+
+void Reactor::log_left_in_sockets() const {
+  RF_LOG_WARN("reactor %u: datagrams still queued in the sockets after %lld s of emptying at stop "
+              "(workers not returning buffers); they are lost",
+              index_, static_cast<long long>(empty_bound_ns() / 1000000000));
+}
 
 std::unique_ptr<Reactor> make_reactor(const ReceiveConfig& cfg, uint32_t index,
                                       std::vector<UdpSocket> sockets, Handoff& handoff,

@@ -22,13 +22,30 @@
 // otherwise it sleeps until traffic, stop(), or a 100 ms housekeeping tick.
 //
 // Life cycle: make_reactor() (any thread) -> run() on the reactor's own
-// thread, once -> stop() from any thread -> run() returns after handing off
-// what it already took -> destroy.
+// thread, once -> [begin_drain(), then poll quiet()] -> stop() from any
+// thread -> run() returns -> destroy.
 // REQUIRES: the Reactor (which owns the buffer memory) outlives every
 // DatagramRef it produced: destroy it only after the workers are done.
 //
-// Thread safety: run() on one thread; stop(), backend() and buffers_home()
-// from any thread.
+// Shutdown without losing what the kernel holds (the collector's stop(); see
+// docs/config.md, receive.drain_timeout). The kernel queues datagrams for a
+// socket for as long as it is open, so "drain" has to end somewhere:
+//   1. begin_drain(): the reactor keeps receiving as usual and reports
+//      quiet() once no datagram arrived for kDrainQuietMs and none waits in
+//      its sockets. The caller waits for every reactor to be quiet, or for
+//      its own deadline.
+//   2. stop(): the reactor seals its sockets (UdpSocket::seal: the kernel
+//      drops and counts whatever arrives from then on), takes every datagram
+//      they still hold — waiting for workers to return buffers when its
+//      buffers are all out — for at most max(1 s, receive.drain_timeout),
+//      hands off or counts each one, reads the final kernel drop counts and
+//      returns. Anything still queued at that bound is logged, not counted.
+// So when run() has returned: every datagram that reached the sockets before
+// the seal was handed off or counted, and every one after it is in
+// kernel_drops (up to the socket's close).
+//
+// Thread safety: run() on one thread; stop(), begin_drain(), quiet(),
+// backend() and buffers_home() from any thread.
 #pragma once
 
 #include <atomic>
@@ -47,13 +64,62 @@
 
 namespace ringflow {
 
+// How long the sockets must stay empty before a draining reactor is quiet().
+constexpr int64_t kDrainQuietMs = 200;
+
+// The drain state shared by the backends: requested from any thread,
+// observed by the reactor thread once per loop turn.
+class DrainWatch {
+ public:
+  void request() { requested_.store(true, std::memory_order_release); }
+  bool requested() const { return requested_.load(std::memory_order_acquire); }
+  bool quiet() const { return quiet_.load(std::memory_order_acquire); }
+
+  // Reactor thread, each loop turn while requested(). busy: the turn took a
+  // datagram, or could not look (every buffer out, a request not armed).
+  // Quiet once kDrainQuietMs passed without a busy turn and a peek finds
+  // every socket empty (the peek catches data the kernel holds back, e.g.
+  // for io_uring's deferred task work).
+  void observe(bool busy, int64_t now_ns, const std::vector<UdpSocket>& sockets) {
+    if (!watching_) {
+      watching_ = true;
+      last_busy_ns_ = now_ns;
+    }
+    if (!busy && now_ns - last_busy_ns_ >= kDrainQuietMs * 1000000) {
+      bool empty = true;
+      for (const UdpSocket& s : sockets) empty = empty && !s.pending();
+      if (empty) {
+        quiet_.store(true, std::memory_order_release);
+        return;
+      }
+      busy = true;
+    }
+    if (busy) {
+      last_busy_ns_ = now_ns;
+      quiet_.store(false, std::memory_order_release);
+    }
+  }
+
+ private:
+  std::atomic<bool> requested_{false};
+  std::atomic<bool> quiet_{false};
+  bool watching_ = false;     // reactor thread only
+  int64_t last_busy_ns_ = 0;  // reactor thread only
+};
+
 class Reactor {
  public:
   virtual ~Reactor();
-  // Receives until stop(); then hands off what it already has and returns.
+  // Receives until stop(); then seals the sockets, takes what they hold,
+  // hands it off and returns (see "Shutdown" above).
   virtual void run() = 0;
   // Thread-safe and prompt: wakes a blocked run(). Idempotent.
   virtual void stop() = 0;
+  // Shutdown step 1 (see above): keep receiving, watch for quiet. Idempotent.
+  virtual void begin_drain() = 0;
+  // After begin_drain(): no datagram for kDrainQuietMs and the sockets empty.
+  // May turn false again when a datagram arrives.
+  bool quiet() const { return drain_.quiet(); }
   virtual const char* backend() const = 0;  // "io_uring" or "recvmmsg"
   // Buffers the reactor holds (in its ring or free list), i.e. not with a
   // worker or in flight. Refreshed once per loop iteration (relaxed), exact
@@ -80,8 +146,16 @@ class Reactor {
   Dispatcher dispatch_;
   KernelDrops drops_;
 
+  // Shutdown step 2, on the reactor thread: seals every socket (a failure is
+  // logged: arrivals then keep coming until the emptying bound).
+  void seal_sockets();
+  // How long a backend keeps emptying sealed sockets: max(1 s, drain_timeout).
+  int64_t empty_bound_ns() const;
+  void log_left_in_sockets() const;  // the emptying bound was reached
+
   std::atomic<bool> stop_{false};   // set by stop(), read by run()
   std::atomic<uint32_t> home_{0};   // buffers_home(), stored by run()
+  DrainWatch drain_;                // begin_drain() -> run() -> quiet()
 };
 
 // Chooses the backend per cfg.backend ("auto": probe io_uring with the

@@ -16,6 +16,7 @@ namespace {
 
 constexpr int kDryWaitMs = 1;     // free list empty: come back soon for returns
 constexpr int kIdleWaitMs = 100;  // housekeeping tick when idle
+constexpr int kDrainWaitMs = 10;  // draining: how often quiet() is brought up to date
 constexpr int64_t kProcRefreshNs = 1000000000;
 
 
@@ -64,6 +65,13 @@ std::unique_ptr<RecvmmsgReactor> RecvmmsgReactor::create(const ReceiveConfig& cf
 
 void RecvmmsgReactor::stop() {
   stop_.store(true, std::memory_order_release);
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof one);
+}
+
+void RecvmmsgReactor::begin_drain() {
+  drain_.request();
+  // Wake an idle poll so that the shorter drain tick starts now.
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof one);
 }
@@ -143,6 +151,11 @@ bool RecvmmsgReactor::receive(uint32_t s) {
 void RecvmmsgReactor::sleep(int timeout_ms, bool watch_sockets) {
   const nfds_t n = watch_sockets ? pfds_.size() : 1;
   int r = ::poll(pfds_.data(), n, timeout_ms);
+  if (r > 0 && (pfds_[0].revents & POLLIN)) {
+    // Consume the wake-up, or every later poll would return at once.
+    uint64_t v;
+    [[maybe_unused]] ssize_t got = ::read(wake_.get(), &v, sizeof v);
+  }
   if (r == 0 && monotonic_ns() - last_proc_ns_ >= kProcRefreshNs) {
     // Idle: SO_RXQ_OVFL only moves with traffic; read the socket table.
     drops_.refresh_from_proc(sockets_);
@@ -156,8 +169,10 @@ void RecvmmsgReactor::run() {
   while (!stop_.load(std::memory_order_acquire)) {
     take_returns();
     dispatch_.tick(wall_ms_coarse());
+    const bool draining = drain_.requested();
     if (nfree_ == 0) {
       home_.store(0, std::memory_order_relaxed);
+      if (draining) drain_.observe(true, monotonic_ns(), sockets_);
       sleep(kDryWaitMs, false);
       continue;
     }
@@ -165,13 +180,35 @@ void RecvmmsgReactor::run() {
     for (uint32_t s = 0; s < sockets_.size() && nfree_ > 0; ++s) got |= receive(s);
     drops_.publish(counters_.kernel_drops);
     home_.store(nfree_, std::memory_order_relaxed);
-    if (!got) sleep(kIdleWaitMs, true);
+    if (draining) drain_.observe(got, monotonic_ns(), sockets_);
+    if (!got) sleep(draining ? kDrainWaitMs : kIdleWaitMs, true);
   }
+  empty_sockets();
   // Everything received was handed off (or counted) inside receive().
   take_returns();
   drops_.refresh_from_proc(sockets_);
   drops_.publish(counters_.kernel_drops);
   home_.store(nfree_, std::memory_order_relaxed);
+}
+
+void RecvmmsgReactor::empty_sockets() {
+  seal_sockets();
+  // Sealed: the queues only shrink now. Read until one round with free
+  // buffers finds every socket empty.
+  const int64_t deadline = monotonic_ns() + empty_bound_ns();
+  for (;;) {
+    take_returns();
+    dispatch_.tick(wall_ms_coarse());
+    if (nfree_ > 0) {
+      bool got = false;
+      for (uint32_t s = 0; s < sockets_.size() && nfree_ > 0; ++s) got |= receive(s);
+      home_.store(nfree_, std::memory_order_relaxed);
+      if (!got) return;
+    }
+    if (monotonic_ns() >= deadline) break;
+    if (nfree_ == 0) sleep(kDryWaitMs, false);
+  }
+  log_left_in_sockets();
 }
 
 }  // namespace ringflow

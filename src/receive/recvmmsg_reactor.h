@@ -12,6 +12,10 @@
 // the stop() eventfd; when the free list is empty it waits 1 ms at a time
 // for workers to return buffers.
 //
+// Shutdown (reactor.h): while draining the poll wakes every 10 ms to update
+// quiet(); after stop() the sockets are sealed and read until a recvmmsg
+// with free buffers finds every socket empty.
+//
 // Thread safety: see Reactor.
 #pragma once
 
@@ -42,6 +46,7 @@ class RecvmmsgReactor final : public Reactor {
 
   void run() override;
   void stop() override;
+  void begin_drain() override;
   const char* backend() const override { return "recvmmsg"; }
 
  private:
@@ -59,6 +64,7 @@ class RecvmmsgReactor final : public Reactor {
   void take_returns();
   bool receive(uint32_t socket);  // one recvmmsg; true if it got datagrams
   void sleep(int timeout_ms, bool watch_sockets);
+  void empty_sockets();           // after stop(): seal, then take what is queued
 
   Mapping slab_;  // ring_entries * stride_ bytes
   uint32_t stride_ = 0;

@@ -1,6 +1,7 @@
 #include "receive/udp_socket.h"
 
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -90,6 +91,23 @@ uint64_t UdpSocket::kernel_drops() const {
   if (!fd_.valid()) return 0;
   proc_udp_drops(inode_, is_v6(endpoint_), &drops);
   return drops;
+}
+
+bool UdpSocket::pending() const {
+  if (!fd_.valid()) return false;
+  // MSG_TRUNC with a zero-length buffer: the datagram's length (>= 0) if
+  // there is one, without taking it; -1/EAGAIN when the queue is empty.
+  return ::recv(fd_.get(), nullptr, 0, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC) >= 0;
+}
+
+bool UdpSocket::seal(std::string* error) {
+  sock_filter drop_all[] = {BPF_STMT(BPF_RET | BPF_K, 0)};  // accept 0 bytes = drop
+  sock_fprog prog{1, drop_all};
+  if (::setsockopt(fd_.get(), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) {
+    *error = errno_message(endpoint_, "SO_ATTACH_FILTER", errno);
+    return false;
+  }
+  return true;
 }
 
 bool proc_udp_drops(ino_t inode, bool v6, uint64_t* drops) {

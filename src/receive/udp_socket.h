@@ -19,6 +19,13 @@
 //     datagram received after a drop, so reactors see kernel drops for free.
 //   - IPV6_V6ONLY=0 on [::] so one socket receives IPv4 and IPv6 exporters.
 //
+// At shutdown a reactor seal()s its sockets: a classic BPF filter that
+// accepts nothing makes the kernel drop every datagram that arrives from then
+// on and count it in the socket's drop counter (sk_drops: /proc/net/udp and
+// SO_RXQ_OVFL), while what is already queued can still be read. Closing the
+// socket instead would discard the queue and answer later datagrams with ICMP
+// port unreachable, counted nowhere.
+//
 // Thread safety: a UdpSocket is owned by one thread at a time (the reactor
 // that receives on it); kernel_drops() reads /proc and may be called from any
 // thread while the fd stays open.
@@ -62,6 +69,13 @@ class UdpSocket {
   // socket inode); 0 when the socket is not listed. Slow (reads and parses
   // the whole table): for idle sockets and shutdown, never per datagram.
   uint64_t kernel_drops() const;
+  // True when a datagram (even an empty one) waits in the receive queue.
+  // One non-blocking MSG_PEEK: for shutdown, never per datagram.
+  bool pending() const;
+  // Stops the kernel from queueing datagrams: from now on each arriving one
+  // is dropped and counted in kernel_drops(); the queue stays readable.
+  // false + "ADDRESS: SO_ATTACH_FILTER: strerror" in *error on failure.
+  bool seal(std::string* error);
 
  private:
   UniqueFd fd_;          // empty when default-constructed or moved-from

@@ -24,6 +24,7 @@ constexpr uint64_t tag(uint64_t kind, uint32_t socket) { return kind << 32 | soc
 constexpr int64_t kMs = 1000000;
 constexpr int64_t kDryWaitNs = 1 * kMs;      // ring dry: come back soon for returns
 constexpr int64_t kIdleWaitNs = 100 * kMs;   // housekeeping tick when idle
+constexpr int64_t kDrainWaitNs = 10 * kMs;   // draining: how often quiet() is brought up to date
 constexpr int64_t kProcRefreshNs = 1000 * kMs;
 constexpr int64_t kStopDeadlineNs = 1000 * kMs;
 
@@ -236,6 +237,14 @@ void UringReactor::stop() {
   [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof one);
 }
 
+void UringReactor::begin_drain() {
+  drain_.request();
+  // Complete the wake-up read so that an idle wait ends and the drain tick
+  // starts now (process_batch re-arms the read while not stopping).
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof one);
+}
+
 io_uring_sqe* UringReactor::get_sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
   if (!sqe) {
@@ -314,6 +323,7 @@ void UringReactor::on_recv(const io_uring_cqe* cqe, uint32_t s) {
     recycle(bid);
     return;
   }
+  got_data_ = true;
   counters_.bytes.add(o->payloadlen);
   for (cmsghdr* c = io_uring_recvmsg_cmsg_firsthdr(o, &msg_); c;
        c = io_uring_recvmsg_cmsg_nexthdr(o, &msg_, c)) {
@@ -400,29 +410,61 @@ void UringReactor::run() {
     const bool stopping = stop_.load(std::memory_order_acquire);
     take_returns();
     dispatch_.tick(wall_ms_coarse());
-    bool all_armed = true;
-    if (!stopping) {
-      for (uint32_t s = 0; s < sockets_.size(); ++s) {
-        if (armed_[s]) continue;
-        // Re-arm only with enough buffers to make the request worth it;
-        // an empty ring would end it again at once with ENOBUFS.
-        if (!backoff_ && in_ring_ >= rearm_threshold_) {
-          arm(s);
-          counters_.rearms.add();
-        } else {
-          all_armed = false;
-        }
-      }
-    }
+    // Re-arm only with enough buffers to make the request worth it; an
+    // empty ring would end it again at once with ENOBUFS.
+    const bool all_armed = stopping || (!backoff_ && rearm(rearm_threshold_));
     commit_buffers();
     drops_.publish(counters_.kernel_drops);
     home_.store(in_ring_, std::memory_order_relaxed);
     if (stopping) break;
     backoff_ = false;
-    wait(all_armed ? kIdleWaitNs : kDryWaitNs);
+    const bool draining = drain_.requested();
+    if (draining) drain_.observe(got_data_ || !all_armed, monotonic_ns(), sockets_);
+    got_data_ = false;
+    wait(!all_armed ? kDryWaitNs : draining ? kDrainWaitNs : kIdleWaitNs);
     process_batch();
   }
+  empty_sockets();
   shutdown();
+}
+
+bool UringReactor::rearm(uint32_t min_buffers) {
+  bool all_armed = true;
+  for (uint32_t s = 0; s < sockets_.size(); ++s) {
+    if (armed_[s]) continue;
+    if (in_ring_ >= min_buffers) {
+      arm(s);
+      counters_.rearms.add();
+    } else {
+      all_armed = false;
+    }
+  }
+  return all_armed;
+}
+
+void UringReactor::empty_sockets() {
+  seal_sockets();
+  // Sealed: the queues only shrink now. Keep receiving (re-arming as buffers
+  // come back) until every request is armed and a peek finds every socket
+  // empty: with DEFER_TASKRUN a datagram stays in its socket until the task
+  // work that copies it runs inside our wait, so "empty" means taken.
+  const int64_t deadline = monotonic_ns() + empty_bound_ns();
+  for (;;) {
+    take_returns();
+    dispatch_.tick(wall_ms_coarse());
+    const bool all_armed = rearm(1);
+    commit_buffers();
+    home_.store(in_ring_, std::memory_order_relaxed);
+    if (all_armed && io_uring_cq_ready(ring_.get()) == 0) {
+      bool empty = true;
+      for (const UdpSocket& s : sockets_) empty = empty && !s.pending();
+      if (empty) return;
+    }
+    if (monotonic_ns() >= deadline) break;
+    wait(all_armed ? kMs : kDryWaitNs);
+    process_batch();
+  }
+  log_left_in_sockets();
 }
 
 void UringReactor::shutdown() {

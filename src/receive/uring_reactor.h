@@ -24,6 +24,11 @@
 // and the wake-up read; the CQ is sized above that so it cannot overflow
 // (overflow is still checked and counted in cq_overflow).
 //
+// Shutdown (reactor.h): while draining the reactor wakes every 10 ms to
+// update quiet(). After stop() it seals the sockets and keeps the multishot
+// requests armed (re-arming as buffers come back) until a peek finds every
+// socket empty; then it cancels them and hands off what they still deliver.
+//
 // Thread safety: see Reactor.
 #pragma once
 
@@ -68,6 +73,7 @@ class UringReactor final : public Reactor {
 
   void run() override;
   void stop() override;
+  void begin_drain() override;
   const char* backend() const override { return "io_uring"; }
 
   // The setup flags the kernel accepted (for logs and tests).
@@ -89,6 +95,8 @@ class UringReactor final : public Reactor {
   void process_batch();         // peek a batch, process, one cq_advance
   void on_recv(const io_uring_cqe* cqe, uint32_t socket);
   void wait(int64_t timeout_ns);
+  bool rearm(uint32_t min_buffers);  // arms the ended requests; true if all armed
+  void empty_sockets();              // after stop(): seal, take what is queued
   void shutdown();
 
   // Declared after the mappings, so ring_ is torn down first: the kernel may
@@ -113,6 +121,7 @@ class UringReactor final : public Reactor {
   int64_t last_proc_ns_ = 0;
   uint32_t errors_logged_ = 0;
   bool backoff_ = false;  // an unexpected error: wait 1 ms before re-arming
+  bool got_data_ = false; // a datagram completion since the last drain check
 
 };
 

@@ -491,14 +491,18 @@ void ClickHouseSink::replay_loop() {
     if (rec.columns != spool_columns_) {
       // Written by a run with another aggregation key, or by ringflow 0.1
       // (names only, IPv4 addresses as UInt32): this table cannot take it.
-      // Keep the file for the operator, out of the queue.
+      // Keep the file for the operator, out of the queue. Counted before
+      // it leaves the queue: whoever sees the spool empty (wait_spool_empty)
+      // also sees the count.
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        counters_.spool_rejected.add();
+      }
       spool_.set_aside_front("rejected", &why);
       RF_LOG_ERROR("%s: spooled INSERT %s has other columns than the table (%s); set aside as "
                    ".rejected in %s",
                    who.c_str(), hex16(rec.batch_id).c_str(), rec.columns.c_str(),
                    opt_.spool_dir.c_str());
-      std::lock_guard<std::mutex> lock(mu_);
-      counters_.spool_rejected.add();
       continue;
     }
     Delivery d = deliver(*replay_, rec.batch_id, rec.start_ms, rec.rows, rec.payload, true, &why);
@@ -508,11 +512,14 @@ void ClickHouseSink::replay_loop() {
       continue;
     }
     if (d == Delivery::kPartial) {
-      // Cannot happen with one-block INSERTs; never insert twice.
+      // Cannot happen with one-block INSERTs; never insert twice. Counted
+      // before it leaves the queue, as above.
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        counters_.spool_rejected.add();
+      }
       spool_.set_aside_front("partial", &why);
       RF_LOG_ERROR("%s: %s; not inserted again, set aside as .partial", who.c_str(), why.c_str());
-      std::lock_guard<std::mutex> lock(mu_);
-      counters_.spool_rejected.add();
       continue;
     }
     if (d == Delivery::kInserted) {

@@ -2,8 +2,9 @@
 # sourced, not run. Needs BUILD, SRC and WORK set and fail() defined by the
 # caller. Every process it starts is remembered by PID and stopped by that PID.
 #
-#   ch_require_server            installs clickhouse-server if missing; exit 77
-#                                (skip) only when it cannot be installed at all
+#   ch_require_server            exit 77 (skip, with the reason) when
+#                                clickhouse-server is not installed: tests
+#                                install nothing (scripts/deps.sh --test does)
 #   chq URL SQL                  runs SQL, prints the answer; fails the test on
 #                                a server error
 #   doc_block FILE NAME          the fenced code block that follows the line
@@ -16,7 +17,11 @@
 #   stop_all_ringflow            for cleanup: every one still running
 #   truth_totals FILE            "flows packets bytes" of a --truth total row
 #   wait_spool_empty DIR SECS    until no *.rfspool file is left in DIR
+#   spooled DIR                  true when DIR holds a *.rfspool file
+# and rf_wait from tests/support/e2e.sh.
 
+# shellcheck source=tests/support/e2e.sh
+. "$SRC/tests/support/e2e.sh"  # rf_wait
 CHS="bash $SRC/scripts/clickhouse.sh"
 RINGFLOW=$BUILD/ringflow
 GEN=$BUILD/ringflow-gen
@@ -26,11 +31,8 @@ ch_require_server() {
   [ -x "$RINGFLOW" ] || fail "$RINGFLOW not built"
   [ -x "$GEN" ] || fail "$GEN not built"
   if ! command -v clickhouse-server >/dev/null 2>&1 && [ ! -x /usr/sbin/clickhouse-server ]; then
-    if ! $CHS install; then
-      echo "SKIP: clickhouse-server is not installed and cannot be installed here" \
-           "(run scripts/clickhouse.sh install as root)" >&2
-      exit 77
-    fi
+    echo "SKIP: clickhouse-server is not installed (as root: scripts/deps.sh --test)" >&2
+    exit 77
   fi
 }
 
@@ -107,6 +109,10 @@ stop_all_ringflow() {
 truth_totals() {
   awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i }
               $1 == "total" { print $col["flows"], $col["packets"], $col["bytes"] }' "$1"
+}
+
+spooled() {
+  [ -n "$(find "$1" -name '*.rfspool' -print -quit 2>/dev/null)" ]
 }
 
 wait_spool_empty() {
