@@ -26,6 +26,7 @@
 # Usage: e2e_metrics_flood_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1
+src=$2
 ringflow=$build/ringflow
 gen=$build/ringflow-gen
 work=$(mktemp -d)
@@ -41,6 +42,7 @@ fail() {
 }
 command -v promtool > /dev/null || fail "promtool not found (scripts/deps.sh --test installs prometheus)"
 command -v curl > /dev/null || fail "curl not found (scripts/deps.sh --test installs it)"
+. "$src/tests/support/e2e.sh"
 
 # value FILE 'name{labels}' -> the sample's value (0 when absent)
 value() { awk -v s="$2" '$1 == s { v = $2 } END { print v == "" ? 0 : v }' "$1"; }
@@ -84,16 +86,10 @@ start() {
   printf '%s\n' "$2" > "$dir/netflow.toml"
   "$ringflow" -c "$dir/netflow.toml" > "$dir/stdout" 2> "$dir/stderr" &
   pid=$!
-  port= murl=
-  for _ in $(seq 1 400); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\):.*/\1/p' "$dir/stderr")
-    murl=$(sed -n 's/.*metrics: serving \(http:[^ ]*\).*/\1/p' "$dir/stderr")
-    [ -n "$port" ] && [ -n "$murl" ] && return 0
-    kill -0 "$pid" 2> /dev/null || { cat "$dir/stderr" >&2; fail "$1: ringflow exited"; }
-    sleep 0.05
-  done
-  cat "$dir/stderr" >&2
-  fail "$1: ringflow did not report its ports"
+  rf_wait 20 "$1: ringflow's port" grep -q "listening on" "$dir/stderr" ||
+    { cat "$dir/stderr" >&2; fail "$1: ringflow did not report its ports"; }
+  port=$(rf_listening_port "$dir/stderr")
+  murl=$(rf_serving_url "$dir/stderr")
 }
 stop() {
   kill -TERM "$pid"
@@ -105,12 +101,9 @@ stop() {
 # settle OUT FAMILY WANT: scrapes into OUT until the family's total is WANT;
 # 30 s at most.
 settle() {
-  for _ in $(seq 1 150); do
-    curl -sf "$murl" > "$1" || true
-    [ "$(total "$1" "$2")" = "$3" ] && return 0
-    sleep 0.2
-  done
-  fail "metrics did not settle on $2 = $3 (last scrape: $(total "$1" "$2"))"
+  rf_wait 30 "$2 = $3" rf_metric_is "$murl" "$2" "$3" ||
+    fail "metrics did not settle on $2 = $3 (last scrape: $(rf_metric "$murl" "$2"))"
+  rf_scrape "$murl" > "$1"
 }
 
 pps=20000

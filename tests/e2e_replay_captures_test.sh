@@ -45,6 +45,7 @@ fail() {
   exit 1
 }
 command -v curl > /dev/null || fail "curl not found (scripts/deps.sh --test installs it)"
+. "$src/tests/support/e2e.sh"
 
 # Invalid on purpose (decode_v9ipfix_capture_test checks how they are refused
 # or counted): not a comparison of sums.
@@ -74,11 +75,6 @@ csv_rows() {
     { k = $c["src_addr"] " " $c["dst_addr"]; P[k] += $c["packets"]; B[k] += $c["bytes"] }
     END { for (k in P) printf "%s %.0f %.0f\n", k, P[k], B[k] }' "$1"/flows-*.csv | LC_ALL=C sort
 }
-# value FILE 'name{labels}' prefix -> sum of the family's samples
-total() {
-  awk -v n="$2" 'substr($0,1,1) != "#" && ($1 == n || index($1, n "{") == 1) { s += $2 }
-                 END { printf "%.0f\n", s }' "$1"
-}
 
 exact=0 onesided=0 records=0 keys=0
 while IFS=$'\t' read -r -u 3 name _ _ versions datagrams _ _ data_records _ without exceptions _; do
@@ -107,29 +103,18 @@ directory = "$dir/out"
 EOF
   "$ringflow" -c "$dir/netflow.toml" < /dev/null > "$dir/stdout" 2> "$dir/stderr" &
   pid=$!
-  port= murl=
-  for _ in $(seq 1 200); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\):.*/\1/p' "$dir/stderr" 2> /dev/null || true)
-    murl=$(sed -n 's/.*metrics: serving \(http:[^ ]*\).*/\1/p' "$dir/stderr" 2> /dev/null || true)
-    [ -n "$port" ] && [ -n "$murl" ] && break
-    kill -0 "$pid" 2> /dev/null || { cat "$dir/stderr" >&2; fail "$name: ringflow exited"; }
-    sleep 0.05
-  done
-  [ -n "$port" ] || fail "$name: ringflow did not report its port"
+  rf_wait 10 "$name: ringflow's port" grep -q "listening on" "$dir/stderr" ||
+    { cat "$dir/stderr" >&2; fail "$name: ringflow did not report its port"; }
+  port=$(rf_listening_port "$dir/stderr")
+  murl=$(rf_serving_url "$dir/stderr")
   "$gen" --target "127.0.0.1:$port" --replay "$pcap" --replay-speed 0 --pps 20000 \
     --truth "$dir/truth.tsv" -q 2> "$dir/gen.stderr" || { cat "$dir/gen.stderr" >&2; fail "$name: ringflow-gen failed"; }
   sent=$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "datagrams") k = i; next }
                      $1 == "total" { print $k }' "$dir/truth.tsv")
   [ "$sent" = "$datagrams" ] || fail "$name: ringflow-gen sent $sent datagrams, the index says $datagrams"
   # Everything received before the stop: SIGTERM then drains the queues.
-  got=
-  for _ in $(seq 1 200); do
-    curl -sf "$murl" > "$dir/metrics" || true
-    got=$(total "$dir/metrics" ringflow_receive_datagrams_total)
-    [ "$got" = "$sent" ] && break
-    sleep 0.05
-  done
-  [ "$got" = "$sent" ] || fail "$name: ringflow received $got of $sent datagrams"
+  rf_wait 10 "$name: $sent datagrams received" rf_metric_is "$murl" ringflow_receive_datagrams_total "$sent" ||
+    fail "$name: ringflow received $(rf_metric "$murl" ringflow_receive_datagrams_total) of $sent datagrams"
   kill -TERM "$pid"
   rc=0
   wait "$pid" || rc=$?
