@@ -12,7 +12,7 @@
 #
 # Symbols: a backticked name that looks like code - Foo::bar, foo(), kFoo, a
 # CamelCase type, a snake_case name - must occur as a word (grep -w) in src/,
-# include/ or a CMakeLists.txt; Foo::bar also passes when Foo and bar occur
+# include/, tests/support/ or a CMakeLists.txt; Foo::bar also passes when Foo and bar occur
 # in one file (a member defined in its class), and ringflow_<stage> when
 # src/<stage>/ exists (libraries named by ringflow_add_stage). So a renamed
 # function or type fails here until the map follows.
@@ -62,8 +62,11 @@ while IFS= read -r line; do
     sed -E 's#^[^A-Za-z0-9_./-]##')
 done < "$page"
 
-# Symbols. The corpus: every source and header file, and the CMake files.
-mapfile -t corpus < <(find "$src/src" "$src/include" -type f \( -name '*.h' -o -name '*.cc' \)
+# Symbols. The corpus: every source and header file, the test support code
+# (tests/support/: the e2e helpers the page's test section names), and the
+# CMake files.
+mapfile -t corpus < <(find "$src/src" "$src/include" "$src/tests/support" -type f \
+                        \( -name '*.h' -o -name '*.cc' -o -name '*.sh' \)
                       find "$src" -name CMakeLists.txt -not -path "$src/build/*")
 symbols=0
 bad_symbols=0
@@ -80,7 +83,7 @@ check_symbol() {  # check_symbol NAME LINE_NUMBER
     done
   fi
   if [[ $name =~ ^ringflow_([a-z0-9]+)$ && -d $src/src/${BASH_REMATCH[1]} ]]; then return 0; fi
-  echo "FAIL: ${page#"$src"/}:$2 names \`$name\`, which is in no file of src/, include/ or CMake" >&2
+  echo "FAIL: ${page#"$src"/}:$2 names \`$name\`, which is in no file of src/, include/, tests/support/ or CMake" >&2
   bad_symbols=$((bad_symbols + 1))
 }
 n=0
