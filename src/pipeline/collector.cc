@@ -18,6 +18,7 @@
 #include "common/file_write.h"
 #include "common/log.h"
 #include "common/privileges.h"
+#include "common/unique_file.h"
 #include "pipeline/flusher.h"
 #include "pipeline/metrics_export.h"
 #include "pipeline/session_admission.h"
@@ -423,12 +424,11 @@ std::string Collector::template_state_path() const {
 
 void Collector::read_template_state(std::string* out) const {
   const std::string path = template_state_path();
-  FILE* f = std::fopen(path.c_str(), "rb");
+  UniqueFile f(std::fopen(path.c_str(), "rb"));
   if (!f) return;  // first start, or never saved: nothing to restore
   char buf[65536];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out->append(buf, n);
-  std::fclose(f);
+  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) out->append(buf, n);
 }
 
 void Collector::write_template_state() const {

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/unique_file.h"
 
 namespace ringflow {
 namespace {
@@ -111,14 +112,14 @@ bool UdpSocket::seal(std::string* error) {
 }
 
 bool proc_udp_drops(ino_t inode, bool v6, uint64_t* drops) {
-  FILE* f = std::fopen(v6 ? "/proc/net/udp6" : "/proc/net/udp", "re");
+  UniqueFile f(std::fopen(v6 ? "/proc/net/udp6" : "/proc/net/udp", "re"));
   if (!f) return false;
   char line[512];
   bool found = false;
   // Header line first; then "sl local rem st tx:rx tr:when retr uid timeout
   // inode ref pointer drops". Fields after the inode are fixed in count.
-  if (std::fgets(line, sizeof line, f)) {
-    while (!found && std::fgets(line, sizeof line, f)) {
+  if (std::fgets(line, sizeof line, f.get())) {
+    while (!found && std::fgets(line, sizeof line, f.get())) {
       unsigned long long ino = 0, d = 0;
       char ptr[32];
       int n = std::sscanf(line,
@@ -130,7 +131,6 @@ bool proc_udp_drops(ino_t inode, bool v6, uint64_t* drops) {
       }
     }
   }
-  std::fclose(f);
   return found;
 }
 
