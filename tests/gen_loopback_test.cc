@@ -5,6 +5,9 @@
 // does not drop datagrams, and kernel drops are checked, not assumed.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -25,8 +28,11 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
+// One name per process: ctest runs each test case as its own process, two at
+// a time, and a shared truth file would be overwritten by the other case.
 std::string tmp_path(const std::string& name) {
-  return std::string(RINGFLOW_BINARY_DIR) + "/gen_loopback_" + name;
+  return std::string(RINGFLOW_BINARY_DIR) + "/gen_loopback_" + std::to_string(getpid()) + "_" +
+         name;
 }
 
 struct Outcome {
@@ -61,6 +67,7 @@ Outcome run_against_receiver(GenConfig cfg, bool keys = false) {
   out.rx->stop();
   REQUIRE(write_truth_files(cfg, model.get(), r, &err));
   REQUIRE(parse_truth(read_text(cfg.truth_path), &out.truth, &err));
+  std::remove(cfg.truth_path.c_str());
   out.keys = r.keys;
   // Kernel drops would make every comparison below meaningless: say so.
   REQUIRE(out.rx->kernel_drops == 0);
