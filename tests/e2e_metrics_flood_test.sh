@@ -63,20 +63,11 @@ positive() { # positive WHAT GOT
   [ "$2" -gt 0 ] || fail "$1: expected > 0, got $2"
   echo "  ok  $1 = $2 > 0"
 }
-# truth TSV COLUMN -> the column's value in the "total" row
-truth_total() {
-  awk -F'\t' -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
-                        $1 == "total" { print $k }' "$1"
-}
 # uniform TSV COLUMN -> the column's value, which every exporter row must share
 uniform() {
   awk -F'\t' -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
                         $1 != "total" { if (v == "") v = $k; else if ($k != v) bad = 1 }
                         END { if (bad) print "mixed"; else print v }' "$1"
-}
-csv_flows() { # the CSVs' flows column summed
-  awk -F, 'FNR == 1 { for (i = 1; i <= NF; i++) if ($i == "flows") k = i; next } { s += $k }
-           END { printf "%.0f\n", s }' "$1"/flows-*.csv
 }
 
 # start NAME TOML: runs ringflow; sets pid, port (UDP) and murl (/metrics).
@@ -138,7 +129,7 @@ sent=$((exporters * per))
 "$gen" --target "127.0.0.1:$port" --protocol ipfix --exporters $exporters --exporter-mode addr \
   --count $sent --pps $pps --template-delay 1 --seed 16 --truth "$work/flood/truth.tsv" -q
 t=$work/flood/truth.tsv
-expect "truth: datagrams sent" "$(truth_total "$t" datagrams)" $sent
+expect "truth: datagrams sent" "$(rf_truth_total "$t" datagrams)" $sent
 expect "truth: datagrams per exporter" "$(uniform "$t" datagrams)" $per
 flows_per=$(uniform "$t" flows)
 early_per=$(uniform "$t" records_before_template)
@@ -204,7 +195,7 @@ echo "  ok  promtool check metrics"
 rss=$(awk '/^VmHWM:/ { print int($2 / 1024) }' "/proc/$pid/status")
 at_most "peak RSS (MiB)" "$rss" 256
 stop
-expect "flows in the CSV files = flows decoded" "$(csv_flows "$work/flood/out")" $want
+expect "flows in the CSV files = flows decoded" "$(rf_csv_sum "$work/flood/out" flows)" $want
 
 ########################################################################
 echo "phase 2: a template storm against decode.max_templates(_per_stream)"
@@ -248,7 +239,7 @@ added=$(value "$m" 'ringflow_templates_total{event="added"}')
 refreshed=$(value "$m" 'ringflow_templates_total{event="refreshed"}')
 expect "templates added" "$added" 400
 expect "added + refreshed + rejected = template records sent" \
-  $((added + refreshed + per_stream + in_all)) "$(truth_total "$t" templates_sent)"
+  $((added + refreshed + per_stream + in_all)) "$(rf_truth_total "$t" templates_sent)"
 expect "templates rejected for anything else" \
   $(($(total "$m" ringflow_templates_rejected_total) - per_stream - in_all)) 0
 echo "held data:"
@@ -266,7 +257,7 @@ expect "held = released + expired" "$held" \
 positive "expired" "$(value "$m" 'ringflow_held_sets_total{outcome="expired"}')"
 decoded=$(total "$m" ringflow_decode_flows_total)
 positive "flows decoded" "$decoded"
-at_most "flows decoded" "$decoded" "$(truth_total "$t" flows)"
+at_most "flows decoded" "$decoded" "$(rf_truth_total "$t" flows)"
 stop
-expect "flows in the CSV files = flows decoded" "$(csv_flows "$work/storm/out")" "$decoded"
+expect "flows in the CSV files = flows decoded" "$(rf_csv_sum "$work/storm/out" flows)" "$decoded"
 echo "e2e_metrics_flood: PASS"

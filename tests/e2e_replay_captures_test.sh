@@ -109,8 +109,7 @@ EOF
   murl=$(rf_serving_url "$dir/stderr")
   "$gen" --target "127.0.0.1:$port" --replay "$pcap" --replay-speed 0 --pps 20000 \
     --truth "$dir/truth.tsv" -q 2> "$dir/gen.stderr" || { cat "$dir/gen.stderr" >&2; fail "$name: ringflow-gen failed"; }
-  sent=$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "datagrams") k = i; next }
-                     $1 == "total" { print $k }' "$dir/truth.tsv")
+  sent=$(rf_truth_total "$dir/truth.tsv" datagrams)
   [ "$sent" = "$datagrams" ] || fail "$name: ringflow-gen sent $sent datagrams, the index says $datagrams"
   # Everything received before the stop: SIGTERM then drains the queues.
   rf_wait 10 "$name: $sent datagrams received" rf_metric_is "$murl" ringflow_receive_datagrams_total "$sent" ||

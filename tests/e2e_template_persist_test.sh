@@ -35,14 +35,6 @@ expect() { # expect WHAT GOT WANT
   [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
   echo "  ok  $1 = $3"
 }
-truth_total() { # truth_total TSV COLUMN
-  awk -F'\t' -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
-                        $1 == "total" { print $k }' "$1"
-}
-csv_sum() { # csv_sum DIR COLUMN: the column summed over the interval files
-  awk -F, -v c="$2" 'FNR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next } { s += $k }
-                     END { printf "%.0f\n", s }' "$1"/flows-*.csv
-}
 
 # run NAME OUTDIR PERSIST GEN-ARGS...: one collector, one generator run,
 # SIGTERM; leaves $work/NAME/metrics (the last scrape) and truth.tsv.
@@ -73,7 +65,7 @@ EOF
   "$gen" --target "127.0.0.1:$port" --protocol v9 --ipv6-share 0.5 --samplers 10 \
     --pps 2000 --truth "$dir/truth.tsv" -q "$@"
   local sent
-  sent=$(truth_total "$dir/truth.tsv" datagrams)
+  sent=$(rf_truth_total "$dir/truth.tsv" datagrams)
   rf_wait 20 "$name: $sent datagrams received" \
     rf_metric_is "$murl" ringflow_receive_datagrams_total "$sent" ||
     fail "$name: ringflow received $(rf_metric "$murl" ringflow_receive_datagrams_total) of $sent"
@@ -102,11 +94,11 @@ grep -q "templates: 3 restored from $work/out/templates.state" "$work/second/std
   fail "run 2 did not log 'templates: 3 restored' (v9 IPv4, IPv6 and options)"
 echo "  ok  3 templates restored"
 expect "data sets held for a template" "$(held second)" 0
-expect "CSV flows = truth" "$(csv_sum "$work/out" flows)" "$(truth_total "$work/second/truth.tsv" flows)"
-expect "CSV packets = truth, renormalized by the saved rate" "$(csv_sum "$work/out" packets)" \
-  "$(truth_total "$work/second/truth.tsv" packets_scaled)"
-expect "CSV bytes = truth, renormalized by the saved rate" "$(csv_sum "$work/out" bytes)" \
-  "$(truth_total "$work/second/truth.tsv" bytes_scaled)"
+expect "CSV flows = truth" "$(rf_csv_sum "$work/out" flows)" "$(rf_truth_total "$work/second/truth.tsv" flows)"
+expect "CSV packets = truth, renormalized by the saved rate" "$(rf_csv_sum "$work/out" packets)" \
+  "$(rf_truth_total "$work/second/truth.tsv" packets_scaled)"
+expect "CSV bytes = truth, renormalized by the saved rate" "$(rf_csv_sum "$work/out" bytes)" \
+  "$(rf_truth_total "$work/second/truth.tsv" bytes_scaled)"
 
 echo "run 3, the control: the same without the saved templates"
 run third "$work/out3" false --count 200 --seed 6 --template-delay 60

@@ -18,6 +18,10 @@
 #                                     ("metrics: serving http://...")
 #   rf_listening_port LOGFILE         the UDP port a collector logged
 #                                     ("listening on 127.0.0.1:PORT")
+#   rf_truth_total TSV COLUMN         COLUMN of the "total" row of a truth
+#                                     file ringflow-gen --truth wrote
+#   rf_csv_sum DIR COLUMN             COLUMN summed over every row of the
+#                                     csv sink's interval files in DIR
 #
 # Needs curl (scripts/deps.sh --test installs it).
 
@@ -61,4 +65,14 @@ rf_serving_url() {
 
 rf_listening_port() {
   sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1" 2>/dev/null | head -n 1
+}
+
+rf_truth_total() {
+  awk -F'\t' -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next }
+                        $1 == "total" { print $k }' "$1"
+}
+
+rf_csv_sum() {
+  awk -F, -v c="$2" 'FNR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next } { s += $k }
+                     END { printf "%.0f\n", s }' "$1"/flows-*.csv
 }
