@@ -728,6 +728,78 @@ TEST_CASE("times: every encoding comes back to the same millisecond", "[decode][
   }
 }
 
+// Time IEs may come in 8 bytes whatever their type, so a value can be far
+// outside any clock (the fuzzer's find: flowStartSeconds 0x..., times 1000,
+// overflowed int64). Such a value counts as not sent; the other end of the
+// flow, when sane, stands for both.
+TEST_CASE("times: values out of any clock's range count as not sent",
+          "[decode][sessions]") {
+  set_decode_path(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
+  INFO("decode path " << decode_path_name(decode_path()));
+  // The record is the message's last 20 bytes: address, start (8), end (8).
+  auto patched = [](uint16_t start_ie, uint16_t end_ie, const FlowRecord& f, uint64_t start_raw,
+                    bool end_too) {
+    TemplateSpec t;
+    t.id = 600;
+    t.fields = {{ie::kSourceIPv4Address, 4}, {start_ie, 8}, {end_ie, 8}};
+    std::vector<uint8_t> d = Msg(WireVersion::kIpfix).templates({t}).data(t, {f}).finish(0);
+    for (int i = 0; i < 8; ++i) {
+      d[d.size() - 16 + i] = static_cast<uint8_t>(start_raw >> (56 - 8 * i));
+      if (end_too) d[d.size() - 8 + i] = static_cast<uint8_t>(start_raw >> (56 - 8 * i));
+    }
+    return d;
+  };
+  FlowRecord f = flow(2);
+  f.start_ms = f.start_ms / 1000 * 1000;
+  f.end_ms = f.end_ms / 1000 * 1000;
+  SECTION("seconds: start garbage, end sane") {
+    Harness h;
+    for (uint64_t raw : {~uint64_t{0}, uint64_t{1} << 63, (uint64_t{1} << 53) / 1000 + 1}) {
+      INFO("start raw " << raw);
+      std::vector<FlowRecord> got =
+          h.feed(patched(ie::kFlowStartSeconds, ie::kFlowEndSeconds, f, raw, false));
+      REQUIRE(got.size() == 1);
+      CHECK(got[0].start_ms == f.end_ms);
+      CHECK(got[0].end_ms == f.end_ms);
+      CHECK((got[0].flags & kFlowTimeUnknown) == 0);
+    }
+  }
+  SECTION("milliseconds: both garbage, the time is unknown") {
+    Harness h;
+    std::vector<FlowRecord> got = h.feed(
+        patched(ie::kFlowStartMilliseconds, ie::kFlowEndMilliseconds, f, ~uint64_t{0} - 5, true));
+    REQUIRE(got.size() == 1);
+    CHECK((got[0].flags & kFlowTimeUnknown) != 0);
+    CHECK(got[0].start_ms == kNow / 1000 * 1000);
+  }
+  SECTION("uptimes against a system init time near int64's end") {
+    Harness h;
+    TemplateSpec opt;
+    opt.id = 601;
+    opt.options = true;
+    opt.scope_count = 1;
+    opt.fields = {{ie::kExporterIPv4Address, 4}, {ie::kSystemInitTimeMilliseconds, 8}};
+    Msg m(WireVersion::kIpfix);
+    m.templates({opt});
+    FlowRecord none;
+    m.b.begin_set(601);
+    RecordValues v;
+    v.flow = &none;
+    v.system_init_ms = (uint64_t{1} << 63) - 10;
+    uint8_t* p = m.b.reserve_record(12);
+    REQUIRE(gen::encode_record(opt, v, p, 12) == 12);
+    m.b.end_set();
+    TemplateSpec d;
+    d.id = 602;
+    d.fields = {{ie::kSourceIPv4Address, 4}, {ie::kFlowStartSysUpTime, 4}, {ie::kFlowEndSysUpTime, 4}};
+    m.templates({d});
+    std::vector<FlowRecord> got = h.feed(m.data(d, {flow(1)}).finish(0));
+    REQUIRE(got.size() == 1);
+    CHECK((got[0].flags & kFlowTimeUnknown) != 0);
+    CHECK(got[0].start_ms == kNow / 1000 * 1000);
+  }
+}
+
 TEST_CASE("reduced-size, variable-length and enterprise fields", "[decode][sessions]") {
   set_decode_path(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
   INFO("decode path " << decode_path_name(decode_path()));

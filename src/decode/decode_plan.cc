@@ -518,7 +518,13 @@ int64_t ntp_to_ms(uint64_t raw) {
   return secs * 1000 + static_cast<int64_t>(((raw & 0xFFFFFFFFull) * 1000) >> 32);
 }
 
-// ms since the epoch of raw time value `raw`; false when it cannot be known.
+// The largest raw time value taken (2^53 ms, some 285,000 years). An exporter
+// may send a time IE in up to 8 bytes; a value past this is garbage, and
+// converting it would overflow int64 arithmetic, so it counts as not sent.
+constexpr uint64_t kMaxTimeMs = uint64_t{1} << 53;
+
+// ms since the epoch of raw time value `raw`; false when it cannot be known
+// (no reference for it, or a value out of range).
 inline bool time_ms(const DecodePlan& plan, TimeSource src, uint64_t raw, const TimeContext& tc,
                     int64_t* out) {
   switch (src) {
@@ -528,11 +534,17 @@ inline bool time_ms(const DecodePlan& plan, TimeSource src, uint64_t raw, const 
         *out = tc.export_ms + static_cast<int32_t>(static_cast<uint32_t>(raw) - tc.sys_uptime_ms);
         return true;
       }
-      if (!tc.has_init) return false;
-      *out = tc.init_ms + static_cast<int64_t>(raw);
+      // init_ms is the exporter's own 8-byte value: the sum may overflow too.
+      return tc.has_init && raw <= kMaxTimeMs &&
+             !__builtin_add_overflow(tc.init_ms, static_cast<int64_t>(raw), out);
+    case TimeSource::kSeconds:
+      if (raw > kMaxTimeMs / 1000) return false;
+      *out = static_cast<int64_t>(raw) * 1000;
       return true;
-    case TimeSource::kSeconds: *out = static_cast<int64_t>(raw) * 1000; return true;
-    case TimeSource::kMillis: *out = static_cast<int64_t>(raw); return true;
+    case TimeSource::kMillis:
+      if (raw > kMaxTimeMs) return false;
+      *out = static_cast<int64_t>(raw);
+      return true;
     case TimeSource::kNtp: *out = ntp_to_ms(raw); return true;
     case TimeSource::kDeltaUs: *out = tc.export_ms - static_cast<int64_t>(raw / 1000); return true;
   }
