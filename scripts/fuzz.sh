@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Fuzzes the decoders with libFuzzer under ASan+UBSan for SECONDS in all
-# (default 60: a third to the v5 decoder, two thirds to v9/IPFIX with
-# template state) and fails on any crash, sanitizer report or broken
-# invariant (tests/fuzz/decode_*_fuzz.cc trap on those). Prints the
-# executions run per target.
+# (default 60: a quarter to the v5 decoder, a sixth to the template state
+# file's loader, the rest to v9/IPFIX with template state) and fails on any
+# crash, sanitizer report or broken invariant (tests/fuzz/*_fuzz.cc trap on
+# those). Prints the executions run per target.
 #   scripts/fuzz.sh [SECONDS]
 # Builds with clang in build/fuzz (only the fuzz targets). The corpora
 # persist in build/fuzz/corpus/<target>: decode_v5 is seeded from
 # tests/data/v5-pmacct.pcap, decode_templated from the v9/IPFIX captures in
 # ../shared/captures/v9ipfix/pcap (read in place; without them, from a
-# synthetic sequence). Crash inputs go to build/fuzz/artifacts/.
+# synthetic sequence); state_load from the template states those sequences
+# end with. Crash inputs go to build/fuzz/artifacts/.
 # Env: RINGFLOW_WERROR=ON|OFF (CI sets ON), RINGFLOW_FUZZ_JOBS (build jobs, default 2).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,14 +29,16 @@ if [ ! -f "$build/build.ninja" ]; then
 else
   cmake "$build" -DRINGFLOW_WERROR="${RINGFLOW_WERROR:-OFF}" >/dev/null
 fi
-cmake --build "$build" --target decode_v5_fuzz decode_templated_fuzz pcap_to_corpus \
-  captures_to_sequences -j "${RINGFLOW_FUZZ_JOBS:-2}"
+cmake --build "$build" --target decode_v5_fuzz decode_templated_fuzz state_load_fuzz \
+  pcap_to_corpus captures_to_sequences sequences_to_states -j "${RINGFLOW_FUZZ_JOBS:-2}"
 
 artifacts=$build/artifacts
-mkdir -p "$build/corpus/decode_v5" "$build/corpus/decode_templated" "$artifacts"
+mkdir -p "$build/corpus/decode_v5" "$build/corpus/decode_templated" "$build/corpus/state_load" \
+  "$artifacts"
 "$build/tests/fuzz/pcap_to_corpus" "$V5_CAPTURE" "$build/corpus/decode_v5"
 "$build/tests/fuzz/captures_to_sequences" "$root/../shared/captures/v9ipfix/pcap" \
   "$build/corpus/decode_templated"
+"$build/tests/fuzz/sequences_to_states" "$build/corpus/decode_templated" "$build/corpus/state_load"
 
 # run TARGET SECONDS MAX_LEN: fuzz one target; exit 1 on a finding.
 run() {
@@ -55,6 +58,9 @@ run() {
   echo "fuzz: $target ok, ${execs:-?} executions in ${secs}s, corpus $(find "$corpus" -type f | wc -l) inputs" >&2
 }
 
-v5_secs=$(( seconds / 3 > 0 ? seconds / 3 : 1 ))
+v5_secs=$(( seconds / 4 > 0 ? seconds / 4 : 1 ))
+state_secs=$(( seconds / 6 > 0 ? seconds / 6 : 1 ))
+templated_secs=$(( seconds - v5_secs - state_secs > 0 ? seconds - v5_secs - state_secs : 1 ))
 run decode_v5 "$v5_secs" 4096
-run decode_templated "$(( seconds - v5_secs > 0 ? seconds - v5_secs : 1 ))" 16384
+run decode_templated "$templated_secs" 16384
+run state_load "$state_secs" 16384
