@@ -1039,3 +1039,73 @@ TEST_CASE("a stream that expires takes its templates, held data and rates with i
 }
 
 }  // namespace ringflow
+
+namespace ringflow {
+
+// decode.full_table_idle_timeout: spoofed or dead exporters that fill the
+// stream table lock new ones out for that long, not for
+// decode.stream_idle_timeout; a table with room keeps its quiet streams.
+TEST_CASE("a full stream table forgets streams silent for full_table_idle_timeout",
+          "[decode][sessions]") {
+  DecodeConfig cfg;
+  cfg.max_streams = 16;
+  cfg.stream_idle_timeout_s = 3600;
+  cfg.full_table_idle_timeout_s = 60;
+  const TemplateSpec t = v4_template(256);
+  auto exporter = [](uint32_t i) { return IpAddr::from_v4(0x0A000000u + i); };
+  auto templates = [&] { return Msg(WireVersion::kIpfix).templates({t}).finish(0); };
+  auto data = [&] { return Msg(WireVersion::kIpfix).data(t, {flow(1)}).finish(0); };
+
+  SECTION("full: the silent streams go with their templates; the newcomer gets in") {
+    Harness h(cfg);
+    for (uint32_t i = 0; i < 16; ++i) h.feed(templates(), nullptr, kNow, exporter(i));
+    CHECK(h.s->templates_installed() == 16);
+    Admit a;
+    h.feed(templates(), &a, kNow, exporter(100));
+    CHECK(a == Admit::kRejected);
+    CHECK(h.rejects(10, Reject::kStreamTableFull) == 1);
+    // Exporter 15 keeps talking; the other 15 fall silent.
+    h.feed(data(), nullptr, kNow + 30000, exporter(15));
+    h.s->tick(kNow + 60000);  // exactly the timeout: kept
+    CHECK(h.s->tracker_stats().active == 16);
+    h.s->tick(kNow + 61000);
+    SequenceTrackerStats ts = h.s->tracker_stats();
+    CHECK(ts.active == 1);
+    CHECK(ts.streams_expired == 15);
+    CHECK(ts.streams_evicted == 15);
+    CHECK(h.s->templates_installed() == 1);
+    auto key_of = [&](uint32_t i) {
+      StreamKey k = key(10);
+      k.exporter = exporter(i);
+      return k;
+    };
+    CHECK(h.s->find_template(key_of(0), 256) == nullptr);
+    CHECK(h.s->find_template(key_of(15), 256) != nullptr);
+    h.feed(templates(), &a, kNow + 61000, exporter(100));
+    CHECK(a != Admit::kRejected);
+    CHECK(h.feed(data(), nullptr, kNow + 61000, exporter(100)).size() == 1);
+    CHECK(h.rejects(10, Reject::kStreamTableFull) == 1);
+  }
+  SECTION("with room: quiet streams stay until stream_idle_timeout") {
+    Harness h(cfg);
+    for (uint32_t i = 0; i < 15; ++i) h.feed(templates(), nullptr, kNow, exporter(i));
+    h.s->tick(kNow + 600000);
+    CHECK(h.s->tracker_stats().active == 15);
+    CHECK(h.s->templates_installed() == 15);
+    h.s->tick(kNow + 3601000);
+    CHECK(h.s->tracker_stats().active == 0);
+    CHECK(h.s->tracker_stats().streams_evicted == 0);
+  }
+  SECTION("0 turns it off") {
+    cfg.full_table_idle_timeout_s = 0;
+    Harness h(cfg);
+    for (uint32_t i = 0; i < 16; ++i) h.feed(templates(), nullptr, kNow, exporter(i));
+    h.s->tick(kNow + 600000);
+    CHECK(h.s->tracker_stats().active == 16);
+    Admit a;
+    h.feed(templates(), &a, kNow + 600000, exporter(100));
+    CHECK(a == Admit::kRejected);
+  }
+}
+
+}  // namespace ringflow

@@ -64,6 +64,7 @@ struct DecodeConfig {
   // sequence tracking
   uint32_t max_streams = 4096;          // exporter streams tracked per worker, 16..1048576
   uint32_t stream_idle_timeout_s = 3600; // streams silent this long are forgotten, 10..604800
+  uint32_t full_table_idle_timeout_s = 60; // while the table is full: this long; 0 = off, 0..604800
   uint32_t reorder_window = 65536;      // flows behind expected still counted as late/duplicate
   uint32_t reset_threshold = 1u << 24;  // forward jump (flows) treated as an exporter reset
   // versions and templates (v9 / IPFIX)

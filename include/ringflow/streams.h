@@ -59,7 +59,9 @@ struct SequenceTrackerStats {
   uint64_t active = 0;           // streams in the table now
   uint64_t capacity = 0;         // decode.max_streams
   uint64_t streams_created = 0;  // streams ever inserted
-  uint64_t streams_expired = 0;  // removed after decode.stream_idle_timeout_s of silence
+  uint64_t streams_expired = 0;  // removed after silence (either timeout below)
+  uint64_t streams_evicted = 0;  // of which only because the table was full
+                                 // (decode.full_table_idle_timeout)
   uint64_t table_full = 0;       // datagrams of a new stream that found the table full (untracked)
 };
 

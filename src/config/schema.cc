@@ -109,6 +109,11 @@ const Key<Config> kConfigArr[] = {
     {.name = "decode.stream_idle_timeout", .ref = RF_FIELD(Config, decode.stream_idle_timeout_s),
      .help = "seconds of silence after which a stream is forgotten",
      .min = 10, .max = 604800},
+    {.name = "decode.full_table_idle_timeout",
+     .ref = RF_FIELD(Config, decode.full_table_idle_timeout_s),
+     .help = "while the stream table is full, seconds of silence after which a stream is "
+             "forgotten to make room (0: only decode.stream_idle_timeout)",
+     .min = 0, .max = 604800},
     {.name = "decode.reorder_window", .ref = RF_FIELD(Config, decode.reorder_window),
      .help = "flows behind the expected sequence still classified as late or duplicate",
      .min = 0, .max = int64_t{1} << 31},

@@ -332,8 +332,13 @@ void StreamMetrics::write(PromWriter& w, std::vector<StreamStats>* streams,
   w.family("ringflow_streams_created_total", kCounter, "Exporter streams ever inserted.");
   w.sample(ts.streams_created);
   w.family("ringflow_streams_expired_total", kCounter,
-           "Exporter streams forgotten after decode.stream_idle_timeout of silence.");
+           "Exporter streams forgotten after decode.stream_idle_timeout of silence (or "
+           "decode.full_table_idle_timeout while the table was full).");
   w.sample(ts.streams_expired);
+  w.family("ringflow_streams_evicted_total", kCounter,
+           "Of the expired streams, those forgotten only because the table was full "
+           "(decode.full_table_idle_timeout).");
+  w.sample(ts.streams_evicted);
   w.family("ringflow_streams_table_full_total", kCounter,
            "Datagrams of a new stream that found the table full (v5: decoded, not tracked; "
            "v9/IPFIX: rejected, stream_table_full).");

@@ -27,6 +27,9 @@ SequenceTracker::SequenceTracker(const DecodeConfig& cfg)
       reorder_window_(std::min(cfg.reorder_window, kMaxDistance)),
       reset_threshold_(std::clamp<uint32_t>(cfg.reset_threshold, 1, kMaxDistance)),
       idle_ms_(int64_t{cfg.stream_idle_timeout_s} * 1000),
+      full_idle_ms_(cfg.full_table_idle_timeout_s == 0
+                        ? idle_ms_
+                        : std::min(idle_ms_, int64_t{cfg.full_table_idle_timeout_s} * 1000)),
       streams_(max_streams_),
       slots_(table_capacity(max_streams_), Slot{kEmpty, 0}),
       mask_(slots_.size() - 1) {
@@ -309,6 +312,7 @@ SequenceTrackerStats SequenceTracker::stats() const {
   s.capacity = max_streams_;
   s.streams_created = created_;
   s.streams_expired = expired_;
+  s.streams_evicted = evicted_;
   s.table_full = table_full_;
   return s;
 }

@@ -143,7 +143,8 @@ class SequenceTracker {
 
   // Sizes everything from cfg: max_streams (clamped to >= 1),
   // reorder_window and reset_threshold (clamped to 2^31 - 1, the largest
-  // distance a signed 32-bit difference can express), stream_idle_timeout_s;
+  // distance a signed 32-bit difference can express), stream_idle_timeout_s,
+  // full_table_idle_timeout_s;
   // and a SamplingPolicy for StreamStats::sampling_interval of v5 streams.
   explicit SequenceTracker(const DecodeConfig& cfg);
   SequenceTracker(const SequenceTracker&) = delete;
@@ -166,8 +167,11 @@ class SequenceTracker {
 
   // Forgets streams whose last datagram is older than now_ms minus the idle
   // timeout, calling on_remove(idx) for each before its index is freed.
-  // Returns how many were removed. Call about once a second; costs one pass
-  // over the table.
+  // While the table is full (at the start of the call), the shorter
+  // full_table_idle_timeout applies, so that streams of spoofed or dead
+  // exporters make room for new ones; those removed only because of it are
+  // also counted as evicted. Returns how many were removed. Call about once a
+  // second; costs one pass over the table.
   template <class F>
   size_t expire(int64_t now_ms, F&& on_remove);
   size_t expire(int64_t now_ms) {
@@ -223,19 +227,24 @@ class SequenceTracker {
   uint32_t reorder_window_;
   uint32_t reset_threshold_;
   int64_t idle_ms_;
+  int64_t full_idle_ms_;  // <= idle_ms_; equal when full_table_idle_timeout is 0
   std::vector<Stream> streams_;   // sized max_streams at construction; `live` marks use
   std::vector<uint32_t> free_;    // free indices (a stack)
   std::vector<Slot> slots_;       // power of two
   size_t mask_;
   size_t size_ = 0;
-  uint64_t created_ = 0, expired_ = 0, table_full_ = 0;
+  uint64_t created_ = 0, expired_ = 0, evicted_ = 0, table_full_ = 0;
 };
 
 template <class F>
 size_t SequenceTracker::expire(int64_t now_ms, F&& on_remove) {
+  const int64_t limit_ms = size_ >= max_streams_ ? full_idle_ms_ : idle_ms_;
   size_t removed = 0;
   for (uint32_t i = 0; i < max_streams_; ++i) {
-    if (!streams_[i].live || now_ms - streams_[i].st.last_seen_ms <= idle_ms_) continue;
+    if (!streams_[i].live) continue;
+    const int64_t silent_ms = now_ms - streams_[i].st.last_seen_ms;
+    if (silent_ms <= limit_ms) continue;
+    evicted_ += silent_ms <= idle_ms_;
     on_remove(i);
     remove(i);
     ++removed;

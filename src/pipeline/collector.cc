@@ -413,6 +413,7 @@ SequenceTrackerStats Collector::tracker_stats() const {
     sum.capacity += t.capacity;
     sum.streams_created += t.streams_created;
     sum.streams_expired += t.streams_expired;
+    sum.streams_evicted += t.streams_evicted;
     sum.table_full += t.table_full;
   }
   return sum;
