@@ -23,6 +23,10 @@
 # + rejected = the template records sent; data sets of refused templates are
 # held within bounds and expire after decode.held_timeout; the CSV holds
 # exactly the decoded flows.
+# Phase 3, room in a full table: 16 exporters fill decode.max_streams = 16 and
+# fall silent; a new stream is refused; after decode.full_table_idle_timeout
+# (10 s) the silent streams are evicted (counted), and the same new stream is
+# then admitted and every one of its flows decoded.
 # Usage: e2e_metrics_flood_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1
@@ -116,7 +120,7 @@ workers = 1
 [decode]
 max_streams = $cap
 # Off: this phase counts the refusals of a full table exactly, however slow
-# the box (eviction is unit-tested in decode_sessions_test).
+# the box (phase 3 and decode_sessions_test test eviction).
 full_table_idle_timeout = 0
 held_bytes = $held_bytes
 held_bytes_per_stream = 2048
@@ -263,4 +267,53 @@ positive "flows decoded" "$decoded"
 at_most "flows decoded" "$decoded" "$(rf_truth_total "$t" flows)"
 stop
 expect "flows in the CSV files = flows decoded" "$(rf_csv_sum "$work/storm/out" flows)" "$decoded"
+
+########################################################################
+echo "phase 3: a full table makes room after decode.full_table_idle_timeout"
+start evict "
+[receive]
+listen = [\"127.0.0.1:0\"]
+allow = [\"127.0.0.0/8\"]
+reactors = 1
+workers = 1
+[decode]
+max_streams = 16
+full_table_idle_timeout = 10
+[aggregate]
+interval = 1
+[metrics]
+listen = \"127.0.0.1:0\"
+[output]
+directory = \"$work/evict/out\"
+"
+m=$work/evict/m
+# 16 exporters fill the table, then one exporter with two domains (127.0.0.1,
+# whose second domain at least is a new stream) is refused at once.
+"$gen" --target "127.0.0.1:$port" --protocol ipfix --exporters 16 --exporter-mode addr \
+  --count 32 --pps 2000 --seed 18 -q
+"$gen" --target "127.0.0.1:$port" --protocol ipfix --exporters 1 --domains 2 \
+  --count 4 --pps 1000 --seed 19 -q
+settle "$m" ringflow_receive_datagrams_total 36
+# The stream counters are published on the reactor's tick (about 1 s).
+rf_wait 30 "a refused stream" rf_metric_at_least "$murl" ringflow_streams_table_full_total 1 ||
+  fail "the new stream was not refused by the full table"
+rf_scrape "$murl" > "$m"
+expect "streams created by the first 16" "$(value "$m" ringflow_streams_created_total)" 16
+refused=$(value "$m" ringflow_streams_table_full_total)
+positive "datagrams of the new stream refused while the table is full" "$refused"
+expect "streams evicted yet" "$(value "$m" ringflow_streams_evicted_total)" 0
+# After 10 s of silence (checked about once a second) the table makes room.
+rf_wait 30 "streams evicted" rf_metric_at_least "$murl" ringflow_streams_evicted_total 15 ||
+  fail "no stream evicted 30 s after the table filled"
+rf_scrape "$murl" > "$m"
+evicted=$(value "$m" ringflow_streams_evicted_total)
+at_most "streams evicted (15 silent, 16 if 127.0.0.1 fell silent in the same pass)" "$evicted" 16
+before=$(total "$m" ringflow_decode_flows_total)
+"$gen" --target "127.0.0.1:$port" --protocol ipfix --exporters 1 --domains 2 \
+  --count 4 --pps 1000 --seed 19 --truth "$work/evict/truth.tsv" -q
+settle "$m" ringflow_receive_datagrams_total 40
+settle "$m" ringflow_decode_flows_total $((before + $(rf_truth_total "$work/evict/truth.tsv" flows)))
+expect "the same exporter, now admitted: refusals unchanged" \
+  "$(value "$m" ringflow_streams_table_full_total)" "$refused"
+stop
 echo "e2e_metrics_flood: PASS"
