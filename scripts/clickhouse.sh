@@ -51,12 +51,26 @@ server_bin() {
 port_free() {  # port_free PORT: nothing listens on 127.0.0.1:PORT (TCP)
   ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .
 }
+# port_unused PORT: no TCP socket in any state uses local port PORT (a
+# restart on kept ports uses port_free: its old connections linger in
+# TIME_WAIT, which the server's bind allows).
+port_unused() {
+  ! ss -Htan "sport = :$1" 2>/dev/null | grep -q .
+}
 
-pick_port() {  # a free TCP port in 20000..59999 that is not $1
-  local p i
+# A free TCP port below the kernel's ephemeral range and not $1. A port
+# inside that range can be taken between this check and the server's bind by
+# any outgoing connection on the box (ctest runs two tests at a time, and
+# their clients and the collectors' :0 listeners draw from that range): that
+# failed a CI rehearsal with "Address already in use".
+pick_port() {
+  local lo=32768 p i span
+  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  span=$((lo - 20000))
+  [ "$span" -ge 1000 ] || die "the ephemeral port range starts at $lo: no room below it for servers"
   for i in $(seq 1 200); do
-    p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-    [ "$p" != "${1:-}" ] && port_free "$p" && { echo "$p"; return 0; }
+    p=$((20000 + (RANDOM * 32768 + RANDOM) % span))
+    [ "$p" != "${1:-}" ] && port_unused "$p" && { echo "$p"; return 0; }
   done
   die "no free port found"
 }

@@ -63,8 +63,10 @@ doc_block_names() {
 udp_port() {
   local p
   for _ in $(seq 1 100); do
-    p=$((30000 + RANDOM % 20000))
-    ss -Huln "sport = :$p" | grep -q . || { echo "$p"; return; }
+    # Below the ephemeral range (32768 up): a port in it can be taken by
+    # another test's socket between this check and ringflow's bind.
+    p=$((20000 + RANDOM % 12000))
+    ss -Huan "sport = :$p" | grep -q . || { echo "$p"; return; }
   done
   fail "no free UDP port"
 }
