@@ -27,15 +27,11 @@
 
 #include "decode/record_reader.h"
 #include "decode/sessions.h"
+#include "fuzz/fuzz_support.h"
 
 namespace {
 
 using namespace ringflow;
-
-#define FUZZ_CHECK(cond)           \
-  do {                             \
-    if (!(cond)) __builtin_trap(); \
-  } while (0)
 
 void check_record(const FlowRecord& r) {
   FUZZ_CHECK(r.ip_version == 0 || r.ip_version == 4 || r.ip_version == 6);
@@ -45,15 +41,7 @@ void check_record(const FlowRecord& r) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  DecodeConfig cfg;
-  cfg.max_streams = 8;
-  cfg.max_templates = 64;
-  cfg.max_templates_per_stream = 32;
-  cfg.held_bytes = 16 * 1024;
-  cfg.held_bytes_per_stream = 8 * 1024;
-  cfg.held_timeout_s = 2;
-  cfg.template_timeout_s = 10;
-  cfg.stream_idle_timeout_s = 10;
+  const DecodeConfig cfg = fuzz::templated_fuzz_config();
   // The first byte picks the decode path, so every path is fuzzed (one the
   // CPU lacks falls back to the best it has).
   if (size > 0) set_decode_path(static_cast<DecodePath>(data[0] % 3));
@@ -76,14 +64,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   };
 
-  size_t off = 1;
-  while (off + 2 <= size) {
-    const size_t len = size_t{data[off]} << 8 | data[off + 1];
-    off += 2;
-    const size_t take = len < size - off ? len : size - off;
+  fuzz::for_each_datagram(data, size, [&](const uint8_t* p, size_t take) {
     std::unique_ptr<uint8_t[]> dg(new uint8_t[take ? take : 1]);
-    if (take) std::memcpy(dg.get(), data + off, take);
-    off += take;
+    if (take) std::memcpy(dg.get(), p, take);
     const Admit a = sessions.admit(dg.get(), take, exporter, 0, now_ms);
     if (a == Admit::kHandOff) {
       decode(0, dg.get(), take);
@@ -100,7 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(sessions.held_sets() <= sessions.hold_slots());
     now_ms += 700;  // expiry (held 2 s, templates and streams 10 s) is reached
     sessions.tick(now_ms);
-  }
+  });
   FUZZ_CHECK(decoded == counters.data_records.load());
   return 0;
 }

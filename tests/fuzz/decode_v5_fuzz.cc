@@ -22,15 +22,11 @@
 #include "decode/sampling.h"
 #include "decode/sequence_tracker.h"
 #include "decode/v5_decoder.h"
+#include "fuzz/fuzz_support.h"
 
 namespace {
 
 using namespace ringflow;
-
-#define FUZZ_CHECK(cond)           \
-  do {                             \
-    if (!(cond)) __builtin_trap(); \
-  } while (0)
 
 uint32_t be32(const uint8_t* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "decode/sessions.h"
+#include "fuzz/fuzz_support.h"
 
 namespace {
 
@@ -38,28 +39,18 @@ bool write_file(const std::string& path, const std::string& bytes) {
 // The state the ordered stage ends with after the sequence `in`.
 std::string state_after(const std::string& in) {
   using namespace ringflow;
-  DecodeConfig cfg;
-  cfg.max_streams = 8;
-  cfg.max_templates = 64;
-  cfg.max_templates_per_stream = 32;
-  cfg.held_bytes = 16 * 1024;
-  cfg.held_bytes_per_stream = 8 * 1024;
   SessionCounters counters;
-  Sessions sessions(cfg, 4, 2048, counters);
+  Sessions sessions(fuzz::templated_fuzz_config(), 4, 2048, counters);
   const IpAddr exporter = IpAddr::from_v4(0xC0000201);
   const int64_t now_ms = 1700000000000;
-  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
-  size_t off = 1;
-  while (off + 2 <= in.size()) {
-    const size_t len = std::min<size_t>(size_t{p[off]} << 8 | p[off + 1], in.size() - off - 2);
-    off += 2;
-    if (sessions.admit(p + off, len, exporter, 0, now_ms) == Admit::kHandOff) sessions.release(0);
+  fuzz::for_each_datagram(reinterpret_cast<const uint8_t*>(in.data()), in.size(),
+                          [&](const uint8_t* p, size_t len) {
+    if (sessions.admit(p, len, exporter, 0, now_ms) == Admit::kHandOff) sessions.release(0);
     ReadyDatagram ready[8];
     size_t nr;
     while ((nr = sessions.take_ready(ready, 8)) > 0)
       for (size_t i = 0; i < nr; ++i) sessions.release(ready[i].buf);
-    off += len;
-  }
+  });
   return sessions.save();
 }
 

@@ -17,32 +17,16 @@
 #include <string_view>
 
 #include "decode/sessions.h"
+#include "fuzz/fuzz_support.h"
 
 namespace {
 
 using namespace ringflow;
 
-#define FUZZ_CHECK(cond)           \
-  do {                             \
-    if (!(cond)) __builtin_trap(); \
-  } while (0)
-
-DecodeConfig config() {
-  DecodeConfig cfg;
-  cfg.max_streams = 8;
-  cfg.max_templates = 64;
-  cfg.max_templates_per_stream = 32;
-  cfg.held_bytes = 16 * 1024;
-  cfg.held_bytes_per_stream = 8 * 1024;
-  cfg.template_timeout_s = 10;
-  cfg.stream_idle_timeout_s = 10;
-  return cfg;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const DecodeConfig cfg = config();
+  const DecodeConfig cfg = fuzz::templated_fuzz_config();
   const int64_t now_ms = 1700000000000;
   const std::string_view in(reinterpret_cast<const char*>(data), size);
 
