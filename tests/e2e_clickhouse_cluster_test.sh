@@ -81,9 +81,9 @@ spool_dir = "$WORK/spool-$1"
 EOF
 }
 
-UA=$(udp_port)
-UB=$(udp_port)
-[ "$UA" != "$UB" ] || UB=$(udp_port)
+UA=$(rf_udp_port)
+UB=$(rf_udp_port)
+[ "$UA" != "$UB" ] || UB=$(rf_udp_port)
 write_config a "$U1" site-a "$UA"
 write_config b "$U2" site-b "$UB"
 start_ringflow a "$WORK/a.toml" "$WORK/a.log"

@@ -56,7 +56,7 @@ values=$(awk -F'\t' -v OFS=, '{
 }' <<<"$OLD_ROWS")
 chq "$U" "INSERT INTO default.ringflow_flows VALUES $values" >/dev/null
 
-UDP=$(udp_port)
+UDP=$(rf_udp_port)
 cat >"$WORK/rf.toml" <<EOF
 [receive]
 listen = ["127.0.0.1:$UDP"]

@@ -53,7 +53,7 @@ for protocol in v9 ipfix; do
   table=flows_$protocol
   dir=$WORK/$protocol
   mkdir -p "$dir"
-  UDP=$(udp_port)
+  UDP=$(rf_udp_port)
   cat > "$dir/rf.toml" << EOF
 [receive]
 listen = ["127.0.0.1:$UDP"]

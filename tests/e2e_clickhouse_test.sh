@@ -73,18 +73,6 @@ chq() {
   printf '%s' "$out"
 }
 
-# A free UDP port for ringflow.
-udp_port() {
-  local p
-  for _ in $(seq 1 100); do
-    # Below the ephemeral range (32768 up): a port in it can be taken by
-    # another test's socket between this check and ringflow's bind.
-    p=$((20000 + RANDOM % 12000))
-    ss -Huan "sport = :$p" | grep -q . || { echo "$p"; return; }
-  done
-  fail "no free UDP port"
-}
-
 # write_config NAME TABLE SPOOL_DIR [extra sink lines]
 write_config() {
   local name=$1 table=$2 spool=$3
@@ -200,7 +188,7 @@ if [ -x "$BUILD/tests/sink_clickhouse_server_test" ]; then
   tail -n 2 "$WORK/unit.log"
 fi
 
-UDP=$(udp_port)
+UDP=$(rf_udp_port)
 
 # --- 1. several intervals ---------------------------------------------------
 log "1. several 1 s intervals: totals equal the ground truth"

@@ -67,7 +67,7 @@ HAVE_V6=0
 grep -q -- '--ipv6-share' <<<"$gen_help" && HAVE_V6=1
 
 # --- the dataset --------------------------------------------------------------
-UDP=$(udp_port)
+UDP=$(rf_udp_port)
 {
   cat <<EOF
 [receive]

@@ -10,7 +10,6 @@
 #   doc_block FILE NAME          the fenced code block that follows the line
 #                                "<!-- test: NAME -->" in FILE (fails if none)
 #   doc_block_names FILE [PREFIX] every such NAME in FILE (starting with PREFIX)
-#   udp_port                     a free UDP port on loopback
 #   start_ringflow NAME CONFIG LOG  starts ringflow, waits for "listening on";
 #                                its PID is RF_PIDS[NAME]
 #   stop_ringflow NAME LOG       SIGTERM, waits; fails on a bad exit or drops
@@ -58,17 +57,6 @@ doc_block() {
 
 doc_block_names() {
   sed -n 's/^<!-- test: \(.*\) -->$/\1/p' "$1" | grep "^${2:-}" || true
-}
-
-udp_port() {
-  local p
-  for _ in $(seq 1 100); do
-    # Below the ephemeral range (32768 up): a port in it can be taken by
-    # another test's socket between this check and ringflow's bind.
-    p=$((20000 + RANDOM % 12000))
-    ss -Huan "sport = :$p" | grep -q . || { echo "$p"; return; }
-  done
-  fail "no free UDP port"
 }
 
 start_ringflow() {

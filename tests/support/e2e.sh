@@ -18,6 +18,10 @@
 #                                     ("metrics: serving http://...")
 #   rf_listening_port LOGFILE         the UDP port a collector logged
 #                                     ("listening on 127.0.0.1:PORT")
+#   rf_udp_port                       a UDP port on loopback that no socket
+#                                     uses, below the ephemeral range (32768
+#                                     up), where another test's socket could
+#                                     take it before ringflow binds it
 #   rf_truth_total TSV COLUMN         COLUMN of the "total" row of a truth
 #                                     file ringflow-gen --truth wrote
 #   rf_csv_sum DIR COLUMN             COLUMN summed over every row of the
@@ -75,4 +79,14 @@ rf_truth_total() {
 rf_csv_sum() {
   awk -F, -v c="$2" 'FNR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next } { s += $k }
                      END { printf "%.0f\n", s }' "$1"/flows-*.csv
+}
+
+rf_udp_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 12000))
+    ss -Huan "sport = :$p" | grep -q . || { echo "$p"; return 0; }
+  done
+  echo "no free UDP port in 20000..31999" >&2
+  return 1
 }
