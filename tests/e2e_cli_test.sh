@@ -7,19 +7,10 @@
 # partial interval.
 # Usage: e2e_cli_test.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
-build=$(cd "$1" && pwd)
-src=$(cd "$2" && pwd)
-rf=$build/ringflow
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 # shellcheck source=tests/support/e2e.sh
-. "$src/tests/support/e2e.sh"
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
+rf=$ringflow
 expect_rc() {  # want-rc description command...
   local want=$1 what=$2; shift 2
   "$@" > "$work/out" 2> "$work/err"
@@ -56,21 +47,12 @@ grep -q "receive.worker_cpus\[0\]: CPU 1023 is not available to this process" "$
 # worker pinned to the first CPU this shell may use.
 cpu=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*\([0-9]*\).*/\1/p' /proc/self/status)
 cd "$work"
-"$rf" -c "$src/netflow.toml" --listen 127.0.0.1:0 --interval 1 --output-dir "$work/flows" \
-  --metrics-listen "" --set "receive.reactor_cpus=[\"$cpu\"]" --set "receive.worker_cpus=[\"$cpu\"]" \
-  > "$work/run.out" 2> "$work/run.err" &
-pid=$!
-pids+=("$pid")
-port=
-for _ in $(seq 1 100); do
-  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\):.*/\1/p' "$work/run.err" 2>/dev/null)
-  [ -n "$port" ] && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/run.err" >&2; fail "ringflow exited at start"; }
-  sleep 0.05
-done
-[ -n "$port" ] || fail "ringflow did not start"
-grep -q "listening on .*: [1-9][0-9]* reactor(s), [1-9][0-9]* worker(s)" "$work/run.err" ||
-  fail "no thread counts in the start line: $(cat "$work/run.err")"
+rf_start_collector run -c "$src/netflow.toml" --listen 127.0.0.1:0 --interval 1 \
+  --output-dir "$work/flows" --metrics-listen "" --set "receive.reactor_cpus=[\"$cpu\"]" \
+  --set "receive.worker_cpus=[\"$cpu\"]"
+pid=$RF_PID port=$RF_PORT
+grep -q "listening on .*: [1-9][0-9]* reactor(s), [1-9][0-9]* worker(s)" "$RF_LOG" ||
+  fail "no thread counts in the start line: $(cat "$RF_LOG")"
 for name in rf-reactor0 rf-worker0; do
   allowed=
   for t in /proc/"$pid"/task/*; do
@@ -88,13 +70,14 @@ grep -q "127.0.0.1:$port" "$work/err" || fail "port-in-use message does not name
 # It stays up across an interval boundary: a complete interval's CSV appears.
 complete_csv() { find "$work/flows" -name '*.csv' ! -name '*partial*' 2>/dev/null | grep -q .; }
 rf_wait 20 "a complete interval's CSV in $work/flows" complete_csv ||
-  { cat "$work/run.err" >&2; fail "no complete interval written"; }
+  { cat "$RF_LOG" >&2; fail "no complete interval written"; }
 kill -0 "$pid" || fail "ringflow did not stay up"
 kill -INT "$pid"
 wait "$pid"
 rc=$?
-[ "$rc" -eq 0 ] || { cat "$work/run.err" >&2; fail "SIGINT: exit $rc"; }
-grep -q "stopped:" "$work/run.err" || fail "no shutdown summary"
-grep -q "partial" "$work/run.out" || fail "the final interval was not flushed as partial"
+rf_untrack_pid "$pid"
+[ "$rc" -eq 0 ] || { cat "$RF_LOG" >&2; fail "SIGINT: exit $rc"; }
+grep -q "stopped:" "$RF_LOG" || fail "no shutdown summary"
+grep -q "partial" "$work/run/stdout" || fail "the final interval was not flushed as partial"
 ls "$work/flows"/*.csv > /dev/null || fail "no CSV written"
 echo "e2e_cli: PASS"

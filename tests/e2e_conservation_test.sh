@@ -7,26 +7,14 @@
 # total, and per 5-tuple key row by row.
 # Usage: e2e_conservation_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$1
-src=$2
-ringflow=$build/ringflow
-gen=$build/ringflow-gen
-work=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
 # shellcheck source=tests/support/e2e.sh
-. "$src/tests/support/e2e.sh"
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
 
 # Sanitized builds run several times slower; offer them less load so the test
 # checks conservation, not the speed of an instrumented binary.
 pps=4000
-if grep -q '^RINGFLOW_SANITIZE:STRING=.\+' "$build/CMakeCache.txt" 2>/dev/null; then pps=1000; fi
+if rf_sanitized; then pps=1000; fi
 
 run_backend() {
   local backend=$1 dir=$work/$1
@@ -49,17 +37,8 @@ listen = "127.0.0.1:0"
 [log]
 stats_interval = 0
 EOF
-  "$ringflow" -c "$dir/netflow.toml" > "$dir/stdout" 2> "$dir/stderr" &
-  pid=$!
-  started() {
-    kill -0 "$pid" 2>/dev/null || { cat "$dir/stderr" >&2; fail "$backend: ringflow exited"; }
-    [ -n "$(rf_listening_port "$dir/stderr")" ]
-  }
-  rf_wait 10 "$backend: ringflow's 'listening on' line" started || fail "$backend: ringflow did not start"
-  local port murl
-  port=$(rf_listening_port "$dir/stderr")
-  murl=$(rf_serving_url "$dir/stderr")
-  [ -n "$murl" ] || fail "$backend: no /metrics URL in the log"
+  rf_start_collector "$backend" -c "$dir/netflow.toml"
+  local port=$RF_PORT murl=$RF_MURL
   grep -q "receive backend: $backend" "$dir/stderr" || fail "$backend: wrong backend: $(cat "$dir/stderr")"
 
   # 3.5 s from 3 exporters: several interval boundaries.
@@ -72,11 +51,7 @@ EOF
   rf_wait 30 "$backend: ringflow_receive_datagrams_total = $sent" \
     rf_metric_is "$murl" ringflow_receive_datagrams_total "$sent" ||
     fail "$backend: received $(rf_metric "$murl" ringflow_receive_datagrams_total) of $sent datagrams"
-  kill -TERM "$pid"
-  local rc=0
-  wait "$pid" || rc=$?
-  pid=
-  [ "$rc" -eq 0 ] || { cat "$dir/stderr" >&2; fail "$backend: ringflow exited $rc on SIGTERM"; }
+  rf_stop_collector
 
   ls "$dir/out"/*.tmp 2>/dev/null && fail "$backend: temporary files left behind"
   local ncsv

@@ -29,32 +29,20 @@
 # then admitted and every one of its flows decoded.
 # Usage: e2e_metrics_flood_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$1
-src=$2
-ringflow=$build/ringflow
-gen=$build/ringflow-gen
-work=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2> /dev/null || true
-  [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-command -v promtool > /dev/null || fail "promtool not found (scripts/deps.sh --test installs prometheus)"
-command -v curl > /dev/null || fail "curl not found (scripts/deps.sh --test installs it)"
-. "$src/tests/support/e2e.sh"
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
+rf_need_tool promtool "Debian's prometheus package"
+rf_need_tool curl "Debian's curl package"
 
 # value FILE 'name{labels}' -> the sample's value (0 when absent)
-value() { awk -v s="$2" '$1 == s { v = $2 } END { print v == "" ? 0 : v }' "$1"; }
-# total FILE name -> sum of every sample of the family
-total() {
-  awk -v n="$2" 'substr($0,1,1) != "#" && ($1 == n || index($1, n "{") == 1) { s += $2 }
-                 END { printf "%.0f\n", s }' "$1"
+value() {
+  local v
+  v=$(rf_page_sample "$1" "$2")
+  echo "${v:-0}"
 }
+# total FILE name -> sum of every sample of the family
+total() { rf_page_total "$1" "$2"; }
 expect() { # expect WHAT GOT WANT
   [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
   echo "  ok  $1 = $3"
@@ -76,23 +64,10 @@ uniform() {
 
 # start NAME TOML: runs ringflow; sets pid, port (UDP) and murl (/metrics).
 start() {
-  local dir=$work/$1
-  mkdir -p "$dir"
-  printf '%s\n' "$2" > "$dir/netflow.toml"
-  "$ringflow" -c "$dir/netflow.toml" > "$dir/stdout" 2> "$dir/stderr" &
-  pid=$!
-  rf_wait 20 "$1: ringflow's port" grep -q "listening on" "$dir/stderr" ||
-    { cat "$dir/stderr" >&2; fail "$1: ringflow did not report its ports"; }
-  port=$(rf_listening_port "$dir/stderr")
-  murl=$(rf_serving_url "$dir/stderr")
+  rf_start_toml "$1" "$2"
+  pid=$RF_PID port=$RF_PORT murl=$RF_MURL
 }
-stop() {
-  kill -TERM "$pid"
-  local rc=0
-  wait "$pid" || rc=$?
-  pid=
-  [ "$rc" -eq 0 ] || fail "ringflow exited $rc on SIGTERM"
-}
+stop() { rf_stop_collector; }
 # settle OUT FAMILY WANT: scrapes into OUT until the family's total is WANT;
 # 30 s at most.
 settle() {
@@ -102,7 +77,7 @@ settle() {
 }
 
 pps=20000
-if grep -q '^RINGFLOW_SANITIZE:STRING=.\+' "$build/CMakeCache.txt" 2> /dev/null; then pps=4000; fi
+if rf_sanitized; then pps=4000; fi
 
 ########################################################################
 echo "phase 1: 10,000 exporters against decode.max_streams = 1024"

@@ -9,27 +9,15 @@
 # and, since the socket buffer had room for the whole burst, kernel drops = 0.
 # Usage: e2e_shutdown_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$(cd "$1" && pwd)
-src=$(cd "$2" && pwd)
-ringflow=$build/ringflow
-gen=$build/ringflow-gen
-work=$(mktemp -d)
-pid='' gen_pid=''
-cleanup() {
-  [ -z "$gen_pid" ] || kill -9 "$gen_pid" 2>/dev/null || true
-  [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null || true
-  if [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 # shellcheck source=tests/support/e2e.sh
-. "$src/tests/support/e2e.sh"
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
 
 # A rate this shared 2-CPU box sustains with room to spare (docs/performance.md:
 # ringflow took every step up to ~96 k datagrams/s); sanitized builds run
 # several times slower, so they get fewer datagrams at a lower rate.
 count=300000 pps=50000
-if grep -q '^RINGFLOW_SANITIZE:STRING=.\+' "$build/CMakeCache.txt" 2>/dev/null; then
+if rf_sanitized; then
   count=60000 pps=10000
 fi
 
@@ -56,21 +44,14 @@ listen = "127.0.0.1:0"
 [log]
 stats_interval = 0
 EOF
-  "$ringflow" -c "$dir/netflow.toml" > "$dir/stdout" 2> "$dir/stderr" &
-  pid=$!
-  started() {
-    running "$pid" || { cat "$dir/stderr" >&2; fail "$backend: ringflow exited"; }
-    [ -n "$(rf_listening_port "$dir/stderr")" ]
-  }
-  rf_wait 20 "$backend: 'listening on'" started || fail "$backend: ringflow did not start"
+  rf_start_collector "$backend" -c "$dir/netflow.toml"
   grep -q "receive backend: $backend" "$dir/stderr" || fail "$backend: wrong backend"
-  local port murl
-  port=$(rf_listening_port "$dir/stderr")
-  murl=$(rf_serving_url "$dir/stderr")
+  local pid=$RF_PID port=$RF_PORT murl=$RF_MURL gen_pid
 
   "$gen" --target "127.0.0.1:$port" --pps "$pps" --count "$count" --records 1 --seed 5 \
     --quiet --truth "$dir/truth.tsv" &
   gen_pid=$!
+  rf_track_pid "$gen_pid"
   # SIGTERM in the middle of the burst: once half of it was taken.
   rf_wait 60 "$backend: half the burst received" \
     rf_metric_at_least "$murl" ringflow_receive_datagrams_total $((count / 2)) ||
@@ -79,11 +60,11 @@ EOF
   kill -TERM "$pid"
   local t_term=$SECONDS
   wait "$gen_pid" || fail "$backend: ringflow-gen failed"
-  gen_pid=
+  rf_untrack_pid "$gen_pid"
   rf_wait 90 "$backend: ringflow to exit after SIGTERM" exited "$pid" || fail "$backend: ringflow did not stop"
   local rc=0
   wait "$pid" || rc=$?
-  pid=
+  rf_untrack_pid "$pid"
   [ "$rc" -eq 0 ] || { cat "$dir/stderr" >&2; fail "$backend: exit $rc after SIGTERM"; }
 
   local sent flows kdrops received

@@ -10,19 +10,10 @@
 # so no sanitizer build runs under an address-space limit.
 # Usage: e2e_startup_test.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
-build=$(cd "$1" && pwd)
-src=$(cd "$2" && pwd)
-rf=$build/ringflow
-work=$(mktemp -d)
-pid=
-cleanup() {
-  [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 # shellcheck source=tests/support/e2e.sh
-. "$src/tests/support/e2e.sh"
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
+rf=$ringflow
 
 # 2 GiB of address space: ringflow with 1024 entries per table needs about
 # 0.4 GiB of it (thread stacks, receive buffers, queues); 100 M entries per
@@ -47,18 +38,9 @@ grep -q 'listening on' "$work/big.err" && fail "ringflow said it was listening"
 echo "  ok  exit 1, one error line"
 
 echo "aggregate.max_entries = 1024 under the same limit: starts and stops cleanly"
-(ulimit -v "$limit_kib" && exec "$rf" "${args[@]}" --set aggregate.max_entries=1024) \
-  > "$work/small.out" 2> "$work/small.err" &
-pid=$!
-started() {
-  kill -0 "$pid" 2>/dev/null || { cat "$work/small.err" >&2; fail "ringflow exited under the limit"; }
-  grep -q 'listening on' "$work/small.err"
-}
-rf_wait 20 "'listening on'" started || fail "ringflow did not start"
-kill -TERM "$pid"
-wait "$pid"
-rc=$?
-pid=
-[ "$rc" -eq 0 ] || { cat "$work/small.err" >&2; fail "SIGTERM: exit $rc"; }
+RF_WRAP=(prlimit "--as=$((limit_kib * 1024))")
+rf_start_collector small "${args[@]}" --set aggregate.max_entries=1024
+RF_WRAP=()
+rf_stop_collector
 echo "  ok  started and stopped (exit 0)"
 echo "e2e_startup: PASS"

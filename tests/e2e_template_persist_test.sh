@@ -13,23 +13,10 @@
 # run 2's check can fail.
 # Usage: e2e_template_persist_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$1
-src=$2
-ringflow=$build/ringflow
-gen=$build/ringflow-gen
-work=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2> /dev/null || true
-  [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-command -v curl > /dev/null || fail "curl not found (scripts/deps.sh --test installs it)"
-. "$src/tests/support/e2e.sh"
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
+rf_need_tool curl "Debian's curl package"
 
 expect() { # expect WHAT GOT WANT
   [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
@@ -55,13 +42,8 @@ listen = "127.0.0.1:0"
 [output]
 directory = "$out"
 EOF
-  "$ringflow" -c "$dir/netflow.toml" < /dev/null > "$dir/stdout" 2> "$dir/stderr" &
-  pid=$!
-  rf_wait 20 "$name: ringflow's port" grep -q "listening on" "$dir/stderr" ||
-    { cat "$dir/stderr" >&2; fail "$name: ringflow did not start"; }
-  local port murl
-  port=$(rf_listening_port "$dir/stderr")
-  murl=$(rf_serving_url "$dir/stderr")
+  rf_start_collector "$name" -c "$dir/netflow.toml"
+  local port=$RF_PORT murl=$RF_MURL
   "$gen" --target "127.0.0.1:$port" --protocol v9 --ipv6-share 0.5 --samplers 10 \
     --pps 2000 --truth "$dir/truth.tsv" -q "$@"
   local sent
@@ -70,11 +52,7 @@ EOF
     rf_metric_is "$murl" ringflow_receive_datagrams_total "$sent" ||
     fail "$name: ringflow received $(rf_metric "$murl" ringflow_receive_datagrams_total) of $sent"
   rf_scrape "$murl" > "$dir/metrics"
-  kill -TERM "$pid"
-  local rc=0
-  wait "$pid" || rc=$?
-  pid=
-  [ "$rc" = 0 ] || { cat "$dir/stderr" >&2; fail "$name: ringflow exited $rc on SIGTERM"; }
+  rf_stop_collector
 }
 held() { # held NAME: data sets held for want of a template
   awk '$1 == "ringflow_held_sets_total{outcome=\"held\"}" { print $2 }' "$work/$1/metrics"

@@ -1,11 +1,62 @@
-# Helpers for the end-to-end test scripts (tests/*_test.sh), sourced:
-#   . "$src/tests/support/e2e.sh"
+# Helpers for the end-to-end test scripts (tests/*_test.sh), sourced. Every
+# script starts the same way:
+#
+#   set -euo pipefail
+#   . "$(dirname "$0")/support/e2e.sh"
+#   rf_setup "$@"                     # BUILD_DIR SOURCE_DIR
+#
+# and then has build, src (absolute), ringflow, gen (the binaries) and work
+# (a fresh temporary directory), fail, and an EXIT trap (cleanup) that stops
+# what the script started and removes its temporary directories.
 #
 # Synchronise, don't sleep: a script waits for the counter or the file it
 # needs, polling with a deadline, and fails naming what it waited for, rather
 # than sleeping a guessed time (too short on a loaded CI box, wasted
 # elsewhere). The 50 ms poll is the only sleep.
 #
+# Set-up and clean-up:
+#   rf_setup BUILD_DIR SOURCE_DIR     the variables above; installs the trap
+#   fail MESSAGE...                   "FAIL: MESSAGE" on stderr, exit 1
+#   rf_skip REASON                    "SKIP: REASON" on stderr, exit 77
+#                                     (ctest's skip; a failure under CI=true)
+#   rf_need_tool COMMAND WHERE_FROM   rf_skip unless COMMAND is installed
+#   rf_sanitized                      true in a sanitizer build (slower: the
+#                                     scripts offer it less load)
+#   rf_track_pid PID                  cleanup stops PID (SIGKILL), if alive
+#   rf_untrack_pid PID                it was stopped and waited for already
+#   rf_track_dir DIR                  cleanup removes DIR
+#   rf_on_cleanup COMMAND...          cleanup runs COMMAND first (e.g. stop a
+#                                     server started by a script of its own)
+#   cleanup                           the EXIT trap: the hooks (last first),
+#                                     then SIGKILL to each tracked PID still
+#                                     alive, then the directories. After a
+#                                     failure, or with KEEP=1 in the
+#                                     environment, the directories are kept
+#                                     and named, and the end of every
+#                                     collector's log is printed.
+# Processes are stopped only by the PID they were started with.
+#
+# The collector:
+#   rf_start_collector NAME ARGS...   runs ringflow ARGS (e.g. -c CONFIG) in
+#                                     the background, stdout and stderr in
+#                                     $work/NAME; waits for its "listening
+#                                     on" line and, when --metrics-listen or
+#                                     else the -c CONFIG's [metrics] names an
+#                                     address, its "metrics: serving" line;
+#                                     fails at once if it exits. Sets
+#                                     RF_PID, RF_PORT (the first
+#                                     UDP port it listens on), RF_MURL (its
+#                                     /metrics URL, or "") and RF_LOG (its
+#                                     stderr). RF_WRAP, an array, is put in
+#                                     front of the command when set (e.g.
+#                                     prlimit --as=BYTES).
+#   rf_start_toml NAME TOML           writes TOML (the config's text) to
+#                                     $work/NAME/netflow.toml and
+#                                     rf_start_collector NAME -c that file
+#   rf_stop_collector [PID]           SIGTERM (RF_PID by default), waits;
+#                                     fails unless it exits 0
+#
+# Waiting and /metrics:
 #   rf_wait SECONDS WHAT COMMAND...   runs COMMAND until it succeeds; after
 #                                     SECONDS prints "timed out after S s
 #                                     waiting for WHAT" and returns 1
@@ -13,6 +64,11 @@
 #   rf_metric URL FAMILY              sum of every sample of FAMILY on that
 #                                     page; "" when the page cannot be read
 #   rf_metric_is URL FAMILY VALUE     true when rf_metric equals VALUE
+#   rf_page_sample FILE SERIES        the value of the sample SERIES
+#                                     ('name{labels}') on a page saved in
+#                                     FILE; "" when absent
+#   rf_page_total FILE FAMILY         the sum of FAMILY's samples on a page
+#                                     saved in FILE (0 when none)
 #   rf_metric_at_least URL FAMILY N   true when rf_metric >= N
 #   rf_serving_url LOGFILE            the /metrics URL a collector logged
 #                                     ("metrics: serving http://...")
@@ -28,6 +84,150 @@
 #                                     csv sink's interval files in DIR
 #
 # Needs curl (scripts/deps.sh --test installs it).
+
+RF_PIDS_TRACKED=()
+RF_DIRS_TRACKED=()
+RF_CLEANUP_HOOKS=()
+declare -A RF_COLLECTOR_LOGS=()  # PID -> its stderr
+RF_WRAP=()
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+rf_skip() {
+  echo "SKIP: $*" >&2
+  exit 77
+}
+
+rf_need_tool() {
+  command -v "$1" >/dev/null 2>&1 ||
+    rf_skip "$1 is not installed ($2; as root: scripts/deps.sh --test)"
+}
+
+rf_setup() {
+  build=$(cd "${1:?usage: $(basename "$0") BUILD_DIR SOURCE_DIR}" && pwd)
+  src=$(cd "${2:?usage: $(basename "$0") BUILD_DIR SOURCE_DIR}" && pwd)
+  ringflow=$build/ringflow
+  gen=$build/ringflow-gen
+  work=$(mktemp -d "/tmp/ringflow-$(basename "$0" _test.sh)-XXXXXX")
+  rf_track_dir "$work"
+  trap cleanup EXIT
+  # A ctest timeout or ^C: still through cleanup.
+  trap 'exit 143' TERM INT
+}
+
+rf_sanitized() {
+  grep -q '^RINGFLOW_SANITIZE:STRING=.\+' "$build/CMakeCache.txt" 2>/dev/null
+}
+
+rf_track_pid() { RF_PIDS_TRACKED+=("$1"); }
+rf_untrack_pid() {
+  local i
+  for i in "${!RF_PIDS_TRACKED[@]}"; do
+    [ "${RF_PIDS_TRACKED[$i]}" != "$1" ] || unset "RF_PIDS_TRACKED[$i]"
+  done
+}
+rf_track_dir() { RF_DIRS_TRACKED+=("$1"); }
+rf_on_cleanup() { RF_CLEANUP_HOOKS+=("$*"); }
+
+cleanup() {
+  local rc=$? i pid f failed=1
+  set +e
+  # 77 is a skip, not a failure.
+  [ $rc -ne 0 ] && [ $rc -ne 77 ] || failed=0
+  for ((i = ${#RF_CLEANUP_HOOKS[@]} - 1; i >= 0; i--)); do
+    eval "${RF_CLEANUP_HOOKS[$i]}"
+  done
+  for pid in "${RF_PIDS_TRACKED[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -KILL "$pid" 2>/dev/null
+      wait "$pid" 2>/dev/null
+    fi
+  done
+  # After a failure: the logs of the collectors that were still running,
+  # and of the last one started.
+  if [ $failed = 1 ]; then
+    for pid in "${RF_PIDS_TRACKED[@]}" "${RF_PID:-}"; do
+      [ -n "$pid" ] || continue
+      f=${RF_COLLECTOR_LOGS[$pid]:-}
+      [ -n "$f" ] && [ -s "$f" ] || continue
+      echo "=== $f (last lines)" >&2
+      tail -n 30 "$f" >&2
+      unset "RF_COLLECTOR_LOGS[$pid]"
+    done
+  fi
+  for f in "${RF_DIRS_TRACKED[@]}"; do
+    if [ $failed = 1 ] || [ -n "${KEEP:-}" ]; then
+      [ -d "$f" ] && echo "=== kept $f" >&2
+    else
+      rm -rf "$f"
+    fi
+  done
+  return $rc
+}
+
+rf_start_collector() {
+  local name=$1 dir=$work/$1 pid config='' prev=''
+  shift
+  [ -x "$ringflow" ] || fail "$ringflow not built"
+  mkdir -p "$dir"
+  local metrics_arg=none
+  for a in "$@"; do
+    [ "$prev" != -c ] || config=$a
+    [ "$prev" != --metrics-listen ] || metrics_arg=$a
+    prev=$a
+  done
+  # Exists before the first read below, whoever runs first.
+  : >"$dir/stderr"
+  "${RF_WRAP[@]}" "$ringflow" "$@" </dev/null >"$dir/stdout" 2>"$dir/stderr" &
+  pid=$!
+  rf_track_pid "$pid"
+  RF_COLLECTOR_LOGS[$pid]=$dir/stderr
+  RF_PID=$pid RF_LOG=$dir/stderr RF_PORT='' RF_MURL=''
+  # /metrics is expected when --metrics-listen names an address, or, without
+  # that option, when the config's [metrics] table does.
+  local want_metrics=0
+  if [ "$metrics_arg" != none ]; then
+    [ -z "$metrics_arg" ] || want_metrics=1
+  elif [ -n "$config" ] && awk '/^\[/ { in_m = ($0 == "[metrics]") }
+                               in_m && /^listen *= *"[^"]/ { found = 1 }
+                               END { exit !found }' "$config"; then
+    want_metrics=1
+  fi
+  rf_collector_up() {
+    if ! kill -0 "$RF_PID" 2>/dev/null; then
+      local rc=0
+      wait "$RF_PID" || rc=$?
+      cat "$RF_LOG" >&2
+      fail "$name: ringflow exited at start-up ($rc)"
+    fi
+    grep -q "listening on" "$RF_LOG" || return 1
+    # The /metrics endpoint is up before the collector says it listens.
+    [ $want_metrics = 0 ] || grep -q "metrics: serving" "$RF_LOG" ||
+      fail "$name: ringflow listens but does not serve /metrics (Collector::start() must" \
+        "start MetricsEndpoint, src/pipeline/metrics_export.h)"
+  }
+  rf_wait 30 "$name: ringflow's 'listening on' line" rf_collector_up ||
+    fail "$name: ringflow did not start"
+  RF_PORT=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\)[:,].*/\1/p' "$RF_LOG" | head -n 1)
+  RF_MURL=$(rf_serving_url "$RF_LOG")
+}
+
+rf_start_toml() {
+  mkdir -p "$work/$1"
+  printf '%s\n' "$2" >"$work/$1/netflow.toml"
+  rf_start_collector "$1" -c "$work/$1/netflow.toml"
+}
+
+rf_stop_collector() {
+  local pid=${1:-$RF_PID} rc=0
+  kill -TERM "$pid"
+  wait "$pid" || rc=$?
+  rf_untrack_pid "$pid"
+  [ $rc -eq 0 ] || fail "ringflow ($pid) exited $rc on SIGTERM"
+}
 
 rf_wait() {
   local seconds=$1 what=$2
@@ -49,8 +249,24 @@ rf_scrape() {
 rf_metric() {
   local page
   page=$(rf_scrape "$1" 2>/dev/null) || { echo ""; return 0; }
-  awk -v n="$2" 'substr($0, 1, 1) != "#" && ($1 == n || index($1, n "{") == 1) { s += $2; seen = 1 }
-                 END { if (seen) printf "%.0f\n", s; else print "" }' <<<"$page"
+  rf_family_sum "$2" <<<"$page"
+}
+
+# rf_family_sum FAMILY: the sum of FAMILY's samples on the page on stdin; ""
+# when it has none.
+rf_family_sum() {
+  awk -v n="$1" 'substr($0, 1, 1) != "#" && ($1 == n || index($1, n "{") == 1) { s += $2; seen = 1 }
+                 END { if (seen) printf "%.0f\n", s; else print "" }'
+}
+
+rf_page_sample() {
+  awk -v s="$2" '$1 == s { print $2; exit }' "$1"
+}
+
+rf_page_total() {
+  local v
+  v=$(rf_family_sum "$2" <"$1")
+  echo "${v:-0}"
 }
 
 rf_metric_is() {
