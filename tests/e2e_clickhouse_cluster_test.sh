@@ -18,29 +18,13 @@
 # Exit 77 (skipped) only when clickhouse-server cannot be installed at all.
 set -euo pipefail
 
-BUILD=$(cd "${1:?usage: e2e_clickhouse_cluster_test.sh BUILD_DIR SOURCE_DIR}" && pwd)
-SRC=$(cd "${2:?usage: e2e_clickhouse_cluster_test.sh BUILD_DIR SOURCE_DIR}" && pwd)
-fail() { echo "FAIL: $*" >&2; exit 1; }
-log() { echo "--- $*"; }
-WORK=$(mktemp -d /tmp/ringflow-e2e-chcl-XXXXXX)
 # shellcheck source=tests/support/ch_e2e.sh
-source "$SRC/tests/support/ch_e2e.sh"
-ch_require_server
+. "$(dirname "$0")/support/ch_e2e.sh"
+ch_setup "$@"
 
 CL=$WORK/cluster
-cleanup() {
-  local rc=$?
-  stop_all_ringflow
-  $CHS cluster-stop "$CL" >/dev/null 2>&1 || true
-  if [ $rc -ne 0 ]; then
-    echo "=== work directory kept: $WORK" >&2
-    for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "=== $f (tail)" >&2; tail -n 30 "$f" >&2; }; done
-  else
-    rm -rf "$WORK"
-  fi
-}
-trap cleanup EXIT
 
+rf_on_cleanup "$CHS cluster-stop '$CL' >/dev/null 2>&1"
 mapfile -t PORTS < <($CHS cluster "$CL" 2 ringflow)
 [ ${#PORTS[@]} -eq 2 ] || fail "cluster start printed ${#PORTS[@]} ports, expected 2"
 U1=http://127.0.0.1:${PORTS[0]}
@@ -93,9 +77,11 @@ log "two collectors, 9 s of traffic each; shard 2 killed after 2.5 s for about 4
 "$GEN" --target "127.0.0.1:$UA" --pps 700 --duration 9 --keys 3000 --exporters 2 --seed 31 \
        --truth "$WORK/truth-a.tsv" -q &
 GEN_A=$!
+rf_track_pid "$GEN_A"
 "$GEN" --target "127.0.0.1:$UB" --pps 700 --duration 9 --keys 3000 --exporters 2 --seed 32 \
        --truth "$WORK/truth-b.tsv" -q &
 GEN_B=$!
+rf_track_pid "$GEN_B"
 sleep 2.5
 $CHS kill "$CL/shard2"
 t_down=$SECONDS

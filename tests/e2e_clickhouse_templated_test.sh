@@ -14,33 +14,17 @@
 # cannot be installed at all.
 set -euo pipefail
 
-BUILD=$(cd "${1:?usage: e2e_clickhouse_templated_test.sh BUILD_DIR SOURCE_DIR}" && pwd)
-SRC=$(cd "${2:?usage: e2e_clickhouse_templated_test.sh BUILD_DIR SOURCE_DIR}" && pwd)
-fail() { echo "FAIL: $*" >&2; exit 1; }
-log() { echo "--- $*"; }
-WORK=$(mktemp -d /tmp/ringflow-e2e-chtpl-XXXXXX)
 # shellcheck source=tests/support/ch_e2e.sh
-source "$SRC/tests/support/ch_e2e.sh"
-ch_require_server
+. "$(dirname "$0")/support/ch_e2e.sh"
+ch_setup "$@"
 
 CH=$WORK/server
-cleanup() {
-  local rc=$?
-  stop_all_ringflow
-  $CHS stop "$CH" > /dev/null 2>&1 || true
-  if [ $rc -ne 0 ]; then
-    echo "=== work directory kept: $WORK" >&2
-    for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "=== $f (tail)" >&2; tail -n 30 "$f" >&2; }; done
-  else
-    rm -rf "$WORK"
-  fi
-}
-trap cleanup EXIT
 
 pps=2000
 if grep -q '^RINGFLOW_SANITIZE:STRING=.\+' "$BUILD/CMakeCache.txt" 2> /dev/null; then pps=600; fi
 
-U=http://127.0.0.1:$($CHS start "$CH")
+ch_server "$CH"
+U=$CH_URL
 log "ClickHouse $(chq "$U" 'SELECT version()') on $U"
 # The text form of an address column, as docs/clickhouse.md prints it.
 addr() {

@@ -27,14 +27,9 @@
 # at all, or (after every other check passed) when C could not run.
 set -euo pipefail
 
-BUILD=$(cd "${1:?usage: e2e_querying_test.sh BUILD_DIR SOURCE_DIR}" && pwd)
-SRC=$(cd "${2:?usage: e2e_querying_test.sh BUILD_DIR SOURCE_DIR}" && pwd)
-fail() { echo "FAIL: $*" >&2; exit 1; }
-log() { echo "--- $*"; }
-WORK=$(mktemp -d /tmp/ringflow-e2e-query-XXXXXX)
 # shellcheck source=tests/support/ch_e2e.sh
-source "$SRC/tests/support/ch_e2e.sh"
-ch_require_server
+. "$(dirname "$0")/support/ch_e2e.sh"
+ch_setup "$@"
 if ! command -v jq >/dev/null || ! command -v grepcidr >/dev/null; then
   echo "SKIP: jq and grepcidr are not installed (as root: scripts/deps.sh --test)" >&2
   exit 77
@@ -43,20 +38,9 @@ DOC=$SRC/docs/querying.md
 export LC_ALL=C
 
 CH=$WORK/server
-cleanup() {
-  local rc=$?
-  stop_all_ringflow
-  $CHS stop "$CH" >/dev/null 2>&1 || true
-  if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
-    echo "=== work directory kept: $WORK" >&2
-    for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "=== $f (tail)" >&2; tail -n 30 "$f" >&2; }; done
-  else
-    rm -rf "$WORK"
-  fi
-}
-trap cleanup EXIT
 
-U=http://127.0.0.1:$($CHS start "$CH")
+ch_server "$CH"
+U=$CH_URL
 log "ClickHouse $(chq "$U" 'SELECT version()') on $U"
 
 # The IPv6 leg needs issue 13's generator (--protocol ipfix --ipv6-share).

@@ -1,10 +1,19 @@
-# Shared by the ClickHouse end-to-end scripts (tests/e2e_clickhouse_*_test.sh):
-# sourced, not run. Needs BUILD, SRC and WORK set and fail() defined by the
-# caller. Every process it starts is remembered by PID and stopped by that PID.
+# Shared by the ClickHouse end-to-end scripts (tests/e2e_clickhouse_*_test.sh,
+# e2e_querying_test.sh): sourced, not run; it sources tests/support/e2e.sh
+# (fail, cleanup, rf_wait, rf_start_collector, ...). A script starts with
+#   . "$(dirname "$0")/support/ch_e2e.sh"
+#   ch_setup "$@"                # BUILD_DIR SOURCE_DIR
+# Every process it starts is remembered by PID and stopped by that PID.
 #
-#   ch_require_server            exit 77 (skip, with the reason) when
-#                                clickhouse-server is not installed: tests
-#                                install nothing (scripts/deps.sh --test does)
+#   ch_setup BUILD_DIR SOURCE_DIR  rf_setup, then BUILD, SRC, WORK, RINGFLOW,
+#                                GEN and CHS (scripts/clickhouse.sh) for these
+#                                scripts; exit 77 (skip, with the reason)
+#                                when clickhouse-server is not installed:
+#                                tests install nothing (scripts/deps.sh
+#                                --test does)
+#   ch_server DIR                starts a private server in DIR (stopped by
+#                                cleanup); its URL in CH_URL
+#   log MESSAGE                  "--- MESSAGE": a step of the test
 #   chq URL SQL                  runs SQL, prints the answer; fails the test on
 #                                a server error
 #   doc_block FILE NAME          the fenced code block that follows the line
@@ -13,26 +22,34 @@
 #   start_ringflow NAME CONFIG LOG  starts ringflow, waits for "listening on";
 #                                its PID is RF_PIDS[NAME]
 #   stop_ringflow NAME LOG       SIGTERM, waits; fails on a bad exit or drops
-#   stop_all_ringflow            for cleanup: every one still running
 #   truth_totals FILE            "flows packets bytes" of a --truth total row
 #   wait_spool_empty DIR SECS    until no *.rfspool file is left in DIR
 #   spooled DIR                  true when DIR holds a *.rfspool file
-# and rf_wait from tests/support/e2e.sh.
 
 # shellcheck source=tests/support/e2e.sh
-. "$SRC/tests/support/e2e.sh"  # rf_wait
-CHS="bash $SRC/scripts/clickhouse.sh"
-RINGFLOW=$BUILD/ringflow
-GEN=$BUILD/ringflow-gen
+. "$(dirname "${BASH_SOURCE[0]}")/e2e.sh"
 declare -A RF_PIDS=()
+
+log() { echo "--- $*"; }
+
+ch_setup() {
+  rf_setup "$@"
+  BUILD=$build SRC=$src WORK=$work RINGFLOW=$ringflow GEN=$gen
+  CHS="bash $src/scripts/clickhouse.sh"
+  ch_require_server
+}
 
 ch_require_server() {
   [ -x "$RINGFLOW" ] || fail "$RINGFLOW not built"
   [ -x "$GEN" ] || fail "$GEN not built"
   if ! command -v clickhouse-server >/dev/null 2>&1 && [ ! -x /usr/sbin/clickhouse-server ]; then
-    echo "SKIP: clickhouse-server is not installed (as root: scripts/deps.sh --test)" >&2
-    exit 77
+    rf_skip "clickhouse-server is not installed (as root: scripts/deps.sh --test)"
   fi
+}
+
+ch_server() {
+  rf_on_cleanup "$CHS stop '$1' >/dev/null 2>&1"
+  CH_URL=http://127.0.0.1:$($CHS start "$1")
 }
 
 chq() {
@@ -62,38 +79,28 @@ doc_block_names() {
 start_ringflow() {
   local name=$1 config=$2 log=$3 pid
   : >"$log"
-  "$RINGFLOW" -c "$config" >>"$log" 2>&1 &
+  "$RINGFLOW" -c "$config" </dev/null >>"$log" 2>&1 &
   pid=$!
   RF_PIDS[$name]=$pid
-  for _ in $(seq 1 150); do
+  rf_track_pid "$pid"
+  RF_PID=$pid
+  RF_COLLECTOR_LOGS[$pid]=$log
+  started() {
     grep -q "listening on" "$log" && return 0
-    if ! kill -0 "$pid" 2>/dev/null; then
-      cat "$log" >&2
-      fail "ringflow $name exited at start-up"
-    fi
-    sleep 0.1
-  done
-  fail "ringflow $name did not start"
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; fail "ringflow $name exited at start-up"; }
+    return 1
+  }
+  rf_wait 15 "ringflow $name's 'listening on' line" started || fail "ringflow $name did not start"
 }
 
 stop_ringflow() {
   local name=$1 log=$2 pid=${RF_PIDS[$1]}
   kill -TERM "$pid"
   wait "$pid" || fail "ringflow $name exited with $?"
+  rf_untrack_pid "$pid"
   unset "RF_PIDS[$name]"
   grep -q "stopped:" "$log" || fail "no stop line in $log"
   if grep -E "stopped: .* [1-9][0-9]* dropped" "$log"; then fail "ringflow $name dropped datagrams (see $log)"; fi
-}
-
-stop_all_ringflow() {
-  local name pid
-  for name in "${!RF_PIDS[@]}"; do
-    pid=${RF_PIDS[$name]}
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-  done
 }
 
 truth_totals() {
