@@ -10,14 +10,10 @@
 #   5. every rule has a test (a new alert cannot go untested).
 # Usage: docs_alerts_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-src=$2
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
 page=$src/docs/metrics.md
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
 
 if ! command -v promtool > /dev/null; then
   # 77: ctest's skip code (CI installs prometheus first: scripts/deps.sh).

@@ -7,20 +7,10 @@
 # Usage: docs_dashboard_test.sh BUILD_DIR SOURCE_DIR
 # shellcheck disable=SC2016  # backquotes are SQL's and Markdown's here
 set -euo pipefail
-build=$(cd "$1" && pwd)
-src=$(cd "$2" && pwd)
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
 dash=$src/docs/grafana/ringflow.json
-work=$(mktemp -d)
-pid=
-cleanup() {
-  if [ -n "$pid" ]; then
-    kill -TERM "$pid" 2> /dev/null || true
-    wait "$pid" 2> /dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # jq, promtool (Debian's prometheus) and curl: tests install nothing
 # (scripts/deps.sh --test does), so without them this is skipped, loudly.
@@ -87,20 +77,11 @@ echo "  ok  ClickHouse queries use only columns of the documented table"
 
 # A running collector serves every metric the dashboard uses (a csv sink, a
 # ClickHouse sink whose server is down, traffic from one exporter).
-: > "$work/stderr"
-"$build/ringflow" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --interval 1 --output-dir "$work/out" \
-  --set 'sink=[{type = "csv"}, {type = "clickhouse", url = "http://127.0.0.1:1", timeout_ms = 200}]' \
-  > /dev/null 2> "$work/stderr" &
-pid=$!
-port='' murl=''
-deadline=$((SECONDS + 20))
-while [ -z "$port" ] || [ -z "$murl" ]; do
-  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\):.*/\1/p' "$work/stderr")
-  murl=$(sed -n 's/.*metrics: serving \(http:[^ ]*\).*/\1/p' "$work/stderr")
-  kill -0 "$pid" 2> /dev/null || { cat "$work/stderr" >&2; fail "ringflow exited"; }
-  [ "$SECONDS" -lt "$deadline" ] || fail "ringflow did not start"
-  sleep 0.1
-done
+rf_start_collector run --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --interval 1 \
+  --output-dir "$work/out" \
+  --set 'sink=[{type = "csv"}, {type = "clickhouse", url = "http://127.0.0.1:1", timeout_ms = 200}]'
+port=$RF_PORT murl=$RF_MURL
+[ -n "$murl" ] || fail "ringflow does not serve /metrics"
 "$build/ringflow-gen" --target "127.0.0.1:$port" --count 100 --pps 1000 --quiet
 served() {
   curl -sf "$murl" > "$work/scrape" || return 1

@@ -7,12 +7,10 @@
 # that man renders without warnings.
 # Usage: docs_manpages_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$(cd "$1" && pwd)
-src=$(cd "$2" && pwd)
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
 man_dir=$build/man
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 if ! command -v groff > /dev/null || ! command -v man > /dev/null; then
   echo "SKIP: groff and man are not installed (groff-base, man-db; as root: scripts/deps.sh --test)" >&2
   exit 77

@@ -6,39 +6,21 @@
 # generator's truth. Bad arguments and a directory without files are errors.
 # Usage: docs_traffic_plot_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$(cd "$1" && pwd)
-src=$(cd "$2" && pwd)
-work=$(mktemp -d)
-pid=
-cleanup() {
-  if [ -n "$pid" ]; then kill -9 "$pid" 2> /dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
 
 command -v gnuplot > /dev/null ||
   { echo "SKIP: gnuplot is not installed (gnuplot-nox; as root: scripts/deps.sh --test)" >&2; exit 77; }
 
 out=$work/flows
-: > "$work/stderr"
-"$build/ringflow" --listen 127.0.0.1:0 --metrics-listen "" --interval 1 --output-dir "$out" \
-  --set 'sink=[{type = "csv"}]' > /dev/null 2> "$work/stderr" &
-pid=$!
-port=''
-deadline=$((SECONDS + 20))
-while [ -z "$port" ]; do
-  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\):.*/\1/p' "$work/stderr")
-  kill -0 "$pid" 2> /dev/null || { cat "$work/stderr" >&2; fail "ringflow exited"; }
-  [ "$SECONDS" -lt "$deadline" ] || fail "ringflow did not start"
-  sleep 0.05
-done
+rf_start_collector run --listen 127.0.0.1:0 --metrics-listen "" --interval 1 --output-dir "$out" \
+  --set 'sink=[{type = "csv"}]'
+port=$RF_PORT
 # Two bursts at different rates, about 1.5 s each.
 "$build/ringflow-gen" --target "127.0.0.1:$port" --pps 400 --count 600 --seed 1 --quiet --truth "$work/t1.tsv"
 "$build/ringflow-gen" --target "127.0.0.1:$port" --pps 1200 --count 1800 --seed 2 --quiet --truth "$work/t2.tsv"
-kill -TERM "$pid"
-wait "$pid" || fail "ringflow exited $? on SIGTERM"
-pid=
+rf_stop_collector
 truth() {  # COLUMN -> sum over both runs
   awk -F'\t' -v k="$1" 'FNR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
                         $1 == "total" { s += $c[k] } END { printf "%.0f\n", s }' "$work/t1.tsv" "$work/t2.tsv"

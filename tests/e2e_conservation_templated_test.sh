@@ -20,24 +20,12 @@
 # sampling.
 # Usage: e2e_conservation_templated_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$1
-ringflow=$build/ringflow
-gen=$build/ringflow-gen
-work=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2> /dev/null || true
-  [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
 
 pps=3000
-if grep -q '^RINGFLOW_SANITIZE:STRING=.\+' "$build/CMakeCache.txt" 2> /dev/null; then pps=800; fi
+if rf_sanitized; then pps=800; fi
 
 scrape() { curl -fsS -m 5 "$1"; }
 # metric PAGE NAME [LABEL_REGEX]: sum of NAME's samples whose labels match.
@@ -90,17 +78,8 @@ listen = "127.0.0.1:0"
 [log]
 stats_interval = 0
 EOF
-  "$ringflow" -c "$dir/netflow.toml" > "$dir/stdout" 2> "$dir/stderr" &
-  pid=$!
-  local port= murl=
-  for _ in $(seq 1 200); do
-    port=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\): [0-9]* reactor.*/\1/p' "$dir/stderr")
-    murl=$(sed -n 's/.*metrics: serving \(http:[^ ]*\).*/\1/p' "$dir/stderr")
-    [ -n "$port" ] && [ -n "$murl" ] && break
-    kill -0 "$pid" 2> /dev/null || { cat "$dir/stderr" >&2; fail "$run: ringflow exited"; }
-    sleep 0.05
-  done
-  [ -n "$port" ] && [ -n "$murl" ] || fail "$run: ringflow did not report its ports"
+  rf_start_collector "$run" -c "$dir/netflow.toml"
+  local port=$RF_PORT murl=$RF_MURL
   grep -q "receive backend: $backend" "$dir/stderr" || fail "$run: not on $backend"
 
   "$gen" --protocol "$protocol" --target "$host:$port" --pps "$pps" --duration 3 --seed 7 \
@@ -132,11 +111,7 @@ EOF
     scrape "$murl" > "$dir/metrics" 2> /dev/null || true
   done
   check "stream datagrams" "$got" "$want_dgrams"
-  kill -TERM "$pid"
-  local rc=0
-  wait "$pid" || rc=$?
-  pid=
-  [ "$rc" -eq 0 ] || { cat "$dir/stderr" >&2; fail "$run: ringflow exited $rc on SIGTERM"; }
+  rf_stop_collector
 
   # The faults, where ringflow counts them.
   local m=$dir/metrics t=$dir/truth.tsv

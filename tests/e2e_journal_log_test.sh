@@ -7,31 +7,30 @@
 # variable names another file) is ignored.
 # Usage: e2e_journal_log_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-rf=$(cd "$1" && pwd)/ringflow
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
 
-# run LOG [ENV...]: starts ringflow with stderr to LOG, stops it once it listens.
+# run NAME [ENV...]: ringflow with ENV, its stderr $work/NAME/stderr (made
+# before, so that its device:inode can be named), stopped once it listens.
 run() {
-  local log=$1
+  local name=$1
   shift
-  : > "$log"
-  env "$@" "$rf" --listen 127.0.0.1:0 --metrics-listen "" --set 'sink=[]' \
-    --log-level debug 2> "$log" &
-  local pid=$! deadline=$((SECONDS + 20))
-  until grep -q "listening on" "$log"; do
-    kill -0 "$pid" 2> /dev/null || { cat "$log" >&2; fail "ringflow exited"; }
-    [ "$SECONDS" -lt "$deadline" ] || fail "ringflow did not start"
-    sleep 0.05
-  done
-  kill -TERM "$pid"
-  wait "$pid" || fail "ringflow exited $? on SIGTERM"
+  RF_WRAP=(env "$@")
+  rf_start_collector "$name" --listen 127.0.0.1:0 --metrics-listen "" --set 'sink=[]' \
+    --log-level debug
+  RF_WRAP=()
+  rf_stop_collector
+}
+# log_file NAME: $work/NAME/stderr, made empty.
+log_file() {
+  mkdir -p "$work/$1"
+  : > "$work/$1/stderr"
+  echo "$work/$1/stderr"
 }
 
-journal=$work/journal.log
-: > "$journal"
-run "$journal" JOURNAL_STREAM="$(stat -c '%d:%i' "$journal")"
+journal=$(log_file journal)
+run journal JOURNAL_STREAM="$(stat -c '%d:%i' "$journal")"
 grep -q '^<6>listening on 127\.0\.0\.1:[0-9]*: ' "$journal" || fail "no '<6>listening on' line: $(cat "$journal")"
 grep -q '^<7>' "$journal" || fail "no debug line with priority 7"
 grep -q '^<6>stopped: ' "$journal" || fail "no '<6>stopped:' line"
@@ -40,14 +39,15 @@ bad=$(grep -v '^<[3467]>[^<]' "$journal" || true)
 grep -E '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z' "$journal" && fail "a timestamp in journal mode"
 echo "  ok  journal: $(wc -l < "$journal") lines, priority prefix, no timestamp"
 
-plain=$work/plain.log
 other=$work/other
 : > "$other"
 for how in "no JOURNAL_STREAM" "JOURNAL_STREAM of another file"; do
   if [ "$how" = "no JOURNAL_STREAM" ]; then
-    run "$plain" -u JOURNAL_STREAM
+    plain=$(log_file plain-unset)
+    run plain-unset -u JOURNAL_STREAM
   else
-    run "$plain" JOURNAL_STREAM="$(stat -c '%d:%i' "$other")"
+    plain=$(log_file plain-other)
+    run plain-other JOURNAL_STREAM="$(stat -c '%d:%i' "$other")"
   fi
   grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z info  listening on ' "$plain" ||
     fail "$how: no timestamped info line: $(cat "$plain")"

@@ -21,29 +21,10 @@
 #
 # Usage: e2e_metrics_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$1
-src=$2
-ringflow=$build/ringflow
-gen=$build/ringflow-gen
-work=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-  [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-# promtool comes with Debian's prometheus package, which scripts/deps.sh
-# --test installs before ctest runs (tests install nothing).
-if ! command -v promtool > /dev/null; then
-  echo "SKIP: promtool is not installed (Debian's prometheus package; as root: scripts/deps.sh --test)" >&2
-  exit 77
-fi
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
+rf_need_tool promtool "Debian's prometheus package"
 
 # fetch URL -> body on stdout; HTTP status in $work/status.
 fetch() {
@@ -69,12 +50,9 @@ scrape() {
 }
 
 # value FILE 'name{labels}' -> the sample's value ("" when absent)
-value() { awk -v s="$2" '$1 == s { print $2; exit }' "$1"; }
+value() { rf_page_sample "$1" "$2"; }
 # total FILE name -> sum of every sample of the family
-total() {
-  awk -v n="$2" 'substr($0,1,1) != "#" && ($1 == n || index($1, n "{") == 1) { s += $2 }
-                 END { printf "%.0f\n", s }' "$1"
-}
+total() { rf_page_total "$1" "$2"; }
 expect() {  # expect WHAT GOT WANT
   [ "$2" = "$3" ] || fail "$1: /metrics says '$2', expected '$3'"
   echo "  ok  $1 = $3"
@@ -82,33 +60,10 @@ expect() {  # expect WHAT GOT WANT
 
 # start NAME TOML: runs ringflow; sets pid, port (UDP) and murl (/metrics).
 start() {
-  local dir=$work/$1
-  mkdir -p "$dir"
-  printf '%s\n' "$2" > "$dir/netflow.toml"
-  : > "$dir/stderr"  # before the background shell opens it: the loop below reads it at once
-  "$ringflow" -c "$dir/netflow.toml" > "$dir/stdout" 2> "$dir/stderr" &
-  pid=$!
-  port= murl=
-  for _ in $(seq 1 200); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\):.*/\1/p' "$dir/stderr")
-    murl=$(sed -n 's/.*metrics: serving \(http:[^ ]*\).*/\1/p' "$dir/stderr")
-    [ -n "$port" ] && [ -n "$murl" ] && return 0
-    # The endpoint is up before the collector says it listens.
-    [ -n "$port" ] && fail "$1: ringflow does not serve /metrics (Collector::start() must start" \
-      "MetricsEndpoint, src/pipeline/metrics_export.h)"
-    kill -0 "$pid" 2> /dev/null || { cat "$dir/stderr" >&2; fail "$1: ringflow exited"; }
-    sleep 0.05
-  done
-  cat "$dir/stderr" >&2
-  fail "$1: ringflow did not report its ports"
+  rf_start_toml "$1" "$2"
+  pid=$RF_PID port=$RF_PORT murl=$RF_MURL
 }
-stop() {
-  kill -TERM "$pid"
-  local rc=0
-  wait "$pid" || rc=$?
-  pid=
-  [ "$rc" -eq 0 ] || fail "ringflow exited $rc on SIGTERM"
-}
+stop() { rf_stop_collector; }
 
 # settle OUT SERIES WANT: scrapes into OUT until the sample SERIES
 # ("name{labels}") has the value WANT; 20 s at most.
@@ -123,7 +78,7 @@ settle() {
 
 # Sanitized builds are several times slower: offer them less.
 pps=1000
-if grep -q '^RINGFLOW_SANITIZE:STRING=.\+' "$build/CMakeCache.txt" 2> /dev/null; then pps=400; fi
+if rf_sanitized; then pps=400; fi
 
 ########################################################################
 echo "phase 1: a known mix, every counter exact"

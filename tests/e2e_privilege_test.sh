@@ -18,26 +18,21 @@
 # Needs root (it switches users); exits 77 with the reason otherwise.
 # Usage: e2e_privilege_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$(cd "$1" && pwd)
-rf=$build/ringflow
-gen=$build/ringflow-gen
-fail() { echo "FAIL: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to switch users (CI runs as root)" >&2; exit 77; }
-command -v setpriv > /dev/null || { echo "SKIP: setpriv (util-linux) missing" >&2; exit 77; }
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
+rf=$ringflow
+[ "$(id -u)" = 0 ] || rf_skip "needs root to switch users (CI runs as root)"
+command -v setpriv > /dev/null || rf_skip "setpriv (util-linux) missing"
 if ! getent passwd nobody > /dev/null || ! getent group nogroup > /dev/null; then
   fail "no user nobody / group nogroup on this system"
 fi
 nobody_uid=$(id -u nobody)
 nogroup_gid=$(getent group nogroup | cut -d: -f3)
 
-work=$(mktemp -d)
+# nobody must reach its directories below it.
 chmod 755 "$work"
 pid=
-cleanup() {
-  if [ -n "$pid" ]; then kill -9 "$pid" 2> /dev/null || true; fi
-  if [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
 
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.1 s.
 wait_for() {
@@ -54,22 +49,14 @@ wait_for() {
 start() {
   local dir=$1
   shift
-  : > "$dir/stderr"
-  "$@" "$rf" -c "$dir/netflow.toml" > "$dir/stdout" 2> "$dir/stderr" &
-  pid=$!
-  started() {
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\):.*/\1/p' "$dir/stderr")
-    murl=$(sed -n 's/.*metrics: serving \(http:[^ ]*\).*/\1/p' "$dir/stderr")
-    [ -n "$port" ]
-  }
-  wait_for 20 "ringflow to listen ($dir/stderr)" started
+  RF_WRAP=("$@")
+  rf_start_collector "$(basename "$dir")" -c "$dir/netflow.toml"
+  RF_WRAP=()
+  pid=$RF_PID port=$RF_PORT murl=$RF_MURL
 }
 stop() {
-  kill -TERM "$pid"
-  local rc=0
-  wait "$pid" || rc=$?
+  rf_stop_collector "$pid"
   pid=
-  [ "$rc" -eq 0 ] || fail "ringflow exited $rc on SIGTERM"
 }
 # status_field PID_OR_PID/task/TID FIELD -> the value column(s) of /proc/.../status
 status_field() { awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
@@ -206,10 +193,12 @@ type = "csv"
 EOF
   "${ambient[@]}" "$rf" -c "$dir/netflow.toml" > "$dir/stdout" 2> "$dir/stderr" &
   pid=$!
+  rf_track_pid "$pid"
   up() { grep -qs "listening on 127.0.0.1:$low:" "$dir/stderr" || ! kill -0 "$pid" 2> /dev/null; }
   wait_for 20 "ringflow to listen on $low" up
   if kill -0 "$pid" 2> /dev/null; then started_low=$low; break; fi
   wait "$pid" || true
+  rf_untrack_pid "$pid"
   pid=
   grep -q "Address already in use" "$dir/stderr" || fail "ringflow failed on port $low: $(cat "$dir/stderr")"
   echo "  (port $low in use, try $try)"

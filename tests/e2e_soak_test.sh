@@ -7,10 +7,9 @@
 # clickhouse-server is not installed.
 # Usage: e2e_soak_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$(cd "$1" && pwd)
-src=$(cd "$2" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
 rc=0
 bash "$src/scripts/soak.sh" 1 --no-build --build-dir "$build" --pps 2000 --out "$work" || rc=$?
 if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -f "$work/ringflow.log" ]; then

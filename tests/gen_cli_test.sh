@@ -4,11 +4,11 @@
 # run whose truth file awk can read (the format docs/generator.md promises).
 # Usage: gen_cli_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-BUILD=${1:?build dir}
-GEN="$BUILD/ringflow-gen"
-[ -x "$GEN" ] || { echo "missing $GEN (build the ringflow-gen target)"; exit 1; }
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
+GEN=$gen TMP=$work
+[ -x "$GEN" ] || fail "missing $GEN (build the ringflow-gen target)"
 fail=0
 
 expect() {  # expect CODE PATTERN -- ARGS...: exit code and a stderr/stdout pattern

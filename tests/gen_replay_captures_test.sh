@@ -8,21 +8,14 @@
 # domain). Exits 77 (skipped) without ../shared or tshark.
 # Usage: gen_replay_captures_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-BUILD=${1:?build dir}
-SRC=${2:?source dir}
-GEN="$BUILD/ringflow-gen"
-CAPS="$SRC/../shared/captures/v9ipfix/pcap"
-[ -x "$GEN" ] || { echo "missing $GEN (build the ringflow-gen target)"; exit 1; }
-if [ ! -d "$CAPS" ]; then
-  echo "SKIP: $CAPS is absent (the shared test captures are not checked out here)"
-  exit 77
-fi
-if ! command -v tshark > /dev/null; then
-  echo "SKIP: tshark is not installed (as root: scripts/deps.sh --test)"
-  exit 77
-fi
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
+GEN=$gen TMP=$work
+CAPS="$src/../shared/captures/v9ipfix/pcap"
+[ -x "$GEN" ] || fail "missing $GEN (build the ringflow-gen target)"
+[ -d "$CAPS" ] || rf_skip "$CAPS is absent (the shared test captures are not checked out here)"
+rf_need_tool tshark "Debian's tshark package"
 fail=0
 
 col() {  # col FILE NAME: the total row's column NAME

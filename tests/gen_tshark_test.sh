@@ -7,15 +7,12 @@
 # Exits 77 (skipped) when tshark is not installed (as root: scripts/deps.sh --test).
 # Usage: gen_tshark_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-BUILD=${1:?build dir}
-GEN="$BUILD/ringflow-gen"
-[ -x "$GEN" ] || { echo "missing $GEN (build the ringflow-gen target)"; exit 1; }
-if ! command -v tshark > /dev/null; then
-  echo "SKIP: tshark is not installed (as root: scripts/deps.sh --test)"
-  exit 77
-fi
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
+GEN=$gen TMP=$work
+[ -x "$GEN" ] || fail "missing $GEN (build the ringflow-gen target)"
+rf_need_tool tshark "Debian's tshark package"
 PORT=2055
 fail=0
 
