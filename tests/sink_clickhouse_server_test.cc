@@ -4,9 +4,10 @@
 // mismatch and bad credentials refused, the spool bound, a dropped table.
 //
 // Server: the one in $RINGFLOW_CLICKHOUSE_DIR (a directory made by
-// scripts/clickhouse.sh start, as tests/e2e_clickhouse_test.sh does); else a
-// private one this process starts (scripts/clickhouse.sh, its own directory
-// and ports on 127.0.0.1) and stops at exit. When clickhouse-server is not
+// scripts/clickhouse.sh start: under ctest, the clickhouse_server fixture's,
+// one server for every case of a suite, tests/CMakeLists.txt); else (the
+// binary run by hand) a private one this process starts (scripts/clickhouse.sh,
+// its own directory and ports on 127.0.0.1) and stops at exit. When clickhouse-server is not
 // installed every case reports itself skipped (tests/support/skip.h; a
 // failure under CI=true, where scripts/deps.sh --test installs it); an
 // installed server that does not start is a failure.
