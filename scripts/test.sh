@@ -2,12 +2,17 @@
 # Builds and runs the test suite. Exits non-zero on any failure.
 #   scripts/test.sh            Release build, every test (what CI runs first)
 #   scripts/test.sh --asan     ASan+UBSan build, every test not labelled nosan
-#   scripts/test.sh --tsan     TSan build, every test labelled threads
+#                              or docs
+#   scripts/test.sh --tsan     TSan build, every test labelled threads and
+#                              not nosan, docs or sql
 #   scripts/test.sh --fuzz     one fuzz run of the decoders (scripts/fuzz.sh)
 #   scripts/test.sh --all      Release, then ASan+UBSan, then TSan, then fuzz
 # Tests are selected by ctest label, never by name (tests/CMakeLists.txt says
 # what each label means). Extra arguments after the mode go to ctest, e.g.
 #   scripts/test.sh --tsan -L receive
+# The sanitizer suites replay a named subset of the shared captures
+# (RINGFLOW_REPLAY_SET=sanitizer, tests/e2e_replay_captures_test.sh); Release
+# replays all of them. After each suite the ten slowest tests are printed.
 #
 # First, once: scripts/deps.sh --test installs what the tests need (as root);
 # no test installs anything.
@@ -69,6 +74,7 @@ run_suite() {
   echo "=== ringflow tests: $name ===" >&2
   ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 120 \
     --output-junit "$junit" "$@" || rc=$?
+  slowest "$name" "$junit"
   local ran skipped
   ran=$(grep -c '<testcase ' "$junit" 2>/dev/null || true)
   if [ "${ran:-0}" -eq 0 ]; then
@@ -102,6 +108,16 @@ run_suite() {
   return $rc
 }
 
+# slowest NAME JUNIT: the ten slowest tests of the suite, from ctest's JUnit
+# file (where a suite's time goes, as it grows).
+slowest() {
+  [ -f "$2" ] || return 0
+  echo "=== ringflow tests ($1): the ten slowest ===" >&2
+  sed -n 's/.*<testcase name="\([^"]*\)".* time="\([0-9.]*\)".*/\2 \1/p' "$2" |
+    sort -rn | head -n 10 | awk '{ t = $1; $1 = ""; printf "  %7.1f s %s\n", t, substr($0, 2) }' |
+    sed "s/&apos;/'/g; s/&quot;/\"/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g" >&2
+}
+
 build() {  # build DIR cmake-args...
   "$root/scripts/build.sh" "$@"
 }
@@ -114,13 +130,14 @@ asan() {
   phase "asan build" build "$root/build/asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DRINGFLOW_SANITIZE=address,undefined -DRINGFLOW_BUILD_BENCH=OFF "$werror"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    phase "asan tests" run_suite asan+ubsan "$root/build/asan" -LE nosan "$@"
+    RINGFLOW_REPLAY_SET=sanitizer \
+    phase "asan tests" run_suite asan+ubsan "$root/build/asan" -LE 'nosan|docs' "$@"
 }
 tsan() {
   phase "tsan build" build "$root/build/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DRINGFLOW_SANITIZE=thread -DRINGFLOW_BUILD_BENCH=OFF "$werror"
-  TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/tsan.supp" \
-    phase "tsan tests" run_suite tsan "$root/build/tsan" -L threads -LE nosan "$@"
+  TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/tsan.supp" RINGFLOW_REPLAY_SET=sanitizer \
+    phase "tsan tests" run_suite tsan "$root/build/tsan" -L threads -LE 'nosan|docs|sql' "$@"
 }
 fuzz() {
   phase "fuzz" "$root/scripts/fuzz.sh" "${RINGFLOW_FUZZ_SECONDS:-60}"
