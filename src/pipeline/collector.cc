@@ -192,10 +192,12 @@ bool Collector::start_stages(std::string* error) {
   const Activation activation = take_activated_sockets(config_.receive, &sockets, error);
   if (activation == Activation::kError) return false;
   activated_ = activation == Activation::kTaken;
-  if (activated_ && config_.receive.reactors != 1) {
-    RF_LOG_INFO("socket activation: one reactor (receive.reactors = %u applies to sockets "
-                "ringflow binds itself)",
-                config_.receive.reactors);
+  if (activated_) {
+    // A socket systemd opened cannot be shared by several reactors.
+    if (config_.receive.reactors > 1)
+      RF_LOG_INFO("socket activation: one reactor (receive.reactors = %u applies to sockets "
+                  "ringflow binds itself)",
+                  config_.receive.reactors);
     config_.receive.reactors = 1;
   }
   const uint32_t cpus = usable_cpus();
