@@ -68,6 +68,7 @@ subst 'group = ""' 'group = "ringflow"'
 "$build/ringflow" --check-config "$conf" > /dev/null || die "the packaged netflow.toml does not validate"
 
 install -D -m 0644 "$root/packaging/ringflow.service" "$stage/lib/systemd/system/ringflow.service"
+install -D -m 0644 "$root/packaging/ringflow.socket" "$stage/lib/systemd/system/ringflow.socket"
 
 install -d "$doc"
 install -m 0644 "$root/README.md" "$root"/docs/*.md "$doc/"

@@ -19,8 +19,11 @@
 
 #include "decode/record_reader.h"
 #include "decode/sessions.h"
+#include "decode/state_codec.h"
 #include "gen/template_encoder.h"
+#include "wire/bytes.h"
 #include "wire/ie.h"
+#include "wire/v5.h"
 
 namespace ringflow {
 namespace {
@@ -526,22 +529,72 @@ TEST_CASE("templates and sampling rates survive a restart through save() and loa
   CHECK(got[0].bytes == flow(3).bytes);
   CHECK(b.counters.held_sets.load() == 0);
 
-  SECTION("a damaged file restores what precedes the damage, and never more") {
-    size_t last = 0;
-    for (size_t cut = 0; cut < state.size(); cut += 7) {
+  SECTION("a damaged or cut file restores nothing, never a prefix") {
+    // Every cut, and every single flipped bit: the checksum (or the length)
+    // catches it and the whole file is refused.
+    for (size_t cut = 0; cut < state.size(); ++cut) {
       Harness c;
-      const size_t n = c.s->load(std::string_view(state).substr(0, cut), kNow);
-      CHECK(n >= last);  // a longer intact prefix never restores less
-      CHECK(n <= 3);
-      CHECK(c.s->templates_installed() == n);
-      if (cut <= 8) CHECK(n == 0);
-      last = n;
+      INFO("cut at " << cut);
+      CHECK(c.s->load(std::string_view(state).substr(0, cut), kNow) == 0);
+      CHECK(c.s->templates_installed() == 0);
+      TemplateState st;
+      CHECK(decode_state(std::string_view(state).substr(0, cut), &st) != StateError::kNone);
     }
-    CHECK(last == 3);
+    for (size_t bit = 0; bit < state.size() * 8; bit += 3) {
+      std::string bad = state;
+      bad[bit / 8] = static_cast<char>(bad[bit / 8] ^ (1 << (bit % 8)));
+      Harness c;
+      INFO("bit " << bit);
+      CHECK(c.s->load(bad, kNow) == 0);
+      CHECK(c.s->templates_installed() == 0);
+    }
+    TemplateState st;
+    CHECK(decode_state(state + "x", &st) == StateError::kTrailing);
+    std::string flipped = state;
+    flipped.back() = static_cast<char>(flipped.back() ^ 0x10);
+    CHECK(decode_state(flipped, &st) == StateError::kChecksum);
+    CHECK(decode_state(state.substr(0, state.size() - 1), &st) == StateError::kTruncated);
+    CHECK(decode_state(state, &st) == StateError::kNone);
+    CHECK(st.templates.size() == 3);
     Harness g;
     CHECK(g.s->load("not a template state\n\x01\x02", kNow) == 0);
+    CHECK(decode_state("not a template state\n", &st) == StateError::kNotState);
     CHECK(g.s->templates_installed() == 0);
   }
+  SECTION("a format 1 file (no checksum) is refused as old, not parsed") {
+    // Format 1: the magic line, then the records with nothing around them.
+    const std::string body = state.substr(std::string("ringflow-templates 2\n").size() + 8);
+    const std::string v1 = "ringflow-templates 1\n" + body;
+    TemplateState st;
+    CHECK(decode_state(v1, &st) == StateError::kOldFormat);
+    Harness c;
+    CHECK(c.s->load(v1, kNow) == 0);
+    CHECK(c.s->templates_installed() == 0);
+    CHECK(decode_state("ringflow-templates 3\n" + body, &st) == StateError::kNewFormat);
+  }
+  SECTION("a record that does not parse is refused and counted, the rest restored") {
+    TemplateState st;
+    REQUIRE(decode_state(state, &st) == StateError::kNone);
+    st.templates[0].raw.resize(3);  // cut inside the record header
+    Harness c;
+    const StateImport r = c.s->import_state(st, kNow);
+    CHECK(r.templates == 2);
+    CHECK(r.templates_invalid == 1);
+    CHECK(c.s->templates_installed() == 2);
+    // Loading the same state twice (two reactors' copies): duplicates, not new.
+    const StateImport again = c.s->import_state(st, kNow);
+    CHECK(again.templates == 0);
+    CHECK(again.templates_duplicate == 2);
+  }
+}
+
+TEST_CASE("CRC32C matches the published check value", "[decode][state]") {
+  // RFC 3720 B.4 and every CRC catalogue: CRC-32C("123456789") = 0xE3069283.
+  const std::string check = "123456789";
+  CHECK(crc32c(reinterpret_cast<const uint8_t*>(check.data()), check.size()) == 0xE3069283u);
+  // 32 bytes of zeros: RFC 3720 B.4, 0x8A9136AA.
+  const uint8_t zeros[32] = {};
+  CHECK(crc32c(zeros, sizeof zeros) == 0x8A9136AAu);
 }
 
 TEST_CASE("templates expire when neither refreshed nor used", "[decode][sessions]") {
@@ -1013,9 +1066,11 @@ TEST_CASE("persistence: templates and sampling survive a restart", "[decode][ses
   REQUIRE(got.size() == 1);
   check_same(got[0], flow(1));
   CHECK(h.counters.held_sets.load() == 0);
-  // Damaged state restores what precedes the damage and nothing after.
+  // A cut state restores nothing (the checksum covers the whole file).
   Harness g;
-  CHECK(g.s->load(state.substr(0, state.size() - 3), kNow) == 2);
+  CHECK(g.s->load(state.substr(0, state.size() - 3), kNow) == 0);
+  CHECK(g.s->templates_installed() == 0);
+  CHECK(g.s->sampler_set(key(9, 5)) == nullptr);
   CHECK(g.s->load("not a state file", kNow) == 0);
 }
 
@@ -1106,6 +1161,109 @@ TEST_CASE("a full stream table forgets streams silent for full_table_idle_timeou
     h.feed(templates(), &a, kNow + 600000, exporter(100));
     CHECK(a == Admit::kRejected);
   }
+}
+
+// decode.max_streams_per_address: one address inventing observation domains
+// cannot fill decode.max_streams; other exporters still get in.
+TEST_CASE("one exporter address is held to max_streams_per_address streams",
+          "[decode][sessions]") {
+  DecodeConfig cfg;
+  cfg.max_streams = 64;
+  cfg.max_streams_per_address = 8;
+  const TemplateSpec t = v4_template(256);
+  auto templates = [&](uint32_t domain) {
+    return Msg(WireVersion::kIpfix).templates({t}).finish(0, domain);
+  };
+  const IpAddr other = IpAddr::from_v4(0x0A000001);
+  Harness h(cfg);
+  Admit a;
+  for (uint32_t d = 0; d < 8; ++d) {
+    h.feed(templates(d), &a);
+    CHECK(a != Admit::kRejected);
+  }
+  // Domains 8..99 of the same address: refused by the quota, every datagram.
+  for (uint32_t d = 8; d < 100; ++d) {
+    h.feed(templates(d), &a);
+    CHECK(a == Admit::kRejected);
+  }
+  CHECK(h.rejects(10, Reject::kStreamQuota) == 92);
+  CHECK(h.rejects(10, Reject::kStreamTableFull) == 0);
+  CHECK(h.counters.stream_quota_refusals.load() == 92);
+  CHECK(h.s->templates_installed() == 8);
+  // Its known streams go on; another address still gets in.
+  h.feed(templates(3), &a);
+  CHECK(a != Admit::kRejected);
+  h.feed(templates(0), &a, kNow, other);
+  CHECK(a != Admit::kRejected);
+  // v5 streams count too: a new engine past the quota is decoded, not tracked.
+  cfg.max_streams_per_address = 1;
+  Harness v(cfg);
+  auto v5 = [](uint8_t engine) {
+    std::vector<uint8_t> d(v5::kHeaderSize + v5::kRecordSize, 0);
+    wire::store_be16(d.data(), 5);
+    wire::store_be16(d.data() + 2, 1);
+    wire::store_be32(d.data() + 4, 3600000);                              // sys_uptime
+    wire::store_be32(d.data() + 8, static_cast<uint32_t>(kNow / 1000));  // unix_secs
+    d[20] = 0;
+    d[21] = engine;
+    return d;
+  };
+  CHECK(v.feed(v5(1), &a).size() == 1);
+  CHECK(v.feed(v5(2), &a).size() == 1);
+  CHECK(a == Admit::kHandOff);
+  v.s->tick(kNow + 2000);  // publishes tracker_stats()
+  CHECK(v.s->tracker_stats().active == 1);
+  CHECK(v.counters.stream_quota_refusals.load() == 1);
+
+  // Published by address at the next tick.
+  h.s->tick(kNow + 2000);
+  std::vector<AddressRefusals> by;
+  uint64_t rest = 0;
+  h.s->refused_snapshot(&by, &rest);
+  REQUIRE(by.size() == 1);
+  CHECK(by[0].exporter == kExporter);
+  CHECK(by[0].datagrams == 92);
+  CHECK(rest == 0);
+
+  SECTION("a stream that expires frees its place in the quota") {
+    h.s->tick(kNow + 3601000 + 2000);  // every stream idle past stream_idle_timeout
+    CHECK(h.s->tracker_stats().active == 0);
+    for (uint32_t d = 200; d < 208; ++d) {
+      h.feed(templates(d), &a, kNow + 3604000);
+      CHECK(a != Admit::kRejected);
+    }
+    h.feed(templates(208), &a, kNow + 3604000);
+    CHECK(a == Admit::kRejected);
+  }
+  SECTION("a restored state is held to the quota too") {
+    const std::string state = h.s->save();
+    DecodeConfig small = cfg;
+    small.max_streams_per_address = 4;
+    Harness r(small);
+    TemplateState st;
+    REQUIRE(decode_state(state, &st) == StateError::kNone);
+    const StateImport imp = r.s->import_state(st, kNow);
+    CHECK(imp.templates == 5);  // 4 of kExporter, 1 of `other`
+    CHECK(imp.templates_no_stream == 4);
+  }
+}
+
+TEST_CASE("AddressQuota counts, refuses and forgets by address", "[decode][sessions]") {
+  AddressQuota q(16, 3);
+  std::vector<IpAddr> addrs;
+  for (uint32_t i = 0; i < 12; ++i) addrs.push_back(IpAddr::from_v4(0x0A000000u + i * 7919));
+  for (const IpAddr& a : addrs)
+    for (int k = 0; k < 3; ++k) CHECK(q.acquire(a));
+  for (const IpAddr& a : addrs) CHECK_FALSE(q.acquire(a));
+  // Empty some addresses completely (backward-shift deletion), the others
+  // must keep their counts.
+  for (size_t i = 0; i < addrs.size(); i += 2)
+    for (int k = 0; k < 3; ++k) q.release(addrs[i]);
+  for (size_t i = 0; i < addrs.size(); ++i) CHECK(q.count(addrs[i]) == (i % 2 ? 3u : 0u));
+  for (size_t i = 1; i < addrs.size(); i += 2) CHECK_FALSE(q.acquire(addrs[i]));
+  CHECK(q.acquire(addrs[0]));
+  AddressQuota off(16, 0);
+  for (int k = 0; k < 100; ++k) CHECK(off.acquire(addrs[0]));
 }
 
 }  // namespace ringflow

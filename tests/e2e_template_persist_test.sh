@@ -11,6 +11,9 @@
 # Run 3, the control: the same as run 2 without the saved state
 # (persist_templates = false): the early sets must be held, which shows that
 # run 2's check can fail.
+# Runs 4-6 (issue 26 item 11): a state file with one byte changed, a FIFO in
+# its place and a format 1 file are each refused whole, with a log line
+# saying why, and start-up never hangs.
 # Usage: e2e_template_persist_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 # shellcheck source=tests/support/e2e.sh
@@ -68,8 +71,9 @@ echo "  ok  templates.state written ($(wc -c < "$work/out/templates.state") byte
 echo "run 2: a restart on the same directory; data comes before any template"
 rm -f "$work/out"/flows-*.csv "$work/out"/flows-*.jsonl
 run second "$work/out" true --count 200 --seed 6 --template-delay 60
-grep -q "templates: 3 restored from $work/out/templates.state" "$work/second/stderr" ||
-  fail "run 2 did not log 'templates: 3 restored' (v9 IPv4, IPv6 and options)"
+grep -q "templates: restored 3 templates and 1 streams' sampling rates from $work/out/templates.state" \
+  "$work/second/stderr" ||
+  fail "run 2 did not log 'restored 3 templates and 1 streams' sampling rates' (v9 IPv4, IPv6 and options)"
 echo "  ok  3 templates restored"
 expect "data sets held for a template" "$(held second)" 0
 expect "CSV flows = truth" "$(rf_csv_sum "$work/out" flows)" "$(rf_truth_total "$work/second/truth.tsv" flows)"
@@ -84,4 +88,41 @@ h=$(held third)
 [ "${h:-0}" -gt 0 ] || fail "control: without saved templates no data set was held ($h)"
 echo "  ok  without them, $h data sets waited for their template"
 [ ! -e "$work/out3/templates.state" ] || fail "persist_templates = false wrote templates.state"
+
+# refused STATE-FILE-SETUP NAME PATTERN: a state file that must be refused
+# whole, with a log line matching PATTERN; the early data sets are then held,
+# as without a state (nothing was restored).
+echo "run 4: one flipped byte in the middle of templates.state: refused whole (checksum)"
+mkdir -p "$work/out4"
+cp "$work/out/templates.state" "$work/out4/templates.state"
+size=$(wc -c < "$work/out4/templates.state")
+off=$((size / 2))
+byte=$(od -An -tu1 -j "$off" -N1 "$work/out4/templates.state" | tr -d ' ')
+printf "$(printf '\\%03o' $(((byte + 1) % 256)))" |
+  dd of="$work/out4/templates.state" bs=1 seek="$off" conv=notrunc status=none
+cmp -s "$work/out/templates.state" "$work/out4/templates.state" && fail "the byte was not changed"
+run fourth "$work/out4" true --count 200 --seed 6 --template-delay 60
+grep -q "templates: $work/out4/templates.state refused ($size bytes): checksum mismatch" \
+  "$work/fourth/stderr" || { cat "$work/fourth/stderr" >&2; fail "run 4: no 'refused: checksum mismatch' line"; }
+grep -q "templates: restored" "$work/fourth/stderr" && fail "run 4 restored from a damaged file"
+h=$(held fourth)
+[ "${h:-0}" -gt 0 ] || fail "run 4: nothing held, so something was restored from the damaged file"
+echo "  ok  refused with a log line; $h data sets waited for their template"
+
+echo "run 5: a FIFO in place of templates.state does not hang start-up"
+mkdir -p "$work/out5"
+mkfifo "$work/out5/templates.state"
+run fifth "$work/out5" true --count 20 --seed 7
+grep -q "templates: $work/out5/templates.state refused: not a regular file" "$work/fifth/stderr" ||
+  { cat "$work/fifth/stderr" >&2; fail "run 5: no 'refused: not a regular file' line"; }
+[ -f "$work/out5/templates.state" ] || fail "run 5: the FIFO was not replaced by a state file at stop"
+echo "  ok  refused at start, a regular state file written at stop"
+
+echo "run 6: a format 1 file (no checksum, an older ringflow) is refused as old"
+mkdir -p "$work/out6"
+{ printf 'ringflow-templates 1\n'; tail -c +30 "$work/out/templates.state"; } > "$work/out6/templates.state"
+run sixth "$work/out6" true --count 20 --seed 8
+grep -q "refused .*format 1, written by an older ringflow without a checksum" "$work/sixth/stderr" ||
+  { cat "$work/sixth/stderr" >&2; fail "run 6: no 'format 1' refusal line"; }
+echo "  ok  refused as format 1"
 echo "e2e_template_persist: PASS"

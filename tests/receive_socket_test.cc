@@ -204,3 +204,68 @@ TEST_CASE("UdpSocket is move-only and closes its fd", "[receive]") {
   CHECK(fcntl(fd, F_GETFD) == -1);
   static_assert(!std::is_copy_constructible_v<UdpSocket>);
 }
+
+TEST_CASE("close_final(): after disconnect() nothing more is dropped, the count read is final",
+          "[receive]") {
+  // Spec (udp_socket.h): disconnect() leaves no exporter's datagram reaching
+  // the socket, so close_final() reads the last count it will ever have.
+  for (const char* where : {"127.0.0.1:0", "0.0.0.0:0", "[::]:0"}) {
+    INFO(where);
+    auto cfg = config({where}, 1);
+    std::vector<std::vector<UdpSocket>> s;
+    std::string error;
+    REQUIRE(open_sockets(cfg, &s, &error));
+    UdpSocket& sock = s[0][0];
+    Endpoint to = sock.endpoint();
+    if (std::string(where) == "[::]:0") {
+      to.any_v6 = false;
+      to.addr = *IpAddr::parse("::1");
+    } else {
+      to.addr = IpAddr::from_v4(0x7F000001);
+    }
+    REQUIRE(sock.seal(&error));
+    blast(to, 3, 100);  // sealed: dropped and counted
+    sock.disconnect();
+    blast(to, 4, 100);  // disconnected: port unreachable, not this socket's
+    CHECK(sock.close_final() == 3);
+    CHECK_FALSE(sock.valid());
+  }
+}
+
+TEST_CASE("adopt(): an inherited socket is taken with its address, unsealed, counted from now",
+          "[receive]") {
+  auto cfg = config({"127.0.0.1:0"}, 1);
+  std::vector<std::vector<UdpSocket>> s;
+  std::string error;
+  REQUIRE(open_sockets(cfg, &s, &error));
+  // What a previous instance left: a sealed socket with drops on it.
+  REQUIRE(s[0][0].seal(&error));
+  blast(s[0][0].endpoint(), 2, 100);
+  const int fd = ::dup(s[0][0].fd());
+  REQUIRE(fd >= 0);
+  const Endpoint bound = s[0][0].endpoint();
+  s[0][0] = UdpSocket();  // the dup keeps the socket open, as systemd does
+  UdpSocket taken;
+  SocketOptions opt;
+  REQUIRE(UdpSocket::adopt(fd, opt, &taken, &error));
+  CHECK(taken.inherited());
+  CHECK(taken.endpoint().str() == bound.str());
+  CHECK(taken.drops_at_adopt() == 2);
+  CHECK((fcntl(taken.fd(), F_GETFL) & O_NONBLOCK) != 0);
+  CHECK(int_option(taken.fd(), SOL_SOCKET, SO_RXQ_OVFL) == 1);
+  blast(bound, 1, 100);  // the filter is gone: received
+  CHECK(taken.pending());
+  taken.disconnect();  // not for an inherited socket: it stays reachable
+  blast(bound, 1, 100);
+  char buf[256];
+  int got = 0;
+  while (::recv(taken.fd(), buf, sizeof buf, MSG_DONTWAIT) >= 0) ++got;
+  CHECK(got == 2);
+
+  int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(tcp >= 0);
+  UdpSocket not_udp;
+  CHECK_FALSE(UdpSocket::adopt(tcp, opt, &not_udp, &error));
+  CHECK(error.find("not a UDP socket") != std::string::npos);
+  ::close(tcp);
+}

@@ -63,6 +63,7 @@ struct DecodeConfig {
   std::vector<SamplingOverride> sampling_overrides;
   // sequence tracking
   uint32_t max_streams = 4096;          // exporter streams tracked per worker, 16..1048576
+  uint32_t max_streams_per_address = 64; // of which one exporter address may hold; 0 = no quota
   uint32_t stream_idle_timeout_s = 3600; // streams silent this long are forgotten, 10..604800
   uint32_t full_table_idle_timeout_s = 60; // while the table is full: this long; 0 = off, 0..604800
   uint32_t reorder_window = 65536;      // flows behind expected still counted as late/duplicate

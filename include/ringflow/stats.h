@@ -46,8 +46,10 @@ enum class Reject : uint8_t {
   kIpfixLength,      // IPFIX: the header's length differs from the datagram's
   kStreamTableFull,  // v9/IPFIX: a new stream found decode.max_streams streams
                      // tracked, so its templates could not be kept
+  kStreamQuota,      // v9/IPFIX: a new stream of an exporter address that has
+                     // decode.max_streams_per_address streams tracked
 };
-inline constexpr size_t kRejectReasons = 11;  // including kNone (unused slot)
+inline constexpr size_t kRejectReasons = 12;  // including kNone (unused slot)
 
 inline constexpr std::string_view reject_reason_name(Reject r) {
   switch (r) {
@@ -62,6 +64,7 @@ inline constexpr std::string_view reject_reason_name(Reject r) {
     case Reject::kSetLength: return "set_length";
     case Reject::kIpfixLength: return "ipfix_length";
     case Reject::kStreamTableFull: return "stream_table_full";
+    case Reject::kStreamQuota: return "stream_quota";
   }
   return "unknown";
 }

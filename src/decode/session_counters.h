@@ -93,6 +93,9 @@ struct alignas(64) SessionCounters {
   Counter held_expired_bytes;
   std::array<Counter, kHoldDrops> hold_drops;
   Counter held_bytes;        // gauge: bytes held now
+
+  // streams
+  Counter stream_quota_refusals;  // datagrams of a new stream over decode.max_streams_per_address
 };
 
 }  // namespace ringflow

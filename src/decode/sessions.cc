@@ -54,7 +54,8 @@ Sessions::Sessions(const DecodeConfig& cfg, uint32_t ring_entries, uint32_t buff
       held_timeout_ms_(int64_t{cfg.held_timeout_s} * 1000),
       held_bytes_per_stream_(cfg.held_bytes_per_stream),
       counters_(counters),
-      tracker_(cfg) {
+      tracker_(cfg),
+      quota_(tracker_.capacity(), cfg.max_streams_per_address) {
   v5_opts_.accept_trailing = cfg.accept_trailing;
   v5_opts_.future_tolerance_ms = cfg.future_tolerance_ms;
   const uint64_t slots = cfg.held_bytes / slot_size_;
@@ -74,6 +75,7 @@ Sessions::Sessions(const DecodeConfig& cfg, uint32_t ring_entries, uint32_t buff
   ready_.reserve(hold_slots_);
   ready_exporter_.resize(hold_slots_);
   snapshot_.reserve(tracker_.capacity());
+  refused_snapshot_.reserve(RefusedAddresses::kMaxAddresses);
   scratch_.reserve(tracker_.capacity());
 }
 
@@ -155,7 +157,13 @@ Admit Sessions::admit_v5(const uint8_t* p, size_t len, const IpAddr& exporter, D
   for (uint8_t i = 0; i < shape.pdus; ++i) {
     v5::Header h;
     decode_header(p + off, len - off, &h);
-    tracker_.observe(exporter, h, now_ms);
+    // A new stream must pass the address quota first; refused or over the
+    // table: decoded, not tracked.
+    StreamKey key;
+    key.exporter = exporter;
+    key.version = 5;
+    key.domain = uint32_t{h.engine_type} << 8 | h.engine_id;
+    if (admit_stream(key, now_ms) != SequenceTracker::kNoStream) tracker_.observe(exporter, h, now_ms);
     off += v5::kHeaderSize + size_t{h.count} * v5::kRecordSize;
   }
   return Admit::kHandOff;
@@ -210,8 +218,9 @@ Admit Sessions::admit_templated(WireVersion v, const uint8_t* p, size_t len,
   key.exporter = exporter;
   key.version = static_cast<uint8_t>(v9 ? 9 : 10);
   key.domain = domain;
-  const uint32_t sess = tracker_.find_or_add(key, now_ms);
-  if (sess == SequenceTracker::kNoStream) return reject(vslot, Reject::kStreamTableFull);
+  const uint32_t sess = admit_stream(key, now_ms);
+  if (sess == SequenceTracker::kNoStream)
+    return reject(vslot, quota_refused_ ? Reject::kStreamQuota : Reject::kStreamTableFull);
   Session& s = sessions_[sess];
   m.domain = domain;
 
@@ -667,7 +676,26 @@ void Sessions::release(uint16_t buf) {
   }
 }
 
+uint32_t Sessions::admit_stream(const StreamKey& key, int64_t now_ms) {
+  quota_refused_ = false;
+  uint32_t sess = tracker_.find(key);
+  if (sess != SequenceTracker::kNoStream) {
+    tracker_.stream(sess).last_seen_ms = now_ms;
+    return sess;
+  }
+  if (!quota_.acquire(key.exporter)) {
+    quota_refused_ = true;
+    counters_.stream_quota_refusals.add();
+    refused_.add(key.exporter);
+    return SequenceTracker::kNoStream;
+  }
+  sess = tracker_.find_or_add(key, now_ms);
+  if (sess == SequenceTracker::kNoStream) quota_.release(key.exporter);
+  return sess;
+}
+
 void Sessions::forget_session(uint32_t sess) {
+  quota_.release(tracker_.stream(sess).exporter);
   Session& s = sessions_[sess];
   while (s.held_head != kNil) drop_held(s.held_head, true);
   if (s.templates) {
@@ -713,6 +741,14 @@ void Sessions::tick(int64_t now_ms) {
   if (!lock.owns_lock()) return;
   snapshot_.swap(scratch_);
   tracker_snapshot_ = tracker_.stats();
+  refused_snapshot_.assign(refused_.list().begin(), refused_.list().end());
+  refused_other_snapshot_ = refused_.other();
+}
+
+void Sessions::refused_snapshot(std::vector<AddressRefusals>* out, uint64_t* other) const {
+  std::lock_guard<std::mutex> lock(snapshot_mu_);
+  out->insert(out->end(), refused_snapshot_.begin(), refused_snapshot_.end());
+  *other += refused_other_snapshot_;
 }
 
 void Sessions::streams_snapshot(std::vector<StreamStats>* out) const {
@@ -738,146 +774,97 @@ const SamplerSet* Sessions::sampler_set(const StreamKey& key) const {
   return sess == SequenceTracker::kNoStream ? nullptr : sessions_[sess].sampling;
 }
 
-namespace {
-
-constexpr std::string_view kStateMagic = "ringflow-templates 1\n";
-constexpr uint8_t kRecTemplate = 1, kRecStream = 2;
-
-void put8(std::string* o, uint8_t v) { o->push_back(static_cast<char>(v)); }
-void put16(std::string* o, uint16_t v) {
-  uint8_t b[2];
-  wire::store_be16(b, v);
-  o->append(reinterpret_cast<const char*>(b), 2);
-}
-void put32(std::string* o, uint32_t v) {
-  uint8_t b[4];
-  wire::store_be32(b, v);
-  o->append(reinterpret_cast<const char*>(b), 4);
-}
-void put64(std::string* o, uint64_t v) {
-  uint8_t b[8];
-  wire::store_be64(b, v);
-  o->append(reinterpret_cast<const char*>(b), 8);
-}
-void put_key(std::string* o, const StreamStats& st) {
-  o->append(reinterpret_cast<const char*>(st.exporter.bytes.data()), 16);
-  put8(o, st.version);
-  put32(o, st.domain);
-}
-
-// Bounded reader over the state bytes.
-struct Reader {
-  const uint8_t* p;
-  size_t n;
-  bool ok = true;
-  const uint8_t* take(size_t k) {
-    if (!ok || n < k) {
-      ok = false;
-      return nullptr;
-    }
-    const uint8_t* r = p;
-    p += k;
-    n -= k;
-    return r;
-  }
-  uint8_t u8() { const uint8_t* q = take(1); return q ? q[0] : 0; }
-  uint16_t u16() { const uint8_t* q = take(2); return q ? wire::load_be16(q) : 0; }
-  uint32_t u32() { const uint8_t* q = take(4); return q ? wire::load_be32(q) : 0; }
-  uint64_t u64() { const uint8_t* q = take(8); return q ? wire::load_be64(q) : 0; }
-  StreamKey key() {
-    StreamKey k;
-    if (const uint8_t* q = take(16)) std::memcpy(k.exporter.bytes.data(), q, 16);
-    k.version = u8();
-    k.domain = u32();
-    return k;
-  }
-};
-
-}  // namespace
-
-std::string Sessions::save() const {
-  std::string out(kStateMagic);
+void Sessions::export_state(TemplateState* out) const {
   for (size_t i = 0; i < tslots_.size(); ++i) {
     const uint32_t e = tslots_[i];
     if (e == kNil) continue;
     const TemplateEntry& t = entries_[e];
-    put8(&out, kRecTemplate);
-    put_key(&out, tracker_.stream(t.session));
-    put8(&out, t.plan->options ? 1 : 0);
-    put16(&out, static_cast<uint16_t>(t.plan->raw.size()));
-    out.append(reinterpret_cast<const char*>(t.plan->raw.data()), t.plan->raw.size());
+    const StreamStats& st = tracker_.stream(t.session);
+    StateTemplate rec;
+    rec.key.exporter = st.exporter;
+    rec.key.version = st.version;
+    rec.key.domain = st.domain;
+    rec.options = t.plan->options;
+    rec.raw.assign(reinterpret_cast<const char*>(t.plan->raw.data()), t.plan->raw.size());
+    out->templates.push_back(std::move(rec));
   }
   for (uint32_t i = 0; i < sessions_.size(); ++i) {
     const Session& s = sessions_[i];
     if (!s.sampling && !s.has_init) continue;
-    put8(&out, kRecStream);
-    put_key(&out, tracker_.stream(i));
-    put8(&out, s.has_init ? 1 : 0);
-    put64(&out, static_cast<uint64_t>(s.init_ms));
-    const SamplerSet empty;
-    const SamplerSet& set = s.sampling ? *s.sampling : empty;
-    put32(&out, set.default_rate);
-    put8(&out, static_cast<uint8_t>(set.n));
-    for (uint32_t k = 0; k < set.n; ++k) {
-      put32(&out, set.ids[k]);
-      put32(&out, set.rates[k]);
+    const StreamStats& st = tracker_.stream(i);
+    StateStream rec;
+    rec.key.exporter = st.exporter;
+    rec.key.version = st.version;
+    rec.key.domain = st.domain;
+    rec.has_init = s.has_init;
+    rec.init_ms = s.init_ms;
+    if (s.sampling) rec.rates = *s.sampling;
+    rec.rates.refs = 0;
+    out->streams.push_back(rec);
+  }
+}
+
+StateImport Sessions::import_state(const TemplateState& st, int64_t now_ms) {
+  StateImport r;
+  for (const StateTemplate& rec : st.templates) {
+    const WireVersion v = rec.key.version == 9 ? WireVersion::kV9 : WireVersion::kIpfix;
+    const auto* raw = reinterpret_cast<const uint8_t*>(rec.raw.data());
+    TemplateRecordView t;
+    TemplateProblem problem;
+    if ((rec.key.version != 9 && rec.key.version != 10) ||
+        read_template_record(v, rec.options, raw, rec.raw.size(), &t, &problem) !=
+            SetWalk::kRecord ||
+        problem != TemplateProblem::kNone || t.withdrawal || t.raw_len != rec.raw.size()) {
+      ++r.templates_invalid;
+      continue;
+    }
+    const uint32_t sess = admit_stream(rec.key, now_ms);
+    if (sess == SequenceTracker::kNoStream) {
+      ++r.templates_no_stream;
+      continue;
+    }
+    if (tfind(sess, t.template_id)) {
+      install(v, sess, t, now_ms);  // a refresh (or a redefinition: the later copy wins)
+      ++r.templates_duplicate;
+      continue;
+    }
+    const size_t before = templates_used_;
+    install(v, sess, t, now_ms);
+    if (templates_used_ > before) {
+      ++r.templates;
+    } else {
+      ++r.templates_over_limit;
     }
   }
-  return out;
+  for (const StateStream& rec : st.streams) {
+    const uint32_t sess = admit_stream(rec.key, now_ms);
+    if (sess == SequenceTracker::kNoStream) {
+      ++r.streams_no_stream;
+      continue;
+    }
+    Session& s = sessions_[sess];
+    s.has_init = rec.has_init;
+    s.init_ms = rec.init_ms;
+    if (rec.rates.n || rec.rates.default_rate) {
+      auto* published = new SamplerSet(rec.rates);
+      published->refs = 1;
+      set_sampling(s, published);
+    }
+    ++r.streams;
+  }
+  return r;
+}
+
+std::string Sessions::save() const {
+  TemplateState st;
+  export_state(&st);
+  return encode_state(st);
 }
 
 size_t Sessions::load(std::string_view data, int64_t now_ms) {
-  if (data.substr(0, kStateMagic.size()) != kStateMagic) return 0;
-  Reader r{reinterpret_cast<const uint8_t*>(data.data()) + kStateMagic.size(),
-           data.size() - kStateMagic.size()};
-  size_t restored = 0;
-  while (r.ok && r.n > 0) {
-    const uint8_t type = r.u8();
-    const StreamKey key = r.key();
-    if (!r.ok || (key.version != 9 && key.version != 10)) break;
-    const WireVersion v = key.version == 9 ? WireVersion::kV9 : WireVersion::kIpfix;
-    if (type == kRecTemplate) {
-      const bool options = r.u8() != 0;
-      const uint16_t len = r.u16();
-      const uint8_t* raw = r.take(len);
-      if (!r.ok) break;
-      TemplateRecordView t;
-      TemplateProblem problem;
-      if (read_template_record(v, options, raw, len, &t, &problem) != SetWalk::kRecord ||
-          problem != TemplateProblem::kNone || t.withdrawal || t.raw_len != len)
-        break;
-      const uint32_t sess = tracker_.find_or_add(key, now_ms);
-      if (sess == SequenceTracker::kNoStream) break;
-      const size_t before = templates_used_;
-      install(v, sess, t, now_ms);
-      restored += templates_used_ - before;
-    } else if (type == kRecStream) {
-      const bool has_init = r.u8() != 0;
-      const int64_t init_ms = static_cast<int64_t>(r.u64());
-      SamplerSet set;
-      set.default_rate = r.u32();
-      set.n = r.u8();
-      if (set.n > SamplerSet::kMaxSamplers) break;
-      for (uint32_t k = 0; k < set.n; ++k) {
-        set.ids[k] = r.u32();
-        set.rates[k] = r.u32();
-      }
-      if (!r.ok) break;
-      const uint32_t sess = tracker_.find_or_add(key, now_ms);
-      if (sess == SequenceTracker::kNoStream) break;
-      Session& s = sessions_[sess];
-      s.has_init = has_init;
-      s.init_ms = init_ms;
-      if (set.n || set.default_rate) {
-        auto* published = new SamplerSet(set);
-        published->refs = 1;
-        set_sampling(s, published);
-      }
-    } else {
-      break;
-    }
-  }
-  return restored;
+  TemplateState st;
+  if (decode_state(data, &st) != StateError::kNone) return 0;
+  return import_state(st, now_ms).templates;
 }
 
 }  // namespace ringflow

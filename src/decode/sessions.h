@@ -40,7 +40,10 @@
 // Held-data slots are buffers too: ids [ring_entries, ring_entries +
 // hold_slots()) with their own DatagramMeta, handed out by take_ready().
 //
-// Bounds (all from DecodeConfig): streams (max_streams), templates per stream
+// Bounds (all from DecodeConfig): streams (max_streams), streams per exporter
+// address (max_streams_per_address, src/decode/address_quota.h: a new stream
+// past it is refused, v9/IPFIX rejected as stream_quota, v5 decoded but not
+// tracked, and counted by address), templates per stream
 // and in all, samplers per stream (SamplerSet::kMaxSamplers), held bytes per
 // stream and in all, held time; each refusal is counted. Memory is allocated
 // at construction except a plan (one per new or changed template) and a
@@ -63,10 +66,12 @@
 #include <ringflow/ip.h>
 #include <ringflow/streams.h>
 
+#include "decode/address_quota.h"
 #include "decode/datagram_meta.h"
 #include "decode/sampling.h"
 #include "decode/sequence_tracker.h"
 #include "decode/session_counters.h"
+#include "decode/state_codec.h"
 #include "decode/v5_decoder.h"
 
 namespace ringflow {
@@ -83,6 +88,20 @@ struct ReadyDatagram {
   const uint8_t* data = nullptr;
   uint32_t len = 0;
   IpAddr exporter;
+};
+
+// What import_state() did with a TemplateState.
+struct StateImport {
+  size_t templates = 0;             // installed
+  size_t templates_duplicate = 0;   // already installed (another reactor's copy): refreshed
+  size_t templates_invalid = 0;     // do not parse as a template record: refused
+  size_t templates_over_limit = 0;  // decode.max_templates(_per_stream): refused
+  size_t templates_no_stream = 0;   // their stream refused (max_streams, or the address quota)
+  size_t streams = 0;               // sampling rates / init times restored
+  size_t streams_no_stream = 0;     // their stream refused
+  size_t refused() const {
+    return templates_invalid + templates_over_limit + templates_no_stream + streams_no_stream;
+  }
 };
 
 class Sessions {
@@ -126,13 +145,24 @@ class Sessions {
   void streams_snapshot(std::vector<StreamStats>* out) const;
   SequenceTrackerStats tracker_stats() const;
 
-  // Template persistence (decode.persist_templates): the installed templates
-  // and each stream's sampling rates and IPFIX system init time, as bytes.
-  // save() only while the reactor thread is not running (before run() or
-  // after it returned); load() before it starts. load() returns the number of
-  // templates restored; malformed input restores what precedes the damage.
+  // Template persistence (decode.persist_templates; the file format is
+  // src/decode/state_codec.h): the installed templates and each stream's
+  // sampling rates and IPFIX system init time. Only while the reactor thread
+  // is not running (before run() or after it returned). export_state()
+  // appends to *out; import_state() installs what it can and says what it
+  // refused (a template that does not parse, a stream over a bound).
+  void export_state(TemplateState* out) const;
+  StateImport import_state(const TemplateState& st, int64_t now_ms);
+  // The same through the file's bytes: save() = encode_state(export_state);
+  // load() restores only a whole, intact file (any damage: 0, nothing
+  // installed) and returns the templates restored.
   std::string save() const;
   size_t load(std::string_view data, int64_t now_ms);
+
+  // Datagrams refused by decode.max_streams_per_address, by exporter address
+  // (at most RefusedAddresses::kMaxAddresses; the rest summed in *other), as
+  // published by tick(). Any thread.
+  void refused_snapshot(std::vector<AddressRefusals>* out, uint64_t* other) const;
 
   // For tests: the installed template of (stream key, id), or nullptr.
   const DecodePlan* find_template(const StreamKey& key, uint16_t template_id) const;
@@ -187,6 +217,12 @@ class Sessions {
                     const IpAddr& exporter);
   void drop_held(uint32_t slot, bool expired);
   void forget_session(uint32_t sess);
+  // The stream of `key`, added when new if the address quota and the table
+  // allow; kNoStream when refused (a quota refusal is counted, with its
+  // address). Updates last_seen.
+  uint32_t admit_stream(const StreamKey& key, int64_t now_ms);
+  // admit_stream() refused for the address quota (not the full table).
+  bool quota_refused_ = false;
 
   // Template table.
   size_t tslot(uint32_t sess, uint16_t id, bool* found) const;
@@ -208,6 +244,8 @@ class Sessions {
   SessionCounters& counters_;
 
   SequenceTracker tracker_;
+  AddressQuota quota_;        // streams per exporter address
+  RefusedAddresses refused_;  // datagrams refused by the quota, by address
   std::vector<Session> sessions_;  // by stream index
   std::vector<DatagramMeta> meta_;  // by buffer id: ring, then held-data slots
 
@@ -240,6 +278,8 @@ class Sessions {
   std::vector<StreamStats> snapshot_;
   std::vector<StreamStats> scratch_;
   SequenceTrackerStats tracker_snapshot_{};
+  std::vector<AddressRefusals> refused_snapshot_;
+  uint64_t refused_other_snapshot_ = 0;
 };
 
 }  // namespace ringflow

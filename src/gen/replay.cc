@@ -45,6 +45,7 @@ MalformedClass class_of(Reject r) {
     case Reject::kNone:
     case Reject::kVersionDisabled:
     case Reject::kStreamTableFull:
+    case Reject::kStreamQuota:
       break;
   }
   return MalformedClass::kGarbage;

@@ -19,12 +19,14 @@
 #include "common/log.h"
 #include "common/privileges.h"
 #include "common/unique_file.h"
+#include "decode/state_codec.h"
 #include "pipeline/flusher.h"
 #include "pipeline/metrics_export.h"
 #include "pipeline/session_admission.h"
 #include "pipeline/worker.h"
 #include "receive/handoff.h"
 #include "receive/reactor.h"
+#include "receive/socket_activation.h"
 #include "receive/udp_socket.h"
 #include "sink/clickhouse_sink.h"
 #include "sink/sink.h"
@@ -184,6 +186,20 @@ void Collector::abandon_start() {
 bool Collector::start_stages(std::string* error) {
   // Automatic thread counts are resolved here, once: the rest of the
   // pipeline (and config()) sees the numbers in use.
+  // Sockets systemd holds for us (socket activation) come first: they fix
+  // the reactor count at one.
+  std::vector<std::vector<UdpSocket>> sockets;
+  const Activation activation = take_activated_sockets(config_.receive, &sockets, error);
+  if (activation == Activation::kError) return false;
+  activated_ = activation == Activation::kTaken;
+  if (activated_) {
+    // A socket systemd opened cannot be shared by several reactors.
+    if (config_.receive.reactors > 1)
+      RF_LOG_INFO("socket activation: one reactor (receive.reactors = %u applies to sockets "
+                  "ringflow binds itself)",
+                  config_.receive.reactors);
+    config_.receive.reactors = 1;
+  }
   const uint32_t cpus = usable_cpus();
   config_.receive.reactors = effective_reactors(config_.receive, cpus);
   config_.receive.workers = effective_workers(config_.receive, config_.receive.reactors, cpus);
@@ -194,8 +210,7 @@ bool Collector::start_stages(std::string* error) {
       !cpu_plan(rc.worker_cpus, "receive.worker_cpus", &worker_cpus, error))
     return false;
 
-  std::vector<std::vector<UdpSocket>> sockets;
-  if (!open_sockets(rc, &sockets, error)) return false;
+  if (!activated_ && !open_sockets(rc, &sockets, error)) return false;
   const uint32_t nreactors = static_cast<uint32_t>(sockets.size());
   for (const auto& sock : sockets[0]) bound_.push_back(sock.endpoint());
 
@@ -250,14 +265,7 @@ bool Collector::start_stages(std::string* error) {
   }
   RF_LOG_DEBUG("credentials: %s", describe_credentials().c_str());
 
-  if (config_.decode.persist_templates) {
-    std::string state;
-    read_template_state(&state);
-    for (uint32_t r = 0; r < nreactors && !state.empty(); ++r) {
-      const size_t n = sessions_[r]->load(state, wall_ms());
-      if (r == 0) RF_LOG_INFO("templates: %zu restored from %s", n, template_state_path().c_str());
-    }
-  }
+  if (config_.decode.persist_templates) restore_template_state();
 
   register_clickhouse_sink(config_.aggregate);
   std::vector<std::unique_ptr<Sink>> sinks = make_sinks(config_.output, error);
@@ -344,6 +352,13 @@ void Collector::stop() {
 void Collector::drain_receive() {
   const uint32_t timeout_s = config_.receive.drain_timeout_s;
   if (timeout_s == 0 || reactors_.empty()) return;
+  if (activated_) {
+    // systemd keeps the sockets: what they queue from now on is read by the
+    // next instance, not lost. Stop at once (the restart gap stays short).
+    RF_LOG_INFO("drain: the sockets are systemd's (socket activation): not waiting for quiet; "
+                "what they queue is left for the next start");
+    return;
+  }
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   const auto deadline = t0 + std::chrono::seconds(timeout_s);
@@ -405,6 +420,10 @@ void Collector::streams(std::vector<StreamStats>* out) const {
   for (const auto& s : sessions_) s->streams_snapshot(out);
 }
 
+void Collector::refused_addresses(std::vector<AddressRefusals>* out, uint64_t* other) const {
+  for (const auto& s : sessions_) s->refused_snapshot(out, other);
+}
+
 SequenceTrackerStats Collector::tracker_stats() const {
   SequenceTrackerStats sum;
   for (const auto& s : sessions_) {
@@ -423,32 +442,62 @@ std::string Collector::template_state_path() const {
   return config_.output.directory + "/templates.state";
 }
 
-void Collector::read_template_state(std::string* out) const {
+void Collector::restore_template_state() {
   const std::string path = template_state_path();
-  UniqueFile f(std::fopen(path.c_str(), "rb"));
-  if (!f) return;  // first start, or never saved: nothing to restore
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) out->append(buf, n);
+  std::string bytes, why;
+  switch (read_state_file(path, kMaxStateBytes, &bytes, &why)) {
+    case StateFile::kMissing:
+      return;  // first start, or never saved: nothing to restore
+    case StateFile::kRefused:
+      RF_LOG_WARN("templates: %s refused: %s; nothing restored", path.c_str(), why.c_str());
+      return;
+    case StateFile::kRead:
+      break;
+  }
+  TemplateState state;
+  const StateError err = decode_state(bytes, &state);
+  if (err != StateError::kNone) {
+    RF_LOG_WARN("templates: %s refused (%zu bytes): %s; nothing restored, the templates are "
+                "learnt again from the exporters",
+                path.c_str(), bytes.size(), state_error_text(err));
+    return;
+  }
+  // Every reactor gets every template: an exporter may land on any of them.
+  const StateImport r = sessions_.empty() ? StateImport{} : sessions_[0]->import_state(state, wall_ms());
+  for (size_t i = 1; i < sessions_.size(); ++i) sessions_[i]->import_state(state, wall_ms());
+  RF_LOG_INFO("templates: restored %zu templates and %zu streams' sampling rates from %s "
+              "(%zu duplicate copies merged)",
+              r.templates, r.streams, path.c_str(), r.templates_duplicate);
+  if (r.refused() > 0) {
+    RF_LOG_WARN("templates: %s: refused %zu templates that do not parse, %zu over "
+                "decode.max_templates(_per_stream), %zu whose stream was refused "
+                "(decode.max_streams or max_streams_per_address), and %zu streams' rates",
+                path.c_str(), r.templates_invalid, r.templates_over_limit, r.templates_no_stream,
+                r.streams_no_stream);
+  }
 }
 
 void Collector::write_template_state() const {
-  // Every reactor's templates, one after the other (loading them all into
-  // each reactor at the next start is harmless: copies are refreshes).
-  std::string all, magic;
-  for (const auto& s : sessions_) {
-    std::string one = s->save();
-    const size_t body = one.find('\n') + 1;
-    if (magic.empty()) magic = one.substr(0, body);
-    all += one.substr(body);
+  // Every reactor's templates in one file (loading them all into each
+  // reactor at the next start is harmless: copies are refreshes).
+  TemplateState all;
+  for (const auto& s : sessions_) s->export_state(&all);
+  if (all.templates.empty() && all.streams.empty()) return;  // nothing learnt: keep a previous file
+  const std::string bytes = encode_state(all);
+  if (bytes.size() > kMaxStateBytes) {
+    RF_LOG_WARN("templates: not saved: %zu bytes is more than the %zu a state file may hold",
+                bytes.size(), kMaxStateBytes);
+    return;
   }
-  if (all.empty()) return;  // nothing learnt: leave a previous state file as it is
-  all.insert(0, magic);
   std::error_code ec;
   std::filesystem::create_directories(config_.output.directory, ec);
   std::string error;
-  if (!write_file_atomic(template_state_path(), all, &error))
+  if (!write_file_atomic(template_state_path(), bytes, &error)) {
     RF_LOG_WARN("templates: cannot save %s: %s", template_state_path().c_str(), error.c_str());
+    return;
+  }
+  RF_LOG_INFO("templates: saved %zu templates and %zu streams' sampling rates to %s",
+              all.templates.size(), all.streams.size(), template_state_path().c_str());
 }
 
 void Collector::reopen_outputs() {

@@ -34,6 +34,8 @@
 #include <ringflow/stats.h>
 #include <ringflow/streams.h>
 
+#include "decode/address_quota.h"
+
 namespace ringflow {
 
 class Admission;
@@ -71,6 +73,9 @@ class Collector {
   StatsSnapshot snapshot() const;
   // Per-exporter-stream statistics from every reactor's ordered stage.
   void streams(std::vector<StreamStats>* out) const;
+  // Datagrams refused by decode.max_streams_per_address, by exporter address
+  // (merged over the reactors; *other: addresses past each reactor's list).
+  void refused_addresses(std::vector<AddressRefusals>* out, uint64_t* other) const;
   // Sequence-tracker counters summed over reactors (published once a second).
   SequenceTrackerStats tracker_stats() const;
   // SIGHUP: sinks reopen/re-create their outputs before the next write.
@@ -99,9 +104,10 @@ class Collector {
   Config config_;
   RunOptions options_;
   bool running_ = false;
+  bool activated_ = false;  // the receive sockets came from systemd (socket activation)
 
   std::string template_state_path() const;
-  void read_template_state(std::string* out) const;
+  void restore_template_state();  // decode.persist_templates, at start (logs what it did)
   void write_template_state() const;
 
   std::unique_ptr<Handoff> handoff_;

@@ -1,5 +1,7 @@
 #include "pipeline/metrics_export.h"
 
+#include <algorithm>
+
 #include "aggregate/aggregate_metrics.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -13,6 +15,54 @@
 #include "receive/receive_metrics.h"
 
 namespace ringflow {
+namespace {
+
+// New streams refused, by reason, and the address quota's refusals by
+// exporter address: the busiest max_series addresses, the rest as "other"
+// (the same cap as the per-stream series).
+void write_stream_refusals(PromWriter& w, const Collector& c, uint64_t table_full,
+                           size_t max_series) {
+  uint64_t quota = 0;
+  for (const auto& sc : c.session_counters()) quota += sc->stream_quota_refusals.load();
+  w.family("ringflow_streams_refused_total", kCounter,
+           "Datagrams of a new exporter stream that was not tracked, by reason: table_full "
+           "(decode.max_streams) or address_quota (decode.max_streams_per_address).");
+  w.sample({{"reason", "table_full"}}, table_full);
+  w.sample({{"reason", "address_quota"}}, quota);
+
+  std::vector<AddressRefusals> by;
+  uint64_t other = 0;
+  c.refused_addresses(&by, &other);
+  // Merge one address's counts from several reactors.
+  std::sort(by.begin(), by.end(), [](const AddressRefusals& a, const AddressRefusals& b) {
+    return a.exporter.bytes < b.exporter.bytes;
+  });
+  size_t n = 0;
+  for (size_t i = 0; i < by.size(); ++i) {
+    if (n > 0 && by[n - 1].exporter == by[i].exporter) {
+      by[n - 1].datagrams += by[i].datagrams;
+    } else {
+      by[n++] = by[i];
+    }
+  }
+  by.resize(n);
+  std::stable_sort(by.begin(), by.end(), [](const AddressRefusals& a, const AddressRefusals& b) {
+    return a.datagrams > b.datagrams;
+  });
+  for (size_t i = max_series; i < by.size(); ++i) other += by[i].datagrams;
+  if (by.size() > max_series) by.resize(max_series);
+  w.family("ringflow_streams_refused_by_exporter_total", kCounter,
+           "Datagrams refused by decode.max_streams_per_address, by exporter address (at most "
+           "metrics.max_streams addresses, the busiest; the rest as exporter=\"other\"; "
+           "published once a second).");
+  for (const AddressRefusals& r : by) {
+    const std::string addr = r.exporter.str();
+    w.sample({{"exporter", addr}, {"reason", "address_quota"}}, r.datagrams);
+  }
+  if (other) w.sample({{"exporter", "other"}, {"reason", "address_quota"}}, other);
+}
+
+}  // namespace
 
 CollectorMetrics::CollectorMetrics(const Collector& collector) : c_(collector) {}
 
@@ -44,7 +94,9 @@ void CollectorMetrics::write(PromWriter& w) {
   write_decode_metrics(w, workers, read_sessions(c_.session_counters()));
   streams_.clear();
   c_.streams(&streams_);
-  stream_metrics_.write(w, &streams_, c_.tracker_stats(), cfg.metrics.max_streams, now_ms);
+  const SequenceTrackerStats ts = c_.tracker_stats();
+  stream_metrics_.write(w, &streams_, ts, cfg.metrics.max_streams, now_ms);
+  write_stream_refusals(w, c_, ts.table_full, cfg.metrics.max_streams);
   if (const AggregationHub* hub = c_.hub()) write_aggregate_metrics(w, *hub);
   if (const Flusher* fl = c_.flusher()) write_flusher_metrics(w, *fl);
 }

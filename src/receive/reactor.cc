@@ -1,6 +1,8 @@
 #include "receive/reactor.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "common/log.h"
 
@@ -21,9 +23,32 @@ Reactor::~Reactor() = default;
 
 void Reactor::seal_sockets() {
   for (UdpSocket& s : sockets_) {
+    if (s.inherited()) continue;  // systemd keeps it for the next instance: no filter on it
     std::string error;
     if (!s.seal(&error)) RF_LOG_WARN("reactor %u: cannot seal the socket at stop: %s", index_, error.c_str());
   }
+}
+
+void Reactor::close_sockets() {
+  bool disconnected = false;
+  for (UdpSocket& s : sockets_) {
+    if (!s.valid() || s.inherited()) continue;
+    s.disconnect();
+    disconnected = true;
+  }
+  // A datagram whose socket lookup the kernel did just before the
+  // disconnect is still dropped by the seal's filter, microseconds later:
+  // let it land in the counter before reading it.
+  if (disconnected) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  for (size_t s = 0; s < sockets_.size(); ++s) {
+    if (sockets_[s].valid()) drops_.set_final(s, sockets_[s].close_final());
+  }
+  drops_.publish(counters_.kernel_drops);
+}
+
+bool Reactor::all_inherited() const {
+  return std::all_of(sockets_.begin(), sockets_.end(),
+                     [](const UdpSocket& s) { return s.inherited(); });
 }
 
 int64_t Reactor::empty_bound_ns() const {

@@ -38,11 +38,16 @@
 //      drops and counts whatever arrives from then on), takes every datagram
 //      they still hold — waiting for workers to return buffers when its
 //      buffers are all out — for at most max(1 s, receive.drain_timeout),
-//      hands off or counts each one, reads the final kernel drop counts and
-//      returns. Anything still queued at that bound is logged, not counted.
+//      hands off or counts each one, then closes each socket reading its
+//      final kernel drop count (UdpSocket::close_final: disconnected first,
+//      so nothing is dropped after that read) and returns. Anything still
+//      queued at that bound is logged, not counted.
 // So when run() has returned: every datagram that reached the sockets before
-// the seal was handed off or counted, and every one after it is in
-// kernel_drops (up to the socket's close).
+// the seal was handed off or counted, and every one after it, up to the
+// close, is in kernel_drops; later ones were refused (port unreachable).
+// A socket inherited from systemd (UdpSocket::inherited) is neither sealed
+// nor emptied: the reactor stops reading it and closes its descriptor, and
+// what it holds stays queued for the next instance.
 //
 // Thread safety: run() on one thread; stop(), begin_drain(), quiet(),
 // backend() and buffers_home() from any thread.
@@ -87,7 +92,7 @@ class DrainWatch {
     }
     if (!busy && now_ns - last_busy_ns_ >= kDrainQuietMs * 1000000) {
       bool empty = true;
-      for (const UdpSocket& s : sockets) empty = empty && !s.pending();
+      for (const UdpSocket& s : sockets) empty = empty && (s.inherited() || !s.pending());
       if (empty) {
         quiet_.store(true, std::memory_order_release);
         return;
@@ -149,6 +154,11 @@ class Reactor {
   // Shutdown step 2, on the reactor thread: seals every socket (a failure is
   // logged: arrivals then keep coming until the emptying bound).
   void seal_sockets();
+  // Shutdown, last step, on the reactor thread: closes every socket, taking
+  // its final drop count, and publishes kernel_drops.
+  void close_sockets();
+  // True when every socket is inherited (nothing to seal or empty).
+  bool all_inherited() const;
   // How long a backend keeps emptying sealed sockets: max(1 s, drain_timeout).
   int64_t empty_bound_ns() const;
   void log_left_in_sockets() const;  // the emptying bound was reached

@@ -165,6 +165,7 @@ void RecvmmsgReactor::sleep(int timeout_ms, bool watch_sockets) {
 
 void RecvmmsgReactor::run() {
   dispatch_.attach();
+  drops_.set_bases(sockets_);
   last_proc_ns_ = monotonic_ns();
   while (!stop_.load(std::memory_order_acquire)) {
     take_returns();
@@ -186,8 +187,9 @@ void RecvmmsgReactor::run() {
   empty_sockets();
   // Everything received was handed off (or counted) inside receive().
   take_returns();
-  drops_.refresh_from_proc(sockets_);
-  drops_.publish(counters_.kernel_drops);
+  // Nothing more is taken: close the sockets now, reading their final drop
+  // counts, so that no datagram is dropped after the count uncounted.
+  close_sockets();
   home_.store(nfree_, std::memory_order_relaxed);
 }
 
@@ -201,7 +203,9 @@ void RecvmmsgReactor::empty_sockets() {
     dispatch_.tick(wall_ms_coarse());
     if (nfree_ > 0) {
       bool got = false;
-      for (uint32_t s = 0; s < sockets_.size() && nfree_ > 0; ++s) got |= receive(s);
+      // An inherited socket keeps its queue for the next instance.
+      for (uint32_t s = 0; s < sockets_.size() && nfree_ > 0; ++s)
+        if (!sockets_[s].inherited()) got |= receive(s);
       home_.store(nfree_, std::memory_order_relaxed);
       if (!got) return;
     }

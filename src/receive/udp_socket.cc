@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -39,6 +40,41 @@ Endpoint endpoint_of(int fd, const Endpoint& asked) {
   return e;
 }
 
+// The socket's kernel counters (SO_MEMINFO: sk_drops, rmem_alloc, ...).
+bool meminfo(int fd, uint32_t* drops, uint32_t* rmem) {
+  uint32_t mem[SK_MEMINFO_VARS] = {};
+  socklen_t len = sizeof mem;
+  if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 ||
+      len < sizeof(uint32_t) * (SK_MEMINFO_DROPS + 1))
+    return false;
+  if (drops) *drops = mem[SK_MEMINFO_DROPS];
+  if (rmem) *rmem = mem[SK_MEMINFO_RMEM_ALLOC];
+  return true;
+}
+
+// The options every receive socket gets, bound here or inherited: the
+// receive buffer and SO_RXQ_OVFL (see the header). *got = SO_RCVBUF after.
+bool receive_options(int fd, const Endpoint& at, const SocketOptions& opt, uint64_t* got,
+                     std::string* error) {
+  const int one = 1;
+  // The kernel doubles the value and keeps it in an int: clamp so a 2 GiB
+  // request does not wrap negative.
+  const int want = static_cast<int>(std::min<uint64_t>(opt.receive_buffer, INT_MAX / 2));
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want) != 0) {
+    *error = errno_message(at, "setsockopt(SO_RCVBUF)", errno);
+    return false;
+  }
+  int have = 0;
+  socklen_t have_len = sizeof have;
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &have, &have_len) == 0) *got = have;
+  if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) != 0) {
+    *error = errno_message(at, "setsockopt(SO_RXQ_OVFL)", errno);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool UdpSocket::open(const Endpoint& at, const SocketOptions& opt, UdpSocket* out,
@@ -55,21 +91,7 @@ bool UdpSocket::open(const Endpoint& at, const SocketOptions& opt, UdpSocket* ou
     *error = errno_message(at, "setsockopt(SO_REUSEPORT)", errno);
     return false;
   }
-  // The kernel doubles the value and keeps it in an int: clamp so a 2 GiB
-  // request does not wrap negative.
-  const int want = static_cast<int>(std::min<uint64_t>(opt.receive_buffer, INT_MAX / 2));
-  if (setsockopt(s.fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0 &&
-      setsockopt(s.fd_.get(), SOL_SOCKET, SO_RCVBUF, &want, sizeof want) != 0) {
-    *error = errno_message(at, "setsockopt(SO_RCVBUF)", errno);
-    return false;
-  }
-  int got = 0;
-  socklen_t got_len = sizeof got;
-  if (getsockopt(s.fd_.get(), SOL_SOCKET, SO_RCVBUF, &got, &got_len) == 0) s.receive_buffer_ = got;
-  if (setsockopt(s.fd_.get(), SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) != 0) {
-    *error = errno_message(at, "setsockopt(SO_RXQ_OVFL)", errno);
-    return false;
-  }
+  if (!receive_options(s.fd_.get(), at, opt, &s.receive_buffer_, error)) return false;
   if (at.any_v6 && setsockopt(s.fd_.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) != 0) {
     *error = errno_message(at, "setsockopt(IPV6_V6ONLY=0)", errno);
     return false;
@@ -85,6 +107,91 @@ bool UdpSocket::open(const Endpoint& at, const SocketOptions& opt, UdpSocket* ou
   if (fstat(s.fd_.get(), &st) == 0) s.inode_ = st.st_ino;
   *out = std::move(s);
   return true;
+}
+
+bool UdpSocket::adopt(int fd, const SocketOptions& opt, UdpSocket* out, std::string* error) {
+  Endpoint at;
+  const std::string name = "fd " + std::to_string(fd);
+  auto fail = [&](const char* what) {
+    *error = name + ": " + what + ": " + std::strerror(errno);
+    return false;
+  };
+  int type = 0, family = 0;
+  socklen_t len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return fail("getsockopt(SO_TYPE)");
+  len = sizeof family;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len) != 0) return fail("getsockopt(SO_DOMAIN)");
+  if (type != SOCK_DGRAM || (family != AF_INET && family != AF_INET6)) {
+    *error = name + ": not a UDP socket (a receive socket must be ListenDatagram=)";
+    return false;
+  }
+  sockaddr_storage ss{};
+  len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return fail("getsockname");
+  uint16_t port = 0;
+  at.addr = IpAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), &port);
+  at.port = port;
+  if (family == AF_INET6) {
+    const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    if (IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr)) at.any_v6 = true;
+  }
+  if (port == 0) {
+    *error = name + ": not bound (no port)";
+    return false;
+  }
+  const int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) return fail("fcntl(O_NONBLOCK)");
+  const int fdflags = fcntl(fd, F_GETFD);
+  if (fdflags < 0 || fcntl(fd, F_SETFD, fdflags | FD_CLOEXEC) != 0) return fail("fcntl(FD_CLOEXEC)");
+  UdpSocket s;
+  if (!receive_options(fd, at, opt, &s.receive_buffer_, error)) return false;
+  // A filter left by a sealing instance would drop everything: remove it
+  // (ENOENT: there was none).
+  int dummy = 0;
+  if (setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &dummy, sizeof dummy) != 0 && errno != ENOENT)
+    return fail("setsockopt(SO_DETACH_FILTER)");
+  s.fd_.reset(fd);
+  s.endpoint_ = at;
+  s.inherited_ = true;
+  struct stat st;
+  if (fstat(fd, &st) == 0) s.inode_ = st.st_ino;
+  uint32_t drops = 0;
+  if (meminfo(fd, &drops, nullptr)) {
+    s.drops_at_adopt_ = drops;
+  } else {
+    s.drops_at_adopt_ = s.kernel_drops();
+  }
+  *out = std::move(s);
+  return true;
+}
+
+uint64_t UdpSocket::queued_bytes() const {
+  uint32_t rmem = 0;
+  return fd_.valid() && meminfo(fd_.get(), nullptr, &rmem) ? rmem : 0;
+}
+
+void UdpSocket::disconnect() {
+  if (!fd_.valid() || inherited_) return;
+  // A connected UDP socket only matches datagrams from its peer, here
+  // itself: from now on no exporter's datagram reaches it (so none is
+  // dropped by it) and exporters get port unreachable, as after the close.
+  // For a wildcard address the kernel connects to loopback.
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
+      ::connect(fd_.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    RF_LOG_WARN("%s: cannot disconnect the socket before closing it (%s): datagrams arriving "
+                "between the last drop count and the close are not counted",
+                endpoint_.str().c_str(), std::strerror(errno));
+  }
+}
+
+uint64_t UdpSocket::close_final() {
+  if (!fd_.valid()) return 0;
+  uint32_t drops32 = 0;
+  const uint64_t drops = meminfo(fd_.get(), &drops32, nullptr) ? drops32 : kernel_drops();
+  fd_.reset();
+  return drops;
 }
 
 uint64_t UdpSocket::kernel_drops() const {

@@ -24,7 +24,20 @@
 // on and count it in the socket's drop counter (sk_drops: /proc/net/udp and
 // SO_RXQ_OVFL), while what is already queued can still be read. Closing the
 // socket instead would discard the queue and answer later datagrams with ICMP
-// port unreachable, counted nowhere.
+// port unreachable, counted nowhere. Once the sealed queue is empty the
+// reactor close_final()s each socket: it disconnects it from the exporters
+// (connect() to its own address: no exporter's datagram matches it any more,
+// the kernel answers port unreachable, as after a close), reads the final
+// drop count, and closes it; so the count read is the last one the socket
+// will ever have, and nothing is dropped after it uncounted.
+//
+// Socket activation (src/receive/socket_activation.h): adopt() takes a socket
+// systemd opened and keeps open across restarts. Such a socket is never
+// sealed nor disconnected (the filter would stay on it for the next
+// instance): at stop the reactor just stops reading and closes its copy of
+// the descriptor, and the kernel keeps queueing for the next instance. Its
+// drop count is cumulative over the socket's life: kernel_drops() and
+// drops_at_adopt() let the reactor count only this instance's drops.
 //
 // Thread safety: a UdpSocket is owned by one thread at a time (the reactor
 // that receives on it); kernel_drops() reads /proc and may be called from any
@@ -57,6 +70,13 @@ class UdpSocket {
   // and "ADDRESS: what failed: strerror" in *error; *out is left empty.
   static bool open(const Endpoint& at, const SocketOptions& options, UdpSocket* out,
                    std::string* error);
+  // Takes fd, an inherited bound UDP socket (AF_INET or AF_INET6), and applies
+  // the receive options (non-blocking, close-on-exec, SO_RCVBUF(FORCE),
+  // SO_RXQ_OVFL; SO_REUSEPORT cannot be set on a bound socket and is not).
+  // Removes a socket filter a previous instance may have left. On failure
+  // returns false with "fd N: what failed: strerror" in *error; fd is then
+  // still the caller's to close.
+  static bool adopt(int fd, const SocketOptions& options, UdpSocket* out, std::string* error);
 
   bool valid() const { return fd_.valid(); }
   int fd() const { return fd_.get(); }
@@ -76,12 +96,27 @@ class UdpSocket {
   // is dropped and counted in kernel_drops(); the queue stays readable.
   // false + "ADDRESS: SO_ATTACH_FILTER: strerror" in *error on failure.
   bool seal(std::string* error);
+  // Ends the socket (see the header comment) in two steps: disconnect() it
+  // from every exporter (not an inherited socket: that one is systemd's),
+  // then, once a datagram the kernel was delivering at that instant has
+  // landed, close_final() reads its final drop counter (SO_MEMINFO, else
+  // /proc), closes the descriptor and returns the counter.
+  void disconnect();
+  uint64_t close_final();
+  // True for a socket taken with adopt() (systemd socket activation).
+  bool inherited() const { return inherited_; }
+  // The drop counter when adopt() took the socket (0 for open()).
+  uint64_t drops_at_adopt() const { return drops_at_adopt_; }
+  // Bytes queued in the receive buffer now (SO_MEMINFO rmem_alloc), 0 when unknown.
+  uint64_t queued_bytes() const;
 
  private:
   UniqueFd fd_;          // empty when default-constructed or moved-from
   Endpoint endpoint_;
   ino_t inode_ = 0;      // socket inode, the key of /proc/net/udp{,6}
   uint64_t receive_buffer_ = 0;
+  bool inherited_ = false;
+  uint64_t drops_at_adopt_ = 0;
 };
 
 // Opens cfg.reactors sockets for every cfg.listen address; (*out)[r][a] is

@@ -403,6 +403,7 @@ void UringReactor::run() {
     }
   }
   dispatch_.attach();
+  drops_.set_bases(sockets_);
   arm_wake();
   for (uint32_t s = 0; s < sockets_.size(); ++s) arm(s);
   last_proc_ns_ = monotonic_ns();
@@ -457,7 +458,7 @@ void UringReactor::empty_sockets() {
     home_.store(in_ring_, std::memory_order_relaxed);
     if (all_armed && io_uring_cq_ready(ring_.get()) == 0) {
       bool empty = true;
-      for (const UdpSocket& s : sockets_) empty = empty && !s.pending();
+      for (const UdpSocket& s : sockets_) empty = empty && (s.inherited() || !s.pending());
       if (empty) return;
     }
     if (monotonic_ns() >= deadline) break;
@@ -488,8 +489,9 @@ void UringReactor::shutdown() {
   }
   take_returns();
   commit_buffers();
-  drops_.refresh_from_proc(sockets_);
-  drops_.publish(counters_.kernel_drops);
+  // Nothing more is taken: close the sockets now, reading their final drop
+  // counts, so that no datagram is dropped after the count uncounted.
+  close_sockets();
   home_.store(in_ring_, std::memory_order_relaxed);
 }
 

@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
       continue;
     }
     std::string state = state_after(in);
-    if (state.size() > 32) states.insert(std::move(state));  // more than the magic
+    if (state.size() > 29) states.insert(std::move(state));  // more than the header (no record)
   }
   size_t written = 0;
   for (const std::string& s : states) {
