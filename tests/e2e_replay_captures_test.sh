@@ -3,9 +3,10 @@
 # and IPFIX capture of ../shared/captures/v9ipfix/ (Cisco, Juniper, Huawei,
 # Nokia, Palo Alto, FortiGate, NetScaler, YAF, nProbe, softflowd, ...) is
 # replayed by ringflow-gen over loopback into a ringflow that aggregates by
-# (src_addr, dst_addr) without renormalizing, and the CSV's packets and bytes
-# per (src, dst) must equal tshark's decoding of the same capture
-# (truth/<capture>.records.tsv, data records), summed the same way.
+# (src_addr, dst_addr), renormalizing, and the CSV's packets and bytes per
+# (src, dst) must equal tshark's decoding of the same capture
+# (truth/<capture>.records.tsv, data records), each record's count times the
+# sampling rate tshark's values give it (see truth_rows), summed the same way.
 #
 # Counters as ringflow takes them: the delta IE (1/2), else the total (85/86,
 # tshark's permanent_*), else initiator + responder (Cisco ASA NSEL 231/232,
@@ -67,22 +68,65 @@ invalid=" ls-netflow-9-invalid-01 "
 notruth=" ls-netflow-9-h3c "
 
 # truth_rows RECORDS.TSV [FIRST_FRAME] -> "src dst packets bytes" per (src,
-# dst), sorted, of the data records in frames >= FIRST_FRAME (default 1).
+# dst), sorted, of the data records in frames >= FIRST_FRAME (default 1),
+# renormalized: each record's packets and bytes times the sampling rate that
+# tshark's values give it. The rate: the record's own interval (IE 34/50),
+# packet interval and space (305/306) or size of population (309/310); else
+# the rate its domain's options records announced for its sampler or
+# selector id (48/302); without an id, the rate announced without one, or
+# the only one announced; else 1. The options records of a datagram apply to
+# all of its data records (ringflow admits a datagram whole).
 truth_rows() {
   awk -F'\t' -v first="${2:-1}" '
-    NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
-    $c["kind"] != "data" || $c["frame"] < first { next }
-    {
-      n = split($c["extra"], kv, ";"); delete x
+    function parse(extra,   n, i, p, kv) {
+      delete x
+      n = split(extra, kv, ";")
       for (i = 1; i <= n; i++) { p = index(kv[i], "="); if (p) x[substr(kv[i], 1, p - 1)] = substr(kv[i], p + 1) }
-      pk = $c["packets"]; by = $c["octets"]
-      if (pk == "") pk = ("permanent_packets" in x) ? x["permanent_packets"] : x["initiator_packets"] + x["responder_packets"]
-      if (by == "") by = ("permanent_octets" in x) ? x["permanent_octets"] : x["initiator_octets"] + x["responder_octets"]
-      s = $c["srcaddr"] == "" ? "0.0.0.0" : $c["srcaddr"]
-      d = $c["dstaddr"] == "" ? "0.0.0.0" : $c["dstaddr"]
-      P[s " " d] += pk; B[s " " d] += by
     }
-    END { for (k in P) printf "%s %.0f %.0f\n", k, P[k], B[k] }' "$1" | LC_ALL=C sort
+    function own_rate() {
+      if (x["sampling_interval"] + 0) return x["sampling_interval"] + 0
+      if (x["sampler_random_interval"] + 0) return x["sampler_random_interval"] + 0
+      if (x["sampling_packet_interval"] + 0)
+        return int((x["sampling_packet_interval"] + x["sampling_packet_space"]) / x["sampling_packet_interval"] + 0.5)
+      if (x["sampling_size"] + 0 && x["sampling_population"] + 0)
+        return int(x["sampling_population"] / x["sampling_size"] + 0.5)
+      return 0
+    }
+    function id_of() {
+      if ("sampler_id" in x) return x["sampler_id"] + 0
+      if ("selector_id" in x) return x["selector_id"] + 0
+      return "none"
+    }
+    function flush(   i, f, dom, id, r, pk, by, s, d) {
+      for (i = 1; i <= nbuf; i++) {           # the options records first
+        split(buf[i], f, "\t"); if (f[c["kind"]] == "data") continue
+        parse(f[c["extra"]]); dom = f[c["domain"]]; id = id_of(); r = own_rate()
+        if (r) { if (!((dom, id) in R)) ids[dom]++; R[dom, id] = r; only[dom] = r }
+      }
+      for (i = 1; i <= nbuf; i++) {
+        split(buf[i], f, "\t"); if (f[c["kind"]] != "data" || f[c["frame"]] < first) continue
+        parse(f[c["extra"]]); dom = f[c["domain"]]; id = id_of(); r = own_rate()
+        if (!r && ((dom, id) in R)) r = R[dom, id]
+        if (!r && id == "none" && ids[dom] == 1) r = only[dom]
+        if (!r) r = 1
+        pk = f[c["packets"]]; by = f[c["octets"]]
+        if (pk == "") pk = ("permanent_packets" in x) ? x["permanent_packets"] : x["initiator_packets"] + x["responder_packets"]
+        if (by == "") by = ("permanent_octets" in x) ? x["permanent_octets"] : x["initiator_octets"] + x["responder_octets"]
+        s = f[c["srcaddr"]] == "" ? "0.0.0.0" : f[c["srcaddr"]]
+        d = f[c["dstaddr"]] == "" ? "0.0.0.0" : f[c["dstaddr"]]
+        P[s " " d] += pk * r; B[s " " d] += by * r
+        if (r > 1) sampled++
+      }
+      nbuf = 0
+    }
+    NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    $c["frame"] != frame { flush(); frame = $c["frame"] }
+    { buf[++nbuf] = $0 }
+    END {
+      flush()
+      for (k in P) printf "%s %.0f %.0f\n", k, P[k], B[k]
+      if (sampled_out != "") print sampled + 0 > sampled_out
+    }' sampled_out="${3:-}" "$1" | LC_ALL=C sort
 }
 # csv_rows DIR -> the same from ringflow's CSV files.
 csv_rows() {
@@ -116,7 +160,7 @@ while IFS=$'\t' read -r -u 3 name _ _ versions _ _ _ data_records _ without _; d
   fi
 done 3< "$caps/index.tsv"
 
-exact=0 replayed=0 onesided=0 records=0 keys=0
+exact=0 replayed=0 onesided=0 records=0 keys=0 sampled=0
 while IFS=$'\t' read -r -u 3 name _ _ versions datagrams templates options_templates data_records _ without exceptions _; do
   [ "$name" = capture ] && continue
   case "$versions" in *5*) continue ;; esac
@@ -125,7 +169,7 @@ while IFS=$'\t' read -r -u 3 name _ _ versions datagrams templates options_templ
   pcap=$caps/pcap/$name.pcap
   dir=$work/$name
   mkdir -p "$dir"
-  truth_rows "$caps/truth/$name.records.tsv" > "$dir/want"
+  truth_rows "$caps/truth/$name.records.tsv" 1 "$dir/sampled" > "$dir/want"
   want_flows=$data_records
   kind=exact
   if [[ $notruth == *" $name "* ]]; then
@@ -136,7 +180,7 @@ while IFS=$'\t' read -r -u 3 name _ _ versions datagrams templates options_templ
     kind=replayed
     wait "${prep[$name]}" || fail "$name: groundtruth.py failed on the capture played twice"
     cp "$dir/want" "$dir/first"
-    truth_rows "$dir/twice.records.tsv" $((datagrams + 1)) > "$dir/want"
+    truth_rows "$dir/twice.records.tsv" $((datagrams + 1)) "$dir/sampled" > "$dir/want"
     want_flows=$(awk -F'\t' -v first=$((datagrams + 1)) 'NR > 1 && $1 >= first && $7 == "data"' \
       "$dir/twice.records.tsv" | wc -l)
   fi
@@ -148,7 +192,7 @@ listen = ["127.0.0.1:0"]
 reactors = 1
 workers = 1
 [decode]
-renormalize = false
+renormalize = true
 persist_templates = false
 [aggregate]
 interval = 60
@@ -208,10 +252,13 @@ EOF
       "counts less template records (tshark threw in frames $exceptions)"
   fi
   records=$((records + data_records))
+  sampled=$((sampled + $(cat "$dir/sampled")))
   keys=$((keys + n))
 done 3< "$caps/index.tsv"
 [ $((exact + replayed + onesided)) -ge 60 ] ||
   fail "only $((exact + replayed + onesided)) captures compared; expected the v9/IPFIX set (>= 60)"
 [ "$onesided" = 1 ] || fail "$onesided captures checked one-sided; only ls-netflow-9-h3c may be"
+[ "$sampled" -gt 0 ] || fail "no record had a sampling rate above 1: the renormalization went unchecked"
 echo "e2e_replay_captures: PASS ($exact captures equal to tshark's one pass, $replayed to its" \
-  "decoding with every template, $onesided covered; $records records, $keys (src, dst) rows)"
+  "decoding with every template, $onesided covered; $records records, $sampled of them" \
+  "renormalized by a rate > 1; $keys (src, dst) rows)"
