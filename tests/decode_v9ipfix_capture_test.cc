@@ -51,8 +51,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -109,7 +109,8 @@ struct Summary {
 
 uint64_t num(const std::string& s) { return s.empty() ? 0 : std::strtoull(s.c_str(), nullptr, 10); }
 
-std::vector<TruthRecord> read_records(const std::string& path, std::vector<uint32_t>* options_frames) {
+std::vector<TruthRecord> read_records(const std::string& path,
+                                      std::vector<uint32_t>* options_frames) {
   std::ifstream in(path);
   REQUIRE(in.good());
   std::vector<TruthRecord> out;
@@ -161,7 +162,8 @@ Summary read_summary(const std::string& path) {
     if (h[i] == "options_records") s.options_records = num(v[i]);
     if (h[i] == "sets_without_template") s.sets_without_template = num(v[i]);
     if (h[i] == "exception_frames" && v[i] != "-")
-      for (const std::string& f : split(v[i], ',')) s.exception_frames.insert(static_cast<uint32_t>(num(f)));
+      for (const std::string& f : split(v[i], ','))
+        s.exception_frames.insert(static_cast<uint32_t>(num(f)));
   }
   return s;
 }
@@ -220,7 +222,9 @@ struct TsharkRun {
   std::map<std::string, CaptureTshark> captures;
 };
 
-uint64_t shown(const std::string& s) { return s.empty() ? 0 : std::strtoull(s.c_str(), nullptr, 0); }
+uint64_t shown(const std::string& s) {
+  return s.empty() ? 0 : std::strtoull(s.c_str(), nullptr, 0);
+}
 
 // "3015702.147000000" (seconds) -> 3015702147 (ms).
 int64_t seconds_ms(const std::string& s) {
@@ -240,10 +244,12 @@ uint32_t own_rate(const testing::CflowRecord& r) {
   if (uint64_t v = shown(r.get("sampling_interval"))) return static_cast<uint32_t>(v);
   if (uint64_t v = shown(r.get("sampler_random_interval"))) return static_cast<uint32_t>(v);
   if (uint64_t i = shown(r.get("sampling_packet_interval")))
-    return static_cast<uint32_t>(std::llround(static_cast<double>(i + shown(r.get("sampling_packet_space"))) /
-                                              static_cast<double>(i)));
+    return static_cast<uint32_t>(std::llround(
+        static_cast<double>(i + shown(r.get("sampling_packet_space"))) / static_cast<double>(i)));
   uint64_t size = shown(r.get("sampling_size")), pop = shown(r.get("sampling_population"));
-  if (size && pop) return static_cast<uint32_t>(std::llround(static_cast<double>(pop) / static_cast<double>(size)));
+  if (size && pop)
+    return static_cast<uint32_t>(
+        std::llround(static_cast<double>(pop) / static_cast<double>(size)));
   return 0;
 }
 
@@ -260,14 +266,17 @@ uint32_t own_rate(const testing::CflowRecord& r) {
 // capture's frames' init time, for them.
 void annotate(std::vector<TRec*>& recs, std::vector<InitTime>* arrival) {
   struct Domain {
-    std::map<uint64_t, uint32_t> rates;  // sampler / selector id -> rate; kNoId: announced without id
+    std::map<uint64_t, uint32_t>
+        rates;  // sampler / selector id -> rate; kNoId: announced without id
     InitTime init;
   };
   constexpr uint64_t kNoId = UINT64_MAX;
   std::map<std::string, Domain> domains;
   auto domain_of = [&](const TRec* t) -> Domain& {
     const auto& h = t->frame->header;
-    return domains[h.count("od_id") ? h.at("od_id") : h.count("source_id") ? h.at("source_id") : ""];
+    return domains[h.count("od_id")       ? h.at("od_id")
+                   : h.count("source_id") ? h.at("source_id")
+                                          : ""];
   };
   auto id_of = [&](const testing::CflowRecord& r) {
     if (r.has("sampler_id")) return shown(r.get("sampler_id"));
@@ -300,8 +309,10 @@ void annotate(std::vector<TRec*>& recs, std::vector<InitTime>* arrival) {
       uint32_t rate = own_rate(*t->r);
       if (!rate && id != kNoId) rate = d.rates.count(id) ? d.rates[id] : 0;
       if (!rate && id == kNoId) {
-        if (d.rates.count(kNoId)) rate = d.rates[kNoId];
-        else if (d.rates.size() == 1) rate = d.rates.begin()->second;
+        if (d.rates.count(kNoId))
+          rate = d.rates[kNoId];
+        else if (d.rates.size() == 1)
+          rate = d.rates.begin()->second;
       }
       t->rate = rate ? rate : 1;
     }
@@ -373,7 +384,8 @@ const TsharkRun& tshark_run(const std::vector<std::string>& names) {
   }
   // Options template ids per capture, from tshark's template sets.
   for (size_t k = 0; k < run.frames.size(); ++k)
-    for (uint32_t id : run.frames[k].options_templates) options_templates[origin[k].capture].insert(id);
+    for (uint32_t id : run.frames[k].options_templates)
+      options_templates[origin[k].capture].insert(id);
   std::vector<std::vector<TRec*>> order(names.size());
   for (size_t k = 0; k < run.frames.size(); ++k) {
     const Origin& o = origin[k];
@@ -431,7 +443,8 @@ std::string expected_counter(const TruthRecord& t, const std::string& direct, co
   if (it != t.extra.end()) return it->second;
   auto a = t.extra.find(init), b = t.extra.find(resp);
   if (a != t.extra.end() || b != t.extra.end()) {
-    uint64_t sum = (a != t.extra.end() ? num(a->second) : 0) + (b != t.extra.end() ? num(b->second) : 0);
+    uint64_t sum =
+        (a != t.extra.end() ? num(a->second) : 0) + (b != t.extra.end() ? num(b->second) : 0);
     return std::to_string(sum);
   }
   return "0";
@@ -481,8 +494,10 @@ void check_fields(const Decoded& d, const TRec& t, Totals* tot) {
   CHECK(f.src_mask == shown(r.has("srcmask") ? r.get("srcmask") : r.get("srcmaskv6")));
   CHECK(f.dst_mask == shown(r.has("dstmask") ? r.get("dstmask") : r.get("dstmaskv6")));
   // ingressInterface / egressInterface (10/14), else the physical ones (252/253).
-  CHECK(f.input == shown(r.has("inputint") ? r.get("inputint") : r.get("ingress_physical_interface")));
-  CHECK(f.output == shown(r.has("outputint") ? r.get("outputint") : r.get("egress_physical_interface")));
+  CHECK(f.input ==
+        shown(r.has("inputint") ? r.get("inputint") : r.get("ingress_physical_interface")));
+  CHECK(f.output ==
+        shown(r.has("outputint") ? r.get("outputint") : r.get("egress_physical_interface")));
   std::string nh;
   for (const char* k : {"nexthop", "nexthopv6", "bgpnexthop", "bgpnexthopv6"})
     if (nh.empty() && r.has(k)) nh = r.get(k);
@@ -497,15 +512,17 @@ void check_fields(const Decoded& d, const TRec& t, Totals* tot) {
   // Times.
   const int version = static_cast<int>(shown(head("version")));
   const int64_t export_ms =
-      version == 10 ? static_cast<int64_t>(shown(head("exporttime"))) * 1000
-                    : static_cast<int64_t>(shown(head("unix_secs"))) * 1000 +
-                          (version == 5 ? static_cast<int64_t>(shown(head("unix_nsecs")) / 1000000) : 0);
+      version == 10
+          ? static_cast<int64_t>(shown(head("exporttime"))) * 1000
+          : static_cast<int64_t>(shown(head("unix_secs"))) * 1000 +
+                (version == 5 ? static_cast<int64_t>(shown(head("unix_nsecs")) / 1000000) : 0);
   const int64_t uptime_ms = seconds_ms(head("sysuptime"));
   // tshark names a time field by how it shows it (a date: abstime*, else
   // seconds: time*), but its duration line says what the elements are: "(switched)"
   // (and v5's plain line) means uptimes, whatever the show (a 0 uptime shows
   // as the date 1970-01-01).
-  const std::string delta = r.fields.count("timedelta") ? r.fields.find("timedelta")->second.showname : "";
+  const std::string delta =
+      r.fields.count("timedelta") ? r.fields.find("timedelta")->second.showname : "";
   const bool uptime = delta.find("(switched)") != std::string::npos ||
                       (!delta.empty() && delta.find('(') == std::string::npos);
   auto pick = [&](const char* abs, const char* rel, int64_t* out) {
@@ -526,7 +543,8 @@ void check_fields(const Decoded& d, const TRec& t, Totals* tot) {
       *out = t.init_ms + ms;
       return true;
     }
-    *out = export_ms + static_cast<int32_t>(static_cast<uint32_t>(ms) - static_cast<uint32_t>(uptime_ms));
+    *out = export_ms +
+           static_cast<int32_t>(static_cast<uint32_t>(ms) - static_cast<uint32_t>(uptime_ms));
     return true;
   };
   int64_t s = 0, e = 0;
@@ -572,8 +590,9 @@ std::string expected_icmp_port(const testing::CflowRecord& r) {
   if (r.has("icmp_type_code_ipv4")) return std::to_string(shown(r.get("icmp_type_code_ipv4")));
   if (r.has("icmp_type_code_ipv6")) return std::to_string(shown(r.get("icmp_type_code_ipv6")));
   if (r.has("icmp_ipv4_type") || r.has("icmp_ipv6_type"))
-    return std::to_string(shown(r.has("icmp_ipv4_type") ? r.get("icmp_ipv4_type") : r.get("icmp_ipv6_type")) << 8 |
-                          shown(r.has("icmp_ipv4_code") ? r.get("icmp_ipv4_code") : r.get("icmp_ipv6_code")));
+    return std::to_string(
+        shown(r.has("icmp_ipv4_type") ? r.get("icmp_ipv4_type") : r.get("icmp_ipv6_type")) << 8 |
+        shown(r.has("icmp_ipv4_code") ? r.get("icmp_ipv4_code") : r.get("icmp_ipv6_code")));
   return "0";
 }
 
@@ -653,7 +672,8 @@ void run_capture(const std::string& name, const CaptureTshark& ts, Totals* tot) 
           rate = policy.multiplier(exporter, *chunk.v5);
         } else {
           if (f.flags & kFlowHasRate) rate = f.sampling;
-          if (!rate && (f.flags & kFlowHasSamplerId) && m.sampling) rate = m.sampling->rate_of(f.sampler_id);
+          if (!rate && (f.flags & kFlowHasSamplerId) && m.sampling)
+            rate = m.sampling->rate_of(f.sampler_id);
           if (!rate && m.sampling) rate = m.sampling->rate_without_id();
           if (!rate) rate = policy.default_interval();
         }
@@ -772,7 +792,8 @@ void run_capture(const std::string& name, const CaptureTshark& ts, Totals* tot) 
     CHECK(std::to_string(d.r.src_port) == (t.sport.empty() ? "0" : t.sport));
     const std::string proto = t.proto.empty() ? "0" : t.proto;
     CHECK(std::to_string(d.r.protocol) == proto);
-    if ((proto == "1" || proto == "58") && (t.dport.empty() || t.dport == "0") && d.r.dst_port != 0) {
+    if ((proto == "1" || proto == "58") && (t.dport.empty() || t.dport == "0") &&
+        d.r.dst_port != 0) {
       // ICMP folded into the port: type << 8 | code from tshark's ICMP fields.
       CHECK(std::to_string(d.r.dst_port) == expected_icmp_port(*data_fields[ti]->r));
       ++tot->icmp_folded;
@@ -780,10 +801,11 @@ void run_capture(const std::string& name, const CaptureTshark& ts, Totals* tot) 
       CHECK(std::to_string(d.r.dst_port) == (t.dport.empty() ? "0" : t.dport));
     }
     if (t.packets.empty() || t.octets.empty()) ++tot->counter_fallbacks;
-    CHECK(std::to_string(d.r.packets) ==
-          expected_counter(t, t.packets, "permanent_packets", "initiator_packets", "responder_packets"));
-    CHECK(std::to_string(d.r.bytes) ==
-          expected_counter(t, t.octets, "permanent_octets", "initiator_octets", "responder_octets"));
+    CHECK(std::to_string(d.r.packets) == expected_counter(t, t.packets, "permanent_packets",
+                                                          "initiator_packets",
+                                                          "responder_packets"));
+    CHECK(std::to_string(d.r.bytes) == expected_counter(t, t.octets, "permanent_octets",
+                                                        "initiator_octets", "responder_octets"));
     check_fields(d, *data_fields[ti], tot);
     ++tot->compared;
   }
@@ -864,7 +886,8 @@ TEST_CASE("v9/IPFIX: every record of 92 real captures equals tshark's decoding",
   }
   std::ostringstream extras;
   for (const auto& [k, v] : want_extra) extras << k << ": " << v << " after tshark's exception; ";
-  for (const auto& [k, v] : tot.exception_extra_by) extras << k << ": ringflow decoded " << v << "; ";
+  for (const auto& [k, v] : tot.exception_extra_by)
+    extras << k << ": ringflow decoded " << v << "; ";
   INFO(extras.str());
   CHECK(want_extra == tot.exception_extra_by);
   std::set<std::string> named;

@@ -6,23 +6,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
+
+#include "gen/pcap_writer.h"
 
 namespace ringflow::testing {
 namespace {
-
-struct FileCloser {
-  void operator()(FILE* f) const { std::fclose(f); }
-};
-
-void put16(std::vector<uint8_t>* b, uint16_t v) {
-  b->push_back(static_cast<uint8_t>(v >> 8));
-  b->push_back(static_cast<uint8_t>(v));
-}
-
-void put32le(std::vector<uint8_t>* b, uint32_t v) {
-  for (int i = 0; i < 4; ++i) b->push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
 
 // The value of attribute `attr` on a PDML line, XML entities decoded.
 std::string attribute(const std::string& line, const char* attr) {
@@ -44,12 +32,19 @@ std::string attribute(const std::string& line, const char* attr) {
       continue;
     }
     const std::string ent = line.substr(i + 1, semi - i - 1);
-    if (ent == "quot") out += '"';
-    else if (ent == "lt") out += '<';
-    else if (ent == "gt") out += '>';
-    else if (ent == "amp") out += '&';
-    else if (ent == "apos") out += '\'';
-    else if (!ent.empty() && ent[0] == '#') out += static_cast<char>(std::strtol(ent.c_str() + 1 + (ent[1] == 'x'), nullptr, ent[1] == 'x' ? 16 : 10));
+    if (ent == "quot")
+      out += '"';
+    else if (ent == "lt")
+      out += '<';
+    else if (ent == "gt")
+      out += '>';
+    else if (ent == "amp")
+      out += '&';
+    else if (ent == "apos")
+      out += '\'';
+    else if (!ent.empty() && ent[0] == '#')
+      out += static_cast<char>(
+          std::strtol(ent.c_str() + 1 + (ent[1] == 'x'), nullptr, ent[1] == 'x' ? 16 : 10));
     i = semi;
   }
   return out;
@@ -65,44 +60,14 @@ std::string CflowRecord::get(const std::string& name) const {
   return it == fields.end() ? std::string() : it->second.show;
 }
 
-bool write_udp_pcap(const std::string& path, const std::vector<PcapFrame>& frames, std::string* err) {
-  std::unique_ptr<FILE, FileCloser> f(std::fopen(path.c_str(), "wb"));
-  if (!f) {
-    *err = "cannot create " + path + ": " + std::strerror(errno);
-    return false;
-  }
-  std::vector<uint8_t> b;
-  put32le(&b, 0xa1b23c4d);  // nanosecond pcap
-  b.push_back(2), b.push_back(0), b.push_back(4), b.push_back(0);
-  put32le(&b, 0), put32le(&b, 0), put32le(&b, 262144), put32le(&b, 1);  // Ethernet
-  for (const PcapFrame& fr : frames) {
-    if (fr.payload.size() > 65507) {
-      *err = "datagram too large for IPv4";
-      return false;
-    }
-    const auto udp_len = static_cast<uint16_t>(8 + fr.payload.size());
-    const auto ip_len = static_cast<uint16_t>(20 + udp_len);
-    const uint32_t frame_len = 14u + ip_len;
-    put32le(&b, static_cast<uint32_t>(fr.ts_ns / 1000000000));
-    put32le(&b, static_cast<uint32_t>(fr.ts_ns % 1000000000));
-    put32le(&b, frame_len), put32le(&b, frame_len);
-    const uint8_t eth[14] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00};
-    b.insert(b.end(), eth, eth + 14);
-    std::vector<uint8_t> ip = {0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1};
-    ip[2] = static_cast<uint8_t>(ip_len >> 8), ip[3] = static_cast<uint8_t>(ip_len);
-    uint32_t sum = 0;
-    for (size_t i = 0; i < 20; i += 2) sum += static_cast<uint32_t>(ip[i] << 8 | ip[i + 1]);
-    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
-    ip[10] = static_cast<uint8_t>(~sum >> 8), ip[11] = static_cast<uint8_t>(~sum);
-    b.insert(b.end(), ip.begin(), ip.end());
-    put16(&b, fr.src_port), put16(&b, fr.dst_port), put16(&b, udp_len), put16(&b, 0);
-    b.insert(b.end(), fr.payload.begin(), fr.payload.end());
-  }
-  if (std::fwrite(b.data(), 1, b.size(), f.get()) != b.size() || std::fflush(f.get()) != 0) {
-    *err = "cannot write " + path;
-    return false;
-  }
-  return true;
+bool write_udp_pcap(const std::string& path, const std::vector<PcapFrame>& frames,
+                    std::string* err) {
+  gen::PcapWriter w;
+  if (!w.open(path, err)) return false;
+  const IpAddr lo = IpAddr::from_v4(0x7f000001);
+  for (const PcapFrame& fr : frames)
+    w.write(lo, fr.src_port, lo, fr.dst_port, fr.payload.data(), fr.payload.size(), fr.ts_ns);
+  return w.close(err);
 }
 
 bool run_tshark_cflow(const std::string& pcap, uint16_t port, std::vector<CflowFrame>* frames,
@@ -116,7 +81,8 @@ bool run_tshark_cflow(const std::string& pcap, uint16_t port, std::vector<CflowF
   }
   frames->clear();
   bool in_cflow = false;
-  int protos = 0, cflow_level = -1;  // protocols nest: a frame section inside cflow holds eth, ip, ...
+  int protos = 0,
+      cflow_level = -1;  // protocols nest: a frame section inside cflow holds eth, ip, ...
   int depth = 0, set_depth = -1, rec_depth = -1;
   uint32_t set_ordinal = 0, set_id = 0;
   CflowRecord rec;
@@ -160,13 +126,17 @@ bool run_tshark_cflow(const std::string& pcap, uint16_t port, std::vector<CflowF
         rec.frame = static_cast<uint32_t>(frames->size());
         rec.set_ordinal = set_ordinal;
         rec.set_id = set_id;
-        rec.rec = static_cast<uint32_t>(std::strtoul(show.c_str() + show.find(' ') + 1, nullptr, 10));
+        rec.rec =
+            static_cast<uint32_t>(std::strtoul(show.c_str() + show.find(' ') + 1, nullptr, 10));
         rec_depth = depth;
       } else if (name.empty() && set_depth < 0 && rec_depth < 0 && opens &&
                  (starts_with(show, "FlowSet ") || starts_with(show, "Set "))) {
-        set_ordinal = static_cast<uint32_t>(std::strtoul(show.c_str() + show.find(' ') + 1, nullptr, 10));
+        set_ordinal =
+            static_cast<uint32_t>(std::strtoul(show.c_str() + show.find(' ') + 1, nullptr, 10));
         size_t id = show.find("[id=");
-        set_id = id == std::string::npos ? 0 : static_cast<uint32_t>(std::strtoul(show.c_str() + id + 4, nullptr, 10));
+        set_id = id == std::string::npos
+                     ? 0
+                     : static_cast<uint32_t>(std::strtoul(show.c_str() + id + 4, nullptr, 10));
         set_depth = depth;
       } else if (name.empty() && starts_with(show, "Options Template (Id = ")) {
         frames->back().options_templates.push_back(

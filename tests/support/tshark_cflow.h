@@ -1,9 +1,9 @@
 // tshark's NetFlow/IPFIX ("cflow") decoding of UDP datagrams, field by field:
 // independent truth for decoder tests (tshark is Wireshark's, not ours).
 //
-// write_udp_pcap() writes datagrams as Ethernet / IPv4 / UDP frames into a
-// pcap file (a small writer: libpcap's own needs a live handle), so that a
-// test can give tshark several captures in one run (one tshark start costs
+// write_udp_pcap() writes datagrams as IPv4 / UDP frames from and to
+// 127.0.0.1 into a pcap file (ringflow-gen's writer, src/gen/pcap_writer.h),
+// so that a test can give tshark several captures in one run (one tshark start costs
 // seconds on a busy machine) and keep their templates apart by source port
 // (tshark keys templates by addresses, ports and domain). run_tshark_cflow()
 // runs `tshark -T pdml` on such a file and keeps, per frame, the header
@@ -34,7 +34,8 @@ struct PcapFrame {
 };
 
 // Writes frames to path (overwritten). false + *err on failure.
-bool write_udp_pcap(const std::string& path, const std::vector<PcapFrame>& frames, std::string* err);
+bool write_udp_pcap(const std::string& path, const std::vector<PcapFrame>& frames,
+                    std::string* err);
 
 struct CflowField {
   std::string show;      // tshark's value as shown (numbers, addresses, dates)
@@ -42,10 +43,11 @@ struct CflowField {
 };
 
 struct CflowRecord {
-  uint32_t frame = 0;         // 1-based frame number in the file
-  uint32_t set_ordinal = 0;   // 1-based set in the datagram (tshark's "FlowSet N" / "Set N"); 0 for v5
-  uint32_t set_id = 0;        // the set's id (template id); 0 for v5
-  uint32_t rec = 0;           // 1-based record in the set (v5: in the datagram)
+  uint32_t frame = 0;  // 1-based frame number in the file
+  uint32_t set_ordinal =
+      0;                // 1-based set in the datagram (tshark's "FlowSet N" / "Set N"); 0 for v5
+  uint32_t set_id = 0;  // the set's id (template id); 0 for v5
+  uint32_t rec = 0;     // 1-based record in the set (v5: in the datagram)
   std::multimap<std::string, CflowField> fields;  // cflow.* (without the prefix)
 
   bool has(const std::string& name) const { return fields.count(name) != 0; }
