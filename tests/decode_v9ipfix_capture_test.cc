@@ -36,8 +36,8 @@
 // octetDeltaCount/packetDeltaCount: ringflow takes octetTotalCount, else
 // initiator + responder octets (Cisco ASA NSEL), which tshark shows in its
 // extra column; a message's options records apply to all of its data records
-// (ringflow admits a message whole); held records keep the IPFIX system init
-// time of their arrival.
+// (ringflow admits a message whole); held records take the IPFIX system init
+// time known when they arrived (see annotate).
 // The captures come from other projects: they are read in place, never
 // copied into this repository. Without ../shared each case says so and is
 // reported skipped (RF_SHARED_CAPTURE, tests/support/skip.h; ctest label
@@ -261,9 +261,14 @@ uint32_t own_rate(const testing::CflowRecord& r) {
 // message apply to every data record in it, before or after them (ringflow
 // processes the whole message before its records are decoded).
 //
-// Held records (ringflow decodes them when their template arrives) keep the
-// system init time of their own arrival: `arrival[frame - 1]` is each of the
-// capture's frames' init time, for them.
+// Held records (ringflow decodes them when their template arrives) take the
+// system init time known when they arrived, else the one known when their
+// template record is installed (sessions.cc release_held): that is before the
+// options data that follows the template in the same message, unlike the
+// records of that message (pynf-ipfix-softflowd: its held records get no
+// time, its others do). In these captures no init time arrives between a
+// held set and its template's message, so `arrival[frame - 1]`, each frame's
+// init time, is the one for them.
 void annotate(std::vector<TRec*>& recs, std::vector<InitTime>* arrival) {
   struct Domain {
     std::map<uint64_t, uint32_t>
@@ -732,7 +737,7 @@ void run_capture(const std::string& name, const CaptureTshark& ts, Totals* tot) 
     size_t& k = late_index[{d.frame, d.ordinal}];
     REQUIRE(k < it->second.size());
     TRec t = it->second[k++];
-    // Held records keep the system init time of their arrival (see annotate).
+    // Held records: the system init time known at their arrival (see annotate).
     t.has_init = ts.arrival[d.frame - 1].has;
     t.init_ms = ts.arrival[d.frame - 1].ms;
     check_key(d, t);
