@@ -99,7 +99,8 @@ dpid=$!
 rf_wait 10 "dumpcap to capture" grep -q "Capturing on" "$work/dumpcap.stderr" ||
   { cat "$work/dumpcap.stderr" >&2; fail "dumpcap did not start"; }
 
-pmacctd -f "$work/pmacctd.conf" > "$work/pmacctd.log" 2>&1 ||
+# pmacctd exits at the end of the savefile, flushing its flows.
+timeout 60 pmacctd -f "$work/pmacctd.conf" > "$work/pmacctd.log" 2>&1 ||
   { cat "$work/pmacctd.log" >&2; fail "pmacctd failed"; }
 # The sentinel: not NetFlow, counted as rejected (unknown version).
 printf 'SENTINEL' > "/dev/udp/127.0.0.1/$port"
