@@ -277,6 +277,7 @@ void annotate(std::vector<TRec*>& recs, std::vector<InitTime>* arrival) {
   };
   constexpr uint64_t kNoId = UINT64_MAX;
   std::map<std::string, Domain> domains;
+  std::vector<bool> seen(arrival ? arrival->size() : 0);
   auto domain_of = [&](const TRec* t) -> Domain& {
     const auto& h = t->frame->header;
     return domains[h.count("od_id")       ? h.at("od_id")
@@ -321,9 +322,16 @@ void annotate(std::vector<TRec*>& recs, std::vector<InitTime>* arrival) {
       }
       t->rate = rate ? rate : 1;
     }
-    if (arrival && !recs[b]->replay && recs[b]->frame_in_capture <= arrival->size())
+    if (arrival && !recs[b]->replay && recs[b]->frame_in_capture <= arrival->size()) {
       (*arrival)[recs[b]->frame_in_capture - 1] = domain_of(recs[b]).init;
+      seen[recs[b]->frame_in_capture - 1] = true;
+    }
   }
+  // A frame tshark decoded no record of (held data) knows what the one
+  // before it knew.
+  if (arrival)
+    for (size_t f = 1; f < arrival->size(); ++f)
+      if (!seen[f]) (*arrival)[f] = (*arrival)[f - 1];
 }
 
 const TsharkRun& tshark_run(const std::vector<std::string>& names) {
@@ -391,7 +399,6 @@ const TsharkRun& tshark_run(const std::vector<std::string>& names) {
   for (size_t k = 0; k < run.frames.size(); ++k)
     for (uint32_t id : run.frames[k].options_templates)
       options_templates[origin[k].capture].insert(id);
-  std::vector<std::vector<TRec*>> order(names.size());
   for (size_t k = 0; k < run.frames.size(); ++k) {
     const Origin& o = origin[k];
     CaptureTshark& c = run.captures[names[o.capture]];
