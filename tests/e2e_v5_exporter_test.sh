@@ -29,7 +29,8 @@ build=$1
 src=$2
 ringflow=$build/ringflow
 work=$(mktemp -d)
-pid= dpid=
+pid=""
+dpid=""
 cleanup() {
   [ -n "$pid" ] && kill -9 "$pid" 2> /dev/null || true
   [ -n "$dpid" ] && kill -9 "$dpid" 2> /dev/null || true
