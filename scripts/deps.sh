@@ -30,9 +30,10 @@ PKGS=(g++ cmake ninja-build pkg-config ccache
 # gnuplot for the traffic plot and the soak's RSS plot; groff, man and
 # systemd-analyze for the man page and package tests; dpkg-dev, gzip and
 # binutils for scripts/package.sh; curl (metrics scrapes), ss (iproute2),
-# pgrep (procps), setpriv (util-linux).
+# pgrep (procps), setpriv (util-linux); pmacct (pmacctd) as a real v5
+# exporter for e2e_v5_exporter_test, whose export dumpcap (tshark's) captures.
 TEST_PKGS=(clickhouse-server clickhouse-client prometheus clang libclang-rt-14-dev
-           tshark jq grepcidr gnuplot-nox groff-base man-db systemd
+           tshark pmacct jq grepcidr gnuplot-nox groff-base man-db systemd
            dpkg-dev gzip binutils curl iproute2 procps util-linux)
 
 if [ "${1:-}" = --test ]; then
