@@ -269,8 +269,8 @@ TEST_CASE("packet parser: 802.1Q and QinQ tags, outermost first", "[decode][pack
   CHECK(p.ethertype == 0x0800);
   CHECK(p.src_port == 1);
 
-  const Bytes qinq = cat({eth(0x88A8), tag(1062, 0x8100), tag(1493, 0x0800),
-                          ipv4(17, kA, kB, 28), udp(4000, 53)});
+  const Bytes qinq =
+      cat({eth(0x88A8), tag(1062, 0x8100), tag(1493, 0x0800), ipv4(17, kA, kB, 28), udp(4000, 53)});
   p = parse(qinq);
   CHECK(p.status == PacketStatus::kComplete);
   CHECK(p.vlan_count == 2);
@@ -371,8 +371,8 @@ TEST_CASE("packet parser: IPv4 options and fragments", "[decode][packet]") {
 }
 
 TEST_CASE("packet parser: IPv6 extension headers and fragments", "[decode][packet]") {
-  const Bytes chain = cat({eth(0x86DD), ipv6(0, 8 + 16 + 8 + 20), ext(43, 0), ext(60, 1),
-                           ext(6, 0), tcp(22, 40000, 0x010)});
+  const Bytes chain = cat({eth(0x86DD), ipv6(0, 8 + 16 + 8 + 20), ext(43, 0), ext(60, 1), ext(6, 0),
+                           tcp(22, 40000, 0x010)});
   auto p = parse(chain);
   CHECK(p.status == PacketStatus::kComplete);
   CHECK(p.ip_version == 6);

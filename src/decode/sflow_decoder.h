@@ -66,8 +66,9 @@
 //   start_ms = end_ms = SflowOptions::now_ms with kFlowTimeUnknown: an sFlow
 //   sample carries no time but the agent's uptime at export.
 //
-// Thread safety: pure functions on caller-owned memory; the sink is called on
-// the caller's thread.
+// Thread safety: no shared state; the sink is called on the caller's thread.
+// decode_sflow keeps its record scratch in thread_local storage (see the .cc),
+// so a sink must not call decode_sflow from inside a callback.
 #pragma once
 
 #include <cstddef>
