@@ -47,9 +47,19 @@
 //     counters are as sent and aggregation multiplies by `sampling`, so the
 //     aggregate is packets = 1 x rate, bytes = length x rate.
 //   length (SflowOptions::bytes):
-//     kFrameLength (default): the raw header's frame_length as sent. This is
-//       what sflowtool, sfcapd and sfacctd take as the sample's size
-//       (sampledPacketSize); it includes the FCS and any stripped encapsulation.
+//     kFrameLength (default): the first raw header's frame_length as sent
+//       (FCS and any stripped encapsulation included, `stripped` not taken
+//       off). Measured against the peers on the same datagrams (akv-1140,
+//       tg-old-ipv6-sw, akv-raw-ipv4, akv-ipv4-data from
+//       ../shared/captures/sflow, replayed to sfcapd 1.7.1, which multiplies
+//       by the rate, and sfacctd 1.7.7 without renormalisation): both count
+//       frame_length per raw-header sample, as this mode does. They differ
+//       only for a sample that also carries a sampled IPv4/IPv6 record after
+//       its raw header (akv-ipv4-data: frame 1390, stripped 1262, IPv4 length 1344):
+//       sfcapd and sfacctd keep one "packet size" per sample that each
+//       length-bearing record overwrites, so they count the IPv4 record's
+//       1344, while this mode keeps the layer-2 length it is named for (1390).
+//       Of the 57 captures only akv-ipv4-data carries both records.
 //     kFrameMinusStripped: frame_length - stripped (never below 0).
 //     kIpLength: the IP total length (IPv4 total length, IPv6 payload + 40)
 //       of the header's IP packet.
