@@ -645,7 +645,7 @@ SflowResult decode_sflow(const uint8_t* p, size_t len, const SflowOptions& opt, 
           ++res.unknown_records;
           sink->unknown(d, SflowUnknown::kFlowRecord, fr.enterprise, fr.format);
         }
-        sink->flow_record(d, fs, fr);
+        if (opt.flow_record_views) sink->flow_record(d, fs, fr);
       }
       finish_flow(fs, st, opt, &f);
       sink->flow(d, fs, f);

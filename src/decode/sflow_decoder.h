@@ -117,6 +117,10 @@ struct SflowOptions {
   SflowBytes bytes = SflowBytes::kFrameLength;
   PacketOptions packet;  // decapsulate: VXLAN/GRE inner key
   int64_t now_ms = 0;    // start_ms / end_ms of every FlowRecord
+  // Hand each flow record to SflowSink::flow_record. A sink that needs only
+  // the per-sample FlowRecords (aggregation) turns it off and saves a call
+  // per record.
+  bool flow_record_views = true;
 };
 
 struct SflowDatagram {
