@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes the decoders with libFuzzer under ASan+UBSan for SECONDS in all
 # (default 60: a quarter to the v5 decoder, a sixth to the template state
-# file's loader, the rest to v9/IPFIX with template state) and fails on any
+# file's loader, a sixth to sFlow and the packet parser, the rest to v9/IPFIX
+# with template state) and fails on any
 # crash, sanitizer report or broken invariant (tests/fuzz/*_fuzz.cc trap on
 # those). Prints the executions run per target.
 #   scripts/fuzz.sh [SECONDS]
@@ -10,7 +11,9 @@
 # tests/data/v5-pmacct.pcap, decode_templated from the v9/IPFIX captures in
 # ../shared/captures/v9ipfix/pcap (read in place; without them, from a
 # synthetic sequence); state_load from the template states those sequences
-# end with. Crash inputs go to build/fuzz/artifacts/.
+# end with; decode_sflow from the sFlow captures in ../shared/captures/sflow/pcap
+# (read in place; without them, from pcap_to_corpus's synthetic seeds).
+# Crash inputs go to build/fuzz/artifacts/.
 # Env: RINGFLOW_WERROR=ON|OFF (CI sets ON), RINGFLOW_FUZZ_JOBS (build jobs, default 2).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,15 +33,29 @@ else
   cmake "$build" -DRINGFLOW_WERROR="${RINGFLOW_WERROR:-OFF}" >/dev/null
 fi
 cmake --build "$build" --target decode_v5_fuzz decode_templated_fuzz state_load_fuzz \
-  pcap_to_corpus captures_to_sequences sequences_to_states -j "${RINGFLOW_FUZZ_JOBS:-2}"
+  decode_sflow_fuzz pcap_to_corpus captures_to_sequences sequences_to_states -j "${RINGFLOW_FUZZ_JOBS:-2}"
 
 artifacts=$build/artifacts
 mkdir -p "$build/corpus/decode_v5" "$build/corpus/decode_templated" "$build/corpus/state_load" \
-  "$artifacts"
+  "$build/corpus/decode_sflow" "$artifacts"
 "$build/tests/fuzz/pcap_to_corpus" "$V5_CAPTURE" "$build/corpus/decode_v5"
 "$build/tests/fuzz/captures_to_sequences" "$root/../shared/captures/v9ipfix/pcap" \
   "$build/corpus/decode_templated"
 "$build/tests/fuzz/sequences_to_states" "$build/corpus/decode_templated" "$build/corpus/state_load"
+# One seed directory per sFlow capture (pcap_to_corpus names its files seed-N),
+# copied in under the capture's name.
+sflow_seeds=$(mktemp -d)
+trap 'rm -rf "$sflow_seeds"' EXIT
+for cap in "$root/../shared/captures/sflow/pcap/"*.pcap; do
+  [ -f "$cap" ] || continue
+  name=$(basename "$cap" .pcap)
+  mkdir -p "$sflow_seeds/$name"
+  "$build/tests/fuzz/pcap_to_corpus" "$cap" "$sflow_seeds/$name" >/dev/null
+  for f in "$sflow_seeds/$name"/*; do cp "$f" "$build/corpus/decode_sflow/$name-$(basename "$f")"; done
+done
+if [ -z "$(ls -A "$build/corpus/decode_sflow")" ]; then
+  "$build/tests/fuzz/pcap_to_corpus" /nonexistent.pcap "$build/corpus/decode_sflow" >/dev/null 2>&1
+fi
 
 # run TARGET SECONDS MAX_LEN: fuzz one target; exit 1 on a finding.
 run() {
@@ -60,7 +77,9 @@ run() {
 
 v5_secs=$(( seconds / 4 > 0 ? seconds / 4 : 1 ))
 state_secs=$(( seconds / 6 > 0 ? seconds / 6 : 1 ))
-templated_secs=$(( seconds - v5_secs - state_secs > 0 ? seconds - v5_secs - state_secs : 1 ))
+sflow_secs=$(( seconds / 6 > 0 ? seconds / 6 : 1 ))
+templated_secs=$(( seconds - v5_secs - state_secs - sflow_secs > 0 ? seconds - v5_secs - state_secs - sflow_secs : 1 ))
 run decode_v5 "$v5_secs" 4096
 run decode_templated "$templated_secs" 16384
 run state_load "$state_secs" 16384
+run decode_sflow "$sflow_secs" 9000

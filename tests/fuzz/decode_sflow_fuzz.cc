@@ -1,0 +1,151 @@
+// libFuzzer target for the sFlow v5 decoder and the packet-header parser
+// (scripts/fuzz.sh runs it under ASan+UBSan). Beyond "does not crash", it
+// checks their contracts on every input and traps on any violation:
+//   - decode_sflow rejects exactly when validate_sflow does, with the same
+//     reason, and then hands the sink nothing;
+//   - an accepted datagram gives the sink at most num_samples samples (flow +
+//     counters + unknown; every flow and unknown one), each sample's records in order with every
+//     record body and raw header inside the datagram, and one FlowRecord per flow sample with
+//     packets 1 and sampling >= 1; the result's counts agree;
+//   - the layer-2 / layer-3 / decapsulating decodes agree on everything but
+//     bytes and the key;
+//   - parse_packet on the raw input (byte 0 picks the start layer and
+//     decapsulation) reports a cut offset inside the buffer, an IP header
+//     only where 20 / 40 bytes fit, and ports only with an IP header.
+// The input is copied into an exact-size heap buffer, so ASan catches any read
+// past the datagram.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "decode/packet_parser.h"
+#include "decode/sflow_decoder.h"
+#include "fuzz/fuzz_support.h"
+
+namespace {
+
+using namespace ringflow;
+
+struct Checker : SflowSink {
+  const uint8_t* begin = nullptr;
+  const uint8_t* end = nullptr;
+  uint32_t samples = 0, flows = 0, flow_records = 0, counter_records = 0, unknown_samples = 0;
+  uint32_t unknown_records = 0;
+  int64_t last_sample = -1;
+  uint32_t next_record = 0;
+  uint64_t bytes_sum = 0;
+
+  bool inside(const uint8_t* p, size_t n) const {
+    return p >= begin && p <= end && n <= static_cast<size_t>(end - p);
+  }
+  void enter_sample(uint32_t index) {
+    if (static_cast<int64_t>(index) != last_sample) {
+      FUZZ_CHECK(static_cast<int64_t>(index) > last_sample);
+      last_sample = index;
+      next_record = 0;
+      ++samples;
+    }
+  }
+  void flow_record(const SflowDatagram&, const SflowFlowSample& fs,
+                   const SflowFlowRecord& r) override {
+    enter_sample(fs.index);
+    FUZZ_CHECK(r.index == next_record++);
+    FUZZ_CHECK(r.index < fs.num_records);
+    FUZZ_CHECK(inside(r.body, r.length));
+    if (r.enterprise == 0 && r.format == sflow::kRawHeader) {
+      FUZZ_CHECK(inside(r.header, r.header_length));
+      FUZZ_CHECK(r.packet.cut_offset <= r.header_length);
+    }
+    ++flow_records;
+  }
+  void flow(const SflowDatagram&, const SflowFlowSample& fs, const FlowRecord& f) override {
+    enter_sample(fs.index);
+    FUZZ_CHECK(next_record == fs.num_records);
+    FUZZ_CHECK(f.packets == 1);
+    FUZZ_CHECK(f.sampling >= 1);
+    FUZZ_CHECK(f.ip_version == 0 || f.ip_version == 4 || f.ip_version == 6);
+    bytes_sum += f.bytes;
+    ++flows;
+  }
+  void counters(const SflowDatagram&, const SflowCounterSample& cs,
+                const SflowCounterRecord& r) override {
+    enter_sample(cs.index);
+    FUZZ_CHECK(r.index == next_record++);
+    FUZZ_CHECK(r.index < cs.num_records);
+    FUZZ_CHECK(inside(r.body, r.length));
+    ++counter_records;
+  }
+  void unknown(const SflowDatagram&, SflowUnknown kind, uint32_t enterprise,
+               uint32_t format) override {
+    FUZZ_CHECK(enterprise < (1u << 20) && format < (1u << 12));
+    if (kind == SflowUnknown::kSample) {
+      ++unknown_samples;
+      ++samples;
+      last_sample = -2;  // an unknown sample has no index: the next known one is new
+    } else {
+      ++unknown_records;
+    }
+  }
+};
+
+void check_parse(const uint8_t* p, size_t n, uint8_t selector) {
+  PacketOptions opt;
+  opt.decapsulate = selector & 4;
+  const PacketStart start = static_cast<PacketStart>(selector & 3);
+  ParsedPacket pk;
+  parse_packet(p, n, start, opt, &pk);
+  FUZZ_CHECK(pk.cut_offset <= n);
+  if (pk.ip_version == 4) FUZZ_CHECK(size_t{pk.l3_offset} + 20 <= n);
+  if (pk.ip_version == 6) FUZZ_CHECK(size_t{pk.l3_offset} + 40 <= n);
+  if (pk.has_ports || pk.has_icmp) FUZZ_CHECK(pk.ip_version != 0);
+  if (pk.inner) FUZZ_CHECK(pk.encap != Encap::kNone);
+  FUZZ_CHECK(pk.vlan_count == 0 || pk.has_ethernet);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::unique_ptr<uint8_t[]> buf(new uint8_t[size ? size : 1]);
+  if (size) std::memcpy(buf.get(), data, size);
+  const uint8_t* p = buf.get();
+
+  if (size > 0) check_parse(p + 1, size - 1, data[0]);
+
+  SflowDatagram d;
+  uint32_t trailing = 0;
+  const SflowReject v = validate_sflow(p, size, &d, &trailing);
+
+  SflowResult first;
+  uint64_t flows = 0;
+  for (int mode = 0; mode < 3; ++mode) {
+    SflowOptions opt;
+    opt.bytes = mode == 1 ? SflowBytes::kIpLength : SflowBytes::kFrameLength;
+    opt.packet.decapsulate = mode == 2;
+    Checker c;
+    c.begin = p;
+    c.end = p + size;
+    const SflowResult r = decode_sflow(p, size, opt, &c);
+    FUZZ_CHECK(r.reject == v);
+    if (r.reject != SflowReject::kNone) {
+      FUZZ_CHECK(c.samples == 0 && c.flow_records == 0 && c.counter_records == 0);
+      continue;
+    }
+    FUZZ_CHECK(r.trailing_bytes == trailing && trailing <= size);
+    // A counter sample without records calls nothing, so <= rather than ==.
+    FUZZ_CHECK(c.samples <= d.num_samples && c.samples >= r.flow_samples + r.unknown_samples);
+    FUZZ_CHECK(r.flow_samples + r.counter_samples + r.unknown_samples == d.num_samples);
+    FUZZ_CHECK(c.flows == r.flow_samples && c.unknown_samples == r.unknown_samples);
+    FUZZ_CHECK(c.flow_records == r.flow_records && c.counter_records == r.counter_records);
+    FUZZ_CHECK(r.unknown_records <= r.flow_records + r.counter_records);
+    FUZZ_CHECK(r.cut_headers <= r.flow_records);
+    if (mode == 0) {
+      first = r;
+      flows = c.flows;
+    } else {
+      FUZZ_CHECK(r.flow_samples == first.flow_samples && c.flows == flows);
+      FUZZ_CHECK(r.counter_records == first.counter_records);
+    }
+  }
+  return 0;
+}
