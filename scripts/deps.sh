@@ -31,10 +31,12 @@ PKGS=(g++ cmake ninja-build pkg-config ccache
 # systemd-analyze for the man page and package tests; dpkg-dev, gzip and
 # binutils for scripts/package.sh; curl (metrics scrapes), ss (iproute2),
 # pgrep (procps), setpriv (util-linux); dpkg-repack for e2e_package_test to
-# save a ringflow package already installed and put it back.
+# save a ringflow package already installed and put it back; faketime for
+# e2e_querying_test to start the collector's wall clock past an hour.
 TEST_PKGS=(clickhouse-server clickhouse-client prometheus clang libclang-rt-14-dev
            tshark jq grepcidr gnuplot-nox groff-base man-db systemd
-           dpkg-dev gzip binutils curl iproute2 procps util-linux dpkg-repack)
+           dpkg-dev gzip binutils curl iproute2 procps util-linux dpkg-repack
+           faketime)
 
 if [ "${1:-}" = --test ]; then
   shift
