@@ -6,6 +6,14 @@
 // Input: 512 distinct full datagrams (30 records each, 1464 bytes; 750 KB in
 // all, so mostly in L2, as a worker's recent receive buffers would be) from
 // 16 exporter streams, built with the encoder and varied field by field.
+//
+// It also checks its own invariants, so that a run which decodes nothing (or
+// garbage) fast fails instead of printing a fine figure: exits 1 when a
+// timed loop decoded a different number of records than it was given, when
+// the sampled loop's renormalized octets differ from the input's x 100 or
+// its sequence tracker saw anything but in-order PDUs, or when one decoded
+// pass differs field by field from the records encoded. bench_smoke_decode
+// (ctest) runs it once.
 #include <cstdint>
 #include <cstdio>
 #include <vector>
@@ -26,8 +34,18 @@ constexpr int64_t kNow = 1700000100000;
 
 struct Input {
   std::vector<std::vector<uint8_t>> datagrams;
+  std::vector<std::vector<v5::Record>> records;  // as encoded, per datagram
   std::vector<IpAddr> exporters;
+  uint64_t octets = 0;  // sum of every record's octets (one pass)
 };
+
+int failures = 0;
+void expect_eq(const char* what, uint64_t got, uint64_t want) {
+  if (got == want) return;
+  std::fprintf(stderr, "decode_v5_bench: FAIL: %s: %llu, expected %llu\n", what,
+               static_cast<unsigned long long>(got), static_cast<unsigned long long>(want));
+  ++failures;
+}
 
 Input make_input() {
   Input in;
@@ -65,7 +83,9 @@ Input make_input() {
       rec.dst_port = 443;
       rec.tcp_flags = 0x1b;
       rec.protocol = 6;
+      in.octets += rec.octets;
     }
+    in.records.emplace_back(r, r + v5::kMaxRecords);
     std::vector<uint8_t> buf(v5::kMaxPduSize);
     v5::encode_v5(h, r, v5::kMaxRecords, buf.data(), buf.size());
     in.datagrams.push_back(std::move(buf));
@@ -82,7 +102,30 @@ int main(int argc, char** argv) {
   const DecodeOptions opt;
   static Pdu pdu;
   constexpr size_t kPasses = 400;  // 512 x 30 x 400 = 6.1 M records per run
+  constexpr uint64_t kRecordsPerRun = kPasses * kDatagrams * v5::kMaxRecords;
 
+  // One pass decoded and compared with what was encoded, field by field.
+  uint64_t mismatched = 0, decoded = 0;
+  for (size_t k = 0; k < in.datagrams.size(); ++k) {
+    const auto& d = in.datagrams[k];
+    DatagramShape s = validate_datagram(d.data(), d.size(), opt);
+    expect_eq("PDUs in a valid datagram", s.pdus, 1);
+    if (s.pdus != 1) continue;
+    decode_pdu(d.data(), d.size(), 0, kNow, opt, &pdu);
+    decoded += pdu.count;
+    for (size_t j = 0; j < pdu.count && j < in.records[k].size(); ++j) {
+      const v5::Record &a = pdu.records[j], &b = in.records[k][j];
+      mismatched += a.src_addr != b.src_addr || a.dst_addr != b.dst_addr || a.input != b.input ||
+                    a.output != b.output || a.packets != b.packets || a.octets != b.octets ||
+                    a.first_raw != b.first_raw || a.last_raw != b.last_raw ||
+                    a.src_port != b.src_port || a.dst_port != b.dst_port ||
+                    a.tcp_flags != b.tcp_flags || a.protocol != b.protocol;
+    }
+  }
+  expect_eq("records decoded in the check pass", decoded, kDatagrams * v5::kMaxRecords);
+  expect_eq("records that differ from the encoded ones", mismatched, 0);
+
+  uint64_t last_records = 0;
   bench::rate(
       "decode: validate + decode_pdu", runs,
       [&] {
@@ -98,18 +141,23 @@ int main(int argc, char** argv) {
           }
         }
         bench::do_not_optimize(sum);
+        last_records = records;
         return records;
       },
       "records");
+  expect_eq("records decoded per run (validate + decode_pdu)", last_records, kRecordsPerRun);
 
   DecodeConfig cfg;
   SamplingPolicy sampling(cfg);
   SequenceTracker tracker(cfg);
   std::vector<uint32_t> next_seq(kStreams, 0);
+  // The tracker lives across runs: its first 16 PDUs open the 16 streams
+  // (kNewStream), every later one is in order.
+  uint64_t last_sum = 0, last_class_sum = 0, new_streams = 0, other_classes = 0;
   bench::rate(
       "decode: + sampling + sequence tracking", runs,
       [&] {
-        uint64_t records = 0, sum = 0;
+        uint64_t records = 0, sum = 0, class_sum = 0;
         for (size_t pass = 0; pass < kPasses; ++pass) {
           // Renumber so every pass continues each stream in order (the common
           // case), rather than replaying duplicates.
@@ -129,13 +177,26 @@ int main(int argc, char** argv) {
               for (size_t j = 0; j < pdu.count; ++j) sum += renormalized(pdu.records[j].octets, m);
               records += pdu.count;
               sum += static_cast<uint64_t>(r.cls);
+              if (r.cls != SeqClass::kInOrder) {  // rare: 16 times in all
+                class_sum += static_cast<uint64_t>(r.cls);
+                (r.cls == SeqClass::kNewStream ? new_streams : other_classes) += 1;
+              }
             }
           }
         }
         bench::do_not_optimize(sum);
+        last_records = records;
+        last_sum = sum;
+        last_class_sum = class_sum;
         return records;
       },
       "records");
+  expect_eq("records decoded per run (+ sampling + sequence)", last_records, kRecordsPerRun);
+  // The sum is the renormalized octets plus the sequence classes seen.
+  expect_eq("renormalized octets per run (1:100)", last_sum - last_class_sum,
+            kPasses * in.octets * 100);
+  expect_eq("streams the sequence tracker opened", new_streams, kStreams);
+  expect_eq("PDUs the sequence tracker saw neither new nor in order", other_classes, 0);
 
   v5::Header h = v5::Header{};
   h.version = 5;
@@ -158,5 +219,11 @@ int main(int argc, char** argv) {
         return kN;
       },
       "PDUs");
+  if (failures > 0) {
+    std::fprintf(stderr, "decode_v5_bench: %d invariant(s) broken\n", failures);
+    return 1;
+  }
+  std::printf("decode_v5_bench: invariants hold (%llu records per run decoded, equal to the input)\n",
+              static_cast<unsigned long long>(kRecordsPerRun));
   return 0;
 }

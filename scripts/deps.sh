@@ -31,10 +31,14 @@ PKGS=(g++ cmake ninja-build pkg-config ccache
 # systemd-analyze for the man page and package tests; dpkg-dev, gzip and
 # binutils for scripts/package.sh; curl (metrics scrapes), ss (iproute2),
 # pgrep (procps), setpriv (util-linux); pmacct (pmacctd) as a real v5
-# exporter for e2e_v5_exporter_test, whose export dumpcap (tshark's) captures.
+# exporter for e2e_v5_exporter_test, whose export dumpcap (tshark's) captures;
+# dpkg-repack for e2e_package_test to save a ringflow package already
+# installed and put it back; faketime for e2e_querying_test to start the
+# collector's wall clock past an hour.
 TEST_PKGS=(clickhouse-server clickhouse-client prometheus clang libclang-rt-14-dev
            tshark pmacct jq grepcidr gnuplot-nox groff-base man-db systemd
-           dpkg-dev gzip binutils curl iproute2 procps util-linux)
+           dpkg-dev gzip binutils curl iproute2 procps util-linux dpkg-repack
+           faketime)
 
 if [ "${1:-}" = --test ]; then
   shift

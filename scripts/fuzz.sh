@@ -10,16 +10,25 @@
 # persist in build/fuzz/corpus/<target>: decode_v5 is seeded from
 # tests/data/v5-pmacct.pcap, decode_templated from the v9/IPFIX captures in
 # ../shared/captures/v9ipfix/pcap (read in place; without them, from a
-# synthetic sequence); state_load from the template states those sequences
-# end with; decode_sflow from the sFlow captures in ../shared/captures/sflow/pcap
-# (read in place; without them, from pcap_to_corpus's synthetic seeds).
-# Crash inputs go to build/fuzz/artifacts/.
+# synthetic sequence, which under CI=true is a failure: CI machines have
+# ../shared, and a run seeded synthetically fuzzes far less); state_load from
+# the template states those sequences end with; decode_sflow from the sFlow
+# captures in ../shared/captures/sflow/pcap (read in place; without them, from
+# pcap_to_corpus's synthetic seeds). Crash inputs go to build/fuzz/artifacts/.
 # Env: RINGFLOW_WERROR=ON|OFF (CI sets ON), RINGFLOW_FUZZ_JOBS (build jobs, default 2).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
 build=$root/build/fuzz
 V5_CAPTURE=$root/tests/data/v5-pmacct.pcap
+captures=$root/../shared/captures/v9ipfix/pcap
+if ! compgen -G "$captures/*.pcap*" >/dev/null; then
+  if [ "${CI:-}" = true ]; then
+    echo "fuzz: CI=true and no v9/IPFIX captures in $captures: refusing to fuzz from a synthetic seed" >&2
+    exit 1
+  fi
+  echo "fuzz: warning: no v9/IPFIX captures in $captures; decode_templated starts from a synthetic seed" >&2
+fi
 
 "$root/scripts/deps.sh" clang libclang-rt-14-dev
 
@@ -39,7 +48,7 @@ artifacts=$build/artifacts
 mkdir -p "$build/corpus/decode_v5" "$build/corpus/decode_templated" "$build/corpus/state_load" \
   "$build/corpus/decode_sflow" "$artifacts"
 "$build/tests/fuzz/pcap_to_corpus" "$V5_CAPTURE" "$build/corpus/decode_v5"
-"$build/tests/fuzz/captures_to_sequences" "$root/../shared/captures/v9ipfix/pcap" \
+"$build/tests/fuzz/captures_to_sequences" "$captures" \
   "$build/corpus/decode_templated"
 "$build/tests/fuzz/sequences_to_states" "$build/corpus/decode_templated" "$build/corpus/state_load"
 # One seed directory per sFlow capture (pcap_to_corpus names its files seed-N),

@@ -19,7 +19,9 @@
 #
 # A skip is loud: a test that cannot run is reported Skipped with its reason.
 # With CI=true every skip fails the run (CI machines have everything: io_uring,
-# clickhouse-server, promtool, ../shared).
+# clickhouse-server, promtool, ../shared), and so does a test with ctest's
+# DISABLED property (JUnit status "disabled"), which never runs at all.
+# At the end it prints the time of each phase and the ten slowest tests.
 #
 # Env: RINGFLOW_WERROR=ON turns warnings into errors (CI sets it);
 #      RINGFLOW_FUZZ_SECONDS (default 60); RINGFLOW_TEST_JOBS (default nproc).
@@ -32,6 +34,7 @@ jobs=${RINGFLOW_TEST_JOBS:-$(nproc)}
 ci=false
 [ "${CI:-}" = true ] && ci=true
 timing=()
+slow_list=$(mktemp)  # "seconds<TAB>suite<TAB>test" of every test run
 
 # CPU seconds (user + system) used so far by this script's finished
 # children: cutime + cstime of /proc/$$/stat, in clock ticks. ($$ is this
@@ -105,6 +108,19 @@ run_suite() {
       rc=1
     fi
   fi
+  # A DISABLED test is not run and not counted as failed or skipped by ctest.
+  local disabled
+  disabled=$(sed -n 's/.*<testcase name="\([^"]*\)".*status="disabled".*/  \1/p' "$junit")
+  if [ -n "$disabled" ]; then
+    echo "ringflow tests ($name): $(wc -l <<<"$disabled") of $ran disabled (ctest DISABLED property):" >&2
+    echo "$disabled" >&2
+    if [ "$ci" = true ]; then
+      echo "ringflow tests ($name): CI=true and a test is disabled: failing the run" >&2
+      rc=1
+    fi
+  fi
+  sed -n 's/.*<testcase name="\([^"]*\)".* time="\([0-9.]*\)".*/\2\t\1/p' "$junit" |
+    awk -F'\t' -v OFS='\t' -v s="$name" '{ print $1, s, $2 }' >>"$slow_list"
   return $rc
 }
 
@@ -144,6 +160,12 @@ fuzz() {
 }
 
 report() {
+  if [ -s "$slow_list" ]; then
+    echo "=== ringflow tests: the ten slowest (wall seconds, from ctest's JUnit) ===" >&2
+    sort -t$'\t' -k1,1gr "$slow_list" | head -n 10 |
+      awk -F'\t' '{ printf "  %8.2f s  %-10s %s\n", $1, $2, $3 }' >&2
+  fi
+  rm -f "$slow_list"
   [ ${#timing[@]} -gt 0 ] || return 0
   echo "=== ringflow tests: time per phase (load average now: $(cut -d' ' -f1-3 /proc/loadavg)) ===" >&2
   printf '  %s\n' "${timing[@]}" >&2

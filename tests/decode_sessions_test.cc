@@ -21,6 +21,7 @@
 #include "decode/sessions.h"
 #include "decode/state_codec.h"
 #include "gen/template_encoder.h"
+#include "support/decode_path.h"
 #include "wire/bytes.h"
 #include "wire/ie.h"
 #include "wire/v5.h"
@@ -229,8 +230,7 @@ StreamKey key(uint8_t version, uint32_t domain = 0) {
 }  // namespace
 
 TEST_CASE("v9: template then data decodes every mapped field", "[decode][sessions]") {
-  set_decode_path(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
-  INFO("decode path " << decode_path_name(decode_path()));
+  RF_DECODE_PATH(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
   Harness h;
   TemplateSpec t = v4_template(256);
   std::vector<FlowRecord> flows = {flow(1), flow(2), flow(3)};
@@ -258,8 +258,7 @@ TEST_CASE("v9: template then data decodes every mapped field", "[decode][session
 }
 
 TEST_CASE("IPFIX: IPv6 template with millisecond times", "[decode][sessions]") {
-  set_decode_path(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
-  INFO("decode path " << decode_path_name(decode_path()));
+  RF_DECODE_PATH(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
   Harness h;
   TemplateSpec t = v6_template(300);
   std::vector<FlowRecord> flows = {flow(1, true), flow(2, true)};
@@ -727,8 +726,7 @@ TEST_CASE("options records announce sampling rates by sampler id", "[decode][ses
 }
 
 TEST_CASE("times: every encoding comes back to the same millisecond", "[decode][sessions]") {
-  set_decode_path(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
-  INFO("decode path " << decode_path_name(decode_path()));
+  RF_DECODE_PATH(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
   struct Case {
     uint16_t start, end;
     uint16_t len;
@@ -787,8 +785,7 @@ TEST_CASE("times: every encoding comes back to the same millisecond", "[decode][
 // flow, when sane, stands for both.
 TEST_CASE("times: values out of any clock's range count as not sent",
           "[decode][sessions]") {
-  set_decode_path(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
-  INFO("decode path " << decode_path_name(decode_path()));
+  RF_DECODE_PATH(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
   // The record is the message's last 20 bytes: address, start (8), end (8).
   auto patched = [](uint16_t start_ie, uint16_t end_ie, const FlowRecord& f, uint64_t start_raw,
                     bool end_too) {
@@ -854,8 +851,7 @@ TEST_CASE("times: values out of any clock's range count as not sent",
 }
 
 TEST_CASE("reduced-size, variable-length and enterprise fields", "[decode][sessions]") {
-  set_decode_path(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
-  INFO("decode path " << decode_path_name(decode_path()));
+  RF_DECODE_PATH(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
   Harness h;
   TemplateSpec t;
   t.id = 600;

@@ -64,6 +64,7 @@
 #include "decode/sampling.h"
 #include "decode/sessions.h"
 #include "support/capture_file.h"
+#include "support/decode_path.h"
 #include "support/skip.h"
 #include "support/tshark_cflow.h"
 
@@ -855,10 +856,9 @@ std::vector<std::string> captures() {
 TEST_CASE("v9/IPFIX: every record of 92 real captures equals tshark's decoding",
           "[decode][capture][shared-data]") {
   RF_SHARED_CAPTURE(index, "v9ipfix/index.tsv");
-  // Every decoding path: AVX-512 VBMI and SSSE3 (where the CPU has them;
-  // else the best it has runs again) and scalar.
-  set_decode_path(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
-  INFO("decode path " << decode_path_name(decode_path()));
+  // Every decoding path: AVX-512 VBMI and SSSE3 where the CPU has them (the
+  // process says by name which it lacks), and scalar.
+  RF_DECODE_PATH(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
   std::vector<std::string> names = captures();
   REQUIRE(names.size() == 92);
   const TsharkRun& ts = tshark_run(names);

@@ -50,7 +50,7 @@ key = ["src_addr", "dst_addr", "src_port", "dst_port", "protocol", "sampling", "
 [output]
 directory = "$dir/out"
 [metrics]
-listen = ""
+listen = "127.0.0.1:0"
 [log]
 stats_interval = 0
 [[sink]]
@@ -71,9 +71,16 @@ EOF
     --exporters 2 --domains 2 --domain-collision --ipv6-share 0.5 --samplers 10,1000 --keys 1500 \
     --loss 0.01 --reorder 0.01 --template-delay 2 "${extra[@]}" --quiet \
     --truth "$dir/truth.tsv" --truth-keys "$dir/keys.tsv"
-  # The last records reach a worker within milliseconds; SIGTERM then
+  # SIGTERM once every datagram sent was received (the generator's truth
+  # counts what it put on the wire); the stop then decodes what is queued and
   # flushes the partial interval to both sinks before exiting.
-  sleep 0.5
+  sent=$(rf_truth_total "$dir/truth.tsv" datagrams)
+  rf_wait 10 "the metrics URL in $WORK/$protocol.log" \
+    grep -q "metrics: serving http:" "$WORK/$protocol.log" || fail "$protocol: no metrics URL logged"
+  murl=$(rf_serving_url "$WORK/$protocol.log")
+  rf_wait 30 "$protocol: the $sent datagrams sent to be received" \
+    rf_metric_is "$murl" ringflow_receive_datagrams_total "$sent" ||
+    fail "$protocol: received $(rf_metric "$murl" ringflow_receive_datagrams_total) of $sent datagrams"
   stop_ringflow "$protocol" "$WORK/$protocol.log"
   wait_spool_empty "$dir/spool" 30
 

@@ -11,24 +11,38 @@
 #      the installed ringflow-gen: every flow sent is in its interval file,
 #      which the ringflow user owns, and the collector runs with no capability;
 #   4. `apt purge` leaves nothing but what Debian policy keeps: the system
-#      user ringflow (see packaging/debian/postrm).
+#      user ringflow (see packaging/debian/postrm), which the test then
+#      removes itself when it created it.
+# A ringflow package already installed is no reason to skip: it is saved
+# first (dpkg-repack, conffiles as they are now), the build under test is
+# installed over it, and the saved package is put back at the end, pass or
+# fail. tests/CMakeLists.txt gives the test RESOURCE_LOCK system_package, so
+# no other test runs while the package and its user come and go.
+# Every failure names its step ("FAIL [2. files, user, ...]: ..."), so a
+# failure in a busy full run can be diagnosed from the log alone.
 # Needs root, apt and a Debian system; exits 77 with the reason otherwise.
-# It needs systemd-analyze, man, curl and dpkg-shlibdeps (scripts/deps.sh
-# --test installs them; systemd need not run) and installs nothing but the
-# package under test.
+# It needs systemd-analyze, man, curl, dpkg-shlibdeps and dpkg-repack
+# (scripts/deps.sh --test installs them; systemd need not run) and installs
+# nothing but the package under test.
 # Usage: e2e_package_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
 src=$(cd "$2" && pwd)
-fail() { echo "FAIL: $*" >&2; exit 1; }
+step="0. preconditions"
+fail() { echo "FAIL [$step]: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*" >&2; exit 77; }
+# A command that fails outside fail() (set -e) names its step and line too.
+trap 'echo "FAIL [$step]: line $LINENO: \"$BASH_COMMAND\" exited $?" >&2' ERR
 [ "$(id -u)" = 0 ] || skip "installs a package: needs root (CI runs as root)"
 if ! command -v apt-get > /dev/null || ! command -v dpkg > /dev/null; then
   skip "not a Debian system (no apt-get/dpkg)"
 fi
-if dpkg-query -W -f='${Status}' ringflow 2> /dev/null | grep -q 'install ok'; then
-  skip "the ringflow package is installed on this machine; this test would purge it (apt purge ringflow first)"
-fi
+# What the checks need: tests install nothing but the package under test
+# (scripts/deps.sh --test installs these).
+for tool in systemd-analyze man curl dpkg-shlibdeps dpkg-repack; do
+  command -v "$tool" > /dev/null ||
+    skip "$tool is not installed (systemd, man-db, curl, dpkg-dev, dpkg-repack; as root: scripts/deps.sh --test)"
+done
 
 export DEBIAN_FRONTEND=noninteractive
 apt_opts=(-y -q -o DPkg::Lock::Timeout=300)
@@ -36,20 +50,56 @@ work=$(mktemp -d)
 chmod 755 "$work"
 pid=
 installed=0
+saved_deb=   # the ringflow package that was installed before the test
+user_created=0
+# restore: the machine as it was: the saved package back (conffiles as they
+# were), or no package; the ringflow user and group only if they were there.
+restore() {
+  if [ -n "$saved_deb" ]; then
+    apt-get "${apt_opts[@]}" --allow-downgrades -o Dpkg::Options::=--force-confnew install --reinstall \
+      "$saved_deb" > "$work/apt-restore.log" 2>&1 ||
+      { tail -20 "$work/apt-restore.log" >&2; echo "FAIL [cleanup]: could not reinstall the saved $saved_deb" >&2; return 1; }
+    if [ -f "$work/saved/var-lib-ringflow.tar" ]; then
+      rm -rf /var/lib/ringflow
+      tar -C / -xpf "$work/saved/var-lib-ringflow.tar" ||
+        { echo "FAIL [cleanup]: could not restore /var/lib/ringflow from $work/saved" >&2; return 1; }
+    fi
+    echo "  restored the ringflow package that was installed before ($(basename "$saved_deb")) and /var/lib/ringflow"
+  elif [ "$installed" = 1 ]; then
+    apt-get "${apt_opts[@]}" purge ringflow > /dev/null 2>&1 || true
+  fi
+  if [ "$user_created" = 1 ] && [ -z "$saved_deb" ] && getent passwd ringflow > /dev/null; then
+    userdel ringflow || { echo "FAIL [cleanup]: userdel ringflow" >&2; return 1; }
+    if getent group ringflow > /dev/null; then groupdel ringflow || true; fi
+  fi
+}
 cleanup() {
+  local rc=$?
+  trap - ERR
   if [ -n "$pid" ]; then kill -9 "$pid" 2> /dev/null || true; fi
-  if [ "$installed" = 1 ]; then apt-get "${apt_opts[@]}" purge ringflow > /dev/null 2>&1 || true; fi
-  if [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+  restore || rc=1
+  if [ -n "${KEEP:-}" ] || [ "$rc" != 0 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+  exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
 
-# What the checks need: tests install nothing but the package under test
-# (scripts/deps.sh --test installs these).
-for tool in systemd-analyze man curl dpkg-shlibdeps; do
-  command -v "$tool" > /dev/null ||
-    skip "$tool is not installed (systemd, man-db, curl, dpkg-dev; as root: scripts/deps.sh --test)"
-done
+# A ringflow package installed before the test: saved as it is now (with
+# the conffiles as changed by the administrator), put back by restore().
+if dpkg-query -W -f='${Status}' ringflow 2> /dev/null | grep -q 'install ok installed'; then
+  mkdir -p "$work/saved"
+  (cd "$work/saved" && dpkg-repack ringflow) > "$work/repack.log" 2>&1 ||
+    { cat "$work/repack.log" >&2; fail "dpkg-repack ringflow (saving the installed package) failed"; }
+  saved_deb=$(ls "$work"/saved/ringflow_*.deb)
+  # purge removes /var/lib/ringflow (postrm): its data is saved too.
+  if [ -d /var/lib/ringflow ]; then
+    tar -C / -cpf "$work/saved/var-lib-ringflow.tar" var/lib/ringflow ||
+      fail "could not save /var/lib/ringflow"
+  fi
+  echo "ringflow $(dpkg-query -W -f='${Version}' ringflow) was installed: saved as $(basename "$saved_deb"), put back at the end"
+elif dpkg-query -W -f='${Status}' ringflow 2> /dev/null | grep -q 'config-files'; then
+  fail "ringflow was removed but its conffiles are kept (dpkg status config-files); this test would purge them: apt purge ringflow, or reinstall it"
+fi
 if grep -qs '^path-exclude=/usr/share/man' /etc/dpkg/dpkg.cfg.d/*; then
   fail "dpkg is told to skip man pages here (/etc/dpkg/dpkg.cfg.d: path-exclude=/usr/share/man/*)"
 fi
@@ -60,15 +110,20 @@ snapshot() {
 }
 snapshot > "$work/before.txt"
 user_before=$(getent passwd ringflow || true)
+[ -n "$user_before" ] || user_created=1
 
 ########################################################################
-echo "1. build and install"
+step="1. build and install"; echo "$step"
 deb=$("$src/scripts/package.sh" "$build" "$work" 2> "$work/package.log") ||
   { cat "$work/package.log" >&2; fail "scripts/package.sh failed"; }
 [ -f "$deb" ] || fail "package.sh printed '$deb', which is not a file"
 tail -1 "$work/package.log"
 version=$(dpkg-deb -f "$deb" Version)
-(cd "$(dirname "$deb")" && apt install "${apt_opts[@]}" "./$(basename "$deb")") > "$work/apt-install.log" 2>&1 ||
+# Over a package already installed: --reinstall for the same version,
+# --allow-downgrades for an older one, and the build's own conffiles.
+over=()
+[ -n "$saved_deb" ] && over=(--reinstall --allow-downgrades -o Dpkg::Options::=--force-confnew)
+(cd "$(dirname "$deb")" && apt install "${apt_opts[@]}" "${over[@]}" "./$(basename "$deb")") > "$work/apt-install.log" 2>&1 ||
   { tail -20 "$work/apt-install.log" >&2; fail "apt install ./$(basename "$deb") failed"; }
 installed=1
 dpkg-query -W -f='${Status} ${Version}\n' ringflow | grep -q "^install ok installed $version$" ||
@@ -76,7 +131,7 @@ dpkg-query -W -f='${Status} ${Version}\n' ringflow | grep -q "^install ok instal
 echo "  ok  apt install ./$(basename "$deb")"
 
 ########################################################################
-echo "2. files, user, conffile, man pages, unit"
+step="2. files, user, conffile, man pages, unit"; echo "$step"
 for f in /usr/bin/ringflow /usr/bin/ringflow-gen; do
   [ -x "$f" ] || fail "$f missing or not executable"
 done
@@ -153,7 +208,7 @@ echo "  ok  systemd-analyze security: $score, as docs/install.md says"
 echo "  ok  enabled for multi-user.target"
 
 ########################################################################
-echo "3. run the installed collector as the unit does, receive a burst"
+step="3. run the installed collector as the unit does, receive a burst"; echo "$step"
 unit_value() { sed -n "s/^$1=//p" "$unit" | tail -1; }
 [ "$(unit_value User)" = ringflow ] || fail "the unit's User= is not ringflow"
 read -r -a exec_start <<< "$(unit_value ExecStart)"
@@ -164,6 +219,7 @@ nnp=()
 run=$work/run
 mkdir -p "$run"
 : > "$run/stderr"
+touch -d '-1 second' "$run/marker"
 (
   cd "$(unit_value WorkingDirectory)"
   exec setpriv --reuid ringflow --regid ringflow --init-groups --inh-caps "$caps" --ambient-caps "$caps" \
@@ -204,8 +260,9 @@ rc=0
 wait "$pid" || rc=$?
 pid=
 [ "$rc" = 0 ] || { cat "$run/stderr" >&2; fail "the collector exited $rc on SIGTERM"; }
-files=(/var/lib/ringflow/flows-*.csv)
-[ -f "${files[0]}" ] || fail "no interval file in /var/lib/ringflow"
+# Only this run's files: a package installed before may have left others.
+mapfile -t files < <(find /var/lib/ringflow -maxdepth 1 -name 'flows-*.csv' -newer "$run/marker")
+[ "${#files[@]}" -gt 0 ] && [ -f "${files[0]}" ] || fail "no interval file of this run in /var/lib/ringflow"
 flows=$(cat "${files[@]}" | awk -F, '$1 == "interval_start" { for (i = 1; i <= NF; i++) c[$i] = i; next }
                                     { f += $c["flows"] } END { printf "%.0f\n", f }')
 [ "$flows" = "$(col flows)" ] || fail "interval files hold $flows flows, ringflow-gen sent $(col flows)"
@@ -215,7 +272,7 @@ grep -q 'partial' "$run/stdout" || fail "no text summary of the final interval o
 echo "  ok  $sent datagrams, $flows flows in ${#files[@]} file(s) in /var/lib/ringflow, owned by ringflow"
 
 ########################################################################
-echo "4. purge"
+step="4. purge"; echo "$step"
 apt-get "${apt_opts[@]}" purge ringflow > "$work/apt-purge.log" 2>&1 || { tail "$work/apt-purge.log" >&2; fail "apt purge"; }
 installed=0
 if dpkg-query -W -f='${Status}' ringflow 2> /dev/null | grep -qv 'not-installed'; then
@@ -226,4 +283,12 @@ left=$(comm -13 "$work/before.txt" "$work/after.txt")
 [ -z "$left" ] || fail "left behind after purge: $left"
 getent passwd ringflow > /dev/null || fail "the system user was removed (Debian keeps system users)"
 echo "  ok  nothing left but the system user ringflow"
+step="5. leave the machine as it was"
+if [ "$user_created" = 1 ] && [ -z "$saved_deb" ]; then
+  userdel ringflow || fail "userdel ringflow"
+  if getent group ringflow > /dev/null; then groupdel ringflow || fail "groupdel ringflow"; fi
+  user_created=0
+  ! getent passwd ringflow > /dev/null || fail "the ringflow user is still there after userdel"
+  echo "  ok  the ringflow user and group this test created are removed"
+fi
 echo "e2e_package: PASS"

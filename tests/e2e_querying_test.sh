@@ -6,7 +6,10 @@
 # generator's ground truth (--truth, --truth-keys), not from ringflow's output.
 # Usage: BUILD_DIR SOURCE_DIR.
 #
-# Dataset, all in one UTC hour (the test waits if the hour is about to turn):
+# Dataset, all in one UTC hour, whatever the wall clock says: the collector
+# runs under libfaketime (Debian's faketime, LD_PRELOAD) with its wall clock
+# moved forward to one minute past the next hour, so intervals (arrival time)
+# cannot straddle an hour; monotonic time is left alone:
 #   A  v5, 4 exporters, sampled 1 in 10 (header), model seed 51
 #   B  v5, 2 of the same exporters, unsampled, the same model (keys)
 #   C  IPFIX, 1 exporter, half of the keys IPv6, the same model (needs issue
@@ -30,8 +33,9 @@ set -euo pipefail
 # shellcheck source=tests/support/ch_e2e.sh
 . "$(dirname "$0")/support/ch_e2e.sh"
 ch_setup "$@"
-if ! command -v jq >/dev/null || ! command -v grepcidr >/dev/null; then
-  echo "SKIP: jq and grepcidr are not installed (as root: scripts/deps.sh --test)" >&2
+FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -n 1 || true)
+if ! command -v jq >/dev/null || ! command -v grepcidr >/dev/null || [ -z "$FAKETIME_LIB" ]; then
+  echo "SKIP: jq, grepcidr and faketime are not all installed (as root: scripts/deps.sh --test)" >&2
   exit 77
 fi
 DOC=$SRC/docs/querying.md
@@ -80,12 +84,17 @@ spool_dir = "$WORK/spool"
 EOF
 } >"$WORK/rf.toml"
 
-# Everything in one UTC hour: the per-hour truth is the whole truth.
+# Everything in one UTC hour: the per-hour truth is the whole truth. The
+# collector's wall clock starts one minute past the next hour (61..3660 s
+# ahead), which leaves the run 59 minutes before it could turn; the
+# generator's record times stay real (arrival time puts flows in intervals).
 into_hour=$(( $(date -u +%s) % 3600 ))
-if [ $into_hour -gt $((3600 - 45)) ]; then
-  echo "    waiting $((3600 - into_hour + 1)) s for the next hour"
-  sleep $((3600 - into_hour + 1))
-fi
+offset=$((3600 - into_hour + 60))
+printf '#!/bin/sh\nLD_PRELOAD=%s FAKETIME=+%ds DONT_FAKE_MONOTONIC=1 exec %s "$@"\n' \
+  "$FAKETIME_LIB" "$offset" "$RINGFLOW" >"$WORK/ringflow-next-hour"
+chmod +x "$WORK/ringflow-next-hour"
+RINGFLOW=$WORK/ringflow-next-hour
+log "collector clock: $offset s ahead, at $(LD_PRELOAD=$FAKETIME_LIB FAKETIME=+${offset}s date -u +%H:%M:%S) UTC"
 start_ringflow rf "$WORK/rf.toml" "$WORK/rf.log"
 common=(--target "127.0.0.1:$UDP" --keys 2000 --seed 51 -q)
 log "A: v5, 4 exporters, 1:10; B: v5, 2 exporters, unsampled$([ $HAVE_V6 = 0 ] || echo '; C: IPFIX, half IPv6')"

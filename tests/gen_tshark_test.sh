@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Wireshark decodes what ringflow-gen --protocol v9|ipfix writes, and agrees
-# with its ground truth: every datagram dissects without an error or a
+# Wireshark decodes what ringflow-gen --protocol v5|v9|ipfix writes, and
+# agrees with its ground truth: every datagram dissects without an error or a
 # warning, and tshark's data record count, addresses (IPv4 and IPv6), ports,
-# protocol, packets and bytes equal the per-stream and per-key truth. The
-# datagrams come from --write-pcap, so no capture privilege is needed.
+# protocol, packets and bytes equal the per-stream and per-key truth. For v5,
+# the scaled columns every sampling test takes as truth (packets_scaled,
+# bytes_scaled) must equal tshark's header SampleRate x each record's count.
+# Most runs read --write-pcap; the v5_socket run sends to a loopback port and
+# reads dumpcap's capture of lo, so the sending path is checked too.
 # Exits 77 (skipped) when tshark is not installed (as root: scripts/deps.sh --test).
+# Not checked here yet: v9/IPFIX scaled values (the rate is in options data,
+# per sampler id).
 # Usage: gen_tshark_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 # shellcheck source=tests/support/e2e.sh
@@ -13,6 +18,9 @@ rf_setup "$@"
 GEN=$gen TMP=$work
 [ -x "$GEN" ] || fail "missing $GEN (build the ringflow-gen target)"
 rf_need_tool tshark "Debian's tshark package"
+if [ "$(id -u)" != 0 ]; then
+  rf_skip "the v5_socket run captures on lo with dumpcap, which needs root (CI runs as root)"
+fi
 PORT=2055
 fail=0
 
@@ -22,8 +30,14 @@ check() {
   shift
   local dir="$TMP/$name"
   mkdir -p "$dir"
-  "$GEN" --target 127.0.0.1:$PORT --write-pcap "$dir/out.pcap" --truth "$dir/truth.tsv" \
-    --truth-keys "$dir/keys.tsv" -q "$@"
+  if [ "${VIA:-pcap}" = socket ]; then
+    capture "$dir" "$@" || { echo "FAIL: $name: capture"; fail=1; return; }
+    local PORT  # the checks below dissect cflow on the port captured
+    PORT=$(cat "$dir/port")
+  else
+    "$GEN" --target 127.0.0.1:$PORT --write-pcap "$dir/out.pcap" --truth "$dir/truth.tsv" \
+      --truth-keys "$dir/keys.tsv" -q "$@"
+  fi
   local frames bad
   frames=$(tshark -r "$dir/out.pcap" -d udp.port==$PORT,cflow -T fields -e frame.number 2>/dev/null | wc -l)
   bad=$(tshark -r "$dir/out.pcap" -d udp.port==$PORT,cflow \
@@ -36,13 +50,14 @@ check() {
   tshark -r "$dir/out.pcap" -d udp.port==$PORT,cflow -T fields -E occurrence=a -E aggregator=, \
       -e cflow.srcaddr -e cflow.srcaddrv6 -e cflow.dstaddr -e cflow.dstaddrv6 \
       -e cflow.srcport -e cflow.dstport -e cflow.protocol -e cflow.packets -e cflow.octets \
-      2>/dev/null | awk -F'\t' -v OFS='\t' '
+      -e cflow.samplerate 2>/dev/null | awk -F'\t' -v OFS='\t' '
     function csv(s, a) { return s == "" ? 0 : split(s, a, ",") }
     { n4 = csv($1, s4); csv($2, s6); csv($3, d4); csv($4, d6)
       n = csv($5, sp); csv($6, dp); csv($7, pr); csv($8, pk); csv($9, by)
+      rate = $10 == "" || $10 == 0 ? 1 : $10  # v5 header SampleRate; 0: unsampled
       for (i = 1; i <= n; i++) {
         src = i <= n4 ? s4[i] : s6[i - n4]; dst = i <= n4 ? d4[i] : d6[i - n4]
-        print src, dst, sp[i], dp[i], pr[i], pk[i], by[i] } }' > "$dir/records.tsv"
+        print src, dst, sp[i], dp[i], pr[i], pk[i], by[i], pk[i] * rate, by[i] * rate } }' > "$dir/records.tsv"
   local got want
   got=$(awk -F'\t' '{n++; p+=$6; b+=$7} END{printf "%d %d %d\n", n, p, b}' "$dir/records.tsv")
   want=$(awk -F'\t' 'NR==1{for(i=1;i<=NF;i++)c[$i]=i; next}
@@ -52,9 +67,17 @@ check() {
   tail -n +2 "$dir/keys.tsv" | cut -f1-8 | sort > "$dir/want_keys.tsv"
   local v6
   v6=$(grep -c ':' "$dir/want_keys.tsv" || true)
+  local scaled_got='-' scaled_want='-'
+  if [ "${SCALED:-0}" = 1 ]; then
+    scaled_got=$(awk -F'\t' '{p+=$8; b+=$9} END{printf "%.0f %.0f\n", p, b}' "$dir/records.tsv")
+    scaled_want=$(awk -F'\t' 'NR==1{for(i=1;i<=NF;i++)c[$i]=i; next}
+                             $1=="total"{print $c["packets_scaled"], $c["bytes_scaled"]}' "$dir/truth.tsv")
+  fi
   echo "$name: $frames frames (truth $want_dgrams datagrams), $bad with dissector errors;" \
-       "records/packets/bytes tshark '$got' truth '$want'; $(wc -l < "$dir/want_keys.tsv") keys ($v6 IPv6)"
-  if [ "$frames" != "$want_dgrams" ] || [ "$bad" != 0 ] || [ "$got" != "$want" ]; then
+       "records/packets/bytes tshark '$got' truth '$want'; $(wc -l < "$dir/want_keys.tsv") keys ($v6 IPv6);" \
+       "scaled packets/bytes tshark '$scaled_got' truth '$scaled_want'"
+  if [ "$frames" != "$want_dgrams" ] || [ "$bad" != 0 ] || [ "$got" != "$want" ] ||
+     [ "$scaled_got" != "$scaled_want" ]; then
     echo "FAIL: $name"
     tshark -r "$dir/out.pcap" -d udp.port==$PORT,cflow \
       -Y '_ws.malformed || _ws.expert.severity >= "Warning"' -V 2>/dev/null | grep -iE "expert|malformed" | head -5
@@ -69,6 +92,37 @@ check() {
   fi
 }
 
+# capture DIR GEN-ARGS...: sends to a loopback port while dumpcap captures lo,
+# and leaves the datagrams sent, alone, in DIR/out.pcap (dissected on $PORT).
+capture() {
+  local dir=$1 port cap_pid sent rc=0
+  shift
+  # Nothing listens on the port: the probes (6 bytes) and the datagrams are
+  # only captured, never received by anyone.
+  port=$(rf_udp_port)
+  dumpcap -q -i lo -f "udp dst port $port" -w "$dir/cap.pcapng" 2> "$dir/dumpcap.log" &
+  cap_pid=$!
+  # Capturing once a probe datagram is in the file (dumpcap writes as it goes).
+  count() { capinfos -c -M "$dir/cap.pcapng" 2> /dev/null | awk '/Number of packets/ { print $NF }'; }
+  probed() { echo probe > "/dev/udp/127.0.0.1/$port"; [ "$(count)" -gt 0 ] 2> /dev/null; }
+  rf_wait 20 "dumpcap to capture on lo" probed || rc=1
+  if [ $rc = 0 ]; then
+    "$GEN" --target "127.0.0.1:$port" --truth "$dir/truth.tsv" --truth-keys "$dir/keys.tsv" -q "$@"
+    sent=$(awk -F'\t' 'NR==1{for(i=1;i<=NF;i++)c[$i]=i; next} $1=="total"{print $c["datagrams"]}' "$dir/truth.tsv")
+    # SIGINT drops what dumpcap has not written yet: stop once it wrote them all.
+    all() { [ "$(tshark -r "$dir/cap.pcapng" -Y "udp.length > 20" 2> /dev/null | wc -l)" -ge "$sent" ]; }
+    rf_wait 20 "dumpcap to write the $sent datagrams sent" all || rc=1
+  fi
+  kill -INT "$cap_pid"
+  wait "$cap_pid" || true
+  [ $rc = 0 ] || { cat "$dir/dumpcap.log"; return 1; }
+  tshark -r "$dir/cap.pcapng" -Y "udp.length > 20" -F pcap -w "$dir/out.pcap" 2> /dev/null
+  echo "$port" > "$dir/port"
+}
+
+SCALED=1 WANT_V6=0 check v5 --protocol v5 --count 200 --exporters 3 --sampling 1:10
+VIA=socket SCALED=1 WANT_V6=0 check v5_socket --protocol v5 --count 200 --exporters 2 --pps 2000 \
+  --sampling 1:100
 check v9 --protocol v9 --count 300 --exporters 2 --domains 2 --ipv6-share 0.3 --samplers 10,100
 check ipfix --protocol ipfix --count 300 --ipv6-share 0.3 --samplers 100 --varlen --enterprise
 check ipfix_delta --protocol ipfix --count 200 --ipv6-share 0.5 --ipfix-time delta \

@@ -18,13 +18,17 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -316,6 +320,30 @@ class Rig {
   std::vector<std::thread> threads_;
 };
 
+// The kernel's view of the IPv4 sockets bound to 127.0.0.1:`port`, summed
+// from /proc/net/udp: bytes queued (rx_queue) and datagrams dropped.
+struct ProcUdp {
+  uint64_t rx_queue = 0, drops = 0;
+};
+ProcUdp proc_udp(uint16_t port) {
+  std::ifstream f("/proc/net/udp");
+  std::string line;
+  std::getline(f, line);
+  char want[16];
+  std::snprintf(want, sizeof want, "0100007F:%04X", port);
+  ProcUdp p;
+  while (std::getline(f, line)) {
+    std::istringstream in(line);
+    std::string sl, local, remote, st, queues, field, last;
+    in >> sl >> local >> remote >> st >> queues;
+    if (local != want) continue;
+    p.rx_queue += std::stoull(queues.substr(queues.find(':') + 1), nullptr, 16);
+    while (in >> field) last = field;
+    p.drops += std::stoull(last);
+  }
+  return p;
+}
+
 // Sends `count` datagrams of `stream` in bursts, waiting after each burst
 // until the reactors have taken them, so that no socket buffer overflows.
 void send_paced(Rig& rig, Sender& s, const Endpoint& to, uint32_t stream, uint32_t count,
@@ -597,9 +625,11 @@ TEST_CASE("stop() hands off everything already received", "[receive]") {
   CHECK(t.handed_off == t.datagrams);
   rig.workers().pause(false);
   CHECK(wait_until([&] { return rig.workers().total() == t.handed_off; }));
-  // Nothing more is taken from the kernel after run() returned.
+  // Nothing more is taken from the kernel after run() returned: the sealed
+  // socket drops the next datagram, and the kernel counts that drop.
+  const uint64_t drops_before = proc_udp(rig.at().port).drops;
   s.send(rig.at(), payload(1, 99999));
-  std::this_thread::sleep_for(20ms);
+  CHECK(wait_until([&] { return proc_udp(rig.at().port).drops == drops_before + 1; }));
   CHECK(rig.totals().datagrams == t.datagrams);
 }
 
@@ -656,7 +686,10 @@ TEST_CASE("begin_drain(): quiet() once the sockets have been silent, not while d
   rig.workers().pause(true);
   for (uint32_t i = 1; i <= 200; ++i) s.send(rig.at(), payload(1, i));
   REQUIRE(wait_until([&] { return r.buffers_home() == 0; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(4 * kDrainQuietMs));
+  // Wait for the reactor's own verdict from a turn at least four quiet
+  // periods later (positive: a turn that happened), then read it.
+  const int64_t later = monotonic_ns() + 4 * kDrainQuietMs * 1000000;
+  REQUIRE(wait_until([&] { return r.drain_observed_ns() >= later; }));
   CHECK_FALSE(r.quiet());
   rig.workers().pause(false);
   CHECK(wait_until([&] { return r.quiet(); }));
@@ -678,10 +711,14 @@ TEST_CASE("a dry buffer ring recovers and kernel drops explain whatever was lost
     const uint32_t n = 1000;
     for (uint32_t i = 0; i < n; ++i) s.send(rig.at(), payload(1, i));
     REQUIRE(wait_until([&] { return rig.totals().datagrams == 64; }));
-    std::this_thread::sleep_for(50ms);
+    // The reactor has seen its ring dry (it publishes buffers_home() on a
+    // turn; io_uring also has the kernel's ENOBUFS for a datagram it could
+    // not place), and the rest of the burst waits in the socket.
+    REQUIRE(wait_until([&] { return rig.reactor(0).buffers_home() == 0; }));
+    if (backend == Backend::kIoUring)
+      REQUIRE(wait_until([&] { return rig.totals().enobufs > 0; }));
+    CHECK(proc_udp(rig.at().port).rx_queue > 0);
     CHECK(rig.totals().datagrams == 64);  // every buffer is with the (stalled) worker
-    CHECK(rig.reactor(0).buffers_home() == 0);
-    if (backend == Backend::kIoUring) CHECK(rig.totals().enobufs > 0);
     rig.workers().slow(20us);
     rig.workers().pause(false);
     REQUIRE(wait_until([&] { return rig.workers().total() == n; }, 30s));
@@ -705,16 +742,16 @@ TEST_CASE("a dry buffer ring recovers and kernel drops explain whatever was lost
     Sender s(false);
     const uint32_t n = 3000;
     for (uint32_t i = 0; i < n; ++i) s.send(rig.at(), payload(1, i, 0, 200));
-    std::this_thread::sleep_for(50ms);
+    // Loopback delivers or drops within sendto: the kernel has dropped some
+    // already, and the stalled worker holds the whole ring.
+    REQUIRE(proc_udp(rig.at().port).drops > 0);
+    REQUIRE(wait_until([&] { return rig.reactor(0).buffers_home() == 0; }));
     rig.workers().pause(false);
-    // Wait until the socket buffer has been emptied.
-    uint64_t last = ~0ull;
+    // Wait until the kernel shows the socket buffer empty and the workers
+    // have everything the reactor took.
     REQUIRE(wait_until([&] {
-      uint64_t now = rig.totals().datagrams;
-      bool still = now == last && rig.workers().total() == now;
-      last = now;
-      if (!still) std::this_thread::sleep_for(20ms);
-      return still;
+      return proc_udp(rig.at().port).rx_queue == 0 &&
+             rig.workers().total() == rig.totals().datagrams;
     }));
     // Datagrams queued after the drops carry the socket's drop count
     // (SO_RXQ_OVFL), which the reactor publishes as it takes them.

@@ -5,15 +5,20 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "receive/udp_socket.h"
+#include "support/skip.h"
 
 using namespace ringflow;
 
@@ -119,6 +124,72 @@ TEST_CASE("sockets get the requested receive buffer", "[receive]") {
   } else {
     CHECK(got > 0);
   }
+}
+
+TEST_CASE("a request above net.core.rmem_max is capped at it when SO_RCVBUFFORCE is refused",
+          "[receive]") {
+  // The path a collector without CAP_NET_ADMIN takes: SO_RCVBUFFORCE fails,
+  // SO_RCVBUF is capped by the kernel at rmem_max, and receive_buffer()
+  // reports what was granted (2 x rmem_max), not what was asked. As root,
+  // the socket is opened in a child process moved into a new user namespace:
+  // it keeps root's uid but loses CAP_NET_ADMIN in the initial namespace,
+  // which SO_RCVBUFFORCE checks, while rmem_max stays the machine's.
+  uint64_t rmem_max = 0;
+  std::ifstream("/proc/sys/net/core/rmem_max") >> rmem_max;
+  REQUIRE(rmem_max > 0);
+  REQUIRE(rmem_max < (INT32_MAX / 4));
+  const uint64_t asked = 4 * rmem_max;  // well above the cap
+
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Single-threaded after fork, as unshare(CLONE_NEWUSER) requires. Report
+    // "error <why>" or "<receive_buffer> <force_errno>" and exit.
+    ::close(fds[0]);
+    char line[512];
+    int n;
+    if (geteuid() == 0 && unshare(CLONE_NEWUSER) != 0) {
+      n = std::snprintf(line, sizeof line, "error unshare(CLONE_NEWUSER): %s", std::strerror(errno));
+    } else {
+      int probe = ::socket(AF_INET, SOCK_DGRAM, 0);
+      int v = static_cast<int>(asked);
+      const int force_errno =
+          setsockopt(probe, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) == 0 ? 0 : errno;
+      ::close(probe);
+      auto cfg = config({"127.0.0.1:0"}, 1);
+      cfg.socket_buffer = asked;
+      std::vector<std::vector<UdpSocket>> s;
+      std::string error;
+      if (!open_sockets(cfg, &s, &error)) {
+        n = std::snprintf(line, sizeof line, "error open_sockets: %s", error.c_str());
+      } else {
+        n = std::snprintf(line, sizeof line, "%llu %d",
+                          static_cast<unsigned long long>(s[0][0].receive_buffer()), force_errno);
+      }
+    }
+    (void)!write(fds[1], line, static_cast<size_t>(n));
+    _exit(0);
+  }
+  ::close(fds[1]);
+  std::string got;
+  char buf[512];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  INFO("child: " << got << "; rmem_max " << rmem_max << ", asked " << asked);
+  if (got.rfind("error unshare", 0) == 0)
+    RF_SKIP("cannot leave the initial user namespace to lose CAP_NET_ADMIN: " << got.substr(6));
+  REQUIRE(got.rfind("error", 0) != 0);
+  unsigned long long granted = 0;
+  int force_errno = -1;
+  REQUIRE(std::sscanf(got.c_str(), "%llu %d", &granted, &force_errno) == 2);
+  CHECK(force_errno == EPERM);        // the child really had no CAP_NET_ADMIN
+  CHECK(granted == 2 * rmem_max);     // capped, and reported as granted
+  CHECK(granted < 2 * asked);         // less than asked: what open_sockets warns about
 }
 
 TEST_CASE("[::] is dual-stack and receives IPv4", "[receive]") {

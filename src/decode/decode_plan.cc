@@ -847,7 +847,11 @@ bool decode_path_available(DecodePath path) {
   }
   return false;
 }
-void set_decode_path(DecodePath path) { g_path = decode_path_available(path) ? path : best_path(); }
+bool set_decode_path(DecodePath path) {
+  if (!decode_path_available(path)) return false;
+  g_path = path;
+  return true;
+}
 DecodePath decode_path() { return g_path; }
 const char* decode_path_name(DecodePath path) {
   switch (path) {

@@ -255,9 +255,12 @@ bool decode_options_record(const DecodePlan& plan, const uint8_t* body, size_t l
 // bytes). The default is the fastest the CPU has; all three give the same
 // records. Tests and benchmarks, which check and measure each, may choose one
 // that is available, before decoding starts (not thread-safe).
+// set_decode_path() of a path that is not available changes nothing and
+// returns false: no silent fallback, so a caller that tests "each path"
+// knows which one it ran.
 enum class DecodePath : uint8_t { kScalar, kShuffle, kVbmi };
 bool decode_path_available(DecodePath path);
-void set_decode_path(DecodePath path);  // REQUIRES: decode_path_available(path)
+bool set_decode_path(DecodePath path);
 DecodePath decode_path();
 const char* decode_path_name(DecodePath path);  // "scalar", "ssse3", "avx512vbmi"
 

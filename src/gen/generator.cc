@@ -10,6 +10,14 @@
 namespace ringflow::gen {
 namespace {
 
+// The 1-in-N rate a v5 header announces (sampling_raw: mode in bits 15..14,
+// interval in 13..0); 0 means unsampled, rate 1. The truth's packets_scaled
+// and bytes_scaled are the counts times this.
+uint64_t v5_rate(uint16_t sampling_raw) {
+  const uint64_t interval = sampling_raw & 0x3FFF;
+  return interval == 0 ? 1 : interval;
+}
+
 constexpr int64_t kNsPerMs = 1000000;
 constexpr uint64_t kUnlimited = std::numeric_limits<uint64_t>::max();
 
@@ -204,6 +212,8 @@ void Generator::slot(Stream& s, SendBatch& b, int64_t now_ns) {
         t.flows += n;
         t.packets += packets;
         t.bytes += bytes;
+        t.packets_scaled += packets * v5_rate(cfg_.sampling_raw);
+        t.bytes_scaled += bytes * v5_rate(cfg_.sampling_raw);
         if (keep_keys_) {
           // Duplicate flows are delivered twice: the truth counts them twice.
           const uint8_t* r = buf + v5::kHeaderSize;
@@ -303,6 +313,8 @@ uint32_t Generator::build(Stream& s, uint8_t* buf, int64_t now_ns, uint64_t* pac
   t.flows += n;
   t.packets += pk_sum;
   t.bytes += by_sum;
+  t.packets_scaled += pk_sum * v5_rate(cfg_.sampling_raw);
+  t.bytes_scaled += by_sum * v5_rate(cfg_.sampling_raw);
   t.prewrap_records += prewrap;
   *packets = pk_sum;
   *bytes = by_sum;

@@ -79,6 +79,9 @@ class DrainWatch {
   void request() { requested_.store(true, std::memory_order_release); }
   bool requested() const { return requested_.load(std::memory_order_acquire); }
   bool quiet() const { return quiet_.load(std::memory_order_acquire); }
+  // monotonic_ns() of the last observe(), 0 before the first: quiet() is the
+  // verdict of a turn at that time or later (tests wait on it, not sleep).
+  int64_t observed_ns() const { return observed_ns_.load(std::memory_order_acquire); }
 
   // Reactor thread, each loop turn while requested(). busy: the turn took a
   // datagram, or could not look (every buffer out, a request not armed).
@@ -95,6 +98,7 @@ class DrainWatch {
       for (const UdpSocket& s : sockets) empty = empty && (s.inherited() || !s.pending());
       if (empty) {
         quiet_.store(true, std::memory_order_release);
+        observed_ns_.store(now_ns, std::memory_order_release);
         return;
       }
       busy = true;
@@ -103,11 +107,13 @@ class DrainWatch {
       last_busy_ns_ = now_ns;
       quiet_.store(false, std::memory_order_release);
     }
+    observed_ns_.store(now_ns, std::memory_order_release);
   }
 
  private:
   std::atomic<bool> requested_{false};
   std::atomic<bool> quiet_{false};
+  std::atomic<int64_t> observed_ns_{0};
   bool watching_ = false;     // reactor thread only
   int64_t last_busy_ns_ = 0;  // reactor thread only
 };
@@ -125,6 +131,8 @@ class Reactor {
   // After begin_drain(): no datagram for kDrainQuietMs and the sockets empty.
   // May turn false again when a datagram arrives.
   bool quiet() const { return drain_.quiet(); }
+  // When quiet() was last brought up to date (monotonic_ns(); 0: not yet).
+  int64_t drain_observed_ns() const { return drain_.observed_ns(); }
   virtual const char* backend() const = 0;  // "io_uring" or "recvmmsg"
   // Buffers the reactor holds (in its ring or free list), i.e. not with a
   // worker or in flight. Refreshed once per loop iteration (relaxed), exact
