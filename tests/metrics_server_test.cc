@@ -493,3 +493,36 @@ TEST_CASE("routes serve beside /metrics, and only GET and HEAD are allowed",
   CHECK(calls.load() == 2);
   CHECK(http_request(port, "GET", "/api/v1/other").status == 404);
 }
+
+TEST_CASE("a connection serves one request after another (keep-alive)", "[metrics][server]") {
+  // Prometheus keeps its connection to a target open between scrapes.
+  std::string error;
+  auto server = MetricsServer::start("127.0.0.1:0", [](PromWriter&) {}, &error, quick());
+  REQUIRE(server);
+  UniqueFd s(connect_loopback(server->endpoint().port));
+  REQUIRE(s.valid());
+  auto exchange = [&](const std::string& req) {
+    send(s.get(), req.data(), req.size(), MSG_NOSIGNAL);
+    std::string got;
+    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    // Until the last line of the body (the server's own last family).
+    auto complete = [&] {
+      return got.find("{reason=\"max_connections_per_ip\"} ") != std::string::npos &&
+             got.back() == '\n';
+    };
+    while (Clock::now() < deadline && !complete()) {
+      pollfd p{s.get(), POLLIN, 0};
+      if (poll(&p, 1, 50) != 1) continue;
+      char buf[4096];
+      ssize_t n = recv(s.get(), buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+    return got;
+  };
+  const std::string req = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  CHECK(exchange(req).compare(0, 15, "HTTP/1.1 200 OK") == 0);
+  CHECK(exchange(req).compare(0, 15, "HTTP/1.1 200 OK") == 0);
+  CHECK(server->scrapes() == 2);
+  CHECK(server->connections_open() == 1);
+}

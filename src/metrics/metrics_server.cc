@@ -125,16 +125,25 @@ MHD_Result MetricsServer::Impl::access(void* cls, MHD_Connection* c, const char*
                                        const char* method, const char*, const char*,
                                        size_t* upload_data_size, void** req_cls) {
   auto* s = static_cast<MetricsServer*>(cls);
-  // The first call comes with the headers; answer it at once. A request
-  // body (no page takes one) is not read: libmicrohttpd closes the
-  // connection after the reply instead.
-  (void)req_cls;
-  (void)upload_data_size;
   HttpRequest req{url ? url : "", method ? method : ""};
   HttpResponse res;
-  if (req.method != MHD_HTTP_METHOD_GET && req.method != MHD_HTTP_METHOD_HEAD) {
+  const bool read_only = req.method == MHD_HTTP_METHOD_GET || req.method == MHD_HTTP_METHOD_HEAD;
+  static char seen_headers;
+  if (read_only && *req_cls == nullptr) {
+    // The first call comes with the headers. Answering the request only
+    // once it is complete (the next call) keeps the connection reusable
+    // (keep-alive); a reply queued now would close it.
+    *req_cls = &seen_headers;
+    return MHD_YES;
+  }
+  if (!read_only) {
+    // Answered at once; a body is never read (libmicrohttpd closes the
+    // connection after the reply instead).
     res.status = MHD_HTTP_METHOD_NOT_ALLOWED;
     res.body = "method not allowed: every page is read-only (GET, HEAD)\n";
+  } else if (*upload_data_size != 0) {
+    res.status = MHD_HTTP_CONTENT_TOO_LARGE;
+    res.body = "a GET or HEAD request takes no body\n";
   } else {
     try {
       res = s->route(req);
