@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include "common/clock.h"
@@ -71,6 +72,8 @@ struct MetricsServer::Impl {
   static MHD_Result access(void* cls, MHD_Connection* c, const char* url, const char* method,
                            const char* version, const char* upload_data,
                            size_t* upload_data_size, void** req_cls);
+  static MHD_Result answer(MetricsServer* s, MHD_Connection* c, const char* url,
+                           const char* method, size_t* upload_data_size, void** req_cls);
 };
 
 MHD_Result MetricsServer::Impl::accept_policy(void* cls, const sockaddr* addr, socklen_t) {
@@ -89,10 +92,14 @@ MHD_Result MetricsServer::Impl::accept_policy(void* cls, const sockaddr* addr, s
     }
   }
   if (!reason) return MHD_YES;
-  if (!s->logged_refusal_.exchange(true))
-    RF_LOG_WARN("metrics: refusing connections from %s: %s reached (counted in "
-                "%sconnections_refused_total; logged once)",
-                client_address(addr).str().c_str(), reason, o.prefix.c_str());
+  if (!s->logged_refusal_.exchange(true)) {
+    try {
+      RF_LOG_WARN("metrics: refusing connections from %s: %s reached (counted in "
+                  "%sconnections_refused_total; logged once)",
+                  client_address(addr).str().c_str(), reason, o.prefix.c_str());
+    } catch (const std::bad_alloc&) {  // no exception may cross into C
+    }
+  }
   return MHD_NO;
 }
 
@@ -100,13 +107,18 @@ void MetricsServer::Impl::notify(void* cls, MHD_Connection* c, void** socket_con
                                  MHD_ConnectionNotificationCode code) {
   auto* s = static_cast<MetricsServer*>(cls);
   if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-    const MHD_ConnectionInfo* info =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    auto* ip = new IpAddr(client_address(info ? info->client_addr : nullptr));
-    *socket_context = ip;
-    s->open_.fetch_add(1, std::memory_order_relaxed);
-    std::lock_guard<std::mutex> lock(s->impl_->mu);
-    ++s->impl_->per_ip[*ip];
+    // No exception may cross into C: without memory, this connection is
+    // left out of the counts (and so never taken out of them either).
+    try {
+      const MHD_ConnectionInfo* info =
+          MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+      auto ip = std::make_unique<IpAddr>(client_address(info ? info->client_addr : nullptr));
+      std::lock_guard<std::mutex> lock(s->impl_->mu);
+      ++s->impl_->per_ip[*ip];
+      *socket_context = ip.release();
+      s->open_.fetch_add(1, std::memory_order_relaxed);
+    } catch (const std::bad_alloc&) {
+    }
     return;
   }
   auto* ip = static_cast<IpAddr*>(*socket_context);
@@ -124,7 +136,17 @@ void MetricsServer::Impl::notify(void* cls, MHD_Connection* c, void** socket_con
 MHD_Result MetricsServer::Impl::access(void* cls, MHD_Connection* c, const char* url,
                                        const char* method, const char*, const char*,
                                        size_t* upload_data_size, void** req_cls) {
-  auto* s = static_cast<MetricsServer*>(cls);
+  // No exception may cross into C: without memory the connection is closed.
+  try {
+    return answer(static_cast<MetricsServer*>(cls), c, url, method, upload_data_size, req_cls);
+  } catch (const std::bad_alloc&) {
+    return MHD_NO;
+  }
+}
+
+MHD_Result MetricsServer::Impl::answer(MetricsServer* s, MHD_Connection* c, const char* url,
+                                       const char* method, size_t* upload_data_size,
+                                       void** req_cls) {
   HttpRequest req{url ? url : "", method ? method : ""};
   HttpResponse res;
   const bool read_only = req.method == MHD_HTTP_METHOD_GET || req.method == MHD_HTTP_METHOD_HEAD;
@@ -154,13 +176,11 @@ MHD_Result MetricsServer::Impl::access(void* cls, MHD_Connection* c, const char*
                          std::string("handler failed: ") + e.what() + "\n"};
     }
   }
-  auto* body = new std::string(std::move(res.body));
+  auto body = std::make_unique<std::string>(std::move(res.body));
   UniqueResponse r(MHD_create_response_from_buffer_with_free_callback_cls(
-      body->size(), body->data(), free_string, body));
-  if (!r) {
-    delete body;
-    return MHD_NO;  // closes the connection
-  }
+      body->size(), body->data(), free_string, body.get()));
+  if (!r) return MHD_NO;  // closes the connection (body freed here)
+  body.release();         // the response frees it (free_string)
   MHD_add_response_header(r.get(), MHD_HTTP_HEADER_CONTENT_TYPE, res.content_type.c_str());
   if (res.status == MHD_HTTP_METHOD_NOT_ALLOWED)
     MHD_add_response_header(r.get(), MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
