@@ -21,7 +21,7 @@ set -euo pipefail
 
 PKGS=(g++ cmake ninja-build pkg-config ccache
       liburing-dev libconcurrentqueue-dev catch2 libtomlplusplus-dev libcli11-dev
-      libpcap-dev libcurl4-openssl-dev libcpp-httplib-dev libcap-dev libsystemd-dev)
+      libpcap-dev libcurl4-openssl-dev libmicrohttpd-dev libcap-dev libsystemd-dev)
 # What the tests and the scripts they run need (read the tests for the
 # reason of each): the ClickHouse tests' private servers; promtool
 # (prometheus) for the metrics and alert-rule tests; clang and its runtime

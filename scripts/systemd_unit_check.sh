@@ -19,12 +19,14 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 "$root/scripts/deps.sh" debootstrap systemd-container
 
 rootfs=/var/cache/ringflow-unit-rootfs
-if [ ! -x "$rootfs/usr/lib/systemd/systemd" ]; then
+# A root file system cached before a dependency changed lacks it: rebuild.
+if [ ! -x "$rootfs/usr/lib/systemd/systemd" ] || ! compgen -G "$rootfs/usr/lib/*/libmicrohttpd.so.12" > /dev/null; then
+  rm -rf "$rootfs"
   echo "debootstrap into $rootfs (once)" >&2
   rm -rf "$rootfs.tmp"
   # The package's dependencies come along, so it installs without a network.
   debootstrap --variant=minbase \
-    --include=systemd,systemd-sysv,dbus,adduser,curl,man-db,iproute2,libcap2,liburing2,libcurl4,libpcap0.8,libcpp-httplib0.11,libtomlplusplus3 \
+    --include=systemd,systemd-sysv,dbus,adduser,curl,man-db,iproute2,libcap2,liburing2,libcurl4,libpcap0.8,libmicrohttpd12,libtomlplusplus3 \
     bookworm "$rootfs.tmp" http://deb.debian.org/debian > /tmp/ringflow-debootstrap.log 2>&1 ||
     { tail /tmp/ringflow-debootstrap.log >&2; fail "debootstrap failed"; }
   echo ringflow-unit-check > "$rootfs.tmp/etc/hostname"

@@ -331,15 +331,22 @@ TEST_CASE("A failing sink is counted and does not stop the others", "[flusher]")
   s.flusher->start();
   auto& w = s.hub.worker(0);
   w.tick(kT0);
+  // Two keys, three flows: the failed write loses both rows and all three
+  // flows, and says so in data, not only in batches (issue 26 item 7).
   w.add(rec(1, 1, 80, 6, 1, 1, kT0, kT0), at(kT0 + 1));
+  w.add(rec(1, 1, 80, 6, 1, 1, kT0, kT0), at(kT0 + 2));
+  w.add(rec(2, 1, 80, 6, 1, 1, kT0, kT0), at(kT0 + 3));
   w.tick(kT0 + kMin);
   REQUIRE(s.sink_b->wait_batches(1));
   REQUIRE(eventually([&] { return s.flusher->counters().flushes.load() == 1; }));
   CHECK(s.flusher->sink_counters(0).errors.load() == 1);
   CHECK(s.flusher->sink_counters(0).last_success_ms.load() == 0);
   CHECK(s.flusher->sink_counters(0).rows_written.load() == 0);
+  CHECK(s.flusher->sink_counters(0).rows_lost.load() == 2);
+  CHECK(s.flusher->sink_counters(0).flows_lost.load() == 3);
   CHECK(s.flusher->sink_counters(1).errors.load() == 0);
-  CHECK(s.flusher->sink_counters(1).rows_written.load() == 1);
+  CHECK(s.flusher->sink_counters(1).rows_written.load() == 2);
+  CHECK(s.flusher->sink_counters(1).rows_lost.load() == 0);
   s.sink_a->fail(false);
   s.flusher->stop_and_flush_final();
   CHECK(s.flusher->sink_counters(0).batches.load() == 1);  // the final one

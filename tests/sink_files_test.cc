@@ -236,6 +236,31 @@ TEST_CASE("A removed directory is re-created on the next write", "[sink][jsonl]"
   CHECK(list_dir(out) == std::vector<std::string>{"flows-20231114T221400Z.jsonl"});
 }
 
+TEST_CASE("A directory replaced by a file: the write fails with ENOTDIR, not EEXIST",
+          "[sink][csv]") {
+  // Issue 26 item 13: the log line named "File exists" (mkdir's errno while
+  // re-creating the path), not the cause.
+  TempDir dir;
+  std::string out = dir.path() + "/out";
+  FileSink sink("csv", out, 0, FileFormat::kCsv);
+  REQUIRE(sink.open(nullptr));
+  std::filesystem::remove_all(out);
+  std::ofstream(out) << "not a directory";
+  BatchMaker bm({"src_addr"});
+  CHECK_FALSE(sink.write(bm.make(0, three_keys())));
+  bm.done();
+  INFO(sink.last_error());
+  CHECK_THAT(sink.last_error(), Catch::Contains(out) && Catch::Contains("Not a directory"));
+  CHECK_THAT(sink.last_error(), !Catch::Contains("File exists"));
+  // The whole batch is what the failed write lost.
+  const FlushBatch& b = bm.make(1, three_keys());
+  CHECK_FALSE(sink.write(b));
+  const SinkLoss lost = sink.last_loss(b);
+  CHECK(lost.rows == b.rows.size());
+  CHECK(lost.flows == 3);
+  bm.done();
+}
+
 TEST_CASE("Unusable output directory: start-up error and failed writes", "[sink]") {
   TempDir dir;
   std::string file = dir.path() + "/plain";

@@ -115,6 +115,9 @@ struct OutputConfig {
 struct MetricsConfig {
   std::string listen = "127.0.0.1:9155";  // empty disables
   uint32_t max_streams = 1000;            // exporter streams exported as series
+  uint32_t max_connections = 64;          // open HTTP connections; more are refused
+  uint32_t max_connections_per_ip = 16;   // from one client address; 0 = only max_connections
+  uint32_t connection_timeout_s = 10;     // an idle HTTP connection is closed after this
 };
 
 struct LogConfig {

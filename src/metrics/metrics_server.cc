@@ -1,37 +1,191 @@
-// The only file that includes httplib.h. Debian builds libcpp-httplib.so
-// with OpenSSL, zlib and Brotli support (see cpp-httplib.pc), and those
-// macros change the layout of httplib::Request and of the client classes, so
-// this translation unit must see the same definitions as the library or the
-// two disagree about the objects they share. They are set here rather than
-// on the target so that nothing else in ringflow compiles against OpenSSL.
-#define CPPHTTPLIB_OPENSSL_SUPPORT
-#define CPPHTTPLIB_ZLIB_SUPPORT
-#define CPPHTTPLIB_BROTLI_SUPPORT
-#include <httplib.h>
-
+// The only file that includes microhttpd.h.
 #include "metrics/metrics_server.h"
 
-#include <pthread.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/unique_fd.h"
 
 namespace ringflow {
 namespace {
 
+constexpr const char* kPromType = "text/plain; version=0.0.4; charset=utf-8";
+constexpr int kListenBacklog = 128;
+
+// Owns the libmicrohttpd daemon: MHD_stop_daemon closes the listening
+// socket, every connection, and joins the daemon's threads.
+struct DaemonStopper {
+  void operator()(MHD_Daemon* d) const { MHD_stop_daemon(d); }
+};
+using UniqueDaemon = std::unique_ptr<MHD_Daemon, DaemonStopper>;
+
+// Owns a response until it is queued (MHD keeps its own reference).
+struct ResponseDestroyer {
+  void operator()(MHD_Response* r) const { MHD_destroy_response(r); }
+};
+using UniqueResponse = std::unique_ptr<MHD_Response, ResponseDestroyer>;
+
+void free_string(void* cls) { delete static_cast<std::string*>(cls); }
+
+// libmicrohttpd's own messages (timeouts, refused connections, malformed
+// requests): useful when debugging a client, noise otherwise.
+void mhd_log(void*, const char* fmt, va_list ap) {
+  char line[512];
+  std::vsnprintf(line, sizeof line, fmt, ap);
+  size_t n = std::strlen(line);
+  while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+  RF_LOG_DEBUG("metrics: libmicrohttpd: %s", line);
+}
+
+IpAddr client_address(const sockaddr* sa) {
+  if (!sa || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)) return IpAddr{};
+  return IpAddr::from_sockaddr(sa);
+}
 
 }  // namespace
 
 struct MetricsServer::Impl {
-  httplib::Server http;
+  UniqueDaemon daemon;
+  // Open connections per client address; the event-loop threads update it
+  // (accept policy and connection notifications), off every hot path.
+  std::mutex mu;
+  std::map<IpAddr, uint32_t> per_ip;
+
+  // Accept policy: called on the event-loop thread after accept(), before
+  // the connection is set up. MHD_NO closes the socket at once.
+  static MHD_Result accept_policy(void* cls, const sockaddr* addr, socklen_t);
+  // STARTED / CLOSED of every connection the policy let in.
+  static void notify(void* cls, MHD_Connection* c, void** socket_context,
+                     MHD_ConnectionNotificationCode code);
+  static MHD_Result access(void* cls, MHD_Connection* c, const char* url, const char* method,
+                           const char* version, const char* upload_data,
+                           size_t* upload_data_size, void** req_cls);
+  static MHD_Result answer(MetricsServer* s, MHD_Connection* c, const char* url,
+                           const char* method, size_t* upload_data_size, void** req_cls);
 };
+
+MHD_Result MetricsServer::Impl::accept_policy(void* cls, const sockaddr* addr, socklen_t) {
+  auto* s = static_cast<MetricsServer*>(cls);
+  const MetricsServerOptions& o = s->options_;
+  const char* reason = nullptr;
+  if (s->open_.load(std::memory_order_relaxed) >= o.max_connections) {
+    s->refused_cap_.fetch_add(1, std::memory_order_relaxed);
+    reason = "metrics.max_connections";
+  } else if (o.max_connections_per_ip > 0) {
+    std::lock_guard<std::mutex> lock(s->impl_->mu);
+    auto it = s->impl_->per_ip.find(client_address(addr));
+    if (it != s->impl_->per_ip.end() && it->second >= o.max_connections_per_ip) {
+      s->refused_ip_.fetch_add(1, std::memory_order_relaxed);
+      reason = "metrics.max_connections_per_ip";
+    }
+  }
+  if (!reason) return MHD_YES;
+  if (!s->logged_refusal_.exchange(true)) {
+    try {
+      RF_LOG_WARN("metrics: refusing connections from %s: %s reached (counted in "
+                  "%sconnections_refused_total; logged once)",
+                  client_address(addr).str().c_str(), reason, o.prefix.c_str());
+    } catch (const std::bad_alloc&) {  // no exception may cross into C
+    }
+  }
+  return MHD_NO;
+}
+
+void MetricsServer::Impl::notify(void* cls, MHD_Connection* c, void** socket_context,
+                                 MHD_ConnectionNotificationCode code) {
+  auto* s = static_cast<MetricsServer*>(cls);
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    // No exception may cross into C: without memory, this connection is
+    // left out of the counts (and so never taken out of them either).
+    try {
+      const MHD_ConnectionInfo* info =
+          MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+      auto ip = std::make_unique<IpAddr>(client_address(info ? info->client_addr : nullptr));
+      std::lock_guard<std::mutex> lock(s->impl_->mu);
+      ++s->impl_->per_ip[*ip];
+      *socket_context = ip.release();
+      s->open_.fetch_add(1, std::memory_order_relaxed);
+    } catch (const std::bad_alloc&) {
+    }
+    return;
+  }
+  auto* ip = static_cast<IpAddr*>(*socket_context);
+  if (!ip) return;
+  *socket_context = nullptr;
+  s->open_.fetch_sub(1, std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(s->impl_->mu);
+    auto it = s->impl_->per_ip.find(*ip);
+    if (it != s->impl_->per_ip.end() && --it->second == 0) s->impl_->per_ip.erase(it);
+  }
+  delete ip;
+}
+
+MHD_Result MetricsServer::Impl::access(void* cls, MHD_Connection* c, const char* url,
+                                       const char* method, const char*, const char*,
+                                       size_t* upload_data_size, void** req_cls) {
+  // No exception may cross into C: without memory the connection is closed.
+  try {
+    return answer(static_cast<MetricsServer*>(cls), c, url, method, upload_data_size, req_cls);
+  } catch (const std::bad_alloc&) {
+    return MHD_NO;
+  }
+}
+
+MHD_Result MetricsServer::Impl::answer(MetricsServer* s, MHD_Connection* c, const char* url,
+                                       const char* method, size_t* upload_data_size,
+                                       void** req_cls) {
+  HttpRequest req{url ? url : "", method ? method : ""};
+  HttpResponse res;
+  const bool read_only = req.method == MHD_HTTP_METHOD_GET || req.method == MHD_HTTP_METHOD_HEAD;
+  static char seen_headers;
+  if (read_only && *req_cls == nullptr) {
+    // The first call comes with the headers. Answering the request only
+    // once it is complete (the next call) keeps the connection reusable
+    // (keep-alive); a reply queued now would close it.
+    *req_cls = &seen_headers;
+    return MHD_YES;
+  }
+  if (!read_only) {
+    // Answered at once; a body is never read (libmicrohttpd closes the
+    // connection after the reply instead).
+    res.status = MHD_HTTP_METHOD_NOT_ALLOWED;
+    res.body = "method not allowed: every page is read-only (GET, HEAD)\n";
+  } else if (*upload_data_size != 0) {
+    res.status = MHD_HTTP_CONTENT_TOO_LARGE;
+    res.body = "a GET or HEAD request takes no body\n";
+  } else {
+    try {
+      res = s->route(req);
+    } catch (const std::exception& e) {
+      // Only an allocation failure can get here: this request fails, the
+      // collector carries on.
+      res = HttpResponse{500, "text/plain; charset=utf-8",
+                         std::string("handler failed: ") + e.what() + "\n"};
+    }
+  }
+  auto body = std::make_unique<std::string>(std::move(res.body));
+  UniqueResponse r(MHD_create_response_from_buffer_with_free_callback_cls(
+      body->size(), body->data(), free_string, body.get()));
+  if (!r) return MHD_NO;  // closes the connection (body freed here)
+  body.release();         // the response frees it (free_string)
+  MHD_add_response_header(r.get(), MHD_HTTP_HEADER_CONTENT_TYPE, res.content_type.c_str());
+  if (res.status == MHD_HTTP_METHOD_NOT_ALLOWED)
+    MHD_add_response_header(r.get(), MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+  return MHD_queue_response(c, static_cast<unsigned>(res.status), r.get());
+}
 
 MetricsServer::MetricsServer(Render render, MetricsServerOptions options)
     : render_(std::move(render)), options_(std::move(options)), impl_(std::make_unique<Impl>()) {}
@@ -45,98 +199,92 @@ std::unique_ptr<MetricsServer> MetricsServer::start(std::string_view listen, Ren
              "\": expected \"host:port\" or \"[v6]:port\"";
     return nullptr;
   }
-  if (options.threads == 0) options.threads = 1;
+  options.threads = std::max<uint32_t>(1, options.threads);
+  options.max_connections = std::max<uint32_t>(1, options.max_connections);
+  options.connection_timeout_s = std::max<uint32_t>(1, options.connection_timeout_s);
+  options.max_request_bytes = std::max<uint32_t>(4096, options.max_request_bytes);
+
+  auto cannot = [&](const char* what, int e) {
+    *error = "metrics.listen " + at->str() + ": " + what + ": " + std::strerror(e);
+    return nullptr;
+  };
+  sockaddr_storage sa;
+  const socklen_t len = at->to_sockaddr(&sa);
+  UniqueFd sock(::socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!sock.valid()) return cannot("cannot listen", errno);
+  int yes = 1, no = 0;
+  setsockopt(sock.get(), SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  if (at->any_v6) setsockopt(sock.get(), IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof no);
+  if (::bind(sock.get(), reinterpret_cast<const sockaddr*>(&sa), len) != 0 ||
+      ::listen(sock.get(), kListenBacklog) != 0)
+    return cannot("cannot listen", errno);
+  sockaddr_storage bound;
+  socklen_t blen = sizeof bound;
+  if (getsockname(sock.get(), reinterpret_cast<sockaddr*>(&bound), &blen) != 0)
+    return cannot("cannot listen", errno);
+  uint16_t port = 0;
+  IpAddr::from_sockaddr(reinterpret_cast<const sockaddr*>(&bound), &port);
+  at->port = port;
+
   std::unique_ptr<MetricsServer> s(new MetricsServer(std::move(render), std::move(options)));
-  httplib::Server& http = s->impl_->http;
-  const uint32_t threads = s->options_.threads;
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http.set_socket_options([](socket_t fd) {
-    int yes = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  // One request per connection: no idle keep-alive connection can hold a
-  // request thread (there is one) or delay stop(). A scrape every few
-  // seconds does not need connection reuse.
-  http.set_keep_alive_max_count(1);
-  const time_t sec = s->options_.io_timeout_ms / 1000;
-  const time_t usec = (s->options_.io_timeout_ms % 1000) * 1000;
-  // httplib waits for a connection's first request with the keep-alive
-  // timeout (whole seconds, default 5), not the read timeout: bound it too.
-  http.set_keep_alive_timeout(std::max<time_t>(1, (s->options_.io_timeout_ms + 999) / 1000));
-  http.set_read_timeout(sec, usec);
-  http.set_write_timeout(sec, usec);
-  http.set_payload_max_length(64 * 1024);  // a scrape request has no body
-
+  s->endpoint_ = *at;
+  const MetricsServerOptions& o = s->options_;
   MetricsServer* self = s.get();
-  http.Get("/metrics", [self](const httplib::Request&, httplib::Response& res) {
-    std::string body;
-    int status = 200;
-    self->handle(&body, &status);
-    res.status = status;
-    res.body = std::move(body);  // (0.11 has no set_content(std::string&&))
-    res.set_header("Content-Type", status == 200 ? "text/plain; version=0.0.4; charset=utf-8"
-                                                 : "text/plain; charset=utf-8");
-  });
-  // httplib answers unregistered paths with 404 and an empty body; say so.
-  http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.status == 404) res.set_content("not found: try /metrics\n", "text/plain");
-  });
-
-  std::string host = at->any_v6 ? "::" : at->addr.str();
-  errno = 0;
-  bool bound;
-  if (at->port == 0) {
-    int port = http.bind_to_any_port(host);
-    bound = port > 0;
-    if (bound) at->port = static_cast<uint16_t>(port);
-  } else {
-    bound = http.bind_to_port(host, at->port);
-  }
-  if (!bound) {
-    // httplib reports only success; errno still holds the bind()/listen()
-    // failure (close() after it succeeded and left errno alone).
-    int e = errno;
-    *error = "metrics.listen " + at->str() + ": cannot listen" +
-             (e != 0 ? std::string(": ") + std::strerror(e) : std::string());
+  // libmicrohttpd's own connection limit is only a backstop for the thread
+  // pool, where accept policy and STARTED may run on two threads at once:
+  // accept_policy() refuses first, and counts.
+  const unsigned backstop = o.max_connections + 4 * o.threads;
+  const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                         (at->any_v6 || !at->addr.is_v4() ? MHD_USE_IPv6 : 0);
+  MHD_Daemon* d = MHD_start_daemon(
+      flags, 0, &Impl::accept_policy, self, &Impl::access, self,           //
+      MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(sock.get()),      //
+      MHD_OPTION_THREAD_POOL_SIZE, static_cast<unsigned>(o.threads),      //
+      MHD_OPTION_CONNECTION_LIMIT, backstop,                               //
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      o.max_connections_per_ip > 0 ? o.max_connections_per_ip + 4 * o.threads : 0u,
+      MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned>(o.connection_timeout_s),
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(o.max_request_bytes),
+      MHD_OPTION_NOTIFY_CONNECTION, &Impl::notify, self,                   //
+      MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, nullptr,                       //
+      MHD_OPTION_END);
+  if (!d) {
+    // A failed start leaves the socket with us (sock closes it).
+    *error = "metrics.listen " + at->str() + ": libmicrohttpd could not start (" +
+             std::strerror(errno) + ")";
     return nullptr;
   }
-  s->endpoint_ = *at;
-  s->thread_ = std::thread([self] { self->impl_->http.listen_after_bind(); });
-  pthread_setname_np(s->thread_.native_handle(), "rf-metrics");
-  // httplib's stop() does nothing until listen_after_bind() has marked the
-  // server running, so a stop() that came first would leave the accept loop
-  // blocked for ever. Return only once it runs (microseconds, normally; the
-  // bound only guards against a loop that ended before we looked).
-  for (int i = 0; i < 50000 && !http.is_running(); ++i)
-    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  sock.release();  // the daemon owns it now: MHD_stop_daemon closes it
+  s->impl_->daemon.reset(d);
   return s;
 }
 
 MetricsServer::~MetricsServer() { stop(); }
 
 void MetricsServer::stop() {
-  if (!thread_.joinable()) return;
-  // stop() closes the listening socket; listen_after_bind() then shuts the
-  // thread pool down, which waits for requests in progress (bounded by the
-  // I/O timeouts) and joins the request threads.
-  impl_->http.stop();
-  thread_.join();
+  // Closes the listening socket and every connection, joins the threads
+  // (after a handler in progress returns). CLOSED notifications run inside.
+  impl_->daemon.reset();
 }
 
 std::string MetricsServer::url() const { return "http://" + endpoint_.str() + "/metrics"; }
 
-void MetricsServer::handle(std::string* body, int* status) {
+HttpResponse MetricsServer::route(const HttpRequest& request) {
+  if (request.path == "/metrics") return metrics_page();
+  for (const HttpRoute& r : options_.routes)
+    if (r.path == request.path) return r.handler(request);
+  return HttpResponse{404, "text/plain; charset=utf-8", "not found: try /metrics\n"};
+}
+
+HttpResponse MetricsServer::metrics_page() {
   const uint64_t scrape = scrapes_.fetch_add(1, std::memory_order_relaxed) + 1;
   const int64_t t0 = monotonic_ns();
   PromWriter w;
   try {
     render_(w);
   } catch (const std::exception& e) {
-    // Only an allocation failure can get here; the scrape fails, the
-    // collector carries on.
-    *status = 500;
-    *body = std::string("render failed: ") + e.what() + "\n";
-    return;
+    return HttpResponse{500, "text/plain; charset=utf-8",
+                        std::string("render failed: ") + e.what() + "\n"};
   }
   const uint64_t errors = w.errors().size();
   if (errors > 0) {
@@ -146,7 +294,6 @@ void MetricsServer::handle(std::string* body, int* status) {
                   w.errors().size(), w.errors().front().c_str());
   }
   const int64_t render_ns = monotonic_ns() - t0;
-  render_ns_last_.store(static_cast<uint64_t>(render_ns), std::memory_order_relaxed);
 
   const std::string& p = options_.prefix;
   w.family(p + "scrapes_total", MetricType::kCounter, "Scrapes of /metrics served, this one included.");
@@ -157,7 +304,18 @@ void MetricsServer::handle(std::string* body, int* status) {
   w.family(p + "format_errors_total", MetricType::kCounter,
            "Series left out of scrapes because they broke the exposition rules (a bug; see the log).");
   w.sample(format_errors_.load(std::memory_order_relaxed));
-  *body = w.take();
+  w.family(p + "connections_open", MetricType::kGauge,
+           "HTTP connections open on the metrics listener, this one included.");
+  w.sample(open_.load(std::memory_order_relaxed));
+  w.family(p + "connections_max", MetricType::kGauge,
+           "Most HTTP connections the metrics listener holds (metrics.max_connections, lowered "
+           "to keep file descriptors for the sinks).");
+  w.sample(uint64_t{options_.max_connections});
+  w.family(p + "connections_refused_total", MetricType::kCounter,
+           "HTTP connections closed right after accept because a limit was reached.");
+  w.sample({{"reason", "max_connections"}}, refused_cap_.load(std::memory_order_relaxed));
+  w.sample({{"reason", "max_connections_per_ip"}}, refused_ip_.load(std::memory_order_relaxed));
+  return HttpResponse{200, kPromType, w.take()};
 }
 
 }  // namespace ringflow

@@ -15,6 +15,7 @@
 #include "aggregate/hub.h"
 #include "common/clock.h"
 #include "common/cpu_list.h"
+#include "common/fd_limit.h"
 #include "common/file_write.h"
 #include "common/log.h"
 #include "common/privileges.h"
@@ -184,6 +185,14 @@ void Collector::abandon_start() {
 }
 
 bool Collector::start_stages(std::string* error) {
+  // Every socket, HTTP connection and interval file takes a descriptor: run
+  // with the hard limit, not the distribution's soft 1,024 (src/common/fd_limit.h).
+  const FdLimit fds = raise_fd_limit();
+  if (fds.error != 0) {
+    RF_LOG_WARN("file descriptors: %s", describe(fds).c_str());
+  } else {
+    RF_LOG_INFO("file descriptors: %s", describe(fds).c_str());
+  }
   // Automatic thread counts are resolved here, once: the rest of the
   // pipeline (and config()) sees the numbers in use.
   // Sockets systemd holds for us (socket activation) come first: they fix

@@ -138,9 +138,15 @@ void Flusher::flush(FlushBatch* b) {
       }
     } else {
       sc.errors.add();
+      const SinkLoss lost = sinks_[i]->last_loss(*b);
+      sc.rows_lost.add(lost.rows);
+      sc.flows_lost.add(lost.flows);
       if (!sink_failing_[i]) {
-        RF_LOG_ERROR("sink %s: write failed: %s (counted; logged again when it recovers)",
-                     sinks_[i]->name().c_str(), sinks_[i]->last_error().c_str());
+        RF_LOG_ERROR("sink %s: write failed: %s; %llu rows (%llu flows) lost (counted; logged "
+                     "again when it recovers)",
+                     sinks_[i]->name().c_str(), sinks_[i]->last_error().c_str(),
+                     static_cast<unsigned long long>(lost.rows),
+                     static_cast<unsigned long long>(lost.flows));
         sink_failing_[i] = true;
       }
     }

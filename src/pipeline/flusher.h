@@ -66,6 +66,8 @@ struct alignas(64) SinkCounters {
   Counter batches;          // batches written successfully
   Counter rows_written;     // rows of those batches
   Counter errors;           // failed writes
+  Counter rows_lost;        // rows those writes lost for good (Sink::last_loss)
+  Counter flows_lost;       // records aggregated into the rows lost
   Counter last_success_ms;  // wall clock of the last successful write (0 = never)
 };
 

@@ -55,6 +55,12 @@ constexpr Family<SinkCounters> kSinkFamilies[] = {
      [](const SinkCounters& c) { return c.rows_written.load(); }},
     {"ringflow_sink_errors_total", kCounter, "Failed writes (the batch is not retried).",
      [](const SinkCounters& c) { return c.errors.load(); }},
+    {"ringflow_sink_rows_lost_total", kCounter,
+     "Rows that failed writes lost for good (not written, not spooled).",
+     [](const SinkCounters& c) { return c.rows_lost.load(); }},
+    {"ringflow_sink_flows_lost_total", kCounter,
+     "Flows (records) aggregated into the rows lost by failed writes.",
+     [](const SinkCounters& c) { return c.flows_lost.load(); }},
 };
 
 constexpr Family<SinkCounters, double> kSinkTimeFamilies[] = {

@@ -4,6 +4,7 @@
 
 #include "aggregate/aggregate_metrics.h"
 #include "common/clock.h"
+#include "common/fd_limit.h"
 #include "common/log.h"
 #include "decode/decode_metrics.h"
 #include "metrics/family.h"
@@ -113,8 +114,23 @@ std::unique_ptr<MetricsEndpoint> MetricsEndpoint::start(const Collector& collect
                                                         std::string* error) {
   std::unique_ptr<MetricsEndpoint> e(new MetricsEndpoint(collector));
   CollectorMetrics* m = &e->metrics_;
+  const Config& cfg = collector.config();
+  MetricsServerOptions o;
+  o.max_connections_per_ip = cfg.metrics.max_connections_per_ip;
+  o.connection_timeout_s = cfg.metrics.connection_timeout_s;
+  // Each connection holds a descriptor: keep the sinks' reserve out of the
+  // server's reach (docs/config.md, [metrics]).
+  const uint64_t soft = fd_soft_limit(), open_now = open_fd_count();
+  const uint64_t reserve = sink_fd_reserve(cfg.output.sinks.size());
+  o.max_connections = connection_budget(cfg.metrics.max_connections, soft, open_now, reserve);
+  if (o.max_connections < cfg.metrics.max_connections)
+    RF_LOG_WARN("metrics: at most %u HTTP connections, not metrics.max_connections = %u: the "
+                "file-descriptor limit is %llu, %llu are open and %llu are kept for the sinks",
+                o.max_connections, cfg.metrics.max_connections,
+                static_cast<unsigned long long>(soft), static_cast<unsigned long long>(open_now),
+                static_cast<unsigned long long>(reserve));
   e->server_ = MetricsServer::start(
-      collector.config().metrics.listen, [m](PromWriter& w) { m->write(w); }, error);
+      cfg.metrics.listen, [m](PromWriter& w) { m->write(w); }, error, std::move(o));
   if (!e->server_) return nullptr;
   RF_LOG_INFO("metrics: serving %s", e->server_->url().c_str());
   return e;

@@ -319,8 +319,10 @@ void ClickHouseSink::update_spool_gauges() {
 }
 
 bool ClickHouseSink::write(const FlushBatch& batch) {
+  last_loss_ = {};
   if (batch.rows.empty()) return true;  // nothing to insert (e.g. an empty final interval)
   if (!batch.schema || batch.schema->str() != key_str_) {
+    last_loss_ = {batch.rows.size(), batch.totals.flows};
     last_error_ = "batch key [" + (batch.schema ? batch.schema->str() : std::string()) +
                   "] differs from the sink's [" + key_str_ + "]";
     std::lock_guard<std::mutex> lock(mu_);
@@ -364,6 +366,8 @@ bool ClickHouseSink::write(const FlushBatch& batch) {
       ++spooled;
     } else {
       dropped_rows += chunk_.rows;
+      last_loss_.rows += chunk_.rows;
+      for (size_t i = begin; i < end; ++i) last_loss_.flows += batch.rows[i].c->flows;
     }
   }
   if (all_inserted) {

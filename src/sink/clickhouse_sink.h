@@ -136,6 +136,9 @@ class ClickHouseSink : public Sink {
   void reopen() override;  // re-checks the table before the next INSERT
   void close() override;   // stops the replay thread; the spool stays for the next run
   std::string last_error() const override { return last_error_; }
+  // Spooled chunks are not lost (they are replayed): only the chunks the
+  // spool could not take, or a whole batch of the wrong key schema.
+  SinkLoss last_loss(const FlushBatch&) const override { return last_loss_; }
   // ringflow_clickhouse_*: inserts, the spool and its bound (from counters()).
   std::span<const Family<Sink>> metric_families() const override;
 
@@ -183,6 +186,7 @@ class ClickHouseSink : public Sink {
   // Flusher-thread state.
   SpoolRecord chunk_;        // reused: the INSERT being built
   std::string last_error_;
+  SinkLoss last_loss_;       // of the last write()
   bool spool_full_logged_ = false;
 
   mutable std::mutex mu_;  // counters' writers; wakes the replay thread

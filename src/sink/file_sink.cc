@@ -123,8 +123,11 @@ bool FileSink::write(const FlushBatch& b) {
   const std::string tmp = final_name + ".tmp";
   const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
   int fd = ::openat(dir_.get(), tmp.c_str(), flags, 0644);
-  if (fd < 0 && errno == ENOENT && open_dir()) {
-    // The directory was removed under us (rotation without SIGHUP).
+  if (fd < 0 && errno == ENOENT) {
+    // The directory was removed under us (rotation without SIGHUP). If it
+    // cannot be made again, open_dir() has said why (ENOTDIR when a file
+    // took its place); errno no longer holds the cause (mkdir's EEXIST).
+    if (!open_dir()) return false;
     fd = ::openat(dir_.get(), tmp.c_str(), flags, 0644);
   }
   if (fd < 0) return fail("cannot create " + directory_ + "/" + tmp, errno);

@@ -9,7 +9,10 @@
 //
 // Error policy: write() returns false on failure (the flusher counts it and
 // logs once per change of state, with last_error()); it never throws and
-// never blocks receive (it runs on the flusher thread).
+// never blocks receive (it runs on the flusher thread). After a failed
+// write the flusher asks last_loss() what was lost for good, and counts its
+// rows and flows (ringflow_sink_rows_lost_total, ..._flows_lost_total), so a
+// failure is measured in data, not only in batches.
 //
 // Metrics: a sink type with metrics of its own (beyond the flusher's
 // per-sink ringflow_sink_* counters) returns their family table from
@@ -35,6 +38,12 @@
 
 namespace ringflow {
 
+// What a failed write lost for good: not written, not spooled, not retried.
+struct SinkLoss {
+  uint64_t rows = 0;
+  uint64_t flows = 0;  // records aggregated into those rows
+};
+
 class Sink {
  public:
   virtual ~Sink();
@@ -49,6 +58,12 @@ class Sink {
   virtual void close() {}
   // Why the last write failed (for the log); empty when unknown.
   virtual std::string last_error() const { return {}; }
+  // Called after write(batch) returned false, with the same batch: what that
+  // write lost. Default: the whole batch (a sink that keeps part of it, e.g.
+  // in a spool, says how much it could not keep).
+  virtual SinkLoss last_loss(const FlushBatch& batch) const {
+    return {batch.rows.size(), batch.totals.flows};
+  }
   // This sink type's own metric families: the same table for every sink of
   // the type, each entry reading its value from the sink it is given.
   // Default: none.
