@@ -30,10 +30,12 @@ PKGS=(g++ cmake ninja-build pkg-config ccache
 # gnuplot for the traffic plot and the soak's RSS plot; groff, man and
 # systemd-analyze for the man page and package tests; dpkg-dev, gzip and
 # binutils for scripts/package.sh; curl (metrics scrapes), ss (iproute2),
-# pgrep (procps), setpriv (util-linux).
+# pgrep (procps), setpriv (util-linux); softflowd (a real IPFIX biflow
+# exporter) and nfdump (nfcapd, the peer collector) for
+# e2e_softflowd_biflow_test.
 TEST_PKGS=(clickhouse-server clickhouse-client prometheus clang libclang-rt-14-dev
            tshark jq grepcidr gnuplot-nox groff-base man-db systemd
-           dpkg-dev gzip binutils curl iproute2 procps util-linux)
+           dpkg-dev gzip binutils curl iproute2 procps util-linux softflowd nfdump)
 
 if [ "${1:-}" = --test ]; then
   shift

@@ -45,6 +45,7 @@ MalformedClass class_of(Reject r) {
     case Reject::kNone:
     case Reject::kVersionDisabled:
     case Reject::kStreamTableFull:
+    case Reject::kSflowNotDecoded:
       break;
   }
   return MalformedClass::kGarbage;
