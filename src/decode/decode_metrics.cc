@@ -256,6 +256,7 @@ void merge_duplicates(std::vector<StreamStats>* streams) {
       m.late_flows += s.late_flows;
       m.duplicates += s.duplicates;
       m.resets += s.resets;
+      m.quirks |= s.quirks;
       if (s.last_seen_ms > m.last_seen_ms) {
         m.last_seen_ms = s.last_seen_ms;
         m.sampling_interval = s.sampling_interval;
@@ -409,6 +410,20 @@ void StreamMetrics::write(PromWriter& w, std::vector<StreamStats>* streams,
     const Label labels[] = {
         {"exporter", addrs[i]}, {"version", versions[i].sv()}, {"domain", domains[i].sv()}};
     w.sample(labels, ss[i].lost_flows);
+  }
+  // Exporter quirks detected and compensated (src/decode/sequence_tracker.h):
+  // one series per stream and quirk, for the streams that have one.
+  w.family("ringflow_stream_quirk", kGauge,
+           "1 for each exporter behaviour ringflow detected on the stream and compensates: "
+           "ipfix_sequence_includes_current (IPFIX sequence numbers that already count the "
+           "message's own records, as softflowd sends them; read as sequence - records).");
+  for (size_t i = 0; i < ss.size(); ++i) {
+    if (!(ss[i].quirks & kStreamQuirkSequenceIncludesCurrent)) continue;
+    const Label labels[] = {{"exporter", addrs[i]},
+                            {"version", versions[i].sv()},
+                            {"domain", domains[i].sv()},
+                            {"quirk", stream_quirk_name(kStreamQuirkSequenceIncludesCurrent)}};
+    w.sample(labels, uint64_t{1});
   }
   // The age depends on now, so it is not in the constexpr table.
   w.family("ringflow_stream_last_datagram_age_seconds", kGauge,
