@@ -118,6 +118,11 @@ export_to "$port"
 want_flows=$(wc -l < "$work/pcap.rows")
 rf_wait 10 "$want_flows records decoded" rf_metric_is "$murl" ringflow_decode_flows_total "$want_flows" ||
   fail "ringflow decoded $(rf_metric "$murl" ringflow_decode_flows_total) records, want $want_flows"
+# The per-stream series are published about once a second: wait until they
+# hold every message softflowd sent.
+messages=$(sed -n 's/.*Flows exported: .* in \([0-9]*\) packets.*/\1/p' "$work/softflowd.$port.log")
+rf_wait 10 "the stream's $messages messages" rf_metric_is "$murl" ringflow_stream_datagrams_total "$messages" ||
+  fail "ringflow's stream shows $(rf_metric "$murl" ringflow_stream_datagrams_total) of $messages messages"
 biflows=$(rf_metric "$murl" ringflow_decode_biflow_records_total)
 reverse=$(rf_metric "$murl" ringflow_decode_biflow_reverse_records_total)
 [ "${reverse:-0}" -gt 0 ] || fail "no reverse records (biflow records: $biflows)"
