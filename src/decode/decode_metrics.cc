@@ -57,7 +57,7 @@ constexpr WorkerFamily kWorkerFamilies[] = {
      "Directions of IPFIX biflow records with neither packets nor bytes (a flow seen one way "
      "only): no record is made for them.",
      [](const WorkerSample& s) { return s.biflow_empty_directions; }},
-    {"ringflow_decode_unknown_counter_records_total", kCounter,
+    {"ringflow_decode_undecoded_volume_records_total", kCounter,
      "Records of templates that carry octet or packet counters under an enterprise number "
      "ringflow does not decode: traffic in those fields is not counted.",
      [](const WorkerSample& s) { return s.unknown_counter_records; }},
@@ -152,7 +152,7 @@ constexpr DecodeFamily kDecodeFamilies[] = {
      .help = "IPFIX templates installed (added or redefined) with RFC 5103 reverse counters: "
              "their records are decoded in both directions.",
      .value = [](const DecodeRow& r, size_t) { return r.s.templates_biflow; }},
-    {.name = "ringflow_templates_unknown_counters_total", .type = kCounter,
+    {.name = "ringflow_templates_undecoded_volume_total", .type = kCounter,
      .help = "IPFIX templates installed (added or redefined) with octet or packet counters under "
              "an enterprise number ringflow does not decode.",
      .value = [](const DecodeRow& r, size_t) { return r.s.templates_unknown_counters; }},
