@@ -146,7 +146,9 @@ void Worker::resolve_sampling(FlowRecord* r, size_t n, const DatagramMeta& m,
     if (rate == 0 && (f.flags & kFlowHasRate)) rate = f.sampling;
     if (rate == 0 && (f.flags & kFlowHasSamplerId) && set) rate = set->rate_of(f.sampler_id);
     if (rate == 0) rate = without_id;
-    if (rate > max_rate) {
+    bool above;
+    rate = believed_rate(rate, max_rate, &above);
+    if (above) {
       // Past decode.max_sampling_rate: not believed, taken as unknown.
       ++too_high;
       rate = sampling_.default_interval();
