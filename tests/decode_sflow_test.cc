@@ -49,8 +49,7 @@ struct Stage {
 
 }  // namespace
 
-TEST_CASE("sflow: a crafted sFlow v5 datagram is rejected by its own reason",
-          "[decode][sflow]") {
+TEST_CASE("sflow: a crafted sFlow v5 datagram is rejected by its own reason", "[decode][sflow]") {
   Stage st;
   const IpAddr exporter = IpAddr::from_v4(0xC0000201);
   std::vector<uint8_t> d = sflow_header(5, 1);

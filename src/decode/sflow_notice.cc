@@ -26,16 +26,18 @@ bool SflowNotice::rejected(const IpAddr& exporter, uint32_t version) {
   if (seen_.size() >= kMaxExporters) {
     if (overflow_logged_) return false;
     overflow_logged_ = true;
-    RF_LOG_WARN("sFlow datagrams from more than %zu exporters: sFlow is not decoded yet; further "
-                "exporters are not named (counted as rejected, reason sflow_not_decoded)",
-                kMaxExporters);
+    RF_LOG_WARN(
+        "sFlow datagrams from more than %zu exporters: sFlow is not decoded yet; further "
+        "exporters are not named (counted as rejected, reason sflow_not_decoded)",
+        kMaxExporters);
     return true;
   }
   if (seen_.capacity() == 0) seen_.reserve(kMaxExporters);
   seen_.push_back(exporter);
-  RF_LOG_WARN("exporter %s sends sFlow v%u: sFlow is not decoded yet; its datagrams are counted "
-              "as rejected (reason sflow_not_decoded) and dropped",
-              exporter.str().c_str(), version);
+  RF_LOG_WARN(
+      "exporter %s sends sFlow v%u: sFlow is not decoded yet; its datagrams are counted "
+      "as rejected (reason sflow_not_decoded) and dropped",
+      exporter.str().c_str(), version);
   return true;
 }
 

@@ -20,9 +20,7 @@ bool is_zero(const IpAddr& a) { return a == IpAddr{}; }
 
 // An address is IPv4 when v4-mapped; all zeros (no element, or "::") is
 // IPv4 only in a record that is IPv4 everywhere else.
-bool prints_v4(const IpAddr& a, bool v6_record) {
-  return a.is_v4() || (is_zero(a) && !v6_record);
-}
+bool prints_v4(const IpAddr& a, bool v6_record) { return a.is_v4() || (is_zero(a) && !v6_record); }
 
 void format_endpoint(const IpAddr& a, uint16_t port, bool v6_record, char* buf, size_t cap) {
   if (prints_v4(a, v6_record)) {
@@ -48,13 +46,14 @@ size_t format_flow_line(const FlowRecord& r, const FlowContext& ctx, char* buf, 
   format_endpoint(r.dst, r.dst_port, v6_record, dst, sizeof dst);
   format_time(r.start_ms, start, sizeof start);
   format_time(r.end_ms, end, sizeof end);
-  int len = snprintf(buf, cap, "%s -> %s proto %u packets %llu bytes %llu start %s end %s version %u",
-                     src, dst, r.protocol, times(r.packets, r.sampling),
-                     times(r.bytes, r.sampling), start, end, ctx.version);
+  int len =
+      snprintf(buf, cap, "%s -> %s proto %u packets %llu bytes %llu start %s end %s version %u",
+               src, dst, r.protocol, times(r.packets, r.sampling), times(r.bytes, r.sampling),
+               start, end, ctx.version);
   if (len < 0 || static_cast<size_t>(len) >= cap) return 0;
   if (ctx.version != 5) {
-    const int more = snprintf(buf + len, cap - static_cast<size_t>(len), " template %u",
-                              ctx.template_id);
+    const int more =
+        snprintf(buf + len, cap - static_cast<size_t>(len), " template %u", ctx.template_id);
     if (more < 0 || static_cast<size_t>(len + more) >= cap) return 0;
     len += more;
   }
