@@ -34,11 +34,13 @@ PKGS=(g++ cmake ninja-build pkg-config ccache
 # exporter for e2e_v5_exporter_test, whose export dumpcap (tshark's) captures;
 # dpkg-repack for e2e_package_test to save a ringflow package already
 # installed and put it back; faketime for e2e_querying_test to start the
-# collector's wall clock past an hour.
+# collector's wall clock past an hour; softflowd (a real IPFIX biflow
+# exporter) and nfdump (nfcapd, the peer collector) for
+# e2e_softflowd_biflow_test.
 TEST_PKGS=(clickhouse-server clickhouse-client prometheus clang libclang-rt-14-dev
            tshark pmacct jq grepcidr gnuplot-nox groff-base man-db systemd
            dpkg-dev gzip binutils curl iproute2 procps util-linux dpkg-repack
-           faketime)
+           faketime softflowd nfdump)
 
 if [ "${1:-}" = --test ]; then
   shift

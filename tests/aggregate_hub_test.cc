@@ -534,3 +534,27 @@ TEST_CASE("Hub rejects an invalid configuration at start-up", "[hub]") {
   CHECK_THROWS_AS(AggregationHub(c, 1), std::invalid_argument);
   CHECK_THROWS_AS(AggregationHub(cfg_arrival(), 0), std::invalid_argument);
 }
+
+// Issue 26: 2^62 bytes x an announced rate of 4294967295 once wrapped. The
+// renormalized product saturates (reason "renormalize"), and a sum of two
+// saturated records in a worker's table is counted when it is sealed (reason
+// "sum"); the batch's rows and totals hold 2^64 - 1.
+TEST_CASE("Renormalization and sums saturate at 2^64 - 1 and are counted", "[hub]") {
+  AggregationHub hub(cfg_arrival(), 1);
+  Merger m(hub);
+  WorkerAggregator& w = hub.worker(0);
+  const uint64_t max = ~uint64_t{0};
+  w.tick(kT0 + 1000);
+  FlowRecord big = rec(1, 1, 0, 0, 0, 4294967295u);
+  big.bytes = uint64_t{1} << 62;
+  w.add(big, at(kT0 + 1000));
+  CHECK(w.counters().saturated_renormalize.load() == 1);  // bytes; packets fit
+  w.add(big, at(kT0 + 2000));
+  CHECK(w.counters().saturated_renormalize.load() == 2);
+  w.tick(kT0 + kMin + 50);
+  CHECK(w.counters().saturated_sum.load() == 1);  // the second add's bytes
+  Seen s = take(m);
+  CHECK(s.bytes == max);
+  CHECK(s.packets == 2 * uint64_t{4294967295u});
+  CHECK(hub.merge_saturated_sum().load() == 0);  // one worker: nothing merged
+}

@@ -241,3 +241,38 @@ TEST_CASE("Memory is bounded by max_entries: ~136 MiB at most for 1 M 5-tuple ke
   CHECK(t.max_memory_bytes() <= 137u << 20);
   CHECK(t.max_memory_bytes() >= 128000000u);
 }
+
+// Issue 26: two records of 2^64 - 1 bytes once summed to 2^64 - 2. A sum past
+// 2^64 - 1 saturates there and the table counts it (reason "sum").
+TEST_CASE("Sums saturate at 2^64 - 1 instead of wrapping, and are counted", "[table]") {
+  const uint64_t max = ~uint64_t{0};
+  AggTable t(2, 1024);
+  REQUIRE(add(t, 1, 1, delta(max, max, 0, 0, 0)));
+  CHECK(t.saturated() == 0);
+  REQUIRE(add(t, 1, 1, delta(1, max, 0, 0, 0)));
+  CHECK(t.saturated() == 2);  // packets and bytes
+  REQUIRE(add(t, 1, 1, delta(5, 5, 0, 0, 0)));
+  CHECK(t.saturated() == 4);
+  const AggCounters c = dump(t)[{1, 1}];
+  CHECK(c.packets == max);
+  CHECK(c.bytes == max);
+  CHECK(c.flows == 3);
+  // Below the limit nothing changes, and clear() starts the count again.
+  REQUIRE(add(t, 2, 2, delta(max - 1, 0, 0, 0, 0)));
+  REQUIRE(add(t, 2, 2, delta(1, 0, 0, 0, 0)));
+  CHECK(dump(t)[{2, 2}].packets == max);
+  CHECK(t.saturated() == 4);
+  t.clear();
+  CHECK(t.saturated() == 0);
+  // The overflow row saturates too.
+  AggTable full(2, 1);
+  REQUIRE(add(full, 1, 1, delta(1, 1, 0, 0, 0)));
+  CHECK_FALSE(add(full, 2, 2, delta(max, 1, 0, 0, 0)));
+  CHECK_FALSE(add(full, 3, 3, delta(max, 1, 0, 0, 0)));
+  CHECK(full.overflow().packets == max);
+  CHECK(full.saturated() == 1);
+  uint64_t a = max - 3;
+  CHECK_FALSE(saturating_add(&a, 3));
+  CHECK(saturating_add(&a, 1));
+  CHECK(a == max);
+}

@@ -28,7 +28,7 @@ TEST_CASE("docs/config.md documents every key with its real default and range", 
   std::string doc = slurp(RINGFLOW_SOURCE_DIR "/docs/config.md");
   std::set<std::string> documented;
   // Key table rows: | `path` | type | default | range | meaning |
-  std::regex row(R"(\n\| `([a-z_.]+)` \| ([^|]+) \| ([^|]+) \| ([^|]+) \|)");
+  std::regex row(R"(\n\| `([a-z0-9_.]+)` \| ([^|]+) \| ([^|]+) \| ([^|]+) \|)");
   std::map<std::string, std::pair<std::string, std::string>> rows;
   for (auto it = std::sregex_iterator(doc.begin(), doc.end(), row); it != std::sregex_iterator(); ++it) {
     auto trim = [](std::string s) {

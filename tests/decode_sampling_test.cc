@@ -93,3 +93,25 @@ TEST_CASE("sampling: renormalization arithmetic does not overflow", "[decode][sa
 }
 
 }  // namespace ringflow
+
+namespace ringflow {
+
+// Issue 26: an announced rate of 4294967295 multiplied 2^62 bytes past 2^64.
+// Rates above decode.max_sampling_rate are taken as unknown (and counted by
+// the worker); the default bound is in the schema and docs/config.md.
+TEST_CASE("sampling: rates above decode.max_sampling_rate are not believed", "[decode][sampling]") {
+  bool too_high = true;
+  CHECK(believed_rate(0, 1048576, &too_high) == 0);
+  CHECK_FALSE(too_high);
+  CHECK(believed_rate(1000, 1048576, &too_high) == 1000);
+  CHECK_FALSE(too_high);
+  CHECK(believed_rate(1048576, 1048576, &too_high) == 1048576);
+  CHECK_FALSE(too_high);
+  CHECK(believed_rate(1048577, 1048576, &too_high) == 0);
+  CHECK(too_high);
+  CHECK(believed_rate(4294967295u, 1048576, &too_high) == 0);
+  CHECK(too_high);
+  CHECK(DecodeConfig{}.max_sampling_rate == 1048576);
+}
+
+}  // namespace ringflow

@@ -290,3 +290,162 @@ TEST_CASE("sequence: the table is bounded and idle streams expire", "[decode][se
 }
 
 }  // namespace ringflow
+
+namespace ringflow {
+namespace {
+
+// An IPFIX stream fed message by message: `includes_current` sends the
+// sequence as softflowd 1.1.0 does (records sent including this message),
+// else as RFC 7011 says (records sent before it).
+struct IpfixStream {
+  SequenceTracker t{config()};
+  uint32_t idx;
+  uint32_t sent = 1000;  // records sent before the next message
+  bool includes_current;
+  int64_t now = kNow;
+  explicit IpfixStream(bool inc) : includes_current(inc) {
+    StreamKey k;
+    k.exporter = kA;
+    k.version = 10;
+    k.domain = 7;
+    idx = t.find_or_add(k, kNow);
+  }
+  // The message of `count` records that would be sent next (not sent yet).
+  SeqInput next(uint32_t count) const {
+    SeqInput in;
+    in.sequence = includes_current ? sent + count : sent;
+    in.count = count;
+    in.records = count;
+    in.export_ms = now;
+    return in;
+  }
+  SeqResult deliver(const SeqInput& in) { return t.observe(idx, in, ++now); }
+  // Sends (and delivers unless lost) a message of `count` records.
+  SeqInput send(uint32_t count, bool lost = false) {
+    SeqInput in = next(count);
+    sent += count;
+    if (!lost) deliver(in);
+    return in;
+  }
+  const StreamStats& st() const { return t.stream(idx); }
+};
+
+// Message sizes that vary as a real exporter's do.
+constexpr uint32_t kSizes[] = {30, 7, 12, 30, 1, 19, 30, 30, 4, 25, 9, 30, 2, 17};
+
+}  // namespace
+
+TEST_CASE("sequence: an IPFIX sequence that includes the current message is not loss",
+          "[decode][sequence]") {
+  IpfixStream s(true);
+  for (int round = 0; round < 5; ++round)
+    for (uint32_t n : kSizes) s.send(n);
+  CHECK(s.st().lost_flows == 0);
+  CHECK(s.st().gaps == 0);
+  CHECK(s.st().duplicates == 0);
+  CHECK(s.st().reordered == 0);
+  CHECK(s.st().late_flows == 0);
+  CHECK((s.st().quirks & kStreamQuirkSequenceIncludesCurrent) != 0);
+  CHECK(s.st().next_sequence == s.sent);  // RFC reading: the next message's seq
+  CHECK(s.st().flows == s.sent - 1000);
+}
+
+TEST_CASE("sequence: a complete RFC 7011 stream of varying sizes has no quirk",
+          "[decode][sequence]") {
+  IpfixStream s(false);
+  for (int round = 0; round < 5; ++round)
+    for (uint32_t n : kSizes) s.send(n);
+  CHECK(s.st().lost_flows == 0);
+  CHECK(s.st().duplicates == 0);
+  CHECK(s.st().quirks == 0);
+  CHECK(s.st().next_sequence == s.sent);
+}
+
+// Every fault class stays exact on both kinds of exporter, once the quirk is
+// known: loss, reordering (late), duplicates, each alone and together.
+TEST_CASE("sequence: loss, reorder and duplicates stay exact on an off-by-one exporter",
+          "[decode][sequence]") {
+  const bool inc = GENERATE(false, true);
+  INFO("includes current: " << inc);
+  IpfixStream s(inc);
+  for (uint32_t n : kSizes) s.send(n);  // detection settles
+  REQUIRE(s.st().lost_flows == 0);
+  REQUIRE(s.st().duplicates == 0);
+  REQUIRE(((s.st().quirks & kStreamQuirkSequenceIncludesCurrent) != 0) == inc);
+
+  SECTION("loss: exactly the records of the lost messages") {
+    s.send(10);
+    s.send(23, true);
+    s.send(5);
+    s.send(8, true);
+    s.send(8, true);
+    s.send(13);
+    CHECK(s.st().lost_flows == 23 + 8 + 8);
+    CHECK(s.st().gaps == 2);
+    CHECK(s.st().duplicates == 0);
+  }
+  SECTION("reorder: a late message fills its gap") {
+    s.send(10);
+    const SeqInput late = s.send(23, true);
+    s.send(5);
+    s.send(17);
+    CHECK(s.st().lost_flows == 23);
+    s.deliver(late);
+    CHECK(s.st().lost_flows == 0);
+    CHECK(s.st().reordered == 1);
+    CHECK(s.st().late_flows == 23);
+    CHECK(s.st().duplicates == 0);
+    s.send(9);
+    CHECK(s.st().lost_flows == 0);
+  }
+  SECTION("duplicates: counted, never loss") {
+    const SeqInput a = s.send(10);
+    const SeqInput b = s.send(21);
+    s.deliver(a);
+    s.deliver(b);
+    s.send(6);
+    s.deliver(b);
+    s.send(30);
+    CHECK(s.st().duplicates == 3);
+    CHECK(s.st().lost_flows == 0);
+    CHECK(s.st().gaps == 0);
+  }
+  SECTION("all together") {
+    s.send(10);
+    const SeqInput late = s.send(4, true);
+    s.send(11, true);
+    const SeqInput dup = s.send(20);
+    s.deliver(dup);
+    s.send(3);
+    s.deliver(late);
+    s.send(30);
+    CHECK(s.st().lost_flows == 11);
+    CHECK(s.st().late_flows == 4);
+    CHECK(s.st().duplicates == 1);
+  }
+  CHECK(((s.st().quirks & kStreamQuirkSequenceIncludesCurrent) != 0) == inc);
+}
+
+TEST_CASE("sequence: the off-by-one detection rolls back what it had counted",
+          "[decode][sequence]") {
+  IpfixStream s(true);
+  s.send(30);
+  s.send(7);   // RFC reading: 23 behind -> a duplicate
+  CHECK(s.st().duplicates == 1);
+  CHECK(s.st().quirks == 0);
+  s.send(12);  // RFC reading: a gap; second message only includes-current explains: confirmed
+  CHECK(s.st().quirks == kStreamQuirkSequenceIncludesCurrent);
+  CHECK(s.st().duplicates == 0);
+  CHECK(s.st().lost_flows == 0);
+  CHECK(s.st().gaps == 0);
+  // v5 and v9 never take the quirk (their counts are per PDU / datagram).
+  SequenceTracker t(config());
+  for (uint32_t i = 0, seq = 0; i < 20; ++i) {
+    const uint16_t n = static_cast<uint16_t>(kSizes[i % std::size(kSizes)]);
+    t.observe(kB, hdr(seq + n, n, 5000000 + i), kNow + i);
+    seq += n;
+  }
+  CHECK(t.find(kB, 0, 0)->quirks == 0);
+}
+
+}  // namespace ringflow

@@ -898,14 +898,54 @@ TEST_CASE("reduced-size, variable-length and enterprise fields", "[decode][sessi
     CHECK(got.size() == 1);
     CHECK(h.drops(SetDrop::kVarOverflow) == 1);
   }
-  SECTION("v9 treats length 65535 as variable too (H3C NetStream)") {
+  SECTION("v9 has no variable length: 65535 is a fixed length no datagram holds") {
     std::vector<FlowRecord> got;
     TemplateSpec v9t = t;
     v9t.fields.erase(v9t.fields.begin() + 4);  // no enterprise elements in v9
     got = h.feed(Msg(WireVersion::kV9).templates({v9t}).data(v9t, {f}, 0, "netstream").finish(0));
+    // 4 + 65535 + 3 + 1 + 2 + 4 bytes: a record no datagram can hold.
+    CHECK(got.empty());
+    CHECK(h.counters.template_rejects[static_cast<size_t>(TemplateProblem::kRecordTooLong)]
+              .load() == 1);
+    // decode.v9_variable_length: read as IPFIX does (H3C NetStream).
+    DecodeConfig c;
+    c.v9_variable_length = true;
+    Harness h3c(c);
+    got = h3c.feed(Msg(WireVersion::kV9).templates({v9t}).data(v9t, {f}, 0, "netstream").finish(0));
     REQUIRE(got.size() == 1);
     CHECK(got[0].dst == f.dst);
   }
+}
+
+// RFC 3954 has no variable-length fields: a v9 field of length 65535 once was
+// read as IPFIX's length prefix, and one 1,420-byte datagram of zero bytes
+// became 1,384 one-byte "records". Now its data set is shorter than one
+// 65535-byte record and is dropped as too_short.
+TEST_CASE("v9: a field length of 65535 makes no phantom flows", "[decode][sessions]") {
+  Harness h;
+  std::vector<uint8_t> d(1420, 0);
+  auto be16 = [&](size_t off, uint16_t v) {
+    d[off] = static_cast<uint8_t>(v >> 8);
+    d[off + 1] = static_cast<uint8_t>(v);
+  };
+  be16(0, 9);   // version
+  be16(2, 2);   // count: the template and one data record claimed
+  d[7] = 1;     // sys_uptime
+  d[8] = 0x65;  // unix_secs (2023)
+  be16(20, 0);  // template flowset
+  be16(22, 12);
+  be16(24, 256);  // template id
+  be16(26, 1);    // one field
+  be16(28, ie::kProtocolIdentifier);
+  be16(30, 65535);
+  be16(32, 256);  // data flowset for template 256: the rest of the datagram
+  be16(34, static_cast<uint16_t>(1420 - 32));
+  Admit a;
+  std::vector<FlowRecord> got = h.feed(d, &a);
+  CHECK(got.size() == 0);
+  CHECK(a == Admit::kConsumed);
+  CHECK(h.drops(SetDrop::kTooShort) == 1);
+  CHECK(h.counters.data_records.load() == 0);
 }
 
 TEST_CASE("sequence: v9 counts datagrams, IPFIX counts data records", "[decode][sessions]") {
@@ -1260,6 +1300,129 @@ TEST_CASE("AddressQuota counts, refuses and forgets by address", "[decode][sessi
   CHECK(q.acquire(addrs[0]));
   AddressQuota off(16, 0);
   for (int k = 0; k < 100; ++k) CHECK(off.acquire(addrs[0]));
+}
+
+}  // namespace ringflow
+
+namespace ringflow {
+
+// RFC 5103 biflows: softflowd -b, ipfixprobe and YAF send one record per
+// bidirectional flow, the reverse counters under PEN 29305 with the forward
+// element numbers. Each direction with traffic must be a record of its own:
+// the reverse one with source and destination (addresses, ports,
+// interfaces) swapped and the reverse counters. Before this was decoded,
+// only the forward direction was counted, silently.
+TEST_CASE("IPFIX biflows: the reverse direction is a record of its own", "[decode][sessions]") {
+  set_decode_path(GENERATE(DecodePath::kVbmi, DecodePath::kShuffle, DecodePath::kScalar));
+  INFO("decode path " << decode_path_name(decode_path()));
+  Harness h;
+  TemplateSpec t;
+  t.id = 700;
+  t.fields = {{ie::kSourceIPv4Address, 4},      {ie::kDestinationIPv4Address, 4},
+              {ie::kSourceTransportPort, 2},    {ie::kDestinationTransportPort, 2},
+              {ie::kProtocolIdentifier, 1},     {ie::kIngressInterface, 4},
+              {ie::kEgressInterface, 4},        {ie::kPacketDeltaCount, 8},
+              {ie::kOctetDeltaCount, 8},        {ie::kPacketDeltaCount, 8, kReversePen},
+              {ie::kOctetDeltaCount, 8, kReversePen},
+              {ie::kFlowStartMilliseconds, 8},  {ie::kFlowEndMilliseconds, 8}};
+  const std::vector<uint8_t> tpl = Msg(WireVersion::kIpfix).templates({t}).finish(0);
+  h.feed(tpl);
+  const DecodePlan* plan = h.s->find_template(key(10), 700);
+  REQUIRE(plan);
+  REQUIRE(plan->reverse);
+  CHECK(plan->unknown_counter_fields == 0);
+  CHECK(h.counters.templates_biflow.load() == 1);
+
+  // Hand-built records (the generator writes reverse elements as zeros).
+  auto rec = [](uint32_t src, uint32_t dst, uint16_t sp, uint16_t dp, uint64_t pk, uint64_t by,
+                uint64_t rpk, uint64_t rby) {
+    std::vector<uint8_t> r;
+    auto put = [&](uint64_t v, int n) {
+      for (int i = n - 1; i >= 0; --i) r.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    };
+    put(src, 4); put(dst, 4); put(sp, 2); put(dp, 2); put(6, 1); put(3, 4); put(9, 4);
+    put(pk, 8); put(by, 8); put(rpk, 8); put(rby, 8);
+    put(static_cast<uint64_t>(kNow - 5000), 8); put(static_cast<uint64_t>(kNow - 1000), 8);
+    return r;
+  };
+  std::vector<uint8_t> body;
+  for (auto& r : {rec(0x0A000001, 0x0A000002, 40000, 443, 10, 1500, 8, 64000),
+                  rec(0x0A000003, 0x0A000004, 40001, 80, 3, 180, 0, 0),      // one way only
+                  rec(0x0A000005, 0x0A000006, 40002, 53, 0, 0, 1, 90)})      // reverse only
+    body.insert(body.end(), r.begin(), r.end());
+  std::vector<uint8_t> d(16);
+  d[0] = 0; d[1] = 10;
+  const uint32_t len = static_cast<uint32_t>(16 + 4 + body.size());
+  d[2] = static_cast<uint8_t>(len >> 8); d[3] = static_cast<uint8_t>(len);
+  const uint32_t secs = static_cast<uint32_t>(kNow / 1000);
+  for (int i = 0; i < 4; ++i) d[4 + i] = static_cast<uint8_t>(secs >> (24 - 8 * i));
+  d.push_back(0x02); d.push_back(0xBC);  // set 700
+  d.push_back(static_cast<uint8_t>((4 + body.size()) >> 8));
+  d.push_back(static_cast<uint8_t>(4 + body.size()));
+  d.insert(d.end(), body.begin(), body.end());
+
+  std::vector<FlowRecord> got = h.feed(d);
+  // Forward 1, forward 2, then the reverse of 1 and of 3 (2's is empty,
+  // and 3's forward direction is empty).
+  REQUIRE(got.size() == 4);
+  CHECK(got[0].src == IpAddr::from_v4(0x0A000001));
+  CHECK(got[0].packets == 10);
+  CHECK(got[0].bytes == 1500);
+  CHECK(got[0].input == 3);
+  CHECK(got[0].output == 9);
+  CHECK(got[1].src == IpAddr::from_v4(0x0A000003));
+  CHECK(got[1].packets == 3);
+  const FlowRecord& r1 = got[2];
+  CHECK(r1.src == IpAddr::from_v4(0x0A000002));
+  CHECK(r1.dst == IpAddr::from_v4(0x0A000001));
+  CHECK(r1.src_port == 443);
+  CHECK(r1.dst_port == 40000);
+  CHECK(r1.protocol == 6);
+  CHECK(r1.input == 9);
+  CHECK(r1.output == 3);
+  CHECK(r1.packets == 8);
+  CHECK(r1.bytes == 64000);
+  CHECK(r1.start_ms == kNow - 5000);  // no reverse times: the forward ones
+  CHECK(r1.end_ms == kNow - 1000);
+  CHECK(r1.ip_version == 4);
+  const FlowRecord& r3 = got[3];
+  CHECK(r3.src == IpAddr::from_v4(0x0A000006));
+  CHECK(r3.src_port == 53);
+  CHECK(r3.packets == 1);
+  CHECK(r3.bytes == 90);
+}
+
+TEST_CASE("IPFIX: counters under an unknown enterprise number are counted per template",
+          "[decode][sessions]") {
+  Harness h;
+  TemplateSpec t;
+  t.id = 701;
+  t.fields = {{ie::kSourceIPv4Address, 4}, {ie::kDestinationIPv4Address, 4},
+              {ie::kOctetDeltaCount, 8, 9},   // Cisco's PEN: not decoded
+              {ie::kPacketDeltaCount, 8, 9}};
+  h.feed(Msg(WireVersion::kIpfix).templates({t}).finish(0));
+  const DecodePlan* plan = h.s->find_template(key(10), 701);
+  REQUIRE(plan);
+  CHECK(plan->reverse == nullptr);
+  CHECK(plan->unknown_counter_fields == 2);
+  CHECK(plan->unknown_counter_pen == 9);
+  CHECK(plan->unknown_counter_id == ie::kOctetDeltaCount);
+  CHECK(h.counters.templates_unknown_counters.load() == 1);
+  // A refresh is not a new template.
+  h.feed(Msg(WireVersion::kIpfix).templates({t}).finish(0));
+  CHECK(h.counters.templates_unknown_counters.load() == 1);
+  std::vector<uint16_t> tpl;
+  const std::vector<uint8_t> d = Msg(WireVersion::kIpfix).data(t, {flow(1)}).finish(0);
+  Admit a;
+  h.s->admit(d.data(), d.size(), kExporter, 5, kNow);
+  RecordReader r(h.s->meta(5), d.data(), d.size(), kNow, h.v5opts);
+  FlowRecord out[4];
+  RecordChunk c;
+  REQUIRE(r.next(out, 4, &c) == 1);
+  CHECK(c.unknown_counters);
+  CHECK_FALSE(c.biflow);
+  (void)a;
+  h.s->release(5);
 }
 
 }  // namespace ringflow

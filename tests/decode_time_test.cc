@@ -116,3 +116,60 @@ TEST_CASE("time: unix_nsecs contributes whole milliseconds", "[decode][time]") {
 }
 
 }  // namespace ringflow
+
+namespace ringflow {
+
+// An exporter whose clock was never set sends export times in 1970: the
+// records' times were once start = 1970 - 10 s (first_ms = -10000 in the
+// CSV), uncounted. Times before 1993-01-01 (kMinFlowTimeMs) are now unknown:
+// start = end = the decoding time, flagged and counted.
+TEST_CASE("time: a v5 export time before 1993 is unknown and counted", "[decode][time]") {
+  auto flows = [](uint32_t unix_secs, uint16_t* unknown, std::vector<FlowRecord>* out) {
+    v5::Header h;
+    h.version = 5;
+    h.count = 2;
+    h.sys_uptime_ms = 20000;
+    h.unix_secs = unix_secs;
+    std::vector<v5::Record> recs(2);
+    recs[0].first_raw = 10000;  // 10 s before the export
+    recs[0].last_raw = 20000;
+    recs[1].first_raw = 20000;
+    recs[1].last_raw = 20000;
+    std::vector<uint8_t> buf(v5::pdu_size(2));
+    REQUIRE(v5::encode_v5(h, recs.data(), recs.size(), buf.data(), buf.size()) == buf.size());
+    v5::Header got;
+    out->assign(v5::kMaxRecords, FlowRecord{});
+    uint16_t future = 0, inverted = 0;
+    REQUIRE(decode_pdu_flows(buf.data(), buf.size(), 0, kExportMs, {}, &got, out->data(), &future,
+                             &inverted, unknown) == buf.size());
+    CHECK(future == 0);
+    CHECK(inverted == 0);
+  };
+  std::vector<FlowRecord> r;
+  uint16_t unknown = 99;
+  SECTION("1970: both records unknown, at the decoding time") {
+    flows(0, &unknown, &r);
+    CHECK(unknown == 2);
+    for (int i = 0; i < 2; ++i) {
+      CHECK(r[i].start_ms == kExportMs);
+      CHECK(r[i].end_ms == kExportMs);
+      CHECK((r[i].flags & kFlowTimeUnknown) != 0);
+    }
+  }
+  SECTION("the bound: a start before 1993-01-01 is unknown, one at it is kept") {
+    // Export at 1993-01-01T00:00:00Z: record 0 starts 10 s before the bound.
+    flows(725846400, &unknown, &r);
+    CHECK(unknown == 1);
+    CHECK((r[0].flags & kFlowTimeUnknown) != 0);
+    CHECK(r[1].flags == 0);
+    CHECK(r[1].start_ms == kMinFlowTimeMs);
+  }
+  SECTION("a real export time decodes as before") {
+    flows(kSecs, &unknown, &r);
+    CHECK(unknown == 0);
+    CHECK(r[0].start_ms == int64_t{kSecs} * 1000 - 10000);
+    CHECK(r[0].flags == 0);
+  }
+}
+
+}  // namespace ringflow

@@ -47,7 +47,7 @@ done
 
 # 3. Keys: the page's keys (".SS [section]" then ".B key") are docs/config.md's rows.
 # shellcheck disable=SC2016  # the backquotes are Markdown's
-sed -n 's/^| `\([a-z_]*\.[a-z_.]*\)` |.*/\1/p' "$src/docs/config.md" | sort > "$work/doc.keys"
+sed -n 's/^| `\([a-z0-9_]*\.[a-z0-9_.]*\)` |.*/\1/p' "$src/docs/config.md" | sort > "$work/doc.keys"
 awk '/^\.SS / { s = $2; gsub(/\\-/, "-", s); gsub(/[][]/, "", s); next }
      /^\.TP$/ { getline; if ($1 == ".B") { k = $2; gsub(/\\-/, "-", k); print s "." k } }' \
   "$man_dir/netflow.toml.5" | sort > "$work/man.keys"

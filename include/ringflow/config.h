@@ -60,6 +60,8 @@ struct DecodeConfig {
   // sampling
   bool renormalize = true;              // multiply packets/bytes by the sampling interval
   uint32_t default_sampling = 1;        // used when an exporter sends interval 0, 1..16383
+  uint32_t max_sampling_rate = 1048576; // larger announced rates are unknown, 16383..4294967295
+  bool v9_variable_length = false;      // v9 field length 65535 = variable (H3C NetStream)
   std::vector<SamplingOverride> sampling_overrides;
   // sequence tracking
   uint32_t max_streams = 4096;          // exporter streams tracked per worker, 16..1048576

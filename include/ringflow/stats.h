@@ -48,8 +48,10 @@ enum class Reject : uint8_t {
                      // tracked, so its templates could not be kept
   kStreamQuota,      // v9/IPFIX: a new stream of an exporter address that has
                      // decode.max_streams_per_address streams tracked
+  kSflowNotDecoded,  // an sFlow datagram (32-bit version 2, 4 or 5, then agent
+                     // address type 1 or 2): recognised, not decoded yet
 };
-inline constexpr size_t kRejectReasons = 12;  // including kNone (unused slot)
+inline constexpr size_t kRejectReasons = 13;  // including kNone (unused slot)
 
 inline constexpr std::string_view reject_reason_name(Reject r) {
   switch (r) {
@@ -65,6 +67,7 @@ inline constexpr std::string_view reject_reason_name(Reject r) {
     case Reject::kIpfixLength: return "ipfix_length";
     case Reject::kStreamTableFull: return "stream_table_full";
     case Reject::kStreamQuota: return "stream_quota";
+    case Reject::kSflowNotDecoded: return "sflow_not_decoded";
   }
   return "unknown";
 }
@@ -121,6 +124,11 @@ struct alignas(64) WorkerCounters {
   Counter inverted_records; // first > last
   Counter time_unknown_records;  // no usable time element: start/end = export time
   Counter unknown_sampling_records;  // sampler id not announced (or several, none named): rate 1
+  Counter sampling_rate_too_high_records;  // rate above decode.max_sampling_rate: taken as unknown
+  Counter biflow_records;          // IPFIX biflow records (RFC 5103): forward direction
+  Counter biflow_reverse_records;  // their reverse direction, emitted as records of their own
+  Counter biflow_empty_directions; // biflow directions without packets or bytes (no record)
+  Counter unknown_counter_records; // records of templates with counter elements not decoded
   Counter batches;          // dequeue batches
 };
 

@@ -52,7 +52,18 @@ struct StreamStats {
   uint32_t sys_uptime_ms = 0;      // latest sys_uptime seen (exporter's clock; v5/v9)
   uint32_t sampling_interval = 1;  // effective interval (override, header, or default), >= 1
   uint16_t sampling_raw = 0;       // sampling field of the latest datagram, as sent
+  uint8_t quirks = 0;  // kStreamQuirk* bits: exporter behaviours detected and compensated
 };
+
+// StreamStats::quirks. kStreamQuirkSequenceIncludesCurrent: an IPFIX exporter
+// whose sequence number already counts the message's own records (softflowd
+// 1.1.0), one message off RFC 7011's "records sent before this message". The
+// tracker detects it and reads the sequence minus the message's count.
+inline constexpr uint8_t kStreamQuirkSequenceIncludesCurrent = 1;
+inline constexpr const char* stream_quirk_name(uint8_t bit) {
+  return bit == kStreamQuirkSequenceIncludesCurrent ? "ipfix_sequence_includes_current"
+                                                     : "unknown";
+}
 
 // Counters over a whole tracker (one per worker thread).
 struct SequenceTrackerStats {

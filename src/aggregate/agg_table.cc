@@ -87,6 +87,7 @@ void AggTable::clear() {
   }
   size_ = cur_rows_ = 0;
   overflow_ = AggCounters{};
+  saturated_ = 0;
   grow_failed_ = false;
   set_grow_at();
 }
@@ -134,7 +135,7 @@ bool AggTable::add_new_at_limit(const uint64_t* key, uint64_t h, const AggCounte
       ++size_;
       return true;
     }
-    overflow_.accumulate(d);
+    saturated_ += overflow_.accumulate(d);
     return false;
   }
   return add_growing(key, h, d);
@@ -203,7 +204,7 @@ bool AggTable::add_growing(const uint64_t* key, uint64_t h, const AggCounters& d
     AggCounters* c = counters(s);
     if (c->flows == 0) break;
     if (equal(s, key)) {
-      c->accumulate(d);
+      saturated_ += c->accumulate(d);
       return true;
     }
     if (++i == cur_.capacity) i = 0;
@@ -219,7 +220,7 @@ bool AggTable::add_growing(const uint64_t* key, uint64_t h, const AggCounters& d
       if (c->flows != kMoved && equal(s, key)) {
         uint64_t* t = slot(cur_, i);
         std::memcpy(t, s, stride_ * 8);
-        counters(t)->accumulate(d);
+        saturated_ += counters(t)->accumulate(d);
         used_.ids[cur_rows_++] = static_cast<uint32_t>(i);
         c->flows = kMoved;
         return true;

@@ -67,9 +67,20 @@
 
 namespace ringflow {
 
-// The counters of one row. 64-bit: packets and bytes are renormalized
-// (32-bit value * sampling multiplier <= 2^46 per record), so even 2^17
-// records of the largest value per row per interval cannot overflow.
+// The counters of one row. 64-bit; packets and bytes are renormalized
+// (value * sampling multiplier) and an exporter may send 64-bit values
+// (IPFIX), so a sum can pass 2^64: it then saturates at 2^64 - 1 instead of
+// wrapping, and accumulate() says how many sums did (counted by the table,
+// src/aggregate/hub.h). flows counts records and cannot reach 2^64.
+// *a += b, saturating at 2^64 - 1; true when it saturated.
+inline bool saturating_add(uint64_t* a, uint64_t b) {
+  if (__builtin_add_overflow(*a, b, a)) {
+    *a = ~uint64_t{0};
+    return true;
+  }
+  return false;
+}
+
 struct AggCounters {
   uint64_t flows = 0;    // records; 0 marks an empty slot
   uint64_t packets = 0;  // after sampling renormalization
@@ -78,13 +89,16 @@ struct AggCounters {
   int64_t last_ms = std::numeric_limits<int64_t>::min();   // max flow end
   uint64_t tcp_flags = 0;  // OR of every record's flags (low 8 bits used)
 
-  void accumulate(const AggCounters& d) {
+  // Returns the number of sums (packets, bytes) that saturated: 0 but for
+  // absurd input. Costs two add-with-carry checks, no branch taken.
+  unsigned accumulate(const AggCounters& d) {
     flows += d.flows;
-    packets += d.packets;
-    bytes += d.bytes;
+    const unsigned saturated = unsigned{saturating_add(&packets, d.packets)} +
+                               unsigned{saturating_add(&bytes, d.bytes)};
     if (d.first_ms < first_ms) first_ms = d.first_ms;
     if (d.last_ms > last_ms) last_ms = d.last_ms;
     tcp_flags |= d.tcp_flags;
+    return saturated;
   }
 };
 static_assert(sizeof(AggCounters) == 48);
@@ -194,7 +208,10 @@ class AggTable {
   }
 
   // Adds d straight to the overflow row (merging another table's overflow).
-  void add_overflow(const AggCounters& d) { overflow_.accumulate(d); }
+  void add_overflow(const AggCounters& d) { saturated_ += overflow_.accumulate(d); }
+
+  // Sums (packets or bytes) that saturated at 2^64 - 1 since the last clear().
+  uint64_t saturated() const { return saturated_; }
 
   // Calls f(const uint64_t* key, const AggCounters& c) for every stored row
   // (not the overflow row): the current array's rows in insertion order,
@@ -291,7 +308,7 @@ class AggTable {
       bool eq = true;
       for (uint32_t w = 0; w < words; ++w) eq &= s[w] == key[w];
       if (eq) {
-        c->accumulate(d);
+        saturated_ += c->accumulate(d);
         return true;
       }
       if (++i == cur_.capacity) i = 0;
@@ -316,6 +333,7 @@ class AggTable {
   uint64_t recent_rows_ = 0;  // fit(): rows the table is sized for (decaying peak)
   uint64_t grows_ = 0, grow_failures_ = 0;
   AggCounters overflow_;
+  uint64_t saturated_ = 0;  // see saturated()
 };
 
 }  // namespace ringflow

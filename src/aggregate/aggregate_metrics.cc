@@ -36,6 +36,18 @@ void write_aggregate_metrics(PromWriter& w, const AggregationHub& hub) {
                          [&hub](size_t i) -> const AggregateWorkerCounters& {
                            return hub.worker(static_cast<uint32_t>(i)).counters();
                          });
+  // Saturations by reason: summed over the workers (and, for sums, the
+  // flusher's merge of their tables).
+  uint64_t renormalize = 0, sum = hub.merge_saturated_sum().load();
+  for (uint32_t i = 0; i < hub.workers(); ++i) {
+    renormalize += hub.worker(i).counters().saturated_renormalize.load();
+    sum += hub.worker(i).counters().saturated_sum.load();
+  }
+  w.family("ringflow_aggregate_saturated_total", kCounter,
+           "Packet or byte counters that reached 2^64 - 1 and saturated instead of wrapping: in a "
+           "record's renormalization (value x sampling rate), or in a sum of rows.");
+  w.sample({{"reason", "renormalize"}}, renormalize);
+  w.sample({{"reason", "sum"}}, sum);
   w.family("ringflow_aggregate_table_max_entries", kGauge,
            "Keys a worker table holds before the overflow row (aggregate.max_entries).");
   w.sample(hub.config().max_entries);

@@ -140,6 +140,10 @@ void WorkerAggregator::tick(int64_t now_ms) {
   standby_used_ = false;
   counters_.entries.set(active_->size());
   counters_.seals.add();
+  uint64_t saturated = 0;
+  for (const auto& a : sealed->agg)
+    if (a) saturated += a->saturated();
+  if (saturated) counters_.saturated_sum.add(saturated);
   sealed_.store(sealed, std::memory_order_release);
   hub_->notify();
 }

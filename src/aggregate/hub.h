@@ -74,6 +74,11 @@ struct alignas(64) AggregateWorkerCounters {
   Counter future_records;    // newer than the newest open interval
   Counter seals;             // tables handed to the flusher
   Counter deferred_seals;    // seal due but the standby not yet returned (late flush)
+  // Packets or bytes that saturated at 2^64 - 1 instead of wrapping: in the
+  // renormalization (value x sampling rate) of a record, and in the sums of
+  // the worker's table rows (counted when the table is sealed).
+  Counter saturated_renormalize;
+  Counter saturated_sum;
 };
 
 // A table (one AggTable per key layout: narrow for IPv4 records, wide for
@@ -155,11 +160,18 @@ class WorkerAggregator {
       default: return ctx.arrival_ms;
     }
   }
-  static AggCounters delta_of(const FlowRecord& r) {
+  // The record's counters, renormalized: packets and bytes times the sampling
+  // multiplier, saturating at 2^64 - 1 (counted) instead of wrapping.
+  AggCounters delta_of(const FlowRecord& r) {
     AggCounters d;
     d.flows = 1;
-    d.packets = r.packets * r.sampling;
-    d.bytes = r.bytes * r.sampling;
+    const bool p = __builtin_mul_overflow(r.packets, uint64_t{r.sampling}, &d.packets);
+    const bool b = __builtin_mul_overflow(r.bytes, uint64_t{r.sampling}, &d.bytes);
+    if (__builtin_expect(p | b, 0)) {
+      if (p) d.packets = ~uint64_t{0};
+      if (b) d.bytes = ~uint64_t{0};
+      counters_.saturated_renormalize.add(uint64_t{p} + b);
+    }
     d.first_ms = r.start_ms;
     d.last_ms = r.end_ms;
     d.tcp_flags = r.tcp_flags;
@@ -240,6 +252,11 @@ class AggregationHub {
   // Number of workers whose sealed table waits in the mailbox.
   uint32_t sealed_ready() const;
 
+  // Sums that saturated while the flusher merged the workers' tables
+  // (src/aggregate/merger.cc): written by the flusher, read by metrics.
+  Counter& merge_saturated_sum() { return merge_saturated_sum_; }
+  const Counter& merge_saturated_sum() const { return merge_saturated_sum_; }
+
   // Flusher side: read seal_epoch(), check sealed_ready(), then
   // wait_for_seal(epoch, ...) returns as soon as a worker seals after the
   // read (no lost wake-up) or timeout_ms passes.
@@ -257,6 +274,7 @@ class AggregationHub {
   std::mutex mu_;  // only for the flusher's sleep; taken once per seal
   std::condition_variable cv_;
   uint64_t seal_events_ = 0;  // guarded by mu_
+  Counter merge_saturated_sum_;
 };
 
 }  // namespace ringflow

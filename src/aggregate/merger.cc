@@ -65,6 +65,7 @@ FlushBatch* Merger::build(bool partial) {
   // Per layout: one table's rows as they are, or several merged.
   rows_.clear();
   AggCounters overflow;
+  uint64_t saturated = 0;  // sums of the merge that saturated
   const uint8_t layouts = hub_.schema().two_layouts() ? 2 : 1;
   for (uint8_t l = 0; l < layouts; ++l) {
     const uint32_t words = hub_.schema().key_words(l);
@@ -81,26 +82,30 @@ FlushBatch* Merger::build(bool partial) {
         t.table->agg[l]->for_each([&](const uint64_t* key, const AggCounters& c) {
           if (!m.add(key, hash_key(key, words), c)) ++b.merge_overflow_rows;
         });
-        if (t.table->agg[l]->overflow().flows) overflow.accumulate(t.table->agg[l]->overflow());
+        if (t.table->agg[l]->overflow().flows)
+          saturated += overflow.accumulate(t.table->agg[l]->overflow());
       }
       // The merge table's own overflow (rows that did not fit) joins the
       // workers' overflow rows: one overflow row per batch.
-      if (m.overflow().flows) overflow.accumulate(m.overflow());
+      if (m.overflow().flows) saturated += overflow.accumulate(m.overflow());
+      saturated += m.saturated();
       src = &m;
     } else if (src->overflow().flows) {
-      overflow.accumulate(src->overflow());
+      saturated += overflow.accumulate(src->overflow());
     }
     src->for_each([&](const uint64_t* key, const AggCounters& c) {
       rows_.push_back({reinterpret_cast<const uint8_t*>(key), &c, false, l});
     });
   }
   overflow_ = overflow;
+  if (saturated) hub_.merge_saturated_sum().add(saturated);
   if (overflow_.flows)
     rows_.push_back({reinterpret_cast<const uint8_t*>(kZeroKey), &overflow_, true, kNarrow});
   for (const FlushRow& r : rows_) {
+    // The batch's totals saturate too (a summary, not a row: not counted).
     b.totals.flows += r.c->flows;
-    b.totals.packets += r.c->packets;
-    b.totals.bytes += r.c->bytes;
+    saturating_add(&b.totals.packets, r.c->packets);
+    saturating_add(&b.totals.bytes, r.c->bytes);
   }
   b.rows = std::span<const FlushRow>(rows_.data(), rows_.size());
   return &b;

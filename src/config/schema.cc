@@ -100,6 +100,13 @@ const Key<Config> kConfigArr[] = {
     {.name = "decode.default_sampling", .ref = RF_FIELD(Config, decode.default_sampling),
      .help = "sampling interval assumed when an exporter sends 0",
      .min = 1, .max = 16383},
+    {.name = "decode.v9_variable_length", .ref = RF_FIELD(Config, decode.v9_variable_length),
+     .help = "read a NetFlow v9 field length of 65535 as IPFIX variable length (H3C NetStream); "
+             "off: a fixed length no datagram holds, so such templates are refused"},
+    {.name = "decode.max_sampling_rate", .ref = RF_FIELD(Config, decode.max_sampling_rate),
+     .help = "largest sampling rate (1 in N) believed from an exporter; a larger one is taken "
+             "as unknown (decode.default_sampling) and counted",
+     .min = 16383, .max = 4294967295},
     {.name = "decode.versions", .ref = RF_FIELD(Config, decode.versions),
      .help = "export versions accepted on every listen address; others are rejected and counted",
      .choices = kVersionArr, .rule = Rule::kChoiceList},

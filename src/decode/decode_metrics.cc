@@ -41,6 +41,26 @@ constexpr WorkerFamily kWorkerFamilies[] = {
      "Records whose sampling rate is unknown (a sampler id never announced in options data, or "
      "several announced and none named): renormalized by decode.default_sampling.",
      [](const WorkerSample& s) { return s.unknown_sampling_records; }},
+    {"ringflow_decode_sampling_rate_too_high_records_total", kCounter,
+     "Records whose announced sampling rate exceeds decode.max_sampling_rate: taken as unknown "
+     "and renormalized by decode.default_sampling.",
+     [](const WorkerSample& s) { return s.sampling_rate_too_high_records; }},
+    {"ringflow_decode_biflow_records_total", kCounter,
+     "Forward records of IPFIX biflows (RFC 5103 reverse counters) decoded; each direction with "
+     "packets or bytes is a record of its own.",
+     [](const WorkerSample& s) { return s.biflow_records; }},
+    {"ringflow_decode_biflow_reverse_records_total", kCounter,
+     "Reverse-direction records emitted from IPFIX biflow records (addresses, ports and "
+     "interfaces swapped, the reverse counters).",
+     [](const WorkerSample& s) { return s.biflow_reverse_records; }},
+    {"ringflow_decode_biflow_empty_directions_total", kCounter,
+     "Directions of IPFIX biflow records with neither packets nor bytes (a flow seen one way "
+     "only): no record is made for them.",
+     [](const WorkerSample& s) { return s.biflow_empty_directions; }},
+    {"ringflow_decode_undecoded_volume_records_total", kCounter,
+     "Records of templates that carry octet or packet counters under an enterprise number "
+     "ringflow does not decode: traffic in those fields is not counted.",
+     [](const WorkerSample& s) { return s.unknown_counter_records; }},
 };
 
 // The stage-wide families: the workers' flows by version (summed) and the
@@ -128,6 +148,14 @@ constexpr DecodeFamily kDecodeFamilies[] = {
      },
      .series = std::size(kTemplateEvents), .label_names = {"event"},
      .label_value = [](size_t i, size_t) { return name_of(kTemplateEvents, i); }},
+    {.name = "ringflow_templates_biflow_total", .type = kCounter,
+     .help = "IPFIX templates installed (added or redefined) with RFC 5103 reverse counters: "
+             "their records are decoded in both directions.",
+     .value = [](const DecodeRow& r, size_t) { return r.s.templates_biflow; }},
+    {.name = "ringflow_templates_undecoded_volume_total", .type = kCounter,
+     .help = "IPFIX templates installed (added or redefined) with octet or packet counters under "
+             "an enterprise number ringflow does not decode.",
+     .value = [](const DecodeRow& r, size_t) { return r.s.templates_unknown_counters; }},
     {.name = "ringflow_templates_rejected_total", .type = kCounter,
      .help = "Template records ignored, by reason (malformed, or a bound of decode.max_templates*).",
      .value = [](const DecodeRow& r, size_t i) { return r.s.template_rejects[i]; },
@@ -228,6 +256,7 @@ void merge_duplicates(std::vector<StreamStats>* streams) {
       m.late_flows += s.late_flows;
       m.duplicates += s.duplicates;
       m.resets += s.resets;
+      m.quirks |= s.quirks;
       if (s.last_seen_ms > m.last_seen_ms) {
         m.last_seen_ms = s.last_seen_ms;
         m.sampling_interval = s.sampling_interval;
@@ -252,7 +281,9 @@ std::vector<WorkerSample> read_workers(
                    c.pdus.load(),             c.flows.load(),
                    c.late_flows.load(),       c.future_records.load(),
                    c.inverted_records.load(), c.time_unknown_records.load(),
-                   c.unknown_sampling_records.load(), {}};
+                   c.unknown_sampling_records.load(), c.sampling_rate_too_high_records.load(),
+                   c.biflow_records.load(), c.biflow_reverse_records.load(),
+                   c.biflow_empty_directions.load(), c.unknown_counter_records.load(), {}};
     for (size_t i = 0; i < kVersionSlots; ++i) v.flows_by_version[i] = c.flows_by_version[i].load();
     out.push_back(v);
   }
@@ -282,6 +313,8 @@ SessionSample read_sessions(const std::vector<std::unique_ptr<SessionCounters>>&
     s.templates_expired += c.templates_expired.load();
     for (size_t i = 0; i < kTemplateRejectSlots; ++i) s.template_rejects[i] += c.template_rejects[i].load();
     s.templates_active += c.templates_active.load();
+    s.templates_unknown_counters += c.templates_unknown_counters.load();
+    s.templates_biflow += c.templates_biflow.load();
     s.options_templates_active += c.options_templates_active.load();
     s.options_records += c.options_records.load();
     s.sampler_updates += c.sampler_updates.load();
@@ -377,6 +410,20 @@ void StreamMetrics::write(PromWriter& w, std::vector<StreamStats>* streams,
     const Label labels[] = {
         {"exporter", addrs[i]}, {"version", versions[i].sv()}, {"domain", domains[i].sv()}};
     w.sample(labels, ss[i].lost_flows);
+  }
+  // Exporter quirks detected and compensated (src/decode/sequence_tracker.h):
+  // one series per stream and quirk, for the streams that have one.
+  w.family("ringflow_stream_quirk", kGauge,
+           "1 for each exporter behaviour ringflow detected on the stream and compensates: "
+           "ipfix_sequence_includes_current (IPFIX sequence numbers that already count the "
+           "message's own records, as softflowd sends them; read as sequence - records).");
+  for (size_t i = 0; i < ss.size(); ++i) {
+    if (!(ss[i].quirks & kStreamQuirkSequenceIncludesCurrent)) continue;
+    const Label labels[] = {{"exporter", addrs[i]},
+                            {"version", versions[i].sv()},
+                            {"domain", domains[i].sv()},
+                            {"quirk", stream_quirk_name(kStreamQuirkSequenceIncludesCurrent)}};
+    w.sample(labels, uint64_t{1});
   }
   // The age depends on now, so it is not in the constexpr table.
   w.family("ringflow_stream_last_datagram_age_seconds", kGauge,

@@ -29,7 +29,8 @@ namespace ringflow {
 // One worker's decode counters, read once per scrape.
 struct WorkerSample {
   uint64_t datagrams, late_datagrams, pdus, flows, late_flows, future_records, inverted_records,
-      time_unknown_records, unknown_sampling_records;
+      time_unknown_records, unknown_sampling_records, sampling_rate_too_high_records,
+      biflow_records, biflow_reverse_records, biflow_empty_directions, unknown_counter_records;
   std::array<uint64_t, kVersionSlots> flows_by_version;
 };
 
@@ -46,6 +47,7 @@ struct SessionSample {
            templates_withdrawn = 0, templates_expired = 0;
   std::array<uint64_t, kTemplateRejectSlots> template_rejects{};
   uint64_t templates_active = 0, options_templates_active = 0;
+  uint64_t templates_unknown_counters = 0, templates_biflow = 0;
   uint64_t options_records = 0, sampler_updates = 0, samplers_full = 0;
   uint64_t held_sets = 0, held_released = 0, held_expired = 0, held_expired_bytes = 0,
            held_bytes = 0;

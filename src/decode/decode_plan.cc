@@ -88,8 +88,6 @@ const TimePair kTimePairs[] = {
     {ie::kFlowStartSysUpTime, ie::kFlowEndSysUpTime, TimeSource::kUptime},
 };
 
-bool is_variable(uint16_t length) { return length == ipfix::kVariableLength; }
-
 constexpr uint8_t kV4MappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 }  // namespace
@@ -132,7 +130,85 @@ void build_shuffle(DecodePlan* plan) {
 
 }  // namespace
 
-std::unique_ptr<DecodePlan> compile_plan(WireVersion v, const TemplateRecordView& t) {
+namespace {
+
+// Elements that count traffic (octets, packets), by IANA number. A template
+// that carries one of these under a PEN ringflow does not decode loses
+// traffic: such fields are counted per template (unknown_counter_fields).
+bool is_counter_id(uint16_t id) {
+  switch (id) {
+    case ie::kOctetDeltaCount:
+    case ie::kPacketDeltaCount:
+    case ie::kOctetTotalCount:
+    case ie::kPacketTotalCount:
+    case ie::kPostOctetDeltaCount:
+    case ie::kPostPacketDeltaCount:
+    case ie::kInitiatorOctets:
+    case ie::kResponderOctets:
+    case ie::kInitiatorPackets:
+    case ie::kResponderPackets:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The counters the reverse plan of a biflow template decodes.
+bool is_reverse_counter(const TemplateField& f) {
+  return f.pen == kReversePen &&
+         (f.id == ie::kOctetDeltaCount || f.id == ie::kPacketDeltaCount ||
+          f.id == ie::kOctetTotalCount || f.id == ie::kPacketTotalCount);
+}
+
+// The element of the other endpoint: what a reverse record takes its source
+// from is the forward record's destination, and so on.
+uint16_t swap_endpoint(uint16_t id) {
+  constexpr std::pair<uint16_t, uint16_t> kPairs[] = {
+      {ie::kSourceIPv4Address, ie::kDestinationIPv4Address},
+      {ie::kSourceIPv6Address, ie::kDestinationIPv6Address},
+      {ie::kSourceTransportPort, ie::kDestinationTransportPort},
+      {ie::kIngressInterface, ie::kEgressInterface},
+      {ie::kIngressPhysicalInterface, ie::kEgressPhysicalInterface},
+      {ie::kBgpSourceAsNumber, ie::kBgpDestinationAsNumber},
+      {ie::kSourceIPv4PrefixLength, ie::kDestinationIPv4PrefixLength},
+      {ie::kSourceIPv6PrefixLength, ie::kDestinationIPv6PrefixLength},
+  };
+  for (auto [a, b] : kPairs) {
+    if (id == a) return b;
+    if (id == b) return a;
+  }
+  return id;
+}
+
+// Rewrites a biflow template's fields so that the ordinary compile decodes
+// its reverse direction (RFC 5103 5: reverse elements are the forward
+// elements' numbers under PEN 29305): each reverse element becomes its
+// forward element; the forward counters, and every forward element that has
+// a reverse counterpart (times, flags, ...), are hidden; endpoints swap.
+// Elements without a reverse counterpart (protocol, times unless reversed)
+// are shared by both directions.
+void reverse_fields(std::vector<TemplateField>* fields) {
+  constexpr uint32_t kHidden = 0xFFFFFFFF;  // a PEN no element is looked up under
+  std::vector<uint16_t> reversed;
+  for (const TemplateField& f : *fields)
+    if (f.pen == kReversePen) reversed.push_back(f.id);
+  for (TemplateField& f : *fields) {
+    if (f.pen == 0) {
+      const bool has_reverse =
+          std::find(reversed.begin(), reversed.end(), f.id) != reversed.end();
+      if (is_counter_id(f.id) || has_reverse) {
+        f.pen = kHidden;
+      } else {
+        f.id = swap_endpoint(f.id);
+      }
+    } else if (f.pen == kReversePen) {
+      f.pen = 0;
+    }
+  }
+}
+
+std::unique_ptr<DecodePlan> compile_direction(WireVersion v, const TemplateRecordView& t,
+                                              bool reverse) {
   auto plan = std::make_unique<DecodePlan>();
   plan->version = v;
   plan->options = t.options;
@@ -144,6 +220,10 @@ std::unique_ptr<DecodePlan> compile_plan(WireVersion v, const TemplateRecordView
   std::vector<TemplateField> fields;
   fields.reserve(t.field_count);
   for_each_template_field(v, t, [&](const TemplateField& f) { fields.push_back(f); });
+  if (reverse) {
+    plan->is_reverse = true;
+    reverse_fields(&fields);
+  }
   std::vector<Role> roles(fields.size());
 
   // Index of the first field carrying IANA element `id` (v9 scope fields are
@@ -280,7 +360,7 @@ std::unique_ptr<DecodePlan> compile_plan(WireVersion v, const TemplateRecordView
   uint32_t seg_len = 0, fixed_off = 0, min_len = 0;
   for (size_t i = 0; i < fields.size(); ++i) {
     const TemplateField& f = fields[i];
-    if (is_variable(f.length)) {
+    if (is_variable_length(t, f.length)) {
       plan->segments.push_back(PlanSegment{static_cast<uint16_t>(seg_len)});
       plan->variable = true;
       seg_len = 0;
@@ -374,6 +454,26 @@ std::unique_ptr<DecodePlan> compile_plan(WireVersion v, const TemplateRecordView
     }
     build_shuffle(plan.get());
   }
+  return plan;
+}
+
+}  // namespace
+
+std::unique_ptr<DecodePlan> compile_plan(WireVersion v, const TemplateRecordView& t) {
+  std::unique_ptr<DecodePlan> plan = compile_direction(v, t, false);
+  bool biflow = false;
+  for_each_template_field(v, t, [&](const TemplateField& f) {
+    if (v != WireVersion::kIpfix || t.options) return;
+    if (is_reverse_counter(f)) {
+      biflow = true;
+    } else if (f.pen != 0 && is_counter_id(f.id)) {
+      if (plan->unknown_counter_fields++ == 0) {
+        plan->unknown_counter_pen = f.pen;
+        plan->unknown_counter_id = f.id;
+      }
+    }
+  });
+  if (biflow) plan->reverse = compile_direction(v, t, true);
   return plan;
 }
 

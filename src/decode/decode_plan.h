@@ -46,6 +46,19 @@
 // bits that fit their FlowRecord field; addresses only their exact length (a
 // field of another length is skipped and counted in skipped_fields).
 //
+// Biflows (RFC 5103): an IPFIX template with reverse counters (octets or
+// packets, delta or total, under PEN 29305) also gets a `reverse` plan that
+// decodes the same records as their reverse direction: source and
+// destination (addresses, ports, interfaces, AS, masks) swapped, the reverse
+// counters, and each element sent in reverse form (times, flags, ...) in
+// place of its forward form; what has no reverse form (protocol, times when
+// only the forward ones are sent) is shared. RecordReader decodes a biflow
+// set twice and drops each direction without packets and bytes (a flow seen
+// one way). A counter element under any other PEN (or a PEN 29305 counter
+// other than these) is not decoded: unknown_counter_fields counts them, so
+// the traffic the template's records carry there is reported, not silently
+// lost.
+//
 // Options templates compile into the same form; their records are read with
 // decode_options_record(): sampler/selector id, the sampling rate, the
 // algorithm and systemInitTimeMilliseconds. v9 scope fields are scope types
@@ -70,6 +83,10 @@
 #include "decode/template_record.h"
 
 namespace ringflow {
+
+// RFC 5103: reverse information elements are the forward elements' numbers
+// under this Private Enterprise Number.
+inline constexpr uint32_t kReversePen = 29305;
 
 // What the decoder does with one field's bytes.
 enum class PlanOpKind : uint8_t {
@@ -198,6 +215,16 @@ struct DecodePlan {
   // sampler-id flag) already set.
   FlowRecord prototype;
   std::vector<uint8_t> raw;     // the template record as received (refresh check)
+
+  // Biflows: the plan of the reverse direction (see the file comment), owned
+  // by this one; nullptr when the template has no reverse counters.
+  std::unique_ptr<DecodePlan> reverse;
+  bool is_reverse = false;  // this plan is a biflow template's reverse plan
+  // Counter elements (octets, packets) under a PEN that is not decoded: how
+  // many, and the first (enterprise, element), for the exporter's page.
+  uint16_t unknown_counter_fields = 0;
+  uint32_t unknown_counter_pen = 0;
+  uint16_t unknown_counter_id = 0;
 
   // Owner's reference count (src/decode/sessions.h): not touched by decoding.
   uint32_t refs = 0;

@@ -7,10 +7,10 @@ size_t RecordReader::next(FlowRecord* out, size_t max, RecordChunk* chunk) {
   chunk->version = m_.version;
   if (m_.version == 5) {
     if (unit_ >= m_.v5_pdus) return 0;
-    uint16_t future = 0, inverted = 0;
+    uint16_t future = 0, inverted = 0, unknown = 0;
     chunk->unit = unit_;
     const size_t next = decode_pdu_flows(p_, len_, offset_, now_ms_, v5_opts_, &v5_header_, out,
-                                         &future, &inverted);
+                                         &future, &inverted, &unknown);
     ++unit_;
     if (next == 0) {  // not a valid PDU: cannot happen for an admitted datagram
       unit_ = m_.v5_pdus;
@@ -20,17 +20,39 @@ size_t RecordReader::next(FlowRecord* out, size_t max, RecordChunk* chunk) {
     chunk->v5 = &v5_header_;
     chunk->future_records = future;
     chunk->inverted_records = inverted;
+    chunk->unknown_time_records = unknown;
     return v5_header_.count;
   }
   while (unit_ < m_.nsets) {
     const SetRef& set = m_.sets[unit_];
+    const DecodePlan& plan = reverse_ ? *set.plan->reverse : *set.plan;
     chunk->unit = unit_;
     chunk->template_id = set.plan->template_id;
-    const size_t n = decode_records(*set.plan, p_ + set.offset, set.length, &offset_, m_.time, out,
-                                    max, &chunk->status);
+    chunk->biflow = !reverse_ && set.plan->reverse != nullptr;
+    chunk->reverse = reverse_;
+    chunk->unknown_counters = set.plan->unknown_counter_fields != 0;
+    size_t n = decode_records(plan, p_ + set.offset, set.length, &offset_, m_.time, out, max,
+                              &chunk->status);
     if (chunk->status != SetStatus::kMore) {
-      ++unit_;
       offset_ = 0;
+      // A biflow set: its reverse direction next, then the next set.
+      if (!reverse_ && set.plan->reverse) {
+        reverse_ = true;
+      } else {
+        reverse_ = false;
+        ++unit_;
+      }
+    }
+    if (chunk->reverse || chunk->biflow) {
+      // A biflow seen one way only: no record for the empty direction.
+      size_t kept = 0;
+      for (size_t i = 0; i < n; ++i) {
+        if ((out[i].packets | out[i].bytes) == 0) continue;
+        if (kept != i) out[kept] = out[i];
+        ++kept;
+      }
+      empty_directions_ += n - kept;
+      n = kept;
     }
     if (n > 0) return n;
   }

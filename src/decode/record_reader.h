@@ -5,6 +5,13 @@
 // plans. A chunk never spans two PDUs or two sets, so every record of a chunk
 // shares the chunk's version, template and set.
 //
+// Biflows (RFC 5103, src/decode/decode_plan.h): a set whose plan has a
+// reverse plan is read twice, forward records first, then the reverse
+// direction of the same records (RecordChunk::reverse). A direction with
+// neither packets nor bytes (a biflow seen one way only; either way round:
+// softflowd sends some with an empty forward direction) gives no record
+// (empty_directions() counts them).
+//
 // Hot path: no allocation, no exception; reads only [p, p + len).
 //
 // Thread safety: one reader per thread; it only reads the datagram, the
@@ -29,7 +36,11 @@ struct RecordChunk {
   const v5::Header* v5 = nullptr;  // v5: the PDU's header
   uint16_t future_records = 0;     // v5: end beyond now + tolerance (counted, kept)
   uint16_t inverted_records = 0;   // v5: start after end (counted, kept)
+  uint16_t unknown_time_records = 0;  // v5: a time before 1993 (kFlowTimeUnknown, kept)
   SetStatus status = SetStatus::kDone;  // v9/IPFIX: how the set ended (kVarOverflow: rest dropped)
+  bool biflow = false;             // IPFIX: forward records of a biflow template
+  bool reverse = false;            // IPFIX: the reverse direction of biflow records
+  bool unknown_counters = false;   // the template has counter elements not decoded
 };
 
 class RecordReader {
@@ -43,6 +54,9 @@ class RecordReader {
   // exhausted. *chunk describes them.
   size_t next(FlowRecord* out, size_t max, RecordChunk* chunk);
 
+  // Biflow directions left out so far (no packets, no bytes).
+  size_t empty_directions() const { return empty_directions_; }
+
  private:
   const DatagramMeta& m_;
   const uint8_t* p_;
@@ -51,6 +65,8 @@ class RecordReader {
   const DecodeOptions& v5_opts_;
   size_t unit_ = 0;    // v5 PDU index / v9-IPFIX set index
   size_t offset_ = 0;  // v5: byte offset of the next PDU; sets: offset within the set body
+  bool reverse_ = false;  // reading the current set's reverse direction
+  size_t empty_directions_ = 0;
   v5::Header v5_header_;
 };
 

@@ -65,6 +65,14 @@ class SamplingPolicy {
   std::vector<std::pair<IpAddr, uint32_t>> overrides_;  // sorted by address, unique
 };
 
+// decode.max_sampling_rate: an announced rate above max is not believed and
+// is taken as unknown (0); *too_high says so (the caller counts it). A rate
+// of 0 (none announced) stays 0.
+inline constexpr uint32_t believed_rate(uint32_t rate, uint32_t max, bool* too_high) {
+  *too_high = rate > max;
+  return *too_high ? 0 : rate;
+}
+
 // Renormalized counter: exact in 64 bits (2^32-1 * 16383 < 2^46), so no
 // overflow for any v5 dPkts/dOctets and any 14-bit interval.
 inline constexpr uint64_t renormalized(uint32_t value, uint32_t multiplier) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/log.h"
 #include "decode/v5_decoder.h"
 
 namespace ringflow {
@@ -63,8 +64,9 @@ size_t SequenceTracker::probe(const StreamKey& k, uint64_t hash, bool* found) co
   }
 }
 
-void SequenceTracker::reset_stream(Stream* s, const SeqInput& in, int64_t boot_ms) const {
-  s->st.next_sequence = in.sequence + in.count;
+void SequenceTracker::reset_stream(Stream* s, const SeqInput& in, uint32_t seq,
+                                   int64_t boot_ms) const {
+  s->st.next_sequence = seq + in.count;
   s->st.sys_uptime_ms = in.sys_uptime_ms;
   s->latest_boot_ms = boot_ms;
   s->ngaps = 0;
@@ -188,8 +190,71 @@ uint32_t SequenceTracker::find(const StreamKey& key) const {
   return found ? slots_[pos].idx : kNoStream;
 }
 
+bool SequenceTracker::detect_includes_current(Stream* s, const SeqInput& in) const {
+  StreamStats& st = s->st;
+  if (!in.count_known || !s->prev_known) {
+    s->quirk_votes = 0;
+    return false;
+  }
+  const bool rfc = in.sequence == s->prev_seq + s->prev_count;
+  const bool current = in.sequence == s->prev_seq + in.count;
+  if (rfc == current) {
+    // Both (equal counts: no evidence either way) or neither (loss or
+    // reordering): neither reading is shown wrong by this message alone;
+    // neither restarts the detection.
+    if (!rfc) s->quirk_votes = 0;
+    return false;
+  }
+  if (current != s->includes_current) {
+    if (s->quirk_votes == 0 && current)
+      s->checkpoint = Checkpoint{st.lost_flows, st.gaps, st.reordered, st.late_flows,
+                                 st.duplicates};
+    ++s->quirk_votes;
+  } else {
+    s->quirk_votes = 0;
+  }
+  if (s->quirk_votes < kQuirkConfirm) return false;
+  s->quirk_votes = 0;
+  s->includes_current = current;
+  if (!current) {
+    st.quirks &= static_cast<uint8_t>(~kStreamQuirkSequenceIncludesCurrent);
+    RF_LOG_INFO("exporter %s IPFIX domain %u: sequence numbers follow RFC 7011 again",
+                st.exporter.str().c_str(), st.domain);
+    return false;
+  }
+  // Confirmed: undo what the votes' messages were counted as under the RFC
+  // reading, and continue from this message read as seq - count.
+  const Checkpoint& c = s->checkpoint;
+  st.lost_flows = c.lost_flows;
+  st.gaps = c.gaps;
+  st.reordered = c.reordered;
+  st.late_flows = c.late_flows;
+  st.duplicates = c.duplicates;
+  s->ngaps = 0;
+  st.next_sequence = in.sequence;
+  st.quirks |= kStreamQuirkSequenceIncludesCurrent;
+  if (!s->quirk_logged) {
+    s->quirk_logged = true;
+    RF_LOG_INFO("exporter %s IPFIX domain %u: its sequence numbers include each message's own "
+                "records (one message off RFC 7011, as softflowd sends them); read as "
+                "sequence - records from now on (quirk %s)",
+                st.exporter.str().c_str(), st.domain,
+                stream_quirk_name(kStreamQuirkSequenceIncludesCurrent));
+  }
+  return true;
+}
+
 SeqResult SequenceTracker::observe(uint32_t idx, const SeqInput& in, int64_t now_ms) {
   Stream& s = streams_[idx];
+  SeqResult res = classify(&s, in, now_ms);
+  s.prev_seq = in.sequence;
+  s.prev_count = in.count;
+  s.prev_known = in.count_known;
+  return res;
+}
+
+SeqResult SequenceTracker::classify(Stream* sp, const SeqInput& in, int64_t now_ms) {
+  Stream& s = *sp;
   StreamStats& st = s.st;
   const int64_t boot_ms = in.export_ms - in.sys_uptime_ms;
   ++st.datagrams;
@@ -199,35 +264,38 @@ SeqResult SequenceTracker::observe(uint32_t idx, const SeqInput& in, int64_t now
   st.sampling_interval = in.sampling_interval;
   if (!s.synced) {
     s.synced = true;
-    reset_stream(&s, in, boot_ms);
+    reset_stream(&s, in, in.sequence, boot_ms);
     return {SeqClass::kNewStream, 0};
   }
+  if (st.version == 10 && detect_includes_current(&s, in)) return {SeqClass::kInOrder, 0};
+  // The sequence as RFC 7011 means it.
+  const uint32_t seq = s.includes_current ? in.sequence - in.count : in.sequence;
 
   const int32_t up_delta = static_cast<int32_t>(in.sys_uptime_ms - st.sys_uptime_ms);
   const bool rebooted =
       in.has_uptime && up_delta < 0 && boot_ms - s.latest_boot_ms > kRestartSlackMs;
-  const uint32_t fwd = in.sequence - st.next_sequence;   // distance ahead, mod 2^32
-  const uint32_t back = st.next_sequence - in.sequence;  // distance behind, mod 2^32
+  const uint32_t fwd = seq - st.next_sequence;   // distance ahead, mod 2^32
+  const uint32_t back = st.next_sequence - seq;  // distance behind, mod 2^32
   const int32_t d = static_cast<int32_t>(fwd);
 
   SeqResult res;
   if (rebooted || (d > 0 && fwd > reset_threshold_) || (d < 0 && back > reorder_window_)) {
     ++st.resets;
-    reset_stream(&s, in, boot_ms);
+    reset_stream(&s, in, seq, boot_ms);
     return {SeqClass::kReset, 0};
   }
   if (s.resync) {
     // The previous datagram's count was unknown: whatever it held, this one
     // says where the stream is now.
     ++st.resyncs;
-    reset_stream(&s, in, boot_ms);
+    reset_stream(&s, in, seq, boot_ms);
     return {SeqClass::kResync, 0};
   }
   if (d < 0) {
     // Behind: late if it fills a remembered gap, else a duplicate. A datagram
     // behind never moves next nor the latest uptime (it is older news).
     prune_gaps(&s);
-    uint32_t filled = fill_gaps(&s, in.sequence, in.count);
+    uint32_t filled = fill_gaps(&s, seq, in.count);
     if (filled) {
       st.lost_flows -= std::min<uint64_t>(filled, st.lost_flows);
       ++st.reordered;
@@ -243,7 +311,7 @@ SeqResult SequenceTracker::observe(uint32_t idx, const SeqInput& in, int64_t now
     add_gap(&s, st.next_sequence, fwd);
     res = {SeqClass::kGap, fwd};
   }
-  st.next_sequence = in.sequence + in.count;
+  st.next_sequence = seq + in.count;
   s.resync = !in.count_known;
   if (in.has_uptime && up_delta > 0) {
     st.sys_uptime_ms = in.sys_uptime_ms;

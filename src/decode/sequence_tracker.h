@@ -41,6 +41,24 @@
 //                (or their gap was forgotten).
 // A datagram behind `next` never moves `next`.
 //
+// IPFIX exporters whose sequence includes the message's own records
+// (softflowd 1.1.0: seq = records sent including this message, one message
+// off RFC 7011) make every change of message size look like a gap or a
+// duplicate, and a datagram behind never moves `next`, so each later gap
+// also counted the previous message's records. The tracker tests both
+// readings on each IPFIX message against the previous one (RFC: seq = prev
+// seq + prev count; includes-current: seq = prev seq + this count). After
+// kQuirkConfirm consecutive messages that only the includes-current reading
+// explains (none contradicting it), the quirk is confirmed: what those
+// messages were counted as (gaps, duplicates, late) is rolled back to the
+// checkpoint taken before the first of them, the stream is marked
+// (StreamStats::quirks, kStreamQuirkSequenceIncludesCurrent; one log line per
+// stream) and from then on each message's sequence is read as seq - count,
+// after which gaps, late datagrams and duplicates are classified exactly as
+// above. kQuirkConfirm messages that only the RFC reading explains turn it off
+// again. A message that neither reading explains (real loss or reordering
+// during detection) restarts the detection, keeping what it counted.
+//
 // Remembered gaps: up to kGapsPerStream missing ranges per stream, oldest
 // first. When a new gap (or the split of a gap by a late datagram in its
 // middle) needs room, the oldest range is forgotten: its loss stays counted.
@@ -140,6 +158,12 @@ class SequenceTracker {
   // slightly different moments or with 1 s resolution.
   static constexpr int64_t kRestartSlackMs = 5000;
   static constexpr uint32_t kNoStream = UINT32_MAX;
+  // Consecutive IPFIX messages that confirm (or refute) a sequence that
+  // includes the current message (see above).
+  // Two: softflowd exports a small pcap in three messages, the first of which
+  // only starts the stream; for an RFC exporter to look the same, two
+  // messages in a row would have to lose exactly their own record counts.
+  static constexpr uint8_t kQuirkConfirm = 2;
 
   // Sizes everything from cfg: max_streams (clamped to >= 1),
   // reorder_window and reset_threshold (clamped to 2^31 - 1, the largest
@@ -192,8 +216,20 @@ class SequenceTracker {
     uint32_t start;  // first missing sequence value
     uint32_t len;    // units missing, > 0
   };
+  // The counters the includes-current detection may roll back.
+  struct Checkpoint {
+    uint64_t lost_flows = 0, gaps = 0, reordered = 0, late_flows = 0, duplicates = 0;
+  };
   struct Stream {
     StreamStats st;
+    // IPFIX sequence reading (see the header comment): the previous message
+    // as sent, and the detection's state.
+    uint32_t prev_seq = 0, prev_count = 0;
+    bool prev_known = false;     // prev_count was known
+    bool includes_current = false;  // confirmed: read seq - count
+    bool quirk_logged = false;
+    uint8_t quirk_votes = 0;     // consecutive messages for the other reading
+    Checkpoint checkpoint;       // before the first vote for includes-current
     uint64_t hash = 0;
     int64_t latest_boot_ms = 0;  // boot time implied by the latest sys_uptime
     bool live = false;
@@ -216,7 +252,11 @@ class SequenceTracker {
   size_t probe(const StreamKey& k, uint64_t hash, bool* found) const;
   void erase_slot(size_t slot);
   size_t slot_of_index(uint32_t idx) const;
-  void reset_stream(Stream* s, const SeqInput& in, int64_t boot_ms) const;
+  void reset_stream(Stream* s, const SeqInput& in, uint32_t seq, int64_t boot_ms) const;
+  // The IPFIX includes-current detection for one message; true when it just
+  // confirmed the quirk (the message is then in order).
+  bool detect_includes_current(Stream* s, const SeqInput& in) const;
+  SeqResult classify(Stream* s, const SeqInput& in, int64_t now_ms);
   void add_gap(Stream* s, uint32_t start, uint32_t len) const;
   uint32_t fill_gaps(Stream* s, uint32_t seq, uint32_t count) const;
   void prune_gaps(Stream* s) const;

@@ -78,6 +78,8 @@ struct alignas(64) SessionCounters {
   Counter templates_added, templates_refreshed, templates_redefined, templates_withdrawn,
       templates_expired;
   std::array<Counter, kTemplateRejectSlots> template_rejects;
+  Counter templates_unknown_counters;  // templates installed with counter elements not decoded
+  Counter templates_biflow;           // templates installed with RFC 5103 reverse counters
   Counter templates_active;          // gauge: data + options templates installed
   Counter options_templates_active;  // gauge: of which options templates
 

@@ -53,6 +53,7 @@ Sessions::Sessions(const DecodeConfig& cfg, uint32_t ring_entries, uint32_t buff
       template_idle_ms_(int64_t{cfg.template_timeout_s} * 1000),
       held_timeout_ms_(int64_t{cfg.held_timeout_s} * 1000),
       held_bytes_per_stream_(cfg.held_bytes_per_stream),
+      v9_variable_length_(cfg.v9_variable_length),
       counters_(counters),
       tracker_(cfg),
       quota_(tracker_.capacity(), cfg.max_streams_per_address) {
@@ -128,7 +129,14 @@ Admit Sessions::admit(const uint8_t* p, size_t len, const IpAddr& exporter, uint
   const uint16_t version = wire::load_be16(p);
   const size_t vslot = version_slot(version);
   counters_.datagrams[vslot].add();
-  if (vslot == version_slot(0)) return reject(vslot, Reject::kBadVersion);
+  if (vslot == version_slot(0)) {
+    uint32_t sflow_version;
+    if (is_sflow(p, len, &sflow_version)) {
+      sflow_notice_.rejected(exporter, sflow_version);
+      return reject(vslot, Reject::kSflowNotDecoded);
+    }
+    return reject(vslot, Reject::kBadVersion);
+  }
   if (!version_enabled(version)) return reject(vslot, Reject::kVersionDisabled);
   m.version = static_cast<uint8_t>(version);
   Admit a;
@@ -320,7 +328,8 @@ void Sessions::template_set(WireVersion v, bool options, uint32_t sess, const ui
   while (off < len) {
     TemplateRecordView t;
     TemplateProblem problem;
-    if (read_template_record(v, options, body + off, len - off, &t, &problem) == SetWalk::kEnd)
+    if (read_template_record(v, options, body + off, len - off, &t, &problem,
+                             v9_variable_length_) == SetWalk::kEnd)
       break;
     if (problem != TemplateProblem::kNone) {
       counters_.template_rejects[static_cast<size_t>(problem)].add();
@@ -405,6 +414,7 @@ void Sessions::install(WireVersion v, uint32_t sess, const TemplateRecordView& t
     // the old plan until they come back.
     std::unique_ptr<DecodePlan> plan = compile_plan(v, t);
     plan->refs = 1;
+    count_plan(*plan);
     if (old.options) --options_templates_;
     if (plan->options) ++options_templates_;
     unref(e.plan);
@@ -424,6 +434,7 @@ void Sessions::install(WireVersion v, uint32_t sess, const TemplateRecordView& t
   }
   std::unique_ptr<DecodePlan> plan = compile_plan(v, t);
   plan->refs = 1;
+  count_plan(*plan);
   const uint32_t idx = entries_free_.back();
   entries_free_.pop_back();
   TemplateEntry& e = entries_[idx];
@@ -439,6 +450,11 @@ void Sessions::install(WireVersion v, uint32_t sess, const TemplateRecordView& t
   counters_.templates_active.set(templates_used_);
   counters_.options_templates_active.set(options_templates_);
   if (s.held_head != kNil) release_held(sess, t.template_id, *e.plan, tracker_.stream(sess).exporter);
+}
+
+void Sessions::count_plan(const DecodePlan& plan) {
+  if (plan.reverse) counters_.templates_biflow.add();
+  if (plan.unknown_counter_fields) counters_.templates_unknown_counters.add();
 }
 
 void Sessions::withdraw(uint32_t sess, const TemplateRecordView& t) {
@@ -812,8 +828,8 @@ StateImport Sessions::import_state(const TemplateState& st, int64_t now_ms) {
     TemplateRecordView t;
     TemplateProblem problem;
     if ((rec.key.version != 9 && rec.key.version != 10) ||
-        read_template_record(v, rec.options, raw, rec.raw.size(), &t, &problem) !=
-            SetWalk::kRecord ||
+        read_template_record(v, rec.options, raw, rec.raw.size(), &t, &problem,
+                             v9_variable_length_) != SetWalk::kRecord ||
         problem != TemplateProblem::kNone || t.withdrawal || t.raw_len != rec.raw.size()) {
       ++r.templates_invalid;
       continue;

@@ -5,7 +5,8 @@
 //
 // For every datagram, in arrival order (admit()):
 //   1. the version (5, 9, 10) picks the format; a version decode.versions does
-//      not enable is rejected;
+//      not enable is rejected; an sFlow datagram is rejected as
+//      sflow_not_decoded, logged once per exporter (src/decode/sflow_notice.h);
 //   2. the whole datagram is checked before anything in it is used: v5 every
 //      packed PDU (src/decode/v5_decoder.h); v9/IPFIX the header and the chain
 //      of set headers. A broken chain (a set length < 4 or past the end, an
@@ -70,6 +71,7 @@
 #include "decode/datagram_meta.h"
 #include "decode/sampling.h"
 #include "decode/sequence_tracker.h"
+#include "decode/sflow_notice.h"
 #include "decode/session_counters.h"
 #include "decode/state_codec.h"
 #include "decode/v5_decoder.h"
@@ -208,6 +210,8 @@ class Sessions {
                     int64_t now_ms, uint32_t* records);
   void install(WireVersion v, uint32_t sess, const TemplateRecordView& t, int64_t now_ms);
   void withdraw(uint32_t sess, const TemplateRecordView& t);
+  // Counts a newly compiled plan's biflow and undecoded-counter templates.
+  void count_plan(const DecodePlan& plan);
   void options_records(uint32_t sess, const DecodePlan& plan, const uint8_t* body, size_t len,
                        uint32_t* records);
   // Returns true when the set was held (false: dropped, counted).
@@ -241,11 +245,13 @@ class Sessions {
   uint32_t max_templates_, max_templates_per_stream_;
   int64_t template_idle_ms_, held_timeout_ms_;
   uint64_t held_bytes_per_stream_;
+  bool v9_variable_length_;  // decode.v9_variable_length
   SessionCounters& counters_;
 
   SequenceTracker tracker_;
   AddressQuota quota_;        // streams per exporter address
   RefusedAddresses refused_;  // datagrams refused by the quota, by address
+  SflowNotice sflow_notice_;
   std::vector<Session> sessions_;  // by stream index
   std::vector<DatagramMeta> meta_;  // by buffer id: ring, then held-data slots
 

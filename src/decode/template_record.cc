@@ -12,10 +12,12 @@ bool all_zero(const uint8_t* p, size_t n) {
 }  // namespace
 
 SetWalk read_template_record(WireVersion v, bool options, const uint8_t* p, size_t avail,
-                             TemplateRecordView* out, TemplateProblem* problem) {
+                             TemplateRecordView* out, TemplateProblem* problem,
+                             bool v9_variable_length) {
   *problem = TemplateProblem::kNone;
   *out = TemplateRecordView{};
   out->options = options;
+  out->var65535 = v == WireVersion::kIpfix || v9_variable_length;
   out->raw = p;
   const bool v9 = v == WireVersion::kV9;
   // Padding: too short for the smallest record header, or zeros where the
@@ -106,10 +108,10 @@ SetWalk read_template_record(WireVersion v, bool options, const uint8_t* p, size
     return SetWalk::kRecord;
   }
   // The data record it describes: fixed lengths add up; a variable-length
-  // field takes at least its 1-byte length prefix.
+  // field (IPFIX only) takes at least its 1-byte length prefix.
   size_t min_len = 0;
   for_each_template_field(v, *out, [&](const TemplateField& f) {
-    min_len += f.length == ipfix::kVariableLength ? 1 : f.length;
+    min_len += is_variable_length(*out, f.length) ? 1 : f.length;
   });
   if (min_len > 65535) {
     *problem = TemplateProblem::kRecordTooLong;

@@ -65,7 +65,7 @@ constexpr std::string_view template_problem_name(TemplateProblem p) {
 // One field specifier as received.
 struct TemplateField {
   uint16_t id = 0;      // element id (E bit removed) or, in a v9 scope, the scope type
-  uint16_t length = 0;  // 65535 = variable length (IPFIX only)
+  uint16_t length = 0;  // 65535 = variable length (IPFIX only; see is_variable_length)
   uint32_t pen = 0;     // Private Enterprise Number, 0 = IANA
   bool scope = false;   // a scope field of an options template
 };
@@ -77,9 +77,19 @@ struct TemplateRecordView {
   uint16_t scope_count = 0;  // options templates: scope fields first
   bool options = false;
   bool withdrawal = false;   // IPFIX field count 0 (template_id 2/3: withdraw all)
+  bool var65535 = false;     // length 65535 is variable (IPFIX; v9 with decode.v9_variable_length)
   const uint8_t* raw = nullptr;  // the whole record, header included
   size_t raw_len = 0;
 };
+
+// A field length of 65535 is variable length in IPFIX (RFC 7011 7). NetFlow
+// v9 (RFC 3954) has no variable-length fields: there 65535 is an ordinary
+// fixed length, which no datagram can hold, so the template is refused
+// (record_too_long) or its data sets dropped (too_short) instead of walked as
+// length-prefixed values (a hostile template of one such field once turned
+// each byte of a datagram into a record). H3C NetStream v9 does send
+// IPFIX-style variable-length strings: decode.v9_variable_length opts in.
+inline constexpr uint16_t kVariableLengthMarker = 65535;
 
 enum class SetWalk : uint8_t { kRecord, kEnd };
 
@@ -87,8 +97,15 @@ enum class SetWalk : uint8_t { kRecord, kEnd };
 // of a template set body). Returns kEnd when what remains is padding (nothing
 // to read), else kRecord with *out filled and *problem set (kNone when valid).
 // When *problem is not kNone the set cannot be walked further.
+// v9_variable_length: decode.v9_variable_length (see kVariableLengthMarker).
 SetWalk read_template_record(WireVersion v, bool options, const uint8_t* p, size_t avail,
-                             TemplateRecordView* out, TemplateProblem* problem);
+                             TemplateRecordView* out, TemplateProblem* problem,
+                             bool v9_variable_length = false);
+
+// True when field length `length` of template t is variable.
+constexpr bool is_variable_length(const TemplateRecordView& t, uint16_t length) {
+  return t.var65535 && length == kVariableLengthMarker;
+}
 
 // Calls f(const TemplateField&) for each field specifier of a record that
 // read_template_record accepted (in wire order, scope fields first).

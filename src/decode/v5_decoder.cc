@@ -128,7 +128,8 @@ inline void put_v4(IpAddr* a, const uint8_t* q) {
 
 size_t decode_pdu_flows(const uint8_t* p, size_t len, size_t offset, int64_t now_ms,
                         const DecodeOptions& opt, v5::Header* h, FlowRecord* out,
-                        uint16_t* future_records, uint16_t* inverted_records) {
+                        uint16_t* future_records, uint16_t* inverted_records,
+                        uint16_t* unknown_time_records) {
   size_t size = 0;
   if (offset >= len || check_pdu(p + offset, len - offset, &size) != Reject::kNone) return 0;
   const uint8_t* pdu = p + offset;
@@ -137,7 +138,7 @@ size_t decode_pdu_flows(const uint8_t* p, size_t len, size_t offset, int64_t now
   const int64_t future_limit = now_ms + opt.future_tolerance_ms;
   const uint32_t uptime = h->sys_uptime_ms;
   const uint16_t n = h->count;  // 1..30, and all 24 + 48*n bytes present (check_pdu)
-  uint16_t future = 0, inverted = 0;
+  uint16_t future = 0, inverted = 0, unknown = 0;
   namespace o = v5::rec;
   for (uint16_t i = 0; i < n; ++i) {
     const uint8_t* q = pdu + v5::kHeaderSize + size_t{i} * v5::kRecordSize;
@@ -167,12 +168,19 @@ size_t decode_pdu_flows(const uint8_t* p, size_t len, size_t offset, int64_t now
     r.vlan = 0;
     r.sampler_id = 0;
     r.sampling = 1;
+    // A time before 1993 (an exporter clock never set): unknown, see the header.
+    if (__builtin_expect((r.start_ms < kMinFlowTimeMs) | (r.end_ms < kMinFlowTimeMs), 0)) {
+      r.start_ms = r.end_ms = now_ms;
+      r.flags = kFlowTimeUnknown;
+      ++unknown;
+    }
     // Branch-free counts: the common case (neither) costs two compares.
     future = static_cast<uint16_t>(future + (r.end_ms > future_limit));
     inverted = static_cast<uint16_t>(inverted + (r.start_ms > r.end_ms));
   }
   *future_records = future;
   *inverted_records = inverted;
+  if (unknown_time_records) *unknown_time_records = unknown;
   return offset + size;
 }
 

@@ -40,6 +40,11 @@
 // Records are never dropped for their times; two anomalies are counted per
 // PDU: end_ms > now_ms + future_tolerance_ms (future_records), and
 // start_ms > end_ms (inverted_records).
+// A start or end before kMinFlowTimeMs (1993-01-01T00:00:00Z; NetFlow
+// appeared in 1996, so no real flow is older, while an exporter whose clock
+// was never set sends 1970) cannot be known: decode_pdu_flows() then sets
+// both to now_ms and kFlowTimeUnknown, and counts the record in
+// *unknown_time_records, as v9/IPFIX records without a usable time are.
 //
 // Thread safety: pure functions on caller-owned memory; no shared state.
 #pragma once
@@ -53,6 +58,9 @@
 #include "wire/v5.h"
 
 namespace ringflow {
+
+// 1993-01-01T00:00:00Z in ms since the epoch: see "Times" above.
+inline constexpr int64_t kMinFlowTimeMs = 725846400000;
 
 struct DecodeOptions {
   bool accept_trailing = false;         // accept datagrams with trailing bytes (flagged in shape)
@@ -101,12 +109,14 @@ size_t decode_pdu_at(const uint8_t* p, size_t len, size_t offset, int64_t now_ms
 
 // The pipeline's form of decode_pdu_at: the PDU at `offset` decoded straight
 // into FlowRecords (out[0..count), count = h->count), with its header in *h
-// and the future / inverted counts as above. Returns the offset just past the
-// PDU, or 0 (and writes nothing) when the bytes at `offset` are not a
-// complete valid PDU. REQUIRES: out has room for kMaxRecords records.
+// and the future / inverted / unknown-time counts as above. Returns the
+// offset just past the PDU, or 0 (and writes nothing) when the bytes at
+// `offset` are not a complete valid PDU. REQUIRES: out has room for
+// kMaxRecords records.
 size_t decode_pdu_flows(const uint8_t* p, size_t len, size_t offset, int64_t now_ms,
                         const DecodeOptions& opt, v5::Header* h, FlowRecord* out,
-                        uint16_t* future_records, uint16_t* inverted_records);
+                        uint16_t* future_records, uint16_t* inverted_records,
+                        uint16_t* unknown_time_records = nullptr);
 
 // ---- Building blocks, exposed for the tests, the fuzzer and the tracker ----
 

@@ -74,6 +74,8 @@ CliResult parse_cli(int argc, const char* const* argv) {
                  "ipfix fault: templates withdrawn (then re-sent) every N datagrams");
   app.add_flag("--domain-collision", c.domain_collision,
                "v9/ipfix fault: odd domains use another layout under the same template ids");
+  app.add_flag("--sequence-includes-current", c.sequence_includes_current,
+               "ipfix quirk: sequence numbers include the message's own records (softflowd)");
   app.add_option("--write-pcap", c.pcap_path,
                  "Write the datagrams to this pcap file instead of sending them");
   app.add_option("--truth", c.truth_path, "Write per-stream ground truth TSV here ('-' = stdout)");

@@ -107,6 +107,9 @@ struct GenConfig {
   uint64_t redefine_every = 0;   // template 256 changes layout every N datagrams of a domain
   uint64_t withdraw_every = 0;   // IPFIX: templates withdrawn (and re-sent) every N datagrams
   bool domain_collision = false;  // odd domains use another layout under the same ids
+  // IPFIX: each message's sequence number includes its own data records, as
+  // softflowd 1.1.0 sends it (one message off RFC 7011); the truth stays RFC's.
+  bool sequence_includes_current = false;
 
   // --- faults (probabilities per datagram slot, see docs/generator.md) ---
   double loss = 0;                          // slot consumed (sequence advances), nothing sent

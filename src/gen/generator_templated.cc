@@ -42,8 +42,10 @@ void Generator::templates_out(Stream& s, int64_t now_ns, const FlowTemplates::Wr
 uint32_t Generator::build_template_message(Stream& s, uint8_t* buf, int64_t now_ns) {
   const FlowTemplates& T = *tpl_;
   MessageBuilder m(T.version(), buf, kMaxTemplatedDatagram);
-  const MessageHeader h = header_templated(s, now_ns);
+  MessageHeader h = header_templated(s, now_ns);
   const FlowTemplates::Written w = T.write_templates(m, s.variant);
+  if (cfg_.sequence_includes_current && T.version() == WireVersion::kIpfix)
+    h.sequence += w.options_records;
   const size_t len = m.finish(h);
   templates_out(s, now_ns, w);
   // v9 counts datagrams; IPFIX data records, and options data records are
@@ -224,7 +226,9 @@ uint32_t Generator::build_templated(Stream& s, uint8_t* buf, int64_t now_ns, boo
   }
   s.last_scaled_packets = pk_scaled;
   s.last_scaled_bytes = by_scaled;
-  const size_t total = m.finish(h);
+  MessageHeader sent_h = h;
+  if (cfg_.sequence_includes_current && !v9) sent_h.sequence += n + w.options_records;
+  const size_t total = m.finish(sent_h);
 
   if (with_templates) templates_out(s, now_ns, w);
   s.sequence += v9 ? 1 : n + w.options_records;

@@ -46,6 +46,7 @@ MalformedClass class_of(Reject r) {
     case Reject::kVersionDisabled:
     case Reject::kStreamTableFull:
     case Reject::kStreamQuota:
+    case Reject::kSflowNotDecoded:
       break;
   }
   return MalformedClass::kGarbage;

@@ -1,33 +1,11 @@
 #include "pipeline/worker.h"
 
-#include <time.h>
-
 #include <chrono>
 
 #include "common/clock.h"
+#include "pipeline/flow_print.h"
 
 namespace ringflow {
-namespace {
-
-void format_time(int64_t ms, char* buf, size_t cap) {
-  time_t s = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  tm t;
-  gmtime_r(&s, &t);
-  snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1,
-           t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(ms - int64_t{s} * 1000));
-}
-
-// "192.0.2.1:443", or "[2001:db8::1]:443" for IPv6.
-void format_endpoint(const IpAddr& a, uint16_t port, char* buf, size_t cap) {
-  const std::string s = a.str();
-  if (a.is_v4() || a == IpAddr{}) {
-    snprintf(buf, cap, "%s:%u", a.is_v4() ? s.c_str() : "0.0.0.0", port);
-  } else {
-    snprintf(buf, cap, "[%s]:%u", s.c_str(), port);
-  }
-}
-
-}  // namespace
 
 Worker::Worker(uint32_t index, const Config& cfg, Handoff& handoff,
                std::vector<const Sessions*> sessions, WorkerAggregator& aggregator,
@@ -38,7 +16,8 @@ Worker::Worker(uint32_t index, const Config& cfg, Handoff& handoff,
       aggregator_(aggregator),
       counters_(counters),
       flow_out_(flow_out),
-      sampling_(cfg.decode) {
+      sampling_(cfg.decode),
+      max_sampling_rate_(cfg.decode.max_sampling_rate) {
   decode_opts_.accept_trailing = cfg.decode.accept_trailing;
   decode_opts_.future_tolerance_ms = cfg.decode.future_tolerance_ms;
 }
@@ -117,6 +96,8 @@ void Worker::process(const DatagramRef& d, int64_t now_ms) {
       ctx.domain = uint32_t{chunk.v5->engine_type} << 8 | chunk.v5->engine_id;
       if (chunk.future_records) counters_.future_records.add(chunk.future_records);
       if (chunk.inverted_records) counters_.inverted_records.add(chunk.inverted_records);
+      if (chunk.unknown_time_records)
+        counters_.time_unknown_records.add(chunk.unknown_time_records);
     } else {
       // v9/IPFIX times: the same two checks v5's decoder makes.
       const int64_t future_limit = now_ms + decode_opts_.future_tolerance_ms;
@@ -130,6 +111,9 @@ void Worker::process(const DatagramRef& d, int64_t now_ms) {
       if (inverted) counters_.inverted_records.add(inverted);
       if (unknown_time) counters_.time_unknown_records.add(unknown_time);
     }
+    if (chunk.biflow) counters_.biflow_records.add(n);
+    if (chunk.reverse) counters_.biflow_reverse_records.add(n);
+    if (chunk.unknown_counters && !chunk.reverse) counters_.unknown_counter_records.add(n);
     ctx.template_id = chunk.template_id;
     resolve_sampling(records_, n, m, d.exporter, chunk.v5);
     counters_.flows.add(n);
@@ -140,6 +124,7 @@ void Worker::process(const DatagramRef& d, int64_t now_ms) {
       for (size_t i = 0; i < n; ++i) print_flow(records_[i], ctx);
     }
   }
+  if (reader.empty_directions()) counters_.biflow_empty_directions.add(reader.empty_directions());
 }
 
 void Worker::resolve_sampling(FlowRecord* r, size_t n, const DatagramMeta& m,
@@ -153,14 +138,21 @@ void Worker::resolve_sampling(FlowRecord* r, size_t n, const DatagramMeta& m,
   const uint32_t forced = sampling_.override_for(exporter);
   const SamplerSet* set = m.sampling;
   const uint32_t without_id = set ? set->rate_without_id() : 0;
-  uint64_t unknown = 0;
+  const uint32_t max_rate = max_sampling_rate_;
+  uint64_t unknown = 0, too_high = 0;
   for (size_t i = 0; i < n; ++i) {
     FlowRecord& f = r[i];
     uint32_t rate = forced;
     if (rate == 0 && (f.flags & kFlowHasRate)) rate = f.sampling;
     if (rate == 0 && (f.flags & kFlowHasSamplerId) && set) rate = set->rate_of(f.sampler_id);
     if (rate == 0) rate = without_id;
-    if (rate == 0) {
+    bool above;
+    rate = believed_rate(rate, max_rate, &above);
+    if (above) {
+      // Past decode.max_sampling_rate: not believed, taken as unknown.
+      ++too_high;
+      rate = sampling_.default_interval();
+    } else if (rate == 0) {
       // Unknown: a sampler named and never announced, or several announced
       // and none named. Unsampled exporters (nothing announced, no id) are not.
       unknown += ((f.flags & kFlowHasSamplerId) && f.sampler_id != 0) || (set && set->n > 1);
@@ -169,24 +161,13 @@ void Worker::resolve_sampling(FlowRecord* r, size_t n, const DatagramMeta& m,
     f.sampling = renormalize ? rate : 1;
   }
   if (unknown) counters_.unknown_sampling_records.add(unknown);
+  if (too_high) counters_.sampling_rate_too_high_records.add(too_high);
 }
 
 void Worker::print_flow(const FlowRecord& r, const FlowContext& ctx) {
-  char src[64], dst[64], start[48], end[48], line[400];
-  format_endpoint(r.src, r.src_port, src, sizeof src);
-  format_endpoint(r.dst, r.dst_port, dst, sizeof dst);
-  format_time(r.start_ms, start, sizeof start);
-  format_time(r.end_ms, end, sizeof end);
-  int len = snprintf(line, sizeof line,
-                     "%s -> %s proto %u packets %llu bytes %llu start %s end %s version %u", src,
-                     dst, r.protocol, static_cast<unsigned long long>(r.packets * r.sampling),
-                     static_cast<unsigned long long>(r.bytes * r.sampling), start, end,
-                     ctx.version);
-  if (ctx.version != 5 && len > 0 && static_cast<size_t>(len) < sizeof line)
-    len += snprintf(line + len, sizeof line - static_cast<size_t>(len), " template %u",
-                    ctx.template_id);
-  if (len > 0 && static_cast<size_t>(len) < sizeof line - 1) line[len++] = '\n';
-  fwrite(line, 1, static_cast<size_t>(len), flow_out_);
+  char line[400];
+  const size_t len = format_flow_line(r, ctx, line, sizeof line);
+  if (len > 0) fwrite(line, 1, len, flow_out_);
 }
 
 void Worker::housekeeping(int64_t now_ms) {

@@ -16,7 +16,10 @@
 //      sampler its stream never announced, or comes from a stream with
 //      several samplers without naming one, is counted in
 //      unknown_sampling_records.
-// Packets and bytes are multiplied by it when decode.renormalize is on.
+// A rate from rule 2 above decode.max_sampling_rate is not believed: rule 3
+// applies and the record is counted in sampling_rate_too_high_records.
+// Packets and bytes are multiplied by it when decode.renormalize is on
+// (src/aggregate/hub.h; the product saturates at 2^64 - 1, counted).
 //
 // Buffer ownership: a DatagramRef's buffer (and its DatagramMeta) belongs to
 // this worker from dequeue until it is released (pushed back on the owning
@@ -87,6 +90,7 @@ class Worker {
   FILE* flow_out_;
   DecodeOptions decode_opts_;
   SamplingPolicy sampling_;
+  uint32_t max_sampling_rate_;  // decode.max_sampling_rate: a larger rate is taken as unknown
   alignas(64) FlowRecord records_[kChunk];  // scratch for one chunk (8 KB: a member, not on the stack)
   std::atomic<bool> drain_{false};
 

@@ -1,0 +1,66 @@
+#include "pipeline/flow_print.h"
+
+#include <time.h>
+
+#include <cstdio>
+#include <string>
+
+namespace ringflow {
+namespace {
+
+void format_time(int64_t ms, char* buf, size_t cap) {
+  time_t s = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  tm t;
+  gmtime_r(&s, &t);
+  snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1,
+           t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(ms - int64_t{s} * 1000));
+}
+
+bool is_zero(const IpAddr& a) { return a == IpAddr{}; }
+
+// An address is IPv4 when v4-mapped; all zeros (no element, or "::") is
+// IPv4 only in a record that is IPv4 everywhere else.
+bool prints_v4(const IpAddr& a, bool v6_record) { return a.is_v4() || (is_zero(a) && !v6_record); }
+
+void format_endpoint(const IpAddr& a, uint16_t port, bool v6_record, char* buf, size_t cap) {
+  if (prints_v4(a, v6_record)) {
+    snprintf(buf, cap, "%s:%u", a.is_v4() ? a.str().c_str() : "0.0.0.0", port);
+  } else {
+    snprintf(buf, cap, "[%s]:%u", a.str().c_str(), port);
+  }
+}
+
+unsigned long long times(uint64_t v, uint32_t m) {
+  uint64_t out;
+  if (__builtin_mul_overflow(v, uint64_t{m}, &out)) out = ~uint64_t{0};
+  return out;
+}
+
+}  // namespace
+
+size_t format_flow_line(const FlowRecord& r, const FlowContext& ctx, char* buf, size_t cap) {
+  const bool v6_record = r.ip_version == 6 || (!r.src.is_v4() && !is_zero(r.src)) ||
+                         (!r.dst.is_v4() && !is_zero(r.dst));
+  char src[64], dst[64], start[48], end[48];
+  format_endpoint(r.src, r.src_port, v6_record, src, sizeof src);
+  format_endpoint(r.dst, r.dst_port, v6_record, dst, sizeof dst);
+  format_time(r.start_ms, start, sizeof start);
+  format_time(r.end_ms, end, sizeof end);
+  int len =
+      snprintf(buf, cap, "%s -> %s proto %u packets %llu bytes %llu start %s end %s version %u",
+               src, dst, r.protocol, times(r.packets, r.sampling), times(r.bytes, r.sampling),
+               start, end, ctx.version);
+  if (len < 0 || static_cast<size_t>(len) >= cap) return 0;
+  if (ctx.version != 5) {
+    const int more =
+        snprintf(buf + len, cap - static_cast<size_t>(len), " template %u", ctx.template_id);
+    if (more < 0 || static_cast<size_t>(len + more) >= cap) return 0;
+    len += more;
+  }
+  if (static_cast<size_t>(len) + 1 >= cap) return 0;
+  buf[len++] = '\n';
+  buf[len] = '\0';
+  return static_cast<size_t>(len);
+}
+
+}  // namespace ringflow

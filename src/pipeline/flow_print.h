@@ -1,0 +1,26 @@
+// One --print-flows line: a decoded FlowRecord as text, for debugging
+// (docs/config.md, "--print-flows"). The worker (src/pipeline/worker.cc)
+// writes one per record when the flag is on.
+//
+// Endpoints: "192.0.2.1:443" for IPv4, "[2001:db8::1]:443" for IPv6. An
+// address of all zeros is printed in the record's family: "0.0.0.0" in an
+// IPv4 record (a template without that address element), "[::]" in an IPv6
+// one (ip_version 6, or the other endpoint IPv6), so the IPv6 unspecified
+// address is never shown as IPv4. Packets and bytes are multiplied by the
+// record's sampling multiplier, saturating at 2^64 - 1.
+//
+// Thread safety: pure functions on caller-owned memory.
+#pragma once
+
+#include <cstddef>
+
+#include <ringflow/flow_key.h>
+#include <ringflow/flow_record.h>
+
+namespace ringflow {
+
+// Writes the line (with its newline) into buf[0..cap); returns its length,
+// or 0 if it does not fit.
+size_t format_flow_line(const FlowRecord& r, const FlowContext& ctx, char* buf, size_t cap);
+
+}  // namespace ringflow

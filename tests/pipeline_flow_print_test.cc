@@ -1,0 +1,79 @@
+// --print-flows lines (src/pipeline/flow_print.h): each endpoint in its
+// record's family, the IPv6 unspecified address "::" as "[::]" (it was once
+// printed "0.0.0.0:0"), and sampled counters that saturate instead of
+// wrapping.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "pipeline/flow_print.h"
+
+namespace ringflow {
+namespace {
+
+std::string line_of(const FlowRecord& r, uint8_t version = 10) {
+  FlowContext ctx;
+  ctx.version = version;
+  ctx.template_id = 256;
+  char buf[400];
+  const size_t n = format_flow_line(r, ctx, buf, sizeof buf);
+  REQUIRE(n > 0);
+  return std::string(buf, n);
+}
+
+FlowRecord base() {
+  FlowRecord r;
+  r.protocol = 17;
+  r.packets = 2;
+  r.bytes = 300;
+  r.sampling = 1;
+  r.start_ms = r.end_ms = 1700000000000;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("print-flows: IPv6 unspecified address is printed as [::]", "[pipeline][print]") {
+  FlowRecord r = base();
+  const uint8_t one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  r.src = IpAddr{};  // ::
+  r.dst = IpAddr::from_v6(one);
+  r.src_port = 0;
+  r.dst_port = 547;
+  r.ip_version = 6;
+  const std::string l = line_of(r);
+  INFO(l);
+  CHECK(l.rfind("[::]:0 -> [::1]:547 proto 17 packets 2 bytes 300 ", 0) == 0);
+
+  // Both "::" in an IPv6 record: still IPv6.
+  r.dst = IpAddr{};
+  CHECK(line_of(r).rfind("[::]:0 -> [::]:547 ", 0) == 0);
+}
+
+TEST_CASE("print-flows: IPv4 endpoints, and zero addresses of an IPv4 record",
+          "[pipeline][print]") {
+  FlowRecord r = base();
+  r.src = IpAddr::from_v4(0xC0000201);
+  r.dst = IpAddr{};  // no destination element in the template
+  r.src_port = 53;
+  r.ip_version = 4;
+  const std::string l = line_of(r, 5);
+  INFO(l);
+  CHECK(l.rfind("192.0.2.1:53 -> 0.0.0.0:0 proto 17 ", 0) == 0);
+  CHECK(l.find("template") == std::string::npos);
+  CHECK(l.back() == '\n');
+}
+
+TEST_CASE("print-flows: sampled counters saturate", "[pipeline][print]") {
+  FlowRecord r = base();
+  r.src = IpAddr::from_v4(1);
+  r.dst = IpAddr::from_v4(2);
+  r.packets = uint64_t{1} << 62;
+  r.bytes = 10;
+  r.sampling = 4294967295u;
+  const std::string l = line_of(r);
+  INFO(l);
+  CHECK(l.find("packets 18446744073709551615 bytes 42949672950 ") != std::string::npos);
+}
+
+}  // namespace ringflow
