@@ -12,7 +12,7 @@
 #   scripts/test.sh --tsan -L receive
 # The sanitizer suites replay a named subset of the shared captures
 # (RINGFLOW_REPLAY_SET=sanitizer, tests/e2e_replay_captures_test.sh); Release
-# replays all of them. After each suite the ten slowest tests are printed.
+# replays all of them.
 #
 # First, once: scripts/deps.sh --test installs what the tests need (as root);
 # no test installs anything.
@@ -77,7 +77,6 @@ run_suite() {
   echo "=== ringflow tests: $name ===" >&2
   ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 120 \
     --output-junit "$junit" "$@" || rc=$?
-  slowest "$name" "$junit"
   local ran skipped
   ran=$(grep -c '<testcase ' "$junit" 2>/dev/null || true)
   if [ "${ran:-0}" -eq 0 ]; then
@@ -124,16 +123,6 @@ run_suite() {
   return $rc
 }
 
-# slowest NAME JUNIT: the ten slowest tests of the suite, from ctest's JUnit
-# file (where a suite's time goes, as it grows).
-slowest() {
-  [ -f "$2" ] || return 0
-  echo "=== ringflow tests ($1): the ten slowest ===" >&2
-  sed -n 's/.*<testcase name="\([^"]*\)".* time="\([0-9.]*\)".*/\2 \1/p' "$2" |
-    sort -rn | head -n 10 | awk '{ t = $1; $1 = ""; printf "  %7.1f s %s\n", t, substr($0, 2) }' |
-    sed "s/&apos;/'/g; s/&quot;/\"/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g" >&2
-}
-
 build() {  # build DIR cmake-args...
   "$root/scripts/build.sh" "$@"
 }
@@ -162,8 +151,10 @@ fuzz() {
 report() {
   if [ -s "$slow_list" ]; then
     echo "=== ringflow tests: the ten slowest (wall seconds, from ctest's JUnit) ===" >&2
-    sort -t$'\t' -k1,1gr "$slow_list" | head -n 10 |
-      awk -F'\t' '{ printf "  %8.2f s  %-10s %s\n", $1, $2, $3 }' >&2
+    # awk, not head: head closing the pipe early would make sort die of
+    # SIGPIPE, and with pipefail that would be this script's exit status.
+    sort -t$'\t' -k1,1gr "$slow_list" |
+      awk -F'\t' 'NR <= 10 { printf "  %8.2f s  %-10s %s\n", $1, $2, $3 }' >&2
   fi
   rm -f "$slow_list"
   [ ${#timing[@]} -gt 0 ] || return 0

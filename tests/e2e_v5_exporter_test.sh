@@ -100,9 +100,20 @@ dpid=$!
 rf_wait 10 "dumpcap to capture" grep -q "Capturing on" "$work/dumpcap.stderr" ||
   { cat "$work/dumpcap.stderr" >&2; fail "dumpcap did not start"; }
 
-# pmacctd exits at the end of the savefile, flushing its flows.
-timeout 60 pmacctd -f "$work/pmacctd.conf" > "$work/pmacctd.log" 2>&1 ||
-  { cat "$work/pmacctd.log" >&2; fail "pmacctd failed"; }
+# pmacctd's core exits at the end of the savefile; its nfprobe plugins are
+# processes of their own that flush and export after that. They run in a
+# session of their own (setsid), so "exported everything" is the positive
+# event that no process of that session is left.
+setsid pmacctd -f "$work/pmacctd.conf" > "$work/pmacctd.log" 2>&1 &
+pm=$!
+core_done() { ! kill -0 "$pm" 2> /dev/null; }
+rf_wait 60 "pmacctd to read the whole savefile" core_done || fail "pmacctd did not exit"
+pm_rc=0
+wait "$pm" || pm_rc=$?
+[ "$pm_rc" = 0 ] || { cat "$work/pmacctd.log" >&2; fail "pmacctd exited $pm_rc"; }
+session_gone() { ! pgrep -s "$pm" > /dev/null; }
+rf_wait 60 "pmacctd's plugins to export and exit" session_gone ||
+  { cat "$work/pmacctd.log" >&2; fail "pmacctd's plugins did not exit"; }
 # The sentinel: not NetFlow, counted as rejected (unknown version).
 printf 'SENTINEL' > "/dev/udp/127.0.0.1/$port"
 rf_wait 10 "the sentinel after pmacctd's export" \
@@ -124,9 +135,11 @@ tshark -n -r "$work/export.pcap" -d "udp.port==$port,cflow" -Y cflow -T fields -
   -e cflow.engine_type -e cflow.engine_id -e cflow.samplerate -e cflow.srcaddr -e cflow.dstaddr \
   -e cflow.srcport -e cflow.dstport -e cflow.protocol -e cflow.tos -e cflow.tcpflags \
   -e cflow.inputint -e cflow.outputint -e cflow.srcas -e cflow.dstas -e cflow.srcmask \
-  -e cflow.dstmask -e cflow.nexthop -e cflow.packets -e cflow.octets 2> /dev/null > "$work/tshark.tsv"
+  -e cflow.dstmask -e cflow.nexthop -e cflow.packets -e cflow.octets 2> "$work/tshark.stderr" \
+  > "$work/tshark.tsv"
 datagrams=$(wc -l < "$work/tshark.tsv")
-[ "$datagrams" -gt 0 ] || fail "dumpcap captured no export datagram"
+[ "$datagrams" -gt 0 ] || fail "tshark decoded no export datagram; ringflow received $received;" \
+  "dumpcap: $(capinfos -c "$work/export.pcap" 2>&1 | tr '\n' ' '); tshark: $(head -c 400 "$work/tshark.stderr")"
 [ "$received" = $((datagrams + 1)) ] ||
   fail "ringflow received $received datagrams, dumpcap captured $datagrams export datagrams and the sentinel"
 # -> key fields in ringflow's CSV order, then packets and bytes times the rate.
