@@ -16,26 +16,12 @@
 # Phase 3: a soft limit below the hard one is raised at start-up, and logged.
 # Usage: e2e_fd_exhaustion_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$1
-src=$2
-ringflow=$build/ringflow
-gen=$build/ringflow-gen
-work=$(mktemp -d)
-pid=
-holder=
-cleanup() {
-  [ -n "$holder" ] && kill "$holder" 2>/dev/null || true
-  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
 # shellcheck source=tests/support/e2e.sh
-. "$src/tests/support/e2e.sh"
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
 
 pps=2000
-if grep -q '^RINGFLOW_SANITIZE:STRING=.\+' "$build/CMakeCache.txt" 2>/dev/null; then pps=500; fi
+if rf_sanitized; then pps=500; fi
 
 write_config() {  # DIR [extra [metrics] lines]
   cat > "$1/netflow.toml" <<EOF
@@ -57,26 +43,12 @@ stats_interval = 0
 EOF
 }
 
-start() {  # DIR NOFILE
-  local dir=$1
-  prlimit --nofile="$2" "$ringflow" -c "$dir/netflow.toml" > "$dir/stdout" 2> "$dir/stderr" &
-  pid=$!
-  started() {
-    kill -0 "$pid" 2>/dev/null || { cat "$dir/stderr" >&2; fail "ringflow exited"; }
-    [ -n "$(rf_listening_port "$dir/stderr")" ] && [ -n "$(rf_serving_url "$dir/stderr")" ]
-  }
-  rf_wait 10 "ringflow's 'listening on' and 'serving' lines" started || fail "ringflow did not start"
+start() {  # NAME NOFILE: ringflow -c $work/NAME/netflow.toml under prlimit
+  RF_WRAP=(prlimit --nofile="$2")
+  rf_start_collector "$1" -c "$work/$1/netflow.toml"
+  RF_WRAP=()
+  pid=$RF_PID port=$RF_PORT murl=$RF_MURL
 }
-
-stop() {  # DIR
-  kill -TERM "$pid"
-  local rc=0
-  wait "$pid" || rc=$?
-  pid=
-  [ "$rc" -eq 0 ] || { cat "$1/stderr" >&2; fail "ringflow exited $rc on SIGTERM"; }
-}
-
-truth_col() { awk -F'\t' -v c="$2" 'NR==1{for(i=1;i<=NF;i++)k[$i]=i; next} $1=="total"{print $k[c]}' "$1"; }
 
 # --- Phase 1: 1,000 idle connections under a 256-descriptor limit ---------
 d1=$work/p1
@@ -84,9 +56,7 @@ mkdir -p "$d1"
 # Per-address limit off, and a configured cap far above what 256 descriptors
 # allow: the start-up budget alone must keep the sinks' reserve.
 write_config "$d1" $'max_connections = 5000\nmax_connections_per_ip = 0\nconnection_timeout = 60'
-start "$d1" 256:256
-port=$(rf_listening_port "$d1/stderr")
-murl=$(rf_serving_url "$d1/stderr")
+start p1 256:256
 mport=${murl#http://127.0.0.1:}
 mport=${mport%%/*}
 grep -q "metrics: at most [0-9]* HTTP connections, not metrics.max_connections = 5000" "$d1/stderr" ||
@@ -106,6 +76,7 @@ cap=$(sed -n 's/.*metrics: at most \([0-9]*\) HTTP connections.*/\1/p' "$d1/stde
   for _ in $(seq 1 600); do [ -e "$work/release" ] && exit 0; sleep 0.1; done
 ) &
 holder=$!
+rf_track_pid "$holder"
 rf_wait 30 "1,000 connections opened to the metrics port" test -e "$work/held" ||
   fail "the holder could not open 1,000 connections"
 
@@ -119,9 +90,9 @@ rf_wait 20 "3 interval files written while 1,000 connections are held" csv_files
 kill -0 "$holder" 2>/dev/null || fail "the holder ended before the intervals were written"
 : > "$work/release"
 wait "$holder" || true
-holder=
+rf_untrack_pid "$holder"
 
-sent=$(truth_col "$d1/truth.tsv" datagrams)
+sent=$(rf_truth_total "$d1/truth.tsv" datagrams)
 rf_wait 30 "ringflow_receive_datagrams_total = $sent" \
   rf_metric_is "$murl" ringflow_receive_datagrams_total "$sent" ||
   fail "received $(rf_metric "$murl" ringflow_receive_datagrams_total) of $sent datagrams"
@@ -130,7 +101,7 @@ refused=$(rf_metric "$murl" ringflow_metrics_connections_refused_total)
   fail "expected >= $((1000 - cap)) refused connections, got '$refused'"
 errors=$(rf_metric "$murl" ringflow_sink_errors_total)
 [ "$errors" = 0 ] || fail "sink errors: $errors; log: $(cat "$d1/stderr")"
-stop "$d1"
+rf_stop_collector
 
 truth_tot=$(awk -F'\t' 'NR==1{for(i=1;i<=NF;i++)c[$i]=i; next}
                         $1=="total"{print $c["flows"], $c["packets"], $c["bytes"]}' "$d1/truth.tsv")
@@ -156,14 +127,12 @@ fi
 d2=$work/p2
 mkdir -p "$d2"
 write_config "$d2" ""
-start "$d2" 1024:1024
-port=$(rf_listening_port "$d2/stderr")
-murl=$(rf_serving_url "$d2/stderr")
+start p2 1024:1024
 rm -rf "$d2/out"
 echo "a file where the directory was" > "$d2/out"
 "$gen" --target "127.0.0.1:$port" --pps "$pps" --duration 2 --keys 200 --seed 8 --quiet \
   --truth "$d2/truth.tsv"
-flows=$(truth_col "$d2/truth.tsv" flows)
+flows=$(rf_truth_total "$d2/truth.tsv" flows)
 rf_wait 20 "ringflow_sink_flows_lost_total = $flows" \
   rf_metric_is "$murl" ringflow_sink_flows_lost_total "$flows" ||
   fail "flows lost: $(rf_metric "$murl" ringflow_sink_flows_lost_total), want $flows"
@@ -174,17 +143,17 @@ rows_flushed=$(rf_metric "$murl" ringflow_flush_rows_total)
 grep -q "sink csv: write failed: .*Not a directory; [0-9]* rows ([0-9]* flows) lost" "$d2/stderr" ||
   fail "the log does not name ENOTDIR and the loss: $(cat "$d2/stderr")"
 grep -q "File exists" "$d2/stderr" && fail "the log names EEXIST: $(cat "$d2/stderr")"
-stop "$d2"
+rf_stop_collector
 echo "phase 2: $rows_lost rows, $flows flows counted as lost"
 
 # --- Phase 3: the soft limit is raised to the hard one ----------------------
 d3=$work/p3
 mkdir -p "$d3"
 write_config "$d3" ""
-start "$d3" 300:4096
+start p3 300:4096
 grep -q "file descriptors: soft 300 -> 4096 (hard 4096)" "$d3/stderr" ||
   fail "no 'soft 300 -> 4096' line: $(cat "$d3/stderr")"
 [ "$(awk '/^Max open files/ {print $4}' "/proc/$pid/limits")" = 4096 ] ||
   fail "soft limit not raised: $(grep 'open files' "/proc/$pid/limits")"
-stop "$d3"
+rf_stop_collector
 echo "e2e_fd_exhaustion: PASS"

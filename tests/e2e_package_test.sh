@@ -26,29 +26,30 @@
 # nothing but the package under test.
 # Usage: e2e_package_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$(cd "$1" && pwd)
-src=$(cd "$2" && pwd)
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
 step="0. preconditions"
+# Every failure names its step, the shared helpers' too.
 fail() { echo "FAIL [$step]: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*" >&2; exit 77; }
 # A command that fails outside fail() (set -e) names its step and line too.
 trap 'echo "FAIL [$step]: line $LINENO: \"$BASH_COMMAND\" exited $?" >&2' ERR
-[ "$(id -u)" = 0 ] || skip "installs a package: needs root (CI runs as root)"
+[ "$(id -u)" = 0 ] || rf_skip "installs a package: needs root (CI runs as root)"
 if ! command -v apt-get > /dev/null || ! command -v dpkg > /dev/null; then
-  skip "not a Debian system (no apt-get/dpkg)"
+  rf_skip "not a Debian system (no apt-get/dpkg)"
 fi
-# What the checks need: tests install nothing but the package under test
-# (scripts/deps.sh --test installs these).
-for tool in systemd-analyze man curl dpkg-shlibdeps dpkg-repack; do
-  command -v "$tool" > /dev/null ||
-    skip "$tool is not installed (systemd, man-db, curl, dpkg-dev, dpkg-repack; as root: scripts/deps.sh --test)"
-done
+# What the checks need: tests install nothing but the package under test.
+rf_need_tool systemd-analyze systemd
+rf_need_tool man man-db
+rf_need_tool curl curl
+rf_need_tool dpkg-shlibdeps dpkg-dev
+rf_need_tool dpkg-repack dpkg-repack
 
 export DEBIAN_FRONTEND=noninteractive
 apt_opts=(-y -q -o DPkg::Lock::Timeout=300)
-work=$(mktemp -d)
+# apt's _apt user reads the .deb from here.
 chmod 755 "$work"
-pid=
+collector=  # the running collector's pid (not "pid": cleanup has a local of that name)
 installed=0
 saved_deb=   # the ringflow package that was installed before the test
 user_created=0
@@ -73,16 +74,19 @@ restore() {
     if getent group ringflow > /dev/null; then groupdel ringflow || true; fi
   fi
 }
-cleanup() {
-  local rc=$?
+# Before the shared clean-up: the collector (running as the ringflow user,
+# which restore may delete) stopped, then the machine restored. A failed
+# restore fails the run (exit in the EXIT trap: the shared clean-up, whose
+# status does not count, would not), and keeps $work, which holds the saved
+# package.
+package_cleanup() {
   trap - ERR
-  if [ -n "$pid" ]; then kill -9 "$pid" 2> /dev/null || true; fi
-  restore || rc=1
-  if [ -n "${KEEP:-}" ] || [ "$rc" != 0 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-  exit "$rc"
+  if [ -n "$collector" ]; then kill -9 "$collector" 2> /dev/null && wait "$collector" 2> /dev/null; fi
+  restore && return 0
+  echo "=== kept $work" >&2
+  exit 1
 }
-trap cleanup EXIT
-trap 'exit 143' TERM INT
+rf_on_cleanup package_cleanup
 
 # A ringflow package installed before the test: saved as it is now (with
 # the conffiles as changed by the administrator), put back by restore().
@@ -218,54 +222,35 @@ nnp=()
 [ "$(unit_value NoNewPrivileges)" = yes ] && nnp=(--no-new-privs)
 run=$work/run
 mkdir -p "$run"
-: > "$run/stderr"
 touch -d '-1 second' "$run/marker"
-(
-  cd "$(unit_value WorkingDirectory)"
-  exec setpriv --reuid ringflow --regid ringflow --init-groups --inh-caps "$caps" --ambient-caps "$caps" \
-    "${nnp[@]}" "${exec_start[@]}" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0
-) > "$run/stdout" 2> "$run/stderr" &
-pid=$!
-port='' murl=''
-deadline=$((SECONDS + 20))
-while [ -z "$port" ] || [ -z "$murl" ]; do
-  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\):.*/\1/p' "$run/stderr")
-  murl=$(sed -n 's/.*metrics: serving \(http:[^ ]*\).*/\1/p' "$run/stderr")
-  kill -0 "$pid" 2> /dev/null || { cat "$run/stderr" >&2; fail "the installed ringflow exited"; }
-  [ "$SECONDS" -lt "$deadline" ] || { cat "$run/stderr" >&2; fail "the installed ringflow did not start"; }
-  sleep 0.1
-done
+# The installed binary as ExecStart= names it, in its WorkingDirectory=.
+ringflow=${exec_start[0]}
+RF_WRAP=(env -C "$(unit_value WorkingDirectory)" setpriv --reuid ringflow --regid ringflow --init-groups
+  --inh-caps "$caps" --ambient-caps "$caps" "${nnp[@]}")
+rf_start_collector run "${exec_start[@]:1}" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0
+RF_WRAP=()
+collector=$RF_PID port=$RF_PORT murl=$RF_MURL
 grep -q "running as ringflow (uid $uid), group ringflow (gid $gid), no capabilities" "$run/stderr" ||
   fail "no privilege line: $(cat "$run/stderr")"
 for set in CapInh CapPrm CapEff CapAmb; do
-  [ "$(awk -v f="$set:" '$1 == f { print $2 }' "/proc/$pid/status")" = 0000000000000000 ] ||
+  [ "$(awk -v f="$set:" '$1 == f { print $2 }' "/proc/$collector/status")" = 0000000000000000 ] ||
     fail "$set of the running collector is not empty"
 done
 echo "  ok  started as ringflow, capabilities cleared (port $port)"
 /usr/bin/ringflow-gen --target "127.0.0.1:$port" --exporters 4 --pps 5000 --count 5000 --seed 18 --quiet \
   --truth "$run/truth.tsv"
-col() { awk -F'\t' -v k="$1" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
-                               $1 == "total" { print $c[k] }' "$run/truth.tsv"; }
-sent=$(col datagrams)
-decoded() {
-  curl -sf "$murl" | awk '$1 ~ /^ringflow_decode_datagrams_total/ { s += $2 } END { printf "%.0f\n", s }'
-}
-deadline=$((SECONDS + 30))
-until [ "$(decoded)" = "$sent" ]; do
-  [ "$SECONDS" -lt "$deadline" ] || fail "the collector decoded $(decoded) of $sent datagrams"
-  sleep 0.2
-done
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-pid=
-[ "$rc" = 0 ] || { cat "$run/stderr" >&2; fail "the collector exited $rc on SIGTERM"; }
+sent=$(rf_truth_total "$run/truth.tsv" datagrams)
+rf_wait 30 "$sent datagrams decoded" rf_metric_is "$murl" ringflow_decode_datagrams_total "$sent" ||
+  fail "the collector decoded $(rf_metric "$murl" ringflow_decode_datagrams_total) of $sent datagrams"
+rf_stop_collector
+collector=
 # Only this run's files: a package installed before may have left others.
 mapfile -t files < <(find /var/lib/ringflow -maxdepth 1 -name 'flows-*.csv' -newer "$run/marker")
 [ "${#files[@]}" -gt 0 ] && [ -f "${files[0]}" ] || fail "no interval file of this run in /var/lib/ringflow"
 flows=$(cat "${files[@]}" | awk -F, '$1 == "interval_start" { for (i = 1; i <= NF; i++) c[$i] = i; next }
                                     { f += $c["flows"] } END { printf "%.0f\n", f }')
-[ "$flows" = "$(col flows)" ] || fail "interval files hold $flows flows, ringflow-gen sent $(col flows)"
+sent_flows=$(rf_truth_total "$run/truth.tsv" flows)
+[ "$flows" = "$sent_flows" ] || fail "interval files hold $flows flows, ringflow-gen sent $sent_flows"
 others=$(find /var/lib/ringflow ! -user ringflow)
 [ -z "$others" ] || fail "not owned by ringflow: $others"
 grep -q 'partial' "$run/stdout" || fail "no text summary of the final interval on stdout"

@@ -23,28 +23,23 @@
 # the socket buffer may overflow there, which the test then reports).
 # Usage: e2e_socket_activation_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$(cd "$1" && pwd)
-src=$(cd "$2" && pwd)
-ringflow=$build/ringflow
-gen=$build/ringflow-gen
-work=$(mktemp -d)
-holder_pid='' gen_pid=''
-cleanup() {
-  [ -z "$gen_pid" ] || kill -9 "$gen_pid" 2> /dev/null || true
-  for f in "$work"/pid.*; do [ -s "$f" ] && kill -9 "$(cat "$f")" 2> /dev/null || true; done
-  [ -z "$holder_pid" ] || kill -9 "$holder_pid" 2> /dev/null || true
-  if [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 # shellcheck source=tests/support/e2e.sh
-. "$src/tests/support/e2e.sh"
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
+holder_pid=''
+# The holder first (else it would start the next run), then the runs it
+# started: they are its children, not ours.
+stop_runs() {
+  [ -z "$holder_pid" ] || kill -9 "$holder_pid" 2> /dev/null || true
+  for f in "$work"/pid.*; do [ -s "$f" ] && kill -9 "$(cat "$f")" 2> /dev/null || true; done
+}
+rf_on_cleanup stop_runs
 command -v systemd-socket-activate > /dev/null ||
   fail "systemd-socket-activate not found (the systemd package; scripts/deps.sh --test)"
 
 rate=${RATE:-20000}
 seconds=4
-if grep -q '^RINGFLOW_SANITIZE:STRING=.\+' "$build/CMakeCache.txt" 2> /dev/null; then
+if rf_sanitized; then
   rate=${RATE:-5000}
 fi
 count=$((rate * seconds))
@@ -95,6 +90,7 @@ murl=$(rf_serving_url "$work/stderr.1")
 "$gen" --target "127.0.0.1:$port" --protocol v9 --records 10 --pps "$rate" --count "$count" \
   --seed 9 -q --truth "$work/truth.tsv" &
 gen_pid=$!
+rf_track_pid "$gen_pid"
 rf_wait 30 "run 1 took a fifth of the burst" \
   rf_metric_at_least "$murl" ringflow_receive_datagrams_total $((count / 5)) ||
   fail "run 1 did not take a fifth of the burst"
@@ -108,7 +104,7 @@ grep -q "socket activation: took 127.0.0.1:$port from systemd" "$work/stderr.2" 
 running() { kill -0 "$1" 2> /dev/null; }
 running "$gen_pid" || fail "the burst ended before the restart was over (rate too low for the test)"
 wait "$gen_pid" || fail "ringflow-gen failed"
-gen_pid=
+rf_untrack_pid "$gen_pid"
 murl2=$(rf_serving_url "$work/stderr.2")
 sent_dg=$(rf_truth_total "$work/truth.tsv" datagrams)
 # Run 2 took what the socket queued and what came after: wait for the rest

@@ -16,26 +16,15 @@
 # tshark is missing (scripts/deps.sh --test installs them).
 # Usage: e2e_softflowd_biflow_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$1
-src=$2
-ringflow=$build/ringflow
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
 pcap=$src/tests/data/traffic-lo.pcap
-for tool in softflowd nfcapd nfdump tshark curl; do
-  command -v "$tool" > /dev/null || { echo "SKIP: $tool not found (scripts/deps.sh --test)"; exit 77; }
-done
-work=$(mktemp -d)
-pid= nfpid=
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2> /dev/null || true
-  [ -n "$nfpid" ] && kill -9 "$nfpid" 2> /dev/null || true
-  [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-. "$src/tests/support/e2e.sh"
+rf_need_tool softflowd "Debian's softflowd"
+rf_need_tool nfcapd "Debian's nfdump"
+rf_need_tool nfdump "Debian's nfdump"
+rf_need_tool tshark "Debian's tshark"
+rf_need_tool curl "Debian's curl"
 
 # The pcap's truth: "src dst sport dport proto packets bytes" per 5-tuple,
 # outer headers only (an ICMP error quotes the UDP datagram it answers), IP
@@ -66,6 +55,7 @@ nfport=$(rf_udp_port)
 mkdir -p "$work/nf"
 nfcapd -p "$nfport" -w "$work/nf" -t 3600 > "$work/nfcapd.log" 2>&1 &
 nfpid=$!
+rf_track_pid "$nfpid"
 rf_wait 10 "nfcapd to start" grep -q "Startup nfcapd" "$work/nfcapd.log" ||
   { cat "$work/nfcapd.log" >&2; fail "nfcapd did not start"; }
 export_to "$nfport"
@@ -75,7 +65,7 @@ recv_q_empty() { [ "$(ss -Huan "sport = :$nfport" | awk '{ print $2; exit }')" =
 rf_wait 10 "nfcapd to read its socket" recv_q_empty || fail "nfcapd left datagrams unread"
 kill -TERM "$nfpid"
 wait "$nfpid" || true
-nfpid=
+rf_untrack_pid "$nfpid"
 grep -q "Flows: $records," "$work/nfcapd.log" ||
   { cat "$work/nfcapd.log" >&2; fail "nfcapd did not store softflowd's $records records"; }
 nfdump -R "$work/nf" -q -N -o 'fmt:%sa|%da|%sp|%dp|%pr|%ipkt|%ibyt|%opkt|%obyt' |
@@ -107,12 +97,9 @@ listen = "127.0.0.1:0"
 [output]
 directory = "$work/out"
 EOF2
-"$ringflow" -c "$work/netflow.toml" < /dev/null > "$work/stdout" 2> "$work/stderr" &
-pid=$!
-rf_wait 10 "ringflow's port" grep -q "listening on" "$work/stderr" ||
-  { cat "$work/stderr" >&2; fail "ringflow did not report its port"; }
-port=$(rf_listening_port "$work/stderr")
-murl=$(rf_serving_url "$work/stderr")
+rf_start_collector ringflow -c "$work/netflow.toml"
+port=$RF_PORT
+murl=$RF_MURL
 export_to "$port"
 # Every direction with traffic is one record: as many as the pcap has 5-tuples.
 want_flows=$(wc -l < "$work/pcap.rows")
@@ -132,12 +119,8 @@ quirk=$(rf_scrape "$murl" | grep -c '^ringflow_stream_quirk{.*quirk="ipfix_seque
 [ "$lost" = 0 ] || fail "ringflow reports $lost flows lost on loopback (softflowd's off-by-one sequence)"
 [ "$dups" = 0 ] || fail "ringflow reports $dups duplicate datagrams on loopback"
 [ "$quirk" = 1 ] || fail "softflowd's sequence quirk not named in ringflow_stream_quirk"
-grep -q "quirk ipfix_sequence_includes_current" "$work/stderr" || fail "no log line names the quirk"
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-pid=
-[ "$rc" = 0 ] || { cat "$work/stderr" >&2; fail "ringflow exited $rc on SIGTERM"; }
+grep -q "quirk ipfix_sequence_includes_current" "$RF_LOG" || fail "no log line names the quirk"
+rf_stop_collector
 awk -F, 'FNR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
   { k = $c["src_addr"] " " $c["dst_addr"] " " $c["src_port"] " " $c["dst_port"] " " $c["protocol"]
     P[k] += $c["packets"]; B[k] += $c["bytes"] }

@@ -12,20 +12,9 @@
 #   - a second exporter (another address, 127.0.0.2) is tracked.
 # Usage: e2e_stream_quota_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$(cd "$1" && pwd)
-src=$(cd "$2" && pwd)
-ringflow=$build/ringflow
-gen=$build/ringflow-gen
-work=$(mktemp -d)
-pid=''
-cleanup() {
-  [ -z "$pid" ] || kill -9 "$pid" 2> /dev/null || true
-  if [ -n "${KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 # shellcheck source=tests/support/e2e.sh
-. "$src/tests/support/e2e.sh"
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
 expect() { # expect WHAT GOT WANT
   [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
   echo "  ok  $1 = $3"
@@ -44,12 +33,9 @@ listen = "127.0.0.1:0"
 [log]
 stats_interval = 0
 EOF
-"$ringflow" -c "$work/netflow.toml" < /dev/null > "$work/stdout" 2> "$work/stderr" &
-pid=$!
-rf_wait 20 "ringflow's port" grep -q "listening on" "$work/stderr" ||
-  { cat "$work/stderr" >&2; fail "ringflow did not start"; }
-port=$(rf_listening_port "$work/stderr")
-murl=$(rf_serving_url "$work/stderr")
+rf_start_collector ringflow -c "$work/netflow.toml"
+port=$RF_PORT
+murl=$RF_MURL
 
 "$gen" --target "127.0.0.1:$port" --protocol ipfix --domains 12 --count 1200 --pps 5000 \
   --records 5 --seed 3 -q --truth "$work/truth.tsv"
@@ -80,7 +66,5 @@ grep -q '^ringflow_stream_datagrams_total{exporter="127.0.0.2",' <<< "$page" ||
 echo "  ok  the second exporter 127.0.0.2 is tracked"
 rej_all=$(rf_metric "$murl" ringflow_decode_rejected_total)
 echo "  sent $((sent + sent2)) datagrams; rejected $rej_all (stream_quota $quota)"
-kill -TERM "$pid"
-wait "$pid" || fail "ringflow exited $? on SIGTERM"
-pid=
+rf_stop_collector
 echo "e2e_stream_quota: PASS"

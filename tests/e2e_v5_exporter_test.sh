@@ -25,23 +25,9 @@
 # (and captured) before it.
 # Usage: e2e_v5_exporter_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build=$1
-src=$2
-ringflow=$build/ringflow
-work=$(mktemp -d)
-pid=""
-dpid=""
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2> /dev/null || true
-  [ -n "$dpid" ] && kill -9 "$dpid" 2> /dev/null || true
-  [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-. "$src/tests/support/e2e.sh"
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
 for tool in pmacctd dumpcap tshark curl; do
   command -v "$tool" > /dev/null || fail "$tool not found (scripts/deps.sh --test installs it)"
 done
@@ -90,13 +76,11 @@ listen = "127.0.0.1:0"
 [output]
 directory = "$work/out"
 EOF
-"$ringflow" -c "$work/netflow.toml" < /dev/null > "$work/stdout" 2> "$work/stderr" &
-pid=$!
-rf_wait 10 "ringflow's port" grep -q "listening on" "$work/stderr" ||
-  { cat "$work/stderr" >&2; fail "ringflow did not report its port"; }
-murl=$(rf_serving_url "$work/stderr")
+rf_start_collector ringflow -c "$work/netflow.toml"
+murl=$RF_MURL
 dumpcap -i lo -f "udp and dst port $port" -w "$work/export.pcap" > /dev/null 2> "$work/dumpcap.stderr" &
 dpid=$!
+rf_track_pid "$dpid"
 rf_wait 10 "dumpcap to capture" grep -q "Capturing on" "$work/dumpcap.stderr" ||
   { cat "$work/dumpcap.stderr" >&2; fail "dumpcap did not start"; }
 
@@ -121,13 +105,9 @@ rf_wait 10 "the sentinel after pmacctd's export" \
   fail "ringflow counted $(rf_metric "$murl" ringflow_receive_rejected_total) rejected datagrams, want the sentinel only"
 kill -INT "$dpid"
 wait "$dpid" || fail "dumpcap exited $?"
-dpid=
+rf_untrack_pid "$dpid"
 received=$(rf_metric "$murl" ringflow_receive_datagrams_total)
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-pid=
-[ "$rc" = 0 ] || { cat "$work/stderr" >&2; fail "ringflow exited $rc on SIGTERM"; }
+rf_stop_collector
 
 # tshark's decoding: one line per datagram, each field a comma-separated list
 # with one value per record (v5 records carry every field).
