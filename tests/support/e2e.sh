@@ -133,39 +133,40 @@ rf_track_dir() { RF_DIRS_TRACKED+=("$1"); }
 rf_on_cleanup() { RF_CLEANUP_HOOKS+=("$*"); }
 
 cleanup() {
-  local rc=$? i pid f failed=1
+  local rf_rc=$? rf_i rf_pid rf_f rf_failed=1
   set +e
+  # Locals are rf_-prefixed: hooks run in here and see them.
   # 77 is a skip, not a failure.
-  [ $rc -ne 0 ] && [ $rc -ne 77 ] || failed=0
-  for ((i = ${#RF_CLEANUP_HOOKS[@]} - 1; i >= 0; i--)); do
-    eval "${RF_CLEANUP_HOOKS[$i]}"
+  [ $rf_rc -ne 0 ] && [ $rf_rc -ne 77 ] || rf_failed=0
+  for ((rf_i = ${#RF_CLEANUP_HOOKS[@]} - 1; rf_i >= 0; rf_i--)); do
+    eval "${RF_CLEANUP_HOOKS[$rf_i]}"
   done
-  for pid in "${RF_PIDS_TRACKED[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -KILL "$pid" 2>/dev/null
-      wait "$pid" 2>/dev/null
+  for rf_pid in "${RF_PIDS_TRACKED[@]}"; do
+    if kill -0 "$rf_pid" 2>/dev/null; then
+      kill -KILL "$rf_pid" 2>/dev/null
+      wait "$rf_pid" 2>/dev/null
     fi
   done
   # After a failure: the logs of the collectors that were still running,
   # and of the last one started.
-  if [ $failed = 1 ]; then
-    for pid in "${RF_PIDS_TRACKED[@]}" "${RF_PID:-}"; do
-      [ -n "$pid" ] || continue
-      f=${RF_COLLECTOR_LOGS[$pid]:-}
-      [ -n "$f" ] && [ -s "$f" ] || continue
-      echo "=== $f (last lines)" >&2
-      tail -n 30 "$f" >&2
-      unset "RF_COLLECTOR_LOGS[$pid]"
+  if [ $rf_failed = 1 ]; then
+    for rf_pid in "${RF_PIDS_TRACKED[@]}" "${RF_PID:-}"; do
+      [ -n "$rf_pid" ] || continue
+      rf_f=${RF_COLLECTOR_LOGS[$rf_pid]:-}
+      [ -n "$rf_f" ] && [ -s "$rf_f" ] || continue
+      echo "=== $rf_f (last lines)" >&2
+      tail -n 30 "$rf_f" >&2
+      unset "RF_COLLECTOR_LOGS[$rf_pid]"
     done
   fi
-  for f in "${RF_DIRS_TRACKED[@]}"; do
-    if [ $failed = 1 ] || [ -n "${KEEP:-}" ]; then
-      [ -d "$f" ] && echo "=== kept $f" >&2
+  for rf_f in "${RF_DIRS_TRACKED[@]}"; do
+    if [ $rf_failed = 1 ] || [ -n "${KEEP:-}" ]; then
+      [ -d "$rf_f" ] && echo "=== kept $rf_f" >&2
     else
-      rm -rf "$f"
+      rm -rf "$rf_f"
     fi
   done
-  return $rc
+  return $rf_rc
 }
 
 rf_start_collector() {
