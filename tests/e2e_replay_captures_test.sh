@@ -147,13 +147,15 @@ csv_rows() {
 # tshark's runs for the captures above, started at once in the background
 # (a tshark start takes seconds on a busy machine); each is waited for where
 # it is used.
+# compared_here NAME VERSIONS DATA_RECORDS: the index rows this test replays
+# (v9/IPFIX, valid, with data records, in the selected set).
+compared_here() {
+  [ "$1" != capture ] && in_set "$1" && [[ $2 != *5* ]] && [[ $invalid != *" $1 "* ]] &&
+    [ "$3" -gt 0 ]
+}
 declare -A prep
 while IFS=$'\t' read -r -u 3 name _ _ versions _ _ _ data_records _ without _; do
-  [ "$name" = capture ] && continue
-  in_set "$name" || continue
-  case "$versions" in *5*) continue ;; esac
-  [[ $invalid == *" $name "* ]] && continue
-  [ "$data_records" -gt 0 ] || continue
+  compared_here "$name" "$versions" "$data_records" || continue
   pcap=$caps/pcap/$name.pcap
   dir=$work/$name
   mkdir -p "$dir"
@@ -171,11 +173,7 @@ done 3< "$caps/index.tsv"
 
 exact=0 replayed=0 onesided=0 biflows=0 records=0 keys=0 sampled=0
 while IFS=$'\t' read -r -u 3 name _ _ versions datagrams templates options_templates data_records _ without exceptions _; do
-  [ "$name" = capture ] && continue
-  in_set "$name" || continue
-  case "$versions" in *5*) continue ;; esac
-  [[ $invalid == *" $name "* ]] && continue
-  [ "$data_records" -gt 0 ] || continue
+  compared_here "$name" "$versions" "$data_records" || continue
   pcap=$caps/pcap/$name.pcap
   dir=$work/$name
   mkdir -p "$dir"
