@@ -9,7 +9,8 @@
 #                    [--systems "floor ringflow ringflow-coarse nfcapd nfacctd"]
 #                    [--keys N] [--rcvbuf BYTES] [--drain-count N] [--drain-runs N]
 #                    [--drain-rcvbuf BYTES] [--drain-systems "... ringflow-2cpu ringflow-2w"]
-#                    [--build-dir DIR] [--no-build]
+#                    [--build-dir DIR] [--no-build] [--compare REV]
+#                    [--noisy CPUS] [--retries N]
 #   scripts/bench.sh --micro [RUNS]     every microbenchmark in bench/ (not the floor)
 #   scripts/bench.sh --report [--out DIR]   re-render results.md and the plot from DIR
 #
@@ -54,6 +55,22 @@
 #   nfcapd-v9, nfcapd-ipfix   nfcapd on the same two feeds
 # Results: drain.csv, and a table in results.md with the targets of issue 15.
 #
+# Noise (issue 25): every drain row records the load average at its start and
+# end, and "other CPU": the box's busy CPU time over the drain (/proc/stat)
+# minus the system's own threads' (schedstat), per second of drain -- what
+# anything else on the box (a compiler, another test, this script's polling)
+# took meanwhile. A row above --noisy CPUS (default 0.25) is marked noisy and
+# run again, up to --retries times (default 2); the report's medians use the
+# quiet rows of a system when it has any, and say how many noisy rows each
+# system had.
+#
+# --compare REV: builds revision REV (any git revision) in a worktree of its
+# own under the build directory's parent (build/compare-SHA, kept for the
+# next run) and runs every ringflow system twice, as SYSTEM and SYSTEM@REV,
+# next to each other in the same rotation, so that a claim "this change is
+# N % faster" is a ratio from one run. The report adds a table of the medians
+# and their ratio. The generator is this tree's for both.
+#
 # Every figure is computed by scripts/bench_tool.py (the statistics, the
 # report and the plot data), from what this script collects.
 #
@@ -69,6 +86,7 @@ steps="" duration=""
 systems="floor ringflow ringflow-coarse nfcapd nfacctd"
 keys=100000 records=30 rcvbuf=33554432
 drain_count="" drain_rcvbuf=1073741824 drain_runs="" drain_systems=""
+compare="" noisy=0.25 retries=2
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -85,6 +103,9 @@ while [ $# -gt 0 ]; do
     --drain-systems) drain_systems=$2; shift ;;
     --build-dir) build_dir=$2; shift ;;
     --no-build) build=0 ;;
+    --compare) compare=$2; shift ;;
+    --noisy) noisy=$2; shift ;;
+    --retries) retries=$2; shift ;;
     --report) report_only=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -163,6 +184,20 @@ fi
 build_dir=$(cd "$build_dir" && pwd)
 ringflow=$build_dir/ringflow gen=$build_dir/ringflow-gen floor=$build_dir/bench/receive_floor_bench
 for b in "$ringflow" "$gen" "$floor"; do [ -x "$b" ] || die "not built: $b"; done
+# --compare REV: REV's collector, built from a worktree of its own (same
+# compiler, same flags, Release), used by every SYSTEM@REV row.
+base_ringflow="" compare_rev=""
+if [ -n "$compare" ]; then
+  compare_rev=$(git -C "$root" rev-parse --short "$compare^{commit}") || die "--compare: no revision '$compare'"
+  cmp_src=$(dirname "$build_dir")/compare-$compare_rev-src cmp_build=$(dirname "$build_dir")/compare-$compare_rev
+  if [ ! -d "$cmp_src" ]; then
+    git -C "$root" worktree add --detach "$cmp_src" "$compare_rev" >&2 || die "--compare: cannot check out $compare_rev"
+  fi
+  [ -f "$cmp_build/build.ninja" ] || cmake -S "$cmp_src" -B "$cmp_build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$cmp_build" --target ringflow -j "$jobs" >&2 || die "--compare: $compare_rev does not build"
+  base_ringflow=$cmp_build/ringflow
+  log "compare: this tree ($(git -C "$root" rev-parse --short HEAD)) against $compare_rev ($base_ringflow)"
+fi
 
 # ---- machine state ---------------------------------------------------------------
 [ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ] || die "needs 2 CPUs (system under test on CPU 0, generator on CPU 1)"
@@ -342,10 +377,14 @@ port=39100
 # start_sut SYSTEM DIR: starts the system pinned to CPU 0 on a free port
 # ($port), sets sut_pid/time_pid; false if it did not bind within 10 s.
 start_sut() {
-  local sys=$1 dir=$2
+  local sys=${1%@*} dir=$2
   mkdir -p "$dir"
   while ! port_free "$port"; do port=$((port + 1)); done
   local -a cmd
+  # SYSTEM@REV: the same command line with REV's collector (the cmd_
+  # functions read $ringflow when called).
+  local ringflow=$ringflow
+  [ "$1" = "$sys" ] || ringflow=$base_ringflow
   mapfile -t cmd < <("cmd_$sys" "$dir" "$port")
   # /usr/bin/time forks the system (taskset execs into it), so the system is
   # time's only child and its pid is found below.
@@ -374,7 +413,7 @@ wait_drained() { $btool wait-empty "$port" --poll=0.1 --quiet=2 --timeout=60 >/d
 # stop_sut SYSTEM: graceful stop (SIGKILL after 60 s); sets rc and appends
 # to note.
 stop_sut() {
-  local sys=$1
+  local sys=${1%@*}
   # nfacctd: the records still travel from the core process to the plugin's
   # pipe; give them time to land before the stop.
   if [ "$sys" = nfacctd ]; then sleep 2; fi
@@ -459,9 +498,9 @@ run_drain() {
   rcvbuf=$saved
   sleep 1  # let start-up work (table allocation, caches) finish first
   local -a gopts
-  read -r -a gopts <<<"$(gen_opts "$sys")"
+  read -r -a gopts <<<"$(gen_opts "${sys%@*}")"
   local pre_flows=0
-  if [[ $sys == *-warm ]]; then
+  if [[ ${sys%@*} == *-warm ]]; then
     run_gen 1 -q --target "127.0.0.1:$port" --pps 0 --count "$drain_count" \
       "${gopts[@]}" --records "$records" --truth "$dir/warmup.tsv" 2>"$dir/gen.stderr" ||
       note="generator failed"
@@ -486,10 +525,13 @@ run_drain() {
   read -r queued drops0 < <(udp_sock "$port")
   [ "${drops0:-0}" = 0 ] || note="${note:+$note; }socket overflowed while frozen"
   $btool threads "$sut_pid" >"$dir/threads.0"
+  local load0
+  load0=$(cut -d' ' -f1 /proc/loadavg)
   # Thaws the tree and polls the socket every 5 ms until it is empty (this
   # script runs on CPU 1, away from the system); the time is taken from the
   # thaw, inside the tool.
-  secs=$($btool wait-empty "$port" --poll=0.005 --quiet=1 --timeout=60 --thaw="${pids//$'\n'/,}") ||
+  secs=$($btool wait-empty "$port" --poll=0.005 --quiet=1 --timeout=60 --thaw="${pids//$'\n'/,}" \
+    --busy-out="$dir/busy") ||
     note="${note:+$note; }not drained after 60 s"
   $btool threads "$sut_pid" >"$dir/threads.1"
   local hwm rss m=""
@@ -506,17 +548,30 @@ run_drain() {
     drain_s="$secs" delivered_flows=$((got - pre_flows)) \
     sent_flows="$($btool truth "$dir/truth.tsv" flows)" records="$records" hwm_kb="$hwm" rss_kb="$rss" \
     threads_before="$dir/threads.0" threads_after="$dir/threads.1" metrics="$m" exit="$rc" \
-    note="$note" >&2
+    load_start="$load0" load_end="$(cut -d' ' -f1 /proc/loadavg)" \
+    busy_s="$(cat "$dir/busy" 2>/dev/null)" noisy="$noisy" note="$note" >&2
   keep_logs "$sys" "drain$run" "$dir"
 }
 
 # ---- the runs: steps interleaved, order rotated ----------------------------------
 read -r -a sys_list <<<"$systems"
 for s in "${sys_list[@]}"; do
-  declare -F "cmd_$s" >/dev/null || die "unknown system '$s' (floor ringflow ringflow-coarse nfcapd nfacctd)"
+  declare -F "cmd_${s%@*}" >/dev/null || die "unknown system '$s' (floor ringflow ringflow-coarse nfcapd nfacctd)"
 done
 read -r -a drain_list <<<"$drain_systems"
+# with_compare LIST...: each ringflow system followed by its @REV twin.
+with_compare() {
+  local s
+  for s in "$@"; do
+    echo "$s"
+    if [ -n "$compare_rev" ] && [[ $s == ringflow* ]]; then echo "$s@$compare_rev"; fi
+  done
+}
+mapfile -t sys_list < <(with_compare "${sys_list[@]}")
+mapfile -t drain_list < <(with_compare "${drain_list[@]}")
+systems="${sys_list[*]}" drain_systems="${drain_list[*]}"
 for s in "${drain_list[@]}"; do
+  s=${s%@*}
   declare -F "cmd_$s" >/dev/null ||
     die "unknown system '$s' (floor ringflow ringflow-coarse nfcapd nfacctd ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x ringflow-v9 ringflow-ipfix nfcapd-v9 nfcapd-ipfix)"
 done
@@ -538,7 +593,16 @@ if [ "$drain_count" -gt 0 ]; then
     echo "$drain_rcvbuf" >/proc/sys/net/core/rmem_max
   for ((run = 1; run <= drain_runs; run++)); do
     n=${#drain_list[@]}
-    for ((j = 0; j < n; j++)); do run_drain "${drain_list[$(((j + run) % n))]}"; done
+    for ((j = 0; j < n; j++)); do
+      sys=${drain_list[$(((j + run) % n))]}
+      run_drain "$sys"
+      # A noisy row (see the header) is run again, at most --retries times.
+      for ((r = 0; r < retries; r++)); do
+        $btool last-noisy "$drain_csv" "$sys" || break
+        log "$sys: drain $run was noisy (other CPU above $noisy); again ($((r + 1)) of $retries)"
+        run_drain "$sys"
+      done
+    done
   done
 fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -546,7 +610,7 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 # ---- report and plot ---------------------------------------------------------------
 # The run's parameters go to run.env so that --report can render again later.
 {
-  for v in machine load_start load_end duration keys records rcvbuf systems drain_systems; do
+  for v in machine load_start load_end duration keys records rcvbuf systems drain_systems compare_rev noisy; do
     printf '%s=%q\n' "$v" "${!v}"
   done
   printf 'run_date=%q\n' "$(date -u +%Y-%m-%dT%H:%MZ)"

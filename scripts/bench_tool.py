@@ -7,7 +7,10 @@ and the plot data). Python 3 standard library only.
   bench_tool.py wait-empty PORT [--poll=S] [--quiet=N] [--timeout=S] [--thaw=PID,...]
                                      waits until that socket's queue is empty (N polls in a
                                      row), timing from the SIGCONT of the --thaw PIDs (if
-                                     any); prints the seconds it took; exit 3 on time-out
+                                     any); prints the seconds it took; exit 3 on time-out;
+                                     --busy-out=FILE: also writes the box's busy CPU seconds
+                                     over the same window there (/proc/stat)
+  bench_tool.py last-noisy CSV SYSTEM  exit 0 if SYSTEM's last drain row is noisy, else 1
   bench_tool.py rcvbuf-errors        the box's Udp RcvbufErrors (/proc/net/snmp)
   bench_tool.py tree PID             "CPU_S HWM_KB RSS_KB" of PID and its descendants
   bench_tool.py threads PID          one line per thread: "NAME RUNTIME_NS" (schedstat)
@@ -46,6 +49,14 @@ def sock(port):
             if p[1] == want:
                 return int(p[4].split(":")[1], 16), int(p[-1])
     return None
+
+
+def busy_s():
+    """The box's busy CPU seconds since boot, all CPUs (/proc/stat: user nice system
+    irq softirq steal)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)) / CLK_TCK
 
 
 def rcvbuf_errors():
@@ -162,7 +173,7 @@ STEP_COLS = ("step_pps,system,order,offered_dps,send_s,sent_datagrams,sent_flows
              "delivered_pct,loss_pct,socket_drops,rcvbuf_errors,cpu_s,peak_rss_kb,exit,note").split(",")
 DRAIN_COLS = ("run,system,sent_datagrams,queued_bytes,drain_s,delivered_flows,delivered_pct,"
               "drained_dps,peak_rss_kb,rss_kb,reactor_ns,worker_ns,other_ns,worker_flows,"
-              "enobufs,keys,exit,note").split(",")
+              "enobufs,keys,load_start,load_end,other_cpus,noisy,exit,note").split(",")
 
 
 def kv(args):
@@ -238,8 +249,10 @@ def thread_ns(before, after, datagrams):
         role = "reactor" if name.startswith("rf-reactor") else \
             "worker" if name.startswith("rf-worker") else "other"
         roles[role] += spent
-    return {k: ("%.0f" % (v / datagrams) if datagrams and (v or k == "other") else "")
-            for k, v in roles.items()}
+    out = {k: ("%.0f" % (v / datagrams) if datagrams and (v or k == "other") else "")
+           for k, v in roles.items()}
+    out["total_s"] = sum(roles.values()) / 1e9
+    return out
 
 
 def drain_row(path, a):
@@ -261,13 +274,24 @@ def drain_row(path, a):
     if a.get("threads_before"):
         ns = thread_ns(a["threads_before"], a["threads_after"], sent_d)
         row.update(reactor_ns=ns["reactor"], worker_ns=ns["worker"], other_ns=ns["other"])
+        # What else ran on the box meanwhile, in CPUs: its busy time over the
+        # drain minus the system's own threads' (this script's polling counts).
+        box = num(a.get("busy_s"), -1)
+        if box >= 0 and secs > 0:
+            other = max(0.0, box - ns["total_s"]) / secs
+            row["other_cpus"] = "%.2f" % other
+            limit = num(a.get("noisy"), 0.25)
+            row["noisy"] = "1" if other > limit else "0"
+            if other > limit:
+                note_add(row, "noisy: %.2f other CPUs" % other)
     m = re.search(r"worker_flows=(\S*) enobufs=(\d+) keys=(\d+)", a.get("metrics", ""))
     if m:
         row.update(worker_flows=m.group(1), enobufs=m.group(2), keys=m.group(3))
     append_row(path, DRAIN_COLS, row)
-    print("%-16s drain %s: %7s datagrams in %6s s: %7s dg/s delivered (%s %% of sent), rss %s kB"
-          "%s%s%s" % (row["system"], row["run"], sent_d, a.get("drain_s"), row["drained_dps"],
-                      row["delivered_pct"], row.get("peak_rss_kb") or "-",
+    print("%-16s drain %s: %7s datagrams in %6s s: %7s dg/s delivered (%s %% of sent), rss %s kB, "
+          "load %s, other %s CPUs%s%s%s" % (row["system"], row["run"], sent_d, a.get("drain_s"),
+                      row["drained_dps"], row["delivered_pct"], row.get("peak_rss_kb") or "-",
+                      row.get("load_start") or "-", row.get("other_cpus") or "-",
                       ", reactor %s ns/dg" % row["reactor_ns"] if row.get("reactor_ns") else "",
                       ", worker %s ns/dg" % row["worker_ns"] if row.get("worker_ns") else "",
                       "  (%s)" % row["note"] if row.get("note") else ""))
@@ -402,9 +426,17 @@ def report(d):
         p("")
     drained = {}
     dn = {}
+    noisy_n = {}
     for r in drain_rows:
         if r["exit"] != "nostart":
             dn.setdefault(r["system"], []).append(r)
+    # The medians use a system's quiet rows when it has any (bench.sh runs a
+    # noisy row again); how many were noisy is shown beside them.
+    for sy, rs in dn.items():
+        quiet = [r for r in rs if r.get("noisy") != "1"]
+        noisy_n[sy] = len(rs) - len(quiet) if quiet else len(rs)
+        if quiet:
+            dn[sy] = quiet
     if dn:
         p("Capacity by drain (each system frozen, its socket filled, then thawed; delivered "
           "datagrams / time until its socket is empty; no generator running meanwhile). Median "
@@ -412,10 +444,14 @@ def report(d):
           "(/proc/PID/task/*/schedstat) / datagrams; `other` is every other thread (the flusher "
           "and sinks, or the whole process for the others). Peak RSS: VmHWM over the process "
           "tree.\n")
-        p("| system | what | datagrams queued | runs | delivered | drained rate (datagrams/s) "
-          "| vs floor | reactor ns/dg | worker ns/dg | other ns/dg | RSS after / peak | keys "
-          "| records per worker |")
-        p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        p("Runs: the quiet runs the medians use, and (+N noisy) the runs left out because "
+          "something else took more than %s CPUs of the box meanwhile; (all noisy): no run was "
+          "quiet, and the medians use them all. Load: the 1-minute load average at the drains' starts, min .. max.\n"
+          % env.get("noisy", "0.25"))
+        p("| system | what | datagrams queued | runs | load | delivered | drained rate "
+          "(datagrams/s) | vs floor | reactor ns/dg | worker ns/dg | other ns/dg | RSS after / "
+          "peak | keys | records per worker |")
+        p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for sy in dsystems:
             if sy in dn:
                 drained[sy] = median_range([num(r["drained_dps"]) for r in dn[sy]])
@@ -433,12 +469,29 @@ def report(d):
             rss = [num(r["rss_kb"]) for r in rs if r.get("rss_kb")]
             mem = "%s / %s" % (mb(max(rss)) if rss else "-", mb(max(hwm)) if hwm else "-")
             split = [r["worker_flows"] for r in rs if r.get("worker_flows")]
-            p("| %s | %s | %s | %d | %.2f %% | **%s** (%s .. %s) | %s | %s | %s | %s | %s | %s | %s |"
-              % (sy, DESCRIPTIONS.get(sy, ""), rs[0]["sent_datagrams"], len(rs),
+            loads = [num(r["load_start"]) for r in rs if r.get("load_start")]
+            p("| %s | %s | %s | %d%s | %s | %.2f %% | **%s** (%s .. %s) | %s | %s | %s | %s | %s | %s | %s |"
+              % (sy, describe(sy), rs[0]["sent_datagrams"], len(rs),
+                 "" if not noisy_n.get(sy) else
+                 " (all noisy)" if noisy_n[sy] == len(rs) else " (+%d noisy)" % noisy_n[sy],
+                 "%.2f .. %.2f" % (min(loads), max(loads)) if loads else "-",
                  statistics.median(num(r["delivered_pct"]) for r in rs), rate(med), rate(lo),
                  rate(hi), "%.0f %%" % (100 * med / fl) if fl else "-", mid("reactor_ns"),
                  mid("worker_ns"), mid("other_ns"), mem, mid("keys"),
                  split[-1].replace("/", " / ") if split else "-"))
+        p("")
+    rev = env.get("compare_rev")
+    if rev and drained:
+        p("Against %s (--compare; the same rotation, the same generator): median drained rate "
+          "of each ringflow system and of its %s build, and their ratio.\n" % (rev, rev))
+        p("| system | this tree (datagrams/s) | %s | this / %s |" % (rev, rev))
+        p("|---|---:|---:|---:|")
+        for sy in dsystems:
+            twin = sy + "@" + rev
+            if "@" in sy or sy not in drained or twin not in drained:
+                continue
+            a, b = drained[sy][0], drained[twin][0]
+            p("| %s | %s | %s | %s |" % (sy, rate(a), rate(b), "%.3f" % (a / b) if b else "-"))
         p("")
     p("Targets (issue 15; same run):\n")
     for line in targets(ll, drained, dn):
@@ -480,6 +533,13 @@ DESCRIPTIONS = {
     "nfcapd-v9": "1 CPU, NetFlow v9 (IPv4)",
     "nfcapd-ipfix": "1 CPU, IPFIX (half the keys IPv6)",
 }
+
+
+def describe(system):
+    """The DESCRIPTIONS line of a system; SYSTEM@REV: the same, built from REV."""
+    base, _, rev = system.partition("@")
+    d = DESCRIPTIONS.get(base, "")
+    return "%s; built from %s" % (d, rev) if rev else d
 
 
 def targets(ll, drained, dn):
@@ -583,16 +643,23 @@ def main(argv):
             except OSError:
                 pass
         t0 = time.monotonic()
+        b0 = busy_s()
         seen = 0
         while time.monotonic() - t0 < timeout:
             s = sock(port)
             seen = seen + 1 if not s or s[0] == 0 else 0
             if seen >= quiet:
                 print("%.3f" % (time.monotonic() - t0))
+                if opt.get("busy-out"):
+                    with open(opt["busy-out"], "w") as f:
+                        f.write("%.3f\n" % (busy_s() - b0))
                 return 0
             time.sleep(poll)
         print("%.3f" % (time.monotonic() - t0))
         return 3
+    elif cmd == "last-noisy":
+        rows = [r for r in read_csv(args[0]) if r["system"] == args[1]]
+        return 0 if rows and rows[-1].get("noisy") == "1" else 1
     elif cmd == "rcvbuf-errors":
         print(rcvbuf_errors())
     elif cmd == "tree":
