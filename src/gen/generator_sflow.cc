@@ -15,8 +15,6 @@ namespace {
 
 constexpr uint32_t kPeerAs = 64500;  // RFC 5398's documentation AS: this router's
 
-uint32_t transport_bytes(uint8_t proto) { return proto == 6 ? 20 : 8; }
-
 }  // namespace
 
 uint32_t Generator::sflow_sources() const {
@@ -49,7 +47,7 @@ void Generator::sflow_sample_of(const Stream& s, uint32_t k, const FlowCounters&
   m.vxlan = cfg_.vxlan;
   // One packet of the flow: the flow's mean packet size, at least the headers.
   const uint32_t per_packet = c.packets ? c.octets / c.packets : c.octets;
-  m.ip_length = std::max(per_packet, (m.v6 ? 40u : 20u) + transport_bytes(fk.proto));
+  m.ip_length = std::max(per_packet, (m.v6 ? 40u : 20u) + sflow_l4_min(m));
   // Ethernet pads a frame to 64 bytes (FCS included).
   m.frame_length = std::max(64u, sflow_l2_overhead(m) + m.ip_length + kFcsLength);
   m.header_length = std::min(cfg_.header_bytes, m.frame_length - kFcsLength);

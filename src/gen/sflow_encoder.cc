@@ -61,6 +61,19 @@ void put_ipv4_header(uint8_t* h, uint8_t tos, uint32_t total, uint8_t proto, uin
 
 }  // namespace
 
+bool sflow_icmp_error(const SflowSample& s) {
+  const uint8_t type = static_cast<uint8_t>(s.dst_port >> 8);
+  if (s.protocol == 1) return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+  if (s.protocol == 58) return type >= 1 && type <= 4;
+  return false;
+}
+
+uint32_t sflow_l4_min(const SflowSample& s) {
+  if (s.protocol == 6) return 20;
+  if (s.protocol == 17) return 8;
+  return sflow_icmp_error(s) ? 8 + (s.v6 ? 40u : 20u) + 8 : 8;
+}
+
 uint32_t sflow_l2_overhead(const SflowSample& s) {
   return 14 + (s.vlan ? 4 : 0) + (s.mpls_label ? 4 : 0) + (s.vxlan ? kVxlanOverhead : 0);
 }
@@ -148,10 +161,34 @@ size_t sflow_write_frame(uint8_t* out, size_t room, const SflowSample& s) {
     csum_at = o + 6;
     o += 8;
   } else {
-    f[o] = static_cast<uint8_t>(s.dst_port >> 8);
+    const uint8_t type = static_cast<uint8_t>(s.dst_port >> 8);
+    f[o] = type;
     f[o + 1] = static_cast<uint8_t>(s.dst_port);
     csum_at = o + 2;
     o += 8;
+    if (sflow_icmp_error(s)) {
+      // An ICMP error quotes the packet that caused it: its IP header and
+      // first 8 bytes (a UDP datagram from dst back to src).
+      if (s.v6) {
+        store_be32(f + o, 6u << 28);
+        store_be16(f + o + 4, 8);
+        f[o + 6] = 17;
+        f[o + 7] = 1;
+        std::memcpy(f + o + 8, s.dst.bytes.data(), 16);
+        std::memcpy(f + o + 24, s.src.bytes.data(), 16);
+        o += 40;
+      } else {
+        put_ipv4_header(f + o, 0, 28, 17, s.dst.v4(), s.src.v4());
+        f[o + 8] = 1;
+        store_be16(f + o + 10, 0);
+        store_be16(f + o + 10, fold(sum16(f + o, 20)));
+        o += 20;
+      }
+      store_be16(f + o, 33434);
+      store_be16(f + o + 2, 33435);
+      store_be16(f + o + 4, 8);
+      o += 8;
+    }
   }
   // Transport checksum: the payload is zeros, so the sum covers the pseudo
   // header (not for ICMPv4) and the transport header only.

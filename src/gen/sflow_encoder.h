@@ -113,6 +113,13 @@ uint32_t sflow_l2_overhead(const SflowSample& s);
 // a raw header shorter than this is cut.
 uint32_t sflow_headers_end(const SflowSample& s);
 
+// ICMP / ICMPv6 error types (they quote the invoking packet's IP header and
+// 8 bytes, which the frame carries).
+bool sflow_icmp_error(const SflowSample& s);
+// The smallest transport part of the packet: TCP 20, UDP 8, ICMP 8, an ICMP
+// error 8 + the quoted IP header + 8.
+uint32_t sflow_l4_min(const SflowSample& s);
+
 // One flow sample with its records; 0 when it does not fit in room.
 size_t sflow_write_flow_sample(uint8_t* p, size_t room, const SflowSample& s, bool expanded);
 // One counter sample with one generic interface counter record.
