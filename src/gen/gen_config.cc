@@ -276,7 +276,8 @@ std::string validate(const GenConfig& c) {
         c.template_separate)
       return "--protocol v5: the options --ipv6-share, --varlen, --enterprise, --domains, "
              "--samplers, --ipfix-time, --template-*, --redefine-every, --withdraw-every and "
-             "--domain-collision need --protocol v9 or ipfix";
+             "--domain-collision need --protocol v9 or ipfix (--ipv6-share and --samplers: or "
+             "sflow)";
   } else {
     if (c.sampling_raw != 0)
       return "--sampling: with --protocol v9/ipfix give the rate as --sampling N or --samplers";

@@ -303,7 +303,7 @@ size_t sflow_write_flow_sample(uint8_t* p, size_t room, const SflowSample& s, bo
     store_be32(q, s.src_port);
     store_be32(q + 4, s.dst_port);
     store_be32(q + 8, s.tcp_flags);
-    store_be32(q + 12, v6 ? s.tos : s.tos);  // IPv4 tos / IPv6 priority
+    store_be32(q + 12, s.tos);  // IPv4 tos / IPv6 priority
     q += 16;
   }
   if (s.records & kSflowRecSwitch) {
