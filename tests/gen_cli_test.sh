@@ -55,6 +55,19 @@ expect 2 "--sampling: with --protocol ipfix expected a rate" -- --protocol ipfix
 expect 2 "--template-refresh: expected N datagrams" -- --protocol v9 --template-refresh 20,x
 expect 2 "--domain-collision: needs --domains 2" -- --protocol ipfix --domain-collision
 expect 2 "--malformed-class: expected at least one class that --protocol v9" -- --protocol v9 --malformed-class count_zero
+# sFlow options
+expect 2 "only with --protocol sflow" -- --vxlan
+expect 2 "only with --protocol sflow" -- --protocol ipfix --drops 0.1
+expect 2 "--sub-agents: only with --protocol sflow" -- --sub-agents 2
+expect 2 "--domains: with --protocol sflow give --sub-agents" -- --protocol sflow --domains 2
+expect 2 "--sflow-records: expected a list" -- --protocol sflow --sflow-records header,bogus
+expect 2 "--sflow-records: expected a list" -- --protocol sflow --sflow-records switch
+expect 2 "--mpls and --vxlan: give one" -- --protocol sflow --mpls --vxlan
+expect 2 "--header-bytes: expected 14..128" -- --protocol sflow --header-bytes 200
+expect 2 "--cut-headers: needs the header record" -- --protocol sflow --sflow-records ip --cut-headers 0.1
+expect 2 "apply to v9/ipfix only" -- --protocol sflow --template-separate
+expect 2 "--malformed-class: expected at least one class that --protocol sflow" -- --protocol sflow --malformed-class count_zero
+expect 2 "--malformed-class: expected at least one class that --protocol v5" -- --malformed-class agent_type
 
 # A real run on loopback to a port nobody listens on (ICMP unreachable is
 # fine: UDP sends still succeed). The truth must be readable with awk.

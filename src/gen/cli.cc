@@ -14,7 +14,7 @@ CliResult parse_cli(int argc, const char* const* argv) {
   c = default_config();
 
   CLI::App app{
-      "ringflow-gen: NetFlow v5, v9 and IPFIX load generator with ground truth.\n"
+      "ringflow-gen: NetFlow v5, v9, IPFIX and sFlow v5 load generator with ground truth.\n"
       "Sends spec-correct datagrams (or replays a capture) to --target and writes\n"
       "what it sent to --truth. See docs/generator.md.",
       "ringflow-gen"};
@@ -22,7 +22,8 @@ CliResult parse_cli(int argc, const char* const* argv) {
   app.get_formatter()->column_width(34);
 
   std::string target = "127.0.0.1:2055", mode = "auto", sampling, classes, protocol = "v5",
-              samplers, refresh, ipfix_time = "ms";
+              samplers, refresh, ipfix_time = "ms", sflow_records;
+  uint32_t sub_agents = 1;
   std::optional<uint64_t> uptime_start;
   app.add_option("--target", target, "Collector address HOST:PORT or [V6]:PORT")
       ->capture_default_str();
@@ -37,10 +38,12 @@ CliResult parse_cli(int argc, const char* const* argv) {
   app.add_option("--count", c.count, "Datagrams to generate over all exporters (0 = no limit)");
   app.add_option("--threads", c.threads, "Sender threads")->capture_default_str();
   app.add_option("--batch", c.batch, "Max datagrams per sendmmsg (1..256)")->capture_default_str();
-  app.add_option("--protocol", protocol, "Export protocol: v5, v9 or ipfix")
-      ->check(CLI::IsMember({"v5", "v9", "ipfix"}))
+  app.add_option("--protocol", protocol, "Export protocol: v5, v9, ipfix or sflow (sFlow v5)")
+      ->check(CLI::IsMember({"v5", "v9", "ipfix", "sflow"}))
       ->capture_default_str();
-  app.add_option("--records", c.records, "Records per datagram (1..30)")->capture_default_str();
+  app.add_option("--records", c.records,
+                 "Records per datagram (1..30); sflow: flow samples per datagram")
+      ->capture_default_str();
   app.add_option("--exporters", c.exporters, "Exporter streams")->capture_default_str();
   app.add_option("--keys", c.keys, "Distinct 5-tuples")->capture_default_str();
   app.add_option("--zipf", c.zipf, "Zipf exponent of key popularity (0 = uniform)")
@@ -48,15 +51,36 @@ CliResult parse_cli(int argc, const char* const* argv) {
   app.add_option("--seed", c.seed, "Random seed (same seed, same traffic)")->capture_default_str();
   app.add_option("--sampling", sampling,
                  "v5: header sampling field MODE:INTERVAL (e.g. 1:100); v9/ipfix: 1-in-N "
-                 "announced in options data");
+                 "announced in options data; sflow: every source's rate N");
   app.add_option("--samplers", samplers,
-                 "v9/ipfix: sampler rates, one sampler per rate (e.g. 100,1000)");
+                 "v9/ipfix: sampler rates, one sampler per rate (e.g. 100,1000); sflow: one "
+                 "source (ifIndex 1, 2, ...) per rate");
   app.add_option("--template-refresh", refresh,
                  "v9/ipfix: templates every N datagrams and/or S seconds: N, Ns, or N,Ss "
                  "(default 20,1800s; 0 = never)");
   app.add_flag("--template-separate", c.template_separate,
                "v9/ipfix: templates in their own datagram, not in front of data");
-  app.add_option("--ipv6-share", c.ipv6_share, "v9/ipfix: fraction of keys that are IPv6");
+  app.add_option("--ipv6-share", c.ipv6_share, "v9/ipfix/sflow: fraction of keys that are IPv6");
+  app.add_option("--sub-agents", sub_agents, "sflow: sub-agents (sub_agent_id 0..N-1) per agent");
+  app.add_option("--sflow-records", sflow_records,
+                 "sflow: flow records per sample, from header,ip,switch,router,gateway "
+                 "(default header,switch,router,gateway)");
+  app.add_flag("--expanded", c.sflow_expanded,
+               "sflow: expanded flow and counter samples (0:3, 0:4) instead of compact");
+  app.add_flag("--agent-ipv6", c.agent_ipv6, "sflow: odd agents announce an IPv6 agent address");
+  app.add_option("--counter-every", c.counter_every,
+                 "sflow: a counter datagram every N datagrams of an agent (0 = never)")
+      ->capture_default_str();
+  app.add_option("--header-bytes", c.header_bytes,
+                 "sflow: most bytes of a packet a raw header copies (14..128)")
+      ->capture_default_str();
+  app.add_flag("--vlan", c.vlan, "sflow: 802.1Q-tagged frames (VLAN 100 + source)");
+  app.add_flag("--mpls", c.mpls, "sflow: one MPLS label between Ethernet and IP");
+  app.add_flag("--vxlan", c.vxlan, "sflow: packets inside VXLAN (UDP 4789)");
+  app.add_option("--drops", c.agent_drops,
+                 "sflow fault: probability the agent drops a sample (counted in drops)");
+  app.add_option("--cut-headers", c.cut_headers,
+                 "sflow fault: probability a raw header is cut before its key is complete");
   app.add_flag("--varlen", c.varlen, "ipfix: add a variable-length applicationName field");
   app.add_flag("--enterprise", c.enterprise,
                "ipfix: add an enterprise-specific field the collector must skip");
@@ -92,7 +116,8 @@ CliResult parse_cli(int argc, const char* const* argv) {
   app.add_option("--malformed-class", classes,
                  "Malformed classes to draw from: all, or a list of too_short,bad_version,"
                  "count_zero,count_too_large,truncated,length_mismatch,trailing_bytes,garbage "
-                 "(v5), set_length,zero_fields,var_overflow,ipfix_length (v9/ipfix)");
+                 "(v5), set_length,zero_fields,var_overflow,ipfix_length (v9/ipfix), "
+                 "agent_type,sample_length,record_length,sample_count,header_length (sflow)");
   app.add_option("--replay", c.replay_path, "Replay the UDP payloads of this pcap file")
       ->check(CLI::ExistingFile);
   app.add_option("--replay-speed", c.replay_speed,
@@ -147,8 +172,28 @@ CliResult parse_cli(int argc, const char* const* argv) {
   c.exporter_mode = mode == "addr"   ? ExporterMode::kAddr
                     : mode == "port" ? ExporterMode::kPort
                                      : ExporterMode::kAuto;
-  c.protocol = protocol == "v9" ? Protocol::kV9 : protocol == "ipfix" ? Protocol::kIpfix
-                                                                       : Protocol::kV5;
+  c.protocol = protocol == "v9"      ? Protocol::kV9
+               : protocol == "ipfix" ? Protocol::kIpfix
+               : protocol == "sflow" ? Protocol::kSflow
+                                     : Protocol::kV5;
+  // sFlow's IANA port when no target was given.
+  if (c.protocol == Protocol::kSflow && !app.count("--target"))
+    c.target = *Endpoint::parse("127.0.0.1:6343");
+  if (app.count("--sub-agents")) {
+    if (c.protocol != Protocol::kSflow) return fail("--sub-agents: only with --protocol sflow");
+    c.domains = sub_agents;
+  } else if (c.protocol == Protocol::kSflow && app.count("--domains")) {
+    return fail("--domains: with --protocol sflow give --sub-agents");
+  }
+  if (!sflow_records.empty()) {
+    if (c.protocol != Protocol::kSflow) return fail("--sflow-records: only with --protocol sflow");
+    std::string bad;
+    auto m = parse_sflow_records(sflow_records, &bad);
+    if (!m)
+      return fail("--sflow-records: expected a list of header,ip,switch,router,gateway with "
+                  "header or ip, found '" + bad + "'");
+    c.sflow_records = *m;
+  }
   c.ipfix_delta_time = ipfix_time == "delta";
   if (app.count("--ipfix-time") && c.protocol != Protocol::kIpfix)
     return fail("--ipfix-time: only with --protocol ipfix");

@@ -12,7 +12,9 @@ namespace {
 constexpr std::array<std::string_view, kMalformedClasses> kNames = {
     "too_short",  "bad_version",     "count_zero",     "count_too_large",
     "truncated",  "length_mismatch", "trailing_bytes", "garbage",
-    "set_length", "zero_fields",     "var_overflow",   "ipfix_length"};
+    "set_length", "zero_fields",     "var_overflow",   "ipfix_length",
+    "agent_type", "sample_length",   "record_length",  "sample_count",
+    "header_length"};
 
 std::string fmt(const char* f, double a) {
   char buf[160];
@@ -34,7 +36,7 @@ bool prob_ok(double p) { return std::isfinite(p) && p >= 0 && p <= 1; }
 }  // namespace
 
 std::string_view protocol_name(Protocol p) {
-  return p == Protocol::kV5 ? "v5" : p == Protocol::kV9 ? "v9" : "ipfix";
+  return p == Protocol::kV5 ? "v5" : p == Protocol::kV9 ? "v9" : p == Protocol::kIpfix ? "ipfix" : "sflow";
 }
 
 bool applies(MalformedClass c, Protocol p) {
@@ -51,10 +53,16 @@ bool applies(MalformedClass c, Protocol p) {
       return p == Protocol::kV5;
     case MalformedClass::kSetLength:
     case MalformedClass::kZeroFields:
-      return p != Protocol::kV5;
+      return p == Protocol::kV9 || p == Protocol::kIpfix;
     case MalformedClass::kVarOverflow:
     case MalformedClass::kIpfixLength:
       return p == Protocol::kIpfix;
+    case MalformedClass::kAgentType:
+    case MalformedClass::kSampleLength:
+    case MalformedClass::kRecordLength:
+    case MalformedClass::kSampleCount:
+    case MalformedClass::kHeaderLength:
+      return p == Protocol::kSflow;
   }
   return false;
 }
@@ -91,6 +99,11 @@ Reject expected_reject(MalformedClass c) {
       return Reject::kIpfixLength;
     case MalformedClass::kZeroFields:
     case MalformedClass::kVarOverflow:
+    case MalformedClass::kAgentType:  // sFlow: expected_sflow_reject()
+    case MalformedClass::kSampleLength:
+    case MalformedClass::kRecordLength:
+    case MalformedClass::kSampleCount:
+    case MalformedClass::kHeaderLength:
       return Reject::kNone;
   }
   return Reject::kNone;
@@ -126,6 +139,31 @@ std::optional<uint16_t> parse_sampling(std::string_view text) {
     return std::nullopt;
   }
   return static_cast<uint16_t>(mode << 14 | interval);
+}
+
+std::optional<uint32_t> parse_sflow_records(std::string_view text, std::string* bad) {
+  static constexpr std::pair<std::string_view, uint32_t> kRec[] = {
+      {"header", kSflowRecHeader}, {"ip", kSflowRecIp},           {"switch", kSflowRecSwitch},
+      {"router", kSflowRecRouter}, {"gateway", kSflowRecGateway}};
+  uint32_t mask = 0;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto name = text.substr(0, comma);
+    uint32_t bit = 0;
+    for (const auto& [n, b] : kRec)
+      if (n == name) bit = b;
+    if (bit == 0) {
+      if (bad) *bad = std::string(name);
+      return std::nullopt;
+    }
+    mask |= bit;
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+  }
+  if ((mask & (kSflowRecHeader | kSflowRecIp)) == 0) {
+    if (bad) *bad = "(neither header nor ip)";
+    return std::nullopt;
+  }
+  return mask;
 }
 
 std::optional<uint32_t> parse_malformed_list(std::string_view text, std::string* bad) {
@@ -195,14 +233,51 @@ std::string validate(const GenConfig& c) {
       return "--malformed-class: expected at least one class that --protocol " +
              std::string(protocol_name(c.protocol)) + " sends (see docs/generator.md)";
   }
-  if (!c.templated()) {
+  if (c.protocol != Protocol::kSflow &&
+      (c.sflow_records != kSflowRecDefault || c.sflow_expanded || c.agent_ipv6 ||
+       c.counter_every != 20 || c.header_bytes != 128 || c.vlan || c.mpls || c.vxlan ||
+       c.agent_drops > 0 || c.cut_headers > 0))
+    return "--sflow-records, --expanded, --agent-ipv6, --counter-every, --header-bytes, --vlan, "
+           "--mpls, --vxlan, --drops and --cut-headers: only with --protocol sflow";
+  if (c.sflow()) {
+    if (!(std::isfinite(c.ipv6_share) && c.ipv6_share >= 0 && c.ipv6_share <= 1))
+      return fmt("--ipv6-share: expected a fraction in 0..1, found %g", c.ipv6_share);
+    if (c.domains < 1 || c.domains > 256)
+      return fmt("--sub-agents: expected 1..256, found %g", c.domains);
+    if (uint64_t{c.exporters} * c.domains > 65534)
+      return "--exporters x --sub-agents: expected at most 65534 streams";
+    if (c.sampler_rates.size() > 8)
+      return fmt("--samplers: expected at most 8 sources, found %g",
+                 static_cast<double>(c.sampler_rates.size()));
+    for (uint32_t r : c.sampler_rates)
+      if (r < 1 || r > 1000000)
+        return fmt("--samplers: expected rates in 1..1000000, found %g", r);
+    if (c.sampling_raw != 0)
+      return "--sampling: with --protocol sflow give the rate as --sampling N or --samplers";
+    if (c.header_bytes < 14 || c.header_bytes > 128)
+      return fmt("--header-bytes: expected 14..128, found %g", c.header_bytes);
+    if (c.mpls && c.vxlan) return "--mpls and --vxlan: give one encapsulation";
+    if (!prob_ok(c.agent_drops))
+      return fmt("--drops: expected a probability in 0..1, found %g", c.agent_drops);
+    if (!prob_ok(c.cut_headers))
+      return fmt("--cut-headers: expected a probability in 0..1, found %g", c.cut_headers);
+    if (c.cut_headers > 0 && !(c.sflow_records & kSflowRecHeader))
+      return "--cut-headers: needs the header record (--sflow-records header,...)";
+    if (c.varlen || c.enterprise || c.ipfix_delta_time || c.template_delay > 0 ||
+        c.redefine_every > 0 || c.withdraw_every > 0 || c.domain_collision ||
+        c.template_separate || c.sequence_includes_current)
+      return "--protocol sflow: the template options (--varlen, --enterprise, --ipfix-time, "
+             "--template-*, --redefine-every, --withdraw-every, --domain-collision, "
+             "--sequence-includes-current) apply to v9/ipfix only";
+  } else if (!c.templated()) {
     if (c.ipv6_share > 0 || c.varlen || c.enterprise || c.domains != 1 ||
         !c.sampler_rates.empty() || c.ipfix_delta_time || c.template_delay > 0 ||
         c.redefine_every > 0 || c.withdraw_every > 0 || c.domain_collision ||
         c.template_separate)
       return "--protocol v5: the options --ipv6-share, --varlen, --enterprise, --domains, "
              "--samplers, --ipfix-time, --template-*, --redefine-every, --withdraw-every and "
-             "--domain-collision need --protocol v9 or ipfix";
+             "--domain-collision need --protocol v9 or ipfix (--ipv6-share and --samplers: or "
+             "sflow)";
   } else {
     if (c.sampling_raw != 0)
       return "--sampling: with --protocol v9/ipfix give the rate as --sampling N or --samplers";

@@ -26,8 +26,22 @@ enum class ExporterMode : uint8_t {
 };
 
 // The export protocol ringflow-gen speaks.
-enum class Protocol : uint8_t { kV5, kV9, kIpfix };
+enum class Protocol : uint8_t { kV5, kV9, kIpfix, kSflow };
 std::string_view protocol_name(Protocol p);
+
+// Flow records an sFlow flow sample carries (GenConfig::sflow_records).
+enum SflowRecordBits : uint32_t {
+  kSflowRecHeader = 1u << 0,   // 0:1 raw packet header
+  kSflowRecIp = 1u << 1,       // 0:3 sampled IPv4 / 0:4 sampled IPv6
+  kSflowRecSwitch = 1u << 2,   // 0:1001 extended switch
+  kSflowRecRouter = 1u << 3,   // 0:1002 extended router
+  kSflowRecGateway = 1u << 4,  // 0:1003 extended gateway
+};
+inline constexpr uint32_t kSflowRecDefault =
+    kSflowRecHeader | kSflowRecSwitch | kSflowRecRouter | kSflowRecGateway;
+// "header,ip,switch,router,gateway" (any subset, at least one of header and
+// ip) to bits; nullopt (and the bad name in *bad) otherwise.
+std::optional<uint32_t> parse_sflow_records(std::string_view text, std::string* bad);
 
 // Malformed datagram classes the fault injector can send. Each is wrong in
 // exactly one way, so a collector rejects or drops it for exactly one reason
@@ -53,8 +67,15 @@ enum class MalformedClass : uint8_t {
   kVarOverflow,  // IPFIX: a data record whose variable-length field runs past its
                  // set (SetDrop::kVarOverflow); the record is not decoded
   kIpfixLength,  // IPFIX: header length != datagram length: Reject::kIpfixLength
+  // sFlow v5 (too_short, bad_version and garbage too); the reject each gives
+  // is gen/sflow_encoder.h's expected_sflow_reject().
+  kAgentType,     // agent address type 3 (neither IPv4 nor IPv6)
+  kSampleLength,  // a sample whose length runs past the datagram
+  kRecordLength,  // a flow record whose length runs past its sample
+  kSampleCount,   // num_samples one more than the samples present
+  kHeaderLength,  // a raw header whose header_length exceeds its record
 };
-inline constexpr size_t kMalformedClasses = 12;
+inline constexpr size_t kMalformedClasses = 17;
 inline constexpr size_t kV5MalformedClasses = 8;
 inline constexpr uint32_t kAllMalformed = (1u << kMalformedClasses) - 1;
 
@@ -111,6 +132,20 @@ struct GenConfig {
   // softflowd 1.1.0 sends it (one message off RFC 7011); the truth stays RFC's.
   bool sequence_includes_current = false;
 
+  // --- sFlow v5 (docs/generator.md, "sFlow v5") ---
+  // Streams are (agent, sub-agent): --sub-agents sets `domains`; sources
+  // (ifIndex 1..N) sample at sampler_rates (one source at rate 1 when empty).
+  uint32_t sflow_records = kSflowRecDefault;  // flow records per flow sample
+  bool sflow_expanded = false;    // flow samples 0:3 and counter samples 0:4
+  bool agent_ipv6 = false;        // odd exporters announce an IPv6 agent address
+  uint32_t counter_every = 20;    // counter datagram every N datagrams of an agent (0 = never)
+  uint32_t header_bytes = 128;    // most bytes of a packet a raw header record copies
+  bool vlan = false;              // 802.1Q-tagged frames (VLAN 100 + source)
+  bool mpls = false;              // one MPLS label between Ethernet and IP
+  bool vxlan = false;             // packets inside VXLAN (UDP 4789) between two VTEPs
+  double agent_drops = 0;         // fault: probability a sample is dropped by the agent (`drops`)
+  double cut_headers = 0;         // fault: probability a raw header is cut inside its headers
+
   // --- faults (probabilities per datagram slot, see docs/generator.md) ---
   double loss = 0;                          // slot consumed (sequence advances), nothing sent
   double reorder = 0;                       // held back and sent after the stream's next datagram
@@ -132,7 +167,10 @@ struct GenConfig {
   bool quiet = false;           // no progress line / summary
   bool progress = true;         // progress line each second (off for in-process use)
 
-  bool templated() const { return protocol != Protocol::kV5; }
+  bool templated() const { return protocol == Protocol::kV9 || protocol == Protocol::kIpfix; }
+  bool sflow() const { return protocol == Protocol::kSflow; }
+  // Streams per exporter: v9/IPFIX domains, sFlow sub-agents, v5 one.
+  uint32_t streams_per_exporter() const { return templated() || sflow() ? domains : 1; }
   // The datagram-slot rate actually used: pps, or fps / records; 0 = max.
   double slot_rate() const { return pps > 0 ? pps : (fps > 0 ? fps / records : 0); }
   // kAuto resolved against the target.

@@ -30,7 +30,7 @@ Generator::Generator(const GenConfig& cfg, const TrafficModel& model,
   if (keep_keys_) keys_.assign(model.size(), KeyTotal{});
   if (cfg.templated() && !tpl_) tpl_ = std::make_shared<const FlowTemplates>(cfg, model);
   if (!cfg.templated()) tpl_.reset();
-  if (tpl_) slot_entries_ = kMaxEntriesPerSlot;
+  if (tpl_ || cfg.sflow()) slot_entries_ = kMaxEntriesPerSlot;
   for (size_t i = 0; i < kMalformedClasses; ++i)
     if ((cfg.malformed_mask & (1u << i)) && applies(static_cast<MalformedClass>(i), cfg.protocol))
       malformed_classes_.push_back(static_cast<MalformedClass>(i));
@@ -38,11 +38,11 @@ Generator::Generator(const GenConfig& cfg, const TrafficModel& model,
   run_length_ = cfg.resolved_mode() == ExporterMode::kPort ? std::max<uint32_t>(1, cfg.batch) : 1;
 
   // v9/IPFIX: one stream per (exporter, domain); v5: one per exporter.
-  const uint32_t domains = tpl_ ? cfg.domains : 1;
+  const uint32_t domains = cfg.streams_per_exporter();
   const uint64_t all_streams = uint64_t{cfg.exporters} * domains;
   streams_.resize(exporters.size() * domains);
   std::string samplers;
-  for (size_t i = 0; i < cfg.sampler_rates.size(); ++i) {
+  for (size_t i = 0; i < cfg.sampler_rates.size(); ++i) {  // sFlow: ifIndex:rate
     if (i) samplers += ',';
     samplers += std::to_string(i + 1);
     samplers += ':';
@@ -77,6 +77,22 @@ Generator::Generator(const GenConfig& cfg, const TrafficModel& model,
       s.variant = cfg.domain_collision && (d % 2 == 1) ? 1 : 0;
       s.truth.layout = static_cast<uint8_t>(s.variant);
       s.truth.samplers = samplers;
+    } else if (cfg.sflow()) {
+      s.truth.version = 5;
+      s.truth.protocol = Protocol::kSflow;
+      s.truth.domain = d;  // sub_agent_id
+      s.truth.samplers = samplers.empty() ? "1:1" : samplers;
+      s.agent_v6 = cfg.agent_ipv6 && (e % 2 == 1);
+      if (s.agent_v6) {
+        // 2001:db8::7f00:1 + e: the IPv6 twin of the exporter's source address.
+        uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8};
+        wire::store_be32(a + 12, 0x7F000001u + e);
+        s.agent = IpAddr::from_v6(a);
+      } else {
+        s.agent = IpAddr::from_v4(0x7F000001u + e);
+      }
+      s.truth.agent = s.agent;
+      s.spec = std::make_unique<SflowDatagramSpec>();
     } else {
       s.truth.engine_type = engine_type_of(e);
       s.truth.engine_id = engine_id_of(e);
@@ -116,6 +132,8 @@ size_t Generator::fill(SendBatch& batch, size_t slots, int64_t now_ns) {
     if (s == nullptr) break;
     if (tpl_) {
       slot_templated(*s, batch, now_ns);
+    } else if (cfg_.sflow()) {
+      slot_sflow(*s, batch, now_ns);
     } else {
       slot(*s, batch, now_ns);
     }
@@ -133,7 +151,7 @@ void Generator::emit_held(Stream& s, SendBatch& b, bool reordered) {
   Outgoing& o = b.push(buf, s.held_len, static_cast<uint32_t>(&s - streams_.data()));
   s.held = false;
   if (reordered) ++s.truth.reordered;
-  if (tpl_) {
+  if (tpl_ || cfg_.sflow()) {
     o.flows = s.held_flows;
     o.packets = s.held_packets;
     o.bytes = s.held_bytes;
@@ -391,6 +409,11 @@ uint32_t Generator::build_malformed(Stream& s, MalformedClass c, uint8_t* buf, i
     case MalformedClass::kSetLength:
     case MalformedClass::kZeroFields:
     case MalformedClass::kVarOverflow:
+    case MalformedClass::kAgentType:
+    case MalformedClass::kSampleLength:
+    case MalformedClass::kRecordLength:
+    case MalformedClass::kSampleCount:
+    case MalformedClass::kHeaderLength:
     case MalformedClass::kIpfixLength:
       break;  // v9/IPFIX only (generator_templated.cc): never drawn for v5
   }

@@ -43,6 +43,18 @@
 // datagrams of the source_id (lost ones and accepted malformed ones too),
 // IPFIX counts data and options data records of the domain.
 //
+// sFlow v5 (--protocol sflow, generator_sflow.cc): a stream is one (agent,
+// sub-agent); a slot is one datagram of up to --records flow samples (fewer
+// when the next would pass kMaxSflowDatagram), each one sampled packet of a
+// key drawn from the model, sampled by source key % N at that source's rate.
+// Every --counter-every slots a counter datagram (one generic interface
+// counter sample per source, octets = frame_length x rate of every packet the
+// source sampled, lost, cut or dropped ones too) goes first; it is never
+// lost or held. Sequence: datagrams of the agent (lost ones too); each
+// source's flow samples. A restart zeroes them all. Faults --drops (a sample
+// the agent drops: only `drops` and the pool say so) and --cut-headers (a
+// raw header cut before its key is complete) are per sample.
+//
 // Hot path: fill() does no allocation and no system call; records are copied
 // from pre-encoded per-key images (v5: the model's; v9/IPFIX: FlowTemplates)
 // and patched in place.
@@ -52,6 +64,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -61,6 +74,7 @@
 #include "gen/gen_config.h"
 #include "gen/rng.h"
 #include "gen/send_batch.h"
+#include "gen/sflow_encoder.h"
 #include "gen/traffic.h"
 #include "gen/truth.h"
 #include "wire/v5.h"
@@ -112,6 +126,11 @@ class Generator {
   void set_identity(size_t stream, const IpAddr& addr, uint16_t port);
   const KeyTotals& keys() const { return keys_; }
 
+  // sFlow: called with the truth of every datagram built (flow datagrams, lost
+  // ones too, and counter datagrams; not malformed ones). For tests.
+  using SflowObserver = std::function<void(const SflowDatagramSpec&)>;
+  void set_sflow_observer(SflowObserver f) { sflow_observer_ = std::move(f); }
+
   // Exporter identity shared with the sender: engine ids of exporter i.
   static uint8_t engine_type_of(uint32_t exporter) { return static_cast<uint8_t>(exporter >> 8); }
   static uint8_t engine_id_of(uint32_t exporter) { return static_cast<uint8_t>(exporter); }
@@ -145,6 +164,16 @@ class Generator {
     uint64_t data_datagrams = 0;  // data datagrams built (lost ones too)
     uint64_t since_templates = 0, since_redefine = 0, since_withdraw = 0;
     int64_t templates_ns = 0;  // when the templates were last sent
+    // sFlow
+    struct Source {  // ifIndex = position + 1
+      uint32_t sequence = 0, pool = 0, drops = 0, counter_sequence = 0;
+      uint64_t in_octets = 0, in_ucast = 0;
+    };
+    std::array<Source, kMaxSflowSources> sources{};
+    IpAddr agent;
+    bool agent_v6 = false;
+    uint64_t since_counters = 0;
+    std::unique_ptr<SflowDatagramSpec> spec;  // the last datagram built (allocated once)
 
     // Milliseconds since the (virtual) boot at now_ns, unwrapped (>= 0).
     int64_t uptime_ms(int64_t now_ns) const;
@@ -172,6 +201,17 @@ class Generator {
   uint32_t build_withdrawal(Stream& s, uint8_t* buf, int64_t now_ns);
   uint32_t build_malformed_templated(Stream& s, MalformedClass c, uint8_t* buf, int64_t now_ns);
   MessageHeader header_templated(const Stream& s, int64_t now_ns) const;
+  // sFlow (generator_sflow.cc).
+  void slot_sflow(Stream& s, SendBatch& b, int64_t now_ns);
+  uint32_t build_sflow(Stream& s, uint8_t* buf, int64_t now_ns, bool account, uint32_t* flows,
+                       uint64_t* packets, uint64_t* bytes);
+  uint32_t build_sflow_counters(Stream& s, uint8_t* buf, int64_t now_ns);
+  uint32_t build_malformed_sflow(Stream& s, MalformedClass c, uint8_t* buf, int64_t now_ns);
+  void sflow_sample_of(const Stream& s, uint32_t key, const FlowCounters& c,
+                       SflowSample* out) const;
+  void sflow_restart(Stream& s);
+  uint32_t sflow_sources() const;
+  uint32_t sflow_rate(uint32_t source) const;
   void templates_out(Stream& s, int64_t now_ns, const FlowTemplates::Written& w);
 
   const GenConfig& cfg_;
@@ -186,6 +226,7 @@ class Generator {
   size_t slot_entries_ = 4;  // batch entries one slot may add: 4 (v5) or kMaxEntriesPerSlot
   bool keep_keys_;
   KeyTotals keys_;
+  SflowObserver sflow_observer_;
 };
 
 }  // namespace ringflow::gen

@@ -335,6 +335,11 @@ uint32_t Generator::build_malformed_templated(Stream& s, MalformedClass c, uint8
     case MalformedClass::kCountTooLarge:
     case MalformedClass::kTruncated:
     case MalformedClass::kLengthMismatch:
+    case MalformedClass::kAgentType:
+    case MalformedClass::kSampleLength:
+    case MalformedClass::kRecordLength:
+    case MalformedClass::kSampleCount:
+    case MalformedClass::kHeaderLength:
     case MalformedClass::kTrailingBytes:
       break;  // v5 only: never drawn for v9/IPFIX
   }

@@ -143,7 +143,7 @@ RunResult run_generator(const GenConfig& cfg, const TrafficModel& model,
   const ExporterMode mode = cfg.resolved_mode();
   const bool want_keys = keep_keys || !cfg.truth_keys_path.empty();
   const int64_t start_real = wall_ns();
-  const uint64_t all_streams = uint64_t{cfg.exporters} * (cfg.templated() ? cfg.domains : 1);
+  const uint64_t all_streams = uint64_t{cfg.exporters} * cfg.streams_per_exporter();
   std::shared_ptr<const FlowTemplates> templates;
   if (cfg.templated()) templates = std::make_shared<const FlowTemplates>(cfg, model);
   std::unique_ptr<PcapWriter> pcap;
@@ -229,14 +229,16 @@ bool write_truth_files(const GenConfig& cfg, const TrafficModel* model, const Ru
     return false;
   if (!cfg.truth_keys_path.empty() && model != nullptr) {
     std::vector<uint32_t> rates;
-    if (cfg.templated()) {
+    const bool with_rates = cfg.templated() || cfg.sflow();
+    if (with_rates) {
       rates.resize(model->size(), 1);
       if (!cfg.sampler_rates.empty())
         for (uint32_t k = 0; k < model->size(); ++k)
           rates[k] = cfg.sampler_rates[k % cfg.sampler_rates.size()];
     }
     if (!write_file(cfg.truth_keys_path,
-                    format_keys(*model, r.keys, cfg.templated() ? &rates : nullptr), error))
+                    format_keys(*model, r.keys, with_rates ? &rates : nullptr, cfg.sflow()),
+                    error))
       return false;
   }
   return true;

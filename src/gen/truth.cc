@@ -46,6 +46,10 @@ constexpr Col kCounters[] = {
     {"withdrawals", &StreamTruth::withdrawals},
     {"packets_scaled", &StreamTruth::packets_scaled},
     {"bytes_scaled", &StreamTruth::bytes_scaled},
+    {"counter_datagrams", &StreamTruth::counter_datagrams},
+    {"counter_samples", &StreamTruth::counter_samples},
+    {"cut_headers", &StreamTruth::cut_headers},
+    {"agent_drops", &StreamTruth::agent_drops},
 };
 
 void add_u64(std::string* s, uint64_t v) {
@@ -92,7 +96,7 @@ StreamTruth total_of(const std::vector<StreamTruth>& streams) {
 std::string format_truth(const std::vector<StreamTruth>& streams) {
   std::string s =
       "exporter\tport\tengine_type\tengine_id\tsampling_mode\tsampling_interval\tversion\tdomain"
-      "\tlayout\tsamplers";
+      "\tlayout\tsamplers\tprotocol\tagent";
   for (const auto& c : kCounters) (s += '\t') += c.name;
   s += "\tfirst_seq\tnext_seq\tmalformed";
   for (size_t i = 0; i < kMalformedClasses; ++i)
@@ -100,7 +104,7 @@ std::string format_truth(const std::vector<StreamTruth>& streams) {
   s += '\n';
   auto row = [&](const StreamTruth& t, bool total) {
     if (total) {
-      s += "total\t-\t-\t-\t-\t-\t-\t-\t-\t-";
+      s += "total\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-";
     } else {
       s += t.exporter.str();
       for (uint64_t v : {uint64_t{t.port}, uint64_t{t.engine_type}, uint64_t{t.engine_id},
@@ -111,6 +115,13 @@ std::string format_truth(const std::vector<StreamTruth>& streams) {
       }
       s += t.layout ? "\tB\t" : "\tA\t";
       s += t.samplers.empty() ? "-" : t.samplers;
+      s += '\t';
+      s += t.protocol == Protocol::kSflow ? "sflow"
+           : t.version == 9              ? "v9"
+           : t.version == 10             ? "ipfix"
+                                         : "v5";
+      s += '\t';
+      s += t.protocol == Protocol::kSflow ? t.agent.str() : "-";
     }
     for (const auto& c : kCounters) {
       s += '\t';
@@ -187,6 +198,16 @@ bool parse_truth(std::string_view text, std::vector<StreamTruth>* out, std::stri
       t.domain = static_cast<uint32_t>(d);
     }
     if (auto it = col.find("layout"); it != col.end()) t.layout = f[it->second] == "B";
+    if (auto it = col.find("protocol"); it != col.end() && f[it->second] == "sflow")
+      t.protocol = Protocol::kSflow;
+    if (auto it = col.find("agent"); it != col.end() && f[it->second] != "-") {
+      auto a = IpAddr::parse(f[it->second]);
+      if (!a) {
+        *error = "truth file line " + std::to_string(ln + 1) + ": bad agent";
+        return false;
+      }
+      t.agent = *a;
+    }
     if (auto it = col.find("samplers"); it != col.end() && f[it->second] != "-")
       t.samplers = std::string(f[it->second]);
     for (const auto& c : kCounters) {
@@ -220,7 +241,7 @@ bool parse_truth(std::string_view text, std::vector<StreamTruth>* out, std::stri
 }
 
 std::string format_keys(const TrafficModel& model, const KeyTotals& totals,
-                        const std::vector<uint32_t>* rates) {
+                        const std::vector<uint32_t>* rates, bool icmpv6) {
   std::vector<uint32_t> order;
   for (uint32_t i = 0; i < totals.size() && i < model.size(); ++i)
     if (totals[i].flows > 0) order.push_back(i);
@@ -243,7 +264,8 @@ std::string format_keys(const TrafficModel& model, const KeyTotals& totals,
       s += '\t';
       s += v4_str(k.dst);
     }
-    for (uint64_t v : {uint64_t{k.sport}, uint64_t{k.dport}, uint64_t{k.proto}, totals[i].flows,
+    const uint64_t proto = (icmpv6 && k.v6 && k.proto == 1) ? 58 : k.proto;
+    for (uint64_t v : {uint64_t{k.sport}, uint64_t{k.dport}, proto, totals[i].flows,
                        totals[i].packets, totals[i].bytes}) {
       s += '\t';
       add_u64(&s, v);

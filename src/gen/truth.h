@@ -37,6 +37,15 @@
 //   packets_scaled / bytes_scaled  packets and bytes times the sampling rate each
 //                                  record was sent under (what a collector that
 //                                  renormalizes reports).
+// sFlow v5 (protocol "sflow"; version 5, domain = sub-agent id):
+//   agent                          the agent address in the header ("-" otherwise).
+//   flows / packets / bytes        flow samples delivered; 1 each; frame_length
+//                                  each (the sampled IP length without a raw header).
+//   records_v4 / records_v6        flow samples of IPv4 / IPv6 packets.
+//   counter_datagrams / counter_samples  counter-only datagrams (in datagrams) /
+//                                  generic interface counter samples in them.
+//   cut_headers                    flow samples whose raw header ends before the key.
+//   agent_drops                    samples the agent dropped (only `drops` says so).
 //
 // Thread safety: a StreamTruth and a KeyTotals are written by the one sender
 // thread that owns the stream; they are merged and written after the threads
@@ -65,6 +74,8 @@ struct StreamTruth {
   uint32_t domain = 0;
   uint8_t layout = 0;
   std::string samplers;  // "id:rate,..." ("" = none)
+  Protocol protocol = Protocol::kV5;  // kV5 stands for v5 / v9 / IPFIX (see version)
+  IpAddr agent;                       // sFlow: the agent address in the header
 
   uint64_t generated = 0;
   uint64_t datagrams = 0, flows = 0, packets = 0, bytes = 0;
@@ -81,6 +92,8 @@ struct StreamTruth {
   uint64_t records_before_template = 0, sets_before_template = 0;
   uint64_t redefinitions = 0, withdrawals = 0;
   uint64_t packets_scaled = 0, bytes_scaled = 0;
+  // sFlow
+  uint64_t counter_datagrams = 0, counter_samples = 0, cut_headers = 0, agent_drops = 0;
 
   uint64_t malformed_total() const {
     uint64_t n = 0;
@@ -112,8 +125,9 @@ bool parse_truth(std::string_view text, std::vector<StreamTruth>* out, std::stri
 // IPv6 keys carry IPv6 addresses. With `rates` (v9/IPFIX: the sampling rate
 // each key's records are sent under, by key index) a ninth column
 // "sampling" follows.
+// icmpv6: IPv6 keys of protocol 1 are written as 58 (sFlow sends them as ICMPv6).
 std::string format_keys(const TrafficModel& model, const KeyTotals& totals,
-                        const std::vector<uint32_t>* rates = nullptr);
+                        const std::vector<uint32_t>* rates = nullptr, bool icmpv6 = false);
 
 // Writes text to path ("-" = stdout). Returns false and errno text in *error.
 bool write_file(const std::string& path, std::string_view text, std::string* error);
