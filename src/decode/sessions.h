@@ -33,12 +33,24 @@
 // keyed by (stream, template id), so the same template id in two domains of
 // one exporter, or at two exporters, never mixes.
 //
-// Ownership: the Sessions own every plan (DecodePlan) and sampler set
-// (SamplerSet); an installed template holds one reference, and so does each
-// DatagramMeta that points at one, until release() of its buffer (all on the
-// reactor thread, so the counts are plain integers). A redefined or withdrawn
-// template's plan is freed when the last datagram using it comes back.
-// Held-data slots are buffers too: ids [ring_entries, ring_entries +
+// Sessions is the facade that runs those steps in order; each kind of state
+// is a piece with its own contract and test:
+//   src/decode/stream_table.h    streams: admission (with the address
+//                                quota), eviction, the published snapshot;
+//   src/decode/template_store.h  templates and their plans;
+//   src/decode/stream_options.h  each stream's sampling rates and init time;
+//   src/decode/held_data.h       data sets waiting for their template;
+//   src/decode/datagram_pins.h   each buffer's DatagramMeta and what it pins.
+// tick() is the once-a-second round over them: held data past
+// decode.held_timeout, templates idle past decode.template_timeout, then
+// silent streams (each piece forgets an expired stream before its index is
+// reused), then the snapshot for other threads.
+// Ownership: an installed template holds one reference on its plan, a
+// stream one on its sampler set, and each DatagramMeta that points at one
+// holds one too, until release() of its buffer (all on the reactor thread,
+// so the counts are plain integers: src/decode/plan_refs.h). A redefined or
+// withdrawn template's plan is freed when the last datagram using it comes
+// back. Held-data slots are buffers too: ids [ring_entries, ring_entries +
 // hold_slots()) with their own DatagramMeta, handed out by take_ready().
 //
 // Bounds (all from DecodeConfig): streams (max_streams), streams per exporter
@@ -52,13 +64,11 @@
 //
 // Thread safety: one Sessions per reactor; every member on the reactor thread
 // except meta() / hold_data() (a worker, for a buffer it owns), and
-// streams_snapshot() / tracker_stats() / template_count() (any thread: they
+// streams_snapshot() / tracker_stats() / refused_snapshot() (any thread: they
 // read what tick() published under a mutex the reactor only try-locks).
 #pragma once
 
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,11 +79,15 @@
 
 #include "decode/address_quota.h"
 #include "decode/datagram_meta.h"
-#include "decode/sampling.h"
+#include "decode/datagram_pins.h"
+#include "decode/held_data.h"
 #include "decode/sequence_tracker.h"
 #include "decode/sflow_notice.h"
 #include "decode/session_counters.h"
 #include "decode/state_codec.h"
+#include "decode/stream_options.h"
+#include "decode/stream_table.h"
+#include "decode/template_store.h"
 #include "decode/v5_decoder.h"
 
 namespace ringflow {
@@ -82,14 +96,6 @@ enum class Admit : uint8_t {
   kHandOff,   // give the buffer to a worker (its DatagramMeta says what to decode)
   kConsumed,  // valid, nothing left for a worker: recycle the buffer
   kRejected,  // counted by reason: recycle the buffer
-};
-
-// A held data set whose template arrived: give buffer `buf` to a worker.
-struct ReadyDatagram {
-  uint16_t buf = 0;
-  const uint8_t* data = nullptr;
-  uint32_t len = 0;
-  IpAddr exporter;
 };
 
 // What import_state() did with a TemplateState.
@@ -106,7 +112,7 @@ struct StateImport {
   }
 };
 
-class Sessions {
+class Sessions : private TemplateListener {
  public:
   // ring_entries: receive buffers of the reactor (ids [0, ring_entries));
   // buffer_size: the largest datagram (held-data slots are this big).
@@ -136,11 +142,11 @@ class Sessions {
   void tick(int64_t now_ms);
 
   // For a worker that owns buffer `buf`.
-  const DatagramMeta& meta(uint16_t buf) const { return meta_[buf]; }
-  const uint8_t* hold_data(uint16_t buf) const;
+  const DatagramMeta& meta(uint16_t buf) const { return pins_.meta(buf); }
+  const uint8_t* hold_data(uint16_t buf) const { return held_.data(buf); }
 
   uint32_t ring_entries() const { return ring_entries_; }
-  uint32_t hold_slots() const { return hold_slots_; }
+  uint32_t hold_slots() const { return held_.slots(); }
   bool version_enabled(uint16_t v) const;
 
   // Published copies (any thread).
@@ -169,123 +175,40 @@ class Sessions {
   // For tests: the installed template of (stream key, id), or nullptr.
   const DecodePlan* find_template(const StreamKey& key, uint16_t template_id) const;
   const SamplerSet* sampler_set(const StreamKey& key) const;
-  size_t templates_installed() const { return templates_used_; }
-  size_t held_sets() const { return held_used_; }
+  size_t templates_installed() const { return templates_.size(); }
+  size_t held_sets() const { return held_.used(); }
 
  private:
-  struct Session {
-    const SamplerSet* sampling = nullptr;
-    int64_t init_ms = 0;
-    bool has_init = false;
-    uint32_t templates = 0;
-    uint32_t held_head = kNil, held_tail = kNil;
-    uint64_t held_bytes = 0;
-  };
-  struct TemplateEntry {
-    DecodePlan* plan = nullptr;  // nullptr = free
-    uint32_t session = 0;
-    uint16_t id = 0;
-    int64_t last_ms = 0;  // last refreshed or used
-  };
-  enum class HeldState : uint8_t { kFree, kHeld, kInFlight };
-  struct HeldSlot {
-    HeldState state = HeldState::kFree;
-    uint64_t serial = 0;  // admit() that held it
-    uint32_t session = 0;
-    uint16_t template_id = 0;
-    uint16_t len = 0;
-    int64_t held_ms = 0;
-    TimeContext time;
-    uint32_t prev = kNil, next = kNil;  // the session's list, oldest first
-  };
-  static constexpr uint32_t kNil = UINT32_MAX;
-
   Admit admit_v5(const uint8_t* p, size_t len, const IpAddr& exporter, DatagramMeta& m,
                  int64_t now_ms);
   Admit admit_templated(WireVersion v, const uint8_t* p, size_t len, const IpAddr& exporter,
                         DatagramMeta& m, int64_t now_ms);
   Admit reject(size_t vslot, Reject r);
 
-  void template_set(WireVersion v, bool options, uint32_t sess, const uint8_t* body, size_t len,
-                    int64_t now_ms, uint32_t* records);
-  void install(WireVersion v, uint32_t sess, const TemplateRecordView& t, int64_t now_ms);
-  void withdraw(uint32_t sess, const TemplateRecordView& t);
-  // Counts a newly compiled plan's biflow and undecoded-counter templates.
-  void count_plan(const DecodePlan& plan);
-  void options_records(uint32_t sess, const DecodePlan& plan, const uint8_t* body, size_t len,
-                       uint32_t* records);
-  // Returns true when the set was held (false: dropped, counted).
-  bool hold(uint32_t sess, uint16_t template_id, const uint8_t* body, size_t len,
-            const TimeContext& tc, int64_t now_ms);
-  void release_held(uint32_t sess, uint16_t template_id, const DecodePlan& plan,
-                    const IpAddr& exporter);
-  void drop_held(uint32_t slot, bool expired);
-  void forget_session(uint32_t sess);
-  // The stream of `key`, added when new if the address quota and the table
-  // allow; kNoStream when refused (a quota refusal is counted, with its
-  // address). Updates last_seen.
-  uint32_t admit_stream(const StreamKey& key, int64_t now_ms);
-  // admit_stream() refused for the address quota (not the full table).
-  bool quota_refused_ = false;
-
-  // Template table.
-  size_t tslot(uint32_t sess, uint16_t id, bool* found) const;
-  TemplateEntry* tfind(uint32_t sess, uint16_t id);
-  void terase(size_t slot);
-  static void unref(const DecodePlan* p);
-  static void unref(const SamplerSet* s);
-  void set_sampling(Session& s, const SamplerSet* next);
+  // Template `template_id` of stream `sess` was installed: the data held
+  // for it is used (options) or handed to a worker.
+  void template_added(uint32_t sess, uint16_t template_id) override;
+  void release_held(uint32_t sess, uint16_t template_id);
+  // Stream `sess` expired: every piece forgets it.
+  void forget_stream(uint32_t sess);
 
   const uint32_t ring_entries_;
-  const uint32_t slot_size_;
-  uint32_t hold_slots_;
   DecodeOptions v5_opts_;
-  SamplingPolicy sampling_;
   uint32_t versions_mask_;  // bit v (5, 9, 10) = enabled
-  uint32_t max_templates_, max_templates_per_stream_;
-  int64_t template_idle_ms_, held_timeout_ms_;
-  uint64_t held_bytes_per_stream_;
-  bool v9_variable_length_;  // decode.v9_variable_length
   SessionCounters& counters_;
 
-  SequenceTracker tracker_;
-  AddressQuota quota_;        // streams per exporter address
-  RefusedAddresses refused_;  // datagrams refused by the quota, by address
+  StreamTable streams_;
+  TemplateStore templates_;
+  StreamOptions options_;
+  HeldData held_;
+  DatagramPins pins_;  // by buffer id: ring, then held-data slots
   SflowNotice sflow_notice_;
-  std::vector<Session> sessions_;  // by stream index
-  std::vector<DatagramMeta> meta_;  // by buffer id: ring, then held-data slots
 
-  // Templates: open addressing over `tslots_` (index into entries_, kNil when
-  // empty), key (session, id); entries_ has a free list.
-  std::vector<TemplateEntry> entries_;
-  std::vector<uint32_t> entries_free_;
-  std::vector<uint32_t> tslots_;
-  size_t tmask_ = 0;
-  size_t templates_used_ = 0, options_templates_ = 0;
-
-  // Held data.
-  std::vector<HeldSlot> held_;
-  std::vector<uint8_t> held_bytes_;  // hold_slots_ x slot_size_
-  std::vector<uint32_t> held_free_;
-  size_t held_used_ = 0;
-  uint64_t held_total_bytes_ = 0;
-  std::vector<uint16_t> ready_;  // buffer ids of released held sets, FIFO
-  size_t ready_head_ = 0;
-  std::vector<IpAddr> ready_exporter_;  // by held slot
-
-  // The admit() in progress: its serial, and the held sets of this datagram
-  // that a template later in it released (so its record count is known).
-  uint64_t admit_serial_ = 0;
+  // The admit() in progress: the held sets of this datagram that a template
+  // later in it released (so its record count is known).
   uint32_t released_now_sets_ = 0, released_now_records_ = 0;
 
   int64_t last_tick_ms_ = 0;
-
-  mutable std::mutex snapshot_mu_;
-  std::vector<StreamStats> snapshot_;
-  std::vector<StreamStats> scratch_;
-  SequenceTrackerStats tracker_snapshot_{};
-  std::vector<AddressRefusals> refused_snapshot_;
-  uint64_t refused_other_snapshot_ = 0;
 };
 
 }  // namespace ringflow
