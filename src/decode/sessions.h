@@ -241,7 +241,7 @@ class Sessions {
   uint32_t hold_slots_;
   DecodeOptions v5_opts_;
   SamplingPolicy sampling_;
-  uint32_t versions_mask_;  // bit v (5, 9, 10) = enabled
+  uint32_t versions_mask_;  // bit i = kWireFormats[i] enabled (src/decode/wire_formats.h)
   uint32_t max_templates_, max_templates_per_stream_;
   int64_t template_idle_ms_, held_timeout_ms_;
   uint64_t held_bytes_per_stream_;
