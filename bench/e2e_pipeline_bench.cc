@@ -159,7 +159,7 @@ class Pipeline {
     for (uint32_t w = 0; w < workers_; ++w)
       workers_v_.push_back(std::make_unique<Worker>(w, cfg_, *handoff_,
                                                     std::vector<const Sessions*>{sessions_.get()},
-                                                    hub_->worker(w), *counters_[w], nullptr));
+                                                    hub_->worker(w), *counters_[w], RecordStageChain{}));
     slab_.resize(size_t{kRing} * kBufSize);
   }
 

@@ -113,6 +113,65 @@ echo "docs_architecture_test: all $checked paths and $symbols symbols named by $
 # The checks must be able to fail: on the real page only, copies with one
 # symbol renamed or one path changed must each be refused, naming it.
 [ $# -ge 3 ] && exit 0
+
+# "Where to add a wire format": every numbered edit names a symbol and the
+# file it must be in (the first backticked symbol and the first backticked
+# src/ path of the item); each symbol must occur in its file, so a moved
+# switch or registry fails here until the section follows.
+edits=0
+while IFS= read -r item; do
+  sym=$(grep -oE '`[A-Za-z_][A-Za-z0-9_:]*`' <<< "$item" | head -1 | tr -d '`')
+  file=$(grep -oE '`src/[A-Za-z0-9_./-]+`' <<< "$item" | head -1 | tr -d '`')
+  if [ -z "$sym" ] || [ -z "$file" ]; then
+    echo "FAIL: wire-format edit without a symbol and a file: $item" >&2; exit 1
+  fi
+  grep -qwF -- "$sym" "$src/$file" || {
+    echo "FAIL: wire-format edit names \`$sym\` in $file, which does not hold it" >&2; exit 1; }
+  edits=$((edits + 1))
+done < <(awk '/^## Where to add a wire format/{on=1; next} /^## /{on=0}
+              on && /^[0-9]+\. /{if (item != "") print item; item=$0; next}
+              on && item != "" && /^   /{item=item " " $0; next}
+              on && item != "" {print item; item=""}
+              END{if (item != "") print item}' "$page")
+[ "$edits" -ge 5 ] || { echo "FAIL: only $edits wire-format edits found on the page" >&2; exit 1; }
+echo "docs_architecture_test: the $edits wire-format edits the page lists exist"
+
+# No other file picks a format by its version number: a switch on a version,
+# a case 9 / case 10, or a version compared with 5, 9 or 10, outside the
+# registry, the wire layouts (src/wire/), the encoders (src/gen/) and each
+# format's own decoder. The lines below are rules of one format, where that
+# format's state lives (not a dispatch), allowed by their exact text.
+allowed_lines=(
+  'src/decode/sequence_tracker.cc:  if (key.version == 5) {'  # v5's domain is engine type/id
+  'src/decode/sequence_tracker.cc:  if (st.version == 10 && detect_includes_current(&s, in)) return {SeqClass::kInOrder, 0};'  # IPFIX sequence quirk
+  'include/ringflow/streams.h:  bool lost_unit_is_datagrams() const { return version == 9; }'  # v9 numbers datagrams
+  'src/decode/sessions.cc:    const WireVersion v = rec.key.version == 9 ? WireVersion::kV9 : WireVersion::kIpfix;'  # templates.state: v9/IPFIX only
+  'src/decode/sessions.cc:    if ((rec.key.version != 9 && rec.key.version != 10) ||'
+  'src/decode/state_codec.cc:    if (!r.ok || (key.version != 9 && key.version != 10)) return StateError::kMalformed;'
+)
+version_switches() {  # version_switches ROOT: file:line text of each hit
+  (cd "$1" && grep -rnE --include='*.h' --include='*.cc' \
+      -e 'switch *\([^)]*version[^)]*\)' -e '\bcase +(9|10) *:' \
+      -e '\bversion[A-Za-z0-9_]*(\(\))? *[!=]= *(5|9|10)\b' -e '\b(5|9|10) *[!=]= *[A-Za-z0-9_.>-]*version\b' \
+      -e '[!=]= *(v5|v9|ipfix)::kVersion\b' src include |
+     grep -vE '^src/(gen|wire)/|^src/decode/(wire_formats|v5_decoder|sflow_decoder|sflow_notice)\.' |
+     sed -E 's/^([^:]*):[0-9]+:/\1:/' | grep -vE '^[^:]*: *//' || true)
+}
+switches=$(version_switches "$src")
+for a in "${allowed_lines[@]}"; do switches=$(grep -vxF -- "$a" <<< "$switches" || true); done
+if [ -n "$switches" ]; then
+  echo "FAIL: version-number switches outside the wire-format registry (src/decode/wire_formats.h):" >&2
+  echo "$switches" >&2
+  exit 1
+fi
+# ... and the grep finds one: a copy of the tree with route_datagram's old
+# version sniff put back must be refused.
+probe=$(mktemp -d)
+mkdir -p "$probe/src/receive" "$probe/include"
+printf '  if (version == 9 && d.len >= 20) domain = 1;\n' > "$probe/src/receive/handoff.h"
+[ -n "$(version_switches "$probe")" ] || { echo "FAIL: self-check: the version grep missed a planted switch" >&2; rm -rf "$probe"; exit 1; }
+rm -rf "$probe"
+echo "docs_architecture_test: no version-number switch outside the registry"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 refused=0

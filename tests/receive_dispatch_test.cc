@@ -124,7 +124,7 @@ struct FakeAdmission final : Admission {
   std::vector<DatagramRef> ready;
   uint8_t own[8][24] = {};
   int ticks = 0;
-  Verdict admit(const DatagramRef& d, int64_t) override {
+  Verdict admit(DatagramRef& d, int64_t) override {
     switch (d.buf_id % 4) {
       case 2: return Verdict::kConsumed;
       case 3: return Verdict::kRejected;

@@ -64,8 +64,8 @@ const std::string& io_uring_unusable() {
 }
 
 // Test payload: a v5-sized header whose bytes 0..3 carry the stream id and
-// 4..7 the sequence number (little endian), 20..21 engine type/id (the bytes
-// route_datagram looks at); the rest is filler.
+// 4..7 the sequence number (little endian), 20..21 engine type/id (where a v5
+// header has them); the rest is filler.
 std::vector<uint8_t> payload(uint32_t stream, uint32_t seq, uint8_t engine = 0, size_t len = 72) {
   std::vector<uint8_t> p(len, 0xAB);
   if (len >= 8) {

@@ -22,6 +22,7 @@
 // Thread safety: a plain value.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include <ringflow/ip.h>
@@ -29,6 +30,7 @@
 namespace ringflow {
 
 inline constexpr uint8_t kDirectionIngress = 0, kDirectionEgress = 1, kDirectionUnknown = 255;
+inline constexpr size_t kEnrichSlots = 4;  // FlowRecord::enrich
 
 struct alignas(64) FlowRecord {
   // --- flow key ---
@@ -52,7 +54,14 @@ struct alignas(64) FlowRecord {
   // --- sampling ---
   uint32_t sampler_id = 0;  // samplerId (48) / selectorId (302) when kFlowHasSamplerId
   uint32_t sampling = 1;    // rate applied (>= 1); the decoder leaves the in-record
-                            // rate here when kFlowHasRate, the worker resolves it
+                            // rate here when kFlowHasRate, the reader resolves it
+                            // (src/decode/sampling.h, RecordSampling)
+  // --- added by record stages (src/pipeline/record_stage.h) ---
+  // Ids a stage interned (an exporter or interface name, a network, a
+  // country...), 0 = none; which slot holds what is the stage's to say. They
+  // fill the padding of the 128 bytes: the decoders' prototypes zero them at
+  // no extra cost.
+  uint16_t enrich[kEnrichSlots] = {};
 };
 
 // FlowRecord::flags

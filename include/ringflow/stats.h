@@ -102,13 +102,11 @@ struct alignas(64) ReactorCounters {
   std::array<Counter, kMaxWorkers> queue_full_by_worker;
 };
 
-// Versions as counter indexes: 5, 9, 10 (IPFIX), other.
-inline constexpr size_t kVersionSlots = 4;
-inline constexpr size_t version_slot(uint16_t v) { return v == 5 ? 0 : v == 9 ? 1 : v == 10 ? 2 : 3; }
-inline constexpr std::string_view version_label(size_t slot) {
-  constexpr std::string_view kNames[kVersionSlots] = {"5", "9", "10", "other"};
-  return kNames[slot];
-}
+// Counter slots by wire format: one per decoded format of the registry
+// (src/decode/wire_formats.h, which says which slot is which and names them)
+// plus "other". This is only the room the counter blocks keep; the registry
+// static_asserts that its slots fit.
+inline constexpr size_t kMaxFormatSlots = 8;
 
 // Written by one worker thread: what it decoded. The ordered stage on the
 // reactor has already validated and counted every datagram it hands off, so
@@ -118,7 +116,7 @@ struct alignas(64) WorkerCounters {
   Counter late_datagrams;   // of which held data sets released by their template
   Counter pdus;             // v5 PDUs decoded (> v5 datagrams when packed)
   Counter flows;            // records decoded, every version
-  std::array<Counter, kVersionSlots> flows_by_version;
+  std::array<Counter, kMaxFormatSlots> flows_by_version;  // by format slot
   Counter late_flows;       // records of held data sets, decoded after their template came
   Counter future_records;   // end time beyond now + decode.future_tolerance
   Counter inverted_records; // first > last
@@ -129,6 +127,7 @@ struct alignas(64) WorkerCounters {
   Counter biflow_reverse_records;  // their reverse direction, emitted as records of their own
   Counter biflow_empty_directions; // biflow directions without packets or bytes (no record)
   Counter unknown_counter_records; // records of templates with counter elements not decoded
+  Counter stage_dropped_records;   // records a record stage dropped (not aggregated)
   Counter batches;          // dequeue batches
 };
 

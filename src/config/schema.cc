@@ -8,6 +8,8 @@
 
 #include <ringflow/flow_key.h>
 
+#include "decode/wire_formats.h"
+
 namespace ringflow::schema {
 namespace {
 
@@ -17,7 +19,6 @@ namespace {
 
 constexpr const char* kBackendArr[] = {"auto", "io_uring", "recvmmsg"};
 constexpr const char* kSpreadArr[] = {"datagram", "stream"};
-constexpr const char* kVersionArr[] = {"v5", "v9", "ipfix"};
 constexpr const char* kTimeModeArr[] = {"arrival", "flow_end", "flow_start"};
 constexpr const char* kLogLevelArr[] = {"error", "warn", "info", "debug"};
 constexpr const char* kSectionArr[] = {"receive", "decode", "aggregate", "output", "metrics", "log",
@@ -109,7 +110,7 @@ const Key<Config> kConfigArr[] = {
      .min = 16383, .max = 4294967295},
     {.name = "decode.versions", .ref = RF_FIELD(Config, decode.versions),
      .help = "export versions accepted on every listen address; others are rejected and counted",
-     .choices = kVersionArr, .rule = Rule::kChoiceList},
+     .choices = kWireFormatConfigNames, .rule = Rule::kChoiceList},
     {.name = "decode.max_streams", .ref = RF_FIELD(Config, decode.max_streams),
      .help = "exporter streams (address, version, domain) tracked per reactor",
      .min = 16, .max = 1048576},

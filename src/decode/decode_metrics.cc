@@ -61,6 +61,10 @@ constexpr WorkerFamily kWorkerFamilies[] = {
      "Records of templates that carry octet or packet counters under an enterprise number "
      "ringflow does not decode: traffic in those fields is not counted.",
      [](const WorkerSample& s) { return s.unknown_counter_records; }},
+    {"ringflow_decode_stage_dropped_records_total", kCounter,
+     "Decoded records a record stage (src/pipeline/record_stage.h) dropped before aggregation: "
+     "counted in ringflow_decode_flows_total, not aggregated.",
+     [](const WorkerSample& s) { return s.stage_dropped_records; }},
 };
 
 // The stage-wide families: the workers' flows by version (summed) and the
@@ -72,7 +76,7 @@ struct DecodeRow {
 };
 using DecodeFamily = SeriesFamily<DecodeRow>;
 
-std::string_view version_value(size_t i, size_t) { return version_label(i); }
+std::string_view version_value(size_t i, size_t) { return format_slot_label(i); }
 std::string_view name_of(std::span<const std::string_view> names, size_t i) { return names[i]; }
 constexpr std::string_view kTemplateKinds[] = {"data", "options"};
 constexpr std::string_view kTemplateEvents[] = {"added", "refreshed", "redefined", "withdrawn",
@@ -87,12 +91,12 @@ constexpr DecodeFamily kDecodeFamilies[] = {
        for (const WorkerSample& x : r.workers) n += x.flows_by_version[v];
        return n;
      },
-     .series = kVersionSlots - 1,  // not "other": workers see only accepted versions
+     .series = kDecodedFormats,  // not "other": workers see only accepted formats
      .label_names = {"version"}, .label_value = version_value},
     {.name = "ringflow_decode_received_total", .type = kCounter,
      .help = "Datagrams the ordered stage examined, by the version in their header.",
      .value = [](const DecodeRow& r, size_t v) { return r.s.datagrams[v]; },
-     .series = kVersionSlots, .label_names = {"version"}, .label_value = version_value},
+     .series = kFormatSlots, .label_names = {"version"}, .label_value = version_value},
     {.name = "ringflow_decode_consumed_total", .type = kCounter,
      .help = "Accepted datagrams with nothing for a worker: templates or options only, or every "
              "data set held for its template.",
@@ -104,9 +108,9 @@ constexpr DecodeFamily kDecodeFamilies[] = {
      .value = [](const DecodeRow& r, size_t i) {
        return r.s.rejects[i / kRejectReasons][i % kRejectReasons];
      },
-     .series = kVersionSlots * kRejectReasons, .label_names = {"version", "reason"},
+     .series = kFormatSlots * kRejectReasons, .label_names = {"version", "reason"},
      .label_value = [](size_t i, size_t k) {
-       return k == 0 ? version_label(i / kRejectReasons)
+       return k == 0 ? format_slot_label(i / kRejectReasons)
                      : reject_reason_name(static_cast<Reject>(i % kRejectReasons));
      },
      .present = [](const DecodeRow& r, size_t i) {
@@ -283,8 +287,9 @@ std::vector<WorkerSample> read_workers(
                    c.inverted_records.load(), c.time_unknown_records.load(),
                    c.unknown_sampling_records.load(), c.sampling_rate_too_high_records.load(),
                    c.biflow_records.load(), c.biflow_reverse_records.load(),
-                   c.biflow_empty_directions.load(), c.unknown_counter_records.load(), {}};
-    for (size_t i = 0; i < kVersionSlots; ++i) v.flows_by_version[i] = c.flows_by_version[i].load();
+                   c.biflow_empty_directions.load(), c.unknown_counter_records.load(),
+                   c.stage_dropped_records.load(), {}};
+    for (size_t i = 0; i < kDecodedFormats; ++i) v.flows_by_version[i] = c.flows_by_version[i].load();
     out.push_back(v);
   }
   return out;
@@ -294,7 +299,7 @@ SessionSample read_sessions(const std::vector<std::unique_ptr<SessionCounters>>&
   SessionSample s;
   for (const auto& p : sessions) {
     const SessionCounters& c = *p;
-    for (size_t v = 0; v < kVersionSlots; ++v) {
+    for (size_t v = 0; v < kFormatSlots; ++v) {
       s.datagrams[v] += c.datagrams[v].load();
       for (size_t r = 0; r < kRejectReasons; ++r) s.rejects[v][r] += c.rejects[v][r].load();
     }

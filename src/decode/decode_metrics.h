@@ -30,16 +30,17 @@ namespace ringflow {
 struct WorkerSample {
   uint64_t datagrams, late_datagrams, pdus, flows, late_flows, future_records, inverted_records,
       time_unknown_records, unknown_sampling_records, sampling_rate_too_high_records,
-      biflow_records, biflow_reverse_records, biflow_empty_directions, unknown_counter_records;
-  std::array<uint64_t, kVersionSlots> flows_by_version;
+      biflow_records, biflow_reverse_records, biflow_empty_directions, unknown_counter_records,
+      stage_dropped_records;
+  std::array<uint64_t, kMaxFormatSlots> flows_by_version;
 };
 
 std::vector<WorkerSample> read_workers(const std::vector<std::unique_ptr<WorkerCounters>>& workers);
 
 // Every reactor's ordered-stage counters, summed, read once per scrape.
 struct SessionSample {
-  std::array<uint64_t, kVersionSlots> datagrams{};
-  std::array<std::array<uint64_t, kRejectReasons>, kVersionSlots> rejects{};
+  std::array<uint64_t, kFormatSlots> datagrams{};
+  std::array<std::array<uint64_t, kRejectReasons>, kFormatSlots> rejects{};
   uint64_t handed_off = 0, consumed = 0, v5_trailing = 0;
   std::array<uint64_t, kSetDrops> set_drops{};
   uint64_t data_sets = 0, data_records = 0, v9_count_mismatch = 0, v9_zero_tail = 0;

@@ -1,28 +1,66 @@
 #include "decode/record_reader.h"
 
+#include "decode/wire_formats.h"
+
 namespace ringflow {
 
 size_t RecordReader::next(FlowRecord* out, size_t max, RecordChunk* chunk) {
   *chunk = RecordChunk{};
   chunk->version = m_.version;
-  if (m_.version == 5) {
-    if (unit_ >= m_.v5_pdus) return 0;
-    uint16_t future = 0, inverted = 0, unknown = 0;
-    chunk->unit = unit_;
-    const size_t next = decode_pdu_flows(p_, len_, offset_, now_ms_, v5_opts_, &v5_header_, out,
-                                         &future, &inverted, &unknown);
-    ++unit_;
-    if (next == 0) {  // not a valid PDU: cannot happen for an admitted datagram
-      unit_ = m_.v5_pdus;
-      return 0;
-    }
-    offset_ = next;
-    chunk->v5 = &v5_header_;
-    chunk->future_records = future;
-    chunk->inverted_records = inverted;
-    chunk->unknown_time_records = unknown;
-    return v5_header_.count;
+  chunk->domain = m_.domain;
+  const WireFormat* f = decoded_format(m_.version);
+  if (f == nullptr) return 0;  // not admitted by the ordered stage: cannot happen
+  size_t n = 0;
+  switch (f->decoder) {  // no default: -Wswitch names a new decoder here
+    case WireDecoder::kV5: n = next_v5(out, chunk); break;
+    case WireDecoder::kV9:
+    case WireDecoder::kIpfix:
+      n = next_sets(out, max, chunk);
+      check_times(out, n, chunk);
+      break;
+    case WireDecoder::kSflowNotDecoded: break;  // never admitted
   }
+  if (n > 0 && sampling_ != nullptr)
+    sampling_->resolve(out, n, m_.sampling, *exporter_, chunk->v5,
+                       &chunk->unknown_sampling_records, &chunk->sampling_too_high_records);
+  return n;
+}
+
+void RecordReader::check_times(const FlowRecord* r, size_t n, RecordChunk* chunk) const {
+  // The same checks v5's decoder makes per PDU (src/decode/v5_decoder.h).
+  const int64_t future_limit = now_ms_ + v5_opts_.future_tolerance_ms;
+  uint32_t future = 0, inverted = 0, unknown = 0;
+  for (size_t i = 0; i < n; ++i) {
+    future += r[i].end_ms > future_limit;
+    inverted += r[i].start_ms > r[i].end_ms;
+    unknown += (r[i].flags & kFlowTimeUnknown) != 0;
+  }
+  chunk->future_records = static_cast<uint16_t>(future);
+  chunk->inverted_records = static_cast<uint16_t>(inverted);
+  chunk->unknown_time_records = static_cast<uint16_t>(unknown);
+}
+
+size_t RecordReader::next_v5(FlowRecord* out, RecordChunk* chunk) {
+  if (unit_ >= m_.v5_pdus) return 0;
+  uint16_t future = 0, inverted = 0, unknown = 0;
+  chunk->unit = unit_;
+  const size_t next = decode_pdu_flows(p_, len_, offset_, now_ms_, v5_opts_, &v5_header_, out,
+                                       &future, &inverted, &unknown);
+  ++unit_;
+  if (next == 0) {  // not a valid PDU: cannot happen for an admitted datagram
+    unit_ = m_.v5_pdus;
+    return 0;
+  }
+  offset_ = next;
+  chunk->v5 = &v5_header_;
+  chunk->domain = uint32_t{v5_header_.engine_type} << 8 | v5_header_.engine_id;
+  chunk->future_records = future;
+  chunk->inverted_records = inverted;
+  chunk->unknown_time_records = unknown;
+  return v5_header_.count;
+}
+
+size_t RecordReader::next_sets(FlowRecord* out, size_t max, RecordChunk* chunk) {
   while (unit_ < m_.nsets) {
     const SetRef& set = m_.sets[unit_];
     const DecodePlan& plan = reverse_ ? *set.plan->reverse : *set.plan;

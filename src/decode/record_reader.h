@@ -12,6 +12,16 @@
 // softflowd sends some with an empty forward direction) gives no record
 // (empty_directions() counts them).
 //
+// Finished records: given a RecordSampling (the worker's), each chunk's
+// records leave the reader finished, as decode's rules say: their times
+// checked (end beyond now + decode.future_tolerance, start after end, no
+// usable time: counted in the chunk, records kept; v5's decoder makes these
+// checks per PDU, the reader the same ones for v9/IPFIX sets) and their
+// `sampling` set to the multiplier aggregation applies
+// (src/decode/sampling.h: RecordSampling, with its precedence). Without one
+// (tests and benchmarks of the decoder alone) `sampling` keeps what the
+// decoder left; the time counts are made either way.
+//
 // Hot path: no allocation, no exception; reads only [p, p + len).
 //
 // Thread safety: one reader per thread; it only reads the datagram, the
@@ -24,19 +34,25 @@
 
 #include <ringflow/flow_record.h>
 
+#include <ringflow/ip.h>
+
 #include "decode/datagram_meta.h"
+#include "decode/sampling.h"
 #include "decode/v5_decoder.h"
 
 namespace ringflow {
 
 struct RecordChunk {
   uint8_t version = 0;
+  uint32_t domain = 0;             // the stream's domain (v5: engine type << 8 | id of the PDU)
   size_t unit = 0;                 // index of the v5 PDU / data set in the datagram
   uint16_t template_id = 0;        // v9/IPFIX; 0 for v5
   const v5::Header* v5 = nullptr;  // v5: the PDU's header
-  uint16_t future_records = 0;     // v5: end beyond now + tolerance (counted, kept)
-  uint16_t inverted_records = 0;   // v5: start after end (counted, kept)
-  uint16_t unknown_time_records = 0;  // v5: a time before 1993 (kFlowTimeUnknown, kept)
+  uint16_t future_records = 0;     // end beyond now + tolerance (counted, kept)
+  uint16_t inverted_records = 0;   // start after end (counted, kept)
+  uint16_t unknown_time_records = 0;  // kFlowTimeUnknown (v5: a time before 1993), kept
+  uint16_t unknown_sampling_records = 0;  // finished: sampler unknown (RecordSampling)
+  uint16_t sampling_too_high_records = 0; // finished: rate above decode.max_sampling_rate
   SetStatus status = SetStatus::kDone;  // v9/IPFIX: how the set ended (kVarOverflow: rest dropped)
   bool biflow = false;             // IPFIX: forward records of a biflow template
   bool reverse = false;            // IPFIX: the reverse direction of biflow records
@@ -46,9 +62,17 @@ struct RecordChunk {
 class RecordReader {
  public:
   // REQUIRES: m describes [p, p + len) (the ordered stage admitted it).
+  // sampling, exporter: finish the records (above); both or neither.
   RecordReader(const DatagramMeta& m, const uint8_t* p, size_t len, int64_t now_ms,
-               const DecodeOptions& v5_opts)
-      : m_(m), p_(p), len_(len), now_ms_(now_ms), v5_opts_(v5_opts) {}
+               const DecodeOptions& v5_opts, const RecordSampling* sampling = nullptr,
+               const IpAddr* exporter = nullptr)
+      : m_(m),
+        p_(p),
+        len_(len),
+        now_ms_(now_ms),
+        v5_opts_(v5_opts),
+        sampling_(sampling),
+        exporter_(exporter) {}
 
   // Decodes up to max (>= 30) records into out; 0 when the datagram is
   // exhausted. *chunk describes them.
@@ -58,11 +82,19 @@ class RecordReader {
   size_t empty_directions() const { return empty_directions_; }
 
  private:
+  // One decoder's chunk (next() picks by the registry, src/decode/wire_formats.h).
+  size_t next_v5(FlowRecord* out, RecordChunk* chunk);
+  size_t next_sets(FlowRecord* out, size_t max, RecordChunk* chunk);
+  // Counts the time checks of decoded set records into *chunk.
+  void check_times(const FlowRecord* r, size_t n, RecordChunk* chunk) const;
+
   const DatagramMeta& m_;
   const uint8_t* p_;
   size_t len_;
   int64_t now_ms_;
   const DecodeOptions& v5_opts_;
+  const RecordSampling* sampling_;
+  const IpAddr* exporter_;
   size_t unit_ = 0;    // v5 PDU index / v9-IPFIX set index
   size_t offset_ = 0;  // v5: byte offset of the next PDU; sets: offset within the set body
   bool reverse_ = false;  // reading the current set's reverse direction

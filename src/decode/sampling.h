@@ -27,8 +27,10 @@
 #include <vector>
 
 #include <ringflow/config.h>
+#include <ringflow/flow_record.h>
 #include <ringflow/ip.h>
 
+#include "decode/sampler_set.h"
 #include "wire/v5.h"
 
 namespace ringflow {
@@ -72,6 +74,40 @@ inline constexpr uint32_t believed_rate(uint32_t rate, uint32_t max, bool* too_h
   *too_high = rate > max;
   return *too_high ? 0 : rate;
 }
+
+// The sampling rate of each decoded record (FlowRecord::sampling), first rule
+// that applies (docs/config.md):
+//   1. decode.sampling_override for the exporter;
+//   2. v5: the header's interval; v9/IPFIX: the rate inside the record
+//      (samplingInterval 34 and kin, kFlowHasRate), else the rate its
+//      exporter stream announced in options records for the record's
+//      sampler/selector id, else the stream's rate announced without an id
+//      (or its only one);
+//   3. decode.default_sampling (unsampled exporters). A record that names a
+//      sampler its stream never announced, or comes from a stream with
+//      several samplers without naming one, is counted as unknown.
+// A rate from rule 2 above decode.max_sampling_rate is not believed: rule 3
+// applies and the record is counted as too high. The record then holds the
+// multiplier: that rate when decode.renormalize is on, else 1.
+// The worker's RecordReader applies it to every chunk
+// (src/decode/record_reader.h).
+class RecordSampling {
+ public:
+  explicit RecordSampling(const DecodeConfig& cfg)
+      : policy_(cfg), max_rate_(cfg.max_sampling_rate) {}
+
+  // r[0..n): records of one chunk, from `exporter`; v5: the PDU's header
+  // (nullptr for v9/IPFIX); set: the stream's announced rates (may be null).
+  // Adds the records counted unknown / too high to *unknown / *too_high.
+  void resolve(FlowRecord* r, size_t n, const SamplerSet* set, const IpAddr& exporter,
+               const v5::Header* v5, uint16_t* unknown, uint16_t* too_high) const;
+
+  const SamplingPolicy& policy() const { return policy_; }
+
+ private:
+  SamplingPolicy policy_;
+  uint32_t max_rate_;  // decode.max_sampling_rate
+};
 
 // Renormalized counter: exact in 64 bits (2^32-1 * 16383 < 2^46), so no
 // overflow for any v5 dPkts/dOctets and any 14-bit interval.

@@ -15,6 +15,7 @@
 #include <ringflow/stats.h>
 
 #include "decode/template_record.h"
+#include "decode/wire_formats.h"
 
 namespace ringflow {
 
@@ -61,9 +62,9 @@ constexpr std::string_view hold_drop_name(HoldDrop d) {
 }
 
 struct alignas(64) SessionCounters {
-  std::array<Counter, kVersionSlots> datagrams;  // taken by the ordered stage, by version
-  // rejects[version slot][Reject]
-  std::array<std::array<Counter, kRejectReasons>, kVersionSlots> rejects;
+  std::array<Counter, kFormatSlots> datagrams;  // taken by the ordered stage, by format slot
+  // rejects[format slot][Reject] (src/decode/wire_formats.h)
+  std::array<std::array<Counter, kRejectReasons>, kFormatSlots> rejects;
   Counter handed_off;  // datagrams with work for a worker (v5, or v9/IPFIX with data sets)
   Counter consumed;    // accepted, nothing for a worker (templates/options only, or all held)
   Counter v5_trailing; // v5 datagrams accepted with trailing bytes (decode.accept_trailing)

@@ -1,5 +1,7 @@
 #include "decode/sessions.h"
 
+#include "decode/wire_formats.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -13,16 +15,6 @@ namespace {
 
 constexpr int64_t kPublishEveryMs = 1000;
 
-uint32_t versions_mask(const std::vector<std::string>& names) {
-  uint32_t m = 0;
-  for (const std::string& n : names) {
-    if (n == "v5") m |= 1u << 5;
-    if (n == "v9") m |= 1u << 9;
-    if (n == "ipfix") m |= 1u << 10;
-  }
-  return m;
-}
-
 bool all_zero(const uint8_t* p, size_t n) {
   for (size_t i = 0; i < n; ++i)
     if (p[i] != 0) return false;
@@ -34,7 +26,7 @@ bool all_zero(const uint8_t* p, size_t n) {
 Sessions::Sessions(const DecodeConfig& cfg, uint32_t ring_entries, uint32_t buffer_size,
                    SessionCounters& counters)
     : ring_entries_(ring_entries),
-      versions_mask_(versions_mask(cfg.versions)),
+      versions_mask_(enabled_formats_mask(cfg.versions)),
       counters_(counters),
       streams_(cfg, counters),
       templates_(cfg, streams_.capacity(), counters),
@@ -48,7 +40,8 @@ Sessions::Sessions(const DecodeConfig& cfg, uint32_t ring_entries, uint32_t buff
 Sessions::~Sessions() = default;
 
 bool Sessions::version_enabled(uint16_t v) const {
-  return v < 32 && (versions_mask_ >> v & 1u) != 0;
+  const WireFormat* f = decoded_format(v);
+  return f != nullptr && (versions_mask_ >> (f - kWireFormats) & 1u) != 0;
 }
 
 Admit Sessions::reject(size_t vslot, Reject r) {
@@ -65,28 +58,28 @@ Admit Sessions::admit(const uint8_t* p, size_t len, const IpAddr& exporter, uint
   m.domain = 0;
   m.sampling = nullptr;
   if (len < 2) {
-    counters_.datagrams[version_slot(0)].add();
-    return reject(version_slot(0), Reject::kTooShort);
+    counters_.datagrams[kOtherFormatSlot].add();
+    return reject(kOtherFormatSlot, Reject::kTooShort);
   }
-  const uint16_t version = wire::load_be16(p);
-  const size_t vslot = version_slot(version);
+  const WireFormat* f = find_wire_format(p, len);
+  const size_t vslot = format_slot(f);
   counters_.datagrams[vslot].add();
-  if (vslot == version_slot(0)) {
-    uint32_t sflow_version;
-    if (is_sflow(p, len, &sflow_version)) {
-      sflow_notice_.rejected(exporter, sflow_version);
-      return reject(vslot, Reject::kSflowNotDecoded);
-    }
-    return reject(vslot, Reject::kBadVersion);
+  if (f == nullptr) return reject(vslot, Reject::kBadVersion);
+  if (!f->decoded()) {
+    sflow_notice_.rejected(exporter, wire_version(*f, p));
+    return reject(vslot, Reject::kSflowNotDecoded);
   }
-  if (!version_enabled(version)) return reject(vslot, Reject::kVersionDisabled);
-  m.version = static_cast<uint8_t>(version);
-  Admit a;
-  if (version == v5::kVersion) {
-    a = admit_v5(p, len, exporter, m, now_ms);
-  } else {
-    a = admit_templated(version == v9::kVersion ? WireVersion::kV9 : WireVersion::kIpfix, p, len,
-                        exporter, m, now_ms);
+  if ((versions_mask_ >> (f - kWireFormats) & 1u) == 0)
+    return reject(vslot, Reject::kVersionDisabled);
+  m.version = static_cast<uint8_t>(f->version);
+  Admit a = Admit::kRejected;
+  switch (f->decoder) {  // no default: -Wswitch names a new decoder here
+    case WireDecoder::kV5: a = admit_v5(p, len, exporter, m, now_ms); break;
+    case WireDecoder::kV9: a = admit_templated(WireVersion::kV9, p, len, exporter, m, now_ms); break;
+    case WireDecoder::kIpfix:
+      a = admit_templated(WireVersion::kIpfix, p, len, exporter, m, now_ms);
+      break;
+    case WireDecoder::kSflowNotDecoded: break;  // rejected above
   }
   if (a == Admit::kHandOff) counters_.handed_off.add();
   if (a == Admit::kConsumed) counters_.consumed.add();

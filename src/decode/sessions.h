@@ -194,7 +194,7 @@ class Sessions : private TemplateListener {
 
   const uint32_t ring_entries_;
   DecodeOptions v5_opts_;
-  uint32_t versions_mask_;  // bit v (5, 9, 10) = enabled
+  uint32_t versions_mask_;  // bit i = kWireFormats[i] enabled (src/decode/wire_formats.h)
   SessionCounters& counters_;
 
   StreamTable streams_;

@@ -292,12 +292,14 @@ bool Collector::start_stages(std::string* error) {
     return false;
   }
 
-  FILE* flow_out = options_.print_flows ? stdout : nullptr;
+  RecordStageOptions stage_opts;
+  stage_opts.print_flows = options_.print_flows ? stdout : nullptr;
   std::vector<const Sessions*> sessions;
   for (const auto& s : sessions_) sessions.push_back(s.get());
   for (uint32_t w = 0; w < nworkers; ++w)
     workers_.push_back(std::make_unique<Worker>(w, config_, *handoff_, sessions, hub_->worker(w),
-                                                *worker_counters_[w], flow_out));
+                                                *worker_counters_[w],
+                                                make_record_stages(config_, stage_opts)));
 
   if (!config_.metrics.listen.empty()) {
     metrics_ = MetricsEndpoint::start(*this, error);
@@ -407,7 +409,7 @@ StatsSnapshot Collector::snapshot() const {
     s.late_queue_full += c->late_queue_full.load();
   }
   for (const auto& c : session_counters_) {
-    for (size_t v = 0; v < kVersionSlots; ++v)
+    for (size_t v = 0; v < kFormatSlots; ++v)
       for (size_t i = 0; i < kRejectReasons; ++i) s.rejects[i] += c->rejects[v][i].load();
     s.decoded += c->handed_off.load() + c->consumed.load();
     s.trailing_accepted += c->v5_trailing.load();

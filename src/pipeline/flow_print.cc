@@ -1,20 +1,12 @@
 #include "pipeline/flow_print.h"
 
-#include <time.h>
-
 #include <cstdio>
 #include <string>
 
+#include "sink/time_format.h"
+
 namespace ringflow {
 namespace {
-
-void format_time(int64_t ms, char* buf, size_t cap) {
-  time_t s = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  tm t;
-  gmtime_r(&s, &t);
-  snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1,
-           t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(ms - int64_t{s} * 1000));
-}
 
 bool is_zero(const IpAddr& a) { return a == IpAddr{}; }
 
@@ -41,17 +33,17 @@ unsigned long long times(uint64_t v, uint32_t m) {
 size_t format_flow_line(const FlowRecord& r, const FlowContext& ctx, char* buf, size_t cap) {
   const bool v6_record = r.ip_version == 6 || (!r.src.is_v4() && !is_zero(r.src)) ||
                          (!r.dst.is_v4() && !is_zero(r.dst));
-  char src[64], dst[64], start[48], end[48];
+  char src[64], dst[64], start[kIsoMsLen + 1], end[kIsoMsLen + 1];
   format_endpoint(r.src, r.src_port, v6_record, src, sizeof src);
   format_endpoint(r.dst, r.dst_port, v6_record, dst, sizeof dst);
-  format_time(r.start_ms, start, sizeof start);
-  format_time(r.end_ms, end, sizeof end);
+  *format_iso_ms(r.start_ms, start) = '\0';  // the sinks' formatter (sink/time_format.h)
+  *format_iso_ms(r.end_ms, end) = '\0';
   int len =
       snprintf(buf, cap, "%s -> %s proto %u packets %llu bytes %llu start %s end %s version %u",
                src, dst, r.protocol, times(r.packets, r.sampling), times(r.bytes, r.sampling),
                start, end, ctx.version);
   if (len < 0 || static_cast<size_t>(len) >= cap) return 0;
-  if (ctx.version != 5) {
+  if (ctx.template_id != 0) {  // a templated format's record (template ids are >= 256)
     const int more =
         snprintf(buf + len, cap - static_cast<size_t>(len), " template %u", ctx.template_id);
     if (more < 0 || static_cast<size_t>(len + more) >= cap) return 0;
@@ -61,6 +53,15 @@ size_t format_flow_line(const FlowRecord& r, const FlowContext& ctx, char* buf, 
   buf[len++] = '\n';
   buf[len] = '\0';
   return static_cast<size_t>(len);
+}
+
+size_t FlowPrintStage::run(FlowRecord* records, size_t n, const FlowContext& ctx) {
+  char line[400];
+  for (size_t i = 0; i < n; ++i) {
+    const size_t len = format_flow_line(records[i], ctx, line, sizeof line);
+    if (len > 0) fwrite(line, 1, len, out_);
+  }
+  return n;
 }
 
 }  // namespace ringflow

@@ -1,6 +1,7 @@
 // One --print-flows line: a decoded FlowRecord as text, for debugging
-// (docs/config.md, "--print-flows"). The worker (src/pipeline/worker.cc)
-// writes one per record when the flag is on.
+// (docs/config.md, "--print-flows"). FlowPrintStage is the record stage
+// (src/pipeline/record_stage.h) that writes one per record when the flag is
+// on; it only looks.
 //
 // Endpoints: "192.0.2.1:443" for IPv4, "[2001:db8::1]:443" for IPv6. An
 // address of all zeros is printed in the record's family: "0.0.0.0" in an
@@ -9,18 +10,33 @@
 // address is never shown as IPv4. Packets and bytes are multiplied by the
 // record's sampling multiplier, saturating at 2^64 - 1.
 //
-// Thread safety: pure functions on caller-owned memory.
+// Thread safety: format_flow_line is a pure function on caller-owned memory;
+// a FlowPrintStage belongs to one worker (stdio locks the stream per line).
 #pragma once
 
 #include <cstddef>
+#include <cstdio>
 
 #include <ringflow/flow_key.h>
 #include <ringflow/flow_record.h>
+
+#include "pipeline/record_stage.h"
 
 namespace ringflow {
 
 // Writes the line (with its newline) into buf[0..cap); returns its length,
 // or 0 if it does not fit.
 size_t format_flow_line(const FlowRecord& r, const FlowContext& ctx, char* buf, size_t cap);
+
+// Writes one line per record to `out`; keeps every record.
+class FlowPrintStage final : public RecordStage {
+ public:
+  explicit FlowPrintStage(FILE* out) : out_(out) {}
+  size_t run(FlowRecord* records, size_t n, const FlowContext& ctx) override;
+  const char* name() const override { return "print_flows"; }
+
+ private:
+  FILE* out_;
+};
 
 }  // namespace ringflow

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "decode/sessions.h"
+#include "decode/wire_formats.h"
 #include "receive/admission.h"
 
 namespace ringflow {
@@ -16,9 +17,11 @@ class SessionAdmission final : public Admission {
  public:
   explicit SessionAdmission(Sessions& s) : s_(s) {}
 
-  Verdict admit(const DatagramRef& d, int64_t now_ms) override {
+  Verdict admit(DatagramRef& d, int64_t now_ms) override {
     switch (s_.admit(d.data, d.len, d.exporter, d.buf_id, now_ms)) {
-      case Admit::kHandOff: return Verdict::kHandOff;
+      case Admit::kHandOff:
+        d.stream_key = route_key(d.data, d.len);  // the format's stream (wire_formats.h)
+        return Verdict::kHandOff;
       case Admit::kConsumed: return Verdict::kConsumed;
       case Admit::kRejected: break;
     }
@@ -34,6 +37,9 @@ class SessionAdmission final : public Admission {
       out[i].len = r[i].len;
       out[i].buf_id = r[i].buf;
       out[i].exporter = r[i].exporter;
+      const DatagramMeta& m = s_.meta(r[i].buf);
+      const WireFormat* f = decoded_format(m.version);
+      out[i].stream_key = f ? route_key(*f, m.domain) : 0;
     }
     return n;
   }

@@ -36,14 +36,15 @@ class Admission {
   virtual ~Admission() = default;
 
   // d: a datagram just received into buffer d.buf_id (< ring_entries), with
-  // exporter and receive time filled in.
-  virtual Verdict admit(const DatagramRef& d, int64_t now_ms) = 0;
+  // exporter and receive time filled in. On kHandOff the admission may set
+  // d.stream_key (the stream within the exporter address, for routing).
+  virtual Verdict admit(DatagramRef& d, int64_t now_ms) = 0;
   // The datagram in buffer `buf_id` (admitted with kHandOff, or from
   // take_ready) is done with: a worker returned it, or it could not be
   // enqueued. Called before the buffer is reused.
   virtual void release(uint16_t buf_id) = 0;
   // Datagrams of the admission's own to hand to workers (data, len, buf_id,
-  // exporter filled in); returns how many, at most max.
+  // exporter and stream_key filled in); returns how many, at most max.
   virtual size_t take_ready(DatagramRef* out, size_t max) = 0;
   // Housekeeping (expiry, publishing statistics); at least every 100 ms.
   virtual void tick(int64_t now_ms) = 0;

@@ -47,17 +47,18 @@ bool Dispatcher::allowed(const IpAddr& a) const {
 void Dispatcher::offer(DatagramRef d) {
   d.reactor = static_cast<uint8_t>(reactor_);
   d.recv_ns = batch_ns_;
-  pending_[npending_] = d;
+  DatagramRef& p = pending_[npending_];
+  p = d;
   // Datagrams that go no further stay in pending_ with a target beyond the
   // workers so that flush() frees their buffers in the same pass.
   uint32_t target;
   if (!allowed(d.exporter)) {
     target = not_allowed_target();
   } else if (admission_ == nullptr) {
-    target = route(d);
+    target = route(p);
   } else {
-    switch (admission_->admit(d, batch_ns_ / 1000000)) {
-      case Admission::Verdict::kHandOff: target = route(d); break;
+    switch (admission_->admit(p, batch_ns_ / 1000000)) {
+      case Admission::Verdict::kHandOff: target = route(p); break;
       case Admission::Verdict::kConsumed:
         counters_.consumed.add();
         target = done_target();

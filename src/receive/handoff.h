@@ -82,23 +82,19 @@ struct DatagramRef {
   uint8_t socket = 0;             // index of the socket within the reactor
   uint16_t exporter_port = 0;
   IpAddr exporter;                // source address of the datagram
+  uint32_t stream_key = 0;        // the exporter stream within its address, as the
+                                  // admission's wire format gives it (0 = none)
   int64_t recv_ns = 0;            // CLOCK_REALTIME at receive (one reading per batch)
 };
 
 // The worker of a datagram's exporter stream (receive.spread = "stream"):
-// a hash of the exporter address and the domain the version's header carries
-// (v5 engine type/id at bytes 20-21, v9 source_id at 16-19, IPFIX observation
-// domain at 12-15); 0 for the domain when the datagram is too short.
+// a hash of the exporter address and d.stream_key, which the admission set
+// from the datagram's wire format (src/decode/wire_formats.h: v5 engine
+// type/id, v9 source_id, IPFIX observation domain). The receive stage reads
+// nothing of the payload here.
 inline uint32_t route_datagram(const DatagramRef& d, uint32_t workers) {
   uint64_t h = hash_addr(d.exporter);
-  uint64_t domain = 0;
-  const uint16_t version = d.len >= 2 ? static_cast<uint16_t>(d.data[0] << 8 | d.data[1]) : 0;
-  if (version == 5 && d.len >= 22) domain = uint64_t{d.data[20]} << 8 | d.data[21];
-  if (version == 9 && d.len >= 20)
-    domain = uint64_t{d.data[16]} << 24 | uint64_t{d.data[17]} << 16 | d.data[18] << 8 | d.data[19];
-  if (version == 10 && d.len >= 16)
-    domain = uint64_t{d.data[12]} << 24 | uint64_t{d.data[13]} << 16 | d.data[14] << 8 | d.data[15];
-  h ^= (domain << 8 | version) * 0x9E3779B97F4A7C15ull;
+  h ^= (uint64_t{d.stream_key} + 1) * 0x9E3779B97F4A7C15ull;
   h ^= h >> 29;
   return static_cast<uint32_t>(h % workers);
 }

@@ -1,0 +1,15 @@
+#include "pipeline/record_stage.h"
+
+#include "pipeline/flow_print.h"
+
+namespace ringflow {
+
+RecordStageChain make_record_stages(const Config&, const RecordStageOptions& opts) {
+  RecordStageChain chain;
+  // Enrichment and filter stages go before the printer, so that --print-flows
+  // shows what is aggregated.
+  if (opts.print_flows) chain.add(std::make_unique<FlowPrintStage>(opts.print_flows));
+  return chain;
+}
+
+}  // namespace ringflow
