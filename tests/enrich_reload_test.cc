@@ -171,7 +171,7 @@ TEST_CASE("Swaps under load: each batch sees one whole version (ranges layout)",
 }
 
 TEST_CASE("Swaps under load: each batch sees one whole version (DIR-24-8)", "[reload]") {
-  run(Lpm4::Layout::kDir24_8, 8 / kScale, 4000);
+  run(Lpm4::Layout::kDir24_8, 5 - kScale / 2, 4000);
 }
 
 TEST_CASE("A retired version waits for the reader still inside its guard", "[reload]") {

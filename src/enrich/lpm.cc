@@ -97,16 +97,38 @@ RangeLpm<U>::RangeLpm(const std::vector<RangeStart<U>>& ranges) {
     starts_.insert(starts_.begin(), U{0});
     values_.insert(values_.begin(), 0);
   }
-  // idx_[t]: the range holding the first address of bucket t (the last range
-  // starting at or before it); idx_[65536]: the last range.
-  constexpr unsigned kShift = kBits<U> - 16;
-  size_t j = 0;
-  for (uint32_t t = 0; t < 65536; ++t) {
-    const U first = static_cast<U>(U{t} << kShift);
+  fill(&idx_, 0, 65536, U{0}, kBits<U> - 16, 0);
+  refine(&idx_, 0, 65536, U{0}, kBits<U> - 16);
+}
+
+template <class U>
+void RangeLpm<U>::fill(std::vector<Index>* v, size_t at, uint32_t n, U base, unsigned shift,
+                       size_t j) {
+  for (uint32_t t = 0; t < n; ++t) {
+    const U first = static_cast<U>(base + (static_cast<U>(t) << shift));
     while (j + 1 < starts_.size() && starts_[j + 1] <= first) ++j;
-    idx_[t] = static_cast<uint32_t>(j);
+    (*v)[at + t] = {static_cast<uint32_t>(j), 0};
   }
-  idx_[65536] = static_cast<uint32_t>(starts_.size() - 1);
+  // The end marker: the range holding the last address of the n buckets
+  // (base + n * 2^shift - 1, wrapping to the top of the space at the root).
+  const U last = static_cast<U>(base + (static_cast<U>(n) << shift) - 1);
+  while (j + 1 < starts_.size() && starts_[j + 1] <= last) ++j;
+  (*v)[at + n] = {static_cast<uint32_t>(j), 0};
+}
+
+template <class U>
+void RangeLpm<U>::refine(std::vector<Index>* v, size_t at, uint32_t n, U base, unsigned shift) {
+  if (shift < 8) return;
+  for (uint32_t t = 0; t < n; ++t) {
+    const uint32_t candidates = (*v)[at + t + 1].first - (*v)[at + t].first + 1;
+    if (candidates <= kMaxBucket) continue;
+    const size_t node = sub_.size() / 257;
+    sub_.resize(sub_.size() + 257);  // may move *v when v == &sub_: indices only
+    (*v)[at + t].child = static_cast<uint32_t>(node + 1);
+    const U first = static_cast<U>(base + (static_cast<U>(t) << shift));
+    fill(&sub_, node * 257, 256, first, shift - 8, (*v)[at + t].first);
+    refine(&sub_, node * 257, 256, first, shift - 8);
+  }
 }
 
 template class RangeLpm<uint32_t>;

@@ -40,7 +40,9 @@
 // ignored (the caller validates them: networks_csv.h refuses them).
 #pragma once
 
+#include <bit>
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <vector>
 
@@ -76,35 +78,58 @@ std::vector<RangeStart<uint32_t>> flatten_prefixes(std::vector<Prefix4> prefixes
 std::vector<RangeStart<uint128>> flatten_prefixes(std::vector<Prefix6> prefixes,
                                                   size_t* duplicates = nullptr);
 
-// Sorted ranges with a 16-bit direct index; U is uint32_t or uint128.
+// Sorted ranges with a 16-bit direct index, refined where ranges crowd:
+// a bucket holding more than kMaxBucket ranges gets a child index on the
+// next 8 address bits, recursively, so the final binary search stays
+// within a few compares. U is uint32_t or uint128.
 template <class U>
 class RangeLpm {
  public:
+  static constexpr uint32_t kMaxBucket = 16;
+
   RangeLpm() = default;
   explicit RangeLpm(const std::vector<RangeStart<U>>& ranges);
 
   uint32_t lookup(U addr) const noexcept {
-    constexpr unsigned kShift = sizeof(U) * 8 - 16;
-    const uint32_t top = static_cast<uint32_t>(addr >> kShift);
-    const uint32_t lo = idx_[top];
-    uint32_t n = idx_[top + 1] - lo + 1;  // candidates; starts_[lo] <= addr
+    unsigned shift = sizeof(U) * 8 - 16;
+    uint32_t t = static_cast<uint32_t>(addr >> shift);
+    const Index* ix = &idx_[t];
+    while (ix->child) {
+      shift -= 8;
+      ix = &sub_[(ix->child - 1) * 257 + (static_cast<uint32_t>(addr >> shift) & 0xff)];
+    }
+    const uint32_t lo = ix->first;
+    uint32_t n = ix[1].first - lo + 1;  // candidates; starts_[lo] <= addr
     const U* base = starts_.data() + lo;
     while (n > 1) {
       const uint32_t half = n / 2;
-      base = base[half] <= addr ? base + half : base;
+      base += static_cast<size_t>(base[half] <= addr) * half;  // no branch to mispredict
       n -= half;
     }
     return values_[base - starts_.data()];
   }
   size_t ranges() const { return starts_.size(); }
+  size_t index_nodes() const { return sub_.size() / 257; }
   size_t memory_bytes() const {
-    return starts_.capacity() * sizeof(U) + values_.capacity() * 4 + idx_.capacity() * 4;
+    return starts_.capacity() * sizeof(U) + values_.capacity() * 4 +
+           (idx_.capacity() + sub_.capacity()) * sizeof(Index);
   }
 
  private:
+  struct Index {
+    uint32_t first = 0;  // the range holding the bucket's first address
+    uint32_t child = 0;  // 1 + child node number, 0 for none
+  };
+  // Fills entries [at, at + n] (n buckets and the end marker) for buckets
+  // of 2^shift addresses from `base`, scanning from range j; returns the
+  // range holding the last address.
+  void fill(std::vector<Index>* v, size_t at, uint32_t n, U base, unsigned shift, size_t j);
+  void refine(std::vector<Index>* v, size_t at, uint32_t n, U base, unsigned shift);
+
   std::vector<U> starts_{U{0}};
   std::vector<uint32_t> values_{0};
-  std::vector<uint32_t> idx_ = std::vector<uint32_t>(65537, 0);
+  std::vector<Index> idx_ = std::vector<Index>(65537);
+  std::vector<Index> sub_;  // child nodes, 257 entries each
 };
 
 class Lpm4 {
@@ -154,11 +179,16 @@ class Lpm6 {
   RangeLpm<uint128> ranges_;
 };
 
-// The 16 address bytes (network order) as one number, and back.
+// The 16 address bytes (network order) as one number.
 inline uint128 load_u128(const uint8_t b[16]) {
-  uint128 v = 0;
-  for (int i = 0; i < 16; ++i) v = v << 8 | b[i];
-  return v;
+  uint64_t hi, lo;
+  std::memcpy(&hi, b, 8);
+  std::memcpy(&lo, b + 8, 8);
+  if constexpr (std::endian::native == std::endian::little) {
+    hi = __builtin_bswap64(hi);
+    lo = __builtin_bswap64(lo);
+  }
+  return uint128{hi} << 64 | lo;
 }
 
 }  // namespace ringflow::enrich

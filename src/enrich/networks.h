@@ -18,7 +18,9 @@
 
 #include <ringflow/ip.h>
 
+#include <bit>
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -47,7 +49,18 @@ class Networks {
   }
   // Row number + 1 of the longest covering prefix; 0 when none covers it.
   uint32_t lookup_row(const IpAddr& a) const noexcept {
-    return a.is_v4() ? v4_.lookup(a.v4()) : v6_.lookup(load_u128(a.bytes.data()));
+    // Inline forms of IpAddr::is_v4() and v4() (out of line in ip.cc; the
+    // calls halved the lookup rate): ::ffff:a.b.c.d is 10 zero bytes, ff ff.
+    uint64_t head;
+    uint32_t mid, v4;
+    std::memcpy(&head, a.bytes.data(), 8);
+    std::memcpy(&mid, a.bytes.data() + 8, 4);
+    std::memcpy(&v4, a.bytes.data() + 12, 4);
+    constexpr uint32_t kMapped = std::endian::native == std::endian::little ? 0xffff0000u : 0xffffu;
+    if (head == 0 && mid == kMapped) {
+      return v4_.lookup(std::endian::native == std::endian::little ? __builtin_bswap32(v4) : v4);
+    }
+    return v6_.lookup(load_u128(a.bytes.data()));
   }
   uint32_t lookup_v4(uint32_t host_order) const noexcept { return v4_.lookup(host_order); }
   uint32_t lookup_v6(uint128 addr) const noexcept { return v6_.lookup(addr); }
