@@ -21,7 +21,10 @@ set -euo pipefail
 
 PKGS=(g++ cmake ninja-build pkg-config ccache
       liburing-dev libconcurrentqueue-dev catch2 libtomlplusplus-dev libcli11-dev
-      libpcap-dev libcurl4-openssl-dev libmicrohttpd-dev libcap-dev libsystemd-dev)
+      libpcap-dev libcurl4-openssl-dev libmicrohttpd-dev libcap-dev libsystemd-dev
+      libjs-dygraphs)
+# libjs-dygraphs: the web view's charts, embedded in the binary at build time
+# (CMakeLists.txt, cmake/embed_assets.cmake; docs/api.md says why this one).
 # What the tests and the scripts they run need (read the tests for the
 # reason of each): the ClickHouse tests' private servers; promtool
 # (prometheus) for the metrics and alert-rule tests; clang and its runtime
@@ -36,11 +39,12 @@ PKGS=(g++ cmake ninja-build pkg-config ccache
 # installed and put it back; faketime for e2e_querying_test to start the
 # collector's wall clock past an hour; softflowd (a real IPFIX biflow
 # exporter) and nfdump (nfcapd, the peer collector) for
-# e2e_softflowd_biflow_test.
+# e2e_softflowd_biflow_test; chromium (headless) for e2e_live_browser_test
+# to render the web view and read its DOM.
 TEST_PKGS=(clickhouse-server clickhouse-client prometheus clang libclang-rt-14-dev
            tshark pmacct jq grepcidr gnuplot-nox groff-base man-db systemd
            dpkg-dev gzip binutils curl iproute2 procps util-linux dpkg-repack
-           faketime softflowd nfdump)
+           faketime softflowd nfdump chromium)
 
 if [ "${1:-}" = --test ]; then
   shift
