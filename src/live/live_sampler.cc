@@ -11,11 +11,19 @@ LiveSampler::LiveSampler(uint32_t interval_s, Read read)
 
 LiveSampler::~LiveSampler() { stop(); }
 
+LiveTotals LiveSampler::stamp(LiveTotals t) const {
+  t.wall_ms = wall_base_ms_ + (t.mono_ms - mono_base_ms_);
+  return t;
+}
+
 void LiveSampler::start() {
   if (thread_.joinable()) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    history_.push(read_());
+    const LiveTotals first = read_();
+    wall_base_ms_ = first.wall_ms;
+    mono_base_ms_ = first.mono_ms;
+    history_.push(first);
   }
   thread_ = std::thread([this] { run(); });
   pthread_setname_np(thread_.native_handle(), "rf-live");
@@ -37,7 +45,7 @@ void LiveSampler::run() {
   while (!stop_) {
     if (cv_.wait_until(lock, next, [this] { return stop_; })) break;
     lock.unlock();
-    const LiveTotals t = read_();  // counters only: not under the lock
+    const LiveTotals t = stamp(read_());  // counters only: not under the lock
     lock.lock();
     history_.push(t);
     next += std::chrono::seconds(1);

@@ -44,12 +44,18 @@ class LiveSampler {
     f(history_);
   }
   // The counters now (not from the history): the API's totals.
-  LiveTotals read_now() const { return read_(); }
+  LiveTotals read_now() const { return stamp(read_()); }
 
  private:
   void run();
+  // wall_ms from the steady clock: the wall clock at start() plus the
+  // steady time since, so that the times of the history are exactly as far
+  // apart as the steps its rates were computed over (a clock step after
+  // start does not bend the charts or the sums).
+  LiveTotals stamp(LiveTotals t) const;
 
   Read read_;
+  int64_t wall_base_ms_ = 0, mono_base_ms_ = 0;  // set in start(), before any reader
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;  // guarded by mu_

@@ -46,7 +46,8 @@ void append_point(std::string* s, const LiveTotals& a, const LiveTotals& b) {
 
 void append_series(std::string* s, const char* name, uint32_t resolution_s,
                    const std::vector<LiveTotals>& snaps) {
-  append(s, "\"%s\":{\"resolution_s\":%u,\"points\":[", name, resolution_s);
+  append(s, "\"%s\":{\"resolution_s\":%u,\"from_ms\":%" PRId64 ",\"points\":[", name,
+         resolution_s, snaps.empty() ? int64_t{0} : snaps.front().wall_ms);
   for (size_t i = 1; i < snaps.size(); ++i) {
     if (i > 1) s->push_back(',');
     append_point(s, snaps[i - 1], snaps[i]);

@@ -4,6 +4,9 @@
 
 namespace ringflow {
 
+// docs/api.md states the history's memory from this size.
+static_assert(sizeof(LiveTotals) == 192);
+
 uint64_t LiveTotals::rejected() const {
   uint64_t n = 0;
   for (size_t i = 1; i < kRejectReasons; ++i) n += rejects[i];

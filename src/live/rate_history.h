@@ -9,8 +9,8 @@
 //   - hour:   one snapshot per aggregate.interval, enough for one hour
 //             (ceil(3600 / interval) + 1 of them).
 // Both rings are allocated once, in the constructor, and never grow: memory
-// is sizeof(LiveTotals) x (301 + ceil(3600 / interval) + 1), 53 KB at the
-// default 60 s interval and 656 KB at the smallest (1 s) interval.
+// is sizeof(LiveTotals) (192 bytes) x (301 + ceil(3600 / interval) + 1),
+// 68 KB at the default 60 s interval and 732 KB at the smallest (1 s).
 //
 // Thread safety: none of its own; LiveSampler (live/live_sampler.h) guards
 // one RateHistory with a mutex shared by its sampling thread and the HTTP
