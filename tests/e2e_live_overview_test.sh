@@ -116,8 +116,8 @@ rf_wait 10 "history.hour adds up to $dg datagrams, $fl flows" adds_up hour ||
   fail "history.hour adds up to $(sums hour "$(overview)"), not $dg $fl"
 [ "$(jq .history.hour.resolution_s <<<"$o")" = $interval ] || fail "hour resolution != $interval"
 # The rates now: the last step's, after the traffic stopped: zero.
-rf_wait 10 "datagrams_per_s = 0 after the traffic" \
-  bash -c "[ \"\$(curl -fsS -m 5 $base/api/v1/overview | jq .rates.datagrams_per_s)\" = 0 ]" ||
+api_is() { [ "$(overview | jq "$1")" = "$2" ]; }
+rf_wait 10 "datagrams_per_s = 0 after the traffic" api_is .rates.datagrams_per_s 0 ||
   fail "rates after the traffic: $(overview | jq -c .rates)"
 
 # --- 3. malformed datagrams
@@ -127,8 +127,7 @@ short=$(rf_truth_total "$work/bad.tsv" malformed_too_short)
 badv=$(rf_truth_total "$work/bad.tsv" malformed_bad_version)
 [ "$short" -gt 0 ] && [ "$badv" -gt 0 ] || fail "the generator sent no malformed datagram"
 dg2=$((dg + $(rf_truth_total "$work/bad.tsv" datagrams) + short + badv))
-rf_wait 30 "API datagrams = $dg2" \
-  bash -c "[ \"\$(curl -fsS -m 5 $base/api/v1/overview | jq .totals.datagrams)\" = $dg2 ]" ||
+rf_wait 30 "API datagrams = $dg2" api_is .totals.datagrams "$dg2" ||
   fail "API datagrams $(overview | jq .totals.datagrams), sent $dg2"
 o=$(overview)
 loss() { jq --arg s "$1" --arg r "$2" ".losses[] | select(.stage == \$s and .reason == \$r) | .$3" <<<"$o"; }
