@@ -22,7 +22,9 @@ set -euo pipefail
 PKGS=(g++ cmake ninja-build pkg-config ccache
       liburing-dev libconcurrentqueue-dev catch2 libtomlplusplus-dev libcli11-dev
       libpcap-dev libcurl4-openssl-dev libmicrohttpd-dev libcap-dev libsystemd-dev
-      libmaxminddb-dev)
+      libmaxminddb-dev libjs-dygraphs)
+# libjs-dygraphs: the web view's charts, embedded in the binary at build time
+# (CMakeLists.txt, cmake/embed_assets.cmake; docs/api.md says why this one).
 # What the tests and the scripts they run need (read the tests for the
 # reason of each): the ClickHouse tests' private servers; promtool
 # (prometheus) for the metrics and alert-rule tests; clang and its runtime
@@ -39,11 +41,12 @@ PKGS=(g++ cmake ninja-build pkg-config ccache
 # exporter) and nfdump (nfcapd, the peer collector) for
 # e2e_softflowd_biflow_test; mmdb-bin (mmdblookup, the reference reader) and
 # libmaxmind-db-writer-perl (MaxMind::DB::Writer, to build the test's own MMDB
-# files) for enrich_mmdb_test.
+# files) for enrich_mmdb_test; chromium (headless) for e2e_live_browser_test
+# to render the web view and read its DOM.
 TEST_PKGS=(clickhouse-server clickhouse-client prometheus clang libclang-rt-14-dev
            tshark pmacct jq grepcidr gnuplot-nox groff-base man-db systemd
            dpkg-dev gzip binutils curl iproute2 procps util-linux dpkg-repack
-           faketime softflowd nfdump mmdb-bin libmaxmind-db-writer-perl)
+           faketime softflowd nfdump mmdb-bin libmaxmind-db-writer-perl chromium)
 
 if [ "${1:-}" = --test ]; then
   shift

@@ -120,6 +120,7 @@ struct MetricsConfig {
   uint32_t max_connections = 64;          // open HTTP connections; more are refused
   uint32_t max_connections_per_ip = 16;   // from one client address; 0 = only max_connections
   uint32_t connection_timeout_s = 10;     // an idle HTTP connection is closed after this
+  bool web = true;                        // the web view: / and /api/v1/* (docs/api.md)
 };
 
 struct LogConfig {

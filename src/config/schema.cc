@@ -190,6 +190,8 @@ const Key<Config> kConfigArr[] = {
      .ref = RF_FIELD(Config, metrics.connection_timeout_s),
      .help = "seconds after which an idle HTTP connection (nothing received or sent) is closed",
      .min = 1, .max = 3600},
+    {.name = "metrics.web", .ref = RF_FIELD(Config, metrics.web),
+     .help = "serve the web view on metrics.listen: the page at / and its JSON API /api/v1/overview (docs/api.md); false serves /metrics only"},
     // [log]
     {.name = "log.stats_interval", .ref = RF_FIELD(Config, log.stats_interval_s),
      .help = "seconds between stats lines on stderr; 0 disables",

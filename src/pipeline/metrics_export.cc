@@ -13,6 +13,7 @@
 #include "metrics/prom_writer.h"
 #include "pipeline/collector.h"
 #include "pipeline/flusher_metrics.h"
+#include "pipeline/live_view.h"
 #include "receive/receive_metrics.h"
 
 namespace ringflow {
@@ -108,6 +109,7 @@ MetricsEndpoint::~MetricsEndpoint() { stop(); }
 
 void MetricsEndpoint::stop() {
   if (server_) server_->stop();
+  if (live_) live_->stop();
 }
 
 std::unique_ptr<MetricsEndpoint> MetricsEndpoint::start(const Collector& collector,
@@ -129,6 +131,11 @@ std::unique_ptr<MetricsEndpoint> MetricsEndpoint::start(const Collector& collect
                 o.max_connections, cfg.metrics.max_connections,
                 static_cast<unsigned long long>(soft), static_cast<unsigned long long>(open_now),
                 static_cast<unsigned long long>(reserve));
+  if (cfg.metrics.web) {
+    e->live_ = std::make_unique<LiveView>(collector);
+    o.routes = e->live_->routes();
+    e->live_->start();  // the first sample (zeros) before the first request
+  }
   e->server_ = MetricsServer::start(
       cfg.metrics.listen, [m](PromWriter& w) { m->write(w); }, error, std::move(o));
   if (!e->server_) return nullptr;

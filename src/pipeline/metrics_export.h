@@ -42,6 +42,7 @@
 namespace ringflow {
 
 class Collector;
+class LiveView;
 class MetricsServer;
 class PromWriter;
 
@@ -68,7 +69,8 @@ class CollectorMetrics {
 // CollectorMetrics served over HTTP on config.metrics.listen.
 class MetricsEndpoint {
  public:
-  // Binds config().metrics.listen and serves GET /metrics; logs the URL.
+  // Binds config().metrics.listen and serves GET /metrics, and the web view
+  // (src/pipeline/live_view.h) when metrics.web is true; logs the URL.
   // nullptr and *error when the address is invalid or cannot be bound.
   // REQUIRES: the collector's stages are built (called from
   // Collector::start()), and the collector outlives the endpoint.
@@ -85,7 +87,8 @@ class MetricsEndpoint {
   explicit MetricsEndpoint(const Collector& collector);
 
   CollectorMetrics metrics_;
-  std::unique_ptr<MetricsServer> server_;
+  std::unique_ptr<LiveView> live_;        // metrics.web; its routes run on server_
+  std::unique_ptr<MetricsServer> server_;  // destroyed (stopped) before live_
 };
 
 }  // namespace ringflow

@@ -1,0 +1,51 @@
+#include "pipeline/live_view.h"
+
+#include "common/clock.h"
+#include "live/overview_json.h"
+#include "live/web_assets.h"
+#include "pipeline/collector.h"
+
+namespace ringflow {
+
+LiveTotals live_totals(const Collector& c) {
+  const StatsSnapshot s = c.snapshot();
+  LiveTotals t;
+  t.wall_ms = wall_ms();
+  t.mono_ms = monotonic_ns() / 1000000;
+  t.datagrams = s.datagrams;
+  t.bytes = s.bytes;
+  t.accepted = s.decoded;
+  t.flows = s.flows;
+  t.kernel_drops = s.kernel_drops;
+  t.oversize = s.oversize;
+  t.not_allowed = s.not_allowed;
+  t.queue_full = s.queue_full;
+  t.late_queue_full = s.late_queue_full;
+  t.rejects = s.rejects;
+  return t;
+}
+
+LiveView::LiveView(const Collector& collector)
+    : sampler_(collector.config().aggregate.interval_s,
+               [&collector] { return live_totals(collector); }) {}
+
+std::vector<HttpRoute> LiveView::routes() {
+  std::vector<HttpRoute> r;
+  r.push_back({"/api/v1/overview", [this](const HttpRequest&) {
+                 HttpResponse resp;
+                 resp.content_type = "application/json";
+                 resp.body = overview_json(sampler_);
+                 return resp;
+               }});
+  for (const WebAsset& a : web_assets()) {
+    r.push_back({a.url, [a](const HttpRequest&) {
+                   HttpResponse resp;
+                   resp.content_type = a.content_type;
+                   resp.body.assign(reinterpret_cast<const char*>(a.data), a.size);
+                   return resp;
+                 }});
+  }
+  return r;
+}
+
+}  // namespace ringflow

@@ -1,0 +1,43 @@
+// LiveView: the web view (issue 24) wired to a Collector: a LiveSampler
+// (src/live/live_sampler.h) reading Collector::snapshot() once a second, and
+// the read-only routes the metrics listener serves beside /metrics when
+// metrics.web is true (docs/api.md):
+//   GET /                   the Overview page (src/live/web/index.html)
+//   GET /assets/...         dygraphs (Debian's libjs-dygraphs) and its licence
+//   GET /api/v1/overview    JSON (src/live/overview_json.h)
+//
+// Threads: the sampler's "rf-live" thread (its contract is in
+// live_sampler.h); the routes run on the metrics server's threads. Neither
+// touches a hot-path thread: both only load the per-thread counters.
+//
+// Lifetime: REQUIRES the Collector's stages are built and outlive this
+// object; stop() (or the destructor) joins the sampler, after the server
+// that calls routes() has stopped.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "live/live_sampler.h"
+#include "metrics/metrics_server.h"
+
+namespace ringflow {
+
+class Collector;
+
+class LiveView {
+ public:
+  explicit LiveView(const Collector& collector);
+  void start() { sampler_.start(); }
+  void stop() { sampler_.stop(); }
+  // The routes above; they reference this object.
+  std::vector<HttpRoute> routes();
+
+ private:
+  LiveSampler sampler_;
+};
+
+// Collector::snapshot() as LiveTotals (wall and steady clocks filled in).
+LiveTotals live_totals(const Collector& collector);
+
+}  // namespace ringflow
