@@ -5,8 +5,6 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,37 +13,15 @@
 #include "decode/sequence_tracker.h"
 #include "decode/v5_decoder.h"
 #include "support/capture_file.h"
+#include "support/tsv.h"
 
 namespace ringflow {
 namespace {
 
 const std::string kCaptures = RINGFLOW_SOURCE_DIR "/tests/data";
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  std::istringstream in(s);
-  while (std::getline(in, cur, sep)) out.push_back(cur);
-  if (!s.empty() && s.back() == sep) out.emplace_back();
-  return out;
-}
-
-// One TSV file: header row, then rows of tab-separated columns.
-std::vector<std::vector<std::string>> read_tsv(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  std::vector<std::vector<std::string>> rows;
-  std::string line;
-  bool header = true;
-  while (std::getline(in, line)) {
-    if (header) {
-      header = false;
-      continue;
-    }
-    if (!line.empty()) rows.push_back(split(line, '\t'));
-  }
-  return rows;
-}
+using testing::read_tsv;
+using testing::split;
 
 uint64_t num(const std::string& s) {
   REQUIRE(!s.empty());
@@ -89,8 +65,8 @@ const Capture& capture() {
     INFO(pcap.error);
     REQUIRE(pcap.ok());
     c.datagrams = std::move(pcap.datagrams);
-    c.headers = read_tsv(kCaptures + "/v5-pmacct.headers.tsv");
-    c.records = read_tsv(kCaptures + "/v5-pmacct.records.tsv");
+    c.headers = read_tsv(kCaptures + "/v5-pmacct.headers.tsv").rows;
+    c.records = read_tsv(kCaptures + "/v5-pmacct.records.tsv").rows;
     return c;
   }();
   return c;

@@ -11,60 +11,24 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "decode/sflow_decoder.h"
 #include "support/capture_file.h"
 #include "support/skip.h"
+#include "support/tsv.h"
 
 namespace ringflow {
 namespace {
 
 const std::string kDir = RINGFLOW_SOURCE_DIR "/../shared/captures/sflow";
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  std::istringstream in(s);
-  while (std::getline(in, cur, sep)) out.push_back(cur);
-  if (!s.empty() && s.back() == sep) out.emplace_back();
-  return out;
-}
-
-// A TSV file with a header row; cells addressed by column name.
-struct Tsv {
-  std::map<std::string, size_t> col;
-  std::vector<std::vector<std::string>> rows;
-  const std::string& at(const std::vector<std::string>& row, const std::string& name) const {
-    static const std::string empty;
-    auto it = col.find(name);
-    REQUIRE(it != col.end());
-    return it->second < row.size() ? row[it->second] : empty;
-  }
-};
-
-Tsv read_tsv(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  Tsv t;
-  std::string line;
-  bool header = true;
-  while (std::getline(in, line)) {
-    if (header) {
-      auto names = split(line, '\t');
-      for (size_t i = 0; i < names.size(); ++i) t.col[names[i]] = i;
-      header = false;
-    } else if (!line.empty()) {
-      t.rows.push_back(split(line, '\t'));
-    }
-  }
-  return t;
-}
+using testing::read_tsv;
+using testing::split;
+using testing::Tsv;
 
 uint64_t num(const std::string& s) {
   REQUIRE(!s.empty());

@@ -53,7 +53,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -67,6 +66,7 @@
 #include "support/decode_path.h"
 #include "support/skip.h"
 #include "support/tshark_cflow.h"
+#include "support/tsv.h"
 
 namespace ringflow {
 namespace {
@@ -84,14 +84,8 @@ const std::set<std::string> kCountStops = {"ls-netflow-9-invalid-01"};
 // record.)
 const std::set<std::string> kNoTsharkTruth = {"ls-netflow-9-h3c"};
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  std::istringstream in(s);
-  while (std::getline(in, cur, sep)) out.push_back(cur);
-  if (!s.empty() && s.back() == sep) out.emplace_back();
-  return out;
-}
+using testing::read_tsv;
+using testing::split;
 
 struct TruthRecord {
   uint32_t frame = 0;
@@ -112,14 +106,8 @@ uint64_t num(const std::string& s) { return s.empty() ? 0 : std::strtoull(s.c_st
 
 std::vector<TruthRecord> read_records(const std::string& path,
                                       std::vector<uint32_t>* options_frames) {
-  std::ifstream in(path);
-  REQUIRE(in.good());
   std::vector<TruthRecord> out;
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    std::vector<std::string> c = split(line, '\t');
+  for (const std::vector<std::string>& c : read_tsv(path).rows) {
     REQUIRE(c.size() >= 14);
     if (c[6] == "options") {
       options_frames->push_back(static_cast<uint32_t>(num(c[0])));
@@ -148,12 +136,10 @@ std::vector<TruthRecord> read_records(const std::string& path,
 }
 
 Summary read_summary(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  std::string head, row;
-  std::getline(in, head);
-  std::getline(in, row);
-  std::vector<std::string> h = split(head, '\t'), v = split(row, '\t');
+  const testing::Tsv t = read_tsv(path);
+  REQUIRE(t.rows.size() == 1);
+  const std::vector<std::string>& h = t.header;
+  const std::vector<std::string>& v = t.rows[0];
   REQUIRE(h.size() == v.size());
   Summary s;
   for (size_t i = 0; i < h.size(); ++i) {
@@ -849,11 +835,7 @@ void run_capture(const std::string& name, const CaptureTshark& ts, Totals* tot) 
 
 std::vector<std::string> captures() {
   std::vector<std::string> names;
-  std::ifstream in(kDir + "/index.tsv");
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line))
-    if (!line.empty()) names.push_back(split(line, '\t')[0]);
+  for (const auto& row : read_tsv(kDir + "/index.tsv").rows) names.push_back(row[0]);
   return names;
 }
 
