@@ -10,6 +10,8 @@
 # Tests are selected by ctest label, never by name (tests/CMakeLists.txt says
 # what each label means). Extra arguments after the mode go to ctest, e.g.
 #   scripts/test.sh --tsan -L receive
+# A sanitizer build tree defines and builds only the tests its suite runs
+# (the label expressions below go to cmake and to ctest).
 # The sanitizer suites replay a named subset of the shared captures
 # (RINGFLOW_REPLAY_SET=sanitizer, tests/e2e_replay_captures_test.sh); Release
 # replays all of them.
@@ -127,22 +129,30 @@ build() {  # build DIR cmake-args...
   "$root/scripts/build.sh" "$@"
 }
 
+# Which tests each sanitizer suite runs, as ctest label expressions. The
+# same expressions go to cmake (RINGFLOW_TEST_LABELS, _EXCLUDE_LABELS), so a
+# sanitizer tree builds only the test executables its suite runs.
+asan_exclude='nosan|docs'
+tsan_labels=threads
+tsan_exclude='nosan|docs|sql'
 release() {
   phase "release build" build "$root/build/release" "$werror"
   phase "release tests" run_suite release "$root/build/release" "$@"
 }
 asan() {
   phase "asan build" build "$root/build/asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DRINGFLOW_SANITIZE=address,undefined -DRINGFLOW_BUILD_BENCH=OFF "$werror"
+    -DRINGFLOW_SANITIZE=address,undefined -DRINGFLOW_BUILD_BENCH=OFF -DRINGFLOW_TEST_LABELS= \
+    "-DRINGFLOW_TEST_EXCLUDE_LABELS=$asan_exclude" "$werror"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     RINGFLOW_REPLAY_SET=sanitizer \
-    phase "asan tests" run_suite asan+ubsan "$root/build/asan" -LE 'nosan|docs' "$@"
+    phase "asan tests" run_suite asan+ubsan "$root/build/asan" -LE "$asan_exclude" "$@"
 }
 tsan() {
   phase "tsan build" build "$root/build/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DRINGFLOW_SANITIZE=thread -DRINGFLOW_BUILD_BENCH=OFF "$werror"
+    -DRINGFLOW_SANITIZE=thread -DRINGFLOW_BUILD_BENCH=OFF "-DRINGFLOW_TEST_LABELS=$tsan_labels" \
+    "-DRINGFLOW_TEST_EXCLUDE_LABELS=$tsan_exclude" "$werror"
   TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/tsan.supp" RINGFLOW_REPLAY_SET=sanitizer \
-    phase "tsan tests" run_suite tsan "$root/build/tsan" -L threads -LE 'nosan|docs|sql' "$@"
+    phase "tsan tests" run_suite tsan "$root/build/tsan" -L "$tsan_labels" -LE "$tsan_exclude" "$@"
 }
 fuzz() {
   phase "fuzz" "$root/scripts/fuzz.sh" "${RINGFLOW_FUZZ_SECONDS:-60}"

@@ -37,30 +37,32 @@ check() {  # check PATH LINE_NUMBER
   fi
 }
 
-n=0
-while IFS= read -r line; do
-  n=$((n + 1))
-  dir=
-  # Paths and bare file names in the order they appear on the line.
-  while read -r tok; do
-    [ -n "$tok" ] || continue
-    tok=${tok%.}  # a sentence's full stop
-    case $tok in
-      src/* | include/* | tests/* | bench/* | scripts/* | docs/* | packaging/*)
-        check "$tok" "$n"
-        if [ "${tok%/}" != "$tok" ]; then dir=${tok%/}; else dir=$(dirname "$tok"); fi
-        ;;
-      *.md)
-        if [ -e "$src/docs/$tok" ]; then check "docs/$tok" "$n"; else check "$tok" "$n"; fi
-        ;;
-      *.txt | *.toml) check "$tok" "$n" ;;
-      *)
-        if [ -n "$dir" ]; then check "$dir/$tok" "$n"; else check "$tok" "$n"; fi
-        ;;
-    esac
-  done < <(grep -oE '(^|[^A-Za-z0-9_./-])((src|include|tests|bench|scripts|docs|packaging)/[A-Za-z0-9_./-]*|[A-Za-z0-9_]+\.(cc|h|sh|md|txt|toml))' <<< "$line" |
-    sed -E 's#^[^A-Za-z0-9_./-]##')
-done < "$page"
+# Paths and bare file names in the order they appear, as "LINE:TOKEN" from
+# one grep over the page (a grep per line made the test, which also runs on
+# seven altered copies of the page, take most of a minute).
+prev=
+while IFS= read -r rec; do
+  n=${rec%%:*}
+  tok=${rec#*:}
+  [ "$n" = "$prev" ] || dir=  # a bare name resolves against its own line's paths only
+  prev=$n
+  [ -n "$tok" ] || continue
+  tok=${tok%.}  # a sentence's full stop
+  case $tok in
+    src/* | include/* | tests/* | bench/* | scripts/* | docs/* | packaging/*)
+      check "$tok" "$n"
+      if [ "${tok%/}" != "$tok" ]; then dir=${tok%/}; else dir=${tok%/*}; fi
+      ;;
+    *.md)
+      if [ -e "$src/docs/$tok" ]; then check "docs/$tok" "$n"; else check "$tok" "$n"; fi
+      ;;
+    *.txt | *.toml) check "$tok" "$n" ;;
+    *)
+      if [ -n "$dir" ]; then check "$dir/$tok" "$n"; else check "$tok" "$n"; fi
+      ;;
+  esac
+done < <(grep -noE '(^|[^A-Za-z0-9_./-])((src|include|tests|bench|scripts|docs|packaging)/[A-Za-z0-9_./-]*|[A-Za-z0-9_]+\.(cc|h|sh|md|txt|toml))' "$page" |
+  sed -E 's#^([0-9]+:)[^A-Za-z0-9_./-]#\1#')
 
 # Symbols. The corpus: every source and header file, the test support code
 # (tests/support/: the e2e helpers the page's test section names), and the
@@ -70,7 +72,11 @@ mapfile -t corpus < <(find "$src/src" "$src/include" "$src/tests/support" -type 
                       find "$src" -name CMakeLists.txt -not -path "$src/build/*")
 symbols=0
 bad_symbols=0
-has_word() { grep -qwF -- "$1" "${corpus[@]}"; }
+# found: the names of the page that one grep over the corpus found as words
+# (filled below; a name it misses, e.g. one only found inside a longer match,
+# gets the grep of its own).
+declare -A found=()
+has_word() { [ -n "${found[$1]+x}" ] || grep -qwF -- "$1" "${corpus[@]}"; }
 check_symbol() {  # check_symbol NAME LINE_NUMBER
   local name=$1
   symbols=$((symbols + 1))
@@ -86,20 +92,29 @@ check_symbol() {  # check_symbol NAME LINE_NUMBER
   echo "FAIL: ${page#"$src"/}:$2 names \`$name\`, which is in no file of src/, include/, tests/support/ or CMake" >&2
   bad_symbols=$((bad_symbols + 1))
 }
-n=0
-while IFS= read -r line; do
-  n=$((n + 1))
-  while read -r span; do
-    [ -n "$span" ] || continue
-    name=${span//\`/}
-    name=${name%()}
-    # Code-like: Foo::bar, foo() (stripped above), kFoo, CamelCase, snake_case.
-    if [[ $span =~ ^\`[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*(\(\))?\`$ ]] &&
-       [[ $name == *::* || $span == *'()`' || $name =~ ^k[A-Z] || $name =~ ^[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*$ || $name == *_* ]]; then
-      check_symbol "$name" "$n"
-    fi
-  done < <(grep -oE '`[^`]+`' <<< "$line")
-done < "$page"
+# Backticked spans as "LINE:SPAN", from one grep over the page.
+names=()
+name_lines=()
+while IFS= read -r rec; do
+  n=${rec%%:*}
+  span=${rec#*:}
+  [ -n "$span" ] || continue
+  name=${span//\`/}
+  name=${name%()}
+  # Code-like: Foo::bar, foo() (stripped above), kFoo, CamelCase, snake_case.
+  if [[ $span =~ ^\`[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*(\(\))?\`$ ]] &&
+     [[ $name == *::* || $span == *'()`' || $name =~ ^k[A-Z] || $name =~ ^[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*$ || $name == *_* ]]; then
+    names+=("$name")
+    name_lines+=("$n")
+  fi
+done < <(grep -noE '`[^`]+`' "$page")
+if [ ${#names[@]} -gt 0 ]; then
+  while IFS= read -r w; do found[$w]=1; done < <(
+    grep -ohwF -f <(printf '%s\n' "${names[@]}") -- "${corpus[@]}" | sort -u)
+fi
+for i in "${!names[@]}"; do
+  check_symbol "${names[$i]}" "${name_lines[$i]}"
+done
 
 # A page that names no paths means the parsing broke, not that all is well.
 [ "$checked" -ge 30 ] || { echo "FAIL: only $checked paths found in $page" >&2; exit 1; }
