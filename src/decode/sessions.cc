@@ -1,8 +1,5 @@
 #include "decode/sessions.h"
 
-#include <algorithm>
-#include <cstring>
-
 #include "wire/bytes.h"
 #include "wire/ipfix.h"
 #include "wire/netflow9.h"
