@@ -21,10 +21,25 @@ StreamKey key(uint32_t addr, uint32_t domain, uint8_t version = 10) {
   return k;
 }
 
-TEST_CASE("a stream keeps its index, and a new domain or version of the address is another stream") {
+// A table with its own counters; cfg: decode.max_streams_per_address,
+// decode.max_streams, decode.stream_idle_timeout.
+DecodeConfig config(uint32_t per_address, uint32_t max_streams = 4096, uint32_t idle_s = 3600) {
   DecodeConfig cfg;
+  cfg.max_streams_per_address = per_address;
+  cfg.max_streams = max_streams;
+  cfg.stream_idle_timeout_s = idle_s;
+  return cfg;
+}
+struct Table {
   SessionCounters counters;
-  StreamTable t(cfg, counters);
+  StreamTable t;
+  explicit Table(const DecodeConfig& cfg) : t(cfg, counters) {}
+};
+
+TEST_CASE(
+    "a stream keeps its index, and a new domain or version of the address is another stream") {
+  Table tb(config(64));
+  StreamTable& t = tb.t;
   const uint32_t a = t.admit(key(0x0A000001, 1), kNow);
   REQUIRE(a != StreamTable::kNoStream);
   CHECK(t.admit(key(0x0A000001, 1), kNow + 5) == a);
@@ -39,16 +54,14 @@ TEST_CASE("a stream keeps its index, and a new domain or version of the address 
 }
 
 TEST_CASE("a new stream over decode.max_streams_per_address is refused and counted by address") {
-  DecodeConfig cfg;
-  cfg.max_streams_per_address = 2;
-  SessionCounters counters;
-  StreamTable t(cfg, counters);
+  Table tb(config(2));
+  StreamTable& t = tb.t;
   REQUIRE(t.admit(key(0x0A000001, 1), kNow) != StreamTable::kNoStream);
   REQUIRE(t.admit(key(0x0A000001, 2), kNow) != StreamTable::kNoStream);
   CHECK(t.admit(key(0x0A000001, 3), kNow) == StreamTable::kNoStream);
   CHECK(t.quota_refused());
   CHECK(t.admit(key(0x0A000001, 4), kNow) == StreamTable::kNoStream);
-  CHECK(counters.stream_quota_refusals.load() == 2);
+  CHECK(tb.counters.stream_quota_refusals.load() == 2);
   // Known streams and other addresses are unaffected.
   CHECK(t.admit(key(0x0A000001, 1), kNow) != StreamTable::kNoStream);
   CHECK_FALSE(t.quota_refused());
@@ -65,16 +78,13 @@ TEST_CASE("a new stream over decode.max_streams_per_address is refused and count
 }
 
 TEST_CASE("a full table refuses a new stream without charging its address") {
-  DecodeConfig cfg;
-  cfg.max_streams = 16;
-  cfg.max_streams_per_address = 64;
-  SessionCounters counters;
-  StreamTable t(cfg, counters);
+  Table tb(config(64, 16));
+  StreamTable& t = tb.t;
   for (uint32_t d = 0; d < 16; ++d)
     REQUIRE(t.admit(key(0x0A000001, d), kNow) != StreamTable::kNoStream);
   CHECK(t.admit(key(0x0A000002, 0), kNow) == StreamTable::kNoStream);
   CHECK_FALSE(t.quota_refused());
-  CHECK(counters.stream_quota_refusals.load() == 0);
+  CHECK(tb.counters.stream_quota_refusals.load() == 0);
   CHECK(t.quota().count(IpAddr::from_v4(0x0A000002)) == 0);
   CHECK(t.quota().count(IpAddr::from_v4(0x0A000001)) == 16);
   t.publish();
@@ -82,11 +92,8 @@ TEST_CASE("a full table refuses a new stream without charging its address") {
 }
 
 TEST_CASE("silent streams expire: the caller hears each index first, and the quota is given back") {
-  DecodeConfig cfg;
-  cfg.stream_idle_timeout_s = 60;
-  cfg.max_streams_per_address = 1;
-  SessionCounters counters;
-  StreamTable t(cfg, counters);
+  Table tb(config(1, 4096, 60));
+  StreamTable& t = tb.t;
   const uint32_t quiet = t.admit(key(0x0A000001, 1), kNow);
   const uint32_t busy = t.admit(key(0x0A000002, 1), kNow);
   REQUIRE(quiet != StreamTable::kNoStream);
@@ -105,9 +112,8 @@ TEST_CASE("silent streams expire: the caller hears each index first, and the quo
 }
 
 TEST_CASE("publish() copies the streams for other threads") {
-  DecodeConfig cfg;
-  SessionCounters counters;
-  StreamTable t(cfg, counters);
+  Table tb(config(64));
+  StreamTable& t = tb.t;
   t.admit(key(0x0A000001, 1), kNow);
   t.admit(key(0x0A000001, 2, 9), kNow);
   std::vector<StreamStats> before;

@@ -2,9 +2,6 @@
 
 #include "decode/wire_formats.h"
 
-#include <algorithm>
-#include <cstring>
-
 #include "wire/bytes.h"
 #include "wire/ipfix.h"
 #include "wire/netflow9.h"
