@@ -37,30 +37,29 @@ check() {  # check PATH LINE_NUMBER
   fi
 }
 
-n=0
-while IFS= read -r line; do
-  n=$((n + 1))
-  dir=
-  # Paths and bare file names in the order they appear on the line.
-  while read -r tok; do
-    [ -n "$tok" ] || continue
-    tok=${tok%.}  # a sentence's full stop
-    case $tok in
-      src/* | include/* | tests/* | bench/* | scripts/* | docs/* | packaging/*)
-        check "$tok" "$n"
-        if [ "${tok%/}" != "$tok" ]; then dir=${tok%/}; else dir=$(dirname "$tok"); fi
-        ;;
-      *.md)
-        if [ -e "$src/docs/$tok" ]; then check "docs/$tok" "$n"; else check "$tok" "$n"; fi
-        ;;
-      *.txt | *.toml) check "$tok" "$n" ;;
-      *)
-        if [ -n "$dir" ]; then check "$dir/$tok" "$n"; else check "$tok" "$n"; fi
-        ;;
-    esac
-  done < <(grep -oE '(^|[^A-Za-z0-9_./-])((src|include|tests|bench|scripts|docs|packaging)/[A-Za-z0-9_./-]*|[A-Za-z0-9_]+\.(cc|h|sh|md|txt|toml))' <<< "$line" |
-    sed -E 's#^[^A-Za-z0-9_./-]##')
-done < "$page"
+# Paths and bare file names of every line in the order they appear, from one
+# grep over the page ("LINE:token"; a fork per line made the test slow).
+last=0
+dir=
+while IFS=: read -r n tok; do
+  [ "$n" = "$last" ] || { dir=; last=$n; }
+  [ -n "$tok" ] || continue
+  tok=${tok%.}  # a sentence's full stop
+  case $tok in
+    src/* | include/* | tests/* | bench/* | scripts/* | docs/* | packaging/*)
+      check "$tok" "$n"
+      if [ "${tok%/}" != "$tok" ]; then dir=${tok%/}; else dir=${tok%/*}; fi
+      ;;
+    *.md)
+      if [ -e "$src/docs/$tok" ]; then check "docs/$tok" "$n"; else check "$tok" "$n"; fi
+      ;;
+    *.txt | *.toml) check "$tok" "$n" ;;
+    *)
+      if [ -n "$dir" ]; then check "$dir/$tok" "$n"; else check "$tok" "$n"; fi
+      ;;
+  esac
+done < <(grep -noE '(^|[^A-Za-z0-9_./-])((src|include|tests|bench|scripts|docs|packaging)/[A-Za-z0-9_./-]*|[A-Za-z0-9_]+\.(cc|h|sh|md|txt|toml))' "$page" |
+           sed -E 's#^([0-9]+):[^A-Za-z0-9_./-]#\1:#')
 
 # Symbols. The corpus: every source and header file, the test support code
 # (tests/support/: the e2e helpers the page's test section names), and the
@@ -91,20 +90,16 @@ check_symbol() {  # check_symbol NAME LINE_NUMBER
   echo "FAIL: ${page#"$src"/}:$2 names \`$name\`, which is in no file of src/, include/, tests/support/ or CMake" >&2
   bad_symbols=$((bad_symbols + 1))
 }
-n=0
-while IFS= read -r line; do
-  n=$((n + 1))
-  while read -r span; do
-    [ -n "$span" ] || continue
-    name=${span//\`/}
-    name=${name%()}
-    # Code-like: Foo::bar, foo() (stripped above), kFoo, CamelCase, snake_case.
-    if [[ $span =~ ^\`[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*(\(\))?\`$ ]] &&
-       [[ $name == *::* || $span == *'()`' || $name =~ ^k[A-Z] || $name =~ ^[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*$ || $name == *_* ]]; then
-      check_symbol "$name" "$n"
-    fi
-  done < <(grep -oE '`[^`]+`' <<< "$line")
-done < "$page"
+while IFS=: read -r n span; do
+  [ -n "$span" ] || continue
+  name=${span//\`/}
+  name=${name%()}
+  # Code-like: Foo::bar, foo() (stripped above), kFoo, CamelCase, snake_case.
+  if [[ $span =~ ^\`[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*(\(\))?\`$ ]] &&
+     [[ $name == *::* || $span == *'()`' || $name =~ ^k[A-Z] || $name =~ ^[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*$ || $name == *_* ]]; then
+    check_symbol "$name" "$n"
+  fi
+done < <(grep -noE '`[^`]+`' "$page")
 
 # A page that names no paths means the parsing broke, not that all is well.
 [ "$checked" -ge 30 ] || { echo "FAIL: only $checked paths found in $page" >&2; exit 1; }
