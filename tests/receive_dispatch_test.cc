@@ -7,6 +7,8 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <map>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -89,6 +91,50 @@ TEST_CASE("spread = stream: each stream goes to route_datagram's worker, in offe
     }
   }
   CHECK(total == 240);
+}
+
+// An Admission that hands every datagram off with the stream key a wire
+// format would give it: here 1 + buf_id % 8 (eight streams of one address).
+struct KeyingAdmission final : Admission {
+  Verdict admit(DatagramRef& d, int64_t) override {
+    d.stream_key = 1u + d.buf_id % 8u;
+    return Verdict::kHandOff;
+  }
+  void release(uint16_t) override {}
+  size_t take_ready(DatagramRef*, size_t) override { return 0; }
+  void tick(int64_t) override {}
+  uint32_t extra_buffers() const override { return 0; }
+};
+
+TEST_CASE("spread = stream: the route follows the admission's stream key, not the payload",
+          "[receive]") {
+  // Issue 21: route_datagram reads no NetFlow offsets; the streams of one
+  // exporter address are told apart by the key its wire format gives.
+  ReceiveConfig cfg;
+  cfg.spread = "stream";
+  Handoff h(4, 1, 1024, 1024);
+  ReactorCounters c;
+  KeyingAdmission adm;
+  Dispatcher d(cfg, 0, 64, h, c, &adm);
+  d.attach();
+  Buffers bufs(64);
+  const IpAddr a = IpAddr::from_v4(0x0a000001);
+  d.begin_batch();
+  // Same address, same payload bytes where a v5 engine would be.
+  for (uint16_t id = 0; id < 64; ++id) d.offer(bufs.ref(id, a, 0));
+  d.flush();
+  std::map<uint32_t, uint32_t> worker_of_key;
+  std::set<uint32_t> used;
+  for (uint32_t w = 0; w < 4; ++w)
+    for (const DatagramRef& r : drain(h, w)) {
+      CHECK(r.stream_key == 1u + r.buf_id % 8u);
+      CHECK(route_datagram(r, 4) == w);
+      auto [it, fresh] = worker_of_key.emplace(r.stream_key, w);
+      CHECK(it->second == w);  // one stream, one worker
+      used.insert(w);
+    }
+  CHECK(worker_of_key.size() == 8);
+  CHECK(used.size() > 1);  // eight streams of one address are not all on one worker
 }
 
 TEST_CASE("spread = datagram: one exporter's stream is spread evenly over every worker",

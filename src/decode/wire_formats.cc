@@ -8,9 +8,9 @@
 
 namespace ringflow {
 
-bool recognise_v5(const uint8_t* p, size_t) { return wire::load_be16(p) == v5::kVersion; }
-bool recognise_v9(const uint8_t* p, size_t) { return wire::load_be16(p) == v9::kVersion; }
-bool recognise_ipfix(const uint8_t* p, size_t) { return wire::load_be16(p) == ipfix::kVersion; }
+static_assert(kWireFormats[0].version == v5::kVersion && kWireFormats[1].version == v9::kVersion &&
+              kWireFormats[2].version == ipfix::kVersion);
+
 bool recognise_sflow(const uint8_t* p, size_t len) {
   uint32_t version;
   return is_sflow(p, len, &version);

@@ -56,7 +56,9 @@ struct WireFormat {
   std::string_view label;        // metrics `version` label
   uint32_t version = 0;          // the version field's value (FlowContext::version)
   uint8_t version_bytes = 2;     // width of the version field at offset 0
-  // True when [p, p + len) is a datagram of this format (len >= version_bytes).
+  // True when [p, p + len) is a datagram of this format (len >= version_bytes);
+  // nullptr: a 16-bit version field equal to `version` is enough (NetFlow,
+  // IPFIX: no call on the reactor's path).
   bool (*recognise)(const uint8_t* p, size_t len) = nullptr;
   // The stream (domain) part of the format's stream key, 0 when the datagram
   // is too short to carry it. Mixed with the exporter address for routing.
@@ -67,9 +69,6 @@ struct WireFormat {
 };
 
 // Recognisers and stream keys of the rows below (wire_formats.cc).
-bool recognise_v5(const uint8_t* p, size_t len);
-bool recognise_v9(const uint8_t* p, size_t len);
-bool recognise_ipfix(const uint8_t* p, size_t len);
 bool recognise_sflow(const uint8_t* p, size_t len);
 uint64_t stream_key_v5(const uint8_t* p, size_t len);
 uint64_t stream_key_v9(const uint8_t* p, size_t len);
@@ -78,9 +77,9 @@ uint64_t stream_key_sflow(const uint8_t* p, size_t len);
 
 // THE registry. Decoded formats first (their index is their counter slot).
 inline constexpr WireFormat kWireFormats[] = {
-    {"v5", "5", 5, 2, recognise_v5, stream_key_v5, WireDecoder::kV5},
-    {"v9", "9", 9, 2, recognise_v9, stream_key_v9, WireDecoder::kV9},
-    {"ipfix", "10", 10, 2, recognise_ipfix, stream_key_ipfix, WireDecoder::kIpfix},
+    {"v5", "5", 5, 2, nullptr, stream_key_v5, WireDecoder::kV5},
+    {"v9", "9", 9, 2, nullptr, stream_key_v9, WireDecoder::kV9},
+    {"ipfix", "10", 10, 2, nullptr, stream_key_ipfix, WireDecoder::kIpfix},
     {"", "sflow", 5, 4, recognise_sflow, stream_key_sflow, WireDecoder::kSflowNotDecoded},
 };
 inline constexpr size_t kWireFormatCount = std::size(kWireFormats);
@@ -117,8 +116,12 @@ static_assert(kFormatSlots <= kMaxFormatSlots, "raise kMaxFormatSlots in ringflo
 
 // The format of the datagram [p, p + len), or nullptr (bad_version).
 inline const WireFormat* find_wire_format(const uint8_t* p, size_t len) {
-  for (const WireFormat& f : kWireFormats)
-    if (len >= f.version_bytes && f.recognise(p, len)) return &f;
+  if (len < 2) return nullptr;
+  const uint32_t v16 = uint32_t{p[0]} << 8 | p[1];
+  for (const WireFormat& f : kWireFormats) {
+    if (len < f.version_bytes) continue;
+    if (f.recognise ? f.recognise(p, len) : v16 == f.version) return &f;
+  }
   return nullptr;
 }
 
