@@ -6,7 +6,8 @@
 //     case for the caches) and addresses inside the prefixes;
 //   - IPv6, 100 k prefixes (mostly /48 and /32../47 in a few hundred /16s of
 //     2000::/3, some /64 and /128), addresses inside the prefixes and
-//     uniformly random in 2000::/3;
+//     uniformly random in 2000::/3; and the same prefixes crowded into 16
+//     /16s (the slow case);
 //   - Networks::lookup on IpAddr (the per-record call, both families) under
 //     one epoch guard per 256 lookups (EpochHolder, as a worker would);
 //   - Interner::str, for a sink printing names;
@@ -161,6 +162,27 @@ int main(int argc, char** argv) {
                  kAddrs);
     rate_lookups("IPv6 100k, random in 2000::/3", runs,
                  [&](size_t i) { return t.lookup(a6_random[i]); }, kAddrs);
+  }
+
+  // --- IPv6, the same 100 k prefixes crowded into 16 /16s (2000::/12):
+  // deeper index nodes and longer searches, the worst case seen so far ---
+  {
+    std::vector<Prefix6> crowded = p6;
+    for (auto& p : crowded) {
+      const uint128 top = uint128{0x2000u + (static_cast<unsigned>(p.value) % 16)} << 112;
+      p.net = (top | (p.net & ~mask_of<uint128>(16))) & mask_of<uint128>(p.len);
+    }
+    std::vector<uint128> inside(kAddrs);
+    for (size_t i = 0; i < kAddrs; ++i) {
+      const Prefix6& p = crowded[rng() % crowded.size()];
+      inside[i] = p.net | ((uint128{rng()} << 64 | rng()) & ~mask_of<uint128>(p.len));
+    }
+    Lpm6 t;
+    t.build(crowded);
+    std::printf("IPv6 %zu prefixes in 16 /16s: %zu ranges, %.1f MiB\n", crowded.size(), t.ranges(),
+                t.memory_bytes() / 1048576.0);
+    rate_lookups("IPv6 100k in 16 /16s, inside prefixes", runs,
+                 [&](size_t i) { return t.lookup(inside[i]); }, kAddrs);
   }
 
   // --- Networks: IpAddr lookups under an epoch guard, names interned ---
