@@ -173,11 +173,13 @@ std::string dir() {
   return d;
 }
 
-// Writes one database; the path, or "" (with a Catch failure) when perl fails.
+// Writes one database and returns its path (the case fails when perl does).
 std::string write_db(const std::string& kind, int ip_version) {
   const std::string d = dir();
-  std::ofstream(d + "/writer.pl") << kWriter;
-  const std::string in = d + "/" + kind + ".tsv";
+  // Names of this database's own: ctest -j runs the cases at once.
+  const std::string stem = d + "/" + kind + std::to_string(ip_version);
+  std::ofstream(stem + ".pl") << kWriter;
+  const std::string in = stem + ".tsv";
   {
     std::ofstream o(in);
     if (kind == "asn") {
@@ -188,7 +190,7 @@ std::string write_db(const std::string& kind, int ip_version) {
     }
   }
   const std::string out = d + "/" + kind + std::to_string(ip_version) + ".mmdb";
-  const Run r = run("perl '" + d + "/writer.pl' " + kind + " " + std::to_string(ip_version) + " '" +
+  const Run r = run("perl '" + stem + ".pl' " + kind + " " + std::to_string(ip_version) + " '" +
                     in + "' '" + out + "'");
   INFO(r.out);
   REQUIRE(r.rc == 0);
