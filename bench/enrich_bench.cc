@@ -6,7 +6,8 @@
 //     case for the caches) and addresses inside the prefixes;
 //   - IPv6, 100 k prefixes (mostly /48 and /32../47 in a few hundred /16s of
 //     2000::/3, some /64 and /128), addresses inside the prefixes and
-//     uniformly random in 2000::/3;
+//     uniformly random in 2000::/3; and the same prefixes crowded into 16
+//     /16s (the slow case);
 //   - Networks::lookup on IpAddr (the per-record call, both families) under
 //     one epoch guard per 256 lookups (EpochHolder, as a worker would);
 //   - Interner::str, for a sink printing names;
@@ -83,12 +84,15 @@ U mask_of(unsigned len) {
 
 template <class F>
 void rate_lookups(const char* name, int runs, const F& lookup, size_t n) {
-  bench::rate(name, runs, [&] {
-    uint64_t sum = 0;
-    for (size_t i = 0; i < kLookups; ++i) sum += lookup(i & (n - 1));
-    bench::do_not_optimize(sum);
-    return static_cast<uint64_t>(kLookups);
-  }, "lookups");
+  bench::rate(
+      name, runs,
+      [&] {
+        uint64_t sum = 0;
+        for (size_t i = 0; i < kLookups; ++i) sum += lookup(i & (n - 1));
+        bench::do_not_optimize(sum);
+        return static_cast<uint64_t>(kLookups);
+      },
+      "lookups");
 }
 
 }  // namespace
@@ -122,15 +126,16 @@ int main(int argc, char** argv) {
       std::printf("cannot map the DIR-24-8 first level\n");
       return 1;
     }
-    std::printf("IPv4 %zu prefixes (%zu duplicates) %s: build %.2f s, %.1f MiB",
-                p4.size(), dups, dir ? "DIR-24-8" : "ranges", seconds_since(t0),
-                t.memory_bytes() / 1048576.0);
+    std::printf("IPv4 %zu prefixes (%zu duplicates) %s: build %.2f s, %.1f MiB", p4.size(), dups,
+                dir ? "DIR-24-8" : "ranges", seconds_since(t0), t.memory_bytes() / 1048576.0);
     if (dir) std::printf(" (%zu second-level groups)", t.tbl8_groups());
     std::printf("; process on huge pages:%s\n", huge_pages().c_str());
-    rate_lookups(dir ? "IPv4 1M DIR-24-8, random addresses" : "IPv4 1M ranges, random addresses",
-                 runs, [&](size_t i) { return t.lookup(a4_random[i]); }, kAddrs);
-    rate_lookups(dir ? "IPv4 1M DIR-24-8, inside prefixes" : "IPv4 1M ranges, inside prefixes",
-                 runs, [&](size_t i) { return t.lookup(a4_inside[i]); }, kAddrs);
+    rate_lookups(
+        dir ? "IPv4 1M DIR-24-8, random addresses" : "IPv4 1M ranges, random addresses", runs,
+        [&](size_t i) { return t.lookup(a4_random[i]); }, kAddrs);
+    rate_lookups(
+        dir ? "IPv4 1M DIR-24-8, inside prefixes" : "IPv4 1M ranges, inside prefixes", runs,
+        [&](size_t i) { return t.lookup(a4_inside[i]); }, kAddrs);
   }
 
   // --- IPv6, 100 k prefixes in a few hundred /16s of 2000::/3 ---
@@ -142,8 +147,8 @@ int main(int argc, char** argv) {
     const unsigned len = v6_len(rng);
     const uint128 low = uint128{rng()} << 64 | rng();
     const uint128 net = uint128{tops[rng() % tops.size()]} << 112 | (low & ~mask_of<uint128>(16));
-    p6.push_back({net & mask_of<uint128>(len), static_cast<uint8_t>(len),
-                  static_cast<uint32_t>(i + 1)});
+    p6.push_back(
+        {net & mask_of<uint128>(len), static_cast<uint8_t>(len), static_cast<uint32_t>(i + 1)});
   }
   std::vector<uint128> a6_inside(kAddrs), a6_random(kAddrs);
   for (size_t i = 0; i < kAddrs; ++i) {
@@ -157,10 +162,34 @@ int main(int argc, char** argv) {
     t.build(p6);
     std::printf("IPv6 %zu prefixes: build %.2f s, %zu ranges, %.1f MiB\n", p6.size(),
                 seconds_since(t0), t.ranges(), t.memory_bytes() / 1048576.0);
-    rate_lookups("IPv6 100k, inside prefixes", runs, [&](size_t i) { return t.lookup(a6_inside[i]); },
-                 kAddrs);
-    rate_lookups("IPv6 100k, random in 2000::/3", runs,
-                 [&](size_t i) { return t.lookup(a6_random[i]); }, kAddrs);
+    rate_lookups(
+        "IPv6 100k, inside prefixes", runs, [&](size_t i) { return t.lookup(a6_inside[i]); },
+        kAddrs);
+    rate_lookups(
+        "IPv6 100k, random in 2000::/3", runs, [&](size_t i) { return t.lookup(a6_random[i]); },
+        kAddrs);
+  }
+
+  // --- IPv6, the same 100 k prefixes crowded into 16 /16s (2000::/12):
+  // deeper index nodes and longer searches, the worst case seen so far ---
+  {
+    std::vector<Prefix6> crowded = p6;
+    for (auto& p : crowded) {
+      const uint128 top = uint128{0x2000u + (static_cast<unsigned>(p.value) % 16)} << 112;
+      p.net = (top | (p.net & ~mask_of<uint128>(16))) & mask_of<uint128>(p.len);
+    }
+    std::vector<uint128> inside(kAddrs);
+    for (size_t i = 0; i < kAddrs; ++i) {
+      const Prefix6& p = crowded[rng() % crowded.size()];
+      inside[i] = p.net | ((uint128{rng()} << 64 | rng()) & ~mask_of<uint128>(p.len));
+    }
+    Lpm6 t;
+    t.build(crowded);
+    std::printf("IPv6 %zu prefixes in 16 /16s: %zu ranges, %.1f MiB\n", crowded.size(), t.ranges(),
+                t.memory_bytes() / 1048576.0);
+    rate_lookups(
+        "IPv6 100k in 16 /16s, inside prefixes", runs,
+        [&](size_t i) { return t.lookup(inside[i]); }, kAddrs);
   }
 
   // --- Networks: IpAddr lookups under an epoch guard, names interned ---
@@ -191,10 +220,11 @@ int main(int argc, char** argv) {
       b.add(c, a);
     }
     auto n = b.build();
-    std::printf("Networks %zu IPv4 + %zu IPv6 prefixes, 1.1 M names: build %.2f s (with "
-                "interning), tables + rows %.1f MiB, interner %.1f MiB\n",
-                n->v4_prefixes(), n->v6_prefixes(), seconds_since(t0),
-                n->memory_bytes() / 1048576.0, strings.memory_bytes() / 1048576.0);
+    std::printf(
+        "Networks %zu IPv4 + %zu IPv6 prefixes, 1.1 M names: build %.2f s (with "
+        "interning), tables + rows %.1f MiB, interner %.1f MiB\n",
+        n->v4_prefixes(), n->v6_prefixes(), seconds_since(t0), n->memory_bytes() / 1048576.0,
+        strings.memory_bytes() / 1048576.0);
     std::printf("  process on huge pages:%s\n", huge_pages().c_str());
     EpochHolder<Networks> holder(std::move(n));
     auto reader = holder.reader();
@@ -202,49 +232,63 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < kAddrs; ++i) {
       if (i % 4 == 3) {
         uint8_t bytes[16];
-        for (int k = 0; k < 16; ++k) bytes[k] = static_cast<uint8_t>(a6_inside[i] >> (8 * (15 - k)));
+        for (int k = 0; k < 16; ++k)
+          bytes[k] = static_cast<uint8_t>(a6_inside[i] >> (8 * (15 - k)));
         mixed[i] = IpAddr::from_v6(bytes);
       } else {
         mixed[i] = IpAddr::from_v4(a4_inside[i]);
       }
     }
-    bench::rate("Networks::lookup, 3/4 IPv4 1/4 IPv6, guard/256", runs, [&] {
-      uint64_t sum = 0;
-      for (size_t i = 0; i < kLookups; i += 256) {
-        auto g = reader.enter();
-        for (size_t j = 0; j < 256; ++j) {
-          const NetAttrs* a = g->lookup(mixed[(i + j) & (kAddrs - 1)]);
-          sum += a ? a->role : 0;
-        }
-      }
-      bench::do_not_optimize(sum);
-      return static_cast<uint64_t>(kLookups);
-    }, "lookups");
-    bench::rate("Networks::lookup_row, same mix (no row read)", runs, [&] {
-      uint64_t sum = 0;
-      for (size_t i = 0; i < kLookups; i += 256) {
-        auto g = reader.enter();
-        for (size_t j = 0; j < 256; ++j) sum += g->lookup_row(mixed[(i + j) & (kAddrs - 1)]);
-      }
-      bench::do_not_optimize(sum);
-      return static_cast<uint64_t>(kLookups);
-    }, "lookups");
-    bench::rate("EpochHolder enter+exit", runs, [&] {
-      uint64_t sum = 0;
-      for (size_t i = 0; i < kLookups / 16; ++i) {
-        auto g = reader.enter();
-        sum += reinterpret_cast<uintptr_t>(g.get());
-      }
-      bench::do_not_optimize(sum);
-      return static_cast<uint64_t>(kLookups / 16);
-    }, "guards");
-    bench::rate("Interner::str (1.1 M names)", runs, [&] {
-      uint64_t sum = 0;
-      const uint32_t size = strings.size();
-      for (size_t i = 0; i < kLookups; ++i) sum += strings.str(static_cast<uint32_t>((i * 2654435761u) % size)).size();
-      bench::do_not_optimize(sum);
-      return static_cast<uint64_t>(kLookups);
-    }, "lookups");
+    bench::rate(
+        "Networks::lookup, 3/4 IPv4 1/4 IPv6, guard/256", runs,
+        [&] {
+          uint64_t sum = 0;
+          for (size_t i = 0; i < kLookups; i += 256) {
+            auto g = reader.enter();
+            for (size_t j = 0; j < 256; ++j) {
+              const NetAttrs* a = g->lookup(mixed[(i + j) & (kAddrs - 1)]);
+              sum += a ? a->role : 0;
+            }
+          }
+          bench::do_not_optimize(sum);
+          return static_cast<uint64_t>(kLookups);
+        },
+        "lookups");
+    bench::rate(
+        "Networks::lookup_row, same mix (no row read)", runs,
+        [&] {
+          uint64_t sum = 0;
+          for (size_t i = 0; i < kLookups; i += 256) {
+            auto g = reader.enter();
+            for (size_t j = 0; j < 256; ++j) sum += g->lookup_row(mixed[(i + j) & (kAddrs - 1)]);
+          }
+          bench::do_not_optimize(sum);
+          return static_cast<uint64_t>(kLookups);
+        },
+        "lookups");
+    bench::rate(
+        "EpochHolder enter+exit", runs,
+        [&] {
+          uint64_t sum = 0;
+          for (size_t i = 0; i < kLookups / 16; ++i) {
+            auto g = reader.enter();
+            sum += reinterpret_cast<uintptr_t>(g.get());
+          }
+          bench::do_not_optimize(sum);
+          return static_cast<uint64_t>(kLookups / 16);
+        },
+        "guards");
+    bench::rate(
+        "Interner::str (1.1 M names)", runs,
+        [&] {
+          uint64_t sum = 0;
+          const uint32_t size = strings.size();
+          for (size_t i = 0; i < kLookups; ++i)
+            sum += strings.str(static_cast<uint32_t>((i * 2654435761u) % size)).size();
+          bench::do_not_optimize(sum);
+          return static_cast<uint64_t>(kLookups);
+        },
+        "lookups");
   }
   std::printf("enrich_bench: load average %s at the end\n", loadavg().c_str());
   return 0;

@@ -153,11 +153,21 @@ std::vector<U> random_addresses(std::mt19937_64& rng, const std::vector<P>& ps, 
     const U host = static_cast<U>(~mask_of<U>(p.len));
     const U first = p.net, last = p.net | host;
     switch (rng() % 5) {
-      case 0: out.push_back(first); break;
-      case 1: out.push_back(last); break;
-      case 2: out.push_back(static_cast<U>(first - 1)); break;
-      case 3: out.push_back(static_cast<U>(last + 1)); break;
-      default: out.push_back(first | (random_u<U>(rng) & host)); break;
+      case 0:
+        out.push_back(first);
+        break;
+      case 1:
+        out.push_back(last);
+        break;
+      case 2:
+        out.push_back(static_cast<U>(first - 1));
+        break;
+      case 3:
+        out.push_back(static_cast<U>(last + 1));
+        break;
+      default:
+        out.push_back(first | (random_u<U>(rng) & host));
+        break;
     }
   }
   return out;
@@ -185,7 +195,8 @@ void compare_with_reference(const Table& t, const std::vector<P>& ps, std::mt199
     const uint32_t want = ref.lookup(a), got = t.lookup(a);
     matched += want != 0;
     if (want != got && bad++ == 0) {
-      first_bad = "address 0x" + hex(a) + " want " + std::to_string(want) + " got " + std::to_string(got);
+      first_bad =
+          "address 0x" + hex(a) + " want " + std::to_string(want) + " got " + std::to_string(got);
     }
   }
   INFO("first mismatch: " << first_bad);
@@ -251,14 +262,14 @@ TEST_CASE("Edge cases: empty, /0, host routes, the ends of the space", "[lpm]") 
     CHECK(empty.lookup(0xffffffff) == 0);
 
     Lpm4 t;
-    REQUIRE(t.build({{0, 0, 1},                  // 0.0.0.0/0
-                     {0, 32, 2},                 // 0.0.0.0/32
-                     {0xffffffff, 32, 3},        // 255.255.255.255/32
-                     {0x0a000000, 8, 4},         // 10.0.0.0/8
-                     {0x0a010000, 16, 5},        // 10.1.0.0/16
-                     {0x0a010200, 24, 6},        // 10.1.2.0/24
-                     {0x0a010280, 25, 7},        // 10.1.2.128/25
-                     {0x0a0102ff, 32, 8}},       // 10.1.2.255/32
+    REQUIRE(t.build({{0, 0, 1},             // 0.0.0.0/0
+                     {0, 32, 2},            // 0.0.0.0/32
+                     {0xffffffff, 32, 3},   // 255.255.255.255/32
+                     {0x0a000000, 8, 4},    // 10.0.0.0/8
+                     {0x0a010000, 16, 5},   // 10.1.0.0/16
+                     {0x0a010200, 24, 6},   // 10.1.2.0/24
+                     {0x0a010280, 25, 7},   // 10.1.2.128/25
+                     {0x0a0102ff, 32, 8}},  // 10.1.2.255/32
                     layout));
     CHECK(t.lookup(0) == 2);
     CHECK(t.lookup(1) == 1);
@@ -302,8 +313,7 @@ TEST_CASE("Duplicate prefixes: the last one given wins, and they are counted", "
     Lpm4 t;
     size_t dups = 0;
     // Host bits beyond the length are ignored: 10.9.9.9/8 is 10.0.0.0/8.
-    REQUIRE(t.build({{0x0a000000, 8, 1}, {0x0a010000, 16, 2}, {0x0a090909, 8, 3}}, layout,
-                    &dups));
+    REQUIRE(t.build({{0x0a000000, 8, 1}, {0x0a010000, 16, 2}, {0x0a090909, 8, 3}}, layout, &dups));
     CHECK(dups == 1);
     CHECK(t.lookup(0x0a000001) == 3);
     CHECK(t.lookup(0x0a010001) == 2);
@@ -326,8 +336,8 @@ TEST_CASE("Networks: families kept apart, attributes by longest match", "[lpm]")
     return *c;
   };
   NetAttrs world{*strings.intern("world6"), 0, 0, 0, 0, 0};
-  NetAttrs dc{*strings.intern("dc"), *strings.intern("datacenter"), *strings.intern("par1"), 0, 0,
-              64500};
+  NetAttrs dc{
+      *strings.intern("dc"), *strings.intern("datacenter"), *strings.intern("par1"), 0, 0, 64500};
   NetAttrs host{*strings.intern("gw"), 0, 0, 0, 0, 0};
   REQUIRE(b.add(cidr("::/0"), world));
   REQUIRE(b.add(cidr("10.0.0.0/8"), dc));

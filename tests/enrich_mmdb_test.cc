@@ -173,11 +173,13 @@ std::string dir() {
   return d;
 }
 
-// Writes one database; the path, or "" (with a Catch failure) when perl fails.
+// Writes one database and returns its path (the case fails when perl does).
 std::string write_db(const std::string& kind, int ip_version) {
   const std::string d = dir();
-  std::ofstream(d + "/writer.pl") << kWriter;
-  const std::string in = d + "/" + kind + ".tsv";
+  // Names of this database's own: ctest -j runs the cases at once.
+  const std::string stem = d + "/" + kind + std::to_string(ip_version);
+  std::ofstream(stem + ".pl") << kWriter;
+  const std::string in = stem + ".tsv";
   {
     std::ofstream o(in);
     if (kind == "asn") {
@@ -188,8 +190,8 @@ std::string write_db(const std::string& kind, int ip_version) {
     }
   }
   const std::string out = d + "/" + kind + std::to_string(ip_version) + ".mmdb";
-  const Run r = run("perl '" + d + "/writer.pl' " + kind + " " + std::to_string(ip_version) +
-                    " '" + in + "' '" + out + "'");
+  const Run r = run("perl '" + stem + ".pl' " + kind + " " + std::to_string(ip_version) + " '" +
+                    in + "' '" + out + "'");
   INFO(r.out);
   REQUIRE(r.rc == 0);
   return out;
@@ -198,8 +200,8 @@ std::string write_db(const std::string& kind, int ip_version) {
 // Addresses around each network: first, last, middle, one below, one above;
 // and a few outside every network.
 std::vector<std::string> addresses(const std::vector<std::string>& nets) {
-  std::vector<std::string> out = {"9.9.9.9", "0.0.0.0", "255.255.255.255", "::2",
-                                  "3fff::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"};
+  std::vector<std::string> out = {"9.9.9.9", "0.0.0.0", "255.255.255.255",
+                                  "::2",     "3fff::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"};
   for (const auto& s : nets) {
     const auto c = Cidr::parse(s);
     REQUIRE(c);
@@ -207,7 +209,8 @@ std::vector<std::string> addresses(const std::vector<std::string>& nets) {
     for (unsigned bit = c->prefix_len; bit < 128; ++bit)
       last.bytes[bit / 8] |= static_cast<uint8_t>(0x80 >> (bit % 8));
     IpAddr mid = first;
-    if (c->prefix_len < 127) mid.bytes[c->prefix_len / 8] |= static_cast<uint8_t>(0x80 >> (c->prefix_len % 8));
+    if (c->prefix_len < 127)
+      mid.bytes[c->prefix_len / 8] |= static_cast<uint8_t>(0x80 >> (c->prefix_len % 8));
     auto step = [](IpAddr a, int d) {
       for (int i = 15; i >= 0; --i) {
         const int v = a.bytes[i] + d;

@@ -71,20 +71,20 @@ TEST_CASE("A valid file: header, comments, quotes, optional ASN", "[csv]") {
 
 TEST_CASE("Malformed lines: reported with file:line, expected and found, and counted", "[csv]") {
   const char* text =
-      "10.0.0.0/8,ok,,,,,\n"                 // 1
-      "10.0.0.0/33,a,,,,,\n"                 // 2 bad prefix
-      "not-an-address,a,,,,,\n"              // 3 bad prefix
-      "10.1.0.0/8,a,,,,,\n"                  // 4 host bits
-      "2001:db8::1/32,a,,,,,\n"              // 5 host bits
-      "10.2.0.0/16,a,b\n"                    // 6 field count
-      "10.3.0.0/16,a,,,,,,,\n"               // 7 field count
-      "10.4.0.0/16,a,,,,,AS\n"               // 8 bad asn
-      "10.5.0.0/16,a,,,,,4294967296\n"       // 9 bad asn
-      "10.6.0.0/16,a,,,,,-1\n"               // 10 bad asn
-      "10.7.0.0/16,\"open,,,,,\n"            // 11 bad quote
-      "10.8.0.0/16,a\"b,,,,,\n"              // 12 bad quote
+      "10.0.0.0/8,ok,,,,,\n"                       // 1
+      "10.0.0.0/33,a,,,,,\n"                       // 2 bad prefix
+      "not-an-address,a,,,,,\n"                    // 3 bad prefix
+      "10.1.0.0/8,a,,,,,\n"                        // 4 host bits
+      "2001:db8::1/32,a,,,,,\n"                    // 5 host bits
+      "10.2.0.0/16,a,b\n"                          // 6 field count
+      "10.3.0.0/16,a,,,,,,,\n"                     // 7 field count
+      "10.4.0.0/16,a,,,,,AS\n"                     // 8 bad asn
+      "10.5.0.0/16,a,,,,,4294967296\n"             // 9 bad asn
+      "10.6.0.0/16,a,,,,,-1\n"                     // 10 bad asn
+      "10.7.0.0/16,\"open,,,,,\n"                  // 11 bad quote
+      "10.8.0.0/16,a\"b,,,,,\n"                    // 12 bad quote
       "prefix,name,role,site,region,tenant,asn\n"  // 13 a header after data: bad prefix
-      "10.9.0.0/16,last,,,,,4294967295\n";   // 14
+      "10.9.0.0/16,last,,,,,4294967295\n";         // 14
   Interner strings;
   NetworksBuilder b;
   NetworksLoadReport r;
@@ -109,7 +109,8 @@ TEST_CASE("Malformed lines: reported with file:line, expected and found, and cou
         "nets.csv:6: expected 7 fields (prefix,name,role,site,region,tenant,asn; asn optional), "
         "found 3 in \"10.2.0.0/16,a,b\"");
   CHECK(has_message(r, "nets.csv:7: expected 7 fields"));
-  CHECK(has_message(r, "nets.csv:8: expected an AS number 0..4294967295 (or AS64500), found \"AS\""));
+  CHECK(
+      has_message(r, "nets.csv:8: expected an AS number 0..4294967295 (or AS64500), found \"AS\""));
   CHECK(has_message(r, "nets.csv:9: expected an AS number"));
   CHECK(has_message(r, "nets.csv:10: expected an AS number"));
   CHECK(has_message(r, "nets.csv:11: expected fields separated by commas"));
@@ -148,9 +149,7 @@ TEST_CASE("Counting continues past the stored messages, and the file is read fro
   for (int i = 0; i < 250; ++i) text += "bad line " + std::to_string(i) + "\n";
   text += "192.0.2.0/24,doc,,,,,\n";
   const std::string path = std::string(RINGFLOW_BINARY_DIR) + "/enrich_networks_csv_test.csv";
-  {
-    std::ofstream(path) << text;
-  }
+  { std::ofstream(path) << text; }
   Interner strings;
   NetworksBuilder b;
   NetworksLoadReport r;

@@ -104,8 +104,7 @@ class EpochHolder {
     Slot* slot_ = nullptr;
   };
 
-  explicit EpochHolder(std::unique_ptr<const T> initial = nullptr)
-      : current_(initial.release()) {}
+  explicit EpochHolder(std::unique_ptr<const T> initial = nullptr) : current_(initial.release()) {}
   EpochHolder(const EpochHolder&) = delete;
   EpochHolder& operator=(const EpochHolder&) = delete;
   ~EpochHolder() {

@@ -79,9 +79,9 @@ class Interner {
   std::unique_ptr<std::atomic<Entry*>[]> dir_;  // max_strings_ / kSegment slots
   std::vector<std::unique_ptr<Entry[]>> segments_;
   std::vector<std::unique_ptr<char[]>> blocks_;
-  size_t block_used_ = kBlock;  // bytes used in blocks_.back()
-  size_t bytes_ = 0;        // string bytes stored
-  size_t arena_bytes_ = 0;  // bytes allocated for them
+  size_t block_used_ = kBlock;                          // bytes used in blocks_.back()
+  size_t bytes_ = 0;                                    // string bytes stored
+  size_t arena_bytes_ = 0;                              // bytes allocated for them
   std::unordered_map<std::string_view, uint32_t> ids_;  // views into blocks_
   std::atomic<uint32_t> count_{0};
 };

@@ -24,15 +24,17 @@
 //   layout below (a few KiB).
 //
 //   IPv6 (and small IPv4): sorted ranges with a direct index on the top 16
-//   bits (Layout::kRanges). idx[t] is the range holding the first address
-//   whose top 16 bits are t; a lookup reads idx[t], idx[t+1] and does a
-//   branch-free binary search over that bucket's range starts (128-bit
-//   compares). Chosen over a compressed multibit trie for IPv6 because the
+//   bits (Layout::kRanges). Each index entry names the range holding its
+//   bucket's first address; a bucket with more than RangeLpm::kMaxBucket
+//   candidate ranges gets a child index on the next 8 bits, recursively; a
+//   branch-free binary search over the remaining range starts (128-bit
+//   compares) finishes. Chosen over a compressed multibit trie because the
 //   same flattening serves both families, /128 and /0 need no special
-//   cases, the memory is exactly 20 bytes per range (16-byte start, 4-byte
-//   value) plus 256 KiB of index, and with real tables (≤ a few 100 k
-//   prefixes, mostly ≤ /64) a bucket holds few ranges: a handful of compares
-//   within one or two cache lines after the index.
+//   cases, and the memory is 20 bytes per range (16-byte start, 4-byte
+//   value) plus 512 KiB of top index and 2 KiB per child node. The cost is
+//   latency: a lookup into prefixes crowded into a few /16s walks two or
+//   three index levels and the search, each a dependent cache miss
+//   (docs/performance.md has the figures).
 //
 // Duplicates: the same prefix (same family, length and network bits) given
 // more than once keeps the value of the LAST occurrence in the input order;
@@ -42,8 +44,8 @@
 
 #include <bit>
 #include <cstddef>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "common/mapping.h"

@@ -3,8 +3,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -23,7 +23,6 @@ std::unique_ptr<MmdbFile> MmdbFile::open(const std::string& path, std::string* e
     *error = path + ": " + MMDB_strerror(rc);
     if (rc == MMDB_IO_ERROR && errno) *error += std::string(" (") + std::strerror(errno) + ")";
     return nullptr;  // MMDB_open frees what it took; ~MmdbFile skips MMDB_close
-
   }
   f->generation_ = g_generation.fetch_add(1, std::memory_order_relaxed) + 1;
   return f;
@@ -112,7 +111,8 @@ GeoResult MmdbReader::lookup_uncached(const MmdbFile& f, const IpAddr& a) noexce
       count(MmdbError::kCountry);
     }
   }
-  if (fields_.city && get(MMDB_DATA_TYPE_UTF8_STRING, kCity)) out.city = {d.utf8_string, d.data_size};
+  if (fields_.city && get(MMDB_DATA_TYPE_UTF8_STRING, kCity))
+    out.city = {d.utf8_string, d.data_size};
   if (fields_.coordinates) {
     double lat = 0;
     if (get(MMDB_DATA_TYPE_DOUBLE, kLat)) {

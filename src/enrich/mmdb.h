@@ -67,13 +67,13 @@ struct MmdbFields {
 };
 
 struct GeoResult {
-  bool found = false;         // a network of the database covers the address
-  uint8_t prefix_len = 0;     // that network's length (libmaxminddb's netmask)
-  uint32_t asn = 0;           // autonomous_system_number; 0 when absent
-  std::string_view as_org;    // autonomous_system_organization
+  bool found = false;             // a network of the database covers the address
+  uint8_t prefix_len = 0;         // that network's length (libmaxminddb's netmask)
+  uint32_t asn = 0;               // autonomous_system_number; 0 when absent
+  std::string_view as_org;        // autonomous_system_organization
   std::array<char, 2> country{};  // country.iso_code; {0,0} when absent
-  std::string_view city;      // city.names.en (MmdbFields::city)
-  bool has_location = false;  // MmdbFields::coordinates and present
+  std::string_view city;          // city.names.en (MmdbFields::city)
+  bool has_location = false;      // MmdbFields::coordinates and present
   double latitude = 0, longitude = 0;
 
   std::string_view country_code() const {
@@ -82,15 +82,15 @@ struct GeoResult {
 };
 
 enum class MmdbError : uint8_t {
-  kLookup,         // libmaxminddb failed the lookup (corrupt search tree, ...)
-  kIpv6InIpv4Db,   // an IPv6 address against an IPv4-only database
-  kData,           // a field could not be decoded (corrupt data section)
-  kType,           // a field present with another type than expected
-  kCountry,        // country.iso_code not two letters
+  kLookup,        // libmaxminddb failed the lookup (corrupt search tree, ...)
+  kIpv6InIpv4Db,  // an IPv6 address against an IPv4-only database
+  kData,          // a field could not be decoded (corrupt data section)
+  kType,          // a field present with another type than expected
+  kCountry,       // country.iso_code not two letters
   kCount
 };
-inline constexpr std::array<const char*, static_cast<size_t>(MmdbError::kCount)>
-    kMmdbErrorNames = {"lookup", "ipv6_in_ipv4_db", "data", "type", "country"};
+inline constexpr std::array<const char*, static_cast<size_t>(MmdbError::kCount)> kMmdbErrorNames = {
+    "lookup", "ipv6_in_ipv4_db", "data", "type", "country"};
 
 class MmdbReader {
  public:

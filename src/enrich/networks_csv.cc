@@ -52,12 +52,14 @@ bool split_csv(std::string_view line, std::vector<std::string>* fields) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
 std::optional<uint32_t> parse_asn(std::string_view s) {
-  if (s.size() >= 2 && (s[0] == 'A' || s[0] == 'a') && (s[1] == 'S' || s[1] == 's')) s.remove_prefix(2);
+  if (s.size() >= 2 && (s[0] == 'A' || s[0] == 'a') && (s[1] == 'S' || s[1] == 's'))
+    s.remove_prefix(2);
   if (s.empty()) return std::nullopt;
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -112,7 +114,8 @@ void parse_networks_csv(std::string_view text, std::string_view file, Interner& 
     if (!split_csv(line, &f)) {
       fail(lineno, CsvError::kBadQuote,
            "expected fields separated by commas, a quoted field closed before the next comma; "
-           "found " + shown(line));
+           "found " +
+               shown(line));
       continue;
     }
     if (f.size() != 6 && f.size() != 7) {
@@ -129,9 +132,9 @@ void parse_networks_csv(std::string_view text, std::string_view file, Interner& 
       continue;
     }
     if (host_bits_set(*IpAddr::parse(pfx.substr(0, pfx.find('/'))), *cidr)) {
-      fail(lineno, CsvError::kHostBits,
-           "expected no bits set past the prefix length (" + cidr->str() + "), found " +
-               shown(pfx));
+      fail(
+          lineno, CsvError::kHostBits,
+          "expected no bits set past the prefix length (" + cidr->str() + "), found " + shown(pfx));
       continue;
     }
     NetAttrs a;
