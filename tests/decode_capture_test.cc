@@ -20,16 +20,9 @@ namespace {
 
 const std::string kCaptures = RINGFLOW_SOURCE_DIR "/tests/data";
 
+using testing::num;
 using testing::read_tsv;
 using testing::split;
-
-uint64_t num(const std::string& s) {
-  REQUIRE(!s.empty());
-  char* end = nullptr;
-  uint64_t v = std::strtoull(s.c_str(), &end, 0);  // base 0: "0x1b" for tcp_flags
-  REQUIRE(*end == '\0');
-  return v;
-}
 
 // tshark prints uptime readings in seconds with 9 decimals ("3572181.888000000");
 // the wire value is milliseconds. Parsed as text so no float rounding sneaks in.

@@ -26,17 +26,10 @@ namespace {
 
 const std::string kDir = RINGFLOW_SOURCE_DIR "/../shared/captures/sflow";
 
+using testing::num;
 using testing::read_tsv;
 using testing::split;
 using testing::Tsv;
-
-uint64_t num(const std::string& s) {
-  REQUIRE(!s.empty());
-  char* end = nullptr;
-  uint64_t v = std::strtoull(s.c_str(), &end, 0);  // base 0: "0x0010" for tcp_flags
-  REQUIRE(*end == '\0');
-  return v;
-}
 
 std::string addr_text(const std::string& s) {
   auto a = IpAddr::parse(s);

@@ -47,7 +47,7 @@ EOF
     --truth "$dir/truth.tsv" --truth-keys "$dir/keys.tsv"
   # Stop once the collector has taken every datagram sent.
   local sent
-  sent=$(awk -F'\t' 'NR==1{for(i=1;i<=NF;i++)c[$i]=i; next} $1=="total"{print $c["datagrams"]}' "$dir/truth.tsv")
+  sent=$(rf_truth_total "$dir/truth.tsv" datagrams)
   rf_wait 30 "$backend: ringflow_receive_datagrams_total = $sent" \
     rf_metric_is "$murl" ringflow_receive_datagrams_total "$sent" ||
     fail "$backend: received $(rf_metric "$murl" ringflow_receive_datagrams_total) of $sent datagrams"
@@ -60,13 +60,12 @@ EOF
   ls "$dir/out"/*partial*.csv > /dev/null 2>&1 || fail "$backend: final partial interval not marked"
 
   # Totals: truth vs every CSV row (columns found by header name).
-  local truth_tot csv_tot json_tot
-  truth_tot=$(awk -F'\t' 'NR==1{for(i=1;i<=NF;i++)c[$i]=i; next}
-                          $1=="total"{print $c["flows"], $c["packets"], $c["bytes"]}' "$dir/truth.tsv")
-  csv_tot=$(cat "$dir/out"/*.csv | awk -F, '
-      $1=="interval_start"{for(i=1;i<=NF;i++)c[$i]=i; next}
-      {f+=$c["flows"]; p+=$c["packets"]; b+=$c["bytes"]}
-      END{printf "%.0f %.0f %.0f\n", f, p, b}')
+  local truth_tot='' csv_tot='' json_tot
+  local column
+  for column in flows packets bytes; do
+    truth_tot+="${truth_tot:+ }$(rf_truth_total "$dir/truth.tsv" "$column")"
+    csv_tot+="${csv_tot:+ }$(rf_csv_sum "$dir/out" "$column")"
+  done
   json_tot=$(cat "$dir/out"/*.jsonl | sed -E 's/.*"flows":([0-9]+).*"packets":([0-9]+).*"bytes":([0-9]+).*/\1 \2 \3/' |
       awk '{f+=$1; p+=$2; b+=$3} END{printf "%.0f %.0f %.0f\n", f, p, b}')
   echo "$backend: truth $truth_tot | csv $csv_tot | jsonl $json_tot"
@@ -74,11 +73,7 @@ EOF
   [ "$truth_tot" = "$json_tot" ] || fail "$backend: JSONL totals differ from the truth"
 
   # Per key: sum each 5-tuple over all intervals, compare with the truth rows.
-  cat "$dir/out"/*.csv | awk -F, -v OFS='\t' '
-      $1=="interval_start"{for(i=1;i<=NF;i++)c[$i]=i; next}
-      {k=$c["src_addr"] OFS $c["dst_addr"] OFS $c["src_port"] OFS $c["dst_port"] OFS $c["protocol"];
-       f[k]+=$c["flows"]; p[k]+=$c["packets"]; b[k]+=$c["bytes"]}
-      END{for(k in f) printf "%s\t%.0f\t%.0f\t%.0f\n", k, f[k], p[k], b[k]}' | sort > "$dir/got.tsv"
+  rf_csv_keys "$dir/out" > "$dir/got.tsv"
   tail -n +2 "$dir/keys.tsv" | sort > "$dir/want.tsv"
   local nkeys
   nkeys=$(wc -l < "$dir/want.tsv")

@@ -24,23 +24,7 @@ pps=2000
 if rf_sanitized; then pps=500; fi
 
 write_config() {  # DIR [extra [metrics] lines]
-  cat > "$1/netflow.toml" <<EOF
-[receive]
-listen = ["127.0.0.1:0"]
-workers = 1
-reactors = 1
-[aggregate]
-interval = 1
-[output]
-directory = "$1/out"
-[[sink]]
-type = "csv"
-[metrics]
-listen = "127.0.0.1:0"
-$2
-[log]
-stats_interval = 0
-EOF
+  rf_csv_toml "$1/out" 127.0.0.1:0 "reactors = 1" "$2" > "$1/netflow.toml"
 }
 
 start() {  # NAME NOFILE: ringflow -c $work/NAME/netflow.toml under prlimit
@@ -103,19 +87,14 @@ errors=$(rf_metric "$murl" ringflow_sink_errors_total)
 [ "$errors" = 0 ] || fail "sink errors: $errors; log: $(cat "$d1/stderr")"
 rf_stop_collector
 
-truth_tot=$(awk -F'\t' 'NR==1{for(i=1;i<=NF;i++)c[$i]=i; next}
-                        $1=="total"{print $c["flows"], $c["packets"], $c["bytes"]}' "$d1/truth.tsv")
-csv_tot=$(cat "$d1/out"/*.csv | awk -F, '
-    $1=="interval_start"{for(i=1;i<=NF;i++)c[$i]=i; next}
-    {f+=$c["flows"]; p+=$c["packets"]; b+=$c["bytes"]}
-    END{printf "%.0f %.0f %.0f\n", f, p, b}')
-echo "phase 1: cap $cap, $refused refused; truth $truth_tot | csv $csv_tot"
+truth_tot='' csv_tot=''
+for column in flows packets bytes; do
+  truth_tot+="${truth_tot:+ }$(rf_truth_total "$d1/truth.tsv" "$column")"
+  csv_tot+="${csv_tot:+ }$(rf_csv_sum "$d1/out" "$column")"
+done
+echo "phase 1: cap $cap, $refused refused; truth $truth_tot | csv $csv_tot (flows packets bytes)"
 [ "$truth_tot" = "$csv_tot" ] || fail "CSV totals differ from the truth"
-cat "$d1/out"/*.csv | awk -F, -v OFS='\t' '
-    $1=="interval_start"{for(i=1;i<=NF;i++)c[$i]=i; next}
-    {k=$c["src_addr"] OFS $c["dst_addr"] OFS $c["src_port"] OFS $c["dst_port"] OFS $c["protocol"];
-     f[k]+=$c["flows"]; p[k]+=$c["packets"]; b[k]+=$c["bytes"]}
-    END{for(k in f) printf "%s\t%.0f\t%.0f\t%.0f\n", k, f[k], p[k], b[k]}' | sort > "$d1/got.tsv"
+rf_csv_keys "$d1/out" > "$d1/got.tsv"
 tail -n +2 "$d1/keys.tsv" | sort > "$d1/want.tsv"
 [ "$(wc -l < "$d1/want.tsv")" -gt 100 ] || fail "too few keys in the truth"
 if ! diff -q "$d1/want.tsv" "$d1/got.tsv" > /dev/null; then

@@ -44,26 +44,17 @@ fi
 running() { kill -0 "$1" 2>/dev/null; }
 exited() { ! running "$1"; }
 
+# DIR/netflow.toml: BACKEND, one worker, csv files in DIR/out, and DRAIN, the
+# longest the collector keeps receiving after SIGTERM (receive.drain_timeout).
+write_config() {  # DIR BACKEND DRAIN
+  rf_csv_toml "$1/out" 127.0.0.1:0 "$(printf 'backend = "%s"\ndrain_timeout = %s' "$2" "$3")" \
+    > "$1/netflow.toml"
+}
+
 run_backend() {
   local backend=$1 dir=$work/$1
   mkdir -p "$dir"
-  cat > "$dir/netflow.toml" <<EOF
-[receive]
-listen = ["127.0.0.1:0"]
-backend = "$backend"
-workers = 1
-drain_timeout = 60
-[aggregate]
-interval = 1
-[output]
-directory = "$dir/out"
-[[sink]]
-type = "csv"
-[metrics]
-listen = "127.0.0.1:0"
-[log]
-stats_interval = 0
-EOF
+  write_config "$dir" "$backend" 60
   rf_start_collector "$backend" -c "$dir/netflow.toml"
   grep -q "receive backend: $backend" "$dir/stderr" || fail "$backend: wrong backend"
   local pid=$RF_PID port=$RF_PORT murl=$RF_MURL gen_pid
@@ -88,11 +79,9 @@ EOF
   [ "$rc" -eq 0 ] || { cat "$dir/stderr" >&2; fail "$backend: exit $rc after SIGTERM"; }
 
   local sent flows kdrops received
-  sent=$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i }
-                     $1 == "total" { print $c["datagrams"] }' "$dir/truth.tsv")
+  sent=$(rf_truth_total "$dir/truth.tsv" datagrams)
   [ "$sent" -eq "$count" ] || fail "$backend: the generator sent $sent of $count"
-  flows=$(cat "$dir/out"/*.csv | awk -F, '$1 == "interval_start" { for (i = 1; i <= NF; i++) c[$i] = i; next }
-                                          { f += $c["flows"] } END { printf "%.0f\n", f }')
+  flows=$(rf_csv_sum "$dir/out" flows)
   kdrops=$(sed -n 's/.*stopped: .* flows; \([0-9]*\) dropped by the kernel.*/\1/p' "$dir/stderr")
   received=$(sed -n 's/.*stopped: \([0-9]*\) datagrams received.*/\1/p' "$dir/stderr")
   if [ -z "$kdrops" ] || [ -z "$received" ]; then cat "$dir/stderr" >&2; fail "$backend: no stop line"; fi
@@ -117,23 +106,7 @@ seal_under_load() {
   local backend=$1 dir=$work/seal-$1
   mkdir -p "$dir"
   local scount=$((count * 2 / 3)) spps=$pps
-  cat > "$dir/netflow.toml" <<EOF
-[receive]
-listen = ["127.0.0.1:0"]
-backend = "$backend"
-workers = 1
-drain_timeout = 1
-[aggregate]
-interval = 1
-[output]
-directory = "$dir/out"
-[[sink]]
-type = "csv"
-[metrics]
-listen = "127.0.0.1:0"
-[log]
-stats_interval = 0
-EOF
+  write_config "$dir" "$backend" 1
   rf_start_collector "seal-$backend" -c "$dir/netflow.toml"
   local pid=$RF_PID port=$RF_PORT murl=$RF_MURL gen_pid np0 np1
   np0=$(noports)

@@ -45,21 +45,7 @@ fi
 count=$((rate * seconds))
 port=$(rf_udp_port)
 mkdir -p "$work/out"
-cat > "$work/netflow.toml" << EOF
-[receive]
-listen = ["127.0.0.1:$port"]
-workers = 1
-[aggregate]
-interval = 1
-[output]
-directory = "$work/out"
-[[sink]]
-type = "csv"
-[metrics]
-listen = "127.0.0.1:0"
-[log]
-stats_interval = 0
-EOF
+rf_csv_toml "$work/out" "127.0.0.1:$port" > "$work/netflow.toml"
 # The holder: what systemd does for ringflow.service with ringflow.socket.
 cat > "$work/holder.sh" << 'EOF'
 set -u

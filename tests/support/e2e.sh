@@ -53,6 +53,14 @@
 #   rf_start_toml NAME TOML           writes TOML (the config's text) to
 #                                     $work/NAME/netflow.toml and
 #                                     rf_start_collector NAME -c that file
+#   rf_csv_toml OUT LISTEN [RECEIVE] [METRICS]
+#                                     prints the config most scripts start
+#                                     from: one worker listening on LISTEN
+#                                     (e.g. 127.0.0.1:0), the csv sink's
+#                                     1 s interval files in OUT, /metrics on
+#                                     127.0.0.1:0, no stats lines; RECEIVE
+#                                     and METRICS: more lines for those tables
+#                                     (e.g. 'backend = "io_uring"')
 #   rf_stop_collector [PID]           SIGTERM (RF_PID by default), waits;
 #                                     fails unless it exits 0
 #
@@ -82,6 +90,12 @@
 #                                     file ringflow-gen --truth wrote
 #   rf_csv_sum DIR COLUMN             COLUMN summed over every row of the
 #                                     csv sink's interval files in DIR
+#   rf_csv_keys DIR                   per 5-tuple over every interval file
+#                                     of the csv sink in DIR: src_addr,
+#                                     dst_addr, src_port, dst_port, protocol,
+#                                     flows, packets, bytes (tab-separated,
+#                                     sorted): the rows of ringflow-gen
+#                                     --truth-keys, to diff with them
 #
 # Needs curl (scripts/deps.sh --test installs it).
 
@@ -222,6 +236,26 @@ rf_start_toml() {
   rf_start_collector "$1" -c "$work/$1/netflow.toml"
 }
 
+rf_csv_toml() {
+  cat <<EOF
+[receive]
+listen = ["$2"]
+workers = 1
+${3:-}
+[aggregate]
+interval = 1
+[output]
+directory = "$1"
+[[sink]]
+type = "csv"
+[metrics]
+listen = "127.0.0.1:0"
+${4:-}
+[log]
+stats_interval = 0
+EOF
+}
+
 rf_stop_collector() {
   local pid=${1:-$RF_PID} rc=0
   kill -TERM "$pid"
@@ -296,6 +330,15 @@ rf_truth_total() {
 rf_csv_sum() {
   awk -F, -v c="$2" 'FNR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next } { s += $k }
                      END { printf "%.0f\n", s }' "$1"/flows-*.csv
+}
+
+rf_csv_keys() {
+  awk -F, -v OFS='\t' '
+      FNR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+      { k = $c["src_addr"] OFS $c["dst_addr"] OFS $c["src_port"] OFS $c["dst_port"] OFS $c["protocol"]
+        f[k] += $c["flows"]; p[k] += $c["packets"]; b[k] += $c["bytes"] }
+      END { for (k in f) printf "%s\t%.0f\t%.0f\t%.0f\n", k, f[k], p[k], b[k] }' "$1"/flows-*.csv |
+    sort
 }
 
 rf_udp_port() {

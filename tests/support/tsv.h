@@ -3,14 +3,17 @@
 // tests/data/ and ../shared/captures/*/truth/). One reader for the v5, the
 // v9/IPFIX and the sFlow capture tests.
 //
-// Errors: a file that cannot be opened, or a column the header lacks, throws
-// (std::runtime_error, std::out_of_range) with the path or the name; a Catch
-// test case then fails with that message.
+// Errors: a file that cannot be opened, a column the header lacks, or a cell
+// that is not a number throws (std::runtime_error, std::out_of_range,
+// std::invalid_argument) with the path, the name or the text; a Catch test
+// case then fails with that message.
 //
 // Thread safety: pure functions of their input.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -29,6 +32,16 @@ inline std::vector<std::string> split(const std::string& s, char sep) {
   while (std::getline(in, cur, sep)) out.push_back(cur);
   if (!s.empty() && s.back() == sep) out.emplace_back();
   return out;
+}
+
+// A cell as a whole unsigned number, in tshark's notation: decimal, or hex
+// with 0x ("0x1b", "0x0010" for TCP flags). Throws std::invalid_argument
+// naming the text when it is empty or not a number to its end.
+inline uint64_t num(const std::string& s) {
+  char* end = nullptr;
+  const uint64_t v = std::strtoull(s.c_str(), &end, 0);
+  if (s.empty() || *end != '\0') throw std::invalid_argument("TSV: not a number: '" + s + "'");
+  return v;
 }
 
 // A TSV file: its header, the column of each name, and the rows after the
