@@ -188,7 +188,7 @@ printf '  if (version == 9 && d.len >= 20) domain = 1;\n' > "$probe/src/receive/
 rm -rf "$probe"
 echo "docs_architecture_test: no version-number switch outside the registry"
 scratch=$(mktemp -d)
-trap 'rm -rf "$scratch" "$corpus_all"' EXIT
+trap 'rm -rf "$scratch"' EXIT
 refused=0
 expect_refused() {  # expect_refused FROM TO: the page with FROM replaced by TO fails, naming TO
   grep -qF -- "$1" "$page" || { echo "FAIL: self-check: $1 is not on the page" >&2; exit 1; }
