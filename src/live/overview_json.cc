@@ -52,8 +52,8 @@ void append_point(std::string* s, const LiveTotals& a, const LiveTotals& b) {
 
 void append_series(std::string* s, const char* name, uint32_t resolution_s,
                    const std::vector<LiveTotals>& snaps) {
-  append(s, "\"%s\":{\"resolution_s\":%u,\"from_ms\":%" PRId64 ",\"points\":[", name,
-         resolution_s, snaps.empty() ? int64_t{0} : snaps.front().wall_ms);
+  append(s, "\"%s\":{\"resolution_s\":%u,\"from_ms\":%" PRId64 ",\"points\":[", name, resolution_s,
+         snaps.empty() ? int64_t{0} : snaps.front().wall_ms);
   for (size_t i = 1; i < snaps.size(); ++i) {
     if (i > 1) s->push_back(',');
     append_point(s, snaps[i - 1], snaps[i]);
@@ -91,8 +91,8 @@ std::string loss_sentence(const LiveTotals& from, const LiveTotals& to, double w
   std::snprintf(win, sizeof win, "%.0f s", window_s);
   std::string s;
   if (recent) {
-    s = "Losing datagrams: " + count_noun(recent, "datagram") + " lost in the last " + win +
-        " (" + where_lost(from, to) + ").";
+    s = "Losing datagrams: " + count_noun(recent, "datagram") + " lost in the last " + win + " (" +
+        where_lost(from, to) + ").";
   } else if (ever) {
     s = std::string("Nothing lost in the last ") + win + "; " + count_noun(ever, "datagram") +
         " lost since the start (" + where_lost(zero, to) + ").";
@@ -154,8 +154,7 @@ std::string overview_json(const LiveSampler& sampler) {
     if (!first_kind) s.push_back(',');
     first_kind = false;
     append(&s,
-           "{\"stage\":\"%s\",\"reason\":\"%s\",\"total\":%" PRIu64 ",\"in_window\":%" PRIu64
-           "}",
+           "{\"stage\":\"%s\",\"reason\":\"%s\",\"total\":%" PRIu64 ",\"in_window\":%" PRIu64 "}",
            k.stage, k.reason, k.read(now), grown(k.read(minute_ago), k.read(now)));
   }
   const uint64_t lost_minute = grown(minute_ago.lost(), now.lost());
