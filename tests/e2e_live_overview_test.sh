@@ -166,4 +166,29 @@ for p in / /api/v1/overview /assets/dygraph.min.js; do
 done
 rf_metric_is "$RF_MURL" ringflow_receive_datagrams_total 0 || fail "/metrics gone with metrics.web = false"
 rf_stop_collector
+
+# --- 5. kernel drops: a burst into a 64 KiB socket buffer. The loss row
+# "kernel socket_buffer_full" must equal the socket's drops as the kernel
+# itself reports them (/proc/net/udp), and the sentence must name them.
+rf_start_toml burst "$(config burst true | sed 's/^workers = 2$/workers = 1\nsocket_buffer = 65536\nqueue_depth = 256/')"
+base=${RF_MURL%/metrics}
+"$gen" --target "127.0.0.1:$RF_PORT" --pps 0 --count 40000 --seed 13 --quiet --truth "$work/burst.tsv"
+sent=$(rf_truth_total "$work/burst.tsv" datagrams)
+port_hex=$(printf '%04X' "$RF_PORT")
+proc_drops() { awk -v p=":$port_hex" '$2 ~ p "$" { print $NF; exit }' /proc/net/udp; }
+kernel_caught_up() {
+  o=$(overview)
+  [ "$(jq '.losses[0].total' <<<"$o")" = "$(proc_drops)" ] &&
+    [ $(($(jq .totals.datagrams <<<"$o") + $(proc_drops))) = "$sent" ]
+}
+rf_wait 30 "the API's kernel drops = /proc/net/udp's ($(proc_drops)), received + dropped = $sent" \
+  kernel_caught_up || fail "API: $(overview | jq -c '[.totals, .losses[0]]'), /proc/net/udp drops $(proc_drops), sent $sent"
+kd=$(proc_drops)
+[ "$kd" -gt 0 ] || fail "the burst of $sent datagrams did not overflow a 64 KiB socket buffer"
+o=$(overview)
+sentence=$(jq -r .status.sentence <<<"$o")
+echo "burst: $sentence"
+[ "$(jq -r .status.losing <<<"$o")" = true ] && grep -q "kernel socket_buffer_full $kd" <<<"$sentence" ||
+  fail "the sentence does not name the kernel drops ($kd): $sentence"
+rf_stop_collector
 echo "ok: overview totals = truth ($dg datagrams, $fl flows), losses by reason, shape as documented"

@@ -26,7 +26,7 @@ LiveTotals at(int64_t s) {
 
 TEST_CASE("the rings are allocated once and wrap, keeping the newest oldest first") {
   RateHistory h(60);
-  REQUIRE(h.hour_capacity() == 61);  // ceil(3600 / 60) + 1
+  REQUIRE(h.hour_capacity() == 61);                // ceil(3600 / 60) + 1
   REQUIRE(RateHistory(7).hour_capacity() == 516);  // ceil(3600 / 7) + 1
   REQUIRE(RateHistory(1).hour_capacity() == 3601);
   REQUIRE(h.latest() == nullptr);
@@ -74,7 +74,9 @@ TEST_CASE("losses are named by stage and reason, every counter once") {
   t.rejects[static_cast<size_t>(Reject::kTooShort)] = 2;
   for (const LossKind& k : loss_kinds()) {
     const std::string name = std::string(k.stage) + " " + k.reason;
-    const uint64_t want = name == "kernel socket_buffer_full" ? 3 : name == "decode too_short" ? 2 : 0;
+    const uint64_t want = name == "kernel socket_buffer_full" ? 3
+                          : name == "decode too_short"        ? 2
+                                                              : 0;
     REQUIRE(k.read(t) == want);
   }
   REQUIRE(t.lost() == 5);

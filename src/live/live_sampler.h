@@ -58,7 +58,7 @@ class LiveSampler {
   int64_t wall_base_ms_ = 0, mono_base_ms_ = 0;  // set in start(), before any reader
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
+  bool stop_ = false;    // guarded by mu_
   RateHistory history_;  // guarded by mu_
   std::thread thread_;
 };

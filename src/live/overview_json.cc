@@ -1,5 +1,6 @@
 #include "live/overview_json.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <vector>
@@ -32,8 +33,13 @@ double seconds_between(const LiveTotals& a, const LiveTotals& b) {
   return static_cast<double>(b.mono_ms - a.mono_ms) / 1000.0;
 }
 
+// b - a for two reads of a monotonic counter; 0 if it ever went back (the
+// kernel-drop count is a copy of the socket's, read without a lock), so that
+// a rate or a window never wraps to 2^64.
+uint64_t grown(uint64_t a, uint64_t b) { return b > a ? b - a : 0; }
+
 double rate(uint64_t a, uint64_t b, double dt) {
-  return dt > 0 ? static_cast<double>(b - a) / dt : 0.0;
+  return dt > 0 ? static_cast<double>(grown(a, b)) / dt : 0.0;
 }
 
 // [time_ms, datagrams/s, flows/s, received bits/s, lost/s] between a and b.
@@ -46,8 +52,8 @@ void append_point(std::string* s, const LiveTotals& a, const LiveTotals& b) {
 
 void append_series(std::string* s, const char* name, uint32_t resolution_s,
                    const std::vector<LiveTotals>& snaps) {
-  append(s, "\"%s\":{\"resolution_s\":%u,\"from_ms\":%" PRId64 ",\"points\":[", name,
-         resolution_s, snaps.empty() ? int64_t{0} : snaps.front().wall_ms);
+  append(s, "\"%s\":{\"resolution_s\":%u,\"from_ms\":%" PRId64 ",\"points\":[", name, resolution_s,
+         snaps.empty() ? int64_t{0} : snaps.front().wall_ms);
   for (size_t i = 1; i < snaps.size(); ++i) {
     if (i > 1) s->push_back(',');
     append_point(s, snaps[i - 1], snaps[i]);
@@ -66,7 +72,7 @@ std::string count_noun(uint64_t n, const char* noun) {
 std::string where_lost(const LiveTotals& a, const LiveTotals& b) {
   std::string s;
   for (const LossKind& k : loss_kinds()) {
-    const uint64_t d = k.read(b) - k.read(a);
+    const uint64_t d = grown(k.read(a), k.read(b));
     if (!d) continue;
     if (!s.empty()) s += ", ";
     s += std::string(k.stage) + " " + k.reason + " " + std::to_string(d);
@@ -78,15 +84,15 @@ std::string where_lost(const LiveTotals& a, const LiveTotals& b) {
 
 std::string loss_sentence(const LiveTotals& from, const LiveTotals& to, double window_s) {
   const LiveTotals zero;
-  const uint64_t recent = to.lost() - from.lost();
+  const uint64_t recent = grown(from.lost(), to.lost());
   const uint64_t ever = to.lost();
-  const uint64_t received = to.datagrams - from.datagrams;
+  const uint64_t received = grown(from.datagrams, to.datagrams);
   char win[32];
   std::snprintf(win, sizeof win, "%.0f s", window_s);
   std::string s;
   if (recent) {
-    s = "Losing datagrams: " + count_noun(recent, "datagram") + " lost in the last " + win +
-        " (" + where_lost(from, to) + ").";
+    s = "Losing datagrams: " + count_noun(recent, "datagram") + " lost in the last " + win + " (" +
+        where_lost(from, to) + ").";
   } else if (ever) {
     s = std::string("Nothing lost in the last ") + win + "; " + count_noun(ever, "datagram") +
         " lost since the start (" + where_lost(zero, to) + ").";
@@ -148,11 +154,10 @@ std::string overview_json(const LiveSampler& sampler) {
     if (!first_kind) s.push_back(',');
     first_kind = false;
     append(&s,
-           "{\"stage\":\"%s\",\"reason\":\"%s\",\"total\":%" PRIu64 ",\"in_window\":%" PRIu64
-           "}",
-           k.stage, k.reason, k.read(now), k.read(now) - k.read(minute_ago));
+           "{\"stage\":\"%s\",\"reason\":\"%s\",\"total\":%" PRIu64 ",\"in_window\":%" PRIu64 "}",
+           k.stage, k.reason, k.read(now), grown(k.read(minute_ago), k.read(now)));
   }
-  const uint64_t lost_minute = now.lost() - minute_ago.lost();
+  const uint64_t lost_minute = grown(minute_ago.lost(), now.lost());
   append(&s, "],\"status\":{\"losing\":%s,\"window_s\":%.3f,\"lost_in_window\":%" PRIu64 ",",
          lost_minute ? "true" : "false", window_s, lost_minute);
   s.append("\"sentence\":");

@@ -27,8 +27,8 @@ uint64_t reject_at(const LiveTotals& t) {
 template <size_t... I>
 void add_rejects(std::vector<LossKind>* out, std::index_sequence<I...>) {
   // Slot 0 (kNone) is unused: start at 1.
-  ((out->push_back({"decode", reject_reason_name(static_cast<Reject>(I + 1)).data(),
-                    &reject_at<I + 1>})),
+  ((out->push_back(
+       {"decode", reject_reason_name(static_cast<Reject>(I + 1)).data(), &reject_at<I + 1>})),
    ...);
 }
 

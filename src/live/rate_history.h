@@ -29,16 +29,16 @@ namespace ringflow {
 // Pipeline-wide totals at one moment, read with relaxed loads (see
 // Collector::snapshot()). Every field is monotonic.
 struct LiveTotals {
-  int64_t wall_ms = 0;        // wall clock when read (for the charts' time axis)
-  int64_t mono_ms = 0;        // steady clock when read (for rates)
-  uint64_t datagrams = 0;     // taken from the kernel, every reactor
-  uint64_t bytes = 0;         // their UDP payload bytes
-  uint64_t accepted = 0;      // accepted by the ordered stage (handed off or consumed)
-  uint64_t flows = 0;         // flow records decoded by the workers
-  uint64_t kernel_drops = 0;  // dropped by the kernel: socket receive buffer full
-  uint64_t oversize = 0;      // receive: larger than receive.buffer_size
-  uint64_t not_allowed = 0;   // receive: exporter outside receive.allow
-  uint64_t queue_full = 0;    // hand-off: a worker's queue was full
+  int64_t wall_ms = 0;           // wall clock when read (for the charts' time axis)
+  int64_t mono_ms = 0;           // steady clock when read (for rates)
+  uint64_t datagrams = 0;        // taken from the kernel, every reactor
+  uint64_t bytes = 0;            // their UDP payload bytes
+  uint64_t accepted = 0;         // accepted by the ordered stage (handed off or consumed)
+  uint64_t flows = 0;            // flow records decoded by the workers
+  uint64_t kernel_drops = 0;     // dropped by the kernel: socket receive buffer full
+  uint64_t oversize = 0;         // receive: larger than receive.buffer_size
+  uint64_t not_allowed = 0;      // receive: exporter outside receive.allow
+  uint64_t queue_full = 0;       // hand-off: a worker's queue was full
   uint64_t late_queue_full = 0;  // hand-off: released held sets, the queue was full
   std::array<uint64_t, kRejectReasons> rejects{};  // decode: rejected whole, by reason
 
@@ -84,9 +84,9 @@ class RateHistory {
   const LiveTotals& recent_at(size_t age) const;  // 0 = newest
 
   uint32_t interval_s_;
-  std::vector<LiveTotals> recent_;  // ring, kRecentSlots
+  std::vector<LiveTotals> recent_;         // ring, kRecentSlots
   size_t recent_head_ = 0, recent_n_ = 0;  // head: next slot written
-  std::vector<LiveTotals> hour_;    // ring, ceil(3600 / interval_s) + 1
+  std::vector<LiveTotals> hour_;           // ring, ceil(3600 / interval_s) + 1
   size_t hour_head_ = 0, hour_n_ = 0;
   uint64_t pushes_ = 0;
 };
