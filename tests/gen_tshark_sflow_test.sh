@@ -15,14 +15,8 @@ set -euo pipefail
 . "$(dirname "$0")/support/e2e.sh"
 # shellcheck source=tests/support/gen_tshark.sh
 . "$(dirname "$0")/support/gen_tshark.sh"
-rf_setup "$@"
-GEN=$gen TMP=$work
-[ -x "$GEN" ] || fail "missing $GEN (build the ringflow-gen target)"
-rf_need_tool tshark "Debian's tshark package"
+gt_setup sflow_socket "$@"
 rf_need_tool jq "Debian's jq package"
-if [ "$(id -u)" != 0 ]; then
-  rf_skip "the sflow_socket run captures on lo with dumpcap, which needs root (CI runs as root)"
-fi
 fail=0
 
 # check_sflow NAME GEN-ARGS...: one generated sFlow pcap against its truth,

@@ -21,13 +21,7 @@ set -euo pipefail
 . "$(dirname "$0")/support/e2e.sh"
 # shellcheck source=tests/support/gen_tshark.sh
 . "$(dirname "$0")/support/gen_tshark.sh"
-rf_setup "$@"
-GEN=$gen TMP=$work
-[ -x "$GEN" ] || fail "missing $GEN (build the ringflow-gen target)"
-rf_need_tool tshark "Debian's tshark package"
-if [ "$(id -u)" != 0 ]; then
-  rf_skip "the v5_socket run captures on lo with dumpcap, which needs root (CI runs as root)"
-fi
+gt_setup v5_socket "$@"
 PORT=2055
 fail=0
 

@@ -1,4 +1,18 @@
 # Shared by the gen_tshark*_test.sh scripts (sourced after support/e2e.sh):
+# gt_setup RUN BUILD_DIR SOURCE_DIR: rf_setup, GEN and TMP, and the skips
+# both scripts share: no tshark, or not root (RUN, their socket-path run,
+# captures on lo with dumpcap).
+gt_setup() {
+  local run=$1
+  shift
+  rf_setup "$@"
+  GEN=$gen TMP=$work
+  [ -x "$GEN" ] || fail "missing $GEN (build the ringflow-gen target)"
+  rf_need_tool tshark "Debian's tshark package"
+  if [ "$(id -u)" != 0 ]; then
+    rf_skip "the $run run captures on lo with dumpcap, which needs root (CI runs as root)"
+  fi
+}
 # capture DIR GEN-ARGS...: sends to a loopback port while dumpcap captures lo,
 # and leaves the datagrams sent, alone, in DIR/out.pcap (dissected on $PORT).
 capture() {
