@@ -210,6 +210,7 @@ class Generator {
   void sflow_sample_of(const Stream& s, uint32_t key, const FlowCounters& c,
                        SflowSample* out) const;
   void sflow_restart(Stream& s);
+  void count_sflow_sample(StreamTruth& t, const SflowSample& m);
   uint32_t sflow_sources() const;
   uint32_t sflow_rate(uint32_t source) const;
   void templates_out(Stream& s, int64_t now_ns, const FlowTemplates::Written& w);

@@ -69,6 +69,23 @@ void Generator::sflow_restart(Stream& s) {
   s.since_counters = 0;
 }
 
+// The truth of one sample sent (a datagram or its duplicate): cut headers,
+// records by family, and (unless cut: its key is incomplete) its key's row.
+void Generator::count_sflow_sample(StreamTruth& t, const SflowSample& m) {
+  t.cut_headers += m.cut;
+  if (m.v6) {
+    ++t.records_v6;
+  } else {
+    ++t.records_v4;
+  }
+  if (keep_keys_ && !m.cut) {
+    KeyTotal& kt = keys_[m.key];
+    ++kt.flows;
+    kt.packets += 1;
+    kt.bytes += m.counted_bytes();
+  }
+}
+
 uint32_t Generator::build_sflow(Stream& s, uint8_t* buf, int64_t now_ns, bool account,
                                 uint32_t* flows, uint64_t* packets, uint64_t* bytes) {
   StreamTruth& t = s.truth;
@@ -84,7 +101,6 @@ uint32_t Generator::build_sflow(Stream& s, uint8_t* buf, int64_t now_ns, bool ac
   d.n_counters = 0;
   size_t off = sflow_write_header(buf, kMaxSflowDatagram, d, 0);
 
-  const bool keep = keep_keys_ && account;
   uint64_t pk = 0, by = 0, pk_scaled = 0, by_scaled = 0;
   const uint64_t base = s.rng.next();
   for (uint32_t i = 0; i < cfg_.records && d.n < kMaxSflowSamples; ++i) {
@@ -128,20 +144,7 @@ uint32_t Generator::build_sflow(Stream& s, uint8_t* buf, int64_t now_ns, bool ac
     by += counted;
     pk_scaled += m.rate;
     by_scaled += counted * m.rate;
-    if (account) {
-      t.cut_headers += m.cut;
-      if (m.v6) {
-        ++t.records_v6;
-      } else {
-        ++t.records_v4;
-      }
-    }
-    if (keep && !m.cut) {
-      KeyTotal& kt = keys_[k];
-      ++kt.flows;
-      kt.packets += 1;
-      kt.bytes += counted;
-    }
+    if (account) count_sflow_sample(t, m);
   }
   sflow_set_num_samples(buf, d.agent_v6, d.n);
   ++s.sequence;
@@ -311,21 +314,7 @@ void Generator::slot_sflow(Stream& s, SendBatch& b, int64_t now_ns) {
         t.packets_scaled += s.last_scaled_packets;
         t.bytes_scaled += s.last_scaled_bytes;
         const SflowDatagramSpec& d = *s.spec;
-        for (uint32_t i = 0; i < d.n; ++i) {
-          const SflowSample& m = d.samples[i];
-          t.cut_headers += m.cut;
-          if (m.v6) {
-            ++t.records_v6;
-          } else {
-            ++t.records_v4;
-          }
-          if (keep_keys_ && !m.cut) {
-            KeyTotal& kt = keys_[m.key];
-            ++kt.flows;
-            kt.packets += 1;
-            kt.bytes += m.counted_bytes();
-          }
-        }
+        for (uint32_t i = 0; i < d.n; ++i) count_sflow_sample(t, d.samples[i]);
       }
       if (s.held) emit_held(s, b, true);
     }
