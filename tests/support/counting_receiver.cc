@@ -1,6 +1,8 @@
 #include "support/counting_receiver.h"
 
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -90,7 +92,16 @@ void CountingReceiver::start() {
 void CountingReceiver::stop(int idle_ms) {
   if (!thread_.joinable()) return;
   const int64_t idle = int64_t{idle_ms} * 1000000;
-  while (monotonic_ns() - last_rx_ns_.load() < idle) sleep_until_ns(monotonic_ns() + 10000000);
+  // Quiet for idle_ms and nothing left on the socket (a receiver thread kept
+  // off the CPU, e.g. under TSan, can be "quiet" with datagrams still queued),
+  // or 30 s at most.
+  const int64_t deadline = monotonic_ns() + 30000000000LL;
+  auto queued = [this] {
+    int n = 0;
+    return ::ioctl(fd_.get(), SIOCINQ, &n) == 0 && n > 0;
+  };
+  while ((monotonic_ns() - last_rx_ns_.load() < idle || queued()) && monotonic_ns() < deadline)
+    sleep_until_ns(monotonic_ns() + 10000000);
   stopping_ = true;
   thread_.join();
 }
