@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "decode/packet_parser.h"
 #include "wire/bytes.h"
 #include "wire/ie.h"
 #include "wire/ipfix.h"
@@ -356,10 +357,72 @@ std::unique_ptr<DecodePlan> compile_direction(WireVersion v, const TemplateRecor
     break;
   }
 
+  // Packet sections (data templates, forward direction only): the section
+  // element, the frame size and offset into SectionScratch, and which
+  // FlowRecord fields the template's own elements set.
+  int section_field = -1;
+  if (!t.options && !reverse) {
+    PacketSectionPlan& sp = plan->section;
+    constexpr std::pair<uint16_t, SectionKind> kSections[] = {
+        {ie::kDataLinkFrameSection, SectionKind::kFrame},
+        {ie::kLayer2PacketSectionData, SectionKind::kFrame},
+        {ie::kIpHeaderPacketSection, SectionKind::kIpHeader},
+        {ie::kMplsLabelStackSection, SectionKind::kMpls},
+    };
+    for (auto [id, kind] : kSections) {
+      const int i = find(id);
+      if (i < 0 || fields[i].length == 0) continue;
+      section_field = i;
+      sp.kind = kind;
+      break;
+    }
+    for (uint16_t id : {ie::kDataLinkFrameSize, ie::kLayer2PacketSectionSize, ie::kIpTotalLength}) {
+      const int i = find(id);
+      if (!int_ok(i)) continue;
+      set_uint(i, PlanTarget::kScratch, rec(offsetof(SectionScratch, frame_size)), 8,
+               PlanOpKind::kUint);
+      sp.has_size = true;
+      sp.size_is_frame = id != ie::kIpTotalLength;
+      break;
+    }
+    if (sp.kind != SectionKind::kNone) {
+      const int i = find(ie::kLayer2PacketSectionOffset);
+      if (int_ok(i)) {
+        set_uint(i, PlanTarget::kScratch, rec(offsetof(SectionScratch, section_offset)), 8,
+                 PlanOpKind::kUint);
+        sp.has_offset = true;
+      }
+    }
+    sp.active = sp.kind != SectionKind::kNone || sp.has_size;
+    if (sp.active) {
+      auto own = [&](size_t dst) {
+        for (size_t i = 0; i < fields.size(); ++i)
+          if (roles[i].used && roles[i].target == PlanTarget::kRecord && roles[i].dst == dst)
+            return true;
+        return false;
+      };
+      sp.own_addr = src_family != 0 || dst_family != 0;
+      sp.own_src_port = own(offsetof(FlowRecord, src_port));
+      sp.own_dst_port = own(offsetof(FlowRecord, dst_port)) || plan->has_icmp || plan->has_icmp_split;
+      sp.own_protocol = own(offsetof(FlowRecord, protocol));
+      sp.own_tos = own(offsetof(FlowRecord, tos));
+      sp.own_tcp_flags = own(offsetof(FlowRecord, tcp_flags));
+      sp.own_vlan = own(offsetof(FlowRecord, vlan));
+      sp.has_bytes = own(offsetof(FlowRecord, bytes));
+      if (!own(offsetof(FlowRecord, packets))) plan->prototype.packets = 1;
+    }
+  }
+
   // Lay out the ops in wire order, at offsets within the fixed bytes.
   uint32_t seg_len = 0, fixed_off = 0, min_len = 0;
   for (size_t i = 0; i < fields.size(); ++i) {
     const TemplateField& f = fields[i];
+    if (static_cast<int>(i) == section_field) {
+      plan->section.segment = static_cast<uint16_t>(plan->segments.size());
+      plan->section.variable = is_variable_length(t, f.length);
+      plan->section.seg_off = static_cast<uint16_t>(seg_len);
+      plan->section.len = f.length;
+    }
     if (is_variable_length(t, f.length)) {
       plan->segments.push_back(PlanSegment{static_cast<uint16_t>(seg_len)});
       plan->variable = true;
@@ -407,7 +470,9 @@ std::unique_ptr<DecodePlan> compile_direction(WireVersion v, const TemplateRecor
     plan->fast.insert(plan->fast.end(), classes[c].begin(), classes[c].end());
   }
   plan->fast_begin[kFastClasses] = static_cast<uint16_t>(plan->fast.size());
+  const uint64_t proto_packets = plan->prototype.packets;  // 1 for a section template
   plan->prototype = kEmptyFlow;
+  plan->prototype.packets = proto_packets;
   plan->prototype.ip_version = plan->ip_version;
   if (plan->has_sampler_id) plan->prototype.flags |= kFlowHasSamplerId;
 
@@ -775,6 +840,118 @@ size_t decode_loop_wide(const DecodePlan& plan, const uint8_t* body, size_t len,
   return n;
 }
 
+// The packet section of the record at body + p, which walk_record accepted
+// (so every length read here is inside [body, body + len)).
+inline void locate_section(const DecodePlan& plan, const uint8_t* body, size_t p,
+                           const uint8_t** sec, size_t* n) {
+  const PacketSectionPlan& sp = plan.section;
+  const size_t nseg = plan.segments.size();
+  size_t q = p;
+  for (size_t i = 0; i < nseg; ++i) {
+    if (i == sp.segment && !sp.variable) {
+      *sec = body + q + sp.seg_off;
+      *n = sp.len;
+      return;
+    }
+    q += plan.segments[i].len;
+    if (i + 1 == nseg) break;
+    size_t vlen = body[q];  // the variable-length field after segment i
+    q += 1;
+    if (vlen == ipfix::kLongVarLength) {
+      vlen = wire::load_be16(body + q);
+      q += 2;
+    }
+    if (i == sp.segment) {
+      *sec = body + q;
+      *n = vlen;
+      return;
+    }
+    q += vlen;
+  }
+  *sec = body + p;
+  *n = 0;
+}
+
+// Fills what the template's own elements left unset from the parsed section,
+// and bytes (see the file comment of decode_plan.h).
+void apply_section(const DecodePlan& plan, const uint8_t* sec, size_t n, const SectionScratch& ss,
+                   FlowRecord* r) {
+  const PacketSectionPlan& sp = plan.section;
+  // A frame section never holds more than the frame (v9 pads fixed ones).
+  if (sp.size_is_frame && sp.kind != SectionKind::kIpHeader && ss.frame_size != 0 &&
+      ss.frame_size < n)
+    n = static_cast<size_t>(ss.frame_size);
+  uint64_t section_bytes = n;
+  if (sp.kind == SectionKind::kNone) {
+    section_bytes = 0;
+  } else if (sp.has_offset && ss.section_offset != 0) {
+    r->flags |= kFlowSectionUnsupported;  // not the frame's start: its layers are unknown
+  } else {
+    PacketStart start = PacketStart::kEthernet;
+    if (sp.kind == SectionKind::kMpls) start = PacketStart::kMpls;
+    if (sp.kind == SectionKind::kIpHeader)
+      start = n > 0 && sec[0] >> 4 == 6 ? PacketStart::kIPv6 : PacketStart::kIPv4;
+    ParsedPacket pk;
+    parse_packet(sec, n, start, PacketOptions{}, &pk);
+    switch (pk.status) {
+      case PacketStatus::kComplete: break;
+      case PacketStatus::kCut: r->flags |= kFlowSectionCut; break;
+      case PacketStatus::kUnsupported: r->flags |= kFlowSectionUnsupported; break;
+      case PacketStatus::kMalformed: r->flags |= kFlowSectionMalformed; break;
+    }
+    if (pk.ip_version != 0) {
+      if (!sp.own_addr) {
+        r->src = pk.src;
+        r->dst = pk.dst;
+        r->ip_version = pk.ip_version;
+      }
+      if (!sp.own_protocol) r->protocol = pk.protocol;
+      if (!sp.own_tos) r->tos = pk.tos;
+      section_bytes = uint64_t{pk.l3_offset} + pk.ip_len;
+    }
+    if (pk.has_ports) {
+      if (!sp.own_src_port) r->src_port = pk.src_port;
+      if (!sp.own_dst_port) r->dst_port = pk.dst_port;
+      if (!sp.own_tcp_flags) r->tcp_flags = static_cast<uint8_t>(pk.tcp_flags);
+    } else if (pk.has_icmp && !sp.own_dst_port) {
+      r->dst_port = static_cast<uint16_t>(pk.icmp_type << 8 | pk.icmp_code);
+    }
+    if (pk.vlan_count > 0 && !sp.own_vlan) r->vlan = pk.vlans[0];
+  }
+  if (!sp.has_bytes) r->bytes = ss.frame_size != 0 ? ss.frame_size : section_bytes;
+}
+
+// Templates with a packet section or a frame size (PacketSectionPlan::
+// active): each record read in place op by op, then its section parsed.
+size_t decode_loop_section(const DecodePlan& plan, const uint8_t* body, size_t len, size_t* pos,
+                           const TimeContext& tc, FlowRecord* out, size_t max,
+                           SetStatus* status) {
+  SectionScratch ss;
+  size_t n = 0, p = *pos;
+  while (n < max && len - p >= plan.min_record_len) {
+    FlowRecord& r = out[n];
+    ss = SectionScratch{};
+    // decode_one_wide zeroes and fills ss.base; the section's own values
+    // (SectionScratch offsets past it) are written through the same pointer.
+    const size_t next = decode_one_wide(plan, body, len, p, &r, &ss.base);
+    if (next == 0) {
+      *pos = p;
+      *status = SetStatus::kVarOverflow;
+      return n;
+    }
+    const uint8_t* sec = body + p;
+    size_t sec_len = 0;
+    if (plan.section.kind != SectionKind::kNone) locate_section(plan, body, p, &sec, &sec_len);
+    apply_section(plan, sec, sec_len, ss, &r);
+    finalize(plan, tc, ss.base, &r);
+    p = next;
+    ++n;
+  }
+  *pos = p;
+  *status = len - p >= plan.min_record_len ? SetStatus::kMore : SetStatus::kDone;
+  return n;
+}
+
 #if defined(__x86_64__)
 // AVX-512 VBMI: every fast op of one record as two byte permutes of its
 // fixed bytes. They are loaded with byte masks, so nothing past them is read.
@@ -987,6 +1164,8 @@ size_t decode_records(const DecodePlan& plan, const uint8_t* body, size_t len, s
     *status = SetStatus::kTooShort;
     return 0;
   }
+  if (plan.section.active) [[unlikely]]
+    return decode_loop_section(plan, body, len, pos, tc, out, max, status);
 #if defined(__x86_64__)
   if (plan.permutable && g_path == DecodePath::kVbmi) {
     return plan.variable ? decode_loop_vbmi<true>(plan, body, len, pos, tc, out, max, status)

@@ -46,6 +46,37 @@
 // bits that fit their FlowRecord field; addresses only their exact length (a
 // field of another length is skipped and counted in skipped_fields).
 //
+// Packet sections (RFC 7133 / PSAMP, NetFlow-Lite): a record may carry the
+// first bytes of one sampled packet instead of (or beside) flow fields:
+//   section           dataLinkFrameSection 315, else v9
+//                     layer2packetSectionData 104 (both from the Ethernet
+//                     header), else ipHeaderPacketSection 313 (from the IP
+//                     header; version by its first nibble), else
+//                     mplsLabelStackSection 316 (from the top label); fixed
+//                     or variable length. Only the first is parsed.
+//   frame size        dataLinkFrameSize 312, else layer2packetSectionSize 103
+//                     (IANA: deprecated in favour of 312), else
+//                     ipTotalLength 224: bytes when no octet counter is sent;
+//                     312/103 also bound the section (a v9 exporter pads a
+//                     fixed-length 104 with zeros past the frame's end).
+//   section offset    layer2packetSectionOffset 102: a section that does not
+//                     start at the frame's first byte is not parsed
+//                     (reason `offset`).
+// The section is parsed by src/decode/packet_parser.h (no decapsulation) and
+// fills what the template's own elements do not: explicit flow elements win,
+// field by field (addresses and ip_version as one; ports, protocol, tos,
+// tcp_flags, vlan each). ICMP type/code from the section go into dst_port
+// as for v5. packets = 1 unless a packet counter is sent; bytes = the octet
+// counter, else the frame size element, else what the section says: for a
+// frame (315/104/316) the bytes before the IP header plus its total length,
+// for an IP header section the total length, and the section's length when
+// no IP header was reached. A section that was cut, or whose headers this
+// parser does not follow, or that is malformed, yields the fields it reached
+// and marks the record (FlowRecord::flags, kFlowSection*), which the reader
+// counts by reason. Only templates with a section or frame-size element take
+// this path (decode_records checks one plan byte per set); every other
+// template keeps its fixed-layout fast path.
+//
 // Biflows (RFC 5103): an IPFIX template with reverse counters (octets or
 // packets, delta or total, under PEN 29305) also gets a `reverse` plan that
 // decodes the same records as their reverse direction: source and
@@ -122,6 +153,14 @@ struct DecodeScratch {
   uint64_t ip_version = 0;                         // 60
 };
 
+// What templates with a packet section read beside DecodeScratch (its own
+// struct, so that every other template's per-record scratch stays as small).
+struct SectionScratch {
+  DecodeScratch base;
+  uint64_t frame_size = 0;      // 312 / 103 / 224
+  uint64_t section_offset = 0;  // 102
+};
+
 enum class TimeSource : uint8_t {
   kNone,
   kUptime,   // 21/22
@@ -148,6 +187,25 @@ struct PlanSegment {
   uint16_t len;  // bytes of the fixed-length fields
 };
 
+// Which packet section a template carries (see the file comment).
+enum class SectionKind : uint8_t { kNone, kFrame, kIpHeader, kMpls };
+
+struct PacketSectionPlan {
+  SectionKind kind = SectionKind::kNone;
+  bool active = false;         // a section or a frame-size element: decode_loop_section
+  bool variable = false;       // the section is a variable-length field
+  uint16_t segment = 0;        // variable: the one after segment `segment`; fixed: in it
+  uint16_t seg_off = 0;        // fixed: offset in that segment
+  uint16_t len = 0;            // fixed: its length
+  bool has_size = false;       // 312 / 103 / 224 (SectionScratch::frame_size)
+  bool size_is_frame = false;  // the size is the frame's (312 / 103): bounds a frame section
+  bool has_offset = false;     // 102 (SectionScratch::section_offset)
+  bool has_bytes = false;      // an octet counter element: bytes are not the section's
+  // Elements the template sets itself: the section does not overwrite them.
+  bool own_addr = false, own_src_port = false, own_dst_port = false, own_protocol = false,
+       own_tos = false, own_tcp_flags = false, own_vlan = false;
+};
+
 struct DecodePlan {
   WireVersion version = WireVersion::kV9;
   bool options = false;
@@ -171,6 +229,7 @@ struct DecodePlan {
 
   std::vector<PlanOp> ops;
   std::vector<PlanSegment> segments;
+  PacketSectionPlan section;  // packet sections (see the file comment)
 
   // The ops split into grouped record-target ops (fast[fast_begin[c] ..
   // fast_begin[c + 1]) for class c) and the rest (scratch targets, sums, odd

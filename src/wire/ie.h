@@ -57,7 +57,12 @@ inline constexpr uint16_t kOctetDeltaCount = 1, kPacketDeltaCount = 2, kDeltaFlo
     kSelectorId = 302, kSelectorAlgorithm = 304, kSamplingPacketInterval = 305,
     kSamplingPacketSpace = 306, kSamplingTimeInterval = 307, kSamplingTimeSpace = 308,
     kSamplingSize = 309, kSamplingPopulation = 310, kSamplingProbability = 311,
-    kSelectorName = 335;
+    kSelectorName = 335,
+    // Packet sections (RFC 7133; v9 102-104, NetFlow-Lite): bytes of a sampled
+    // packet instead of flow fields (src/decode/decode_plan.h).
+    kLayer2PacketSectionOffset = 102, kLayer2PacketSectionSize = 103,
+    kLayer2PacketSectionData = 104, kIpTotalLength = 224, kDataLinkFrameSize = 312,
+    kIpHeaderPacketSection = 313, kDataLinkFrameSection = 315, kMplsLabelStackSection = 316;
 
 struct Info {
   uint16_t id;
@@ -155,6 +160,14 @@ inline constexpr Info kElements[] = {
     {kSamplingPopulation, 4, Type::kUnsigned, "samplingPopulation"},
     {kSamplingProbability, 8, Type::kFloat, "samplingProbability"},
     {kSelectorName, 0, Type::kString, "selectorName"},
+    {kLayer2PacketSectionOffset, 2, Type::kUnsigned, "layer2packetSectionOffset"},
+    {kLayer2PacketSectionSize, 2, Type::kUnsigned, "layer2packetSectionSize"},
+    {kLayer2PacketSectionData, 0, Type::kOctets, "layer2packetSectionData"},
+    {kIpTotalLength, 8, Type::kUnsigned, "ipTotalLength"},
+    {kDataLinkFrameSize, 2, Type::kUnsigned, "dataLinkFrameSize"},
+    {kIpHeaderPacketSection, 0, Type::kOctets, "ipHeaderPacketSection"},
+    {kDataLinkFrameSection, 0, Type::kOctets, "dataLinkFrameSection"},
+    {kMplsLabelStackSection, 0, Type::kOctets, "mplsLabelStackSection"},
 };
 
 // The entry of element `id` (IANA, enterprise 0), or nullptr when ringflow
