@@ -10,7 +10,9 @@
 #include <memory>
 #include <vector>
 
+#include "decode/decode_plan.h"
 #include "decode/packet_parser.h"
+#include "decode/template_record.h"
 
 namespace ringflow {
 namespace {
@@ -519,6 +521,243 @@ TEST_CASE("packet parser: what it does not follow", "[decode][packet]") {
   p = parse(Bytes{}, 0, PacketStart::kIPv6);
   CHECK(p.status == PacketStatus::kCut);
   CHECK(p.cut_layer == PacketLayer::kIPv6);
+}
+
+}  // namespace
+}  // namespace ringflow
+
+// ---------------------------------------------------------------------------
+// The same parser behind v9/IPFIX packet sections (src/decode/decode_plan.h):
+// hand-built templates and data records, decoded by decode_records().
+namespace ringflow {
+namespace {
+
+struct Spec {
+  uint16_t id, length;
+};
+
+// A v9 or IPFIX template record (the same layout without enterprise bits).
+std::unique_ptr<DecodePlan> section_plan(WireVersion v, std::initializer_list<Spec> fields) {
+  Bytes t;
+  put16(t, 300);
+  put16(t, static_cast<uint16_t>(fields.size()));
+  for (const Spec& f : fields) {
+    put16(t, f.id);
+    put16(t, f.length);
+  }
+  TemplateRecordView view;
+  TemplateProblem problem;
+  read_template_record(v, false, t.data(), t.size(), &view, &problem);
+  REQUIRE(problem == TemplateProblem::kNone);
+  return compile_plan(v, view);
+}
+
+// An IPFIX variable-length value: 1-byte length, or 255 + 2-byte length.
+Bytes varlen(const Bytes& v, bool long_form = false) {
+  Bytes b;
+  if (v.size() < 255 && !long_form) {
+    b.push_back(static_cast<uint8_t>(v.size()));
+  } else {
+    b.push_back(255);
+    put16(b, static_cast<uint16_t>(v.size()));
+  }
+  b.insert(b.end(), v.begin(), v.end());
+  return b;
+}
+
+// Decodes a whole set body (exact-size heap copy, so that ASan sees a read
+// past it) and checks that it ended as `want`.
+std::vector<FlowRecord> decode_set(const DecodePlan& plan, const Bytes& body,
+                                   SetStatus want = SetStatus::kDone) {
+  std::unique_ptr<uint8_t[]> buf(new uint8_t[body.size()]);
+  std::memcpy(buf.get(), body.data(), body.size());
+  std::vector<FlowRecord> out(64);
+  TimeContext tc;
+  tc.export_ms = 1700000000000;
+  size_t pos = 0;
+  SetStatus st;
+  const size_t n = decode_records(plan, buf.get(), body.size(), &pos, tc, out.data(), out.size(), &st);
+  CHECK(st == want);
+  out.resize(n);
+  return out;
+}
+
+IpAddr v4(uint32_t a) { return IpAddr::from_v4(a); }
+
+constexpr uint16_t kVar = 65535;
+
+TEST_CASE("packet sections: IPFIX dataLinkFrameSection, Ethernet/802.1Q/IPv4/TCP", "[decode][section]") {
+  auto plan = section_plan(WireVersion::kIpfix, {{10, 4}, {312, 2}, {315, kVar}});
+  REQUIRE(plan->section.active);
+  REQUIRE(plan->section.kind == SectionKind::kFrame);
+  const Bytes f1 = cat({eth(0x8100), tag(231, 0x0800), ipv4(6, kA, kB, 1440, 0, 0, 0x28),
+                        tcp(80, 43908, 0x018)});
+  const Bytes f2 = cat({eth(0x0800), ipv4(17, kB, kA, 96), udp(55501, 11777, 76)});
+  Bytes body;
+  put32(body, 582);
+  put16(body, 1458);
+  const Bytes v1 = varlen(f1);
+  body.insert(body.end(), v1.begin(), v1.end());
+  put32(body, 7);
+  put16(body, 114);
+  const Bytes v2 = varlen(f2, true);  // the 3-byte length form
+  body.insert(body.end(), v2.begin(), v2.end());
+  const auto r = decode_set(*plan, body);
+  REQUIRE(r.size() == 2);
+  CHECK(r[0].input == 582);
+  CHECK(r[0].ip_version == 4);
+  CHECK(r[0].src == v4(kA));
+  CHECK(r[0].dst == v4(kB));
+  CHECK(r[0].protocol == 6);
+  CHECK(r[0].tos == 0x28);
+  CHECK(r[0].src_port == 80);
+  CHECK(r[0].dst_port == 43908);
+  CHECK(r[0].tcp_flags == 0x18);
+  CHECK(r[0].vlan == 231);
+  CHECK(r[0].bytes == 1458);  // dataLinkFrameSize, not the section's 58 bytes
+  CHECK(r[0].packets == 1);
+  CHECK((r[0].flags & kFlowSectionMask) == 0);
+  CHECK(r[1].input == 7);
+  CHECK(r[1].src == v4(kB));
+  CHECK(r[1].protocol == 17);
+  CHECK(r[1].src_port == 55501);
+  CHECK(r[1].dst_port == 11777);
+  CHECK(r[1].vlan == 0);
+  CHECK(r[1].bytes == 114);
+  CHECK(r[1].packets == 1);
+}
+
+TEST_CASE("packet sections: IPFIX ipHeaderPacketSection, IPv6/UDP, bytes from the header", "[decode][section]") {
+  // Fixed length 48: 40 bytes of IPv6 and the UDP header.
+  auto plan = section_plan(WireVersion::kIpfix, {{313, 48}, {2, 4}});
+  REQUIRE(plan->section.kind == SectionKind::kIpHeader);
+  Bytes body = cat({ipv6(17, 1200, 0xb8), udp(5353, 53, 1200)});
+  put32(body, 3);  // packetDeltaCount
+  const auto r = decode_set(*plan, body);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].ip_version == 6);
+  IpAddr src, dst;
+  std::memcpy(src.bytes.data(), kV6Src, 16);
+  std::memcpy(dst.bytes.data(), kV6Dst, 16);
+  CHECK(r[0].src == src);
+  CHECK(r[0].dst == dst);
+  CHECK(r[0].protocol == 17);
+  CHECK(r[0].tos == 0xb8);
+  CHECK(r[0].src_port == 5353);
+  CHECK(r[0].dst_port == 53);
+  CHECK(r[0].packets == 3);      // the counter, not 1
+  CHECK(r[0].bytes == 1240);     // no size element: IPv6 payload length + 40
+  CHECK((r[0].flags & kFlowSectionMask) == 0);
+}
+
+TEST_CASE("packet sections: a cut section yields the layers it reached and is marked", "[decode][section]") {
+  auto plan = section_plan(WireVersion::kIpfix, {{315, kVar}});
+  const Bytes frame = cat({eth(0x0800), ipv4(6, kA, kB, 400), tcp(443, 1025, 0x002)});
+  const Bytes cut_frame(frame.begin(), frame.begin() + 14 + 20 + 3);  // 3 bytes of TCP
+  const auto r = decode_set(*plan, varlen(cut_frame));
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].src == v4(kA));
+  CHECK(r[0].dst == v4(kB));
+  CHECK(r[0].protocol == 6);
+  CHECK(r[0].src_port == 0);
+  CHECK(r[0].dst_port == 0);
+  CHECK((r[0].flags & kFlowSectionMask) == kFlowSectionCut);
+  CHECK(r[0].bytes == 14 + 400);  // the Ethernet header + IPv4 total length
+  CHECK(r[0].packets == 1);
+  // Cut inside the Ethernet header: nothing but the section's own length.
+  const auto e = decode_set(*plan, varlen(Bytes(frame.begin(), frame.begin() + 10)));
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].ip_version == 0);
+  CHECK((e[0].flags & kFlowSectionMask) == kFlowSectionCut);
+  CHECK(e[0].bytes == 10);
+}
+
+TEST_CASE("packet sections: NetFlow v9 layer2packetSectionData with MPLS, zero padding bounded by the size", "[decode][section]") {
+  // NetFlow-Lite style: offset, size, then a fixed 64-byte section.
+  auto plan = section_plan(WireVersion::kV9, {{10, 2}, {102, 2}, {103, 2}, {104, 64}});
+  REQUIRE(plan->section.kind == SectionKind::kFrame);
+  const Bytes frame = cat({eth(0x8847), mpls(16004, false), mpls(30, true),
+                           ipv4(17, kA, kB, 28), udp(4000, 4001, 8)});
+  REQUIRE(frame.size() == 14 + 8 + 28);
+  Bytes body;
+  put16(body, 9);
+  put16(body, 0);
+  put16(body, static_cast<uint16_t>(frame.size()));
+  Bytes sec = frame;
+  sec.resize(64, 0);  // padded with zeros past the frame
+  body.insert(body.end(), sec.begin(), sec.end());
+  auto r = decode_set(*plan, body);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].input == 9);
+  CHECK(r[0].src == v4(kA));
+  CHECK(r[0].src_port == 4000);
+  CHECK(r[0].dst_port == 4001);
+  CHECK(r[0].protocol == 17);
+  CHECK(r[0].bytes == frame.size());  // layer2packetSectionSize
+  CHECK((r[0].flags & kFlowSectionMask) == 0);
+
+  // The size says 40 bytes: the section ends inside the IPv4 header.
+  body[5] = 40;
+  r = decode_set(*plan, body);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].ip_version == 0);  // the IPv4 header ends at byte 42
+  CHECK((r[0].flags & kFlowSectionMask) == kFlowSectionCut);
+  CHECK(r[0].bytes == 40);
+
+  // A section that does not start at the frame's start is not parsed.
+  body[5] = static_cast<uint8_t>(frame.size());
+  body[3] = 14;
+  r = decode_set(*plan, body);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].ip_version == 0);
+  CHECK(r[0].src_port == 0);
+  CHECK((r[0].flags & kFlowSectionMask) == kFlowSectionUnsupported);
+}
+
+TEST_CASE("packet sections: the template's own elements take precedence", "[decode][section]") {
+  auto plan = section_plan(WireVersion::kIpfix,
+                           {{8, 4}, {12, 4}, {7, 2}, {1, 4}, {2, 4}, {58, 2}, {315, kVar}});
+  const Bytes frame = cat({eth(0x8100), tag(100, 0x0800), ipv4(6, kA, kB, 60), tcp(22, 5555, 0x010)});
+  Bytes body;
+  put32(body, 0x0A000001);  // 10.0.0.1
+  put32(body, 0x0A000002);
+  put16(body, 1234);        // sourceTransportPort
+  put32(body, 9000);        // octetDeltaCount
+  put32(body, 6);           // packetDeltaCount
+  put16(body, 7);           // vlanId
+  const Bytes v = varlen(frame);
+  body.insert(body.end(), v.begin(), v.end());
+  const auto r = decode_set(*plan, body);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].src == v4(0x0A000001));  // explicit
+  CHECK(r[0].dst == v4(0x0A000002));
+  CHECK(r[0].src_port == 1234);
+  CHECK(r[0].bytes == 9000);
+  CHECK(r[0].packets == 6);
+  CHECK(r[0].vlan == 7);
+  CHECK(r[0].dst_port == 5555);  // not in the template: from the section
+  CHECK(r[0].protocol == 6);
+  CHECK(r[0].tcp_flags == 0x10);
+}
+
+TEST_CASE("packet sections: ICMP from the section, a section past the set, plain templates untouched", "[decode][section]") {
+  auto plan = section_plan(WireVersion::kIpfix, {{315, kVar}});
+  const Bytes frame = cat({eth(0x0800), ipv4(1, kA, kB, 84), icmp(8, 0)});
+  Bytes body = varlen(frame);
+  Bytes over = varlen(frame);
+  over.resize(over.size() - 5);  // the second record's section runs past the set
+  body.insert(body.end(), over.begin(), over.end());
+  const auto r = decode_set(*plan, body, SetStatus::kVarOverflow);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].protocol == 1);
+  CHECK(r[0].dst_port == 0x0800);
+  CHECK(r[0].bytes == 14 + 84);
+
+  auto plain = section_plan(WireVersion::kIpfix, {{8, 4}, {12, 4}, {1, 4}, {2, 4}});
+  CHECK_FALSE(plain->section.active);
+  CHECK(plain->prototype.packets == 0);
+  auto v9 = section_plan(WireVersion::kV9, {{8, 4}, {12, 4}, {1, 4}, {2, 4}, {315, 0}});
+  CHECK_FALSE(v9->section.active);  // a zero-length section carries nothing
 }
 
 }  // namespace
