@@ -320,9 +320,27 @@ TEST_CASE("packet parser: MPLS label stacks", "[decode][packet]") {
   CHECK(p.mpls_labels[3] == 4);
   CHECK(p.dst_port == 8);
 
-  // Not IP after the stack (a pseudowire control word).
-  const Bytes pw = cat({eth(0x8847), mpls(1, true), Bytes{0, 0, 0, 0}});
+  // An Ethernet pseudowire with its control word (RFC 4385/4448; tshark's
+  // reading of akv-eompls-cw): the carried frame's tag and IP header, the
+  // outer MACs.
+  const Bytes pw = cat({eth(0x8847), mpls(300012, false), mpls(17, true), Bytes{0, 0, 0, 0},
+                        eth(0x8100), tag(42, 0x0800), ipv4(6, kB, kA, 1500), tcp(443, 28911, 0x010)});
   p = parse(pw);
+  CHECK(p.status == PacketStatus::kComplete);
+  CHECK(p.mpls_count == 2);
+  CHECK(p.vlan_count == 1);
+  CHECK(p.vlans[0] == 42);
+  CHECK(p.ethertype == 0x0800);
+  CHECK(std::memcmp(p.dst_mac, kDstMac, 6) == 0);
+  CHECK(p.ip_version == 4);
+  CHECK(p.src == IpAddr::from_v4(kB));
+  CHECK(p.src_port == 443);
+  CHECK(p.dst_port == 28911);
+  check_every_cut(pw, PacketStart::kEthernet, false, 14 + 8 + 4 + 18 + 20 + 14);
+
+  // Neither IP nor a control word after the stack (a G-ACh, first nibble 1).
+  const Bytes ach = cat({eth(0x8847), mpls(1, true), Bytes{0x10, 0, 0, 0}});
+  p = parse(ach);
   CHECK(p.status == PacketStatus::kUnsupported);
   CHECK(p.cut_layer == PacketLayer::kMpls);
 }

@@ -58,7 +58,7 @@ class Parser {
 
   void ethernet(size_t off) {
     if (!have(off, 14)) return cut(PacketLayer::kEthernet, off);
-    if (outer()) {
+    if (outer() && !o_->has_ethernet) {  // an Ethernet pseudowire's frame keeps the outer MACs
       o_->has_ethernet = true;
       std::memcpy(o_->dst_mac, p_ + off, 6);
       std::memcpy(o_->src_mac, p_ + off + 6, 6);
@@ -109,6 +109,11 @@ class Parser {
         return ipv4(off);
       case 6:
         return ipv6(off);
+      case 0:
+        // A pseudowire control word (RFC 4385: first nibble 0) and the
+        // Ethernet frame it carries (RFC 4448), as Wireshark assumes.
+        if (!have(off, 4)) return cut(PacketLayer::kMpls, off);
+        return ethernet(off + 4);
       default:
         return unsupported(PacketLayer::kMpls, off);
     }

@@ -7,7 +7,10 @@
 // Layers, in the order they may appear:
 //   Ethernet II -> 802.1Q / 802.1ad tags (any number; the first two IDs kept,
 //   outermost first) -> MPLS label stack (first kMaxMplsLabels kept; payload
-//   guessed from the first nibble after bottom-of-stack) -> IPv4 (options
+//   guessed from the first nibble after bottom-of-stack: 4 IPv4, 6 IPv6, 0 a
+//   pseudowire control word and the Ethernet frame it carries, RFC 4385 /
+//   4448, whose tags and type then follow the outer ones; the MACs stay the
+//   outer frame's) -> IPv4 (options
 //   skipped by IHL; fragments: no ports unless offset 0) or IPv6 (extension
 //   chain: hop-by-hop, routing, destination options, fragment, AH, mobility;
 //   `protocol` is the last next-header value) -> TCP / UDP / UDP-Lite / SCTP

@@ -52,6 +52,19 @@ std::string attribute(const std::string& line, const char* attr) {
 
 bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
+// The header fields of a dissected packet section kept under "pkt:<name>".
+bool is_section_field(const std::string& name) {
+  static const char* const kNames[] = {
+      "ip.src",      "ip.dst",      "ip.proto",    "ip.dsfield",  "ip.len",
+      "ipv6.src",    "ipv6.dst",    "ipv6.nxt",    "ipv6.tclass", "ipv6.plen",
+      "tcp.srcport", "tcp.dstport", "tcp.flags",   "udp.srcport", "udp.dstport",
+      "icmp.type",   "icmp.code",   "icmpv6.type", "icmpv6.code", "vlan.id",
+      "eth.type",    "mpls.label"};
+  for (const char* n : kNames)
+    if (name == n) return true;
+  return false;
+}
+
 }  // namespace
 
 std::string CflowRecord::get(const std::string& name) const {
@@ -144,6 +157,12 @@ bool run_tshark_cflow(const std::string& pcap, uint16_t port, std::vector<CflowF
         ++frames->back().template_records;
       } else if (name.empty() && starts_with(show, "Template (Id = ")) {
         ++frames->back().template_records;
+      } else if (rec_depth >= 0 && is_section_field(name)) {
+        // A packet section (IE 315/313/104) dissected inside the record:
+        // its header fields, first occurrence first (the outer header).
+        rec.fields.emplace("pkt:" + name, CflowField{show, attribute(l, "showname")});
+        if ((name == "ip.src" || name == "ipv6.src") && !rec.has("pkt:first_l3"))
+          rec.fields.emplace("pkt:first_l3", CflowField{name == "ip.src" ? "4" : "6", ""});
       } else if (starts_with(name, "cflow.")) {
         const std::string showname = attribute(l, "showname");
         std::string key = name.substr(6);

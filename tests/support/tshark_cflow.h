@@ -12,6 +12,12 @@
 // included. Fields that tshark marks "Reverse" (RFC 5103 biflow elements)
 // are kept under the name "reverse:<name>", apart from the forward ones.
 //
+// A packet section a record carries (IPFIX 315/313, v9 104), which tshark
+// dissects inside the record, adds the header fields of its layers under
+// "pkt:<field>" (pkt:ip.src, pkt:tcp.srcport, pkt:vlan.id, ...; the first of
+// each name is the outermost), and "pkt:first_l3" = 4 or 6, the version of
+// its first IP header.
+//
 // Parsing: PDML puts one element per line; the parser follows the nesting by
 // lines, and reads only the attributes name, show and showname.
 //
