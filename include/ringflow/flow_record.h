@@ -68,6 +68,16 @@ struct alignas(64) FlowRecord {
 inline constexpr uint8_t kFlowHasSamplerId = 1;  // sampler_id came with the record
 inline constexpr uint8_t kFlowHasRate = 2;       // the record carried its own sampling rate
 inline constexpr uint8_t kFlowTimeUnknown = 4;   // no usable time: start/end = export time
+// Bits 4..7: which source gave src_as (bits 4-5) and dst_as (bits 6-7), set
+// by the enrich stage (src/pipeline/enrich_stage.h): 0 none / not enriched,
+// 1 the record, 2 the networks file, 3 the MMDB (kAsSourceNames, flow_key.h).
+inline constexpr unsigned kFlowSrcAsSourceShift = 4, kFlowDstAsSourceShift = 6;
+
+// FlowRecord::enrich slots used by the enrich stage: the networks tuple id
+// (src/enrich/names.h) of the source and destination address, and their
+// country codes (two ASCII letters, the first in the low byte).
+inline constexpr size_t kEnrichSrcNet = 0, kEnrichDstNet = 1, kEnrichSrcCountry = 2,
+                        kEnrichDstCountry = 3;
 
 inline constexpr FlowRecord kEmptyFlow{};
 static_assert(sizeof(FlowRecord) == 128);
