@@ -7,7 +7,8 @@
 # the generator's truth — and no record half-enriched: every row's network
 # name and role come from one version of the table (name "X-old" with role
 # "role-old", or "X-new" with "role-new", X the prefix the address is in),
-# never a mix and never from the broken file; both versions appear.
+# never a mix and never from the broken file, and a row's two addresses
+# from the same version; both versions appear.
 # Usage: e2e_enrich_reload_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 # shellcheck source=tests/support/e2e.sh
@@ -110,6 +111,7 @@ flows, versions = 0, {"old": 0, "new": 0}
 for path in files:
     for row in csv.DictReader(open(path, newline="")):
         flows += int(row["flows"])
+        seen = set()
         for side in ("src", "dst"):
             a = ipaddress.ip_address(row[side + "_addr"])
             base = next((n for net, n in nets if net.version == a.version and a in net), "")
@@ -121,9 +123,14 @@ for path in files:
                 ok = v in versions and name == base + "-" + v and role == "role-" + v
                 if ok:
                     versions[v] += int(row["flows"])
+                    seen.add(v)
             if not ok:
                 sys.exit(f"FAIL {path}: {side} {a}: ({name!r}, {role!r}) is not one version of "
                          f"the table for {base or 'no network'}: {row}")
+        if len(seen) > 1:
+            # One record, one version: its two addresses were looked up
+            # under one guard.
+            sys.exit(f"FAIL {path}: source and destination from different versions: {row}")
 print(f"reload: {flows} flows of {want}; enriched by the old table {versions['old']}, "
       f"by the new {versions['new']} (address sides)")
 if flows != want:
