@@ -7,12 +7,30 @@
 
 #include "aggregate/agg_table.h"
 #include "aggregate/key_codec.h"
+#include "enrich/names.h"
 
 using namespace ringflow;
 
 namespace {
 
 IpAddr v4(const char* s) { return *IpAddr::parse(s); }
+
+// The enrich stage's output for sample_record (src/pipeline/enrich_stage.h):
+// network tuples, AS organisations, countries and AS sources.
+uint16_t tuple(const char* name, const char* role, const char* site, const char* region,
+               const char* tenant) {
+  auto& n = enrich::names();
+  return *enrich::intern_net_tuple(
+      {*n.intern(name), *n.intern(role), *n.intern(site), *n.intern(region), *n.intern(tenant)});
+}
+void enrich_sample(FlowRecord& r) {
+  r.enrich[kEnrichSrcNet] = tuple("cust-acme", "customer", "par1", "eu-west", "acme");
+  r.enrich[kEnrichDstNet] = tuple("transit, \"one\"", "transit", "", "", "");
+  r.enrich[kEnrichSrcCountry] = 'N' | 'L' << 8;
+  r.enrich[kEnrichDstCountry] = 0;
+  enrich::as_names().set(64512, *enrich::names().intern("Acme AS"));
+  r.as_sources = static_cast<uint8_t>(2u << kFlowSrcAsSourceShift | 1u << kFlowDstAsSourceShift);
+}
 
 FlowRecord sample_record() {
   FlowRecord r;
@@ -35,6 +53,7 @@ FlowRecord sample_record() {
   r.vlan = 42;
   r.sampler_id = 3;
   r.sampling = 100;
+  enrich_sample(r);
   return r;
 }
 
@@ -90,8 +109,8 @@ TEST_CASE("Default key is the 5-tuple", "[key]") {
 TEST_CASE("Every field parses, packs and decodes back, narrow and wide", "[key]") {
   KeySchema s;
   REQUIRE(KeySchema::parse(all_fields(), &s, nullptr));
-  CHECK(s.key_bytes(kNarrow) == 72);
-  CHECK(s.key_bytes(kWide) == 108);
+  CHECK(s.key_bytes(kNarrow) == 72 + 54);
+  CHECK(s.key_bytes(kWide) == 108 + 54);
   CHECK(s.key_words(kWide) == kMaxKeyWords);
   uint8_t layout;
   auto t = texts(all_fields(), sample_record(), sample_ctx(), &layout);
@@ -99,7 +118,11 @@ TEST_CASE("Every field parses, packs and decodes back, narrow and wide", "[key]"
   std::vector<std::string> want = {"10.1.2.3", "192.0.2.129", "198.51.100.1", "443", "51234", "6",
                                    "184", "27", "7", "100065", "64512", "4200000000", "24", "25",
                                    "203.0.113.77", "1", "42", "4", "1", "42", "298", "3", "9",
-                                   "100"};
+                                   "100",
+                                   // enrichment: names exactly, unknown ones empty
+                                   "cust-acme", "transit, \"one\"", "customer", "transit", "par1",
+                                   "", "eu-west", "", "acme", "", "Acme AS", "", "NL", "",
+                                   "networks", "record"};
   CHECK(t == want);
   t = texts(all_fields(), sample_v6(), sample_ctx(), &layout);
   CHECK(layout == kWide);
@@ -263,6 +286,26 @@ TEST_CASE("Keys differing in any single field pack differently", "[key]") {
         case KeyField::kSampler: r.sampler_id ^= 1; break;
         case KeyField::kVersion: ctx.version = 10; break;
         case KeyField::kSampling: r.sampling ^= 1; break;
+        case KeyField::kSrcNet:
+        case KeyField::kSrcNetRole:
+        case KeyField::kSrcNetSite:
+        case KeyField::kSrcNetRegion:
+        case KeyField::kSrcNetTenant:
+          r.enrich[kEnrichSrcNet] = tuple("other", "other-role", "s", "r", "t");
+          break;
+        case KeyField::kDstNet:
+        case KeyField::kDstNetRole:
+        case KeyField::kDstNetSite:
+        case KeyField::kDstNetRegion:
+        case KeyField::kDstNetTenant:
+          r.enrich[kEnrichDstNet] = tuple("other", "other-role", "s", "r", "t");
+          break;
+        case KeyField::kSrcAsName: r.src_as = 4200000000u; break;
+        case KeyField::kDstAsName: r.dst_as = 64512; break;
+        case KeyField::kSrcCountry: r.enrich[kEnrichSrcCountry] ^= 1; break;
+        case KeyField::kDstCountry: r.enrich[kEnrichDstCountry] ^= 1; break;
+        case KeyField::kSrcAsSource: r.as_sources ^= 1u << kFlowSrcAsSourceShift; break;
+        case KeyField::kDstAsSource: r.as_sources ^= 1u << kFlowDstAsSourceShift; break;
       }
       uint64_t k[kMaxKeyWords] = {};
       const uint8_t l = p.pack(r, ctx, k);

@@ -136,6 +136,18 @@ struct ProcessConfig {
   std::string group;                    // "" = the user's primary group (or keep, without user)
 };
 
+// Enrichment before aggregation (docs/enrichment.md): your networks, AS
+// numbers and organisations, countries. Every file is optional; none = off.
+struct EnrichConfig {
+  std::string networks;                 // CSV networks file: prefix,name,role,site,region,tenant[,asn]
+  std::string asn_mmdb;                 // MMDB with autonomous_system_number/_organization
+  std::string country_mmdb;             // MMDB with country.iso_code (may be the same file)
+  std::vector<std::string> as_sources = {"record", "networks", "mmdb"};  // AS precedence, first non-zero wins
+  uint32_t mmdb_cache = 4096;           // per worker and database, slots, power of two 16..1048576
+  uint32_t watch_interval_s = 5;        // check the files for changes every N s; 0 = SIGHUP only
+  bool any() const { return !networks.empty() || !asn_mmdb.empty() || !country_mmdb.empty(); }
+};
+
 struct Config {
   std::string source;                   // file it came from ("" = defaults)
   ReceiveConfig receive;
@@ -145,6 +157,7 @@ struct Config {
   MetricsConfig metrics;
   LogConfig log;
   ProcessConfig process;
+  EnrichConfig enrich;
 };
 
 // One validation problem, formatted as

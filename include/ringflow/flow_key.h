@@ -20,6 +20,16 @@
 //   direction                   flowDirection: 0 ingress, 1 egress, 255 not sent
 //   vlan sampler                vlanId; samplerId / selectorId
 //   sampling                    the sampling rate applied to the record (1 = none)
+//   src_net dst_net             enrichment (docs/enrichment.md; [enrich] in the
+//   src_net_role dst_net_role   config): the name, role, site, region and
+//   src_net_site dst_net_site   tenant of the longest networks-file prefix
+//   src_net_region dst_net_region  holding the address; interned ids (4 bytes),
+//   src_net_tenant dst_net_tenant  printed as the strings, empty when none
+//   src_as_name dst_as_name     the AS organisation of src_as / dst_as (from the
+//                               ASN MMDB), an interned id
+//   src_country dst_country     ISO 3166 code from the country MMDB (2 bytes)
+//   src_as_source dst_as_source which source gave src_as / dst_as: record,
+//                               networks, mmdb or empty
 // e.g. ["src_addr/24/64", "dst_addr/24/64", "protocol"]. The default is the
 // 5-tuple (src_addr, dst_addr, src_port, dst_port, protocol); an empty list
 // gives one row per interval (the totals).
@@ -83,10 +93,27 @@ enum class KeyField : uint8_t {
   kSampler,
   kVersion,
   kSampling,
+  // Enrichment (src/pipeline/enrich_stage.h): interned ids and codes.
+  kSrcNet,
+  kDstNet,
+  kSrcNetRole,
+  kDstNetRole,
+  kSrcNetSite,
+  kDstNetSite,
+  kSrcNetRegion,
+  kDstNetRegion,
+  kSrcNetTenant,
+  kDstNetTenant,
+  kSrcAsName,
+  kDstAsName,
+  kSrcCountry,
+  kDstCountry,
+  kSrcAsSource,
+  kDstAsSource,
 };
-inline constexpr size_t kKeyFieldCount = 24;
-// Every field once: 72 bytes narrow, 108 wide.
-inline constexpr uint32_t kMaxKeyWords = 14;
+inline constexpr size_t kKeyFieldCount = 40;
+// Every field once: 72 + 54 bytes narrow, 108 + 54 wide.
+inline constexpr uint32_t kMaxKeyWords = 21;
 
 // Key layouts: 0 = narrow (IPv4 record addresses in 4 bytes), 1 = wide.
 inline constexpr uint8_t kNarrow = 0, kWide = 1;
@@ -97,11 +124,23 @@ enum class AddrKind : uint8_t {
   kExporter,  // 16 bytes in both layouts
 };
 
+// How a non-address field's packed value prints.
+enum class TextKind : uint8_t {
+  kNumber,    // decimal
+  kName,      // an id of the process's Interner (src/enrich/names.h): its string
+  kCountry,   // two ASCII letters (first in the low byte); 0 = empty
+  kAsSource,  // kAsSourceNames below
+};
+
 struct KeyFieldInfo {
   std::string_view name;
   uint8_t width;  // packed bytes (narrow layout; address fields: 16 wide)
   AddrKind addr = AddrKind::kNone;
+  TextKind text = TextKind::kNumber;
 };
+
+// Which source gave a resolved AS number (FlowRecord::flags, enrich stage).
+inline constexpr std::string_view kAsSourceNames[] = {"", "record", "networks", "mmdb"};
 
 inline constexpr KeyFieldInfo kKeyFieldInfo[kKeyFieldCount] = {
     {"src_addr", 4, AddrKind::kRecord}, {"dst_addr", 4, AddrKind::kRecord},
@@ -116,6 +155,22 @@ inline constexpr KeyFieldInfo kKeyFieldInfo[kKeyFieldCount] = {
     {"direction", 1},                   {"vlan", 2},
     {"domain", 4},                      {"sampler", 4},
     {"version", 1},                     {"sampling", 4},
+    {"src_net", 4, AddrKind::kNone, TextKind::kName},
+    {"dst_net", 4, AddrKind::kNone, TextKind::kName},
+    {"src_net_role", 4, AddrKind::kNone, TextKind::kName},
+    {"dst_net_role", 4, AddrKind::kNone, TextKind::kName},
+    {"src_net_site", 4, AddrKind::kNone, TextKind::kName},
+    {"dst_net_site", 4, AddrKind::kNone, TextKind::kName},
+    {"src_net_region", 4, AddrKind::kNone, TextKind::kName},
+    {"dst_net_region", 4, AddrKind::kNone, TextKind::kName},
+    {"src_net_tenant", 4, AddrKind::kNone, TextKind::kName},
+    {"dst_net_tenant", 4, AddrKind::kNone, TextKind::kName},
+    {"src_as_name", 4, AddrKind::kNone, TextKind::kName},
+    {"dst_as_name", 4, AddrKind::kNone, TextKind::kName},
+    {"src_country", 2, AddrKind::kNone, TextKind::kCountry},
+    {"dst_country", 2, AddrKind::kNone, TextKind::kCountry},
+    {"src_as_source", 1, AddrKind::kNone, TextKind::kAsSource},
+    {"dst_as_source", 1, AddrKind::kNone, TextKind::kAsSource},
 };
 
 inline constexpr const KeyFieldInfo& key_field_info(KeyField f) {
@@ -123,6 +178,15 @@ inline constexpr const KeyFieldInfo& key_field_info(KeyField f) {
 }
 inline constexpr bool key_field_is_address(KeyField f) {
   return key_field_info(f).addr != AddrKind::kNone;
+}
+// Whether the field prints as a string that is not an address (a name, a
+// country code, an AS source): quoted in JSON, String in ClickHouse.
+inline constexpr bool key_field_is_text(KeyField f) {
+  return key_field_info(f).text != TextKind::kNumber;
+}
+// Whether the field is filled by the enrich stage ([enrich] in the config).
+inline constexpr bool key_field_is_enriched(KeyField f) {
+  return static_cast<size_t>(f) >= static_cast<size_t>(KeyField::kSrcNet);
 }
 // Packed bytes of field f in layout `layout`.
 inline constexpr uint8_t key_field_width(KeyField f, uint8_t layout) {
@@ -149,7 +213,7 @@ class KeySchema {
   // sets *error (if given) to a sentence naming the bad entry.
   static bool parse(const std::vector<std::string>& names, KeySchema* out, std::string* error) {
     KeySchema s(Empty{});
-    uint32_t seen = 0;
+    uint64_t seen = 0;
     for (const std::string& entry : names) {
       std::string_view text = entry;
       std::string_view base = text.substr(0, text.find('/'));
@@ -160,8 +224,8 @@ class KeySchema {
         return fail(error, "unknown key field \"" + entry + "\" (expected one of: " +
                                all_names() + ", with /N or /N/M on address fields)");
       }
-      if (seen & (1u << idx)) return fail(error, "key field \"" + std::string(base) + "\" listed twice");
-      seen |= 1u << idx;
+      if (seen & (uint64_t{1} << idx)) return fail(error, "key field \"" + std::string(base) + "\" listed twice");
+      seen |= uint64_t{1} << idx;
       const KeyFieldInfo& info = kKeyFieldInfo[idx];
       KeyFieldSpec f;
       f.field = static_cast<KeyField>(idx);

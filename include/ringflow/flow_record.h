@@ -51,6 +51,7 @@ struct alignas(64) FlowRecord {
   uint8_t direction = kDirectionUnknown;  // flowDirection (61): 0 ingress, 1 egress
   uint8_t flags = 0;                      // kFlow* bits below
   uint16_t vlan = 0;                      // vlanId (58), else dot1qVlanId (243)
+  uint8_t as_sources = 0;                 // kFlow*AsSourceShift below (enrich stage)
   // --- sampling ---
   uint32_t sampler_id = 0;  // samplerId (48) / selectorId (302) when kFlowHasSamplerId
   uint32_t sampling = 1;    // rate applied (>= 1); the decoder leaves the in-record
@@ -74,6 +75,18 @@ inline constexpr uint8_t kFlowSectionMask = 8 | 16;
 inline constexpr uint8_t kFlowSectionCut = 8;           // the section ended inside a header
 inline constexpr uint8_t kFlowSectionUnsupported = 16;  // a header the parser does not follow
 inline constexpr uint8_t kFlowSectionMalformed = 8 | 16;  // inconsistent header fields
+
+// FlowRecord::as_sources, set by the enrich stage (src/pipeline/enrich_stage.h):
+// which source gave src_as (bits 0-1) and dst_as (bits 2-3): 0 none / not
+// enriched, 1 the record, 2 the networks file, 3 the MMDB (kAsSourceNames,
+// flow_key.h).
+inline constexpr unsigned kFlowSrcAsSourceShift = 0, kFlowDstAsSourceShift = 2;
+
+// FlowRecord::enrich slots used by the enrich stage: the networks tuple id
+// (src/enrich/names.h) of the source and destination address, and their
+// country codes (two ASCII letters, the first in the low byte).
+inline constexpr size_t kEnrichSrcNet = 0, kEnrichDstNet = 1, kEnrichSrcCountry = 2,
+                        kEnrichDstCountry = 3;
 
 inline constexpr FlowRecord kEmptyFlow{};
 static_assert(sizeof(FlowRecord) == 128);

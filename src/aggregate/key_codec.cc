@@ -1,6 +1,9 @@
 #include "aggregate/key_codec.h"
 
+#include <algorithm>
 #include <charconv>
+
+#include "enrich/names.h"
 
 namespace ringflow {
 namespace {
@@ -119,6 +122,23 @@ uint8_t KeyPacker::pack_general(const FlowRecord& r, const FlowContext& ctx, uin
       case KeyField::kSampler: put(r.sampler_id); break;
       case KeyField::kVersion: put(ctx.version); break;
       case KeyField::kSampling: put(r.sampling); break;
+      // Enrichment (src/pipeline/enrich_stage.h): names as interned ids.
+      case KeyField::kSrcNet: put(enrich::net_tuple(r.enrich[kEnrichSrcNet]).name); break;
+      case KeyField::kDstNet: put(enrich::net_tuple(r.enrich[kEnrichDstNet]).name); break;
+      case KeyField::kSrcNetRole: put(enrich::net_tuple(r.enrich[kEnrichSrcNet]).role); break;
+      case KeyField::kDstNetRole: put(enrich::net_tuple(r.enrich[kEnrichDstNet]).role); break;
+      case KeyField::kSrcNetSite: put(enrich::net_tuple(r.enrich[kEnrichSrcNet]).site); break;
+      case KeyField::kDstNetSite: put(enrich::net_tuple(r.enrich[kEnrichDstNet]).site); break;
+      case KeyField::kSrcNetRegion: put(enrich::net_tuple(r.enrich[kEnrichSrcNet]).region); break;
+      case KeyField::kDstNetRegion: put(enrich::net_tuple(r.enrich[kEnrichDstNet]).region); break;
+      case KeyField::kSrcNetTenant: put(enrich::net_tuple(r.enrich[kEnrichSrcNet]).tenant); break;
+      case KeyField::kDstNetTenant: put(enrich::net_tuple(r.enrich[kEnrichDstNet]).tenant); break;
+      case KeyField::kSrcAsName: put(enrich::as_names().get(r.src_as)); break;
+      case KeyField::kDstAsName: put(enrich::as_names().get(r.dst_as)); break;
+      case KeyField::kSrcCountry: put(r.enrich[kEnrichSrcCountry]); break;
+      case KeyField::kDstCountry: put(r.enrich[kEnrichDstCountry]); break;
+      case KeyField::kSrcAsSource: put((r.as_sources >> kFlowSrcAsSourceShift) & 3u); break;
+      case KeyField::kDstAsSource: put((r.as_sources >> kFlowDstAsSourceShift) & 3u); break;
     }
   }
   for (uint32_t i = 0; i < words_[layout]; ++i) out[i] = w[i];
@@ -151,8 +171,32 @@ void key_field_address(const KeyFieldSpec& f, uint8_t layout, const uint8_t* key
   std::memcpy(out, a.bytes.data(), 16);
 }
 
+std::string_view key_field_text(const KeyFieldSpec& f, uint8_t layout, const uint8_t* key,
+                                char* tmp) {
+  const uint64_t v = load(key + f.offset[layout], key_field_width(f.field, layout));
+  switch (key_field_info(f.field).text) {
+    case TextKind::kName: return enrich::names().str(static_cast<uint32_t>(v));
+    case TextKind::kCountry:
+      if (v == 0) return {};
+      tmp[0] = static_cast<char>(v & 0xFF);
+      tmp[1] = static_cast<char>(v >> 8);
+      return {tmp, 2};
+    case TextKind::kAsSource:
+      return v < std::size(kAsSourceNames) ? kAsSourceNames[v] : std::string_view();
+    case TextKind::kNumber: break;
+  }
+  return {};
+}
+
 char* format_key_field(const KeyFieldSpec& f, uint8_t layout, const uint8_t* key, char* out) {
   const uint8_t* p = key + f.offset[layout];
+  if (key_field_is_text(f.field)) {
+    char tmp[2];
+    const std::string_view t = key_field_text(f, layout, key, tmp);
+    const size_t n = std::min(t.size(), kMaxFieldText);
+    std::memcpy(out, t.data(), n);
+    return out + n;
+  }
   if (!key_field_is_address(f.field))
     return std::to_chars(out, out + kMaxFieldText, load(p, key_field_width(f.field, layout))).ptr;
   bool v4;
@@ -185,8 +229,13 @@ std::vector<std::string> key_field_texts(const KeySchema& schema, uint8_t layout
                                          const uint8_t* key) {
   std::vector<std::string> v;
   char buf[kMaxFieldText];
-  for (const KeyFieldSpec& f : schema.fields())
-    v.emplace_back(buf, format_key_field(f, layout, key, buf));
+  for (const KeyFieldSpec& f : schema.fields()) {
+    if (key_field_is_text(f.field)) {
+      v.emplace_back(key_field_text(f, layout, key, buf));
+    } else {
+      v.emplace_back(buf, format_key_field(f, layout, key, buf));
+    }
+  }
   return v;
 }
 

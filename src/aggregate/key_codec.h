@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <ringflow/flow_key.h>
@@ -100,6 +101,13 @@ inline constexpr size_t kMaxFieldText = 64;
 // Returns the end of the text (not NUL-terminated).
 // REQUIRES: out has kMaxFieldText bytes.
 char* format_key_field(const KeyFieldSpec& f, uint8_t layout, const uint8_t* key, char* out);
+
+// The text of a text field (key_field_is_text: a name, a country code, an AS
+// source): a view into the process's names (src/enrich/names.h) or into
+// tmp[2]; empty when unknown. format_key_field writes at most kMaxFieldText
+// bytes of it; sinks printing names call this instead.
+std::string_view key_field_text(const KeyFieldSpec& f, uint8_t layout, const uint8_t* key,
+                                char* tmp);
 
 // Numeric value of a non-address field (for JSON numbers); 0 for addresses.
 uint64_t key_field_number(const KeyFieldSpec& f, uint8_t layout, const uint8_t* key);

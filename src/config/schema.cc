@@ -22,13 +22,18 @@ constexpr const char* kSpreadArr[] = {"datagram", "stream"};
 constexpr const char* kTimeModeArr[] = {"arrival", "flow_end", "flow_start"};
 constexpr const char* kLogLevelArr[] = {"error", "warn", "info", "debug"};
 constexpr const char* kSectionArr[] = {"receive", "decode", "aggregate", "output", "metrics", "log",
-                                       "process"};
+                                       "process", "enrich"};
+constexpr const char* kAsSourceArr[] = {"record", "networks", "mmdb"};
 // Order matters only for the docs; the address fields come first.
 constexpr const char* kKeyFieldArr[] = {
     "src_addr", "dst_addr",  "nexthop", "exporter", "src_port",    "dst_port",
     "protocol", "tos",       "tcp_flags", "input",  "output",      "src_as",
     "dst_as",   "src_mask",  "dst_mask",  "engine_type", "engine_id", "ip_version",
-    "direction", "vlan", "domain", "sampler", "version", "sampling"};
+    "direction", "vlan", "domain", "sampler", "version", "sampling",
+    // enrichment ([enrich])
+    "src_net", "dst_net", "src_net_role", "dst_net_role", "src_net_site", "dst_net_site",
+    "src_net_region", "dst_net_region", "src_net_tenant", "dst_net_tenant", "src_as_name",
+    "dst_as_name", "src_country", "dst_country", "src_as_source", "dst_as_source"};
 
 // A key field is registered once, in kKeyFieldInfo (include/ringflow/flow_key.h);
 // this list must name the same fields, which the compiler checks.
@@ -204,6 +209,22 @@ const Key<Config> kConfigArr[] = {
      .help = "user to run as once sockets and io_uring are set up (capabilities are then cleared); \"\" = stay"},
     {.name = "process.group", .ref = RF_FIELD(Config, process.group),
      .help = "group to run as after set-up; \"\" = the user's primary group (or stay, without process.user)"},
+    // [enrich]
+    {.name = "enrich.networks", .ref = RF_FIELD(Config, enrich.networks),
+     .help = "your networks: a CSV file of prefix,name,role,site,region,tenant[,asn] (IPv4 and IPv6, longest prefix wins), read at start, on SIGHUP and when it changes; \"\" = none"},
+    {.name = "enrich.asn_mmdb", .ref = RF_FIELD(Config, enrich.asn_mmdb),
+     .help = "MMDB file giving autonomous_system_number and autonomous_system_organization (GeoLite2-ASN, DB-IP ASN Lite, IPinfo); \"\" = none"},
+    {.name = "enrich.country_mmdb", .ref = RF_FIELD(Config, enrich.country_mmdb),
+     .help = "MMDB file giving country.iso_code (GeoLite2-Country, DB-IP Country Lite, IPinfo); may be the ASN file; \"\" = none"},
+    {.name = "enrich.as_sources", .ref = RF_FIELD(Config, enrich.as_sources),
+     .help = "where src_as/dst_as come from, in order; the first non-zero wins: record (the exporter's BGP AS), networks (the networks file's asn), mmdb",
+     .choices = kAsSourceArr, .rule = Rule::kChoiceList},
+    {.name = "enrich.mmdb_cache", .ref = RF_FIELD(Config, enrich.mmdb_cache),
+     .help = "per worker and MMDB file: addresses whose answer is cached (96 bytes each)",
+     .min = 16, .max = 1048576, .rule = Rule::kPowerOfTwo},
+    {.name = "enrich.watch_interval", .ref = RF_FIELD(Config, enrich.watch_interval_s),
+     .help = "seconds between checks of the enrichment files for a change (a changed file is reloaded); 0 = reload on SIGHUP only",
+     .min = 0, .max = 86400},
 };
 
 constexpr uint8_t kText = sink_bit(SinkType::kText);

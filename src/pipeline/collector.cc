@@ -21,6 +21,7 @@
 #include "common/privileges.h"
 #include "common/unique_file.h"
 #include "decode/state_codec.h"
+#include "enrich/enrich_tables.h"
 #include "pipeline/flusher.h"
 #include "pipeline/metrics_export.h"
 #include "pipeline/session_admission.h"
@@ -294,6 +295,14 @@ bool Collector::start_stages(std::string* error) {
 
   RecordStageOptions stage_opts;
   stage_opts.print_flows = options_.print_flows ? stdout : nullptr;
+  if (config_.enrich.any()) {
+    // Read once before any record flows: a file that cannot be used stops
+    // the start, as a bad config key does.
+    enrich_ = std::make_unique<enrich::EnrichTables>(config_.enrich);
+    if (!enrich_->load(error)) return false;
+    enrich_->start_watch();
+    stage_opts.enrich = enrich_.get();
+  }
   std::vector<const Sessions*> sessions;
   for (const auto& s : sessions_) sessions.push_back(s.get());
   for (uint32_t w = 0; w < nworkers; ++w)
@@ -515,6 +524,10 @@ void Collector::reopen_outputs() {
   if (flusher_) flusher_->request_reopen();
 }
 
+void Collector::reload_enrichment() {
+  if (enrich_) enrich_->request_reload();
+}
+
 namespace {
 
 // The stats line: rates and the drop counters that moved since the last one.
@@ -577,6 +590,7 @@ int run_collector(const Config& config, const RunOptions& options) {
     if (sig == SIGHUP) {
       RF_LOG_INFO("SIGHUP: reopening outputs");
       collector.reopen_outputs();
+      collector.reload_enrichment();
     }
     if (stats_every == 0) continue;
     const int64_t now = monotonic_ns();

@@ -38,6 +38,10 @@
 
 namespace ringflow {
 
+namespace enrich {
+class EnrichTables;
+}
+
 class Admission;
 class AggregationHub;
 class Sessions;
@@ -80,6 +84,11 @@ class Collector {
   SequenceTrackerStats tracker_stats() const;
   // SIGHUP: sinks reopen/re-create their outputs before the next write.
   void reopen_outputs();
+  // SIGHUP: the enrichment files ([enrich]) are reloaded by their watch
+  // thread (src/enrich/enrich_tables.h); a no-op without [enrich] files.
+  void reload_enrichment();
+  // The enrichment tables; nullptr without [enrich] files.
+  const enrich::EnrichTables* enrichment() const { return enrich_.get(); }
 
   const Config& config() const { return config_; }
   const std::vector<std::string>& backends() const { return backends_; }
@@ -110,6 +119,9 @@ class Collector {
   void restore_template_state();  // decode.persist_templates, at start (logs what it did)
   void write_template_state() const;
 
+  // Before the workers (their enrich stages hold readers of it), so it is
+  // destroyed after them.
+  std::unique_ptr<enrich::EnrichTables> enrich_;
   std::unique_ptr<Handoff> handoff_;
   std::vector<std::unique_ptr<SessionCounters>> session_counters_;
   std::vector<std::unique_ptr<Sessions>> sessions_;  // per reactor: the ordered stage

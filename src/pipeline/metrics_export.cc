@@ -7,6 +7,8 @@
 #include "common/fd_limit.h"
 #include "common/log.h"
 #include "decode/decode_metrics.h"
+#include "enrich/enrich_tables.h"
+#include "enrich/names.h"
 #include "metrics/family.h"
 #include "metrics/metrics_server.h"
 #include "metrics/process_stats.h"
@@ -64,6 +66,45 @@ void write_stream_refusals(PromWriter& w, const Collector& c, uint64_t table_ful
   if (other) w.sample({{"exporter", "other"}, {"reason", "address_quota"}}, other);
 }
 
+// [enrich]: reloads, table sizes, the workers' MMDB caches (only when some
+// enrichment file is configured).
+void write_enrich_metrics(PromWriter& w, const enrich::EnrichTables& t) {
+  w.family("ringflow_enrich_reloads_total", kCounter,
+           "Reloads of an enrichment file (SIGHUP or a change seen by enrich.watch_interval), "
+           "by table and result; a failed reload keeps the previous table.");
+  for (size_t i = 0; i < enrich::kEnrichTableNames.size(); ++i) {
+    w.sample({{"table", enrich::kEnrichTableNames[i]}, {"result", "ok"}}, t.reloads[i].load());
+    w.sample({{"table", enrich::kEnrichTableNames[i]}, {"result", "failed"}},
+             t.reloads_failed[i].load());
+  }
+  w.family("ringflow_enrich_networks_prefixes", kGauge,
+           "Prefixes of the networks file in use, by address family.");
+  w.sample({{"family", "ipv4"}}, t.networks_v4.load());
+  w.sample({{"family", "ipv6"}}, t.networks_v6.load());
+  w.family("ringflow_enrich_names", kGauge,
+           "Distinct enrichment strings interned (network names, roles, AS organisations...) and "
+           "distinct network attribute tuples (at most 65535).");
+  w.sample({{"kind", "strings"}}, uint64_t{enrich::names().size()});
+  w.sample({{"kind", "net_tuples"}}, uint64_t{enrich::net_tuples()});
+  const auto caches = t.cache_stats();
+  w.family("ringflow_enrich_mmdb_lookups_total", kCounter,
+           "MMDB lookups of the workers' enrich stages, by database and result (hit: answered by "
+           "the per-worker cache).");
+  for (int i = 0; i < 2; ++i) {
+    const char* db = i ? "country_mmdb" : "asn_mmdb";
+    w.sample({{"database", db}, {"result", "hit"}}, caches[i].hits);
+    w.sample({{"database", db}, {"result", "miss"}}, caches[i].misses);
+  }
+  w.family("ringflow_enrich_mmdb_errors_total", kCounter,
+           "MMDB lookups that failed, by database and reason (the address is then left "
+           "without AS or country).");
+  for (int i = 0; i < 2; ++i) {
+    const char* db = i ? "country_mmdb" : "asn_mmdb";
+    for (size_t e = 0; e < enrich::kMmdbErrorNames.size(); ++e)
+      w.sample({{"database", db}, {"reason", enrich::kMmdbErrorNames[e]}}, caches[i].errors[e]);
+  }
+}
+
 }  // namespace
 
 CollectorMetrics::CollectorMetrics(const Collector& collector) : c_(collector) {}
@@ -101,6 +142,7 @@ void CollectorMetrics::write(PromWriter& w) {
   write_stream_refusals(w, c_, ts.table_full, cfg.metrics.max_streams);
   if (const AggregationHub* hub = c_.hub()) write_aggregate_metrics(w, *hub);
   if (const Flusher* fl = c_.flusher()) write_flusher_metrics(w, *fl);
+  if (const enrich::EnrichTables* e = c_.enrichment()) write_enrich_metrics(w, *e);
 }
 
 MetricsEndpoint::MetricsEndpoint(const Collector& collector) : metrics_(collector) {}

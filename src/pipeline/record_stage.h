@@ -33,6 +33,9 @@
 #include <ringflow/flow_record.h>
 
 namespace ringflow {
+namespace enrich {
+class EnrichTables;
+}
 
 class RecordStage {
  public:
@@ -67,6 +70,9 @@ class RecordStageChain {
 // Options of the command line that add stages (not config keys).
 struct RecordStageOptions {
   FILE* print_flows = nullptr;  // --print-flows: where the lines go (nullptr = off)
+  // [enrich]: the collector's tables (nullptr = no enrichment configured);
+  // adds an EnrichStage (src/pipeline/enrich_stage.h).
+  enrich::EnrichTables* enrich = nullptr;
 };
 
 // The stages of one worker, in the order they run. Register a new stage here.

@@ -8,8 +8,11 @@ namespace {
 
 // Addresses (IPv4 and IPv6 alike) are FixedString(16): the 16 bytes of
 // IPv6, IPv4 v4-mapped (docs/clickhouse.md says why).
+// Enriched names (and country codes, AS sources) are LowCardinality(String):
+// few distinct values, stored as a dictionary (docs/enrichment.md).
 const char* key_column_type(KeyField f) {
   if (key_field_is_address(f)) return "FixedString(16)";
+  if (key_field_is_text(f)) return "LowCardinality(String)";
   switch (key_field_info(f).width) {
     case 4: return "UInt32";
     case 2: return "UInt16";
@@ -164,9 +167,11 @@ bool ch_is_ipv4_only_table(const std::vector<ChColumn>& expected,
 RowBinaryEncoder::RowBinaryEncoder(const KeySchema& schema, std::string_view collector) {
   for (const KeyFieldSpec& f : schema.fields()) {
     const bool addr = key_field_is_address(f.field);
-    const uint8_t w = addr ? 16 : key_field_info(f.field).width;
-    fields_.push_back({f, w, addr});
+    const bool text = key_field_is_text(f.field);
+    const uint8_t w = addr ? 16 : text ? 0 : key_field_info(f.field).width;
+    fields_.push_back({f, w, addr, text});
     row_bytes_ += w;
+    has_text_ |= text;
   }
   collector_.push_back(static_cast<char>(collector.size() & 0x7F));
   collector_.append(collector.substr(0, 127));
@@ -177,7 +182,24 @@ RowBinaryEncoder::RowBinaryEncoder(const KeySchema& schema, std::string_view col
 void RowBinaryEncoder::encode(const FlushBatch& b, size_t begin, size_t end, uint64_t batch_id,
                               std::string* out) const {
   const size_t old = out->size();
-  out->resize(old + (end - begin) * row_bytes_);
+  // Names (a varint length and the bytes each) make rows longer than
+  // row_bytes_: their total is added first, so *out still grows once.
+  size_t text_bytes = 0;
+  char tmp[2];
+  if (has_text_) {
+    for (size_t i = begin; i < end; ++i) {
+      for (const Field& f : fields_) {
+        if (!f.text) continue;
+        size_t n = key_field_text(f.spec, b.rows[i].layout, b.rows[i].key, tmp).size();
+        text_bytes += n;
+        do {
+          ++text_bytes;
+          n >>= 7;
+        } while (n);
+      }
+    }
+  }
+  out->resize(old + (end - begin) * row_bytes_ + text_bytes);
   char* p = out->data() + old;
   const uint32_t start_s = datetime_of(b.start_ms), end_s = datetime_of(b.end_ms);
   for (size_t i = begin; i < end; ++i) {
@@ -192,6 +214,18 @@ void RowBinaryEncoder::encode(const FlushBatch& b, size_t begin, size_t end, uin
         uint8_t a[16];
         key_field_address(f.spec, r.layout, r.key, a);
         std::memcpy(p, a, 16);
+      } else if (f.text) {
+        // RowBinary String (what LowCardinality(String) takes): LEB128
+        // length, then the bytes.
+        const std::string_view t = key_field_text(f.spec, r.layout, r.key, tmp);
+        size_t n = t.size();
+        while (n >= 0x80) {
+          *p++ = static_cast<char>((n & 0x7F) | 0x80);
+          n >>= 7;
+        }
+        *p++ = static_cast<char>(n);
+        std::memcpy(p, t.data(), t.size());
+        p += t.size();
       } else {
         std::memcpy(p, r.key + f.spec.offset[r.layout], f.width);
       }

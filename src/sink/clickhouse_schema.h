@@ -94,7 +94,9 @@ class RowBinaryEncoder {
   // REQUIRES: collector.size() < 128 (one-byte length prefix).
   RowBinaryEncoder(const KeySchema& schema, std::string_view collector);
 
-  // Bytes of one encoded row (all rows have the same size).
+  // Bytes of one encoded row (all rows have the same size), without the
+  // names of text key fields (key_field_is_text), which add a length and
+  // their bytes each.
   size_t row_bytes() const { return row_bytes_; }
 
   // Appends rows [begin, end) of b. REQUIRES: b.schema has the layout of the
@@ -106,9 +108,11 @@ class RowBinaryEncoder {
  private:
   struct Field {
     KeyFieldSpec spec;  // offsets in each layout
-    uint8_t width;      // bytes in RowBinary (16 for addresses)
+    uint8_t width;      // bytes in RowBinary (16 for addresses, 0 for names)
     bool address;
+    bool text;          // a name: a RowBinary String
   };
+  bool has_text_ = false;
   std::vector<Field> fields_;
   std::string collector_;  // length byte + text, as RowBinary writes a String
   size_t row_bytes_ = 0;

@@ -17,6 +17,41 @@ char* put(char* out, const char* s) {
 char* put_u(char* out, uint64_t v) { return std::to_chars(out, out + 24, v).ptr; }
 char* put_i(char* out, int64_t v) { return std::to_chars(out, out + 24, v).ptr; }
 
+// A name (enrichment) of any length, appended to out: JSON as a string with
+// ", \\ and control characters escaped; CSV bare, or quoted (RFC 4180, ""
+// for a quote) when it holds a comma, quote, CR or LF.
+void append_name(std::string_view t, bool json, std::string* out) {
+  if (json) {
+    out->push_back('"');
+    for (char ch : t) {
+      const auto u = static_cast<unsigned char>(ch);
+      if (ch == '"' || ch == '\\') {
+        out->push_back('\\');
+        out->push_back(ch);
+      } else if (u < 0x20) {
+        static const char kHex[] = "0123456789abcdef";
+        out->append("\\u00");
+        out->push_back(kHex[u >> 4]);
+        out->push_back(kHex[u & 15]);
+      } else {
+        out->push_back(ch);
+      }
+    }
+    out->push_back('"');
+    return;
+  }
+  if (t.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out->append(t);
+    return;
+  }
+  out->push_back('"');
+  for (char ch : t) {
+    if (ch == '"') out->push_back('"');
+    out->push_back(ch);
+  }
+  out->push_back('"');
+}
+
 }  // namespace
 
 char* RowFormatter::put_time(int64_t ms, char* out) {
@@ -75,6 +110,23 @@ void RowFormatter::row(const FlushBatch& b, const FlushRow& r, std::string* out)
   const auto& fields = b.schema->fields();
   for (size_t i = 0; i < fields.size(); ++i) {
     const KeyFieldSpec& f = fields[i];
+    if (key_field_is_text(f.field)) {
+      // Names have no length bound: the line so far goes out first.
+      if (json) {
+        p = put(p, ",\"");
+        auto col = b.schema->column(i);
+        std::memcpy(p, col.data(), col.size());
+        p += col.size();
+        p = put(p, "\":");
+      } else {
+        *p++ = ',';
+      }
+      out->append(line, static_cast<size_t>(p - line));
+      p = line;
+      char tmp[2];
+      append_name(key_field_text(f, r.layout, r.key, tmp), json, out);
+      continue;
+    }
     if (json) {
       p = put(p, ",\"");
       auto col = b.schema->column(i);

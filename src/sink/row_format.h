@@ -4,9 +4,11 @@
 //   <key fields...> flows packets bytes first first_ms last last_ms
 //   tcp_flags overflow
 // Times as ISO 8601 UTC with milliseconds and as epoch ms; addresses as text
-// ("10.1.2.0/24" when aggregated to a prefix); booleans as true/false. No
-// value contains a comma, quote or newline, so CSV needs no quoting.
-// JSON: one object per line; addresses and times as strings, the rest
+// ("10.1.2.0/24" when aggregated to a prefix); booleans as true/false.
+// Enriched names (src_net, src_as_name, src_country, ...; docs/enrichment.md)
+// print as their strings, empty when unknown: in CSV quoted (RFC 4180) only
+// when they hold a comma, quote or line break; no other value ever does.
+// JSON: one object per line; addresses, names and times as strings, the rest
 // numbers (exact: JSON numbers up to 2^53 are exact in jq/JS; counters beyond
 // that lose precision there, not in the file).
 //
