@@ -67,6 +67,7 @@ class RecordStageChain {
 // Options of the command line that add stages (not config keys).
 struct RecordStageOptions {
   FILE* print_flows = nullptr;  // --print-flows: where the lines go (nullptr = off)
+  bool print_json = false;      // --print-flows=json: JSON objects, not text lines
 };
 
 // The stages of one worker, in the order they run. Register a new stage here.
