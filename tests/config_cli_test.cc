@@ -161,6 +161,16 @@ TEST_CASE("Config file selection: -c FILE, else ./netflow.toml, else defaults", 
   CHECK(r.result.config.source == "netflow.toml");
   CHECK(r.result.config.aggregate.interval_s == 10);
   CHECK(r.result.print_flows);
+  CHECK_FALSE(r.result.print_flows_json);
+  // --print-flows=json: JSON lines; any other value is a usage error.
+  r = run({"--print-flows=json"});
+  REQUIRE(r.result.exit_code == -1);
+  CHECK(r.result.print_flows);
+  CHECK(r.result.print_flows_json);
+  CHECK_FALSE(run({"--print-flows=text"}).result.print_flows_json);
+  r = run({"--print-flows=xml"});
+  CHECK(r.result.exit_code == kExitUsage);
+  CHECK(r.err.find("--print-flows=xml: expected text or json") != std::string::npos);
 
   std::string other = dir.write("other.toml", "[aggregate]\ninterval = 20\n");
   r = run({"-c", other});

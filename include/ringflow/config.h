@@ -121,6 +121,8 @@ struct MetricsConfig {
   uint32_t max_connections_per_ip = 16;   // from one client address; 0 = only max_connections
   uint32_t connection_timeout_s = 10;     // an idle HTTP connection is closed after this
   bool web = true;                        // the web view: / and /api/v1/* (docs/api.md)
+  uint32_t top_k = 1000;                  // Top page: rows kept per sort, projection and interval
+  uint32_t top_intervals = 30;            // Top page: flushed intervals kept
 };
 
 struct LogConfig {

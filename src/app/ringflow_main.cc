@@ -16,5 +16,6 @@ int main(int argc, char** argv) {
     ringflow::set_log_level(level);
   ringflow::RunOptions options;
   options.print_flows = cli.print_flows;
+  options.print_json = cli.print_flows_json;
   return ringflow::run_collector(cli.config, options);
 }

@@ -77,7 +77,15 @@ CliResult parse_ringflow_cli(int argc, const char* const* argv, std::ostream& ou
     auto* check_opt = app.add_option("--check-config", check_file,
                                      "validate FILE with the overrides, print the effective config; exit 0 or 2")
                           ->type_name("FILE");
-    app.add_flag("--print-flows", result.print_flows, "print every decoded flow on stdout (debugging)");
+    // An optional value: "--print-flows" is text, "--print-flows=json" JSON
+    // (checked after parsing, so that --help keeps one plain line).
+    std::string print_mode;
+    auto* print_opt =
+        app.add_option("--print-flows", print_mode,
+                       "print every decoded flow on stdout (debugging); =json: one JSON object each")
+            ->expected(0, 1)
+            ->default_str("text")
+            ->type_name("");
     // Hidden: the build generates the man pages with it (man/roff.h).
     std::string help_man;
     auto* man_opt = app.add_option(kHelpManFlag, help_man, "roff for the man pages")
@@ -111,6 +119,14 @@ CliResult parse_ringflow_cli(int argc, const char* const* argv, std::ostream& ou
       result.exit_code = kExitUsage;
       return result;
     }
+    if (print_opt->count() > 0 && print_mode != "text" && print_mode != "json") {
+      err << "ringflow: --print-flows=" << print_mode << ": expected text or json\n"
+          << "Run with --help for the options.\n";
+      result.exit_code = kExitUsage;
+      return result;
+    }
+    result.print_flows = print_opt->count() > 0;
+    result.print_flows_json = result.print_flows && print_mode == "json";
     if (man_opt->count() > 0) {
       out << (help_man == "options" ? man_options(app) : man_config_keys());
       result.exit_code = 0;

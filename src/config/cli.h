@@ -21,6 +21,7 @@ struct CliResult {
   int exit_code = -1;        // >= 0: main must exit with it now (help, version, check-config, error)
   Config config;             // the effective config to run with (when exit_code < 0)
   bool print_flows = false;  // --print-flows
+  bool print_flows_json = false;  // --print-flows=json
 };
 
 // Exit codes: 0 help/version/valid --check-config; 2 bad option or config.

@@ -197,6 +197,12 @@ const Key<Config> kConfigArr[] = {
      .min = 1, .max = 3600},
     {.name = "metrics.web", .ref = RF_FIELD(Config, metrics.web),
      .help = "serve the web view on metrics.listen: the page at / and its JSON API /api/v1/overview (docs/api.md); false serves /metrics only"},
+    {.name = "metrics.top_k", .ref = RF_FIELD(Config, metrics.top_k),
+     .help = "Top page (/api/v1/top): rows kept per interval, projection and sort (bytes, packets, flows)",
+     .min = 1, .max = 100000},
+    {.name = "metrics.top_intervals", .ref = RF_FIELD(Config, metrics.top_intervals),
+     .help = "Top page (/api/v1/top): flushed intervals kept for its sums and time series",
+     .min = 1, .max = 1440},
     // [log]
     {.name = "log.stats_interval", .ref = RF_FIELD(Config, log.stats_interval_s),
      .help = "seconds between stats lines on stderr; 0 disables",

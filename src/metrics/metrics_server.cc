@@ -144,10 +144,16 @@ MHD_Result MetricsServer::Impl::access(void* cls, MHD_Connection* c, const char*
   }
 }
 
+// Collects one query argument into the HttpRequest (MHD_KeyValueIterator).
+static MHD_Result add_arg(void* cls, MHD_ValueKind, const char* key, const char* value) {
+  static_cast<HttpRequest*>(cls)->args.emplace_back(key ? key : "", value ? value : "");
+  return MHD_YES;
+}
+
 MHD_Result MetricsServer::Impl::answer(MetricsServer* s, MHD_Connection* c, const char* url,
                                        const char* method, size_t* upload_data_size,
                                        void** req_cls) {
-  HttpRequest req{url ? url : "", method ? method : ""};
+  HttpRequest req{url ? url : "", method ? method : "", {}};
   HttpResponse res;
   const bool read_only = req.method == MHD_HTTP_METHOD_GET || req.method == MHD_HTTP_METHOD_HEAD;
   static char seen_headers;
@@ -168,6 +174,7 @@ MHD_Result MetricsServer::Impl::answer(MetricsServer* s, MHD_Connection* c, cons
     res.body = "a GET or HEAD request takes no body\n";
   } else {
     try {
+      MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &req);
       res = s->route(req);
     } catch (const std::exception& e) {
       // Only an allocation failure can get here: this request fails, the

@@ -51,6 +51,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <ringflow/ip.h>
@@ -62,6 +63,8 @@ namespace ringflow {
 struct HttpRequest {
   std::string path;    // without the query string
   std::string method;  // "GET" or "HEAD" (others never reach a handler)
+  // The query string's arguments in order, percent-decoded ("?a" has value "").
+  std::vector<std::pair<std::string, std::string>> args;
 };
 
 struct HttpResponse {

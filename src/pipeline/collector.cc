@@ -22,6 +22,7 @@
 #include "common/unique_file.h"
 #include "decode/state_codec.h"
 #include "enrich/enrich_tables.h"
+#include "live/top_k.h"
 #include "pipeline/flusher.h"
 #include "pipeline/metrics_export.h"
 #include "pipeline/session_admission.h"
@@ -287,7 +288,17 @@ bool Collector::start_stages(std::string* error) {
 
   try {
     hub_ = std::make_unique<AggregationHub>(config_.aggregate, nworkers);
-    flusher_ = std::make_unique<Flusher>(*hub_, std::move(sinks), [this] { return snapshot(); });
+    FlusherOptions fo;
+    if (!config_.metrics.listen.empty() && config_.metrics.web) {
+      // The Top page's top-K, from the rows each flush merges (off the hot path).
+      const uint64_t max_rows =
+          config_.aggregate.max_entries * (hub_->schema().two_layouts() ? 2 : 1) + 1;
+      top_ = std::make_unique<TopKeeper>(hub_->schema(), config_.metrics.top_k,
+                                         config_.metrics.top_intervals, max_rows);
+      fo.observe = [t = top_.get()](const FlushBatch& b) { t->add(b); };
+    }
+    flusher_ = std::make_unique<Flusher>(*hub_, std::move(sinks), [this] { return snapshot(); },
+                                         fo);
   } catch (const std::bad_alloc& e) {
     *error = aggregation_memory_error(config_.aggregate, nworkers, e.what());
     return false;
@@ -303,6 +314,7 @@ bool Collector::start_stages(std::string* error) {
     enrich_->start_watch();
     stage_opts.enrich = enrich_.get();
   }
+  stage_opts.print_json = options_.print_json;
   std::vector<const Sessions*> sessions;
   for (const auto& s : sessions_) sessions.push_back(s.get());
   for (uint32_t w = 0; w < nworkers; ++w)

@@ -47,6 +47,7 @@ class AggregationHub;
 class Sessions;
 struct SessionCounters;
 class Flusher;
+class TopKeeper;
 class Handoff;
 class MetricsEndpoint;
 class Reactor;
@@ -54,6 +55,7 @@ class Worker;
 
 struct RunOptions {
   bool print_flows = false;  // --print-flows: one line per decoded flow on stdout
+  bool print_json = false;   // --print-flows=json: the lines are JSON objects
 };
 
 class Collector {
@@ -104,6 +106,8 @@ class Collector {
   const Handoff* handoff() const { return handoff_.get(); }
   const AggregationHub* hub() const { return hub_.get(); }
   const Flusher* flusher() const { return flusher_.get(); }
+  // The Top page's data (src/live/top_k.h): null unless metrics.web serves it.
+  const TopKeeper* top() const { return top_.get(); }
 
  private:
   bool start_stages(std::string* error);  // start() without the clean-up; may throw
@@ -132,6 +136,7 @@ class Collector {
   std::vector<std::string> backends_;
   std::vector<Endpoint> bound_;
   std::unique_ptr<AggregationHub> hub_;
+  std::unique_ptr<TopKeeper> top_;  // before flusher_: the flusher calls it
   std::unique_ptr<Flusher> flusher_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> reactor_threads_;

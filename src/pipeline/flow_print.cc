@@ -14,6 +14,17 @@ bool is_zero(const IpAddr& a) { return a == IpAddr{}; }
 // IPv4 only in a record that is IPv4 everywhere else.
 bool prints_v4(const IpAddr& a, bool v6_record) { return a.is_v4() || (is_zero(a) && !v6_record); }
 
+// The address as the endpoint shows it, without port or brackets.
+std::string address_text(const IpAddr& a, bool v6_record) {
+  if (prints_v4(a, v6_record)) return a.is_v4() ? a.str() : "0.0.0.0";
+  return a.str();
+}
+
+bool is_v6_record(const FlowRecord& r) {
+  return r.ip_version == 6 || (!r.src.is_v4() && !is_zero(r.src)) ||
+         (!r.dst.is_v4() && !is_zero(r.dst));
+}
+
 void format_endpoint(const IpAddr& a, uint16_t port, bool v6_record, char* buf, size_t cap) {
   if (prints_v4(a, v6_record)) {
     snprintf(buf, cap, "%s:%u", a.is_v4() ? a.str().c_str() : "0.0.0.0", port);
@@ -31,8 +42,7 @@ unsigned long long times(uint64_t v, uint32_t m) {
 }  // namespace
 
 size_t format_flow_line(const FlowRecord& r, const FlowContext& ctx, char* buf, size_t cap) {
-  const bool v6_record = r.ip_version == 6 || (!r.src.is_v4() && !is_zero(r.src)) ||
-                         (!r.dst.is_v4() && !is_zero(r.dst));
+  const bool v6_record = is_v6_record(r);
   char src[64], dst[64], start[kIsoMsLen + 1], end[kIsoMsLen + 1];
   format_endpoint(r.src, r.src_port, v6_record, src, sizeof src);
   format_endpoint(r.dst, r.dst_port, v6_record, dst, sizeof dst);
@@ -55,10 +65,37 @@ size_t format_flow_line(const FlowRecord& r, const FlowContext& ctx, char* buf, 
   return static_cast<size_t>(len);
 }
 
+size_t format_flow_json(const FlowRecord& r, const FlowContext& ctx, char* buf, size_t cap) {
+  const bool v6_record = is_v6_record(r);
+  char start[kIsoMsLen + 1], end[kIsoMsLen + 1];
+  *format_iso_ms(r.start_ms, start) = '\0';
+  *format_iso_ms(r.end_ms, end) = '\0';
+  int len = snprintf(buf, cap,
+                     "{\"src\":\"%s\",\"src_port\":%u,\"dst\":\"%s\",\"dst_port\":%u,\"proto\":%u,"
+                     "\"packets\":%llu,\"bytes\":%llu,\"start\":\"%s\",\"end\":\"%s\",\"version\":%u",
+                     address_text(r.src, v6_record).c_str(), r.src_port,
+                     address_text(r.dst, v6_record).c_str(), r.dst_port, r.protocol,
+                     times(r.packets, r.sampling), times(r.bytes, r.sampling), start, end,
+                     ctx.version);
+  if (len < 0 || static_cast<size_t>(len) >= cap) return 0;
+  if (ctx.template_id != 0) {
+    const int more =
+        snprintf(buf + len, cap - static_cast<size_t>(len), ",\"template\":%u", ctx.template_id);
+    if (more < 0 || static_cast<size_t>(len + more) >= cap) return 0;
+    len += more;
+  }
+  if (static_cast<size_t>(len) + 2 >= cap) return 0;
+  buf[len++] = '}';
+  buf[len++] = '\n';
+  buf[len] = '\0';
+  return static_cast<size_t>(len);
+}
+
 size_t FlowPrintStage::run(FlowRecord* records, size_t n, const FlowContext& ctx) {
   char line[400];
   for (size_t i = 0; i < n; ++i) {
-    const size_t len = format_flow_line(records[i], ctx, line, sizeof line);
+    const size_t len = json_ ? format_flow_json(records[i], ctx, line, sizeof line)
+                             : format_flow_line(records[i], ctx, line, sizeof line);
     if (len > 0) fwrite(line, 1, len, out_);
   }
   return n;

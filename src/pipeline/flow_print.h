@@ -28,15 +28,25 @@ namespace ringflow {
 // or 0 if it does not fit.
 size_t format_flow_line(const FlowRecord& r, const FlowContext& ctx, char* buf, size_t cap);
 
-// Writes one line per record to `out`; keeps every record.
+// --print-flows=json: the same fields as one JSON object on one line:
+//   {"src":"192.0.2.1","src_port":443,"dst":"2001:db8::1","dst_port":80,
+//    "proto":6,"packets":N,"bytes":N,"start":"T","end":"T","version":V,
+//    "template":ID}
+// Addresses without brackets or port, chosen by family exactly as the text
+// form does ("0.0.0.0" / "::" for an absent one); "template" only for a
+// templated record, as in the text. Same return contract as above.
+size_t format_flow_json(const FlowRecord& r, const FlowContext& ctx, char* buf, size_t cap);
+
+// Writes one line per record to `out`, as text or JSON; keeps every record.
 class FlowPrintStage final : public RecordStage {
  public:
-  explicit FlowPrintStage(FILE* out) : out_(out) {}
+  explicit FlowPrintStage(FILE* out, bool json = false) : out_(out), json_(json) {}
   size_t run(FlowRecord* records, size_t n, const FlowContext& ctx) override;
   const char* name() const override { return "print_flows"; }
 
  private:
   FILE* out_;
+  bool json_;
 };
 
 }  // namespace ringflow

@@ -152,6 +152,8 @@ void Flusher::flush(FlushBatch* b) {
     }
   }
 
+  if (options_.observe) options_.observe(*b);
+
   if (b->partial) counters_.partial_flushes.add();
   counters_.rows_flushed.add(b->rows.size());
   if (!b->rows.empty() && b->rows.back().overflow) counters_.overflow_rows.add();

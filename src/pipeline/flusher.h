@@ -43,6 +43,10 @@ namespace ringflow {
 struct FlusherOptions {
   uint32_t seal_wait_ms = 2000;  // wait for the other workers after the first seal
   uint32_t poll_ms = 50;         // longest sleep (reopen latency, stop latency)
+  // Called on the flusher thread with every batch, after the sinks and
+  // before its tables go back to the workers (the web view's top-K,
+  // src/live/top_k.h). Its time counts in the flush's duration.
+  std::function<void(const FlushBatch&)> observe;
 };
 
 // Written by the flusher thread only (and, after it stopped, by

@@ -2,6 +2,7 @@
 
 #include "common/clock.h"
 #include "live/overview_json.h"
+#include "live/top_json.h"
 #include "live/web_assets.h"
 #include "pipeline/collector.h"
 
@@ -27,7 +28,31 @@ LiveTotals live_totals(const Collector& c) {
 
 LiveView::LiveView(const Collector& collector)
     : sampler_(collector.config().aggregate.interval_s,
-               [&collector] { return live_totals(collector); }) {}
+               [&collector] { return live_totals(collector); }),
+      top_(collector.top()) {}
+
+namespace {
+// GET /api/v1/top: 400 with the parser's sentence for a bad parameter.
+HttpResponse top_page(const TopKeeper& top, const HttpRequest& req) {
+  HttpResponse resp;
+  TopQuery q;
+  std::string error;
+  if (!parse_top_query(req.args, top, &q, &error)) {
+    resp.status = 400;
+    resp.content_type = "application/json";
+    std::string msg;
+    for (char c : error) {
+      if (c == '"' || c == '\\') msg.push_back('\\');
+      if (static_cast<unsigned char>(c) >= 0x20) msg.push_back(c);
+    }
+    resp.body = "{\"error\":\"" + msg + "\"}\n";
+    return resp;
+  }
+  resp.content_type = "application/json";
+  resp.body = top_json(top, q);
+  return resp;
+}
+}  // namespace
 
 std::vector<HttpRoute> LiveView::routes() {
   std::vector<HttpRoute> r;
@@ -37,6 +62,9 @@ std::vector<HttpRoute> LiveView::routes() {
                  resp.body = overview_json(sampler_);
                  return resp;
                }});
+  if (top_) {
+    r.push_back({"/api/v1/top", [t = top_](const HttpRequest& req) { return top_page(*t, req); }});
+  }
   for (const WebAsset& a : web_assets()) {
     r.push_back({a.url, [a](const HttpRequest&) {
                    HttpResponse resp;

@@ -5,6 +5,7 @@
 //   GET /                   the Overview page (src/live/web/index.html)
 //   GET /assets/...         dygraphs (Debian's libjs-dygraphs) and its licence
 //   GET /api/v1/overview    JSON (src/live/overview_json.h)
+//   GET /api/v1/top         JSON (src/live/top_json.h), from Collector::top()
 //
 // Threads: the sampler's "rf-live" thread (its contract is in
 // live_sampler.h); the routes run on the metrics server's threads. Neither
@@ -24,6 +25,7 @@
 namespace ringflow {
 
 class Collector;
+class TopKeeper;
 
 class LiveView {
  public:
@@ -35,6 +37,7 @@ class LiveView {
 
  private:
   LiveSampler sampler_;
+  const TopKeeper* top_;  // the collector's (null: no Top page)
 };
 
 // Collector::snapshot() as LiveTotals (wall and steady clocks filled in).

@@ -10,7 +10,7 @@ RecordStageChain make_record_stages(const Config&, const RecordStageOptions& opt
   // Enrichment and filter stages go before the printer, so that --print-flows
   // shows what is aggregated.
   if (opts.enrich) chain.add(std::make_unique<EnrichStage>(*opts.enrich));
-  if (opts.print_flows) chain.add(std::make_unique<FlowPrintStage>(opts.print_flows));
+  if (opts.print_flows) chain.add(std::make_unique<FlowPrintStage>(opts.print_flows, opts.print_json));
   return chain;
 }
 

@@ -70,6 +70,7 @@ class RecordStageChain {
 // Options of the command line that add stages (not config keys).
 struct RecordStageOptions {
   FILE* print_flows = nullptr;  // --print-flows: where the lines go (nullptr = off)
+  bool print_json = false;      // --print-flows=json: JSON objects, not text lines
   // [enrich]: the collector's tables (nullptr = no enrichment configured);
   // adds an EnrichStage (src/pipeline/enrich_stage.h).
   enrich::EnrichTables* enrich = nullptr;
