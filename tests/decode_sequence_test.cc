@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "decode/sequence_tracker.h"
+#include "decode/wire_formats.h"
 
 namespace ringflow {
 namespace {
@@ -306,7 +307,7 @@ struct IpfixStream {
   explicit IpfixStream(bool inc) : includes_current(inc) {
     StreamKey k;
     k.exporter = kA;
-    k.version = 10;
+    k.format = kFormatIpfix;
     k.domain = 7;
     idx = t.find_or_add(k, kNow);
   }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "decode/stream_table.h"
+#include "decode/wire_formats.h"
 
 namespace ringflow {
 namespace {
@@ -17,7 +18,7 @@ StreamKey key(uint32_t addr, uint32_t domain, uint8_t version = 10) {
   StreamKey k;
   k.exporter = IpAddr::from_v4(addr);
   k.domain = domain;
-  k.version = version;
+  k.format = version == 5 ? kFormatV5 : version == 9 ? kFormatV9 : kFormatIpfix;
   return k;
 }
 

@@ -53,13 +53,18 @@ TEST_CASE("wire formats: each datagram is recognised by its own version field",
   const std::vector<uint8_t> s = sflow(1, 1, 0);
   const WireFormat* f = find_wire_format(s.data(), s.size());
   REQUIRE(f != nullptr);
-  CHECK(f->decoder == WireDecoder::kSflowNotDecoded);
+  CHECK(f->decoder == WireDecoder::kSflow);
   CHECK(f->version_bytes == 4);
   CHECK(wire_version(*f, s.data()) == 5);
-  CHECK_FALSE(f->decoded());
-  CHECK(format_slot(f) == kOtherFormatSlot);  // counted under "other" until decoded
+  CHECK(format_slot(f) == kFormatSflow);  // its own slot, though its version is v5's number
+  CHECK(format_slot(f) != kFormatV5);
+  CHECK(format_slot_label(format_slot(f)) == "sflow");
+  std::vector<uint8_t> bad_agent = s;
+  be32(bad_agent, 4, 3);  // agent address type 3: sFlow v5, rejected as bad_agent_type
+  CHECK(find_wire_format(bad_agent.data(), bad_agent.size()) == f);
   std::vector<uint8_t> not_sflow = s;
-  be32(not_sflow, 4, 3);  // agent address type 3: not sFlow
+  be32(not_sflow, 0, 4);  // sFlow v4 needs a valid agent type to be told from noise
+  be32(not_sflow, 4, 3);
   CHECK(find_wire_format(not_sflow.data(), not_sflow.size()) == nullptr);
 }
 
@@ -85,7 +90,7 @@ TEST_CASE("wire formats: the stream key comes from each format's own header",
   be16(b, 0, 10);
   be32(b, 12, 77);
   CHECK(route_key(a.data(), a.size()) != route_key(b.data(), b.size()));
-  CHECK(route_key(a.data(), a.size()) == route_key(*decoded_format(9), 77));
+  CHECK(route_key(a.data(), a.size()) == route_key(kWireFormats[kFormatV9], 77));
   std::vector<uint8_t> junk = bytes(64);
   CHECK(route_key(junk.data(), junk.size()) == 0);
 
@@ -99,20 +104,33 @@ TEST_CASE("wire formats: the stream key comes from each format's own header",
 
 TEST_CASE("wire formats: slots, labels and decode.versions come from the table",
           "[decode][formats]") {
-  CHECK(kDecodedFormats == 3);
-  CHECK(version_slot(5) == 0);
-  CHECK(version_slot(9) == 1);
-  CHECK(version_slot(10) == 2);
-  CHECK(version_slot(0) == kOtherFormatSlot);
+  CHECK(kDecodedFormats == 4);
+  CHECK(kFormatV5 == 0);
+  CHECK(kFormatV9 == 1);
+  CHECK(kFormatIpfix == 2);
+  CHECK(kFormatSflow == 3);
+  CHECK(id_slot(4) == kOtherFormatSlot);
+  // The rules other pieces take from the row, not from a version number.
+  CHECK(kWireFormats[kFormatV5].engine_domain);
+  CHECK(kWireFormats[kFormatV9].sequence_in_datagrams);
+  CHECK(kWireFormats[kFormatSflow].sequence_in_datagrams);
+  CHECK(kWireFormats[kFormatIpfix].sequence_quirk_includes_current);
+  CHECK_FALSE(kWireFormats[kFormatSflow].engine_domain);
+  // templates.state keeps version numbers: only v9 and IPFIX map back.
+  CHECK(templated_format(9) == kFormatV9);
+  CHECK(templated_format(10) == kFormatIpfix);
+  CHECK(templated_format(5) == kWireFormatCount);
   CHECK(format_slot_label(0) == "5");
   CHECK(format_slot_label(2) == "10");
   CHECK(format_slot_label(kOtherFormatSlot) == "other");
-  REQUIRE(kWireFormatConfigNames.size() == 3);
+  CHECK(format_slot_label(kFormatSflow) == "sflow");
+  REQUIRE(kWireFormatConfigNames.size() == 4);
+  CHECK(std::strcmp(kWireFormatConfigNames[3], "sflow") == 0);
   CHECK(std::strcmp(kWireFormatConfigNames[0], "v5") == 0);
   CHECK(std::strcmp(kWireFormatConfigNames[2], "ipfix") == 0);
   CHECK(enabled_formats_mask({"v9"}) == 1u << 1);
   CHECK(enabled_formats_mask({"v5", "ipfix"}) == (1u | 1u << 2));
-  CHECK(enabled_formats_mask({"sflow"}) == 0);  // recognised, cannot be enabled
+  CHECK(enabled_formats_mask({"sflow"}) == 1u << kFormatSflow);
 }
 
 }  // namespace ringflow

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "decode/wire_formats.h"
 #include "support/counting_receiver.h"
 #include "gen/runner.h"
 #include "gen/traffic.h"
@@ -325,7 +326,7 @@ TEST_CASE("v9 and IPFIX on loopback: every stream's records, packets, bytes, key
       CHECK(r.bytes == t.bytes);
       const StreamStats* st = nullptr;
       for (const auto& x : seq)
-        if (x.exporter == t.exporter && x.version == t.version && x.domain == t.domain) st = &x;
+        if (x.exporter == t.exporter && kWireFormats[x.format].version == t.version && x.domain == t.domain) st = &x;
       REQUIRE(st != nullptr);
       // v9 loses datagrams, IPFIX records: the tracker counts in each one's unit.
       CHECK(st->lost_flows == (p == Protocol::kV9 ? t.lost_datagrams : t.lost_flows));

@@ -17,6 +17,7 @@
 #include <memory>
 #include <tuple>
 
+#include "decode/wire_formats.h"
 #include "decode/record_reader.h"
 #include "decode/sampler_set.h"
 #include "decode/sessions.h"
@@ -116,7 +117,7 @@ struct Decoder {
     std::vector<StreamStats> st;
     s->streams_snapshot(&st);
     for (const auto& x : st)
-      if (x.domain == domain && x.version == version) return x;
+      if (x.domain == domain && kWireFormats[x.format].version == version) return x;
     FAIL("no stream for domain " << domain);
     return {};
   }

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "decode/wire_formats.h"
 #include "pipeline/flow_print.h"
 
 namespace ringflow {
@@ -14,6 +15,7 @@ namespace {
 std::string line_of(const FlowRecord& r, uint8_t version = 10) {
   FlowContext ctx;
   ctx.version = version;
+  ctx.format = version == 5 ? kFormatV5 : version == 9 ? kFormatV9 : kFormatIpfix;
   ctx.template_id = version == 5 ? 0 : 256;  // as the record reader gives them
   char buf[400];
   const size_t n = format_flow_line(r, ctx, buf, sizeof buf);
@@ -74,6 +76,22 @@ TEST_CASE("print-flows: sampled counters saturate", "[pipeline][print]") {
   const std::string l = line_of(r);
   INFO(l);
   CHECK(l.find("packets 18446744073709551615 bytes 42949672950 ") != std::string::npos);
+}
+
+TEST_CASE("print-flows: sFlow records say sflow, not NetFlow v5's 5", "[pipeline][print]") {
+  FlowRecord r = base();
+  r.src = IpAddr::from_v4(1);
+  r.dst = IpAddr::from_v4(2);
+  FlowContext ctx;
+  ctx.version = 5;  // sFlow v5's version number is v5's
+  ctx.format = kFormatSflow;
+  char buf[400];
+  const size_t n = format_flow_line(r, ctx, buf, sizeof buf);
+  REQUIRE(n > 0);
+  const std::string l(buf, n);
+  INFO(l);
+  CHECK(l.find(" version sflow") != std::string::npos);
+  CHECK(line_of(r, 5).find(" version 5") != std::string::npos);
 }
 
 }  // namespace ringflow

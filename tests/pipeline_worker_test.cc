@@ -159,8 +159,8 @@ TEST_CASE("worker: finished records -> record stages -> table, every record coun
   CHECK(wc.datagrams.load() == 2);
   CHECK(wc.pdus.load() == 1);
   CHECK(wc.flows.load() == 5);
-  CHECK(wc.flows_by_version[version_slot(10)].load() == 3);
-  CHECK(wc.flows_by_version[version_slot(5)].load() == 2);
+  CHECK(wc.flows_by_version[kFormatIpfix].load() == 3);
+  CHECK(wc.flows_by_version[kFormatV5].load() == 2);
   CHECK(wc.future_records.load() == 1);       // the IPFIX record an hour ahead
   CHECK(wc.stage_dropped_records.load() == 2);  // the two port-53 records
   CHECK(hub.worker(0).counters().records.load() == 3);  // decoded - dropped

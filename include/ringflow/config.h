@@ -71,7 +71,10 @@ struct DecodeConfig {
   uint32_t reorder_window = 65536;      // flows behind expected still counted as late/duplicate
   uint32_t reset_threshold = 1u << 24;  // forward jump (flows) treated as an exporter reset
   // versions and templates (v9 / IPFIX)
-  std::vector<std::string> versions = {"v5", "v9", "ipfix"};  // accepted on every listen address
+  std::vector<std::string> versions = {"v5", "v9", "ipfix", "sflow"};  // on every listen address
+  // sFlow bytes per sample: "frame_length" (layer 2 as sent, as sfcapd and
+  // sfacctd count), "frame_minus_stripped", "ip_length" (layer 3)
+  std::string sflow_bytes = "frame_length";
   uint32_t max_templates = 8192;           // templates (data + options) per reactor, 16..1048576
   uint32_t max_templates_per_stream = 512; // per (exporter, domain), 1..65535
   uint32_t template_timeout_s = 1800;      // unused and unrefreshed this long: forgotten, 10..604800

@@ -63,7 +63,9 @@ namespace ringflow {
 struct FlowContext {
   IpAddr exporter;            // source address of the datagram
   uint32_t domain = 0;        // v5 engine_type << 8 | engine_id; v9 source_id; IPFIX domain
-  uint8_t version = 5;        // 5, 9, 10
+  uint8_t version = 5;        // the version number as sent: 5, 9, 10; 5 for sFlow v5 too
+                              // (the `version` key field; aggregate cannot see the registry)
+  uint8_t format = 0;         // the format id (row of src/decode/wire_formats.h)
   uint16_t template_id = 0;   // v9/IPFIX template of the set (--print-flows)
   int64_t arrival_ms = 0;     // receive time, ms since the Unix epoch
 };

@@ -36,7 +36,7 @@ class Counter {
 enum class Reject : uint8_t {
   kNone = 0,
   kTooShort,         // shorter than its version's header (v5 24, v9 20, IPFIX 16)
-  kBadVersion,       // version not 5, 9 or 10
+  kBadVersion,       // version not 5, 9 or 10 (sFlow: its 32-bit version not 5)
   kCountZero,        // v5: count == 0
   kCountTooLarge,    // v5: count > 30
   kTruncated,        // v5: length < 24 + 48*count
@@ -48,10 +48,20 @@ enum class Reject : uint8_t {
                      // tracked, so its templates could not be kept
   kStreamQuota,      // v9/IPFIX: a new stream of an exporter address that has
                      // decode.max_streams_per_address streams tracked
-  kSflowNotDecoded,  // an sFlow datagram (32-bit version 2, 4 or 5, then agent
-                     // address type 1 or 2): recognised, not decoded yet
+  // sFlow v5 (src/decode/sflow_decoder.h, SflowReject: each of its reasons
+  // but too_short and bad_version, which share the names above).
+  kSflowBadAgentType,         // agent address type neither 1 nor 2
+  kSflowSampleCountMismatch,  // fewer bytes than num_samples says
+  kSflowSamplePastDatagram,   // a sample's length runs past the datagram
+  kSflowSampleTooShort,       // a known sample shorter than its fixed fields
+  kSflowRecordCountMismatch,  // fewer bytes in a sample than its num_records says
+  kSflowRecordPastSample,     // a record's length runs past its sample
+  kSflowRecordTooShort,       // a known record shorter than its fixed fields
+  kSflowHeaderPastRecord,     // raw header: header_length larger than the record
+  kSflowBadAddressType,       // an address type not 0, 1 or 2 inside a record
+  kSflowListPastRecord,       // an AS path, community or label list past its record
 };
-inline constexpr size_t kRejectReasons = 13;  // including kNone (unused slot)
+inline constexpr size_t kRejectReasons = 23;  // including kNone (unused slot)
 
 inline constexpr std::string_view reject_reason_name(Reject r) {
   switch (r) {
@@ -67,7 +77,16 @@ inline constexpr std::string_view reject_reason_name(Reject r) {
     case Reject::kIpfixLength: return "ipfix_length";
     case Reject::kStreamTableFull: return "stream_table_full";
     case Reject::kStreamQuota: return "stream_quota";
-    case Reject::kSflowNotDecoded: return "sflow_not_decoded";
+    case Reject::kSflowBadAgentType: return "bad_agent_type";
+    case Reject::kSflowSampleCountMismatch: return "sample_count_mismatch";
+    case Reject::kSflowSamplePastDatagram: return "sample_past_datagram";
+    case Reject::kSflowSampleTooShort: return "sample_too_short";
+    case Reject::kSflowRecordCountMismatch: return "record_count_mismatch";
+    case Reject::kSflowRecordPastSample: return "record_past_sample";
+    case Reject::kSflowRecordTooShort: return "record_too_short";
+    case Reject::kSflowHeaderPastRecord: return "header_past_record";
+    case Reject::kSflowBadAddressType: return "bad_address_type";
+    case Reject::kSflowListPastRecord: return "list_past_record";
   }
   return "unknown";
 }
@@ -128,6 +147,7 @@ struct alignas(64) WorkerCounters {
   Counter biflow_empty_directions; // biflow directions without packets or bytes (no record)
   Counter unknown_counter_records; // records of templates with counter elements not decoded
   Counter stage_dropped_records;   // records a record stage dropped (not aggregated)
+  Counter sflow_cut_headers;       // sFlow raw headers cut inside the fields they carry
   Counter batches;          // dequeue batches
 };
 

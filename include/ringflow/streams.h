@@ -20,9 +20,11 @@
 namespace ringflow {
 
 struct StreamStats {
-  IpAddr exporter;   // source address of the datagrams
-  uint8_t version = 5;   // 5, 9 or 10 (IPFIX)
-  uint32_t domain = 0;   // v5: engine_type << 8 | engine_id; v9 source_id; IPFIX domain
+  IpAddr exporter;   // source address of the datagrams; sFlow: the agent address
+  uint8_t format = 0;    // format id: row of the wire-format registry
+                         // (src/decode/wire_formats.h), whose label names it
+  uint32_t domain = 0;   // v5: engine_type << 8 | engine_id; v9 source_id; IPFIX domain;
+                         // sFlow: sub-agent id
   uint8_t engine_type = 0;  // v5 only: domain >> 8
   uint8_t engine_id = 0;    // v5 only: domain & 0xFF
 
@@ -30,7 +32,7 @@ struct StreamStats {
   uint64_t flows = 0;      // data records carried (duplicates included; IPFIX/v9
                            // records of sets without a template are not counted)
   // Estimated loss in transit, in the unit the version's sequence counts:
-  // flows for v5 and IPFIX, export datagrams for v9 (lost_unit_is_datagrams()).
+  // flows for v5 and IPFIX, export datagrams for v9 and sFlow (lost_unit_is_datagrams()).
   // Sum of forward gaps, minus what late datagrams later delivered into those
   // gaps. Never negative.
   uint64_t lost_flows = 0;
@@ -43,7 +45,10 @@ struct StreamStats {
   // its template); the next message's sequence is taken as expected.
   uint64_t resyncs = 0;
 
-  bool lost_unit_is_datagrams() const { return version == 9; }
+  // Set by the tracker from the registry: the sequence counts datagrams (v9,
+  // sFlow), not records.
+  bool loss_in_datagrams = false;
+  bool lost_unit_is_datagrams() const { return loss_in_datagrams; }
 
   int64_t first_seen_ms = 0;  // receive time of the stream's first datagram (epoch ms)
   int64_t last_seen_ms = 0;   // receive time of its latest datagram (epoch ms)

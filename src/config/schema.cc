@@ -8,6 +8,7 @@
 
 #include <ringflow/flow_key.h>
 
+#include "decode/sflow_decoder.h"
 #include "decode/wire_formats.h"
 
 namespace ringflow::schema {
@@ -54,7 +55,7 @@ constexpr int64_t kKiB = 1024, kMiB = kKiB * 1024, kGiB = kMiB * 1024, kTiB = kG
 const Key<Config> kConfigArr[] = {
     // [receive]
     {.name = "receive.listen", .ref = RF_FIELD(Config, receive.listen),
-     .help = "UDP addresses to receive NetFlow on: \"host:port\", \"[v6]:port\" or \":port\" (all addresses, dual-stack)",
+     .help = "UDP addresses to receive NetFlow, IPFIX and sFlow on (any port takes every format decode.versions enables): \"host:port\", \"[v6]:port\" or \":port\" (all addresses, dual-stack)",
      .rule = Rule::kNonEmpty},
     {.name = "receive.backend", .ref = RF_FIELD(Config, receive.backend),
      .help = "receive loop: io_uring, recvmmsg, or auto (io_uring if the kernel allows it, else recvmmsg)",
@@ -116,6 +117,10 @@ const Key<Config> kConfigArr[] = {
     {.name = "decode.versions", .ref = RF_FIELD(Config, decode.versions),
      .help = "export versions accepted on every listen address; others are rejected and counted",
      .choices = kWireFormatConfigNames, .rule = Rule::kChoiceList},
+    {.name = "decode.sflow_bytes", .ref = RF_FIELD(Config, decode.sflow_bytes),
+     .help = "bytes of an sFlow sample: frame_length (layer 2 as the agent sent it, as sfcapd "
+             "and sfacctd count), frame_minus_stripped, or ip_length (layer 3)",
+     .choices = kSflowBytesNames},
     {.name = "decode.max_streams", .ref = RF_FIELD(Config, decode.max_streams),
      .help = "exporter streams (address, version, domain) tracked per reactor",
      .min = 16, .max = 1048576},
@@ -347,7 +352,10 @@ const std::span<const char* const> kTimeModeNames = kTimeModeArr;
 const std::span<const char* const> kLogLevelNames = kLogLevelArr;
 const std::span<const char* const> kKeyFieldNames = kKeyFieldArr;
 
-std::vector<Endpoint> default_listen() { return {*Endpoint::parse("0.0.0.0:2055")}; }
+std::vector<Endpoint> default_listen() {
+  // NetFlow's customary port and sFlow's IANA port (6343).
+  return {*Endpoint::parse("0.0.0.0:2055"), *Endpoint::parse("0.0.0.0:6343")};
+}
 
 std::vector<SinkConfig> default_sinks() {
   SinkConfig text;
@@ -519,7 +527,7 @@ std::vector<KeyDoc> key_docs() {
   add_docs(kConfigKeys, "", &out);
   // The struct defaults of listen and sinks are empty; the loader fills them.
   for (auto& d : out)
-    if (d.path == "receive.listen") d.default_value = "[\"0.0.0.0:2055\"]";
+    if (d.path == "receive.listen") d.default_value = "[\"0.0.0.0:2055\", \"0.0.0.0:6343\"]";
   add_docs(kSamplingKeys, "decode.sampling_override.", &out);
   add_docs(kSinkKeys, "sink.", &out);
   for (auto& d : out)

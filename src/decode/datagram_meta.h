@@ -1,6 +1,6 @@
 // DatagramMeta: what the ordered stage (src/decode/sessions.h, on the reactor
 // thread) learnt about one datagram and hands to the worker that decodes its
-// records: the version, the stream, the times its records are relative to,
+// records: the format, the stream, the times its records are relative to,
 // the compiled plan of each data set and the sampling rates that applied
 // when it arrived.
 //
@@ -37,7 +37,7 @@ inline constexpr uint8_t kMetaLate = 1;      // held data set decoded after its 
 inline constexpr uint8_t kMetaTrailing = 2;  // v5 datagram accepted with trailing bytes
 
 struct DatagramMeta {
-  uint8_t version = 0;   // 5, 9, 10
+  uint8_t format = 0;    // the format id (row of kWireFormats, src/decode/wire_formats.h)
   uint8_t nsets = 0;     // v9/IPFIX: sets[0..nsets)
   uint8_t v5_pdus = 0;   // v5: PDUs validated (1..44)
   uint8_t flags = 0;

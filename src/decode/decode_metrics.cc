@@ -65,6 +65,10 @@ constexpr WorkerFamily kWorkerFamilies[] = {
      "Decoded records a record stage (src/pipeline/record_stage.h) dropped before aggregation: "
      "counted in ringflow_decode_flows_total, not aggregated.",
      [](const WorkerSample& s) { return s.stage_dropped_records; }},
+    {"ringflow_decode_sflow_cut_headers_total", kCounter,
+     "sFlow raw packet headers cut inside the fields they carry: the record keeps the fields "
+     "before the cut (its key may lack ports or addresses).",
+     [](const WorkerSample& s) { return s.sflow_cut_headers; }},
 };
 
 // The stage-wide families: the workers' flows by version (summed) and the
@@ -233,7 +237,7 @@ constexpr StreamFamily kStreamFamilies[] = {
 };
 
 bool same_stream(const StreamStats& a, const StreamStats& b) {
-  return a.exporter == b.exporter && a.version == b.version && a.domain == b.domain;
+  return a.exporter == b.exporter && a.format == b.format && a.domain == b.domain;
 }
 
 // A stream is routed to one worker, so each appears once; should a stream
@@ -243,7 +247,7 @@ bool same_stream(const StreamStats& a, const StreamStats& b) {
 void merge_duplicates(std::vector<StreamStats>* streams) {
   auto key_less = [](const StreamStats& a, const StreamStats& b) {
     if (a.exporter != b.exporter) return a.exporter < b.exporter;
-    if (a.version != b.version) return a.version < b.version;
+    if (a.format != b.format) return a.format < b.format;
     return a.domain < b.domain;
   };
   std::sort(streams->begin(), streams->end(), key_less);
@@ -288,7 +292,7 @@ std::vector<WorkerSample> read_workers(
                    c.unknown_sampling_records.load(), c.sampling_rate_too_high_records.load(),
                    c.biflow_records.load(), c.biflow_reverse_records.load(),
                    c.biflow_empty_directions.load(), c.unknown_counter_records.load(),
-                   c.stage_dropped_records.load(), {}};
+                   c.stage_dropped_records.load(), c.sflow_cut_headers.load(), {}};
     for (size_t i = 0; i < kDecodedFormats; ++i) v.flows_by_version[i] = c.flows_by_version[i].load();
     out.push_back(v);
   }
@@ -330,15 +334,95 @@ SessionSample read_sessions(const std::vector<std::unique_ptr<SessionCounters>>&
     s.held_expired_bytes += c.held_expired_bytes.load();
     s.held_bytes += c.held_bytes.load();
     for (size_t i = 0; i < kHoldDrops; ++i) s.hold_drops[i] += c.hold_drops[i].load();
+    s.sflow_flow_samples += c.sflow_flow_samples.load();
+    s.sflow_counter_samples += c.sflow_counter_samples.load();
+    s.sflow_samples_lost += c.sflow_samples_lost.load();
+    s.sflow_samples_late += c.sflow_samples_late.load();
+    s.sflow_source_resets += c.sflow_source_resets.load();
+    s.sflow_sources_full += c.sflow_sources_full.load();
+    s.sflow_sample_pool += c.sflow_sample_pool.load();
+    s.sflow_drops += c.sflow_drops.load();
+    s.sflow_trailing += c.sflow_trailing.load();
+    s.sflow_unknown_other += c.sflow_unknown.other.load();
+    for (size_t i = 0; i < SflowUnknownCounters::kSlots; ++i) {
+      const uint64_t k = c.sflow_unknown.keys[i].load(std::memory_order_acquire);
+      if (k == 0) break;
+      const uint64_t n = c.sflow_unknown.counts[i].load();
+      auto it = std::find_if(s.sflow_unknown.begin(), s.sflow_unknown.end(),
+                             [k](const auto& e) { return e.first == k; });
+      if (it == s.sflow_unknown.end()) s.sflow_unknown.emplace_back(k, n);
+      else it->second += n;
+    }
   }
+  std::sort(s.sflow_unknown.begin(), s.sflow_unknown.end());
   return s;
 }
+
+namespace {
+
+void write_sflow_metrics(PromWriter& w, const SessionSample& s) {
+  struct Total {
+    const char* name;
+    const char* help;
+    uint64_t v;
+  };
+  const Total totals[] = {
+      {"ringflow_sflow_flow_samples_total", "sFlow flow samples in accepted datagrams.",
+       s.sflow_flow_samples},
+      {"ringflow_sflow_counter_samples_total", "sFlow counter samples in accepted datagrams.",
+       s.sflow_counter_samples},
+      {"ringflow_sflow_samples_lost_total",
+       "sFlow flow samples missing from a source's sample sequence (lost in transit with their "
+       "datagram, or never exported), summed over every agent and source.",
+       s.sflow_samples_lost},
+      {"ringflow_sflow_samples_late_total",
+       "sFlow flow samples behind their source's sequence (reordered or duplicated).",
+       s.sflow_samples_late},
+      {"ringflow_sflow_source_resets_total",
+       "sFlow sources whose sample sequence restarted (agent restart): no loss, no delta counted.",
+       s.sflow_source_resets},
+      {"ringflow_sflow_sources_full_total",
+       "sFlow flow samples of a source past the 32 tracked per agent stream: not "
+       "sequence-checked.",
+       s.sflow_sources_full},
+      {"ringflow_sflow_sample_pool_total",
+       "Packets the sFlow sources saw (sum of their sample_pool deltas), over every agent.",
+       s.sflow_sample_pool},
+      {"ringflow_sflow_drops_total",
+       "Samples the sFlow agents dropped for lack of resources (sum of their drops deltas), "
+       "over every agent.",
+       s.sflow_drops},
+      {"ringflow_sflow_trailing_total",
+       "sFlow datagrams accepted with bytes after their declared samples.", s.sflow_trailing},
+  };
+  for (const Total& t : totals) {
+    w.family(t.name, kCounter, t.help);
+    w.sample(t.v);
+  }
+  w.family("ringflow_sflow_unknown_total", kCounter,
+           "sFlow samples and records of an (enterprise, format) ringflow does not read, skipped "
+           "by their length. At most 16 label sets per reactor; the rest under kind=\"other\".");
+  static constexpr const char* kKinds[] = {"sample", "flow_record", "counter_record"};
+  for (const auto& [k, n] : s.sflow_unknown) {
+    const size_t kind = static_cast<size_t>(k >> 32) - 1;
+    const std::string ent = std::to_string(k >> 12 & 0xFFFFF), fmt = std::to_string(k & 0xFFF);
+    const Label labels[] = {{"kind", kind < 3 ? kKinds[kind] : "other"},
+                            {"enterprise", ent},
+                            {"format", fmt}};
+    w.sample(labels, n);
+  }
+  const Label other[] = {{"kind", "other"}, {"enterprise", ""}, {"format", ""}};
+  w.sample(other, s.sflow_unknown_other);
+}
+
+}  // namespace
 
 void write_decode_metrics(PromWriter& w, const std::vector<WorkerSample>& wv,
                           const SessionSample& s) {
   write_indexed_families(w, kWorkerFamilies, "worker", wv.size(),
                          [&wv](size_t i) -> const WorkerSample& { return wv[i]; });
   write_series_families(w, kDecodeFamilies, DecodeRow{wv, s});
+  write_sflow_metrics(w, s);
 }
 
 void StreamMetrics::write(PromWriter& w, std::vector<StreamStats>* streams,
@@ -387,13 +471,14 @@ void StreamMetrics::write(PromWriter& w, std::vector<StreamStats>* streams,
 
   const std::vector<StreamStats>& ss = *streams;
   std::vector<std::string> addrs;
-  std::vector<IndexLabel> versions, domains;
+  std::vector<std::string_view> versions;  // the registry's labels: 5, 9, 10, sflow
+  std::vector<IndexLabel> domains;
   addrs.reserve(ss.size());
   versions.reserve(ss.size());
   domains.reserve(ss.size());
   for (const StreamStats& s : ss) {
     addrs.push_back(s.exporter.str());
-    versions.emplace_back(s.version);
+    versions.push_back(format_slot_label(id_slot(s.format)));
     domains.emplace_back(s.domain);
   }
   for (const StreamFamily& f : kStreamFamilies) {
@@ -403,17 +488,17 @@ void StreamMetrics::write(PromWriter& w, std::vector<StreamStats>* streams,
       if (std::string_view(f.name) == "ringflow_stream_lost_flows" && ss[i].lost_unit_is_datagrams())
         continue;
       const Label labels[] = {
-          {"exporter", addrs[i]}, {"version", versions[i].sv()}, {"domain", domains[i].sv()}};
+          {"exporter", addrs[i]}, {"version", versions[i]}, {"domain", domains[i].sv()}};
       w.sample(labels, f.value(ss[i]));
     }
   }
   w.family("ringflow_stream_lost_datagrams", kGauge,
-           "v9 streams: estimated export datagrams lost in transit (v9 sequence numbers count "
-           "datagrams): forward gaps minus what late datagrams filled in.");
+           "v9 and sFlow streams: estimated export datagrams lost in transit (their sequence "
+           "numbers count datagrams): forward gaps minus what late datagrams filled in.");
   for (size_t i = 0; i < ss.size(); ++i) {
     if (!ss[i].lost_unit_is_datagrams()) continue;
     const Label labels[] = {
-        {"exporter", addrs[i]}, {"version", versions[i].sv()}, {"domain", domains[i].sv()}};
+        {"exporter", addrs[i]}, {"version", versions[i]}, {"domain", domains[i].sv()}};
     w.sample(labels, ss[i].lost_flows);
   }
   // Exporter quirks detected and compensated (src/decode/sequence_tracker.h):
@@ -425,7 +510,7 @@ void StreamMetrics::write(PromWriter& w, std::vector<StreamStats>* streams,
   for (size_t i = 0; i < ss.size(); ++i) {
     if (!(ss[i].quirks & kStreamQuirkSequenceIncludesCurrent)) continue;
     const Label labels[] = {{"exporter", addrs[i]},
-                            {"version", versions[i].sv()},
+                            {"version", versions[i]},
                             {"domain", domains[i].sv()},
                             {"quirk", stream_quirk_name(kStreamQuirkSequenceIncludesCurrent)}};
     w.sample(labels, uint64_t{1});
@@ -435,7 +520,7 @@ void StreamMetrics::write(PromWriter& w, std::vector<StreamStats>* streams,
            "Seconds since the stream's latest datagram.");
   for (size_t i = 0; i < ss.size(); ++i) {
     const Label labels[] = {
-        {"exporter", addrs[i]}, {"version", versions[i].sv()}, {"domain", domains[i].sv()}};
+        {"exporter", addrs[i]}, {"version", versions[i]}, {"domain", domains[i].sv()}};
     w.sample(labels,
              static_cast<double>(std::max<int64_t>(0, now_ms - ss[i].last_seen_ms)) / 1000.0);
   }

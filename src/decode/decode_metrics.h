@@ -31,7 +31,7 @@ struct WorkerSample {
   uint64_t datagrams, late_datagrams, pdus, flows, late_flows, future_records, inverted_records,
       time_unknown_records, unknown_sampling_records, sampling_rate_too_high_records,
       biflow_records, biflow_reverse_records, biflow_empty_directions, unknown_counter_records,
-      stage_dropped_records;
+      stage_dropped_records, sflow_cut_headers;
   std::array<uint64_t, kMaxFormatSlots> flows_by_version;
 };
 
@@ -53,6 +53,11 @@ struct SessionSample {
   uint64_t held_sets = 0, held_released = 0, held_expired = 0, held_expired_bytes = 0,
            held_bytes = 0;
   std::array<uint64_t, kHoldDrops> hold_drops{};
+  uint64_t sflow_flow_samples = 0, sflow_counter_samples = 0, sflow_samples_lost = 0,
+           sflow_samples_late = 0, sflow_source_resets = 0, sflow_sources_full = 0,
+           sflow_sample_pool = 0, sflow_drops = 0, sflow_trailing = 0, sflow_unknown_other = 0;
+  // (kind, enterprise, format) key -> count, merged over reactors, sorted by key.
+  std::vector<std::pair<uint64_t, uint64_t>> sflow_unknown;
 };
 
 SessionSample read_sessions(const std::vector<std::unique_ptr<SessionCounters>>& sessions);

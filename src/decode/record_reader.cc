@@ -6,11 +6,14 @@ namespace ringflow {
 
 size_t RecordReader::next(FlowRecord* out, size_t max, RecordChunk* chunk) {
   *chunk = RecordChunk{};
-  chunk->version = m_.version;
+  chunk->format = m_.format;
   chunk->domain = m_.domain;
-  const WireFormat* f = decoded_format(m_.version);
+  const WireFormat* f = format_by_id(m_.format);
   if (f == nullptr) return 0;  // not admitted by the ordered stage: cannot happen
+  chunk->version = static_cast<uint8_t>(f->version);
   size_t n = 0;
+  const IpAddr* sampling_by = exporter_;
+  IpAddr agent;
   switch (f->decoder) {  // no default: -Wswitch names a new decoder here
     case WireDecoder::kV5: n = next_v5(out, chunk); break;
     case WireDecoder::kV9:
@@ -18,10 +21,17 @@ size_t RecordReader::next(FlowRecord* out, size_t max, RecordChunk* chunk) {
       n = next_sets(out, max, chunk);
       check_times(out, n, chunk);
       break;
-    case WireDecoder::kSflowNotDecoded: break;  // never admitted
+    case WireDecoder::kSflow:
+      n = next_sflow(out, max, chunk, &agent);
+      check_times(out, n, chunk);
+      // decode.sampling_overrides name sFlow agents by their agent address
+      // (the stream's), else by the address the datagram came from.
+      if (n > 0 && sampling_ != nullptr && sampling_->policy().override_for(agent) != 0)
+        sampling_by = &agent;
+      break;
   }
   if (n > 0 && sampling_ != nullptr)
-    sampling_->resolve(out, n, m_.sampling, *exporter_, chunk->v5,
+    sampling_->resolve(out, n, m_.sampling, *sampling_by, chunk->v5,
                        &chunk->unknown_sampling_records, &chunk->sampling_too_high_records);
   return n;
 }
@@ -58,6 +68,42 @@ size_t RecordReader::next_v5(FlowRecord* out, RecordChunk* chunk) {
   chunk->inverted_records = inverted;
   chunk->unknown_time_records = unknown;
   return v5_header_.count;
+}
+
+namespace {
+
+// Collects the FlowRecords of one decode_sflow call.
+class SflowCollect final : public SflowSink {
+ public:
+  explicit SflowCollect(FlowRecord* out) : out_(out) {}
+  void flow(const SflowDatagram& d, const SflowFlowSample&, const FlowRecord& r) override {
+    out_[n++] = r;
+    agent = d.agent;
+  }
+  size_t n = 0;
+  IpAddr agent;
+
+ private:
+  FlowRecord* out_;
+};
+
+}  // namespace
+
+size_t RecordReader::next_sflow(FlowRecord* out, size_t max, RecordChunk* chunk, IpAddr* agent) {
+  if (sflow_done_) return 0;
+  SflowOptions opt = sflow_ ? *sflow_ : SflowOptions{};
+  opt.now_ms = now_ms_;
+  opt.flow_record_views = false;
+  opt.skip_flows = static_cast<uint32_t>(offset_);  // flow samples already returned
+  opt.max_flows = static_cast<uint32_t>(max);
+  SflowCollect sink(out);
+  const SflowResult r = decode_sflow(p_, len_, opt, &sink);
+  chunk->unit = unit_++;
+  chunk->cut_headers = static_cast<uint16_t>(r.cut_headers);
+  offset_ += sink.n;
+  if (!r.more) sflow_done_ = true;
+  *agent = sink.agent;
+  return sink.n;
 }
 
 size_t RecordReader::next_sets(FlowRecord* out, size_t max, RecordChunk* chunk) {

@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "decode/v5_decoder.h"
+#include "decode/wire_formats.h"
 
 namespace ringflow {
 namespace {
@@ -40,7 +41,7 @@ SequenceTracker::SequenceTracker(const DecodeConfig& cfg)
 
 uint64_t SequenceTracker::key_hash(const StreamKey& k) {
   uint64_t h = hash_addr(k.exporter) ^
-               ((uint64_t{k.version} << 32 | k.domain) + 1) * 0x9E3779B97F4A7C15ull;
+               ((uint64_t{k.format} << 32 | k.domain) + 1) * 0x9E3779B97F4A7C15ull;
   h ^= h >> 32;
   h *= 0xD6E8FEB86659FD93ull;
   return h ^ (h >> 29);
@@ -171,9 +172,11 @@ uint32_t SequenceTracker::find_or_add(const StreamKey& key, int64_t now_ms) {
   s.live = true;
   s.hash = hash;
   s.st.exporter = key.exporter;
-  s.st.version = key.version;
+  s.st.format = key.format;
   s.st.domain = key.domain;
-  if (key.version == 5) {
+  const WireFormat* f = format_by_id(key.format);
+  s.st.loss_in_datagrams = f != nullptr && f->sequence_in_datagrams;
+  if (f != nullptr && f->engine_domain) {
     s.st.engine_type = static_cast<uint8_t>(key.domain >> 8);
     s.st.engine_id = static_cast<uint8_t>(key.domain);
   }
@@ -267,7 +270,8 @@ SeqResult SequenceTracker::classify(Stream* sp, const SeqInput& in, int64_t now_
     reset_stream(&s, in, in.sequence, boot_ms);
     return {SeqClass::kNewStream, 0};
   }
-  if (st.version == 10 && detect_includes_current(&s, in)) return {SeqClass::kInOrder, 0};
+  if (const WireFormat* f = format_by_id(st.format);
+      f != nullptr && f->sequence_quirk_includes_current && detect_includes_current(&s, in)) return {SeqClass::kInOrder, 0};
   // The sequence as RFC 7011 means it.
   const uint32_t seq = s.includes_current ? in.sequence - in.count : in.sequence;
 
@@ -323,7 +327,7 @@ SeqResult SequenceTracker::classify(Stream* sp, const SeqInput& in, int64_t now_
 SeqResult SequenceTracker::observe(const IpAddr& exporter, const v5::Header& h, int64_t now_ms) {
   StreamKey key;
   key.exporter = exporter;
-  key.version = 5;
+  key.format = kFormatV5;
   key.domain = uint32_t{h.engine_type} << 8 | h.engine_id;
   const uint32_t idx = find_or_add(key, now_ms);
   if (idx == kNoStream) return {SeqClass::kTableFull, 0};
@@ -389,7 +393,7 @@ const StreamStats* SequenceTracker::find(const IpAddr& exporter, uint8_t engine_
                                          uint8_t engine_id) const {
   StreamKey key;
   key.exporter = exporter;
-  key.version = 5;
+  key.format = kFormatV5;
   key.domain = uint32_t{engine_type} << 8 | engine_id;
   const uint32_t idx = find(key);
   return idx == kNoStream ? nullptr : &streams_[idx].st;

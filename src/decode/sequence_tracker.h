@@ -132,8 +132,8 @@ struct SeqResult {
 // The stream a datagram belongs to.
 struct StreamKey {
   IpAddr exporter;
-  uint32_t domain = 0;  // v5: engine_type << 8 | engine_id
-  uint8_t version = 5;
+  uint32_t domain = 0;  // v5: engine_type << 8 | engine_id; sFlow: sub-agent id
+  uint8_t format = 0;   // format id (src/decode/wire_formats.h); 0 = NetFlow v5
   friend bool operator==(const StreamKey&, const StreamKey&) = default;
 };
 
@@ -246,7 +246,7 @@ class SequenceTracker {
 
   static uint64_t key_hash(const StreamKey& k);
   static bool same(const StreamStats& st, const StreamKey& k) {
-    return st.domain == k.domain && st.version == k.version && st.exporter == k.exporter;
+    return st.domain == k.domain && st.format == k.format && st.exporter == k.exporter;
   }
   // Slot holding the key, or the empty slot where it would go (*found false).
   size_t probe(const StreamKey& k, uint64_t hash, bool* found) const;

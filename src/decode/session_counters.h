@@ -61,6 +61,38 @@ constexpr std::string_view hold_drop_name(HoldDrop d) {
   return d == HoldDrop::kStreamLimit ? "stream_limit" : "pool_full";
 }
 
+// sFlow (enterprise, format) pairs the decoder skips, by kind: a bounded set
+// of labels. The first kSflowUnknownSlots distinct pairs a reactor meets get a
+// slot each; later ones are summed in `other`. A slot's key is written once,
+// before its count, by the reactor; readers load the key first (0 = unused).
+struct SflowUnknownCounters {
+  static constexpr size_t kSlots = 16;
+  // key = (kind + 1) << 32 | enterprise << 12 | format (never 0)
+  static constexpr uint64_t key_of(uint8_t kind, uint32_t enterprise, uint32_t format) {
+    return uint64_t{kind + 1u} << 32 | uint64_t{enterprise & 0xFFFFF} << 12 | (format & 0xFFF);
+  }
+  std::array<std::atomic<uint64_t>, kSlots> keys{};
+  std::array<Counter, kSlots> counts;
+  Counter other;
+
+  void add(uint8_t kind, uint32_t enterprise, uint32_t format) {  // the reactor only
+    const uint64_t k = key_of(kind, enterprise, format);
+    for (size_t i = 0; i < kSlots; ++i) {
+      const uint64_t have = keys[i].load(std::memory_order_relaxed);
+      if (have == k) {
+        counts[i].add();
+        return;
+      }
+      if (have == 0) {
+        keys[i].store(k, std::memory_order_release);
+        counts[i].add();
+        return;
+      }
+    }
+    other.add();
+  }
+};
+
 struct alignas(64) SessionCounters {
   std::array<Counter, kFormatSlots> datagrams;  // taken by the ordered stage, by format slot
   // rejects[format slot][Reject] (src/decode/wire_formats.h)
@@ -96,6 +128,18 @@ struct alignas(64) SessionCounters {
   Counter held_expired_bytes;
   std::array<Counter, kHoldDrops> hold_drops;
   Counter held_bytes;        // gauge: bytes held now
+
+  // sFlow (src/decode/sflow_sources.h)
+  Counter sflow_flow_samples;      // flow samples in accepted datagrams
+  Counter sflow_counter_samples;   // counter samples in accepted datagrams
+  Counter sflow_samples_lost;      // gaps in a source's flow-sample sequence
+  Counter sflow_samples_late;      // flow samples behind their source's sequence
+  Counter sflow_source_resets;     // a source's sequence restarted (agent restart)
+  Counter sflow_sources_full;      // flow samples of a source over SflowSources::kPerStream
+  Counter sflow_sample_pool;       // sum of sample_pool deltas (packets the sources saw)
+  Counter sflow_drops;             // sum of drops deltas (samples the agents dropped)
+  Counter sflow_trailing;          // accepted datagrams with bytes after their samples
+  SflowUnknownCounters sflow_unknown;
 
   // streams
   Counter stream_quota_refusals;  // datagrams of a new stream over decode.max_streams_per_address

@@ -1,5 +1,6 @@
 #include "decode/sessions.h"
 
+#include "decode/sflow_decoder.h"
 #include "decode/wire_formats.h"
 
 #include "wire/bytes.h"
@@ -29,16 +30,16 @@ Sessions::Sessions(const DecodeConfig& cfg, uint32_t ring_entries, uint32_t buff
       templates_(cfg, streams_.capacity(), counters),
       options_(streams_.capacity(), counters),
       held_(cfg, ring_entries, buffer_size, streams_.capacity(), counters),
-      pins_(size_t{ring_entries} + held_.slots()) {
+      pins_(size_t{ring_entries} + held_.slots()),
+      sflow_sources_(streams_.capacity()) {
   v5_opts_.accept_trailing = cfg.accept_trailing;
   v5_opts_.future_tolerance_ms = cfg.future_tolerance_ms;
 }
 
 Sessions::~Sessions() = default;
 
-bool Sessions::version_enabled(uint16_t v) const {
-  const WireFormat* f = decoded_format(v);
-  return f != nullptr && (versions_mask_ >> (f - kWireFormats) & 1u) != 0;
+bool Sessions::format_enabled(FormatId id) const {
+  return id < kWireFormatCount && (versions_mask_ >> id & 1u) != 0;
 }
 
 Admit Sessions::reject(size_t vslot, Reject r) {
@@ -62,13 +63,8 @@ Admit Sessions::admit(const uint8_t* p, size_t len, const IpAddr& exporter, uint
   const size_t vslot = format_slot(f);
   counters_.datagrams[vslot].add();
   if (f == nullptr) return reject(vslot, Reject::kBadVersion);
-  if (!f->decoded()) {
-    sflow_notice_.rejected(exporter, wire_version(*f, p));
-    return reject(vslot, Reject::kSflowNotDecoded);
-  }
-  if ((versions_mask_ >> (f - kWireFormats) & 1u) == 0)
-    return reject(vslot, Reject::kVersionDisabled);
-  m.version = static_cast<uint8_t>(f->version);
+  if ((versions_mask_ >> vslot & 1u) == 0) return reject(vslot, Reject::kVersionDisabled);
+  m.format = static_cast<FormatId>(vslot);
   Admit a = Admit::kRejected;
   switch (f->decoder) {  // no default: -Wswitch names a new decoder here
     case WireDecoder::kV5: a = admit_v5(p, len, exporter, m, now_ms); break;
@@ -76,7 +72,7 @@ Admit Sessions::admit(const uint8_t* p, size_t len, const IpAddr& exporter, uint
     case WireDecoder::kIpfix:
       a = admit_templated(WireVersion::kIpfix, p, len, exporter, m, now_ms);
       break;
-    case WireDecoder::kSflowNotDecoded: break;  // rejected above
+    case WireDecoder::kSflow: a = admit_sflow(p, len, m, now_ms); break;
   }
   if (a == Admit::kHandOff) counters_.handed_off.add();
   if (a == Admit::kConsumed) counters_.consumed.add();
@@ -86,7 +82,7 @@ Admit Sessions::admit(const uint8_t* p, size_t len, const IpAddr& exporter, uint
 Admit Sessions::admit_v5(const uint8_t* p, size_t len, const IpAddr& exporter, DatagramMeta& m,
                          int64_t now_ms) {
   const DatagramShape shape = validate_datagram(p, len, v5_opts_);
-  if (shape.reject != Reject::kNone) return reject(version_slot(5), shape.reject);
+  if (shape.reject != Reject::kNone) return reject(kFormatV5, shape.reject);
   if (shape.trailing) {
     counters_.v5_trailing.add();
     m.flags |= kMetaTrailing;
@@ -101,7 +97,7 @@ Admit Sessions::admit_v5(const uint8_t* p, size_t len, const IpAddr& exporter, D
     // table: decoded, not tracked.
     StreamKey key;
     key.exporter = exporter;
-    key.version = 5;
+    key.format = kFormatV5;
     key.domain = uint32_t{h.engine_type} << 8 | h.engine_id;
     if (streams_.admit(key, now_ms) != StreamTable::kNoStream)
       streams_.tracker().observe(exporter, h, now_ms);
@@ -113,7 +109,8 @@ Admit Sessions::admit_v5(const uint8_t* p, size_t len, const IpAddr& exporter, D
 Admit Sessions::admit_templated(WireVersion v, const uint8_t* p, size_t len,
                                 const IpAddr& exporter, DatagramMeta& m, int64_t now_ms) {
   const bool v9 = v == WireVersion::kV9;
-  const size_t vslot = version_slot(v9 ? 9 : 10);
+  const FormatId format = v9 ? kFormatV9 : kFormatIpfix;
+  const size_t vslot = format;
   const size_t hdr = v9 ? v9::kHeaderSize : ipfix::kHeaderSize;
   if (len < hdr) return reject(vslot, Reject::kTooShort);
 
@@ -157,7 +154,7 @@ Admit Sessions::admit_templated(WireVersion v, const uint8_t* p, size_t len,
 
   StreamKey key;
   key.exporter = exporter;
-  key.version = static_cast<uint8_t>(v9 ? 9 : 10);
+  key.format = format;
   key.domain = domain;
   const uint32_t sess = streams_.admit(key, now_ms);
   if (sess == StreamTable::kNoStream)
@@ -252,6 +249,108 @@ Admit Sessions::admit_templated(WireVersion v, const uint8_t* p, size_t len,
   return Admit::kHandOff;
 }
 
+namespace {
+
+Reject sflow_reject(SflowReject r) {
+  switch (r) {
+    case SflowReject::kNone: return Reject::kNone;
+    case SflowReject::kTooShort: return Reject::kTooShort;
+    case SflowReject::kBadVersion: return Reject::kBadVersion;
+    case SflowReject::kBadAgentType: return Reject::kSflowBadAgentType;
+    case SflowReject::kSampleCountMismatch: return Reject::kSflowSampleCountMismatch;
+    case SflowReject::kSamplePastDatagram: return Reject::kSflowSamplePastDatagram;
+    case SflowReject::kSampleTooShort: return Reject::kSflowSampleTooShort;
+    case SflowReject::kRecordCountMismatch: return Reject::kSflowRecordCountMismatch;
+    case SflowReject::kRecordPastSample: return Reject::kSflowRecordPastSample;
+    case SflowReject::kRecordTooShort: return Reject::kSflowRecordTooShort;
+    case SflowReject::kHeaderPastRecord: return Reject::kSflowHeaderPastRecord;
+    case SflowReject::kBadAddressType: return Reject::kSflowBadAddressType;
+    case SflowReject::kListPastRecord: return Reject::kSflowListPastRecord;
+  }
+  return Reject::kTooShort;
+}
+
+// The ordered stage's view of one accepted sFlow datagram's samples.
+class SflowAdmitWalk final : public SflowWalk {
+ public:
+  SflowAdmitWalk(SessionCounters& c, SflowSources& sources, uint32_t stream)
+      : c_(c), sources_(sources), stream_(stream) {}
+
+  void sample(const SflowSampleHead& h) override {
+    if (h.counters) {
+      c_.sflow_counter_samples.add();
+      return;
+    }
+    if (!h.flow) {
+      c_.sflow_unknown.add(static_cast<uint8_t>(SflowUnknown::kSample), h.enterprise, h.format);
+      return;
+    }
+    c_.sflow_flow_samples.add();
+    ++flow_samples;
+    if (rate == 0) rate = h.rate;
+    if (stream_ == StreamTable::kNoStream) return;  // not tracked (quota, table full)
+    const SflowSources::Result r =
+        sources_.observe(stream_, h.source_type, h.source_index, h.sequence, h.pool, h.drops);
+    switch (r.seen) {
+      case SflowSources::Seen::kNew: break;
+      case SflowSources::Seen::kInOrder:
+      case SflowSources::Seen::kGap:
+        c_.sflow_samples_lost.add(r.lost);
+        c_.sflow_sample_pool.add(r.pool_delta);
+        c_.sflow_drops.add(r.drops_delta);
+        break;
+      case SflowSources::Seen::kLate: c_.sflow_samples_late.add(); break;
+      case SflowSources::Seen::kReset: c_.sflow_source_resets.add(); break;
+      case SflowSources::Seen::kTableFull: c_.sflow_sources_full.add(); break;
+    }
+  }
+  void unknown_record(SflowUnknown kind, uint32_t enterprise, uint32_t format) override {
+    c_.sflow_unknown.add(static_cast<uint8_t>(kind), enterprise, format);
+  }
+
+  uint32_t flow_samples = 0;
+  uint32_t rate = 0;  // the first flow sample's (the stream's sampling_interval)
+
+ private:
+  SessionCounters& c_;
+  SflowSources& sources_;
+  uint32_t stream_;
+};
+
+}  // namespace
+
+Admit Sessions::admit_sflow(const uint8_t* p, size_t len, DatagramMeta& m, int64_t now_ms) {
+  SflowDatagram d;
+  uint32_t trailing = 0;
+  const SflowReject r = validate_sflow(p, len, &d, &trailing);
+  if (r != SflowReject::kNone) return reject(kFormatSflow, sflow_reject(r));
+  if (trailing != 0) counters_.sflow_trailing.add();
+  // The stream is the agent (address, sub-agent id), not the UDP source: a
+  // relay or a NAT may carry several agents from one address. Refused (the
+  // address quota, a full table): decoded, not tracked, as for v5.
+  StreamKey key;
+  key.exporter = d.agent;
+  key.format = kFormatSflow;
+  key.domain = d.sub_agent;
+  const uint32_t sess = streams_.admit(key, now_ms);
+  SflowAdmitWalk walk(counters_, sflow_sources_, sess);
+  walk_sflow_samples(p, len, d, &walk);
+  if (sess != StreamTable::kNoStream) {
+    SeqInput in;
+    in.sequence = d.sequence;
+    in.count = 1;  // the datagram sequence counts datagrams
+    in.has_uptime = true;
+    in.sys_uptime_ms = d.uptime_ms;
+    in.export_ms = now_ms;  // sFlow sends no export time: arrival stands in
+    in.records = walk.flow_samples;
+    in.sampling_interval = walk.rate ? walk.rate : 1;
+    streams_.tracker().observe(sess, in, now_ms);
+  }
+  m.domain = d.sub_agent;
+  if (walk.flow_samples == 0) return Admit::kConsumed;
+  return Admit::kHandOff;
+}
+
 void Sessions::template_added(uint32_t sess, uint16_t template_id) {
   if (held_.holds(sess)) release_held(sess, template_id);
 }
@@ -281,7 +380,7 @@ void Sessions::release_held(uint32_t sess, uint16_t template_id) {
     }
     const StreamOptionsEntry& s = options_.at(sess);
     DatagramMeta& m = pins_.meta(h.buf);
-    m.version = plan.version == WireVersion::kV9 ? 9 : 10;
+    m.format = plan.version == WireVersion::kV9 ? kFormatV9 : kFormatIpfix;
     m.flags = kMetaLate;
     m.v5_pdus = 0;
     m.domain = streams_.stream(sess).domain;
@@ -308,6 +407,7 @@ void Sessions::release(uint16_t buf) {
 
 void Sessions::forget_stream(uint32_t sess) {
   held_.forget(sess);
+  sflow_sources_.forget(sess);
   templates_.forget_stream(sess);
   options_.forget(sess);
 }
@@ -346,7 +446,7 @@ namespace {
 StreamKey key_of(const StreamStats& st) {
   StreamKey key;
   key.exporter = st.exporter;
-  key.version = st.version;
+  key.format = st.format;
   key.domain = st.domain;
   return key;
 }
@@ -377,11 +477,11 @@ void Sessions::export_state(TemplateState* out) const {
 StateImport Sessions::import_state(const TemplateState& st, int64_t now_ms) {
   StateImport r;
   for (const StateTemplate& rec : st.templates) {
-    const WireVersion v = rec.key.version == 9 ? WireVersion::kV9 : WireVersion::kIpfix;
+    const WireVersion v = rec.key.format == kFormatV9 ? WireVersion::kV9 : WireVersion::kIpfix;
     const auto* raw = reinterpret_cast<const uint8_t*>(rec.raw.data());
     TemplateRecordView t;
     TemplateProblem problem;
-    if ((rec.key.version != 9 && rec.key.version != 10) ||
+    if ((rec.key.format != kFormatV9 && rec.key.format != kFormatIpfix) ||
         read_template_record(v, rec.options, raw, rec.raw.size(), &t, &problem,
                              templates_.v9_variable_length()) != SetWalk::kRecord ||
         problem != TemplateProblem::kNone || t.withdrawal || t.raw_len != rec.raw.size()) {

@@ -4,9 +4,9 @@
 // worker (see docs/architecture.md, "The ordered stage").
 //
 // For every datagram, in arrival order (admit()):
-//   1. the version (5, 9, 10) picks the format; a version decode.versions does
-//      not enable is rejected; an sFlow datagram is rejected as
-//      sflow_not_decoded, logged once per exporter (src/decode/sflow_notice.h);
+//   1. the wire-format registry (src/decode/wire_formats.h) picks the format
+//      (v5, v9, IPFIX, sFlow v5); a format decode.versions does not enable is
+//      rejected;
 //   2. the whole datagram is checked before anything in it is used: v5 every
 //      packed PDU (src/decode/v5_decoder.h); v9/IPFIX the header and the chain
 //      of set headers. A broken chain (a set length < 4 or past the end, an
@@ -24,12 +24,22 @@
 //      forgotten (counted) after decode.held_timeout;
 //   4. the stream's sequence is tracked (src/decode/sequence_tracker.h): v5
 //      per PDU in flows, v9 per datagram, IPFIX in data records (a message
-//      holding a set that could not be counted makes the next one resync).
+//      holding a set that could not be counted makes the next one resync),
+//      sFlow per datagram.
+// sFlow (admit_sflow): validate_sflow (src/decode/sflow_decoder.h) checks the
+// whole datagram first (rejected whole, by its SflowReject reason); the
+// stream is (agent address, sub-agent id), whichever address sent it; then
+// one walk over the samples' fixed fields: each source's flow-sample
+// sequence, sample_pool and drops (src/decode/sflow_sources.h), unknown
+// (enterprise, format) pairs (a bounded label set), counter samples. A
+// datagram with flow samples is handed to a worker, which decodes them
+// (RecordReader); one with counter samples only is consumed.
 // Problems inside one set or one template record drop only that set or
 // record, counted by reason; the rest of the datagram is used.
 //
-// Streams are (exporter address, version, domain): domain is v5's engine
-// type and id, v9's source_id, IPFIX's observation domain. Templates are
+// Streams are (exporter address, format, domain): domain is v5's engine
+// type and id, v9's source_id, IPFIX's observation domain; for sFlow the
+// exporter address is the agent address and the domain its sub-agent id. Templates are
 // keyed by (stream, template id), so the same template id in two domains of
 // one exporter, or at two exporters, never mixes.
 //
@@ -82,7 +92,7 @@
 #include "decode/datagram_pins.h"
 #include "decode/held_data.h"
 #include "decode/sequence_tracker.h"
-#include "decode/sflow_notice.h"
+#include "decode/sflow_sources.h"
 #include "decode/session_counters.h"
 #include "decode/state_codec.h"
 #include "decode/stream_options.h"
@@ -147,7 +157,7 @@ class Sessions : private TemplateListener {
 
   uint32_t ring_entries() const { return ring_entries_; }
   uint32_t hold_slots() const { return held_.slots(); }
-  bool version_enabled(uint16_t v) const;
+  bool format_enabled(FormatId id) const;
 
   // Published copies (any thread).
   void streams_snapshot(std::vector<StreamStats>* out) const;
@@ -183,6 +193,7 @@ class Sessions : private TemplateListener {
                  int64_t now_ms);
   Admit admit_templated(WireVersion v, const uint8_t* p, size_t len, const IpAddr& exporter,
                         DatagramMeta& m, int64_t now_ms);
+  Admit admit_sflow(const uint8_t* p, size_t len, DatagramMeta& m, int64_t now_ms);
   Admit reject(size_t vslot, Reject r);
 
   // Template `template_id` of stream `sess` was installed: the data held
@@ -202,7 +213,7 @@ class Sessions : private TemplateListener {
   StreamOptions options_;
   HeldData held_;
   DatagramPins pins_;  // by buffer id: ring, then held-data slots
-  SflowNotice sflow_notice_;
+  SflowSources sflow_sources_;  // by stream index
 
   // The admit() in progress: the held sets of this datagram that a template
   // later in it released (so its record count is known).

@@ -509,6 +509,12 @@ void finish_flow(const SflowFlowSample& fs, const FlowState& st, const SflowOpti
 
 }  // namespace
 
+SflowBytes sflow_bytes_mode(std::string_view name) {
+  if (name == kSflowBytesNames[1]) return SflowBytes::kFrameMinusStripped;
+  if (name == kSflowBytesNames[2]) return SflowBytes::kIpLength;
+  return SflowBytes::kFrameLength;
+}
+
 const char* sflow_reject_name(SflowReject r) {
   switch (r) {
     case SflowReject::kNone:
@@ -592,6 +598,7 @@ SflowResult decode_sflow(const uint8_t* p, size_t len, const SflowOptions& opt, 
   thread_local SflowFlowRecord fr;
   thread_local SflowCounterRecord cr;
   thread_local FlowRecord f;
+  uint32_t emitted = 0;
   for (uint32_t s = 0; s < d.num_samples; ++s) {
     const uint32_t data_format = load_be32(p + off);
     const uint32_t slen = load_be32(p + off + 4);
@@ -599,6 +606,17 @@ SflowResult decode_sflow(const uint8_t* p, size_t len, const SflowOptions& opt, 
     off += 8 + size_t{slen};
     bool flow = false;
     const uint32_t fixed = sample_fixed(data_format, &flow);
+    if (flow && fixed != 0) {
+      if (res.flow_samples < opt.skip_flows) {
+        ++res.flow_samples;
+        continue;
+      }
+      if (emitted == opt.max_flows) {
+        res.more = true;
+        break;
+      }
+      ++emitted;
+    }
     if (fixed == 0) {
       ++res.unknown_samples;
       sink->unknown(d, SflowUnknown::kSample, sf::enterprise_of(data_format),
@@ -674,6 +692,76 @@ SflowResult decode_sflow(const uint8_t* p, size_t len, const SflowOptions& opt, 
     }
   }
   return res;
+}
+
+void walk_sflow_samples(const uint8_t* p, size_t len, const SflowDatagram& d, SflowWalk* w) {
+  (void)len;  // validated: every length below lies inside [p, p + len)
+  size_t off = d.agent_type == sf::kAddressIPv4 ? sf::kHeaderV4Size : sf::kHeaderV6Size;
+  SflowFlowSample fs;
+  SflowCounterSample cs;
+  SflowCounterRecord cr;
+  for (uint32_t s = 0; s < d.num_samples; ++s) {
+    const uint32_t data_format = load_be32(p + off);
+    const uint32_t slen = load_be32(p + off + 4);
+    const uint8_t* body = p + off + 8;
+    off += 8 + size_t{slen};
+    SflowSampleHead h;
+    h.enterprise = sf::enterprise_of(data_format);
+    h.format = sf::format_of(data_format);
+    bool flow = false;
+    const uint32_t fixed = sample_fixed(data_format, &flow);
+    if (fixed == 0) {
+      w->sample(h);
+      continue;
+    }
+    const uint8_t* rec = body + fixed;
+    if (flow) {
+      read_flow_sample(body, h.format, &fs);
+      h.flow = true;
+      h.sequence = fs.sequence;
+      h.source_type = fs.source_type;
+      h.source_index = fs.source_index;
+      h.rate = fs.rate;
+      h.pool = fs.pool;
+      h.drops = fs.drops;
+      w->sample(h);
+      for (uint32_t k = 0; k < fs.num_records; ++k) {
+        const uint32_t rformat = load_be32(rec);
+        const uint32_t rlen = load_be32(rec + 4);
+        rec += 8 + size_t{rlen};
+        const uint32_t e = sf::enterprise_of(rformat), f = sf::format_of(rformat);
+        const bool known = e == 0 && (f == sf::kRawHeader || f == sf::kSampledEthernet ||
+                                      f == sf::kSampledIPv4 || f == sf::kSampledIPv6 ||
+                                      f == sf::kExtendedSwitch || f == sf::kExtendedRouter ||
+                                      f == sf::kExtendedGateway || f == sf::kExtendedMpls);
+        if (!known) w->unknown_record(SflowUnknown::kFlowRecord, e, f);
+      }
+    } else {
+      read_counter_sample(body, h.format, &cs);
+      cs.index = s;
+      h.counters = true;
+      h.sequence = cs.sequence;
+      h.source_type = cs.source_type;
+      h.source_index = cs.source_index;
+      w->sample(h);
+      for (uint32_t k = 0; k < cs.num_records; ++k) {
+        const uint32_t rformat = load_be32(rec);
+        cr.index = k;
+        cr.enterprise = sf::enterprise_of(rformat);
+        cr.format = sf::format_of(rformat);
+        cr.length = load_be32(rec + 4);
+        cr.body = rec + 8;
+        rec += 8 + size_t{cr.length};
+        if (cr.enterprise == 0 &&
+            (cr.format == sf::kGenericInterface || cr.format == sf::kEthernetInterface)) {
+          read_counter_record(cr.body, &cr);
+          w->counters(cs, cr);
+        } else {
+          w->unknown_record(SflowUnknown::kCounterRecord, cr.enterprise, cr.format);
+        }
+      }
+    }
+  }
 }
 
 }  // namespace ringflow

@@ -83,6 +83,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include <ringflow/flow_record.h>
 #include <ringflow/ip.h>
@@ -112,6 +113,11 @@ inline constexpr size_t kSflowRejectCount = 13;
 const char* sflow_reject_name(SflowReject r);
 
 enum class SflowBytes : uint8_t { kFrameLength, kFrameMinusStripped, kIpLength };
+// decode.sflow_bytes: "frame_length", "frame_minus_stripped", "ip_length"
+// (the config schema refuses other names; they read as kFrameLength).
+inline constexpr const char* kSflowBytesNames[] = {"frame_length", "frame_minus_stripped",
+                                                   "ip_length"};
+SflowBytes sflow_bytes_mode(std::string_view name);
 
 struct SflowOptions {
   SflowBytes bytes = SflowBytes::kFrameLength;
@@ -121,6 +127,12 @@ struct SflowOptions {
   // the per-sample FlowRecords (aggregation) turns it off and saves a call
   // per record.
   bool flow_record_views = true;
+  // Chunking (the worker's RecordReader): flow samples [0, skip_flows) are
+  // stepped over without reading their records, and the walk stops before
+  // the flow sample after max_flows were handed to SflowSink::flow
+  // (SflowResult::more). Counter samples are handed to the sink on every call.
+  uint32_t skip_flows = 0;
+  uint32_t max_flows = UINT32_MAX;
 };
 
 struct SflowDatagram {
@@ -237,7 +249,36 @@ struct SflowResult {
   uint32_t flow_records = 0, counter_records = 0, unknown_records = 0;
   uint32_t cut_headers = 0;     // raw headers whose parse stopped with kCut
   uint32_t trailing_bytes = 0;  // after the declared samples (accepted)
+  bool more = false;            // stopped at SflowOptions::max_flows with flow samples left
 };
+
+// What the ordered stage reads of each sample (walk_sflow_samples): the
+// sample's own fixed fields, without parsing its flow records.
+struct SflowSampleHead {
+  uint32_t enterprise = 0, format = 0;  // the sample's data format
+  bool flow = false;      // a flow sample (0:1, 0:3): the fields below are set
+  bool counters = false;  // a counter sample (0:2, 0:4): sequence and source set
+  uint32_t sequence = 0, source_type = 0, source_index = 0;
+  uint32_t rate = 0, pool = 0, drops = 0;  // flow samples
+};
+
+// Receives walk_sflow_samples' view of a datagram, in wire order.
+class SflowWalk {
+ public:
+  virtual ~SflowWalk() = default;
+  // Every sample, known or not (unknown: flow and counters both false).
+  virtual void sample(const SflowSampleHead&) {}
+  // A flow or counter record of an (enterprise, format) this decoder does not
+  // read (SflowUnknown::kFlowRecord / kCounterRecord).
+  virtual void unknown_record(SflowUnknown, uint32_t /*enterprise*/, uint32_t /*format*/) {}
+  // Each known counter record (0:1 generic, 0:2 Ethernet), decoded.
+  virtual void counters(const SflowCounterSample&, const SflowCounterRecord&) {}
+};
+
+// The ordered stage's walk: samples' fixed fields and counter records, flow
+// records only by their format. REQUIRES: validate_sflow accepted [p, p + len)
+// and filled d. No allocation; reads only [p, p + len).
+void walk_sflow_samples(const uint8_t* p, size_t len, const SflowDatagram& d, SflowWalk* w);
 
 // Step 1 alone: the framing walk. Fills *d (when the header was read) and
 // *trailing_bytes on acceptance.

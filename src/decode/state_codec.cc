@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/unique_fd.h"
+#include "decode/wire_formats.h"
 #include "wire/bytes.h"
 
 namespace ringflow {
@@ -48,7 +49,10 @@ void put64(std::string* o, uint64_t v) {
 }
 void put_key(std::string* o, const StreamKey& k) {
   o->append(reinterpret_cast<const char*>(k.exporter.bytes.data()), 16);
-  put8(o, k.version);
+  // The file keeps the version number (9, 10), not the format id, so that
+  // files written before format ids existed still load.
+  const WireFormat* f = format_by_id(k.format);
+  put8(o, static_cast<uint8_t>(f ? f->version : 0));
   put32(o, k.domain);
 }
 
@@ -74,7 +78,7 @@ struct Reader {
   StreamKey key() {
     StreamKey k;
     if (const uint8_t* q = take(16)) std::memcpy(k.exporter.bytes.data(), q, 16);
-    k.version = u8();
+    k.format = templated_format(u8());  // kWireFormatCount: not v9/IPFIX
     k.domain = u32();
     return k;
   }
@@ -153,7 +157,7 @@ StateError decode_state(std::string_view data, TemplateState* out) {
   while (r.ok && r.n > 0) {
     const uint8_t type = r.u8();
     const StreamKey key = r.key();
-    if (!r.ok || (key.version != 9 && key.version != 10)) return StateError::kMalformed;
+    if (!r.ok || key.format >= kWireFormatCount) return StateError::kMalformed;
     if (type == kRecTemplate) {
       StateTemplate t;
       t.key = key;

@@ -1,19 +1,29 @@
 #include "decode/wire_formats.h"
 
-#include "decode/sflow_notice.h"
 #include "wire/bytes.h"
 #include "wire/ipfix.h"
 #include "wire/netflow9.h"
+#include "wire/sflow.h"
 #include "wire/v5.h"
 
 namespace ringflow {
 
-static_assert(kWireFormats[0].version == v5::kVersion && kWireFormats[1].version == v9::kVersion &&
-              kWireFormats[2].version == ipfix::kVersion);
+static_assert(kWireFormats[kFormatV5].version == v5::kVersion &&
+              kWireFormats[kFormatV9].version == v9::kVersion &&
+              kWireFormats[kFormatIpfix].version == ipfix::kVersion &&
+              kWireFormats[kFormatSflow].version == sflow::kVersion5);
 
 bool recognise_sflow(const uint8_t* p, size_t len) {
-  uint32_t version;
-  return is_sflow(p, len, &version);
+  // A 32-bit version 5 is sFlow v5 whatever follows (NetFlow and IPFIX have
+  // no version 0 for the first 16 bits to read), so that a broken agent
+  // type or a cut header is rejected under sflow by its own reason. Versions
+  // 2 and 4 need an agent address type of 1 or 2 as well, and are rejected
+  // as bad_version under the sflow label.
+  const uint32_t v = wire::load_be32(p);
+  if (v == 5) return true;
+  if (len < 8 || (v != 2 && v != 4)) return false;
+  const uint32_t type = wire::load_be32(p + 4);
+  return type == 1 || type == 2;
 }
 
 uint64_t stream_key_v5(const uint8_t* p, size_t len) {

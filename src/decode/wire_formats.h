@@ -15,13 +15,19 @@
 //   - its decoder (`decoder`): the ordered stage (Sessions::admit) and the
 //     worker's RecordReader::next switch over WireDecoder without a default,
 //     so a new decoder is pointed at by -Wswitch in both;
-//   - its name in decode.versions (`config_name`; empty = cannot be enabled,
-//     as for a format that is recognised but not decoded) and its label in
-//     the metrics' `version` label (`label`).
+//   - its name in decode.versions (`config_name`) and its label in the
+//     metrics' `version` label (`label`);
+//   - the few rules of its stream that other pieces apply without comparing
+//     version numbers (`engine_domain`, `sequence_in_datagrams`,
+//     `sequence_quirk_includes_current`).
 //
-// Counter slots: every decoded format has a slot (its row index; decoded rows
-// come first), and one more slot, "other", counts datagrams of no format and
-// of formats recognised but not decoded. kFormatSlots of them are used; the
+// The format id: a format is named everywhere after recognition by its row
+// index (FormatId: DatagramMeta::format, StreamKey::format,
+// StreamStats::format, FlowContext::format), never by its version number,
+// since two formats may share one (sFlow v5 and NetFlow v5 both send 5).
+//
+// Counter slots: every format has a slot (its row index), and one more slot,
+// "other", counts datagrams of no format. kFormatSlots of them are used; the
 // counter blocks of include/ringflow/stats.h hold kMaxFormatSlots.
 //
 // Lookups cost a few compares per datagram on the reactor (find_wire_format)
@@ -47,9 +53,11 @@ enum class WireDecoder : uint8_t {
   kV5,     // NetFlow v5 PDUs (src/decode/v5_decoder.h)
   kV9,     // NetFlow v9 sets and templates (src/decode/decode_plan.h)
   kIpfix,  // IPFIX sets and templates (src/decode/decode_plan.h)
-  kSflowNotDecoded,  // recognised, not decoded: rejected as sflow_not_decoded and
-                     // logged once per exporter (src/decode/sflow_notice.h)
+  kSflow,  // sFlow v5 samples (src/decode/sflow_decoder.h; sources: sflow_sources.h)
 };
+
+// A format's row index in kWireFormats.
+using FormatId = uint8_t;
 
 struct WireFormat {
   std::string_view config_name;  // in decode.versions; "" = cannot be enabled
@@ -64,8 +72,15 @@ struct WireFormat {
   // is too short to carry it. Mixed with the exporter address for routing.
   uint64_t (*stream_key)(const uint8_t* p, size_t len) = nullptr;
   WireDecoder decoder = WireDecoder::kV5;
-
-  constexpr bool decoded() const { return decoder != WireDecoder::kSflowNotDecoded; }
+  // The stream's domain is v5's engine type << 8 | engine id (StreamStats'
+  // engine_type / engine_id are filled from it).
+  bool engine_domain = false;
+  // The sequence counts export datagrams (loss is reported in datagrams),
+  // not records.
+  bool sequence_in_datagrams = false;
+  // The sequence tracker may detect an exporter whose sequence includes the
+  // message's own records (IPFIX, softflowd 1.1.0; src/decode/sequence_tracker.h).
+  bool sequence_quirk_includes_current = false;
 };
 
 // Recognisers and stream keys of the rows below (wire_formats.cc).
@@ -76,43 +91,35 @@ uint64_t stream_key_ipfix(const uint8_t* p, size_t len);
 uint64_t stream_key_sflow(const uint8_t* p, size_t len);
 
 // THE registry. Decoded formats first (their index is their counter slot).
+// sFlow and NetFlow v5 share the version 5 but not its width: an sFlow
+// datagram starts 00 00 00 05 (its 16-bit version reads 0), a v5 one 00 05.
 inline constexpr WireFormat kWireFormats[] = {
-    {"v5", "5", 5, 2, nullptr, stream_key_v5, WireDecoder::kV5},
-    {"v9", "9", 9, 2, nullptr, stream_key_v9, WireDecoder::kV9},
-    {"ipfix", "10", 10, 2, nullptr, stream_key_ipfix, WireDecoder::kIpfix},
-    {"", "sflow", 5, 4, recognise_sflow, stream_key_sflow, WireDecoder::kSflowNotDecoded},
+    {"v5", "5", 5, 2, nullptr, stream_key_v5, WireDecoder::kV5, true, false, false},
+    {"v9", "9", 9, 2, nullptr, stream_key_v9, WireDecoder::kV9, false, true, false},
+    {"ipfix", "10", 10, 2, nullptr, stream_key_ipfix, WireDecoder::kIpfix, false, false, true},
+    {"sflow", "sflow", 5, 4, recognise_sflow, stream_key_sflow, WireDecoder::kSflow, false, true,
+     false},
 };
 inline constexpr size_t kWireFormatCount = std::size(kWireFormats);
 
-namespace detail {
-constexpr size_t count_decoded() {
-  size_t n = 0;
-  while (n < kWireFormatCount && kWireFormats[n].decoded()) ++n;
-  return n;
-}
-constexpr bool decoded_rows_first() {
-  for (size_t i = count_decoded(); i < kWireFormatCount; ++i)
-    if (kWireFormats[i].decoded()) return false;
-  return true;
-}
-// A decoded format is found again by its version number (DatagramMeta,
-// StreamKey and FlowContext carry the number), so the numbers must differ.
-constexpr bool decoded_versions_unique() {
-  for (size_t i = 0; i < count_decoded(); ++i)
-    for (size_t j = i + 1; j < count_decoded(); ++j)
-      if (kWireFormats[i].version == kWireFormats[j].version) return false;
-  return true;
-}
-}  // namespace detail
-
-inline constexpr size_t kDecodedFormats = detail::count_decoded();
-inline constexpr size_t kOtherFormatSlot = kDecodedFormats;  // no format, or not decoded
+inline constexpr size_t kDecodedFormats = kWireFormatCount;
+inline constexpr size_t kOtherFormatSlot = kDecodedFormats;  // no format
 inline constexpr size_t kFormatSlots = kDecodedFormats + 1;
-static_assert(detail::decoded_rows_first(), "kWireFormats: decoded formats come first");
-static_assert(detail::decoded_versions_unique(),
-              "kWireFormats: two decoded formats share a version number; DatagramMeta::version, "
-              "StreamKey::version and FlowContext::version need a format id instead");
 static_assert(kFormatSlots <= kMaxFormatSlots, "raise kMaxFormatSlots in ringflow/stats.h");
+static_assert(kWireFormatCount <= 32, "enabled_formats_mask is 32 bits");
+
+// The row of the format that uses `decoder` (each decoder has one row).
+constexpr FormatId format_of(WireDecoder d) {
+  for (size_t i = 0; i < kWireFormatCount; ++i)
+    if (kWireFormats[i].decoder == d) return static_cast<FormatId>(i);
+  return static_cast<FormatId>(kWireFormatCount);
+}
+inline constexpr FormatId kFormatV5 = format_of(WireDecoder::kV5);
+inline constexpr FormatId kFormatV9 = format_of(WireDecoder::kV9);
+inline constexpr FormatId kFormatIpfix = format_of(WireDecoder::kIpfix);
+inline constexpr FormatId kFormatSflow = format_of(WireDecoder::kSflow);
+static_assert(kFormatV5 < kWireFormatCount && kFormatV9 < kWireFormatCount &&
+              kFormatIpfix < kWireFormatCount && kFormatSflow < kWireFormatCount);
 
 // The format of the datagram [p, p + len), or nullptr (bad_version).
 inline const WireFormat* find_wire_format(const uint8_t* p, size_t len) {
@@ -125,20 +132,29 @@ inline const WireFormat* find_wire_format(const uint8_t* p, size_t len) {
   return nullptr;
 }
 
-// The decoded format whose version number is v (as DatagramMeta::version and
-// StreamKey::version hold it), or nullptr.
-constexpr const WireFormat* decoded_format(uint32_t v) {
-  for (size_t i = 0; i < kDecodedFormats; ++i)
-    if (kWireFormats[i].version == v) return &kWireFormats[i];
-  return nullptr;
+// The format of id `id` (DatagramMeta::format, StreamKey::format), or nullptr.
+constexpr const WireFormat* format_by_id(FormatId id) {
+  return id < kWireFormatCount ? &kWireFormats[id] : nullptr;
 }
 
-// Counter slot of a format (nullptr: none), and of a decoded version number.
+// The template-based format (v9, IPFIX) whose version number is v, as
+// templates.state stores a stream's format (src/decode/state_codec.cc), or
+// kWireFormatCount.
+constexpr FormatId templated_format(uint32_t v) {
+  for (size_t i = 0; i < kWireFormatCount; ++i)
+    if ((kWireFormats[i].decoder == WireDecoder::kV9 ||
+         kWireFormats[i].decoder == WireDecoder::kIpfix) &&
+        kWireFormats[i].version == v)
+      return static_cast<FormatId>(i);
+  return static_cast<FormatId>(kWireFormatCount);
+}
+
+// Counter slot of a format (nullptr: none), and of a format id.
 constexpr size_t format_slot(const WireFormat* f) {
-  if (f == nullptr || !f->decoded()) return kOtherFormatSlot;
+  if (f == nullptr) return kOtherFormatSlot;
   return static_cast<size_t>(f - kWireFormats);
 }
-constexpr size_t version_slot(uint32_t v) { return format_slot(decoded_format(v)); }
+constexpr size_t id_slot(FormatId id) { return id < kWireFormatCount ? id : kOtherFormatSlot; }
 constexpr std::string_view format_slot_label(size_t slot) {
   return slot < kDecodedFormats ? kWireFormats[slot].label : std::string_view("other");
 }

@@ -46,7 +46,16 @@ MalformedClass class_of(Reject r) {
     case Reject::kVersionDisabled:
     case Reject::kStreamTableFull:
     case Reject::kStreamQuota:
-    case Reject::kSflowNotDecoded:
+    case Reject::kSflowBadAgentType:
+    case Reject::kSflowSampleCountMismatch:
+    case Reject::kSflowSamplePastDatagram:
+    case Reject::kSflowSampleTooShort:
+    case Reject::kSflowRecordCountMismatch:
+    case Reject::kSflowRecordPastSample:
+    case Reject::kSflowRecordTooShort:
+    case Reject::kSflowHeaderPastRecord:
+    case Reject::kSflowBadAddressType:
+    case Reject::kSflowListPastRecord:
       break;
   }
   return MalformedClass::kGarbage;
@@ -98,7 +107,7 @@ class TemplatedClassifier {
         const uint32_t before = d->flows;
         add_records(sessions_.meta(ready[i].buf), ready[i].data, ready[i].len, now_ms, d);
         // Records of a held set count in the sequence of its own stream.
-        const uint32_t s = stream_of(sessions_.meta(ready[i].buf).version,
+        const uint32_t s = stream_of(sessions_.meta(ready[i].buf).format == kFormatV9 ? 9 : 10,
                                      sessions_.meta(ready[i].buf).domain);
         if (version == 10) streams[s].span += d->flows - before;
         sessions_.release(ready[i].buf);

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include "decode/wire_formats.h"
 #include "sink/time_format.h"
 
 namespace ringflow {
@@ -44,14 +45,16 @@ unsigned long long times(uint64_t v, uint32_t m) {
 size_t format_flow_line(const FlowRecord& r, const FlowContext& ctx, char* buf, size_t cap) {
   const bool v6_record = is_v6_record(r);
   char src[64], dst[64], start[kIsoMsLen + 1], end[kIsoMsLen + 1];
+  // The registry's label: 5, 9, 10 (the version number as before), sflow.
+  const std::string_view label = format_slot_label(id_slot(ctx.format));
   format_endpoint(r.src, r.src_port, v6_record, src, sizeof src);
   format_endpoint(r.dst, r.dst_port, v6_record, dst, sizeof dst);
   *format_iso_ms(r.start_ms, start) = '\0';  // the sinks' formatter (sink/time_format.h)
   *format_iso_ms(r.end_ms, end) = '\0';
   int len =
-      snprintf(buf, cap, "%s -> %s proto %u packets %llu bytes %llu start %s end %s version %u",
+      snprintf(buf, cap, "%s -> %s proto %u packets %llu bytes %llu start %s end %s version %.*s",
                src, dst, r.protocol, times(r.packets, r.sampling), times(r.bytes, r.sampling),
-               start, end, ctx.version);
+               start, end, static_cast<int>(label.size()), label.data());
   if (len < 0 || static_cast<size_t>(len) >= cap) return 0;
   if (ctx.template_id != 0) {  // a templated format's record (template ids are >= 256)
     const int more =

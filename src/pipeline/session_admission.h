@@ -38,7 +38,7 @@ class SessionAdmission final : public Admission {
       out[i].buf_id = r[i].buf;
       out[i].exporter = r[i].exporter;
       const DatagramMeta& m = s_.meta(r[i].buf);
-      const WireFormat* f = decoded_format(m.version);
+      const WireFormat* f = format_by_id(m.format);
       out[i].stream_key = f ? route_key(*f, m.domain) : 0;
     }
     return n;

@@ -19,6 +19,7 @@ Worker::Worker(uint32_t index, const Config& cfg, Handoff& handoff,
       sampling_(cfg.decode) {
   decode_opts_.accept_trailing = cfg.decode.accept_trailing;
   decode_opts_.future_tolerance_ms = cfg.decode.future_tolerance_ms;
+  sflow_opts_.bytes = sflow_bytes_mode(cfg.decode.sflow_bytes);
 }
 
 void Worker::run() {
@@ -82,10 +83,11 @@ void Worker::process(const DatagramRef& d, int64_t now_ms) {
   if (late) counters_.late_datagrams.add();
   FlowContext ctx;
   ctx.exporter = d.exporter;
-  ctx.version = m.version;
+  ctx.format = m.format;
   ctx.arrival_ms = d.recv_ns / 1000000;
-  const size_t vslot = version_slot(m.version);
-  RecordReader reader(m, d.data, d.len, now_ms, decode_opts_, &sampling_, &d.exporter);
+  const size_t vslot = id_slot(m.format);
+  RecordReader reader(m, d.data, d.len, now_ms, decode_opts_, &sampling_, &d.exporter,
+                      &sflow_opts_);
   RecordChunk chunk;
   size_t n;
   while ((n = reader.next(records_, kChunk, &chunk)) > 0) {
@@ -100,6 +102,8 @@ void Worker::process(const DatagramRef& d, int64_t now_ms) {
     if (chunk.biflow) counters_.biflow_records.add(n);
     if (chunk.reverse) counters_.biflow_reverse_records.add(n);
     if (chunk.unknown_counters && !chunk.reverse) counters_.unknown_counter_records.add(n);
+    if (chunk.cut_headers) counters_.sflow_cut_headers.add(chunk.cut_headers);
+    ctx.version = chunk.version;
     ctx.domain = chunk.domain;
     ctx.template_id = chunk.template_id;
     counters_.flows.add(n);

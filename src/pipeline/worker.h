@@ -75,6 +75,7 @@ class Worker {
   WorkerCounters& counters_;
   RecordStageChain stages_;
   DecodeOptions decode_opts_;
+  SflowOptions sflow_opts_;  // decode.sflow_bytes
   RecordSampling sampling_;
   alignas(64) FlowRecord records_[kChunk];  // scratch for one chunk (8 KB: a member, not on the stack)
   std::atomic<bool> drain_{false};

@@ -1,4 +1,4 @@
-// libFuzzer target for v9/IPFIX decoding with template state (scripts/fuzz.sh
+// libFuzzer target for v9/IPFIX (and sFlow v5) decoding with stream state (scripts/fuzz.sh
 // runs it under ASan+UBSan). An input is a sequence of datagrams from one
 // exporter, each as a 2-byte big-endian length and its bytes, so that
 // templates, options records and held data carry from one datagram to the
@@ -11,7 +11,9 @@
 //
 // Beyond "does not crash", it traps on a broken contract:
 //   - the records decoded equal the records the ordered stage counted
-//     (counters.data_records), held ones included;
+//     (counters.data_records), held ones included; sFlow records equal the
+//     flow samples the ordered stage counted (counters.sflow_flow_samples),
+//     whatever the chunk size;
 //   - every record's ip_version is 0, 4 or 6, and 4 means a v4-mapped
 //     source address (or none);
 //   - bounds hold: templates installed <= max_templates, held sets <= slots;
@@ -27,6 +29,7 @@
 
 #include "decode/record_reader.h"
 #include "decode/sessions.h"
+#include "decode/wire_formats.h"
 #include "fuzz/fuzz_support.h"
 
 namespace {
@@ -56,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Records handed out: forward (every data record once, less the biflow
   // records whose forward direction was empty) and reverse (RFC 5103
   // biflows' other direction); empty directions make no record.
-  uint64_t decoded = 0, reversed = 0, empty = 0;
+  uint64_t decoded = 0, reversed = 0, empty = 0, sflow = 0;
 
   auto decode = [&](uint16_t buf, const uint8_t* p, size_t len) {
     RecordReader reader(sessions.meta(buf), p, len, now_ms, v5opts);
@@ -65,7 +68,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     while ((n = reader.next(out, 64, &chunk)) > 0) {
       FUZZ_CHECK(n <= 64);
       for (size_t i = 0; i < n; ++i) check_record(out[i]);
-      if (chunk.version != 5) (chunk.reverse ? reversed : decoded) += n;
+      if (chunk.format == kFormatSflow) sflow += n;
+      else if (chunk.format != kFormatV5) (chunk.reverse ? reversed : decoded) += n;
     }
     empty += reader.empty_directions();
   };
@@ -94,6 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // its forward direction was empty (counted in `empty`, with the empty
   // reverse directions, which the reader does not tell apart); a reverse
   // record needs a data record of its own.
+  FUZZ_CHECK(sflow == counters.sflow_flow_samples.load());
   const uint64_t records = counters.data_records.load();
   FUZZ_CHECK(decoded <= records);
   FUZZ_CHECK(decoded + empty >= records);

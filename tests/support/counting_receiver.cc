@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "decode/wire_formats.h"
 #include "decode/record_reader.h"
 #include "decode/sessions.h"
 #include "decode/v5_decoder.h"
@@ -29,7 +30,7 @@ std::vector<StreamStats> CountingReceiver::templated_stats() const {
 void CountingReceiver::decode_templated(uint16_t buf, const uint8_t* p, size_t len,
                                         const IpAddr& src) {
   const DatagramMeta& m = sessions_->meta(buf);
-  ReceivedStream& s = templated[TemplatedId{src, m.version, m.domain}];
+  ReceivedStream& s = templated[TemplatedId{src, static_cast<uint8_t>(kWireFormats[m.format].version), m.domain}];
   DecodeOptions opt;
   RecordReader r(m, p, len, wall_ns() / 1000000, opt);
   FlowRecord out[64];
