@@ -5,13 +5,17 @@
 // and keep exactly the fields of the layers it completed.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cstring>
+#include <string>
 #include <initializer_list>
 #include <memory>
 #include <vector>
 
 #include "decode/decode_plan.h"
 #include "decode/packet_parser.h"
+#include "decode/record_reader.h"
+#include "decode/sessions.h"
 #include "decode/template_record.h"
 
 namespace ringflow {
@@ -776,6 +780,70 @@ TEST_CASE("packet sections: ICMP from the section, a section past the set, plain
   CHECK(plain->prototype.packets == 0);
   auto v9 = section_plan(WireVersion::kV9, {{8, 4}, {12, 4}, {1, 4}, {2, 4}, {315, 0}});
   CHECK_FALSE(v9->section.active);  // a zero-length section carries nothing
+}
+
+}  // namespace
+}  // namespace ringflow
+
+namespace ringflow {
+namespace {
+
+// An IPFIX message: one template set (template 300) and one data set.
+Bytes ipfix_message(std::initializer_list<Spec> fields, const Bytes& data) {
+  Bytes tset;
+  put16(tset, 2);
+  put16(tset, static_cast<uint16_t>(4 + 4 + 4 * fields.size()));
+  put16(tset, 300);
+  put16(tset, static_cast<uint16_t>(fields.size()));
+  for (const Spec& f : fields) {
+    put16(tset, f.id);
+    put16(tset, f.length);
+  }
+  Bytes dset;
+  put16(dset, 300);
+  put16(dset, static_cast<uint16_t>(4 + data.size()));
+  dset.insert(dset.end(), data.begin(), data.end());
+  Bytes m;
+  put16(m, 10);
+  put16(m, static_cast<uint16_t>(16 + tset.size() + dset.size()));
+  put32(m, 1700000000);  // export time
+  put32(m, 1);           // sequence
+  put32(m, 7);           // observation domain
+  return cat({m, tset, dset});
+}
+
+TEST_CASE("packet sections: the reader counts records whose section did not parse, by reason", "[decode][section]") {
+  const Bytes whole = cat({eth(0x0800), ipv4(17, kA, kB, 28), udp(1, 2)});
+  const Bytes cut_frame(whole.begin(), whole.begin() + 20);               // inside IPv4
+  const Bytes arp = cat({eth(0x0806), Bytes(28, 0)});                      // not followed
+  Bytes bad_ip = whole;
+  bad_ip[14] = 0x42;  // IHL 2 < 5
+  const Bytes data = cat({varlen(whole), varlen(cut_frame), varlen(cut_frame), varlen(arp),
+                          varlen(bad_ip)});
+  const Bytes msg = ipfix_message({{315, kVar}}, data);
+
+  DecodeConfig cfg;
+  SessionCounters counters;
+  Sessions sessions(cfg, 4, 9216, counters);
+  const IpAddr exporter = IpAddr::from_v4(0x7F000001);
+  REQUIRE(sessions.admit(msg.data(), msg.size(), exporter, 0, 1700000000000) == Admit::kHandOff);
+  RecordReader reader(sessions.meta(0), msg.data(), msg.size(), 1700000000000, DecodeOptions{});
+  FlowRecord out[64];
+  RecordChunk chunk;
+  size_t total = 0;
+  std::array<uint32_t, kSectionReasons> by{};
+  size_t n;
+  while ((n = reader.next(out, 64, &chunk)) > 0) {
+    CHECK(chunk.sections);
+    total += n;
+    for (size_t i = 0; i < kSectionReasons; ++i) by[i] += chunk.section_records[i];
+  }
+  sessions.release(0);
+  CHECK(total == 5);
+  CHECK(std::string(section_reason_name(0)) == "cut");
+  CHECK(by[0] == 2);  // cut
+  CHECK(by[1] == 1);  // unsupported (ARP)
+  CHECK(by[2] == 1);  // malformed (IHL)
 }
 
 }  // namespace

@@ -128,6 +128,8 @@ struct alignas(64) WorkerCounters {
   Counter biflow_empty_directions; // biflow directions without packets or bytes (no record)
   Counter unknown_counter_records; // records of templates with counter elements not decoded
   Counter stage_dropped_records;   // records a record stage dropped (not aggregated)
+  std::array<Counter, 3> section_records;  // v9/IPFIX packet sections not parsed to their end:
+                                           // cut, unsupported, malformed (decode_plan.h)
   Counter batches;          // dequeue batches
 };
 

@@ -22,6 +22,10 @@
 // (tests and benchmarks of the decoder alone) `sampling` keeps what the
 // decoder left; the time counts are made either way.
 //
+// Packet sections (src/decode/decode_plan.h): a chunk of a template with a
+// packet section counts its records whose section did not parse to its end,
+// by reason (RecordChunk::section_records); other chunks cost one flag test.
+//
 // Hot path: no allocation, no exception; reads only [p, p + len).
 //
 // Thread safety: one reader per thread; it only reads the datagram, the
@@ -29,6 +33,7 @@
 // buffer.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -37,6 +42,7 @@
 #include <ringflow/ip.h>
 
 #include "decode/datagram_meta.h"
+#include "decode/decode_plan.h"
 #include "decode/sampling.h"
 #include "decode/v5_decoder.h"
 
@@ -57,6 +63,8 @@ struct RecordChunk {
   bool biflow = false;             // IPFIX: forward records of a biflow template
   bool reverse = false;            // IPFIX: the reverse direction of biflow records
   bool unknown_counters = false;   // the template has counter elements not decoded
+  bool sections = false;           // the template has a packet section (decode_plan.h)
+  std::array<uint16_t, kSectionReasons> section_records{};  // sections not parsed to their end
 };
 
 class RecordReader {
