@@ -204,6 +204,9 @@ constexpr size_t section_reason(uint8_t flags) {
 // Which packet section a template carries (see the file comment).
 enum class SectionKind : uint8_t { kNone, kFrame, kIpHeader, kMpls };
 
+// An active plan's scratch ops write SectionScratch, past DecodeScratch:
+// decode_records() must run such a plan through decode_loop_section only
+// (options plans and reverse plans are never active).
 struct PacketSectionPlan {
   SectionKind kind = SectionKind::kNone;
   bool active = false;         // a section or a frame-size element: decode_loop_section
