@@ -69,6 +69,8 @@ std::vector<std::vector<uint8_t>> synthetic_v9() {
 // IPv4 / TCP frame of 58 bytes, zero-padded to 64.
 std::vector<std::vector<uint8_t>> synthetic_v9_section() {
   std::vector<uint8_t> d = {0, 9, 0, 2, 0, 0, 0x10, 0, 0x65, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  // Bytes laid out by field and layer.
+  // clang-format off
   const uint8_t tmpl[] = {0, 0, 0, 24, 1, 1, 0, 4,  // set 0, template 257, 4 fields
                           0, 10, 0, 2, 0, 102, 0, 2, 0, 103, 0, 2, 0, 104, 0, 64};
   d.insert(d.end(), tmpl, tmpl + sizeof tmpl);
@@ -82,6 +84,7 @@ std::vector<std::vector<uint8_t>> synthetic_v9_section() {
       0x45, 0x28, 0x00, 0x28, 0x12, 0x34, 0x40, 0x00, 0x3d, 0x06, 0, 0,                    // IPv4
       192, 0, 2, 1, 198, 51, 100, 2,
       0x01, 0xbb, 0x80, 0x01, 0, 0, 0, 1, 0, 0, 0, 2, 0x50, 0x12, 0xff, 0xff, 0, 0, 0, 0};  // TCP
+  // clang-format on
   d.insert(d.end(), frame, frame + sizeof frame);
   d.resize(d.size() + 64 - sizeof frame, 0);
   return {d};
