@@ -5,13 +5,17 @@
 // and keep exactly the fields of the layers it completed.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cstring>
 #include <initializer_list>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "decode/decode_plan.h"
 #include "decode/packet_parser.h"
+#include "decode/record_reader.h"
+#include "decode/sessions.h"
 #include "decode/template_record.h"
 
 namespace ringflow {
@@ -323,8 +327,9 @@ TEST_CASE("packet parser: MPLS label stacks", "[decode][packet]") {
   // An Ethernet pseudowire with its control word (RFC 4385/4448; tshark's
   // reading of akv-eompls-cw): the carried frame's tag and IP header, the
   // outer MACs.
-  const Bytes pw = cat({eth(0x8847), mpls(300012, false), mpls(17, true), Bytes{0, 0, 0, 0},
-                        eth(0x8100), tag(42, 0x0800), ipv4(6, kB, kA, 1500), tcp(443, 28911, 0x010)});
+  const Bytes pw =
+      cat({eth(0x8847), mpls(300012, false), mpls(17, true), Bytes{0, 0, 0, 0}, eth(0x8100),
+           tag(42, 0x0800), ipv4(6, kB, kA, 1500), tcp(443, 28911, 0x010)});
   p = parse(pw);
   CHECK(p.status == PacketStatus::kComplete);
   CHECK(p.mpls_count == 2);
@@ -594,7 +599,8 @@ std::vector<FlowRecord> decode_set(const DecodePlan& plan, const Bytes& body,
   tc.export_ms = 1700000000000;
   size_t pos = 0;
   SetStatus st;
-  const size_t n = decode_records(plan, buf.get(), body.size(), &pos, tc, out.data(), out.size(), &st);
+  const size_t n =
+      decode_records(plan, buf.get(), body.size(), &pos, tc, out.data(), out.size(), &st);
   CHECK(st == want);
   out.resize(n);
   return out;
@@ -604,12 +610,13 @@ IpAddr v4(uint32_t a) { return IpAddr::from_v4(a); }
 
 constexpr uint16_t kVar = 65535;
 
-TEST_CASE("packet sections: IPFIX dataLinkFrameSection, Ethernet/802.1Q/IPv4/TCP", "[decode][section]") {
+TEST_CASE("packet sections: IPFIX dataLinkFrameSection, Ethernet/802.1Q/IPv4/TCP",
+          "[decode][section]") {
   auto plan = section_plan(WireVersion::kIpfix, {{10, 4}, {312, 2}, {315, kVar}});
   REQUIRE(plan->section.active);
   REQUIRE(plan->section.kind == SectionKind::kFrame);
-  const Bytes f1 = cat({eth(0x8100), tag(231, 0x0800), ipv4(6, kA, kB, 1440, 0, 0, 0x28),
-                        tcp(80, 43908, 0x018)});
+  const Bytes f1 = cat(
+      {eth(0x8100), tag(231, 0x0800), ipv4(6, kA, kB, 1440, 0, 0, 0x28), tcp(80, 43908, 0x018)});
   const Bytes f2 = cat({eth(0x0800), ipv4(17, kB, kA, 96), udp(55501, 11777, 76)});
   Bytes body;
   put32(body, 582);
@@ -645,7 +652,8 @@ TEST_CASE("packet sections: IPFIX dataLinkFrameSection, Ethernet/802.1Q/IPv4/TCP
   CHECK(r[1].packets == 1);
 }
 
-TEST_CASE("packet sections: IPFIX ipHeaderPacketSection, IPv6/UDP, bytes from the header", "[decode][section]") {
+TEST_CASE("packet sections: IPFIX ipHeaderPacketSection, IPv6/UDP, bytes from the header",
+          "[decode][section]") {
   // Fixed length 48: 40 bytes of IPv6 and the UDP header.
   auto plan = section_plan(WireVersion::kIpfix, {{313, 48}, {2, 4}});
   REQUIRE(plan->section.kind == SectionKind::kIpHeader);
@@ -663,12 +671,13 @@ TEST_CASE("packet sections: IPFIX ipHeaderPacketSection, IPv6/UDP, bytes from th
   CHECK(r[0].tos == 0xb8);
   CHECK(r[0].src_port == 5353);
   CHECK(r[0].dst_port == 53);
-  CHECK(r[0].packets == 3);      // the counter, not 1
-  CHECK(r[0].bytes == 1240);     // no size element: IPv6 payload length + 40
+  CHECK(r[0].packets == 3);   // the counter, not 1
+  CHECK(r[0].bytes == 1240);  // no size element: IPv6 payload length + 40
   CHECK((r[0].flags & kFlowSectionMask) == 0);
 }
 
-TEST_CASE("packet sections: a cut section yields the layers it reached and is marked", "[decode][section]") {
+TEST_CASE("packet sections: a cut section yields the layers it reached and is marked",
+          "[decode][section]") {
   auto plan = section_plan(WireVersion::kIpfix, {{315, kVar}});
   const Bytes frame = cat({eth(0x0800), ipv4(6, kA, kB, 400), tcp(443, 1025, 0x002)});
   const Bytes cut_frame(frame.begin(), frame.begin() + 14 + 20 + 3);  // 3 bytes of TCP
@@ -690,12 +699,15 @@ TEST_CASE("packet sections: a cut section yields the layers it reached and is ma
   CHECK(e[0].bytes == 10);
 }
 
-TEST_CASE("packet sections: NetFlow v9 layer2packetSectionData with MPLS, zero padding bounded by the size", "[decode][section]") {
+TEST_CASE(
+    "packet sections: NetFlow v9 layer2packetSectionData with MPLS, zero padding bounded by the "
+    "size",
+    "[decode][section]") {
   // NetFlow-Lite style: offset, size, then a fixed 64-byte section.
   auto plan = section_plan(WireVersion::kV9, {{10, 2}, {102, 2}, {103, 2}, {104, 64}});
   REQUIRE(plan->section.kind == SectionKind::kFrame);
-  const Bytes frame = cat({eth(0x8847), mpls(16004, false), mpls(30, true),
-                           ipv4(17, kA, kB, 28), udp(4000, 4001, 8)});
+  const Bytes frame = cat(
+      {eth(0x8847), mpls(16004, false), mpls(30, true), ipv4(17, kA, kB, 28), udp(4000, 4001, 8)});
   REQUIRE(frame.size() == 14 + 8 + 28);
   Bytes body;
   put16(body, 9);
@@ -735,14 +747,15 @@ TEST_CASE("packet sections: NetFlow v9 layer2packetSectionData with MPLS, zero p
 TEST_CASE("packet sections: the template's own elements take precedence", "[decode][section]") {
   auto plan = section_plan(WireVersion::kIpfix,
                            {{8, 4}, {12, 4}, {7, 2}, {1, 4}, {2, 4}, {58, 2}, {315, kVar}});
-  const Bytes frame = cat({eth(0x8100), tag(100, 0x0800), ipv4(6, kA, kB, 60), tcp(22, 5555, 0x010)});
+  const Bytes frame =
+      cat({eth(0x8100), tag(100, 0x0800), ipv4(6, kA, kB, 60), tcp(22, 5555, 0x010)});
   Bytes body;
   put32(body, 0x0A000001);  // 10.0.0.1
   put32(body, 0x0A000002);
-  put16(body, 1234);        // sourceTransportPort
-  put32(body, 9000);        // octetDeltaCount
-  put32(body, 6);           // packetDeltaCount
-  put16(body, 7);           // vlanId
+  put16(body, 1234);  // sourceTransportPort
+  put32(body, 9000);  // octetDeltaCount
+  put32(body, 6);     // packetDeltaCount
+  put16(body, 7);     // vlanId
   const Bytes v = varlen(frame);
   body.insert(body.end(), v.begin(), v.end());
   const auto r = decode_set(*plan, body);
@@ -758,7 +771,9 @@ TEST_CASE("packet sections: the template's own elements take precedence", "[deco
   CHECK(r[0].tcp_flags == 0x10);
 }
 
-TEST_CASE("packet sections: ICMP from the section, a section past the set, plain templates untouched", "[decode][section]") {
+TEST_CASE(
+    "packet sections: ICMP from the section, a section past the set, plain templates untouched",
+    "[decode][section]") {
   auto plan = section_plan(WireVersion::kIpfix, {{315, kVar}});
   const Bytes frame = cat({eth(0x0800), ipv4(1, kA, kB, 84), icmp(8, 0)});
   Bytes body = varlen(frame);
@@ -776,6 +791,71 @@ TEST_CASE("packet sections: ICMP from the section, a section past the set, plain
   CHECK(plain->prototype.packets == 0);
   auto v9 = section_plan(WireVersion::kV9, {{8, 4}, {12, 4}, {1, 4}, {2, 4}, {315, 0}});
   CHECK_FALSE(v9->section.active);  // a zero-length section carries nothing
+}
+
+}  // namespace
+}  // namespace ringflow
+
+namespace ringflow {
+namespace {
+
+// An IPFIX message: one template set (template 300) and one data set.
+Bytes ipfix_message(std::initializer_list<Spec> fields, const Bytes& data) {
+  Bytes tset;
+  put16(tset, 2);
+  put16(tset, static_cast<uint16_t>(4 + 4 + 4 * fields.size()));
+  put16(tset, 300);
+  put16(tset, static_cast<uint16_t>(fields.size()));
+  for (const Spec& f : fields) {
+    put16(tset, f.id);
+    put16(tset, f.length);
+  }
+  Bytes dset;
+  put16(dset, 300);
+  put16(dset, static_cast<uint16_t>(4 + data.size()));
+  dset.insert(dset.end(), data.begin(), data.end());
+  Bytes m;
+  put16(m, 10);
+  put16(m, static_cast<uint16_t>(16 + tset.size() + dset.size()));
+  put32(m, 1700000000);  // export time
+  put32(m, 1);           // sequence
+  put32(m, 7);           // observation domain
+  return cat({m, tset, dset});
+}
+
+TEST_CASE("packet sections: the reader counts records whose section did not parse, by reason",
+          "[decode][section]") {
+  const Bytes whole = cat({eth(0x0800), ipv4(17, kA, kB, 28), udp(1, 2)});
+  const Bytes cut_frame(whole.begin(), whole.begin() + 20);  // inside IPv4
+  const Bytes arp = cat({eth(0x0806), Bytes(28, 0)});        // not followed
+  Bytes bad_ip = whole;
+  bad_ip[14] = 0x42;  // IHL 2 < 5
+  const Bytes data =
+      cat({varlen(whole), varlen(cut_frame), varlen(cut_frame), varlen(arp), varlen(bad_ip)});
+  const Bytes msg = ipfix_message({{315, kVar}}, data);
+
+  DecodeConfig cfg;
+  SessionCounters counters;
+  Sessions sessions(cfg, 4, 9216, counters);
+  const IpAddr exporter = IpAddr::from_v4(0x7F000001);
+  REQUIRE(sessions.admit(msg.data(), msg.size(), exporter, 0, 1700000000000) == Admit::kHandOff);
+  RecordReader reader(sessions.meta(0), msg.data(), msg.size(), 1700000000000, DecodeOptions{});
+  FlowRecord out[64];
+  RecordChunk chunk;
+  size_t total = 0;
+  std::array<uint32_t, kSectionReasons> by{};
+  size_t n;
+  while ((n = reader.next(out, 64, &chunk)) > 0) {
+    CHECK(chunk.sections);
+    total += n;
+    for (size_t i = 0; i < kSectionReasons; ++i) by[i] += chunk.section_records[i];
+  }
+  sessions.release(0);
+  CHECK(total == 5);
+  CHECK(std::string(section_reason_name(0)) == "cut");
+  CHECK(by[0] == 2);  // cut
+  CHECK(by[1] == 1);  // unsupported (ARP)
+  CHECK(by[2] == 1);  // malformed (IHL)
 }
 
 }  // namespace

@@ -513,7 +513,9 @@ struct SectionOverride {
   SectionTruth truth;
 };
 const SectionOverride kSectionOverrides[] = {
-    {"akv-eompls-cw", 2, 4,
+    {"akv-eompls-cw",
+     2,
+     4,
      {true, "198.51.100.1", "198.51.100.2", "443", "55427", "6", 0x20, 0x10, 0}},
 };
 
@@ -962,11 +964,10 @@ TEST_CASE("v9/IPFIX: every record of 92 real captures equals tshark's decoding",
   std::ostringstream by;
   for (const auto& [k, v] : tot.sections_by) by << k << ": " << v << "; ";
   INFO("packet sections: " << by.str());
-  CHECK(tot.sections_by ==
-        std::map<std::string, size_t>{{"akv-datalink", 1},
-                                      {"akv-eompls-cw", 10},
-                                      {"akv-ipfix-srv6", 1},
-                                      {"akv-juniper-cpid", 1}});
+  CHECK(tot.sections_by == std::map<std::string, size_t>{{"akv-datalink", 1},
+                                                         {"akv-eompls-cw", 10},
+                                                         {"akv-ipfix-srv6", 1},
+                                                         {"akv-juniper-cpid", 1}});
   // Records that no tshark output shows, listed by capture with the reason:
   // tshark's dissector threw in these frames (H3C sends element 43 in 2
   // bytes where tshark expects an IPv4 address; see the captures' README),

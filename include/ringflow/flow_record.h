@@ -72,8 +72,8 @@ inline constexpr uint8_t kFlowTimeUnknown = 4;   // no usable time: start/end = 
 // v9/IPFIX packet sections (src/decode/decode_plan.h): how parsing the
 // record's section ended, when it did not complete (two bits).
 inline constexpr uint8_t kFlowSectionMask = 8 | 16;
-inline constexpr uint8_t kFlowSectionCut = 8;           // the section ended inside a header
-inline constexpr uint8_t kFlowSectionUnsupported = 16;  // a header the parser does not follow
+inline constexpr uint8_t kFlowSectionCut = 8;             // the section ended inside a header
+inline constexpr uint8_t kFlowSectionUnsupported = 16;    // a header the parser does not follow
 inline constexpr uint8_t kFlowSectionMalformed = 8 | 16;  // inconsistent header fields
 
 // FlowRecord::as_sources, set by the enrich stage (src/pipeline/enrich_stage.h):

@@ -148,6 +148,8 @@ struct alignas(64) WorkerCounters {
   Counter unknown_counter_records; // records of templates with counter elements not decoded
   Counter stage_dropped_records;   // records a record stage dropped (not aggregated)
   Counter sflow_cut_headers;       // sFlow raw headers cut inside the fields they carry
+  std::array<Counter, 3> section_records;  // v9/IPFIX packet sections not parsed to their end:
+                                           // cut, unsupported, malformed (decode_plan.h)
   Counter batches;          // dequeue batches
 };
 

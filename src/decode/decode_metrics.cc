@@ -6,9 +6,12 @@
 #include <string>
 #include <string_view>
 
+#include "decode/decode_plan.h"
 #include "metrics/family.h"
 
 namespace ringflow {
+
+static_assert(std::tuple_size_v<decltype(WorkerSample::section_records)> == kSectionReasons);
 namespace {
 
 using WorkerFamily = Family<WorkerSample>;
@@ -97,6 +100,16 @@ constexpr DecodeFamily kDecodeFamilies[] = {
      },
      .series = kDecodedFormats,  // not "other": workers see only accepted formats
      .label_names = {"version"}, .label_value = version_value},
+    {.name = "ringflow_decode_packet_section_records_total", .type = kCounter,
+     .help = "v9/IPFIX records whose packet section (IE 315/313/316, v9 104) did not parse to "
+             "its end, by reason (summed over workers): the record keeps the fields reached.",
+     .value = [](const DecodeRow& r, size_t i) {
+       uint64_t n = 0;
+       for (const WorkerSample& x : r.workers) n += x.section_records[i];
+       return n;
+     },
+     .series = kSectionReasons, .label_names = {"reason"},
+     .label_value = [](size_t i, size_t) { return std::string_view(section_reason_name(i)); }},
     {.name = "ringflow_decode_received_total", .type = kCounter,
      .help = "Datagrams the ordered stage examined, by the version in their header.",
      .value = [](const DecodeRow& r, size_t v) { return r.s.datagrams[v]; },
@@ -294,6 +307,8 @@ std::vector<WorkerSample> read_workers(
                    c.biflow_empty_directions.load(), c.unknown_counter_records.load(),
                    c.stage_dropped_records.load(), c.sflow_cut_headers.load(), {}};
     for (size_t i = 0; i < kDecodedFormats; ++i) v.flows_by_version[i] = c.flows_by_version[i].load();
+    for (size_t i = 0; i < v.section_records.size(); ++i)
+      v.section_records[i] = c.section_records[i].load();
     out.push_back(v);
   }
   return out;

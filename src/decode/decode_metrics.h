@@ -33,6 +33,7 @@ struct WorkerSample {
       biflow_records, biflow_reverse_records, biflow_empty_directions, unknown_counter_records,
       stage_dropped_records, sflow_cut_headers;
   std::array<uint64_t, kMaxFormatSlots> flows_by_version;
+  std::array<uint64_t, 3> section_records;  // WorkerCounters::section_records
 };
 
 std::vector<WorkerSample> read_workers(const std::vector<std::unique_ptr<WorkerCounters>>& workers);

@@ -403,7 +403,8 @@ std::unique_ptr<DecodePlan> compile_direction(WireVersion v, const TemplateRecor
       };
       sp.own_addr = src_family != 0 || dst_family != 0;
       sp.own_src_port = own(offsetof(FlowRecord, src_port));
-      sp.own_dst_port = own(offsetof(FlowRecord, dst_port)) || plan->has_icmp || plan->has_icmp_split;
+      sp.own_dst_port =
+          own(offsetof(FlowRecord, dst_port)) || plan->has_icmp || plan->has_icmp_split;
       sp.own_protocol = own(offsetof(FlowRecord, protocol));
       sp.own_tos = own(offsetof(FlowRecord, tos));
       sp.own_tcp_flags = own(offsetof(FlowRecord, tcp_flags));
@@ -894,10 +895,17 @@ void apply_section(const DecodePlan& plan, const uint8_t* sec, size_t n, const S
     ParsedPacket pk;
     parse_packet(sec, n, start, PacketOptions{}, &pk);
     switch (pk.status) {
-      case PacketStatus::kComplete: break;
-      case PacketStatus::kCut: r->flags |= kFlowSectionCut; break;
-      case PacketStatus::kUnsupported: r->flags |= kFlowSectionUnsupported; break;
-      case PacketStatus::kMalformed: r->flags |= kFlowSectionMalformed; break;
+      case PacketStatus::kComplete:
+        break;
+      case PacketStatus::kCut:
+        r->flags |= kFlowSectionCut;
+        break;
+      case PacketStatus::kUnsupported:
+        r->flags |= kFlowSectionUnsupported;
+        break;
+      case PacketStatus::kMalformed:
+        r->flags |= kFlowSectionMalformed;
+        break;
     }
     if (pk.ip_version != 0) {
       if (!sp.own_addr) {
@@ -924,8 +932,7 @@ void apply_section(const DecodePlan& plan, const uint8_t* sec, size_t n, const S
 // Templates with a packet section or a frame size (PacketSectionPlan::
 // active): each record read in place op by op, then its section parsed.
 size_t decode_loop_section(const DecodePlan& plan, const uint8_t* body, size_t len, size_t* pos,
-                           const TimeContext& tc, FlowRecord* out, size_t max,
-                           SetStatus* status) {
+                           const TimeContext& tc, FlowRecord* out, size_t max, SetStatus* status) {
   SectionScratch ss;
   size_t n = 0, p = *pos;
   while (n < max && len - p >= plan.min_record_len) {

@@ -187,9 +187,26 @@ struct PlanSegment {
   uint16_t len;  // bytes of the fixed-length fields
 };
 
+// Why a record's packet section did not parse to its end (the
+// kFlowSection* value of FlowRecord::flags, shifted: 1..3), for
+// ringflow_decode_packet_section_records_total{reason}.
+inline constexpr size_t kSectionReasons = 3;
+constexpr const char* section_reason_name(size_t i) {
+  constexpr const char* kNames[kSectionReasons] = {"cut", "unsupported", "malformed"};
+  return i < kSectionReasons ? kNames[i] : "unknown";
+}
+// The reason index of a record's flags, or kSectionReasons when it has none.
+constexpr size_t section_reason(uint8_t flags) {
+  const unsigned v = (flags & kFlowSectionMask) / kFlowSectionCut;
+  return v == 0 ? kSectionReasons : v - 1;
+}
+
 // Which packet section a template carries (see the file comment).
 enum class SectionKind : uint8_t { kNone, kFrame, kIpHeader, kMpls };
 
+// An active plan's scratch ops write SectionScratch, past DecodeScratch:
+// decode_records() must run such a plan through decode_loop_section only
+// (options plans and reverse plans are never active).
 struct PacketSectionPlan {
   SectionKind kind = SectionKind::kNone;
   bool active = false;         // a section or a frame-size element: decode_loop_section

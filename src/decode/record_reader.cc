@@ -20,6 +20,12 @@ size_t RecordReader::next(FlowRecord* out, size_t max, RecordChunk* chunk) {
     case WireDecoder::kIpfix:
       n = next_sets(out, max, chunk);
       check_times(out, n, chunk);
+      if (chunk->sections) {  // only templates with a packet section
+        for (size_t i = 0; i < n; ++i) {
+          const size_t reason = section_reason(out[i].flags);
+          if (reason < kSectionReasons) ++chunk->section_records[reason];
+        }
+      }
       break;
     case WireDecoder::kSflow:
       n = next_sflow(out, max, chunk, &agent);
@@ -115,6 +121,7 @@ size_t RecordReader::next_sets(FlowRecord* out, size_t max, RecordChunk* chunk) 
     chunk->biflow = !reverse_ && set.plan->reverse != nullptr;
     chunk->reverse = reverse_;
     chunk->unknown_counters = set.plan->unknown_counter_fields != 0;
+    chunk->sections = plan.section.active;
     size_t n = decode_records(plan, p_ + set.offset, set.length, &offset_, m_.time, out, max,
                               &chunk->status);
     if (chunk->status != SetStatus::kMore) {

@@ -32,6 +32,10 @@
 // (tests and benchmarks of the decoder alone) `sampling` keeps what the
 // decoder left; the time counts are made either way.
 //
+// Packet sections (src/decode/decode_plan.h): a chunk of a template with a
+// packet section counts its records whose section did not parse to its end,
+// by reason (RecordChunk::section_records); other chunks cost one flag test.
+//
 // Hot path: no allocation, no exception; reads only [p, p + len).
 //
 // Thread safety: one reader per thread; it only reads the datagram, the
@@ -39,6 +43,7 @@
 // buffer.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -47,6 +52,7 @@
 #include <ringflow/ip.h>
 
 #include "decode/datagram_meta.h"
+#include "decode/decode_plan.h"
 #include "decode/sampling.h"
 #include "decode/sflow_decoder.h"
 #include "decode/v5_decoder.h"
@@ -70,6 +76,8 @@ struct RecordChunk {
   bool reverse = false;            // IPFIX: the reverse direction of biflow records
   bool unknown_counters = false;   // the template has counter elements not decoded
   uint16_t cut_headers = 0;        // sFlow: raw headers cut inside the fields they carry
+  bool sections = false;           // the template has a packet section (decode_plan.h)
+  std::array<uint16_t, kSectionReasons> section_records{};  // sections not parsed to their end
 };
 
 class RecordReader {

@@ -102,6 +102,9 @@ void Worker::process(const DatagramRef& d, int64_t now_ms) {
     if (chunk.biflow) counters_.biflow_records.add(n);
     if (chunk.reverse) counters_.biflow_reverse_records.add(n);
     if (chunk.unknown_counters && !chunk.reverse) counters_.unknown_counter_records.add(n);
+    if (chunk.sections)
+      for (size_t i = 0; i < kSectionReasons; ++i)
+        if (chunk.section_records[i]) counters_.section_records[i].add(chunk.section_records[i]);
     if (chunk.cut_headers) counters_.sflow_cut_headers.add(chunk.cut_headers);
     ctx.version = chunk.version;
     ctx.domain = chunk.domain;

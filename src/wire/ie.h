@@ -57,12 +57,13 @@ inline constexpr uint16_t kOctetDeltaCount = 1, kPacketDeltaCount = 2, kDeltaFlo
     kSelectorId = 302, kSelectorAlgorithm = 304, kSamplingPacketInterval = 305,
     kSamplingPacketSpace = 306, kSamplingTimeInterval = 307, kSamplingTimeSpace = 308,
     kSamplingSize = 309, kSamplingPopulation = 310, kSamplingProbability = 311,
-    kSelectorName = 335,
-    // Packet sections (RFC 7133; v9 102-104, NetFlow-Lite): bytes of a sampled
-    // packet instead of flow fields (src/decode/decode_plan.h).
-    kLayer2PacketSectionOffset = 102, kLayer2PacketSectionSize = 103,
-    kLayer2PacketSectionData = 104, kIpTotalLength = 224, kDataLinkFrameSize = 312,
-    kIpHeaderPacketSection = 313, kDataLinkFrameSection = 315, kMplsLabelStackSection = 316;
+    kSelectorName = 335;
+// Packet sections (RFC 7133; v9 102-104, NetFlow-Lite): bytes of a sampled
+// packet instead of flow fields (src/decode/decode_plan.h).
+inline constexpr uint16_t kLayer2PacketSectionOffset = 102, kLayer2PacketSectionSize = 103,
+                          kLayer2PacketSectionData = 104, kIpTotalLength = 224,
+                          kDataLinkFrameSize = 312, kIpHeaderPacketSection = 313,
+                          kDataLinkFrameSection = 315, kMplsLabelStackSection = 316;
 
 struct Info {
   uint16_t id;

@@ -11,6 +11,8 @@
 // held data and expiry. Every input is written three times, once per decode path.
 // A missing or empty directory is a warning: one synthetic v9 sequence
 // (template, then data) is written so fuzzing can run without the captures.
+// A synthetic v9 packet-section stream (layer2packetSectionData 104) is
+// always added: the captures carry IPFIX sections only.
 // Usage: captures_to_sequences PCAP_DIR OUT_DIR
 #include <dirent.h>
 
@@ -61,6 +63,33 @@ std::vector<std::vector<uint8_t>> synthetic_v9() {
   return {a, b};
 }
 
+// A NetFlow-Lite style v9 stream (the captures have no v9 packet section):
+// template 257 = ingress interface, layer2packetSection offset / size / data
+// (102/103/104, 64 bytes), then one record carrying an Ethernet / 802.1Q /
+// IPv4 / TCP frame of 58 bytes, zero-padded to 64.
+std::vector<std::vector<uint8_t>> synthetic_v9_section() {
+  std::vector<uint8_t> d = {0, 9, 0, 2, 0, 0, 0x10, 0, 0x65, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  // Bytes laid out by field and layer.
+  // clang-format off
+  const uint8_t tmpl[] = {0, 0, 0, 24, 1, 1, 0, 4,  // set 0, template 257, 4 fields
+                          0, 10, 0, 2, 0, 102, 0, 2, 0, 103, 0, 2, 0, 104, 0, 64};
+  d.insert(d.end(), tmpl, tmpl + sizeof tmpl);
+  put16(&d, 257);
+  put16(&d, 4 + 6 + 64);
+  const uint8_t fixed[] = {0, 9, 0, 0, 0, 58};
+  d.insert(d.end(), fixed, fixed + sizeof fixed);
+  const uint8_t frame[] = {
+      0x30, 0xe4, 0xdb, 0x3e, 0x33, 0x7f, 0x00, 0x17, 0x08, 0x7d, 0x77, 0x42, 0x81, 0x00,  // Ethernet
+      0x00, 0x64, 0x08, 0x00,                                                              // VLAN 100
+      0x45, 0x28, 0x00, 0x28, 0x12, 0x34, 0x40, 0x00, 0x3d, 0x06, 0, 0,                    // IPv4
+      192, 0, 2, 1, 198, 51, 100, 2,
+      0x01, 0xbb, 0x80, 0x01, 0, 0, 0, 1, 0, 0, 0, 2, 0x50, 0x12, 0xff, 0xff, 0, 0, 0, 0};  // TCP
+  // clang-format on
+  d.insert(d.end(), frame, frame + sizeof frame);
+  d.resize(d.size() + 64 - sizeof frame, 0);
+  return {d};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -104,6 +133,7 @@ int main(int argc, char** argv) {
                  dir.c_str());
     streams.push_back(synthetic_v9());
   }
+  streams.push_back(synthetic_v9_section());
 
   size_t written = 0;
   auto emit = [&](std::vector<uint8_t>& input) -> bool {

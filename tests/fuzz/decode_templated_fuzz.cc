@@ -16,6 +16,9 @@
 //     whatever the chunk size;
 //   - every record's ip_version is 0, 4 or 6, and 4 means a v4-mapped
 //     source address (or none);
+//   - packet sections (IPFIX 315/313/316, v9 104): records flagged as not
+//     parsed to the end come only from section templates, and the reader
+//     counts each of them once;
 //   - bounds hold: templates installed <= max_templates, held sets <= slots;
 //   - after the last datagram and the releases, every pinned plan and
 //     sampler set is released (LeakSanitizer checks that the Sessions
@@ -68,6 +71,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     while ((n = reader.next(out, 64, &chunk)) > 0) {
       FUZZ_CHECK(n <= 64);
       for (size_t i = 0; i < n; ++i) check_record(out[i]);
+      // Packet sections: only a section template's records carry a reason,
+      // and never more of them than records.
+      size_t incomplete = 0;
+      for (size_t i = 0; i < n; ++i) incomplete += section_reason(out[i].flags) < kSectionReasons;
+      size_t counted = 0;
+      for (uint16_t c : chunk.section_records) counted += c;
+      FUZZ_CHECK(counted == (chunk.sections ? incomplete : 0));
+      FUZZ_CHECK(chunk.sections || incomplete == 0);
       if (chunk.format == kFormatSflow) sflow += n;
       else if (chunk.format != kFormatV5) (chunk.reverse ? reversed : decoded) += n;
     }

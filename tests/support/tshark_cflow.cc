@@ -55,11 +55,10 @@ bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 
 // The header fields of a dissected packet section kept under "pkt:<name>".
 bool is_section_field(const std::string& name) {
   static const char* const kNames[] = {
-      "ip.src",      "ip.dst",      "ip.proto",    "ip.dsfield",  "ip.len",
-      "ipv6.src",    "ipv6.dst",    "ipv6.nxt",    "ipv6.tclass", "ipv6.plen",
-      "tcp.srcport", "tcp.dstport", "tcp.flags",   "udp.srcport", "udp.dstport",
-      "icmp.type",   "icmp.code",   "icmpv6.type", "icmpv6.code", "vlan.id",
-      "eth.type",    "mpls.label"};
+      "ip.src",      "ip.dst",      "ip.proto",    "ip.dsfield", "ip.len",      "ipv6.src",
+      "ipv6.dst",    "ipv6.nxt",    "ipv6.tclass", "ipv6.plen",  "tcp.srcport", "tcp.dstport",
+      "tcp.flags",   "udp.srcport", "udp.dstport", "icmp.type",  "icmp.code",   "icmpv6.type",
+      "icmpv6.code", "vlan.id",     "eth.type",    "mpls.label"};
   for (const char* n : kNames)
     if (name == n) return true;
   return false;
