@@ -1,8 +1,10 @@
 #include "pipeline/flow_print.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
+#include "enrich/names.h"
 #include "sink/time_format.h"
 
 namespace ringflow {
@@ -49,6 +51,36 @@ size_t format_flow_line(const FlowRecord& r, const FlowContext& ctx, char* buf, 
     if (more < 0 || static_cast<size_t>(len + more) >= cap) return 0;
     len += more;
   }
+  // Enriched (the enrich stage ran before this one and found something):
+  // network names (at most 64 bytes each here), resolved AS with its
+  // source, countries. Unknown values are left out, never made up.
+  const unsigned ss = (r.flags >> kFlowSrcAsSourceShift) & 3u, ds = (r.flags >> kFlowDstAsSourceShift) & 3u;
+  if (ss || ds || r.enrich[kEnrichSrcNet] || r.enrich[kEnrichDstNet] ||
+      r.enrich[kEnrichSrcCountry] || r.enrich[kEnrichDstCountry]) {
+    auto add = [&](const char* fmt, auto... args) {
+      const int more = snprintf(buf + len, cap - static_cast<size_t>(len), fmt, args...);
+      if (more < 0 || static_cast<size_t>(len + more) >= cap) return false;
+      len += more;
+      return true;
+    };
+    for (int side = 0; side < 2; ++side) {
+      const char* dir = side ? "dst" : "src";
+      const std::string_view net =
+          enrich::names().str(enrich::net_tuple(r.enrich[side ? kEnrichDstNet : kEnrichSrcNet]).name);
+      const std::string_view role =
+          enrich::names().str(enrich::net_tuple(r.enrich[side ? kEnrichDstNet : kEnrichSrcNet]).role);
+      const unsigned src = side ? ds : ss;
+      const uint16_t cc = r.enrich[side ? kEnrichDstCountry : kEnrichSrcCountry];
+      if (!net.empty() && !add(" %s_net \"%.*s\"", dir, static_cast<int>(std::min<size_t>(net.size(), 64)), net.data()))
+        return 0;
+      if (!role.empty() && !add(" %s_net_role \"%.*s\"", dir, static_cast<int>(std::min<size_t>(role.size(), 64)), role.data()))
+        return 0;
+      if (src && !add(" %s_as %u (%s)", dir, side ? r.dst_as : r.src_as, kAsSourceNames[src].data()))
+        return 0;
+      if (cc && !add(" %s_country %c%c", dir, static_cast<char>(cc & 0xFF), static_cast<char>(cc >> 8)))
+        return 0;
+    }
+  }
   if (static_cast<size_t>(len) + 1 >= cap) return 0;
   buf[len++] = '\n';
   buf[len] = '\0';
@@ -56,7 +88,7 @@ size_t format_flow_line(const FlowRecord& r, const FlowContext& ctx, char* buf, 
 }
 
 size_t FlowPrintStage::run(FlowRecord* records, size_t n, const FlowContext& ctx) {
-  char line[400];
+  char line[1024];
   for (size_t i = 0; i < n; ++i) {
     const size_t len = format_flow_line(records[i], ctx, line, sizeof line);
     if (len > 0) fwrite(line, 1, len, out_);
