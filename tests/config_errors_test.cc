@@ -207,6 +207,20 @@ TEST_CASE("Cross-key checks", "[config][errors]") {
   CHECK(errors("[aggregate]\ninterval = 1\ngrace = 10").empty());
 }
 
+TEST_CASE("An enriched key field without its file is refused, naming both", "[config][errors]") {
+  CHECK(only_error("[aggregate]\nkey = [\"src_addr\", \"dst_net_role\"]") ==
+        "netflow.toml:2:7: aggregate.key: expected enrich.networks to be set for the key field "
+        "\"dst_net_role\" (its values come from that file), found it empty (docs/enrichment.md)");
+  CHECK(only_error("[aggregate]\nkey = [\"src_country\"]\n[enrich]\nasn_mmdb = \"a.mmdb\"") ==
+        "netflow.toml:2:7: aggregate.key: expected enrich.country_mmdb to be set for the key field "
+        "\"src_country\" (its values come from that file), found it empty (docs/enrichment.md)");
+  CHECK(errors("[aggregate]\nkey = [\"src_as_name\", \"src_as_source\", \"dst_net\"]\n"
+               "[enrich]\nasn_mmdb = \"a.mmdb\"\nnetworks = \"n.csv\"").empty());
+  // Values are checked too: an AS source that does not exist.
+  CHECK_THAT(only_error("[enrich]\nas_sources = [\"bgp\"]"),
+             Catch::Contains("enrich.as_sources") && Catch::Contains("\"bgp\""));
+}
+
 TEST_CASE("Syntax error: toml++'s line, column and message", "[config][errors]") {
   ConfigResult r = load_config_string("[receive]\nworkers = 4\nbatch = \n", "netflow.toml");
   REQUIRE(r.errors.size() == 1);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "decode/wire_formats.h"
+#include "enrich/names.h"
 #include "pipeline/flow_print.h"
 
 namespace ringflow {
@@ -92,6 +93,31 @@ TEST_CASE("print-flows: sFlow records say sflow, not NetFlow v5's 5", "[pipeline
   INFO(l);
   CHECK(l.find(" version sflow") != std::string::npos);
   CHECK(line_of(r, 5).find(" version 5") != std::string::npos);
+}
+
+}  // namespace ringflow
+
+namespace ringflow {
+
+TEST_CASE("print-flows: enriched records show their names, AS source and country",
+          "[pipeline][print][enrich]") {
+  FlowRecord r = base();
+  r.src = IpAddr::from_v4(0x0A000001);
+  r.dst = IpAddr::from_v4(0xC0000201);
+  r.ip_version = 4;
+  auto& names = enrich::names();
+  r.enrich[kEnrichSrcNet] =
+      *enrich::intern_net_tuple({*names.intern("clients"), *names.intern("customer"), 0, 0, 0});
+  r.enrich[kEnrichSrcCountry] = 'N' | 'L' << 8;
+  r.src_as = 64512;
+  r.dst_as = 15169;
+  r.flags = static_cast<uint8_t>(2u << kFlowSrcAsSourceShift | 3u << kFlowDstAsSourceShift);
+  const std::string l = line_of(r, 5);
+  INFO(l);
+  CHECK(l.find(" version 5 src_net \"clients\" src_net_role \"customer\" src_as 64512 (networks) "
+               "src_country NL dst_as 15169 (mmdb)\n") != std::string::npos);
+  // Not enriched: the line is as it always was.
+  CHECK(line_of(base(), 5).find("_net") == std::string::npos);
 }
 
 }  // namespace ringflow

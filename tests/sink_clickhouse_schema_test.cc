@@ -9,6 +9,7 @@
 
 #include "sink/clickhouse_http.h"
 #include "sink/clickhouse_schema.h"
+#include "enrich/names.h"
 
 using namespace ringflow;
 using namespace ringflow::test;
@@ -184,6 +185,56 @@ TEST_CASE("ClickHouse schema: RowBinary rows carry the exact key and counter val
   std::string one;
   enc.encode(b, 1, 2, 0x1122334455667788ull, &one);
   CHECK(one == out.substr(6 + enc.row_bytes(), enc.row_bytes()));
+  bm.done();
+}
+
+TEST_CASE("ClickHouse schema: enriched names are LowCardinality(String) columns in RowBinary",
+          "[sink][clickhouse][rowbinary][enrich]") {
+  // A name longer than 127 bytes needs a two-byte LEB128 length.
+  const std::string long_name = "paris, \"fr\" " + std::string(200, 'x');
+  auto& names = enrich::names();
+  const uint16_t net = *enrich::intern_net_tuple({*names.intern(long_name), 0, 0, 0, 0});
+  auto cols = clickhouse_columns(key_of({"dst_port", "src_net", "src_country", "src_as_source"}));
+  REQUIRE(cols.size() >= 6);
+  CHECK(cols[2].type == "UInt16");
+  CHECK(cols[3].name == "src_net");
+  CHECK(cols[3].type == "LowCardinality(String)");
+  CHECK(cols[4].type == "LowCardinality(String)");
+  CHECK(cols[5].type == "LowCardinality(String)");
+  // A table created without them is refused (the migration check).
+  auto old = clickhouse_columns(key_of({"dst_port"}));
+  CHECK(ch_schema_difference(cols, old) ==
+        "missing column src_net LowCardinality(String); missing column src_country "
+        "LowCardinality(String); missing column src_as_source LowCardinality(String)");
+
+  BatchMaker bm({"dst_port", "src_net", "src_country", "src_as_source"});
+  FlowRecord named = rec(0x0A010203, 0xC0000201, 443, 6, 10, 1000, kT0 + 100, kT0 + 900);
+  named.enrich[kEnrichSrcNet] = net;
+  named.enrich[kEnrichSrcCountry] = 'F' | 'R' << 8;
+  named.flags = 3u << kFlowSrcAsSourceShift;
+  const FlushBatch& b = bm.make(0, {named, rec(0x0A010203, 0xC0000201, 53, 17, 1, 80, kT0, kT0)});
+  REQUIRE(b.rows.size() == 2);
+  RowBinaryEncoder enc(*b.schema, "h");
+  std::string out;
+  enc.encode(b, 0, b.rows.size(), 7, &out);
+  CHECK(out.size() == 2 * enc.row_bytes() + (2 + long_name.size()) + (1 + 2) + (1 + 4) + 3);
+  Reader r{out, 0};
+  for (size_t i = 0; i < b.rows.size(); ++i) {
+    r.le(8);  // interval start and end
+    const uint64_t port = r.le(2);
+    if (port == 443) {
+      CHECK(r.le(1) == ((long_name.size() & 0x7F) | 0x80));
+      CHECK(r.le(1) == (long_name.size() >> 7));
+      CHECK(r.bytes(long_name.size()) == long_name);
+      CHECK(r.bytes(3) == std::string("\x02" "FR"));
+      CHECK(r.bytes(5) == std::string("\x04" "mmdb"));
+    } else {
+      // Unknown: empty strings, never a made-up name.
+      CHECK(r.bytes(3) == std::string("\0\0\0", 3));
+    }
+    r.bytes(5 * 8 + 3 + 2 + 8);  // counters, flags, collector "h", batch id
+  }
+  CHECK(r.pos == out.size());
   bm.done();
 }
 

@@ -315,6 +315,26 @@ class Validator {
                  ") when aggregate.time is flow_end or flow_start, found integer " +
                  std::to_string(cfg.aggregate.grace_s) +
                  ": an interval must close before the next one does");
+    // An enriched key field needs the file it is read from: without it the
+    // column would be empty on every row.
+    for (const std::string& k : cfg.aggregate.key) {
+      const std::string_view f = std::string_view(k).substr(0, k.find('/'));
+      const bool net = f.starts_with("src_net") || f.starts_with("dst_net");
+      const bool as_name = f == "src_as_name" || f == "dst_as_name";
+      const bool country = f == "src_country" || f == "dst_country";
+      const bool source = f == "src_as_source" || f == "dst_as_source";
+      const char* need = net && cfg.enrich.networks.empty()           ? "enrich.networks"
+                         : as_name && cfg.enrich.asn_mmdb.empty()     ? "enrich.asn_mmdb"
+                         : country && cfg.enrich.country_mmdb.empty() ? "enrich.country_mmdb"
+                         : source && !cfg.enrich.any()                ? "enrich.networks or enrich.asn_mmdb"
+                                                                      : nullptr;
+      if (need) {
+        locate("aggregate.key", "expected " + std::string(need) + " to be set for the key field " +
+                                    quote(k) + " (its values come from that file), found " +
+                                    "it empty (docs/enrichment.md)");
+        break;
+      }
+    }
     const auto& sinks = cfg.output.sinks;
     for (size_t i = 0; i < sinks.size(); ++i) {
       for (size_t j = 0; j < i; ++j) {

@@ -88,7 +88,7 @@ extern const std::span<const Key<SinkConfig>> kSinkKeys;
 extern const std::span<const Key<SamplingOverride>> kSamplingKeys;
 
 // The fixed sections, and the two arrays of tables.
-extern const std::span<const char* const> kSections;  // receive, decode, aggregate, output, metrics, log
+extern const std::span<const char* const> kSections;  // receive, decode, aggregate, output, metrics, log, process, enrich
 inline constexpr std::string_view kSinkArray = "sink";
 inline constexpr std::string_view kSamplingArray = "decode.sampling_override";
 

@@ -38,7 +38,14 @@ MmdbReader::MmdbReader(size_t cache_slots, MmdbFields fields)
       fields_(fields) {}
 
 const GeoResult& MmdbReader::lookup(const MmdbFile& f, const IpAddr& a) noexcept {
-  Slot& s = slots_[hash_addr(a) & mask_];
+  // hash_addr's low bits depend only on an IPv4 address's first two bytes
+  // (a product's low bits see only its factors' low bits): folded down, or
+  // every host of a /16 shared one slot and the cache missed on busy subnets.
+  uint64_t h = hash_addr(a);
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
+  Slot& s = slots_[h & mask_];
   if (s.generation == f.generation() && s.addr == a) {
     hits.add();
     return s.result;

@@ -1,9 +1,11 @@
 #include "pipeline/flow_print.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
 #include "decode/wire_formats.h"
+#include "enrich/names.h"
 #include "sink/time_format.h"
 
 namespace ringflow {
@@ -62,6 +64,37 @@ size_t format_flow_line(const FlowRecord& r, const FlowContext& ctx, char* buf, 
     if (more < 0 || static_cast<size_t>(len + more) >= cap) return 0;
     len += more;
   }
+  // Enriched (the enrich stage ran before this one and found something):
+  // network names (at most 64 bytes each here), resolved AS with its
+  // source, countries. Unknown values are left out, never made up.
+  const unsigned ss = (r.as_sources >> kFlowSrcAsSourceShift) & 3u,
+                 ds = (r.as_sources >> kFlowDstAsSourceShift) & 3u;
+  if (ss || ds || r.enrich[kEnrichSrcNet] || r.enrich[kEnrichDstNet] ||
+      r.enrich[kEnrichSrcCountry] || r.enrich[kEnrichDstCountry]) {
+    auto add = [&](const char* fmt, auto... args) {
+      const int more = snprintf(buf + len, cap - static_cast<size_t>(len), fmt, args...);
+      if (more < 0 || static_cast<size_t>(len + more) >= cap) return false;
+      len += more;
+      return true;
+    };
+    for (int side = 0; side < 2; ++side) {
+      const char* dir = side ? "dst" : "src";
+      const std::string_view net =
+          enrich::names().str(enrich::net_tuple(r.enrich[side ? kEnrichDstNet : kEnrichSrcNet]).name);
+      const std::string_view role =
+          enrich::names().str(enrich::net_tuple(r.enrich[side ? kEnrichDstNet : kEnrichSrcNet]).role);
+      const unsigned src = side ? ds : ss;
+      const uint16_t cc = r.enrich[side ? kEnrichDstCountry : kEnrichSrcCountry];
+      if (!net.empty() && !add(" %s_net \"%.*s\"", dir, static_cast<int>(std::min<size_t>(net.size(), 64)), net.data()))
+        return 0;
+      if (!role.empty() && !add(" %s_net_role \"%.*s\"", dir, static_cast<int>(std::min<size_t>(role.size(), 64)), role.data()))
+        return 0;
+      if (src && !add(" %s_as %u (%s)", dir, side ? r.dst_as : r.src_as, kAsSourceNames[src].data()))
+        return 0;
+      if (cc && !add(" %s_country %c%c", dir, static_cast<char>(cc & 0xFF), static_cast<char>(cc >> 8)))
+        return 0;
+    }
+  }
   if (static_cast<size_t>(len) + 1 >= cap) return 0;
   buf[len++] = '\n';
   buf[len] = '\0';
@@ -70,16 +103,21 @@ size_t format_flow_line(const FlowRecord& r, const FlowContext& ctx, char* buf, 
 
 size_t format_flow_json(const FlowRecord& r, const FlowContext& ctx, char* buf, size_t cap) {
   const bool v6_record = is_v6_record(r);
+  // The registry's label, as the text form prints it: a number for NetFlow
+  // and IPFIX (5, 9, 10), a string for a format named otherwise ("sflow").
+  const std::string_view label = format_slot_label(id_slot(ctx.format));
+  const bool numeric = !label.empty() && label.find_first_not_of("0123456789") == std::string_view::npos;
+  const char* quote = numeric ? "" : "\"";
   char start[kIsoMsLen + 1], end[kIsoMsLen + 1];
   *format_iso_ms(r.start_ms, start) = '\0';
   *format_iso_ms(r.end_ms, end) = '\0';
   int len = snprintf(buf, cap,
                      "{\"src\":\"%s\",\"src_port\":%u,\"dst\":\"%s\",\"dst_port\":%u,\"proto\":%u,"
-                     "\"packets\":%llu,\"bytes\":%llu,\"start\":\"%s\",\"end\":\"%s\",\"version\":%u",
+                     "\"packets\":%llu,\"bytes\":%llu,\"start\":\"%s\",\"end\":\"%s\",\"version\":%s%.*s%s",
                      address_text(r.src, v6_record).c_str(), r.src_port,
                      address_text(r.dst, v6_record).c_str(), r.dst_port, r.protocol,
-                     times(r.packets, r.sampling), times(r.bytes, r.sampling), start, end,
-                     ctx.version);
+                     times(r.packets, r.sampling), times(r.bytes, r.sampling), start, end, quote,
+                     static_cast<int>(label.size()), label.data(), quote);
   if (len < 0 || static_cast<size_t>(len) >= cap) return 0;
   if (ctx.template_id != 0) {
     const int more =
@@ -95,7 +133,7 @@ size_t format_flow_json(const FlowRecord& r, const FlowContext& ctx, char* buf, 
 }
 
 size_t FlowPrintStage::run(FlowRecord* records, size_t n, const FlowContext& ctx) {
-  char line[400];
+  char line[1024];
   for (size_t i = 0; i < n; ++i) {
     const size_t len = json_ ? format_flow_json(records[i], ctx, line, sizeof line)
                              : format_flow_line(records[i], ctx, line, sizeof line);

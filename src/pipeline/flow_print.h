@@ -30,7 +30,7 @@ size_t format_flow_line(const FlowRecord& r, const FlowContext& ctx, char* buf, 
 
 // --print-flows=json: the same fields as one JSON object on one line:
 //   {"src":"192.0.2.1","src_port":443,"dst":"2001:db8::1","dst_port":80,
-//    "proto":6,"packets":N,"bytes":N,"start":"T","end":"T","version":V,
+//    "proto":6,"packets":N,"bytes":N,"start":"T","end":"T","version":V (5, 9, 10 or "sflow"),
 //    "template":ID}
 // Addresses without brackets or port, chosen by family exactly as the text
 // form does ("0.0.0.0" / "::" for an absent one); "template" only for a

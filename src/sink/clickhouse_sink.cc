@@ -230,6 +230,13 @@ ClickHouseSink::SchemaState ClickHouseSink::ensure_schema(ChHttp& http, std::str
     // Otherwise (e.g. no right to create databases) the DESCRIBE below tells.
   }
   ChResult r = http.query(ch_create_table_sql(opt_.database, opt_.table, opt_.key));
+  // Enriched names are LowCardinality(String) columns, experimental before
+  // ClickHouse 19.x (Debian's 18.16 refuses them without this setting; later
+  // servers know it as obsolete). Asked only when the server says so.
+  if (!r.ok && r.body.find("allow_experimental_low_cardinality_type") != std::string::npos) {
+    r = http.query(ch_create_table_sql(opt_.database, opt_.table, opt_.key),
+                   "&allow_experimental_low_cardinality_type=1");
+  }
   if (!r.ok && (r.transport || is_auth_error(r))) return fail(r, "CREATE TABLE");
   ChResult d = http.query("DESCRIBE TABLE " + qualified_ + " FORMAT TabSeparated");
   if (!d.ok) {
