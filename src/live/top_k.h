@@ -61,6 +61,14 @@ struct TopProjection {
   std::vector<size_t> from;        // index in the aggregation schema of each field
   KeySchema schema;                // the projected fields, laid out wide
   uint32_t words = 1;              // schema.key_words(kWide)
+  // How each field moves from a row's key (per layout) to the projected key.
+  struct Op {
+    uint8_t from[2];   // byte offset in the row's key, narrow and wide
+    uint8_t width[2];  // bytes in the row's key (4 narrow, 16 wide for record addresses)
+    uint8_t to;        // byte offset in the projected key
+    bool address;      // 16 bytes in the projected key (a 4-byte one is IPv4, v4-mapped)
+  };
+  std::vector<Op> ops;
 };
 
 // One kept row of one projection in one interval.
@@ -126,7 +134,7 @@ class TopKeeper {
   uint64_t last_add_ns() const { return last_ns_.load(std::memory_order_relaxed); }
 
  private:
-  void project(const TopProjection& p, size_t pi, const FlushBatch& b, TopSet* out);
+  void project_all(const FlushBatch& b, TopInterval* iv);
   void keep(const TopProjection& p, std::span<const TopCandidate> c, TopSet* out);
 
   KeySchema schema_;
