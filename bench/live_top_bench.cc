@@ -76,8 +76,8 @@ Rows make_rows(const KeySchema& schema, uint64_t n, uint32_t seed) {
     r.c[i].bytes = heavy * (64 + rng() % 1400);
   }
   for (uint64_t i = 0; i < n; ++i)
-    r.rows.push_back({reinterpret_cast<const uint8_t*>(r.keys.data() + i * kMaxKeyWords),
-                      &r.c[i], false, layout[i]});
+    r.rows.push_back({reinterpret_cast<const uint8_t*>(r.keys.data() + i * kMaxKeyWords), &r.c[i],
+                      false, layout[i]});
   return r;
 }
 
@@ -113,14 +113,16 @@ int main(int argc, char** argv) {
     add_cpu.push_back(thread_cpu_ms() - c0);
     add_wall.push_back(wall_ms() - w0);
   }
-  std::printf("TopKeeper::add, %llu rows, 4 projections, K 1000: median %.1f ms CPU, %.1f ms wall "
-              "(first %.1f ms CPU: tables growing), over %u intervals\n",
-              static_cast<unsigned long long>(n), median(add_cpu), median(add_wall), add_cpu[0],
-              intervals);
+  std::printf(
+      "TopKeeper::add, %llu rows, 4 projections, K 1000: median %.1f ms CPU, %.1f ms wall "
+      "(first %.1f ms CPU: tables growing), over %u intervals\n",
+      static_cast<unsigned long long>(n), median(add_cpu), median(add_wall), add_cpu[0], intervals);
   const std::vector<std::vector<std::pair<std::string, std::string>>> queries = {
       {{"by", "key"}, {"intervals", "1"}, {"limit", "20"}},
       {{"by", "key"}, {"intervals", std::to_string(intervals)}, {"limit", "1000"}},
-      {{"by", "src_addr"}, {"sort", "packets"}, {"intervals", std::to_string(intervals)},
+      {{"by", "src_addr"},
+       {"sort", "packets"},
+       {"intervals", std::to_string(intervals)},
        {"limit", "1000"}},
       {{"by", "dst_addr"}, {"intervals", std::to_string(intervals)}, {"limit", "100"}},
       {{"by", "proto_port"}, {"sort", "flows"}, {"intervals", "1"}, {"limit", "20"}},

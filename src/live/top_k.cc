@@ -52,9 +52,12 @@ int compare_keys(const TopCandidate& a, const TopCandidate& b) {
 
 const char* top_sort_name(TopSort s) {
   switch (s) {
-    case TopSort::kBytes: return "bytes";
-    case TopSort::kPackets: return "packets";
-    case TopSort::kFlows: return "flows";
+    case TopSort::kBytes:
+      return "bytes";
+    case TopSort::kPackets:
+      return "packets";
+    case TopSort::kFlows:
+      return "flows";
   }
   return "bytes";
 }
@@ -244,8 +247,10 @@ void TopKeeper::project_all(const FlushBatch& b, TopInterval* iv) {
     const FlushRow& r = b.rows[i];
     if (r.overflow) continue;
     if (whole)
-      cand_.push_back({reinterpret_cast<const uint64_t*>(r.key), schema_.key_words(r.layout),
-                       r.layout, {r.c->bytes, r.c->packets, r.c->flows}});
+      cand_.push_back({reinterpret_cast<const uint64_t*>(r.key),
+                       schema_.key_words(r.layout),
+                       r.layout,
+                       {r.c->bytes, r.c->packets, r.c->flows}});
     Pending& e = ring[queued % kAhead];
     if (queued >= kAhead) flush_one(e);  // the row kAhead before this one
     e.c = r.c;

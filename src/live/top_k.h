@@ -73,8 +73,8 @@ struct TopProjection {
 
 // One kept row of one projection in one interval.
 struct TopRow {
-  uint64_t hash;    // of the projected key
-  uint32_t key;     // offset (in words) of the projected key in the pool
+  uint64_t hash;          // of the projected key
+  uint32_t key;           // offset (in words) of the projected key in the pool
   uint64_t v[kTopSorts];  // bytes, packets, flows (TopSort order)
 };
 
@@ -88,9 +88,9 @@ struct TopSet {
 struct TopInterval {
   int64_t start_ms = 0, end_ms = 0;
   bool partial = false, late = false;
-  uint64_t v[kTopSorts] = {};     // totals of every row, overflow included
+  uint64_t v[kTopSorts] = {};         // totals of every row, overflow included
   uint64_t overflow[kTopSorts] = {};  // of which the overflow row (keys that found the table full)
-  std::vector<TopSet> sets;       // per projection (empty set when unavailable)
+  std::vector<TopSet> sets;           // per projection (empty set when unavailable)
 };
 
 struct TopSnapshot {
@@ -140,9 +140,9 @@ class TopKeeper {
   KeySchema schema_;
   uint32_t k_, capacity_;
   std::vector<TopProjection> proj_;
-  std::vector<std::unique_ptr<AggTable>> tables_;  // per projection; null for "key"
-  std::vector<TopCandidate> cand_;                 // scratch
-  std::vector<uint64_t> scratch_;                  // canonical keys of "key"'s candidates
+  std::vector<std::unique_ptr<AggTable>> tables_;         // per projection; null for "key"
+  std::vector<TopCandidate> cand_;                        // scratch
+  std::vector<uint64_t> scratch_;                         // canonical keys of "key"'s candidates
   std::vector<std::shared_ptr<const TopInterval>> ring_;  // flusher's copy, oldest first
   std::atomic<std::shared_ptr<const TopSnapshot>> snap_;
   std::atomic<uint64_t> last_ns_{0};
