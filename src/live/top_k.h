@@ -21,11 +21,13 @@
 //
 // Memory (bounded, never grows with the traffic): at most 3 x K rows x
 // projections x N intervals; a row is 40 bytes plus its projected key (8 to
-// 112 bytes). The default 5-tuple key with K = 1000 and N = 60: at most
-// 3000 x 5 x 60 x 64 bytes = 58 MB in the worst case (every sort picks
-// different rows), ~20 MB when the orders overlap as they usually do.
+// 112 bytes). The default 5-tuple key (4 projections: keys of 40, 16, 16
+// and 8 bytes) with K = 1000 and N = 30 (the defaults): at most
+// 3000 x (80 + 56 + 56 + 48) bytes x 30 = 21.6 MB, when every sort picks
+// different rows; far less when the orders overlap, as they mostly do.
 // docs/api.md states the bound. The flusher's scratch tables (AggTable, one
-// per projection but the key) follow the keys of the batch, up to its rows.
+// per projection but the key) grow with the projected keys of a batch (at
+// most its rows) and keep their size.
 //
 // Threads: add() runs on the flusher thread, off the hot path, from the rows
 // it already merged (called after the sinks, before the tables go back to the
