@@ -54,8 +54,8 @@ struct Batch {
     rows.clear();
     b = FlushBatch{};
     for (size_t i = 0; i < keys.size(); ++i) {
-      rows.push_back({reinterpret_cast<const uint8_t*>(keys[i].data()), &counters[i], false,
-                      layouts[i]});
+      rows.push_back(
+          {reinterpret_cast<const uint8_t*>(keys[i].data()), &counters[i], false, layouts[i]});
       b.totals.flows += counters[i].flows;
       b.totals.packets += counters[i].packets;
       b.totals.bytes += counters[i].bytes;
@@ -134,8 +134,7 @@ TEST_CASE("select_top: the union of each sort's top K, ties by key, all when K >
       {&k1, 1, 0, {100, 1, 1}},  // top by bytes
       {&k2, 1, 0, {10, 50, 1}},  // top by packets
       {&k3, 1, 0, {10, 1, 9}},   // top by flows
-      {&k4, 1, 0, {10, 1, 1}},
-      {&k5, 1, 0, {5, 1, 1}},
+      {&k4, 1, 0, {10, 1, 1}},  {&k5, 1, 0, {5, 1, 1}},
   };
   CHECK(select_top(c, 1) == std::vector<uint32_t>{0, 1, 2});
   // K = 2 by bytes: 100, then a three-way tie at 10 that the key breaks
@@ -145,8 +144,10 @@ TEST_CASE("select_top: the union of each sort's top K, ties by key, all when K >
   CHECK(select_top(c, 1000) == std::vector<uint32_t>{0, 1, 2, 3, 4});
   CHECK(select_top({}, 3).empty());
   // All equal: the smallest keys win, whatever the input order.
-  std::vector<TopCandidate> tie = {
-      {&k5, 1, 0, {7, 7, 7}}, {&k3, 1, 0, {7, 7, 7}}, {&k1, 1, 0, {7, 7, 7}}, {&k4, 1, 0, {7, 7, 7}}};
+  std::vector<TopCandidate> tie = {{&k5, 1, 0, {7, 7, 7}},
+                                   {&k3, 1, 0, {7, 7, 7}},
+                                   {&k1, 1, 0, {7, 7, 7}},
+                                   {&k4, 1, 0, {7, 7, 7}}};
   CHECK(select_top(tie, 2) == std::vector<uint32_t>{1, 2});  // k3, k1
   // A wide row sorts after a narrow one on a tie.
   std::vector<TopCandidate> lay = {{&k1, 1, kWide, {7, 7, 7}}, {&k5, 1, kNarrow, {7, 7, 7}}};
@@ -204,7 +205,8 @@ TEST_CASE("K smaller than the rows keeps each sort's top K, sums over intervals,
   i1.add("10.0.0.4", "0.0.0.0", 0, 0, 0, 1, 0, 50, "192.0.2.2");
   top.add(i1.batch(60000));
   // limit is at most K: each sort's own top K, exact.
-  CHECK(labels(shown(top, "src_addr", "bytes")) == std::vector<std::string>{"10.0.0.1", "10.0.0.2"});
+  CHECK(labels(shown(top, "src_addr", "bytes")) ==
+        std::vector<std::string>{"10.0.0.1", "10.0.0.2"});
   CHECK(labels(shown(top, "src_addr", "packets")) ==
         std::vector<std::string>{"10.0.0.3", "10.0.0.2"});
   auto snap = top.snapshot();
@@ -246,8 +248,9 @@ TEST_CASE("bad parameters are sentences for a 400") {
   TopQuery q;
   std::string e;
   CHECK_FALSE(parse_top_query({{"by", "nope"}}, top, &q, &e));
-  CHECK(e == "by=nope: unknown projection; expected one of key, src_addr, dst_addr, proto_port, "
-             "exporter");
+  CHECK(e ==
+        "by=nope: unknown projection; expected one of key, src_addr, dst_addr, proto_port, "
+        "exporter");
   CHECK_FALSE(parse_top_query({{"sort", "octets"}}, top, &q, &e));
   CHECK(e == "sort=octets: expected bytes, packets or flows");
   CHECK_FALSE(parse_top_query({{"intervals", "11"}}, top, &q, &e));
@@ -261,8 +264,8 @@ TEST_CASE("bad parameters are sentences for a 400") {
   CHECK(e == "parameter \"sort\" given twice");
   CHECK_FALSE(parse_top_query({{"top", "5"}}, top, &q, &e));
   CHECK(e == "unknown parameter \"top\": /api/v1/top takes by, sort, intervals, limit");
-  REQUIRE(parse_top_query({{"by", "dst_addr"}, {"sort", "flows"}, {"intervals", "10"}, {"limit", "50"}},
-                          top, &q, &e));
+  REQUIRE(parse_top_query(
+      {{"by", "dst_addr"}, {"sort", "flows"}, {"intervals", "10"}, {"limit", "50"}}, top, &q, &e));
   CHECK(q.projection == 2);
   CHECK(q.sort == TopSort::kFlows);
   CHECK(q.intervals == 10);

@@ -21,11 +21,13 @@
 //
 // Memory (bounded, never grows with the traffic): at most 3 x K rows x
 // projections x N intervals; a row is 40 bytes plus its projected key (8 to
-// 112 bytes). The default 5-tuple key with K = 1000 and N = 60: at most
-// 3000 x 5 x 60 x 64 bytes = 58 MB in the worst case (every sort picks
-// different rows), ~20 MB when the orders overlap as they usually do.
+// 112 bytes). The default 5-tuple key (4 projections: keys of 40, 16, 16
+// and 8 bytes) with K = 1000 and N = 30 (the defaults): at most
+// 3000 x (80 + 56 + 56 + 48) bytes x 30 = 21.6 MB, when every sort picks
+// different rows; far less when the orders overlap, as they mostly do.
 // docs/api.md states the bound. The flusher's scratch tables (AggTable, one
-// per projection but the key) follow the keys of the batch, up to its rows.
+// per projection but the key) grow with the projected keys of a batch (at
+// most its rows) and keep their size.
 //
 // Threads: add() runs on the flusher thread, off the hot path, from the rows
 // it already merged (called after the sinks, before the tables go back to the
@@ -61,12 +63,20 @@ struct TopProjection {
   std::vector<size_t> from;        // index in the aggregation schema of each field
   KeySchema schema;                // the projected fields, laid out wide
   uint32_t words = 1;              // schema.key_words(kWide)
+  // How each field moves from a row's key (per layout) to the projected key.
+  struct Op {
+    uint8_t from[2];   // byte offset in the row's key, narrow and wide
+    uint8_t width[2];  // bytes in the row's key (4 narrow, 16 wide for record addresses)
+    uint8_t to;        // byte offset in the projected key
+    bool address;      // 16 bytes in the projected key (a 4-byte one is IPv4, v4-mapped)
+  };
+  std::vector<Op> ops;
 };
 
 // One kept row of one projection in one interval.
 struct TopRow {
-  uint64_t hash;    // of the projected key
-  uint32_t key;     // offset (in words) of the projected key in the pool
+  uint64_t hash;          // of the projected key
+  uint32_t key;           // offset (in words) of the projected key in the pool
   uint64_t v[kTopSorts];  // bytes, packets, flows (TopSort order)
 };
 
@@ -80,9 +90,9 @@ struct TopSet {
 struct TopInterval {
   int64_t start_ms = 0, end_ms = 0;
   bool partial = false, late = false;
-  uint64_t v[kTopSorts] = {};     // totals of every row, overflow included
+  uint64_t v[kTopSorts] = {};         // totals of every row, overflow included
   uint64_t overflow[kTopSorts] = {};  // of which the overflow row (keys that found the table full)
-  std::vector<TopSet> sets;       // per projection (empty set when unavailable)
+  std::vector<TopSet> sets;           // per projection (empty set when unavailable)
 };
 
 struct TopSnapshot {
@@ -126,15 +136,15 @@ class TopKeeper {
   uint64_t last_add_ns() const { return last_ns_.load(std::memory_order_relaxed); }
 
  private:
-  void project(const TopProjection& p, size_t pi, const FlushBatch& b, TopSet* out);
+  void project_all(const FlushBatch& b, TopInterval* iv);
   void keep(const TopProjection& p, std::span<const TopCandidate> c, TopSet* out);
 
   KeySchema schema_;
   uint32_t k_, capacity_;
   std::vector<TopProjection> proj_;
-  std::vector<std::unique_ptr<AggTable>> tables_;  // per projection; null for "key"
-  std::vector<TopCandidate> cand_;                 // scratch
-  std::vector<uint64_t> scratch_;                  // canonical keys of "key"'s candidates
+  std::vector<std::unique_ptr<AggTable>> tables_;         // per projection; null for "key"
+  std::vector<TopCandidate> cand_;                        // scratch
+  std::vector<uint64_t> scratch_;                         // canonical keys of "key"'s candidates
   std::vector<std::shared_ptr<const TopInterval>> ring_;  // flusher's copy, oldest first
   std::atomic<std::shared_ptr<const TopSnapshot>> snap_;
   std::atomic<uint64_t> last_ns_{0};
