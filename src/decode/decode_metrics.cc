@@ -305,7 +305,7 @@ std::vector<WorkerSample> read_workers(
                    c.unknown_sampling_records.load(), c.sampling_rate_too_high_records.load(),
                    c.biflow_records.load(), c.biflow_reverse_records.load(),
                    c.biflow_empty_directions.load(), c.unknown_counter_records.load(),
-                   c.stage_dropped_records.load(), c.sflow_cut_headers.load(), {}};
+                   c.stage_dropped_records.load(), c.sflow_cut_headers.load(), {}, {}};
     for (size_t i = 0; i < kDecodedFormats; ++i) v.flows_by_version[i] = c.flows_by_version[i].load();
     for (size_t i = 0; i < v.section_records.size(); ++i)
       v.section_records[i] = c.section_records[i].load();
