@@ -53,6 +53,10 @@
 #   ringflow-v9         1 CPU, NetFlow v9 (IPv4 keys, templates every 20 datagrams)
 #   ringflow-ipfix      1 CPU, IPFIX, half the keys IPv6
 #   nfcapd-v9, nfcapd-ipfix   nfcapd on the same two feeds
+#   ringflow-sflow      1 CPU, sFlow v5 (flow samples with a raw Ethernet/IP
+#                       header and extended switch/router/gateway records,
+#                       ringflow-gen's defaults), half the keys IPv6
+#   sfcapd, sfacctd     nfdump's and pmacct's sFlow collectors on that feed
 # Results: drain.csv, and a table in results.md with the targets of issue 15.
 #
 # Noise (issue 25): every drain row records the load average at its start and
@@ -123,7 +127,7 @@ fi
 [ -n "$drain_count" ] || { [ $quick = 1 ] && drain_count=200000 || drain_count=400000; }
 [ -n "$drain_runs" ] || { [ $quick = 1 ] && drain_runs=3 || drain_runs=5; }
 [ -n "$drain_systems" ] ||
-  drain_systems="$systems ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x ringflow-v9 ringflow-ipfix nfcapd-v9 nfcapd-ipfix"
+  drain_systems="$systems ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x ringflow-v9 ringflow-ipfix nfcapd-v9 nfcapd-ipfix ringflow-sflow sfcapd sfacctd"
 jobs=${RINGFLOW_BUILD_JOBS:-2}
 
 log() { echo "bench: $*" >&2; }
@@ -174,7 +178,7 @@ fi
 
 [ "$(id -u)" -eq 0 ] || die "run as root (rmem_max, package installs; see the header)"
 "$root/scripts/deps.sh" gnuplot-nox nfdump pmacct
-for tool in nfcapd nfdump nfacctd gnuplot taskset /usr/bin/time; do
+for tool in nfcapd nfdump nfacctd sfcapd sfacctd gnuplot taskset /usr/bin/time; do
   command -v "$tool" >/dev/null || die "missing $tool"
 done
 if [ $build = 1 ]; then
@@ -300,6 +304,7 @@ gen_opts() {
     ringflow-64x) echo --keys "$keys" --exporters 64 ;;
     *-v9) echo --keys "$keys" --protocol v9 ;;
     *-ipfix) echo --keys "$keys" --protocol ipfix --ipv6-share 0.5 ;;
+    *-sflow|sfcapd|sfacctd) echo --keys "$keys" --protocol sflow --ipv6-share 0.5 ;;
     *) echo --keys "$keys" ;;
   esac
 }
@@ -330,6 +335,37 @@ cmd_ringflow-v9() { cmd_ringflow "$@"; }
 cmd_ringflow-ipfix() { cmd_ringflow "$@"; }
 cmd_nfcapd-v9() { cmd_nfcapd "$@"; }
 cmd_nfcapd-ipfix() { cmd_nfcapd "$@"; }
+# sFlow: ringflow with sflow enabled, and the two peers' sFlow collectors.
+cmd_ringflow-sflow() {
+  ringflow_conf "$1" "$2" '[decode]
+versions = ["sflow"]' "$five_tuple"
+  printf '%s\n' "$ringflow" -c "$1/ringflow.toml"
+}
+cmd_sfcapd() {
+  mkdir -p "$1/out"
+  printf '%s\n' sfcapd -B "$rcvbuf" -b 127.0.0.1 -p "$2" -w "$1/out" -t 60
+}
+cmd_sfacctd() {
+  # As nfacctd (pipe sizes, cache), without renormalisation: PACKETS then
+  # counts the flow samples, which is what delivered() compares.
+  mkdir -p "$1/out"
+  cat >"$1/sfacctd.conf" <<EOF
+daemonize: false
+sfacctd_ip: 127.0.0.1
+sfacctd_port: $2
+sfacctd_pipe_size: $rcvbuf
+plugin_pipe_size: 134217728
+plugin_buffer_size: 131072
+aggregate: src_host, dst_host, src_port, dst_port, proto
+plugins: print
+print_output: csv
+print_output_file: $1/out/flows-%s.csv
+print_refresh_time: 5
+print_cache_entries: 65537
+logfile: $1/sfacctd.log
+EOF
+  printf '%s\n' sfacctd -f "$1/sfacctd.conf"
+}
 cmd_ringflow-coarse() {  # coarse key, CSV only (no text summary, no flow printing)
   ringflow_conf "$1" "$2" 'sink = [{ type = "csv", name = "csv" }]' '["protocol", "dst_port"]'
   printf '%s\n' "$ringflow" -c "$1/ringflow.toml"
@@ -361,11 +397,11 @@ logfile: $1/nfacctd.log
 EOF
   printf '%s\n' nfacctd -f "$1/nfacctd.conf"
 }
-stop_signal() { case "$1" in nfcapd*) echo TERM ;; *) echo INT ;; esac; }
+stop_signal() { case "$1" in nfcapd*|sfcapd) echo TERM ;; *) echo INT ;; esac; }
 # Flows the system itself reports (its CSV files, nfdump, the floor's line).
 delivered() {
   local sys=$1
-  case "$sys" in ringflow*) sys=ringflow ;; nfcapd*) sys=nfcapd ;; esac
+  case "$sys" in ringflow*) sys=ringflow ;; nfcapd*|sfcapd) sys=nfcapd ;; esac
   $btool delivered "$sys" "$2"
 }
 
@@ -416,7 +452,7 @@ stop_sut() {
   local sys=${1%@*}
   # nfacctd: the records still travel from the core process to the plugin's
   # pipe; give them time to land before the stop.
-  if [ "$sys" = nfacctd ]; then sleep 2; fi
+  if [ "$sys" = nfacctd ] || [ "$sys" = sfacctd ]; then sleep 2; fi
   kill "-$(stop_signal "$sys")" "$sut_pid" 2>/dev/null || true
   for _ in $(seq 600); do kill -0 "$sut_pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$sut_pid" 2>/dev/null; then
@@ -432,6 +468,7 @@ keep_logs() {  # SYSTEM LABEL DIR
   mkdir -p "$out/logs"
   cp "$3/stderr" "$out/logs/$1-$2.stderr" 2>/dev/null || true
   cp "$3/nfacctd.log" "$out/logs/$1-$2.log" 2>/dev/null || true
+  cp "$3/sfacctd.log" "$out/logs/$1-$2.log" 2>/dev/null || true
   rm -rf "$3"
   port=$((port + 1))
 }
@@ -573,7 +610,7 @@ systems="${sys_list[*]}" drain_systems="${drain_list[*]}"
 for s in "${drain_list[@]}"; do
   s=${s%@*}
   declare -F "cmd_$s" >/dev/null ||
-    die "unknown system '$s' (floor ringflow ringflow-coarse nfcapd nfacctd ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x ringflow-v9 ringflow-ipfix nfcapd-v9 nfcapd-ipfix)"
+    die "unknown system '$s' (floor ringflow ringflow-coarse nfcapd nfacctd ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x ringflow-v9 ringflow-ipfix nfcapd-v9 nfcapd-ipfix ringflow-sflow sfcapd sfacctd)"
 done
 rm -rf "$out/logs"
 t_start=$(date +%s)

@@ -154,7 +154,9 @@ def delivered(system, d):
     out = os.path.join(d, "out")
     files = [os.path.join(out, f) for f in sorted(os.listdir(out)) if f.endswith(".csv")] \
         if os.path.isdir(out) else []
-    return csv_sum("FLOWS" if system == "nfacctd" else "flows", files)
+    # sfacctd runs without renormalisation: its PACKETS are the flow samples.
+    column = {"nfacctd": "FLOWS", "sfacctd": "PACKETS"}.get(system, "flows")
+    return csv_sum(column, files)
 
 
 def truth(path, column):
@@ -532,6 +534,9 @@ DESCRIPTIONS = {
     "ringflow-ipfix": "1 CPU, IPFIX (half the keys IPv6)",
     "nfcapd-v9": "1 CPU, NetFlow v9 (IPv4)",
     "nfcapd-ipfix": "1 CPU, IPFIX (half the keys IPv6)",
+    "ringflow-sflow": "1 CPU, sFlow v5 (raw headers, half the keys IPv6)",
+    "sfcapd": "1 CPU, sFlow v5 (nfdump)",
+    "sfacctd": "1 CPU, sFlow v5 (pmacct)",
 }
 
 
@@ -566,6 +571,9 @@ def targets(ll, drained, dn):
     vs("drain, 1 CPU / floor", "ringflow", "floor", 0.60)
     vs("drain, 1 CPU / nfcapd", "ringflow", "nfcapd", 2.3, pct=False)
     vs("drain, 1 CPU / nfacctd", "ringflow", "nfacctd", 13.0, pct=False)
+    vs("drain, 1 CPU, sFlow / sfcapd", "ringflow-sflow", "sfcapd", 3.0, pct=False)
+    vs("drain, 1 CPU, sFlow / sfacctd", "ringflow-sflow", "sfacctd", 10.0, pct=False)
+    vs("drain, 1 CPU, sFlow / v5 (datagrams/s)", "ringflow-sflow", "ringflow", 0.90)
     if "ringflow" in ll:
         best, censored, step, cpf = ll["ringflow"]
         out.append("ringflow lossless at every stepped load: %s" % (

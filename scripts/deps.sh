@@ -42,11 +42,13 @@ PKGS=(g++ cmake ninja-build pkg-config ccache
 # e2e_softflowd_biflow_test; mmdb-bin (mmdblookup, the reference reader) and
 # libmaxmind-db-writer-perl (MaxMind::DB::Writer, to build the test's own MMDB
 # files) for enrich_mmdb_test; chromium (headless) for e2e_live_browser_test
-# to render the web view and read its DOM.
+# to render the web view and read its DOM; nfdump-sflow (sfcapd) and pmacct's
+# sfacctd and pmacctd (sfprobe, a real sFlow exporter) for
+# e2e_sflow_peers_test.
 TEST_PKGS=(clickhouse-server clickhouse-client prometheus clang libclang-rt-14-dev
            tshark pmacct jq grepcidr gnuplot-nox groff-base man-db systemd
            dpkg-dev gzip binutils curl iproute2 procps util-linux dpkg-repack
-           faketime softflowd nfdump mmdb-bin libmaxmind-db-writer-perl chromium)
+           faketime softflowd nfdump nfdump-sflow mmdb-bin libmaxmind-db-writer-perl chromium)
 
 if [ "${1:-}" = --test ]; then
   shift
