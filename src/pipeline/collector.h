@@ -43,6 +43,7 @@ class AggregationHub;
 class Sessions;
 struct SessionCounters;
 class Flusher;
+class ForwardStage;
 class Handoff;
 class MetricsEndpoint;
 class Reactor;
@@ -92,6 +93,7 @@ class Collector {
   const std::vector<std::unique_ptr<ReactorCounters>>& reactor_counters() const { return reactor_counters_; }
   const std::vector<std::unique_ptr<WorkerCounters>>& worker_counters() const { return worker_counters_; }
   const std::vector<std::unique_ptr<SessionCounters>>& session_counters() const { return session_counters_; }
+  const ForwardStage* forward() const { return forward_.get(); }
   const Handoff* handoff() const { return handoff_.get(); }
   const AggregationHub* hub() const { return hub_.get(); }
   const Flusher* flusher() const { return flusher_.get(); }
@@ -114,6 +116,7 @@ class Collector {
   std::vector<std::unique_ptr<SessionCounters>> session_counters_;
   std::vector<std::unique_ptr<Sessions>> sessions_;  // per reactor: the ordered stage
   std::vector<std::unique_ptr<Admission>> admissions_;  // per reactor, over sessions_
+  std::unique_ptr<ForwardStage> forward_;  // [[forward]], receive.forwarded_from; else null
   std::vector<std::unique_ptr<ReactorCounters>> reactor_counters_;
   std::vector<std::unique_ptr<WorkerCounters>> worker_counters_;
   std::vector<std::unique_ptr<Reactor>> reactors_;

@@ -13,6 +13,7 @@
 #include "metrics/prom_writer.h"
 #include "pipeline/collector.h"
 #include "pipeline/flusher_metrics.h"
+#include "pipeline/forward_stage.h"
 #include "pipeline/live_view.h"
 #include "receive/receive_metrics.h"
 
@@ -101,6 +102,7 @@ void CollectorMetrics::write(PromWriter& w) {
   write_stream_refusals(w, c_, ts.table_full, cfg.metrics.max_streams);
   if (const AggregationHub* hub = c_.hub()) write_aggregate_metrics(w, *hub);
   if (const Flusher* fl = c_.flusher()) write_flusher_metrics(w, *fl);
+  if (const ForwardStage* fw = c_.forward()) write_forward_metrics(w, *fw);
 }
 
 MetricsEndpoint::MetricsEndpoint(const Collector& collector) : metrics_(collector) {}
