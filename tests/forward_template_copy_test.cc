@@ -79,6 +79,7 @@ std::vector<Bytes> sets_of(const uint8_t* p, size_t len, size_t hdr) {
 }
 
 const IpAddr kExporter = IpAddr::from_v4(0xC0000201);
+constexpr WireDecoder kV9 = WireDecoder::kV9, kIpfix = WireDecoder::kIpfix;
 
 }  // namespace
 
@@ -89,7 +90,7 @@ TEST_CASE("v9: exactly the template, options-template and options-data sets are 
   const Bytes tpl = v9_template_set(), opt = v9_options_template_set();
   const Bytes data = data_set(256, 10), odata = data_set(257, 16);  // 2 flow, 2 options records
   const Bytes d = v9(7, 1 + 1 + 2 + 2, {tpl, data, opt, odata});
-  const size_t n = c.copy(d.data(), d.size(), 9, kExporter, out, sizeof out);
+  const size_t n = c.copy(d.data(), d.size(), kV9, kExporter, out, sizeof out);
   REQUIRE(n > 0);
   CHECK(std::memcmp(out, d.data(), 2) == 0);                          // version
   CHECK(wire::load_be16(out + 2) == 1 + 1 + 2);                        // count: no flow records
@@ -104,24 +105,24 @@ TEST_CASE("v9: exactly the template, options-template and options-data sets are 
   // Later datagrams: flow data alone makes no copy; options data alone is
   // copied (its options template was learned above).
   const Bytes flows = v9(7, 2, {data});
-  CHECK(c.copy(flows.data(), flows.size(), 9, kExporter, out, sizeof out) == 0);
+  CHECK(c.copy(flows.data(), flows.size(), kV9, kExporter, out, sizeof out) == 0);
   const Bytes opts = v9(7, 2, {odata, data});
-  const size_t m = c.copy(opts.data(), opts.size(), 9, kExporter, out, sizeof out);
+  const size_t m = c.copy(opts.data(), opts.size(), kV9, kExporter, out, sizeof out);
   REQUIRE(m == 20 + odata.size());
   CHECK(wire::load_be16(out + 2) == 2);
   CHECK(sets_of(out, m, 20)[0] == odata);
   // The same set id in another source id (another stream) is not an options
   // template there: flow data, not copied.
   const Bytes other = v9(8, 2, {odata});
-  CHECK(c.copy(other.data(), other.size(), 9, kExporter, out, sizeof out) == 0);
+  CHECK(c.copy(other.data(), other.size(), kV9, kExporter, out, sizeof out) == 0);
   // ... nor at another exporter.
-  CHECK(c.copy(opts.data(), opts.size(), 9, IpAddr::from_v4(0xC0000202), out, sizeof out) == 0);
+  CHECK(c.copy(opts.data(), opts.size(), kV9, IpAddr::from_v4(0xC0000202), out, sizeof out) == 0);
   // Redefined as a flow template: its data is flow data from then on.
   Bytes redefine;
   be16(redefine, 257), be16(redefine, 1), be16(redefine, 1), be16(redefine, 4);
   const Bytes rd = v9(7, 1, {set(0, redefine)});
-  CHECK(c.copy(rd.data(), rd.size(), 9, kExporter, out, sizeof out) == rd.size());
-  CHECK(c.copy(opts.data(), opts.size(), 9, kExporter, out, sizeof out) == 0);
+  CHECK(c.copy(rd.data(), rd.size(), kV9, kExporter, out, sizeof out) == rd.size());
+  CHECK(c.copy(opts.data(), opts.size(), kV9, kExporter, out, sizeof out) == 0);
 }
 
 TEST_CASE("IPFIX: the copy keeps template and options sets and fixes the length",
@@ -137,7 +138,7 @@ TEST_CASE("IPFIX: the copy keeps template and options sets and fixes the length"
   const Bytes tpl = set(2, t), opt = set(3, o), wd = set(2, w);
   const Bytes data = data_set(300, 24), odata = data_set(301, 8);
   const Bytes d = ipfix(3, {data, tpl, opt, odata, wd});
-  const size_t n = c.copy(d.data(), d.size(), 10, kExporter, out, sizeof out);
+  const size_t n = c.copy(d.data(), d.size(), kIpfix, kExporter, out, sizeof out);
   REQUIRE(n == 16 + tpl.size() + opt.size() + odata.size() + wd.size());
   CHECK(wire::load_be16(out + 2) == n);                // length fixed
   CHECK(std::memcmp(out + 4, d.data() + 4, 12) == 0);  // time, sequence, domain unchanged
@@ -151,7 +152,7 @@ TEST_CASE("IPFIX: the copy keeps template and options sets and fixes the length"
   // a copier sees) is not known as options yet: only what follows is.
   TemplateCopier fresh;
   const Bytes early = ipfix(3, {odata, opt});
-  const size_t e = fresh.copy(early.data(), early.size(), 10, kExporter, out, sizeof out);
+  const size_t e = fresh.copy(early.data(), early.size(), kIpfix, kExporter, out, sizeof out);
   REQUIRE(e == 16 + opt.size());
 }
 
@@ -159,9 +160,9 @@ TEST_CASE("not v9/IPFIX, or a broken set chain: no copy", "[forward][templates]"
   TemplateCopier c;
   uint8_t out[2048];
   Bytes d = v9(7, 1, {v9_template_set()});
-  CHECK(c.copy(d.data(), d.size(), 5, kExporter, out, sizeof out) == 0);
+  CHECK(c.copy(d.data(), d.size(), WireDecoder::kV5, kExporter, out, sizeof out) == 0);
   d[20 + 3] = 200;  // the set's length runs past the end
-  CHECK(c.copy(d.data(), d.size(), 9, kExporter, out, sizeof out) == 0);
+  CHECK(c.copy(d.data(), d.size(), kV9, kExporter, out, sizeof out) == 0);
   const Bytes small = v9(7, 1, {v9_template_set()});
-  CHECK(c.copy(small.data(), small.size(), 9, kExporter, out, 30) == 0);  // no room
+  CHECK(c.copy(small.data(), small.size(), kV9, kExporter, out, 30) == 0);  // no room
 }

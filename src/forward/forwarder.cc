@@ -146,7 +146,7 @@ void Forwarder::offer(uint32_t r, const uint8_t* p, size_t len, const IpAddr& ex
   if (n < 2) return;
   const WireFormat* f = find_wire_format(p, len);
   const size_t room = pr.scratch.size() - (encap_ ? encap::kHeaderSize : 0);
-  const size_t c = f ? pr.copier.copy(p, len, f->version, exporter, pr.scratch.data(), room) : 0;
+  const size_t c = f ? pr.copier.copy(p, len, f->decoder, exporter, pr.scratch.data(), room) : 0;
   if (c == 0) return;
   for (size_t i = 0; i < n; ++i) {
     if (i == owner || !targets_[i]->up.load(std::memory_order_relaxed)) continue;

@@ -72,10 +72,11 @@ const TemplateCopier::Slot* TemplateCopier::find(uint64_t key) const {
   return s.key == key ? &s : nullptr;
 }
 
-size_t TemplateCopier::copy(const uint8_t* p, size_t len, uint32_t version,
+size_t TemplateCopier::copy(const uint8_t* p, size_t len, WireDecoder format,
                             const IpAddr& exporter, uint8_t* out, size_t cap) {
-  if (version != 9 && version != 10) return 0;
-  const bool v9 = version == 9;
+  if (format != WireDecoder::kV9 && format != WireDecoder::kIpfix) return 0;
+  const bool v9 = format == WireDecoder::kV9;
+  const uint32_t version = static_cast<uint32_t>(format);  // the table's key only
   const size_t hdr = v9 ? v9::kHeaderSize : ipfix::kHeaderSize;
   if (len < hdr || cap < hdr) return 0;
   const uint32_t domain =

@@ -36,6 +36,8 @@
 
 #include <ringflow/ip.h>
 
+#include "decode/wire_formats.h"
+
 namespace ringflow {
 
 class TemplateCopier {
@@ -44,12 +46,12 @@ class TemplateCopier {
 
   TemplateCopier();
 
-  // The datagram [p, p + len) from `exporter`, of NetFlow version `version`
-  // (9 or 10; any other gives 0). Learns its options templates, then writes
+  // The datagram [p, p + len) from `exporter`, of the format whose decoder is
+  // `format` (the registry's: WireDecoder::kV9 or kIpfix; any other gives 0). Learns its options templates, then writes
   // the copy to out (at most cap bytes) and returns its length, or 0 when it
   // holds none of the sets above (or its set chain is malformed: then nothing
   // is learned either).
-  size_t copy(const uint8_t* p, size_t len, uint32_t version, const IpAddr& exporter,
+  size_t copy(const uint8_t* p, size_t len, WireDecoder format, const IpAddr& exporter,
               uint8_t* out, size_t cap);
 
   uint64_t forgotten() const { return forgotten_; }
