@@ -13,7 +13,9 @@
 #         the loss is exactly what the front sent to C before it knew C was
 #         gone (its sent and dropped counters for C): those are the first
 #         datagrams of C's streams in run 2, data only (before the template),
-#         20 flows each (--records 20).
+#         20 flows each (--records 20);
+#  then C starts again on its port: the front's probe finds it, and
+#  run 3: C's exporters go back to C, and B + C decode every flow.
 # Usage: e2e_forward_balance_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 # shellcheck source=tests/support/e2e.sh
@@ -56,7 +58,7 @@ name = "cluster"
 targets = ["$tb", "$tc"]
 mode = "balance"
 encapsulation = "ringflow"
-retry_ms = 600000
+retry_ms = 300
 EOF2
 )"
 a_pid=$RF_PID a_port=$RF_PORT a_url=$RF_MURL
@@ -131,11 +133,28 @@ held_b2=$(rf_scrape "$b_url" | awk '$1 == "ringflow_held_sets_total{outcome=\"he
 held_b2=${held_b2:-0}
 [ "$held_b2" = "$held_b1" ] ||
   fail "run 2: b held $((held_b2 - held_b1)) data sets for a template: it lacked the moved streams' templates"
-rf_stop_collector "$b_pid"
-rf_stop_collector "$a_pid"
 exporters "$work/b/out" >"$work/b2.exp"
 for e in $(cat "$work/c.exp"); do
   grep -qx "$e" "$work/b2.exp" || fail "run 2: c's exporter $e has no rows on b"
 done
 echo "  ok  run 2: c's exporters moved to b ($moved datagrams), decoded from their first datagram" \
   "(nothing held); $lost datagrams lost in flight to c, counted by the front"
+
+# --- c comes back: its streams return (the front probes every retry_ms) ---------
+rf_start_toml c2 "$(node_toml c2 "127.0.0.3:$c_port")"
+c2_pid=$RF_PID c2_url=$RF_MURL
+c_up() { rf_scrape "$a_url" | grep -qx "ringflow_forward_target_up{forward=\"cluster\",target=\"$tc\"} 1"; }
+rf_wait 20 "the front: c up again" c_up || fail "the front did not find c back"
+b_flows2=$(rf_metric "$b_url" ringflow_decode_flows_total)
+gen_run 23 "$work/truth3.tsv"
+want3=$(rf_truth_total "$work/truth3.tsv" flows)
+three_is() { [ $(($(rf_metric "$b_url" ringflow_decode_flows_total) - b_flows2 + $(rf_metric "$c2_url" ringflow_decode_flows_total))) = "$1" ]; }
+rf_wait 20 "run 3: $want3 flows over b and the new c" three_is "$want3" ||
+  fail "run 3: b and the new c decoded $(($(rf_metric "$b_url" ringflow_decode_flows_total) - b_flows2 + $(rf_metric "$c2_url" ringflow_decode_flows_total))) flows, the truth $want3"
+rf_stop_collector "$c2_pid"
+rf_stop_collector "$b_pid"
+rf_stop_collector "$a_pid"
+exporters "$work/c2/out" >"$work/c3.exp"
+diff "$work/c.exp" "$work/c3.exp" >/dev/null ||
+  fail "run 3: the new c took $(tr '\n' ' ' <"$work/c3.exp"), c had $(tr '\n' ' ' <"$work/c.exp")"
+echo "  ok  run 3: c is back and took its exporters again ($want3 flows, none lost)"
