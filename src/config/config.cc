@@ -806,7 +806,11 @@ std::string dump_config(const Config& config) {
   }
   for (auto f : c.forwards) {
     out << "\n[[forward]]\n";
-    for (const auto& k : schema::kForwardKeys) line(k.name, schema::render_value(k, f), k.help);
+    for (const auto& k : schema::kForwardKeys) {
+      // An empty versions list means every format; "versions = []" would not load.
+      if (std::string_view(k.name) == "versions" && f.versions.empty()) continue;
+      line(k.name, schema::render_value(k, f), k.help);
+    }
   }
   return out.str();
 }
