@@ -33,9 +33,9 @@ Bytes v9(uint32_t source_id, uint16_t count, const std::vector<Bytes>& sets) {
   Bytes d;
   be16(d, 9);
   be16(d, count);
-  be32(d, 1000);      // sys uptime
+  be32(d, 1000);  // sys uptime
   be32(d, 1700000000);
-  be32(d, 42);        // sequence
+  be32(d, 42);  // sequence
   be32(d, source_id);
   for (const Bytes& s : sets) d.insert(d.end(), s.begin(), s.end());
   return d;
@@ -92,9 +92,9 @@ TEST_CASE("v9: exactly the template, options-template and options-data sets are 
   const Bytes d = v9(7, 1 + 1 + 2 + 2, {tpl, data, opt, odata});
   const size_t n = c.copy(d.data(), d.size(), kV9, kExporter, out, sizeof out);
   REQUIRE(n > 0);
-  CHECK(std::memcmp(out, d.data(), 2) == 0);                          // version
-  CHECK(wire::load_be16(out + 2) == 1 + 1 + 2);                        // count: no flow records
-  CHECK(std::memcmp(out + 4, d.data() + 4, 16) == 0);                  // uptime, time, seq, id
+  CHECK(std::memcmp(out, d.data(), 2) == 0);           // version
+  CHECK(wire::load_be16(out + 2) == 1 + 1 + 2);        // count: no flow records
+  CHECK(std::memcmp(out + 4, d.data() + 4, 16) == 0);  // uptime, time, seq, id
   const auto sets = sets_of(out, n, 20);
   REQUIRE(sets.size() == 3);
   CHECK(sets[0] == tpl);

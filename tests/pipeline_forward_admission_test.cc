@@ -61,7 +61,8 @@ TEST_CASE("encapsulated datagrams: unwrapped from forwarded_from only", "[pipeli
   CHECK(inner.seen[0].exporter == *IpAddr::parse("192.0.2.7"));
   CHECK(inner.seen[0].exporter_port == 40000);
   CHECK(inner.seen[0].len == payload.size());
-  CHECK(std::vector<uint8_t>(inner.seen[0].data, inner.seen[0].data + inner.seen[0].len) == payload);
+  CHECK(std::vector<uint8_t>(inner.seen[0].data, inner.seen[0].data + inner.seen[0].len) ==
+        payload);
   CHECK(c.unwrapped.load() == 1);
 
   // From another sender: refused, the ordered stage never sees it.

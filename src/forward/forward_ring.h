@@ -61,12 +61,14 @@ class ForwardRing {
     return n;
   }
   // Consumer: frees the n oldest slots (n <= what peek gave).
-  void pop(size_t n) { head_.store(head_.load(std::memory_order_relaxed) + n, std::memory_order_release); }
+  void pop(size_t n) {
+    head_.store(head_.load(std::memory_order_relaxed) + n, std::memory_order_release);
+  }
 
-  Counter queue_full;  // producer: datagrams not queued, the ring was full
-  Counter moved;       // producer: queued here because the stream's first choice was down
-  Counter copies;      // producer: templates-only copies queued (balance)
-  Counter target_down; // producer: not queued, the target is down (replicate)
+  Counter queue_full;   // producer: datagrams not queued, the ring was full
+  Counter moved;        // producer: queued here because the stream's first choice was down
+  Counter copies;       // producer: templates-only copies queued (balance)
+  Counter target_down;  // producer: not queued, the target is down (replicate)
 
  private:
   const uint64_t mask_;

@@ -85,9 +85,8 @@ uint64_t Forwarder::stream_hash(const uint8_t* p, size_t len, const IpAddr& expo
 }
 
 size_t Forwarder::pick(uint64_t stream) const {
-  return hrw_pick(stream, seeds_.data(), seeds_.size(), [this](size_t i) {
-    return targets_[i]->up.load(std::memory_order_relaxed);
-  });
+  return hrw_pick(stream, seeds_.data(), seeds_.size(),
+                  [this](size_t i) { return targets_[i]->up.load(std::memory_order_relaxed); });
 }
 
 bool Forwarder::selected_by(const uint8_t* p, size_t len, const IpAddr& exporter) const {
@@ -203,9 +202,10 @@ void Forwarder::mark_down(Target& t, int64_t now_ms) {
   t.went_down.add();
   t.retry_at_ms = now_ms + cfg_.retry_ms;
   t.probe_at_ms = 0;
-  RF_LOG_WARN("forward %s: target %s is down (ECONNREFUSED); its streams go to the others, "
-              "probed again in %u ms",
-              cfg_.name.c_str(), t.label.c_str(), cfg_.retry_ms);
+  RF_LOG_WARN(
+      "forward %s: target %s is down (ECONNREFUSED); its streams go to the others, "
+      "probed again in %u ms",
+      cfg_.name.c_str(), t.label.c_str(), cfg_.retry_ms);
 }
 
 void Forwarder::check_health(Target& t, int64_t now_ms) {

@@ -56,11 +56,11 @@ class Forwarder {
     std::atomic<bool> up{true};
     std::vector<std::unique_ptr<ForwardRing>> rings;  // one per reactor
     // The forwarder thread's.
-    Counter sent;          // datagrams the kernel accepted for it
-    Counter send_error;    // datagrams a send refused (ECONNREFUSED, ...)
-    Counter down_drops;    // queued, then dropped: the target went down
-    Counter went_down;     // times declared down
-    Counter probes;        // probes sent while down
+    Counter sent;        // datagrams the kernel accepted for it
+    Counter send_error;  // datagrams a send refused (ECONNREFUSED, ...)
+    Counter down_drops;  // queued, then dropped: the target went down
+    Counter went_down;   // times declared down
+    Counter probes;      // probes sent while down
     int64_t retry_at_ms = 0;
     int64_t probe_at_ms = 0;  // 0 = no probe pending
   };

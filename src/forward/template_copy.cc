@@ -29,7 +29,7 @@ void for_each_template(bool v9, bool options, const uint8_t* b, size_t n, Fn&& f
     } else {
       const uint16_t fields = wire::load_be16(b + off + 2);
       size_t h = options ? 6 : 4;
-      if (fields == 0) h = 4;  // withdrawal
+      if (fields == 0) h = 4;               // withdrawal
       if (id < 256 || n - off < h) return;  // padding
       rec = h;
       for (uint16_t f = 0; f < fields; ++f) {
@@ -79,8 +79,7 @@ size_t TemplateCopier::copy(const uint8_t* p, size_t len, WireDecoder format,
   const uint32_t version = static_cast<uint32_t>(format);  // the table's key only
   const size_t hdr = v9 ? v9::kHeaderSize : ipfix::kHeaderSize;
   if (len < hdr || cap < hdr) return 0;
-  const uint32_t domain =
-      wire::load_be32(p + (v9 ? v9::hdr::kSourceId : ipfix::hdr::kDomain));
+  const uint32_t domain = wire::load_be32(p + (v9 ? v9::hdr::kSourceId : ipfix::hdr::kDomain));
   const uint16_t tpl_set = v9 ? v9::kTemplateSetId : ipfix::kTemplateSetId;
   const uint16_t opt_set = v9 ? v9::kOptionsTemplateSetId : ipfix::kOptionsTemplateSetId;
 

@@ -47,8 +47,8 @@ class TemplateCopier {
   TemplateCopier();
 
   // The datagram [p, p + len) from `exporter`, of the format whose decoder is
-  // `format` (the registry's: WireDecoder::kV9 or kIpfix; any other gives 0). Learns its options templates, then writes
-  // the copy to out (at most cap bytes) and returns its length, or 0 when it
+  // `format` (the registry's: WireDecoder::kV9 or kIpfix; any other gives 0). Learns its options
+  // templates, then writes the copy to out (at most cap bytes) and returns its length, or 0 when it
   // holds none of the sets above (or its set chain is malformed: then nothing
   // is learned either).
   size_t copy(const uint8_t* p, size_t len, WireDecoder format, const IpAddr& exporter,

@@ -76,7 +76,8 @@ class ForwardAdmission final : public Admission {
       if (copy) c_.copies.add();
     }
     if (!copy)
-      for (Forwarder* f : forwarders_) f->offer(reactor_, d.data, d.len, d.exporter, d.exporter_port);
+      for (Forwarder* f : forwarders_)
+        f->offer(reactor_, d.data, d.len, d.exporter, d.exporter_port);
     if (inner_ == nullptr) return Verdict::kConsumed;
     if (copy && sessions_) sessions_->set_sequence_untracked(true);
     const Verdict v = inner_->admit(d, now_ms);

@@ -71,7 +71,8 @@ void write_forward_metrics(PromWriter& w, const ForwardStage& s) {
   auto per_target = [&](const char* name, MetricType type, const char* help, auto value) {
     w.family(name, type, help);
     for (const auto& f : s.forwarders())
-      for (const auto& t : f->targets()) w.sample({{"forward", f->config().name}, {"target", t->label}}, value(*t));
+      for (const auto& t : f->targets())
+        w.sample({{"forward", f->config().name}, {"target", t->label}}, value(*t));
   };
   auto ring_sum = [](const Forwarder::Target& t, auto get) {
     uint64_t n = 0;
@@ -90,7 +91,8 @@ void write_forward_metrics(PromWriter& w, const ForwardStage& s) {
       const std::string& fn = f->config().name;
       w.sample({{"forward", fn}, {"target", t->label}, {"reason", "queue_full"}},
                ring_sum(*t, [](const ForwardRing& r) { return r.queue_full.load(); }));
-      w.sample({{"forward", fn}, {"target", t->label}, {"reason", "send_error"}}, t->send_error.load());
+      w.sample({{"forward", fn}, {"target", t->label}, {"reason", "send_error"}},
+               t->send_error.load());
       w.sample({{"forward", fn}, {"target", t->label}, {"reason", "target_down"}},
                t->down_drops.load() +
                    ring_sum(*t, [](const ForwardRing& r) { return r.target_down.load(); }));
