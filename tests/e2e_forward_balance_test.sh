@@ -2,7 +2,7 @@
 # [[forward]] mode = "balance" with encapsulation "ringflow" (docs/cluster.md),
 # end to end on loopback: a front ringflow that only forwards (no sink) and
 # two collector nodes (127.0.0.2, 127.0.0.3).
-#  run 1: ringflow-gen sends NetFlow v9 from 8 exporters; the two nodes' CSV
+#  run 1: ringflow-gen sends NetFlow v9 from 16 exporters (all on one node: odds 2 in 65536); the two nodes' CSV
 #         rows together equal the truth per 5-tuple, and each exporter's rows
 #         are on one node only (rendezvous by stream);
 #  then node C is killed (SIGKILL, by its PID);
@@ -66,7 +66,7 @@ a_pid=$RF_PID a_port=$RF_PORT a_url=$RF_MURL
 gen_run() {  # gen_run SEED TRUTH [ARGS...]
   local seed=$1 truth=$2
   shift 2
-  "$gen" --protocol v9 --target "127.0.0.1:$a_port" --exporters 8 --pps 1600 --duration 1.5 \
+  "$gen" --protocol v9 --target "127.0.0.1:$a_port" --exporters 16 --pps 1600 --duration 1.5 \
     --records 20 --seed "$seed" --keys 400 --template-refresh 100000 --quiet --truth "$truth" "$@"
 }
 
