@@ -317,3 +317,43 @@ TEST_CASE("aggregate.key: the validator and the aggregator's KeySchema::parse ag
   }
   CHECK(checked == static_cast<int>(entries.size()) * 3);
 }
+
+TEST_CASE("[[forward]]: keys, defaults and the refused transparent mode", "[config][errors]") {
+  ConfigResult r = load_config_string(
+      "[[forward]]\ntargets = [\"127.0.0.2:2055\", \"[::1]:2056\"]\nmode = \"balance\"\n"
+      "encapsulation = \"ringflow\"\nexporters = [\"10.0.0.0/8\"]\nversions = [\"v9\", \"ipfix\"]\n"
+      "[[forward]]\ntargets = [\"127.0.0.3:9995\"]\n",
+      "netflow.toml");
+  REQUIRE(r.errors.empty());
+  REQUIRE(r.config.forwards.size() == 2);
+  const ForwardConfig& f = r.config.forwards[0];
+  CHECK(f.name == "forward0");
+  CHECK(f.targets.size() == 2);
+  CHECK(f.targets[1].port == 2056);
+  CHECK(f.mode == "balance");
+  CHECK(f.encapsulation == "ringflow");
+  CHECK(f.versions == std::vector<std::string>{"v9", "ipfix"});
+  CHECK(f.queue == 4096);
+  const ForwardConfig& g = r.config.forwards[1];
+  CHECK(g.name == "forward1");
+  CHECK(g.mode == "replicate");
+  CHECK(g.encapsulation == "none");
+  CHECK(g.versions.empty());  // every format
+
+  CHECK(only_error("[[forward]]\nmode = \"replicate\"") ==
+        "netflow.toml:1:1: forward[0].targets: missing; expected non-empty array of addresses \"host:port\"");
+  CHECK(only_error("[[forward]]\ntargets = [\"127.0.0.1:1\"]\nmdoe = \"balance\"") ==
+        "netflow.toml:3:1: forward[0].mdoe: unknown key; did you mean 'forward[0].mode'?");
+  CHECK(only_error("[[forward]]\ntargets = [\"127.0.0.1:1\"]\nqueue = 1000") ==
+        "netflow.toml:3:9: forward[0].queue: expected power of two in 16..1048576, found integer 1000");
+  // Transparent (a raw socket with the exporter's address) is not built: the
+  // configuration is refused, saying so, rather than silently re-sending
+  // with the collector's address.
+  const std::string t = only_error("[[forward]]\ntargets = [\"127.0.0.1:1\"]\nencapsulation = \"transparent\"");
+  CHECK(t.find("forward[0].encapsulation") != std::string::npos);
+  CHECK(t.find("CAP_NET_RAW") != std::string::npos);
+  CHECK(t.find("not implemented") != std::string::npos);
+  CHECK(only_error("[[forward]]\nname = \"x\"\ntargets = [\"127.0.0.1:1\"]\n"
+                   "[[forward]]\nname = \"x\"\ntargets = [\"127.0.0.1:2\"]\n")
+            .find("duplicate forward name \"x\"") != std::string::npos);
+}

@@ -43,6 +43,8 @@ struct ReceiveConfig {
   uint32_t batch = 64;                   // datagrams per recvmmsg / completions per batch, 1..1024
   uint32_t queue_depth = 16384;          // datagrams per worker queue, 256..1048576
   std::vector<Cidr> allow;               // empty = accept every exporter
+  std::vector<Cidr> forwarded_from;      // senders whose ringflow-encapsulated datagrams are
+                                         // unwrapped (docs/cluster.md); empty = refuse them
   std::string spread = "datagram";       // "datagram" (round robin) or "stream" (per exporter stream)
   std::vector<std::string> reactor_cpus; // CPU list per reactor (reactor i: entry i mod size); empty = not pinned
   std::vector<std::string> worker_cpus;  // CPU list per worker (worker i: entry i mod size); empty = not pinned
@@ -153,6 +155,19 @@ struct EnrichConfig {
   bool any() const { return !networks.empty() || !asn_mmdb.empty() || !country_mmdb.empty(); }
 };
 
+// One [[forward]] table: datagrams re-sent, before decode, to UDP targets
+// (src/forward/forwarder.h, docs/cluster.md).
+struct ForwardConfig {
+  std::string name;                     // logs/metrics; default "forward<index>"
+  std::vector<Endpoint> targets;        // host:port, UDP
+  std::string mode = "replicate";       // replicate | balance
+  std::string encapsulation = "none";   // none | ringflow | transparent (refused)
+  std::vector<Cidr> exporters;          // select by exporter prefix; empty = every exporter
+  std::vector<std::string> versions;    // select by format (decode.versions names); empty = all
+  uint32_t queue = 4096;                // datagrams queued per target and reactor
+  uint32_t retry_ms = 2000;             // a dead target's back-off before it is probed
+};
+
 struct Config {
   std::string source;                   // file it came from ("" = defaults)
   ReceiveConfig receive;
@@ -163,6 +178,9 @@ struct Config {
   LogConfig log;
   ProcessConfig process;
   EnrichConfig enrich;
+};
+
+  std::vector<ForwardConfig> forwards;  // [[forward]]
 };
 
 // One validation problem, formatted as

@@ -128,6 +128,10 @@ class Validator {
         walk_sinks(node, &cfg->output.sinks);
         continue;
       }
+      if (name == schema::kForwardArray) {
+        walk_forwards(node, &cfg->forwards);
+        continue;
+      }
       bool section = std::find(schema::kSections.begin(), schema::kSections.end(), name) !=
                      schema::kSections.end();
       if (!section) {
@@ -238,6 +242,31 @@ class Validator {
     if (sink.name.empty()) sink.name = kSinkTypeNames[static_cast<size_t>(sink.type)];
   }
 
+  // [[forward]]: targets and what goes to them (src/forward/forwarder.h).
+  void walk_forwards(const toml::node& n, std::vector<ForwardConfig>* out) {
+    walk_table_array(
+        n, std::string(schema::kForwardArray), "array of tables ([[forward]])", out,
+        [this](const toml::table& t, const std::string& ipath, const toml::node& e,
+               ForwardConfig* f) {
+          check_required(schema::kForwardKeys, t, ipath, pos_of(e.source()));
+          for (auto&& [k, value] : t) {
+            std::string name(k.str());
+            std::string kpath = ipath + "." + name;
+            if (const Key<ForwardConfig>* key = find_key(schema::kForwardKeys, name)) {
+              apply(*key, kpath, value, f);
+            } else {
+              std::vector<std::string> candidates;
+              for (const auto& fk : schema::kForwardKeys) candidates.push_back(fk.name);
+              std::string m = closest_match(name, candidates);
+              error(pos_of(k.source()), kpath,
+                    m.empty() ? "unknown key" : "unknown key; did you mean '" + ipath + "." + m + "'?");
+            }
+          }
+        });
+    for (size_t i = 0; i < out->size(); ++i)
+      if ((*out)[i].name.empty()) (*out)[i].name = "forward" + std::to_string(i);
+  }
+
   // [[decode.sampling_override]]: exporter address -> interval.
   void walk_sampling(const toml::node& n, std::vector<SamplingOverride>* out) {
     walk_table_array(
@@ -286,6 +315,7 @@ class Validator {
   void unknown_root(const std::string& name, const toml::node& n, Pos pos) {
     std::vector<std::string> sections = names_of(schema::kSections);
     sections.emplace_back(schema::kSinkArray);
+    sections.emplace_back(schema::kForwardArray);
     std::string m = closest_match(name, sections);
     if (m.empty()) {
       // A key written outside its section, e.g. "workers = 4" at the top.
@@ -334,6 +364,20 @@ class Validator {
                                     "it empty (docs/enrichment.md)");
         break;
       }
+    }
+    const auto& fw = cfg.forwards;
+    for (size_t i = 0; i < fw.size(); ++i) {
+      if (fw[i].encapsulation == "transparent")
+        locate(indexed("forward", i) + ".encapsulation",
+               "\"transparent\" (a raw socket sending with the exporter's source address, "
+               "which needs CAP_NET_RAW) is not implemented in this version; use \"ringflow\" "
+               "(a ringflow target unwraps it: receive.forwarded_from) or \"none\"");
+      for (size_t j = 0; j < i; ++j)
+        if (fw[i].name == fw[j].name) {
+          locate(indexed("forward", i) + ".name", "duplicate forward name " + quote(fw[i].name) +
+                                                      " (also " + indexed("forward", j) + ")");
+          break;
+        }
     }
     const auto& sinks = cfg.output.sinks;
     for (size_t i = 0; i < sinks.size(); ++i) {
@@ -778,6 +822,14 @@ std::string dump_config(const Config& config) {
       if (!(k.sinks & schema::sink_bit(s.type))) continue;
       bool masked = std::string_view(k.name) == "password" && !s.password.empty();
       line(k.name, masked ? quote("********") : schema::render_value(k, s), k.help);
+    }
+  }
+  for (auto f : c.forwards) {
+    out << "\n[[forward]]\n";
+    for (const auto& k : schema::kForwardKeys) {
+      // An empty versions list means every format; "versions = []" would not load.
+      if (std::string_view(k.name) == "versions" && f.versions.empty()) continue;
+      line(k.name, schema::render_value(k, f), k.help);
     }
   }
   return out.str();

@@ -83,6 +83,10 @@ const Key<Config> kConfigArr[] = {
      .min = 256, .max = 1048576},
     {.name = "receive.allow", .ref = RF_FIELD(Config, receive.allow),
      .help = "exporter allow-list (CIDR prefixes); empty = accept every exporter"},
+    {.name = "receive.forwarded_from", .ref = RF_FIELD(Config, receive.forwarded_from),
+     .help = "senders (CIDR prefixes, e.g. a front ringflow) whose ringflow-encapsulated "
+             "datagrams are unwrapped and taken as from the exporter inside; empty = refuse "
+             "every encapsulated datagram (counted)"},
     {.name = "receive.drain_timeout", .ref = RF_FIELD(Config, receive.drain_timeout_s),
      .help = "at shutdown, seconds to keep receiving until no datagram arrived for 200 ms; "
              "later ones are dropped and counted by the kernel; 0 = take only what the sockets hold",
@@ -281,6 +285,41 @@ const Key<SinkConfig> kSinkArr[] = {
      .sinks = kClickHouse},
 };
 
+constexpr const char* kForwardModeArr[] = {"replicate", "balance"};
+constexpr const char* kEncapsulationArr[] = {"none", "ringflow", "transparent"};
+
+const Key<ForwardConfig> kForwardArr[] = {
+    {.name = "name", .ref = RF_FIELD(ForwardConfig, name),
+     .help = "unique name in logs and metrics; default = forward<index>",
+     .rule = Rule::kName},
+    {.name = "targets", .ref = RF_FIELD(ForwardConfig, targets),
+     .help = "UDP targets \"host:port\" the selected datagrams are sent to",
+     .rule = Rule::kNonEmpty, .required = true},
+    {.name = "mode", .ref = RF_FIELD(ForwardConfig, mode),
+     .help = "replicate (every target gets every datagram) or balance (each exporter stream to "
+             "one live target by rendezvous hash; v9/IPFIX templates and options to all)",
+     .choices = kForwardModeArr},
+    {.name = "encapsulation", .ref = RF_FIELD(ForwardConfig, encapsulation),
+     .help = "none (plain re-send: the target sees this collector as the exporter), ringflow "
+             "(a versioned header with the exporter's address and port, unwrapped by a ringflow "
+             "target's receive.forwarded_from), transparent (not implemented: refused)",
+     .choices = kEncapsulationArr},
+    {.name = "exporters", .ref = RF_FIELD(ForwardConfig, exporters),
+     .help = "forward only datagrams from these exporter prefixes; empty = every exporter"},
+    {.name = "versions", .ref = RF_FIELD(ForwardConfig, versions),
+     .help = "forward only datagrams of these formats (names as in decode.versions); not set = "
+             "every format ringflow recognises",
+     .choices = kWireFormatConfigNames, .rule = Rule::kChoiceList},
+    {.name = "queue", .ref = RF_FIELD(ForwardConfig, queue),
+     .help = "datagrams queued per target and reactor (preallocated); a full queue drops and "
+             "counts",
+     .min = 16, .max = 1048576, .rule = Rule::kPowerOfTwo},
+    {.name = "retry_ms", .ref = RF_FIELD(ForwardConfig, retry_ms),
+     .help = "a target found dead (ICMP port unreachable: ECONNREFUSED) is probed again after "
+             "this many ms; its streams go to the other targets meanwhile",
+     .min = 100, .max = 600000},
+};
+
 const Key<SamplingOverride> kSamplingArr[] = {
     {.name = "exporter", .ref = RF_FIELD(SamplingOverride, exporter),
      .help = "exporter address the override applies to", .required = true},
@@ -346,6 +385,7 @@ void add_docs(std::span<const Key<T>> keys, std::string_view prefix, std::vector
 const std::span<const Key<Config>> kConfigKeys = kConfigArr;
 const std::span<const Key<SinkConfig>> kSinkKeys = kSinkArr;
 const std::span<const Key<SamplingOverride>> kSamplingKeys = kSamplingArr;
+const std::span<const Key<ForwardConfig>> kForwardKeys = kForwardArr;
 const std::span<const char* const> kSections = kSectionArr;
 const std::span<const char* const> kBackendNames = kBackendArr;
 const std::span<const char* const> kTimeModeNames = kTimeModeArr;
@@ -520,6 +560,7 @@ std::string render_value(const Key<T>& key, T& target) {
 RF_INSTANTIATE(Config)
 RF_INSTANTIATE(SinkConfig)
 RF_INSTANTIATE(SamplingOverride)
+RF_INSTANTIATE(ForwardConfig)
 #undef RF_INSTANTIATE
 
 std::vector<KeyDoc> key_docs() {
@@ -532,6 +573,9 @@ std::vector<KeyDoc> key_docs() {
   add_docs(kSinkKeys, "sink.", &out);
   for (auto& d : out)
     if (d.path == "sink.name") d.default_value = "(the type)";
+  add_docs(kForwardKeys, "forward.", &out);
+  for (auto& d : out)
+    if (d.path == "forward.name") d.default_value = "(forward<index>)";
   return out;
 }
 

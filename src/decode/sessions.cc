@@ -239,7 +239,7 @@ Admit Sessions::admit_templated(WireVersion v, const uint8_t* p, size_t len,
   in.records = records;
   const uint32_t rate = s.sampling ? s.sampling->rate_without_id() : 0;
   in.sampling_interval = rate ? rate : 1;
-  streams_.tracker().observe(sess, in, now_ms);
+  if (!sequence_untracked_) streams_.tracker().observe(sess, in, now_ms);
 
   if (m.nsets == 0) return Admit::kConsumed;
   tc.init_ms = s.init_ms;

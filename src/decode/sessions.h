@@ -144,6 +144,12 @@ class Sessions : private TemplateListener {
   // sampler set, and frees a held-data slot.
   void release(uint16_t buf);
 
+  // While set, admit() leaves the sequence tracker alone: a v9/IPFIX datagram
+  // that is a forwarder's templates-only copy (src/forward/encapsulation.h)
+  // carries its exporter's sequence number but not its data, so tracking it
+  // would count the stream's other datagrams (sent to another node) as lost.
+  void set_sequence_untracked(bool on) { sequence_untracked_ = on; }
+
   // Held data sets whose template has arrived since the last call, up to max.
   size_t take_ready(ReadyDatagram* out, size_t max);
 
@@ -204,6 +210,7 @@ class Sessions : private TemplateListener {
   void forget_stream(uint32_t sess);
 
   const uint32_t ring_entries_;
+  bool sequence_untracked_ = false;  // set_sequence_untracked()
   DecodeOptions v5_opts_;
   uint32_t versions_mask_;  // bit i = kWireFormats[i] enabled (src/decode/wire_formats.h)
   SessionCounters& counters_;

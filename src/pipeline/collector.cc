@@ -24,6 +24,7 @@
 #include "enrich/enrich_tables.h"
 #include "live/top_k.h"
 #include "pipeline/flusher.h"
+#include "pipeline/forward_stage.h"
 #include "pipeline/metrics_export.h"
 #include "pipeline/session_admission.h"
 #include "pipeline/worker.h"
@@ -174,6 +175,8 @@ void Collector::abandon_start() {
   flusher_.reset();  // stops its thread without a final flush
   workers_.clear();
   reactors_.clear();
+  if (forward_) forward_->stop();
+  forward_.reset();
   admissions_.clear();
   sessions_.clear();
   hub_.reset();
@@ -235,6 +238,20 @@ bool Collector::start_stages(std::string* error) {
                                                    *session_counters_[r]));
     admissions_.push_back(std::make_unique<SessionAdmission>(*sessions_[r]));
   }
+  {  // Forwarding ([[forward]], receive.forwarded_from): around the ordered stage.
+    std::vector<Admission*> inner;
+    std::vector<Sessions*> ss;
+    for (uint32_t r = 0; r < nreactors; ++r) {
+      inner.push_back(admissions_[r].get());
+      ss.push_back(sessions_[r].get());
+    }
+    std::string ferr;
+    forward_ = ForwardStage::create(config_, inner, ss, &ferr);
+    if (!forward_ && !ferr.empty()) {
+      *error = ferr;
+      return false;
+    }
+  }
   handoff_ = std::make_unique<Handoff>(nworkers, nreactors, rc.queue_depth,
                                        rc.ring_entries + sessions_[0]->hold_slots());
   for (uint32_t w = 0; w < nworkers; ++w)
@@ -256,7 +273,7 @@ bool Collector::start_stages(std::string* error) {
       }
     }
     backends_.push_back(reactor->backend());
-    reactor->set_admission(admissions_[r].get());
+    reactor->set_admission(forward_ ? forward_->admission(r) : admissions_[r].get());
     reactors_.push_back(std::move(reactor));
   }
 
@@ -327,6 +344,7 @@ bool Collector::start_stages(std::string* error) {
     if (!metrics_) return false;
   }
   flusher_->start();
+  if (forward_) forward_->start();
   for (uint32_t w = 0; w < nworkers; ++w) {
     worker_threads_.emplace_back([this, w] { workers_[w]->run(); });
     name_thread(worker_threads_.back(), "rf-worker", w);
@@ -361,6 +379,8 @@ void Collector::stop() {
   for (auto& r : reactors_) r->stop();
   for (auto& t : reactor_threads_) t.join();
   reactor_threads_.clear();
+  // The forwarders send what the reactors queued, then stop.
+  if (forward_) forward_->stop();
   // 3. Workers drain their queues, then exit.
   for (auto& w : workers_) w->request_drain();
   for (auto& t : worker_threads_) t.join();

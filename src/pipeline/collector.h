@@ -48,6 +48,7 @@ class Sessions;
 struct SessionCounters;
 class Flusher;
 class TopKeeper;
+class ForwardStage;
 class Handoff;
 class MetricsEndpoint;
 class Reactor;
@@ -103,6 +104,7 @@ class Collector {
   const std::vector<std::unique_ptr<ReactorCounters>>& reactor_counters() const { return reactor_counters_; }
   const std::vector<std::unique_ptr<WorkerCounters>>& worker_counters() const { return worker_counters_; }
   const std::vector<std::unique_ptr<SessionCounters>>& session_counters() const { return session_counters_; }
+  const ForwardStage* forward() const { return forward_.get(); }
   const Handoff* handoff() const { return handoff_.get(); }
   const AggregationHub* hub() const { return hub_.get(); }
   const Flusher* flusher() const { return flusher_.get(); }
@@ -130,6 +132,7 @@ class Collector {
   std::vector<std::unique_ptr<SessionCounters>> session_counters_;
   std::vector<std::unique_ptr<Sessions>> sessions_;  // per reactor: the ordered stage
   std::vector<std::unique_ptr<Admission>> admissions_;  // per reactor, over sessions_
+  std::unique_ptr<ForwardStage> forward_;  // [[forward]], receive.forwarded_from; else null
   std::vector<std::unique_ptr<ReactorCounters>> reactor_counters_;
   std::vector<std::unique_ptr<WorkerCounters>> worker_counters_;
   std::vector<std::unique_ptr<Reactor>> reactors_;

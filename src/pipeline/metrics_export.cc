@@ -15,6 +15,7 @@
 #include "metrics/prom_writer.h"
 #include "pipeline/collector.h"
 #include "pipeline/flusher_metrics.h"
+#include "pipeline/forward_stage.h"
 #include "pipeline/live_view.h"
 #include "receive/receive_metrics.h"
 
@@ -143,6 +144,7 @@ void CollectorMetrics::write(PromWriter& w) {
   if (const AggregationHub* hub = c_.hub()) write_aggregate_metrics(w, *hub);
   if (const Flusher* fl = c_.flusher()) write_flusher_metrics(w, *fl);
   if (const enrich::EnrichTables* e = c_.enrichment()) write_enrich_metrics(w, *e);
+  if (const ForwardStage* fw = c_.forward()) write_forward_metrics(w, *fw);
 }
 
 MetricsEndpoint::MetricsEndpoint(const Collector& collector) : metrics_(collector) {}

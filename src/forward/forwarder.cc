@@ -1,0 +1,280 @@
+#include "forward/forwarder.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "decode/wire_formats.h"
+#include "forward/encapsulation.h"
+#include "forward/rendezvous.h"
+
+namespace ringflow {
+namespace {
+
+constexpr int64_t kHealthEveryMs = 100;
+constexpr int64_t kProbeWaitMs = 100;
+
+int64_t mono_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
+}  // namespace
+
+std::unique_ptr<Forwarder> Forwarder::create(const ForwardConfig& cfg, uint32_t reactors,
+                                             uint32_t buffer_size, std::string* error) {
+  std::unique_ptr<Forwarder> f(new Forwarder(cfg));
+  f->balance_ = cfg.mode == "balance";
+  f->encap_ = cfg.encapsulation == "ringflow";
+  if (cfg.encapsulation == "transparent") {
+    *error = "forward " + cfg.name + ": encapsulation \"transparent\" is not implemented";
+    return nullptr;
+  }
+  // [] (the default) = every format the registry knows.
+  f->formats_mask_ = cfg.versions.empty() ? ~0u : enabled_formats_mask(cfg.versions);
+  const uint32_t slot = buffer_size + static_cast<uint32_t>(encap::kHeaderSize);
+  for (size_t i = 0; i < cfg.targets.size(); ++i) {
+    auto t = std::make_unique<Target>();
+    t->endpoint = cfg.targets[i];
+    t->label = t->endpoint.str();
+    // The seed depends on the target's address only: the same targets in
+    // another order (or another node's config) hash the same.
+    t->seed = hrw_mix(hash_addr(t->endpoint.addr) ^ (uint64_t{t->endpoint.port} << 1 | 1));
+    sockaddr_storage sa;
+    const unsigned salen = t->endpoint.to_sockaddr(&sa);
+    t->fd = UniqueFd(socket(sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (t->fd.get() < 0 || connect(t->fd.get(), reinterpret_cast<sockaddr*>(&sa), salen) != 0) {
+      *error = "forward " + cfg.name + ": cannot open a UDP socket to " + t->label + ": " +
+               std::strerror(errno);
+      return nullptr;
+    }
+    int sndbuf = 4 << 20;
+    setsockopt(t->fd.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    for (uint32_t r = 0; r < reactors; ++r)
+      t->rings.push_back(std::make_unique<ForwardRing>(cfg.queue, slot));
+    f->seeds_.push_back(t->seed);
+    f->targets_.push_back(std::move(t));
+  }
+  for (uint32_t r = 0; r < reactors; ++r) {
+    auto pr = std::make_unique<PerReactor>();
+    pr->scratch.resize(slot);
+    f->reactors_.push_back(std::move(pr));
+  }
+  return f;
+}
+
+Forwarder::~Forwarder() { stop(); }
+
+uint64_t Forwarder::selected() const {
+  uint64_t n = 0;
+  for (const auto& r : reactors_) n += r->selected.load();
+  return n;
+}
+
+uint64_t Forwarder::stream_hash(const uint8_t* p, size_t len, const IpAddr& exporter) {
+  // The exporter address and the format's stream (v5 engine, v9 source id,
+  // IPFIX observation domain, sFlow agent): the registry's route_key.
+  return hrw_mix(hash_addr(exporter) ^ (uint64_t{route_key(p, len)} << 1));
+}
+
+size_t Forwarder::pick(uint64_t stream) const {
+  return hrw_pick(stream, seeds_.data(), seeds_.size(),
+                  [this](size_t i) { return targets_[i]->up.load(std::memory_order_relaxed); });
+}
+
+bool Forwarder::selected_by(const uint8_t* p, size_t len, const IpAddr& exporter) const {
+  if (!cfg_.exporters.empty()) {
+    bool in = false;
+    for (const Cidr& c : cfg_.exporters) in = in || c.contains(exporter);
+    if (!in) return false;
+  }
+  const WireFormat* f = find_wire_format(p, len);
+  if (f == nullptr) return false;
+  return (formats_mask_ >> (f - kWireFormats)) & 1u;
+}
+
+void Forwarder::push(Target& t, uint32_t r, const uint8_t* p, size_t len, const IpAddr& exporter,
+                     uint16_t port, uint8_t flags) {
+  uint8_t head[encap::kHeaderSize];
+  size_t hlen = 0;
+  if (encap_) {
+    encap::write_header(head, exporter, port, flags);
+    hlen = sizeof head;
+  }
+  ForwardRing& ring = *t.rings[r];
+  if (!ring.push(head, hlen, p, len)) ring.queue_full.add();
+}
+
+void Forwarder::offer(uint32_t r, const uint8_t* p, size_t len, const IpAddr& exporter,
+                      uint16_t port) {
+  if (!selected_by(p, len, exporter)) return;
+  PerReactor& pr = *reactors_[r];
+  pr.selected.add();
+  const size_t n = targets_.size();
+  if (!balance_) {
+    for (auto& t : targets_) {
+      if (!t->up.load(std::memory_order_relaxed)) {
+        t->rings[r]->target_down.add();
+        continue;
+      }
+      push(*t, r, p, len, exporter, port, 0);
+    }
+    return;
+  }
+  const uint64_t stream = stream_hash(p, len, exporter);
+  const size_t first = hrw_pick(stream, seeds_.data(), n);
+  size_t owner = first;
+  if (!targets_[first]->up.load(std::memory_order_relaxed)) {
+    owner = pick(stream);
+    if (owner == n) {  // every target down
+      targets_[first]->rings[r]->target_down.add();
+      return;
+    }
+    targets_[owner]->rings[r]->moved.add();
+  }
+  push(*targets_[owner], r, p, len, exporter, port, 0);
+  // Templates to all: the others get the template, options-template and
+  // options-data sets (template_copy.h), when the datagram has any.
+  if (n < 2) return;
+  const WireFormat* f = find_wire_format(p, len);
+  const size_t room = pr.scratch.size() - (encap_ ? encap::kHeaderSize : 0);
+  const size_t c = f ? pr.copier.copy(p, len, f->decoder, exporter, pr.scratch.data(), room) : 0;
+  if (c == 0) return;
+  for (size_t i = 0; i < n; ++i) {
+    if (i == owner || !targets_[i]->up.load(std::memory_order_relaxed)) continue;
+    targets_[i]->rings[r]->copies.add();
+    push(*targets_[i], r, pr.scratch.data(), c, exporter, port, encap::kFlagTemplatesOnly);
+  }
+}
+
+size_t Forwarder::drain(Target& t) {
+  const uint8_t* data[kBatch];
+  uint32_t len[kBatch];
+  mmsghdr msgs[kBatch];
+  iovec iov[kBatch];
+  size_t total = 0;
+  for (auto& ring : t.rings) {
+    for (;;) {
+      const size_t n = ring->peek(data, len, kBatch);
+      if (n == 0) break;
+      if (!t.up.load(std::memory_order_relaxed)) {
+        t.down_drops.add(n);
+        ring->pop(n);
+        total += n;
+        continue;
+      }
+      for (size_t i = 0; i < n; ++i) {
+        iov[i].iov_base = const_cast<uint8_t*>(data[i]);
+        iov[i].iov_len = len[i];
+        std::memset(&msgs[i], 0, sizeof msgs[i]);
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+      }
+      const int k = sendmmsg(t.fd.get(), msgs, static_cast<unsigned>(n), 0);
+      if (k > 0) {
+        t.sent.add(static_cast<uint64_t>(k));
+        ring->pop(static_cast<size_t>(k));
+        total += static_cast<size_t>(k);
+        continue;
+      }
+      if (k < 0 && errno == EINTR) continue;
+      // The first datagram was refused: counted and dropped; ECONNREFUSED
+      // (the target's port is closed) also marks the target down.
+      t.send_error.add();
+      ring->pop(1);
+      total += 1;
+      if (k < 0 && errno == ECONNREFUSED) mark_down(t, mono_ms());
+    }
+  }
+  return total;
+}
+
+void Forwarder::mark_down(Target& t, int64_t now_ms) {
+  if (!t.up.load(std::memory_order_relaxed)) return;
+  t.up.store(false, std::memory_order_relaxed);
+  t.went_down.add();
+  t.retry_at_ms = now_ms + cfg_.retry_ms;
+  t.probe_at_ms = 0;
+  RF_LOG_WARN(
+      "forward %s: target %s is down (ECONNREFUSED); its streams go to the others, "
+      "probed again in %u ms",
+      cfg_.name.c_str(), t.label.c_str(), cfg_.retry_ms);
+}
+
+void Forwarder::check_health(Target& t, int64_t now_ms) {
+  int err = 0;
+  socklen_t elen = sizeof err;
+  const bool up = t.up.load(std::memory_order_relaxed);
+  if (up || t.probe_at_ms != 0) {
+    // Reading SO_ERROR takes (clears) a pending ICMP error.
+    if (getsockopt(t.fd.get(), SOL_SOCKET, SO_ERROR, &err, &elen) != 0) err = 0;
+  }
+  if (up) {
+    if (err == ECONNREFUSED) mark_down(t, now_ms);
+    return;
+  }
+  if (t.probe_at_ms != 0) {
+    if (err == ECONNREFUSED) {
+      t.probe_at_ms = 0;
+      t.retry_at_ms = now_ms + cfg_.retry_ms;
+    } else if (now_ms - t.probe_at_ms >= kProbeWaitMs) {
+      t.probe_at_ms = 0;
+      t.up.store(true, std::memory_order_relaxed);
+      RF_LOG_INFO("forward %s: target %s is up again", cfg_.name.c_str(), t.label.c_str());
+    }
+    return;
+  }
+  if (now_ms >= t.retry_at_ms) {
+    uint8_t probe[encap::kHeaderSize];
+    size_t plen = 0;
+    if (encap_) {
+      encap::write_header(probe, IpAddr{}, 0, encap::kFlagProbe);
+      plen = sizeof probe;
+    }
+    if (send(t.fd.get(), probe, plen, MSG_DONTWAIT) >= 0 || errno != ECONNREFUSED) {
+      t.probes.add();
+      t.probe_at_ms = now_ms;
+    } else {
+      t.retry_at_ms = now_ms + cfg_.retry_ms;
+    }
+  }
+}
+
+void Forwarder::run() {
+  int64_t next_health = 0;
+  for (;;) {
+    const bool stopping = stop_.load(std::memory_order_acquire);
+    size_t moved = 0;
+    for (auto& t : targets_) moved += drain(*t);
+    const int64_t now = mono_ms();
+    if (now >= next_health) {
+      for (auto& t : targets_) check_health(*t, now);
+      next_health = now + kHealthEveryMs;
+    }
+    if (stopping && moved == 0) return;  // the reactors stopped before: nothing more comes
+    if (moved == 0) {
+      timespec ts{0, 500 * 1000};  // idle: 0.5 ms
+      nanosleep(&ts, nullptr);
+    }
+  }
+}
+
+void Forwarder::start() {
+  thread_ = std::thread([this] { run(); });
+  pthread_setname_np(thread_.native_handle(), "rf-fwd");
+}
+
+void Forwarder::stop() {
+  if (!thread_.joinable()) return;
+  stop_.store(true, std::memory_order_release);
+  thread_.join();
+}
+
+}  // namespace ringflow
