@@ -53,10 +53,11 @@ std::vector<Quirk> detect_quirks(const ExporterSnapshot& snap, const ExporterStr
                    0});
   }
 
-  // The stream's age; the rate is taken over at least a minute, so that a
+  // The stream's active span (first to latest datagram: stable once the
+  // exporter stops); the rate is taken over at least a minute, so that a
   // young stream's first few redefinitions do not read as thousands an hour.
   const double age_s =
-      std::max(1.0, static_cast<double>(snap.published_ms - st.first_seen_ms) / 1000.0);
+      std::max(1.0, static_cast<double>(st.last_seen_ms - st.first_seen_ms) / 1000.0);
   const double life_s = std::max(60.0, age_s);
   for (uint32_t i = 0; i < s.ntemplates; ++i) {
     const SnapshotTemplate& tpl = snap.templates[s.first_template + i];

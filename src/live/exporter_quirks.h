@@ -7,7 +7,8 @@
 //   clock_offset              |export time - receive time| > clock_offset_s
 //   template_redefined_often  one template redefined >= min_redefinitions
 //                             times at > redefinitions_per_hour over the
-//                             stream's life (one quirk per template)
+//                             stream's first to latest datagram (at least
+//                             a minute; one quirk per template)
 //   sampler_id_missing        options records announce rates by sampler id,
 //                             and a data template carries neither a sampler
 //                             id nor a rate of its own
