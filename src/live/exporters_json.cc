@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "decode/decode_plan.h"
+#include "decode/wire_formats.h"
 #include "live/exporter_quirks.h"
 #include "wire/ie.h"
 
@@ -156,6 +157,12 @@ void row(Json& j, const ExporterSnapshot& snap, const ExporterStream& s) {
   j.close('}');
 }
 
+// The registry's decoder of a stream's version (src/decode/wire_formats.h).
+WireDecoder decoder_of(uint8_t version) {
+  const WireFormat* f = decoded_format(version);
+  return f ? f->decoder : WireDecoder::kSflowNotDecoded;
+}
+
 template <class F>
 void for_each_stream(const ExporterSnapshots& snaps, F&& f) {
   for (const auto& snap : snaps)
@@ -170,17 +177,19 @@ std::string exporter_id(const StreamStats& s) {
 }
 
 std::string_view format_name(uint8_t version) {
-  switch (version) {
-    case 5: return "netflow_v5";
-    case 9: return "netflow_v9";
-    case 10: return "ipfix";
+  const WireDecoder d = decoder_of(version);
+  switch (d) {  // no default: -Wswitch names a new decoder here
+    case WireDecoder::kV5: return "netflow_v5";
+    case WireDecoder::kV9: return "netflow_v9";
+    case WireDecoder::kIpfix: return "ipfix";
+    case WireDecoder::kSflowNotDecoded: break;
   }
   return "unknown";
 }
 
 SamplingSource sampling_source(const ExporterSnapshot& snap, const ExporterStream& s) {
   if (s.override_rate) return {"override", s.override_rate};
-  if (s.stats.version == 5) {
+  if (decoder_of(s.stats.version) == WireDecoder::kV5) {
     const uint32_t n = s.stats.sampling_raw & 0x3FFFu;
     if (n) return {"v5_header", n};
     return {"default", snap.default_sampling};
@@ -312,7 +321,7 @@ bool exporter_json(const ExporterSnapshots& snaps, std::string_view id, int64_t 
   j.key("default").num(snap->default_sampling);
   j.key("renormalize").boolean(snap->renormalize);
   j.key("v5_header");
-  if (st.version == 5)
+  if (decoder_of(st.version) == WireDecoder::kV5)
     j.num(uint32_t{st.sampling_raw});
   else
     j.null();
@@ -368,7 +377,7 @@ bool exporter_json(const ExporterSnapshots& snaps, std::string_view id, int64_t 
       const SnapshotField& f = snap->fields[t.first_field + k];
       j.open('{');
       j.key("id").num(uint32_t{f.id});
-      j.key("name").str(field_name(f, st.version == 9));
+      j.key("name").str(field_name(f, decoder_of(st.version) == WireDecoder::kV9));
       j.key("length").num(uint32_t{f.length});
       if (f.pen) j.key("pen").num(f.pen);
       if (f.scope) j.key("scope").boolean(true);
