@@ -127,7 +127,9 @@ class ExporterSnapshotPublisher {
 
 // Datagrams rejected whole, by exporter address and reason, kept by the
 // reactor (bounded: kMaxRejectAddresses addresses, the rest summed) and
-// copied into each snapshot. Reactor thread only; never allocates after
+// copied into each snapshot. add() checks the previous reject's address
+// first, then scans (at most kMaxRejectAddresses entries: rejects only,
+// never an accepted datagram). Reactor thread only; never allocates after
 // construction.
 class AddressRejectTable {
  public:
@@ -137,6 +139,7 @@ class AddressRejectTable {
 
  private:
   std::vector<AddressRejects> table_;
+  size_t last_ = 0;  // the entry of the previous reject
   uint64_t other_ = 0;
 };
 
