@@ -142,8 +142,9 @@ TEST_CASE("sampler_id_missing: options announce by id, records carry no id") {
 
 TEST_CASE("nsel_octets: bytes only as initiator/responder octets") {
   Fixture f;
-  f.add_template(263, false, {ie::kSourceIPv4Address, ie::kInitiatorOctets, ie::kResponderOctets,
-                              ie::kSamplerId});
+  f.add_template(
+      263, false,
+      {ie::kSourceIPv4Address, ie::kInitiatorOctets, ie::kResponderOctets, ie::kSamplerId});
   const auto q = f.quirks();
   REQUIRE(q.size() == 1);
   CHECK(q[0].id == "nsel_octets");

@@ -48,12 +48,12 @@ struct SnapshotField {
 struct SnapshotTemplate {
   uint16_t id = 0;
   bool options = false;
-  bool has_rate = false;        // data records carry their sampling rate (34, 305, ...)
-  bool has_sampler_id = false;  // data records name their sampler (48 / 302)
-  bool fields_cut = false;      // more than kMaxFieldsPerTemplate fields
-  uint16_t field_count = 0;     // as the template declares
-  uint32_t redefinitions = 0;   // since installed
-  int64_t first_ms = 0, last_ms = 0;  // installed; last refreshed or used
+  bool has_rate = false;                  // data records carry their sampling rate (34, 305, ...)
+  bool has_sampler_id = false;            // data records name their sampler (48 / 302)
+  bool fields_cut = false;                // more than kMaxFieldsPerTemplate fields
+  uint16_t field_count = 0;               // as the template declares
+  uint32_t redefinitions = 0;             // since installed
+  int64_t first_ms = 0, last_ms = 0;      // installed; last refreshed or used
   uint32_t first_field = 0, nfields = 0;  // ExporterSnapshot::fields[first_field, +nfields)
 };
 
@@ -65,15 +65,15 @@ struct AddressRejects {
 };
 
 struct ExporterStream {
-  StreamStats stats;                 // sequence, loss, clock (src/decode/sequence_tracker.h)
-  StreamTemplateHistory templates;   // added / redefined / withdrawn since the stream appeared
+  StreamStats stats;                // sequence, loss, clock (src/decode/sequence_tracker.h)
+  StreamTemplateHistory templates;  // added / redefined / withdrawn since the stream appeared
   uint32_t first_template = 0, ntemplates = 0;  // ExporterSnapshot::templates[...]
-  bool templates_cut = false;        // more than kMaxTemplatesPerStream installed
-  SamplerSet rates;                  // announced in options records (refs unused)
-  bool has_rates = false;            // options records announced any rate
-  uint32_t override_rate = 0;        // decode.sampling_overrides for the address; 0 = none
-  HeldStreamStats held;              // data waiting for templates, decoded late
-  bool has_init = false;             // IPFIX systemInitTimeMilliseconds announced
+  bool templates_cut = false;                   // more than kMaxTemplatesPerStream installed
+  SamplerSet rates;                             // announced in options records (refs unused)
+  bool has_rates = false;                       // options records announced any rate
+  uint32_t override_rate = 0;  // decode.sampling_overrides for the address; 0 = none
+  HeldStreamStats held;        // data waiting for templates, decoded late
+  bool has_init = false;       // IPFIX systemInitTimeMilliseconds announced
   int64_t init_ms = 0;
 };
 

@@ -47,7 +47,8 @@ void Sessions::publish_exporters(int64_t now_ms) {
   thread_local std::vector<uint32_t> place;  // stream index -> place in snap->streams + 1
   thread_local std::vector<std::pair<uint64_t, const TemplateEntry*>> order;
   place.assign(cap, 0);
-  for (uint32_t p = 0; p < snap->streams.size(); ++p) place[snap->streams[p].first_template] = p + 1;
+  for (uint32_t p = 0; p < snap->streams.size(); ++p)
+    place[snap->streams[p].first_template] = p + 1;
   order.clear();
   templates_.for_each([&](const TemplateEntry& t) {
     if (t.stream < cap && place[t.stream] != 0)

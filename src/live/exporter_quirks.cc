@@ -44,7 +44,8 @@ std::vector<Quirk> detect_quirks(const ExporterSnapshot& snap, const ExporterStr
   std::vector<Quirk> out;
   const StreamStats& st = s.stats;
 
-  if (st.has_clock && std::fabs(static_cast<double>(st.clock_offset_ms)) > t.clock_offset_s * 1000) {
+  if (st.has_clock &&
+      std::fabs(static_cast<double>(st.clock_offset_ms)) > t.clock_offset_s * 1000) {
     const double off = static_cast<double>(st.clock_offset_ms) / 1000.0;
     out.push_back({"clock_offset", "warning",
                    format("The export clock is %.0f s %s ours: sync the exporter with NTP, since "
@@ -100,8 +101,8 @@ std::vector<Quirk> detect_quirks(const ExporterSnapshot& snap, const ExporterStr
   for (uint32_t i = 0; i < s.ntemplates; ++i) {
     const SnapshotTemplate& tpl = snap.templates[s.first_template + i];
     if (tpl.options) continue;
-    const bool nsel = has_field(snap, tpl, ie::kInitiatorOctets) ||
-                      has_field(snap, tpl, ie::kResponderOctets);
+    const bool nsel =
+        has_field(snap, tpl, ie::kInitiatorOctets) || has_field(snap, tpl, ie::kResponderOctets);
     const bool plain = has_field(snap, tpl, ie::kOctetDeltaCount) ||
                        has_field(snap, tpl, ie::kOctetTotalCount) ||
                        has_field(snap, tpl, ie::kPostOctetDeltaCount);

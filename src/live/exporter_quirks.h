@@ -39,8 +39,8 @@ struct QuirkThresholds {
 
 struct Quirk {
   std::string id;
-  std::string severity;  // "warning" (data is wrong or lost) or "info"
-  std::string message;   // one sentence: what happens, then what to do
+  std::string severity;      // "warning" (data is wrong or lost) or "info"
+  std::string message;       // one sentence: what happens, then what to do
   uint32_t template_id = 0;  // template_redefined_often / sampler_id_missing / nsel_octets
 };
 

@@ -98,8 +98,8 @@ SamplingSource template_source(const ExporterSnapshot& snap, const ExporterStrea
 std::string field_name(const SnapshotField& f, bool v9) {
   char buf[48];
   if (v9 && f.scope) {
-    static constexpr const char* kScopes[] = {"", "system", "interface", "line_card", "cache",
-                                              "template"};
+    static constexpr const char* kScopes[] = {"",          "system", "interface",
+                                              "line_card", "cache",  "template"};
     if (f.id >= 1 && f.id <= 5) return std::string("scope:") + kScopes[f.id];
     std::snprintf(buf, sizeof buf, "scope:%u", f.id);
     return buf;
@@ -179,10 +179,14 @@ std::string exporter_id(const StreamStats& s) {
 std::string_view format_name(uint8_t version) {
   const WireDecoder d = decoder_of(version);
   switch (d) {  // no default: -Wswitch names a new decoder here
-    case WireDecoder::kV5: return "netflow_v5";
-    case WireDecoder::kV9: return "netflow_v9";
-    case WireDecoder::kIpfix: return "ipfix";
-    case WireDecoder::kSflowNotDecoded: break;
+    case WireDecoder::kV5:
+      return "netflow_v5";
+    case WireDecoder::kV9:
+      return "netflow_v9";
+    case WireDecoder::kIpfix:
+      return "ipfix";
+    case WireDecoder::kSflowNotDecoded:
+      break;
   }
   return "unknown";
 }
