@@ -616,6 +616,73 @@ TEST_CASE("templates expire when neither refreshed nor used", "[decode][sessions
   CHECK(h.counters.templates_expired.load() == 1);
 }
 
+TEST_CASE("the exporters snapshot: templates, history, held data, clock and rejects per stream",
+          "[decode][sessions]") {
+  Harness h;
+  CHECK(h.s->exporters_snapshot() == nullptr);  // nothing before the first tick
+  TemplateSpec t = v4_template(256);
+  // Data before its template (held, then decoded late), the template
+  // received 43 s after the export time its header carries.
+  const int64_t late = kNow + 43000;
+  h.feed(Msg(WireVersion::kV9).data(t, {flow(1)}).finish(0));
+  h.feed(Msg(WireVersion::kV9).templates({t}).finish(1), nullptr, late);
+  CHECK(h.ready().size() == 1);
+  // Redefined, and back.
+  TemplateSpec t2 = t;
+  t2.fields.pop_back();
+  h.feed(Msg(WireVersion::kV9).templates({t2}).finish(2), nullptr, late);
+  h.feed(Msg(WireVersion::kV9).templates({t}).finish(3), nullptr, late);
+  // A datagram of the same address rejected whole, before any stream.
+  const uint8_t junk[3] = {0, 9, 0};
+  REQUIRE(h.s->admit(junk, sizeof junk, kExporter, 0, late) == Admit::kRejected);
+  h.s->tick(late);
+  const std::shared_ptr<const ExporterSnapshot> snap = h.s->exporters_snapshot();
+  REQUIRE(snap);
+  CHECK(snap->published_ms == late);
+  REQUIRE(snap->streams.size() == 1);
+  const ExporterStream& e = snap->streams[0];
+  CHECK(e.stats.exporter == kExporter);
+  CHECK(e.stats.version == 9);
+  CHECK(e.stats.datagrams == 4);
+  CHECK(e.stats.has_clock);
+  CHECK(e.stats.clock_offset_ms == -43000);
+  CHECK(e.templates.added == 1);
+  CHECK(e.templates.redefinitions == 2);
+  CHECK(e.held.held == 1);
+  CHECK(e.held.released == 1);
+  CHECK(e.held.expired == 0);
+  REQUIRE(e.ntemplates == 1);
+  const SnapshotTemplate& st = snap->templates[e.first_template];
+  CHECK(st.id == 256);
+  CHECK(!st.options);
+  CHECK(st.redefinitions == 2);
+  CHECK(st.first_ms == kNow + 43000);
+  REQUIRE(st.nfields == t.fields.size());
+  for (size_t i = 0; i < t.fields.size(); ++i) CHECK(snap->fields[st.first_field + i].id == t.fields[i].id);
+  REQUIRE(snap->rejects.size() == 1);
+  CHECK(snap->rejects[0].exporter == kExporter);
+  CHECK(snap->rejects[0].by_reason[static_cast<size_t>(Reject::kTooShort)] == 1);
+
+  // A reader keeps the snapshot it loaded; the next tick publishes another
+  // buffer, never the one being read.
+  h.feed(Msg(WireVersion::kV9).data(t, {flow(2)}).finish(4), nullptr, late + 2000);
+  h.s->tick(late + 2000);
+  const std::shared_ptr<const ExporterSnapshot> second = h.s->exporters_snapshot();
+  REQUIRE(second);
+  CHECK(second.get() != snap.get());
+  CHECK(second->streams.at(0).stats.datagrams == 5);
+  CHECK(snap->streams.at(0).stats.datagrams == 4);
+  h.s->tick(late + 4000);
+  const std::shared_ptr<const ExporterSnapshot> third = h.s->exporters_snapshot();
+  CHECK(third.get() != snap.get());
+  CHECK(third.get() != second.get());
+  // Readers now hold all three buffers: the round is skipped.
+  h.s->tick(late + 6000);
+  CHECK(h.s->exporters_snapshot().get() == third.get());
+  CHECK(snap->published_ms == late);
+  CHECK(second->published_ms == late + 2000);
+}
+
 TEST_CASE("options records announce sampling rates by sampler id", "[decode][sessions]") {
   Harness h;
   SECTION("v9: samplerId 48 with samplerRandomInterval 50, scoped to the system") {

@@ -145,7 +145,8 @@ grep -q "^Losing datagrams: $((short + badv)) datagrams lost in the last " <<<"$
 # --- 4. the page and its assets
 curl -fsS -m 5 "$base/" >"$work/index.html" || fail "GET / failed"
 grep -q '<script src="/assets/dygraph.min.js">' "$work/index.html" || fail "/ does not load dygraphs"
-! grep -Eo '(src|href)="[^"]*"' "$work/index.html" | grep -v '="/assets/' ||
+# (in-page links, href="#...", switch pages and load nothing)
+! grep -Eo '(src|href)="[^"]*"' "$work/index.html" | grep -vE '="(/assets/|#)' ||
   fail "/ loads something from outside its /assets"
 ! grep -Eq "(fetch|import)\\([\"']https?:" "$work/index.html" || fail "/ fetches from outside"
 curl -fsS -m 5 "$base/assets/dygraph.min.js" >"$work/dygraph.min.js"

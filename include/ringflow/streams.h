@@ -58,6 +58,13 @@ struct StreamStats {
   uint32_t sampling_interval = 1;  // effective interval (override, header, or default), >= 1
   uint16_t sampling_raw = 0;       // sampling field of the latest datagram, as sent
   uint8_t quirks = 0;  // kStreamQuirk* bits: exporter behaviours detected and compensated
+
+  // The exporter's clock against ours, from the latest datagram: its header
+  // export time minus the receive time (ms; the header has 1 s resolution,
+  // so +-1000 is noise). has_clock: a datagram with an export time was seen.
+  int64_t clock_offset_ms = 0;
+  bool has_clock = false;
+  uint64_t uptime_wraps = 0;  // v5/v9 sys_uptime wrapped past 2^32 ms (49.7 days), no restart
 };
 
 // StreamStats::quirks. kStreamQuirkSequenceIncludesCurrent: an IPFIX exporter

@@ -32,10 +32,12 @@ bool HeldData::hold(uint32_t stream, uint16_t template_id, const uint8_t* body, 
     return false;
   }
   if (s.bytes + len > bytes_per_stream_) {
+    ++s.stats.refused;
     counters_.hold_drops[static_cast<size_t>(HoldDrop::kStreamLimit)].add();
     return false;
   }
   if (free_.empty() || len > slot_size_) {
+    ++s.stats.refused;
     counters_.hold_drops[static_cast<size_t>(HoldDrop::kPoolFull)].add();
     return false;
   }
@@ -57,6 +59,7 @@ bool HeldData::hold(uint32_t stream, uint16_t template_id, const uint8_t* body, 
     s.head = slot;
   s.tail = slot;
   s.bytes += len;
+  ++s.stats.held;
   std::memcpy(bytes_.data() + size_t{slot} * slot_size_, body, len);
   ++used_;
   total_bytes_ += len;
@@ -90,6 +93,7 @@ void HeldData::free_slot(uint32_t slot) {
 }
 
 void HeldData::drop(uint32_t slot, bool expired) {
+  if (expired) ++streams_[held_[slot].stream].stats.expired;
   unlink(slot);
   if (expired) {
     counters_.held_expired.add();
@@ -128,6 +132,7 @@ void HeldData::expire(int64_t now_ms) {
 
 void HeldData::forget(uint32_t stream) {
   while (streams_[stream].head != kNil) drop(streams_[stream].head, true);
+  streams_[stream].stats = HeldStreamStats{};
 }
 
 }  // namespace ringflow

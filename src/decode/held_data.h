@@ -36,6 +36,17 @@
 namespace ringflow {
 
 // A held data set whose template arrived: give buffer `buf` to a worker.
+// What one stream's data went through while waiting for its template (the
+// exporters page, src/decode/exporter_snapshot.h); cleared when the stream
+// is forgotten.
+struct HeldStreamStats {
+  uint64_t held = 0;      // sets held
+  uint64_t released = 0;  // of which decoded late, when their template came
+  uint64_t expired = 0;   // of which forgotten after decode.held_timeout
+  uint64_t refused = 0;   // sets not held (the stream's or the pool's bound): lost
+  uint64_t bytes = 0;     // held now
+};
+
 struct ReadyDatagram {
   uint16_t buf = 0;
   const uint8_t* data = nullptr;
@@ -74,6 +85,11 @@ class HeldData {
   size_t used() const { return used_; }
   // Whether `stream` holds any set.
   bool holds(uint32_t stream) const { return streams_[stream].head != kNil; }
+  HeldStreamStats stream_stats(uint32_t stream) const {
+    HeldStreamStats st = streams_[stream].stats;
+    st.bytes = streams_[stream].bytes;
+    return st;
+  }
   const uint8_t* data(uint16_t buf) const {
     return bytes_.data() + size_t{buf - first_buf_} * slot_size_;
   }
@@ -119,6 +135,7 @@ class HeldData {
   struct Stream {
     uint32_t head = kNil, tail = kNil;
     uint64_t bytes = 0;
+    HeldStreamStats stats;
   };
   void unlink(uint32_t slot);
   void free_slot(uint32_t slot);
@@ -159,7 +176,10 @@ void HeldData::release(uint32_t stream, uint16_t template_id, const IpAddr& expo
     set.time = &h.time;
     set.this_datagram = h.serial == serial_;
     const Use u = use(static_cast<const HeldSet&>(set));
-    if (u != Use::kEmpty) counters_.held_released.add();
+    if (u != Use::kEmpty) {
+      counters_.held_released.add();
+      ++streams_[stream].stats.released;
+    }
     if (u != Use::kHandOff) {
       drop(slot, false);
     } else {

@@ -265,6 +265,10 @@ SeqResult SequenceTracker::classify(Stream* sp, const SeqInput& in, int64_t now_
   st.last_seen_ms = now_ms;
   st.sampling_raw = in.sampling_raw;
   st.sampling_interval = in.sampling_interval;
+  if (in.export_ms != 0) {
+    st.clock_offset_ms = in.export_ms - now_ms;
+    st.has_clock = true;
+  }
   if (!s.synced) {
     s.synced = true;
     reset_stream(&s, in, in.sequence, boot_ms);
@@ -318,6 +322,7 @@ SeqResult SequenceTracker::classify(Stream* sp, const SeqInput& in, int64_t now_
   st.next_sequence = seq + in.count;
   s.resync = !in.count_known;
   if (in.has_uptime && up_delta > 0) {
+    st.uptime_wraps += in.sys_uptime_ms < st.sys_uptime_ms;  // forward across 2^32
     st.sys_uptime_ms = in.sys_uptime_ms;
     s.latest_boot_ms = boot_ms;
   }

@@ -210,6 +210,8 @@ class SequenceTracker {
   const StreamStats& stream(uint32_t idx) const { return streams_[idx].st; }
   size_t size() const { return size_; }
   uint32_t capacity() const { return max_streams_; }
+  // Whether index idx holds a stream now.
+  bool live(uint32_t idx) const { return streams_[idx].live; }
 
  private:
   struct Gap {

@@ -31,7 +31,8 @@ Sessions::Sessions(const DecodeConfig& cfg, uint32_t ring_entries, uint32_t buff
       options_(streams_.capacity(), counters),
       held_(cfg, ring_entries, buffer_size, streams_.capacity(), counters),
       pins_(size_t{ring_entries} + held_.slots()),
-      sflow_sources_(streams_.capacity()) {
+      sflow_sources_(streams_.capacity()),
+      sampling_policy_(cfg) {
   v5_opts_.accept_trailing = cfg.accept_trailing;
   v5_opts_.future_tolerance_ms = cfg.future_tolerance_ms;
 }
@@ -44,11 +45,13 @@ bool Sessions::format_enabled(FormatId id) const {
 
 Admit Sessions::reject(size_t vslot, Reject r) {
   counters_.rejects[vslot][static_cast<size_t>(r)].add();
+  if (admitting_) address_rejects_.add(*admitting_, r);
   return Admit::kRejected;
 }
 
 Admit Sessions::admit(const uint8_t* p, size_t len, const IpAddr& exporter, uint16_t buf,
                       int64_t now_ms) {
+  admitting_ = &exporter;
   DatagramMeta& m = pins_.meta(buf);
   m.nsets = 0;
   m.flags = 0;
@@ -419,6 +422,7 @@ void Sessions::tick(int64_t now_ms) {
   templates_.expire(now_ms);  // templates neither refreshed nor used for template_timeout
   streams_.expire(now_ms, [this](uint32_t sess) { forget_stream(sess); });
   streams_.publish();
+  publish_exporters(now_ms);
 }
 
 void Sessions::refused_snapshot(std::vector<AddressRefusals>* out, uint64_t* other) const {

@@ -90,6 +90,7 @@
 #include "decode/address_quota.h"
 #include "decode/datagram_meta.h"
 #include "decode/datagram_pins.h"
+#include "decode/exporter_snapshot.h"
 #include "decode/held_data.h"
 #include "decode/sequence_tracker.h"
 #include "decode/sflow_sources.h"
@@ -97,6 +98,7 @@
 #include "decode/state_codec.h"
 #include "decode/stream_options.h"
 #include "decode/stream_table.h"
+#include "decode/sampling.h"
 #include "decode/template_store.h"
 #include "decode/v5_decoder.h"
 
@@ -168,6 +170,9 @@ class Sessions : private TemplateListener {
   // Published copies (any thread).
   void streams_snapshot(std::vector<StreamStats>* out) const;
   SequenceTrackerStats tracker_stats() const;
+  // The Exporters page's copy of every stream (src/decode/exporter_snapshot.h),
+  // as the last tick built it; nullptr before the first. Any thread.
+  std::shared_ptr<const ExporterSnapshot> exporters_snapshot() const { return exporters_.load(); }
 
   // Template persistence (decode.persist_templates; the file format is
   // src/decode/state_codec.h): the installed templates and each stream's
@@ -208,6 +213,9 @@ class Sessions : private TemplateListener {
   void release_held(uint32_t sess, uint16_t template_id);
   // Stream `sess` expired: every piece forgets it.
   void forget_stream(uint32_t sess);
+  // tick(): builds and publishes the exporters snapshot
+  // (src/decode/sessions_exporters.cc).
+  void publish_exporters(int64_t now_ms);
 
   const uint32_t ring_entries_;
   bool sequence_untracked_ = false;  // set_sequence_untracked()
@@ -221,6 +229,12 @@ class Sessions : private TemplateListener {
   HeldData held_;
   DatagramPins pins_;  // by buffer id: ring, then held-data slots
   SflowSources sflow_sources_;  // by stream index
+  // The Exporters page: its snapshot, the rejects by address, and the
+  // sampling configuration it reports (src/decode/exporter_snapshot.h).
+  ExporterSnapshotPublisher exporters_;
+  AddressRejectTable address_rejects_;
+  SamplingPolicy sampling_policy_;
+  const IpAddr* admitting_ = nullptr;  // the exporter of the admit() in progress
 
   // The admit() in progress: the held sets of this datagram that a template
   // later in it released (so its record count is known).

@@ -23,7 +23,8 @@ TemplateStore::TemplateStore(const DecodeConfig& cfg, uint32_t streams, SessionC
       v9_variable_length_(cfg.v9_variable_length),
       idle_ms_(int64_t{cfg.template_timeout_s} * 1000),
       counters_(counters),
-      per_stream_(streams) {
+      per_stream_(streams),
+      history_(streams) {
   const uint32_t max_templates = std::max<uint32_t>(cfg.max_templates, 1);
   entries_.resize(max_templates);
   free_.reserve(max_templates);
@@ -113,6 +114,8 @@ TemplateStore::Installed TemplateStore::install(WireVersion v, uint32_t stream,
     if (plan->options) ++options_used_;
     unpin(e.plan);
     e.plan = plan.release();
+    ++e.redefinitions;
+    ++history_[stream].redefinitions;
     counters_.templates_redefined.add();
     counters_.options_templates_active.set(options_used_);
     return Installed::kRedefined;
@@ -135,6 +138,9 @@ TemplateStore::Installed TemplateStore::install(WireVersion v, uint32_t stream,
   e.stream = stream;
   e.id = t.template_id;
   e.last_ms = now_ms;
+  e.first_ms = now_ms;
+  e.redefinitions = 0;
+  ++history_[stream].added;
   slots_[pos] = idx;
   ++per_stream_[stream];
   ++used_;
@@ -174,12 +180,15 @@ void TemplateStore::withdraw(uint32_t stream, const TemplateRecordView& t) {
     if (found && entries_[slots_[pos]].plan->options == t.options) {
       erase(pos);
       counters_.templates_withdrawn.add();
+      ++history_[stream].withdrawals;
     }
     return;
   }
   // Every (options) template of the stream: walk the table (rare).
-  counters_.templates_withdrawn.add(erase_where(
-      [&](const TemplateEntry& e) { return e.stream == stream && e.plan->options == t.options; }));
+  const size_t n = erase_where(
+      [&](const TemplateEntry& e) { return e.stream == stream && e.plan->options == t.options; });
+  counters_.templates_withdrawn.add(n);
+  history_[stream].withdrawals += n;
 }
 
 void TemplateStore::expire(int64_t now_ms) {
@@ -188,6 +197,7 @@ void TemplateStore::expire(int64_t now_ms) {
 }
 
 void TemplateStore::forget_stream(uint32_t stream) {
+  history_[stream] = StreamTemplateHistory{};
   if (per_stream_[stream] == 0) return;
   counters_.templates_expired.add(
       erase_where([&](const TemplateEntry& e) { return e.stream == stream; }));

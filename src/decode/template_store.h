@@ -46,6 +46,14 @@ struct TemplateEntry {
   uint32_t stream = 0;         // SequenceTracker index
   uint16_t id = 0;
   int64_t last_ms = 0;  // last refreshed or used
+  int64_t first_ms = 0;         // installed (the exporters page, src/decode/exporter_snapshot.h)
+  uint32_t redefinitions = 0;   // times redefined since installed
+};
+
+// What a stream's templates went through since the stream appeared (kept
+// when a template is withdrawn or expires; the exporters page).
+struct StreamTemplateHistory {
+  uint64_t added = 0, redefinitions = 0, withdrawals = 0;
 };
 
 // Told of each template TemplateStore::apply_set() installs anew (its
@@ -109,6 +117,7 @@ class TemplateStore {
   size_t size() const { return used_; }
   size_t options_templates() const { return options_used_; }
   uint32_t stream_templates(uint32_t stream) const { return per_stream_[stream]; }
+  const StreamTemplateHistory& history(uint32_t stream) const { return history_[stream]; }
   bool v9_variable_length() const { return v9_variable_length_; }
 
  private:
@@ -150,6 +159,7 @@ class TemplateStore {
   size_t mask_ = 0;
   size_t used_ = 0, options_used_ = 0;
   std::vector<uint32_t> per_stream_;  // templates of each stream
+  std::vector<StreamTemplateHistory> history_;  // of each stream, cleared by forget_stream()
 };
 
 }  // namespace ringflow

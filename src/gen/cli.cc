@@ -98,6 +98,10 @@ CliResult parse_cli(int argc, const char* const* argv) {
                  "ipfix fault: templates withdrawn (then re-sent) every N datagrams");
   app.add_flag("--domain-collision", c.domain_collision,
                "v9/ipfix fault: odd domains use another layout under the same template ids");
+  app.add_option("--clock-offset", c.clock_offset_s,
+                 "v9/ipfix quirk: header export time S seconds off the real clock (e.g. -43)");
+  app.add_flag("--no-sampler-id", c.no_sampler_id,
+               "v9/ipfix quirk: data records carry no sampler id while options announce rates");
   app.add_flag("--sequence-includes-current", c.sequence_includes_current,
                "ipfix quirk: sequence numbers include the message's own records (softflowd)");
   app.add_option("--write-pcap", c.pcap_path,

@@ -56,7 +56,7 @@ TemplateSpec data_spec(const GenConfig& cfg, bool v6, bool layout_b, bool sampli
     add(ie::kIpNextHopIPv4Address, 4);
   }
   add(ie::kFlowDirection, 1);
-  if (sampling) {
+  if (sampling && !cfg.no_sampler_id) {
     if (ipfix) add(ie::kSelectorId, 4); else add(ie::kSamplerId, 1);
   }
   if (cfg.enterprise) add(kEnterpriseElement, 4, kEnterprisePen);

@@ -131,6 +131,9 @@ struct GenConfig {
   // IPFIX: each message's sequence number includes its own data records, as
   // softflowd 1.1.0 sends it (one message off RFC 7011); the truth stays RFC's.
   bool sequence_includes_current = false;
+  // Exporter quirks for the collector's Exporters page (issue 24):
+  int32_t clock_offset_s = 0;   // v9/ipfix: header export time this far off the real clock
+  bool no_sampler_id = false;   // v9/ipfix: data records carry no sampler id (options still announce)
 
   // --- sFlow v5 (docs/generator.md, "sFlow v5") ---
   // Streams are (agent, sub-agent): --sub-agents sets `domains`; sources

@@ -25,7 +25,7 @@ MessageHeader Generator::header_templated(const Stream& s, int64_t now_ns) const
   MessageHeader h;
   h.sequence = s.sequence;
   h.domain = s.truth.domain;
-  h.export_secs = static_cast<uint32_t>(now_ns / 1000000000);
+  h.export_secs = static_cast<uint32_t>(now_ns / 1000000000 + cfg_.clock_offset_s);
   h.sys_uptime_ms = static_cast<uint32_t>(s.uptime_ms(now_ns));
   return h;
 }

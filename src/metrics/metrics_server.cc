@@ -279,7 +279,8 @@ std::string MetricsServer::url() const { return "http://" + endpoint_.str() + "/
 HttpResponse MetricsServer::route(const HttpRequest& request) {
   if (request.path == "/metrics") return metrics_page();
   for (const HttpRoute& r : options_.routes)
-    if (r.path == request.path) return r.handler(request);
+    if (r.path == request.path || (r.prefix && request.path.starts_with(r.path)))
+      return r.handler(request);
   return HttpResponse{404, "text/plain; charset=utf-8", "not found: try /metrics\n"};
 }
 

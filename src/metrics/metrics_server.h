@@ -76,6 +76,7 @@ struct HttpResponse {
 struct HttpRoute {
   std::string path;  // exact match, e.g. "/api/v1/exporters"
   std::function<HttpResponse(const HttpRequest&)> handler;
+  bool prefix = false;  // match every path starting with `path` (e.g. "/api/v1/exporters/")
 };
 
 struct MetricsServerOptions {

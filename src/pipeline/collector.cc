@@ -472,6 +472,11 @@ void Collector::streams(std::vector<StreamStats>* out) const {
   for (const auto& s : sessions_) s->streams_snapshot(out);
 }
 
+void Collector::exporter_snapshots(
+    std::vector<std::shared_ptr<const ExporterSnapshot>>* out) const {
+  for (const auto& s : sessions_) out->push_back(s->exporters_snapshot());
+}
+
 void Collector::refused_addresses(std::vector<AddressRefusals>* out, uint64_t* other) const {
   for (const auto& s : sessions_) s->refused_snapshot(out, other);
 }

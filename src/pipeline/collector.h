@@ -45,6 +45,7 @@ class EnrichTables;
 class Admission;
 class AggregationHub;
 class Sessions;
+struct ExporterSnapshot;
 struct SessionCounters;
 class Flusher;
 class TopKeeper;
@@ -83,6 +84,9 @@ class Collector {
   // Datagrams refused by decode.max_streams_per_address, by exporter address
   // (merged over the reactors; *other: addresses past each reactor's list).
   void refused_addresses(std::vector<AddressRefusals>* out, uint64_t* other) const;
+  // Each reactor's latest exporters snapshot (src/decode/exporter_snapshot.h;
+  // null before its first tick). Any thread: loads published pointers only.
+  void exporter_snapshots(std::vector<std::shared_ptr<const ExporterSnapshot>>* out) const;
   // Sequence-tracker counters summed over reactors (published once a second).
   SequenceTrackerStats tracker_stats() const;
   // SIGHUP: sinks reopen/re-create their outputs before the next write.

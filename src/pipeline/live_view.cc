@@ -1,6 +1,7 @@
 #include "pipeline/live_view.h"
 
 #include "common/clock.h"
+#include "live/exporters_json.h"
 #include "live/overview_json.h"
 #include "live/top_json.h"
 #include "live/web_assets.h"
@@ -27,7 +28,8 @@ LiveTotals live_totals(const Collector& c) {
 }
 
 LiveView::LiveView(const Collector& collector)
-    : sampler_(collector.config().aggregate.interval_s,
+    : collector_(collector),
+      sampler_(collector.config().aggregate.interval_s,
                [&collector] { return live_totals(collector); }),
       top_(collector.top()) {}
 
@@ -65,6 +67,32 @@ std::vector<HttpRoute> LiveView::routes() {
   if (top_) {
     r.push_back({"/api/v1/top", [t = top_](const HttpRequest& req) { return top_page(*t, req); }});
   }
+  // The Exporters page (src/live/exporters_json.h): the reactors'
+  // published snapshots, never their live tables.
+  const Collector* c = &collector_;
+  r.push_back({"/api/v1/exporters", [c](const HttpRequest&) {
+                 ExporterSnapshots snaps;
+                 c->exporter_snapshots(&snaps);
+                 HttpResponse resp;
+                 resp.content_type = "application/json";
+                 resp.body = exporters_json(snaps, wall_ms());
+                 return resp;
+               }});
+  r.push_back({"/api/v1/exporters/",
+               [c](const HttpRequest& req) {
+                 ExporterSnapshots snaps;
+                 c->exporter_snapshots(&snaps);
+                 HttpResponse resp;
+                 resp.content_type = "application/json";
+                 const std::string_view id =
+                     std::string_view(req.path).substr(sizeof("/api/v1/exporters/") - 1);
+                 if (!exporter_json(snaps, id, wall_ms(), &resp.body)) {
+                   resp.status = 404;
+                   resp.body = "{\"error\":\"no such exporter stream\"}";
+                 }
+                 return resp;
+               },
+               true});
   for (const WebAsset& a : web_assets()) {
     r.push_back({a.url, [a](const HttpRequest&) {
                    HttpResponse resp;

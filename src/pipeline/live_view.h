@@ -6,6 +6,9 @@
 //   GET /assets/...         dygraphs (Debian's libjs-dygraphs) and its licence
 //   GET /api/v1/overview    JSON (src/live/overview_json.h)
 //   GET /api/v1/top         JSON (src/live/top_json.h), from Collector::top()
+//   GET /api/v1/exporters   one row per exporter stream, and
+//   GET /api/v1/exporters/<id> one stream explained (src/live/exporters_json.h,
+//                           from the reactors' published snapshots)
 //
 // Threads: the sampler's "rf-live" thread (its contract is in
 // live_sampler.h); the routes run on the metrics server's threads. Neither
@@ -36,6 +39,7 @@ class LiveView {
   std::vector<HttpRoute> routes();
 
  private:
+  const Collector& collector_;
   LiveSampler sampler_;
   const TopKeeper* top_;  // the collector's (null: no Top page)
 };

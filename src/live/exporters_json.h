@@ -1,0 +1,43 @@
+// The bodies of GET /api/v1/exporters (one row per exporter stream) and
+// GET /api/v1/exporters/<id> (one stream explained: versions, templates with
+// their fields' IE names, sampling and its source, sequence, held data,
+// clock, rejects, quirks). docs/api.md has the shapes and examples.
+//
+// Input: the snapshots each reactor published (src/decode/exporter_snapshot.h);
+// a stream lives on one reactor, so the lists are concatenated. A stream id
+// is "<exporter address>-<version>-<domain>" (e.g. "192.0.2.1-9-0").
+//
+// Thread safety: pure functions of their arguments (any thread).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "decode/exporter_snapshot.h"
+
+namespace ringflow {
+
+using ExporterSnapshots = std::vector<std::shared_ptr<const ExporterSnapshot>>;
+
+std::string exporter_id(const StreamStats& s);
+// "netflow_v5", "netflow_v9", "ipfix"
+std::string_view format_name(uint8_t version);
+
+// Where the rate of a stream's records comes from (docs/api.md):
+// override, v5_header, in_record, options_by_sampler_id, options,
+// default, unknown, or mixed (its data templates differ).
+struct SamplingSource {
+  std::string source;
+  uint32_t rate = 0;  // 0 when unknown or mixed
+};
+SamplingSource sampling_source(const ExporterSnapshot& snap, const ExporterStream& s);
+
+std::string exporters_json(const ExporterSnapshots& snaps, int64_t now_ms);
+// The page of stream `id`; false when no snapshot holds it.
+bool exporter_json(const ExporterSnapshots& snaps, std::string_view id, int64_t now_ms,
+                   std::string* out);
+
+}  // namespace ringflow

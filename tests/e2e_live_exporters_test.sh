@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# The Exporters API (issue 24; docs/api.md, src/live/exporters_json.h) end to
+# end: a collector fed by ringflow-gen scenarios, one collector each.
+#
+# 1. clean: v9 sampled by options (samplers 1:100, the sampler id in every
+#    record), no fault. The row's datagrams and records (data + options
+#    data, as ringflow_stream_flows_total) equal the truth's, its
+#    sampling is 100 from options_by_sampler_id, nothing is lost, and no
+#    quirk is raised. The page lists the templates with IE names, and its
+#    answers' shapes (keys and JSON types) equal docs/api.md's examples.
+# 2. faulty: v9 with loss (5 %), restarts every 150 datagrams, template
+#    256 redefined every 40, the export clock 43 s behind, and samplers
+#    1:100 and 1:1000 announced while data records carry no sampler id:
+#    exporter_restarts, high_loss, template_redefined_often, clock_offset
+#    ("43 s behind" or 42/44 with the header's 1 s resolution) and
+#    sampler_id_missing are raised, the sampling source is "unknown";
+#    the page's shape equals docs/api.md's example (made from this run);
+#    resets and lost equal ringflow_stream_resets_total and
+#    ringflow_stream_lost_datagrams, are > 0 and at most the truth's (a
+#    restart seconds after the last one is partly read as reordering).
+# 3. loss alone (IPFIX): lost equals the truth's lost_flows and the metric,
+#    and high_loss is the only quirk.
+# An unknown stream id is 404.
+#
+# Usage: e2e_live_exporters_test.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+# shellcheck source=tests/support/e2e.sh
+. "$(dirname "$0")/support/e2e.sh"
+rf_setup "$@"
+rf_need_tool jq "Debian's jq package"
+rf_need_tool curl "Debian's curl package"
+
+start() {
+  rf_start_toml "$1" '[receive]
+listen = ["127.0.0.1:0"]
+[aggregate]
+interval = 1
+[output]
+directory = "'"$work"'/'"$1"'/out"
+[metrics]
+listen = "127.0.0.1:0"
+[log]
+stats_interval = 0'
+  base=${RF_MURL%/metrics}
+}
+api() { curl -fsS -m 5 "$base/api/v1/$1"; }
+shape='def shape: if type == "object" then with_entries(.value |= shape)
+                   elif type == "array" then (if length > 0 then [.[0] | shape] else [] end)
+                   else type end; shape'
+# The ```json block after the heading $1 in docs/api.md.
+doc_example() {
+  awk -v h="$1" '$0 == h { sec = 1; next } sec && /^```json$/ { on = 1; next }
+                 on && /^```$/ { exit } on' "$src/docs/api.md"
+}
+truth_col() { rf_truth_total "$work/$1.tsv" "$2"; }
+
+# 1. Clean.
+start clean
+"$gen" --target "127.0.0.1:$RF_PORT" --protocol v9 --samplers 100 --pps 500 --count 400 \
+  --seed 11 --quiet --truth "$work/clean.tsv"
+dg=$(truth_col clean datagrams)
+# The stream's records are data and options data records (as
+# ringflow_stream_flows_total counts them).
+fl=$(($(truth_col clean flows) + $(truth_col clean options_records)))
+dom=$(awk -F'\t' 'NR == 2 { print $8 }' "$work/clean.tsv")
+id="127.0.0.1-9-$dom"
+row() { api exporters | jq -c --arg id "$id" '.exporters[] | select(.id == $id)'; }
+counted() { [ "$(row | jq -r '"\(.datagrams) \(.flows)"')" = "$dg $fl" ]; }
+rf_wait 30 "the API's row = truth ($dg datagrams, $fl flows)" counted ||
+  fail "row $(row), truth $dg datagrams $fl flows"
+r=$(row)
+echo "clean row: $r"
+[ "$(rf_metric "$RF_MURL" ringflow_stream_flows_total)" = "$fl" ] ||
+  fail "ringflow_stream_flows_total $(rf_metric "$RF_MURL" ringflow_stream_flows_total), API $fl"
+[ "$(jq -r '"\(.sampling_rate) \(.sampling_source) \(.lost) \(.resets) \(.quirks | length)"' <<<"$r")" = \
+  "100 options_by_sampler_id 0 0 0" ] || fail "clean stream: $r"
+p=$(api "exporters/$id")
+[ "$(jq '.quirks | length' <<<"$p")" = 0 ] || fail "quirks on a clean stream: $(jq -c .quirks <<<"$p")"
+jq -e '.templates.list[] | select(.options | not) | .fields[] | select(.name == "sourceIPv4Address")' \
+  <<<"$p" >/dev/null || fail "no sourceIPv4Address in the data template: $(jq -c .templates <<<"$p")"
+jq -e '.sampling.samplers == [{"sampler_id": 1, "rate": 100, "source": "options"}]' <<<"$p" >/dev/null ||
+  fail "samplers: $(jq -c .sampling <<<"$p")"
+# Shapes against the documented examples.
+doc_example '## GET /api/v1/exporters' >"$work/list.doc"
+doc_example '## GET /api/v1/exporters/<id>' >"$work/page.doc"
+for f in list page; do
+  jq -e . "$work/$f.doc" >/dev/null || fail "docs/api.md's $f example is not JSON"
+done
+api exporters >"$work/list.api"
+# quirks: [] here, ["..."] in the example: compared in the faulty run.
+diff <(jq "del(.exporters[].quirks) | $shape" "$work/list.doc") \
+  <(jq "del(.exporters[].quirks) | $shape" "$work/list.api") >&2 ||
+  fail "/api/v1/exporters: shape differs from docs/api.md (< doc, > API)"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$base/api/v1/exporters/192.0.2.99-9-0")
+[ "$code" = 404 ] || fail "an unknown stream answered $code"
+rf_stop_collector
+
+# 2. Faulty.
+start faulty
+"$gen" --target "127.0.0.1:$RF_PORT" --protocol v9 --pps 500 --count 600 --seed 12 --quiet \
+  --loss 0.05 --reset-every 150 --redefine-every 40 --clock-offset -43 --samplers 100,1000 \
+  --no-sampler-id --truth "$work/faulty.tsv"
+dg=$(truth_col faulty datagrams)
+resets=$(truth_col faulty resets)
+lost_truth=$(truth_col faulty lost_datagrams)
+dom=$(awk -F'\t' 'NR == 2 { print $8 }' "$work/faulty.tsv")
+id="127.0.0.1-9-$dom"
+counted() { [ "$(row | jq -r .datagrams)" = "$dg" ]; }
+rf_wait 30 "the API's row = truth ($dg datagrams)" counted || fail "row $(row), truth $dg datagrams"
+r=$(row)
+echo "faulty row: $r"
+p=$(api "exporters/$id")
+jq -r '.quirks[] | "\(.id): \(.message)"' <<<"$p"
+for q in exporter_restarts high_loss template_redefined_often clock_offset sampler_id_missing; do
+  jq -e --arg q "$q" '.quirks | map(.id) | index($q)' <<<"$p" >/dev/null ||
+    fail "quirk $q not raised: $(jq -c .quirks <<<"$p")"
+done
+jq -r '.quirks[] | select(.id == "clock_offset") | .message' <<<"$p" | grep -Eq '4[234] s behind' ||
+  fail "clock_offset does not say 43 s behind: $(jq -c .clock <<<"$p")"
+[ "$(jq -r .sampling_source <<<"$r")" = unknown ] || fail "sampling source with no sampler id: $r"
+# A restart within a few seconds of the last moves the boot time by less
+# than the tracker's 5 s slack and its sequence back by less than the
+# reorder window, so the tracker sees fewer resets than were sent (and
+# forgets the gaps before each): the API must equal the metrics, and the
+# truth bounds both.
+for k in resets:ringflow_stream_resets_total lost:ringflow_stream_lost_datagrams; do
+  v=$(jq ".sequence.${k%%:*}" <<<"$p")
+  m=$(rf_metric "$RF_MURL" "${k#*:}")  # the only stream
+  [ "$v" = "$m" ] || fail "${k%%:*} $v, ${k#*:} $m"
+done
+[ "$(jq .sequence.resets <<<"$p")" -ge 1 ] && [ "$(jq .sequence.resets <<<"$p")" -le "$resets" ] ||
+  fail "resets $(jq .sequence.resets <<<"$p"), truth $resets"
+lost=$(jq .sequence.lost <<<"$p")
+[ "$lost" -gt 0 ] && [ "$lost" -le "$lost_truth" ] || fail "lost $lost, truth $lost_truth"
+[ "$(jq -r .lost_unit <<<"$r")" = datagrams ] || fail "v9 loss unit: $r"
+# The page's shape (the example is this scenario's), rejects aside: its
+# keys are the reasons seen, none here.
+diff <(jq "del(.rejects) | $shape" "$work/page.doc") <(jq "del(.rejects) | $shape" <<<"$p") >&2 ||
+  fail "/api/v1/exporters/<id>: shape differs from docs/api.md (< doc, > API)"
+jq -e '.rejects | type == "object" and all(.[]; type == "number")' "$work/page.doc" >/dev/null ||
+  fail "docs/api.md: rejects is not an object of counts"
+diff <(jq ".exporters[0].quirks | $shape" "$work/list.doc") \
+  <(api exporters | jq --arg id "$id" ".exporters[] | select(.id == \$id) | .quirks | $shape") >&2 ||
+  fail "/api/v1/exporters quirks: shape differs from docs/api.md (< doc, > API)"
+rf_stop_collector
+
+# 3. Loss alone (IPFIX: the sequence counts flows): the API's loss equals the
+#    truth's lost_flows and the metric, and only high_loss is raised.
+start lossy
+"$gen" --target "127.0.0.1:$RF_PORT" --protocol ipfix --pps 500 --count 400 --seed 13 --quiet \
+  --loss 0.05 --truth "$work/lossy.tsv"
+dg=$(truth_col lossy datagrams)
+lost_truth=$(truth_col lossy lost_flows)
+dom=$(awk -F'\t' 'NR == 2 { print $8 }' "$work/lossy.tsv")
+id="127.0.0.1-10-$dom"
+counted() { [ "$(row | jq -r .datagrams)" = "$dg" ]; }
+rf_wait 30 "the API's row = truth ($dg datagrams)" counted || fail "row $(row), truth $dg datagrams"
+r=$(row)
+echo "lossy row: $r"
+[ "$(jq -r '"\(.lost) \(.lost_unit) \(.quirks)"' <<<"$r")" = "$lost_truth flows [\"high_loss\"]" ] ||
+  fail "lossy: $r, truth lost_flows $lost_truth"
+[ "$(rf_metric "$RF_MURL" ringflow_stream_lost_flows)" = "$lost_truth" ] ||
+  fail "ringflow_stream_lost_flows $(rf_metric "$RF_MURL" ringflow_stream_lost_flows), truth $lost_truth"
+rf_stop_collector
+echo "ok: clean raises no quirk and its numbers equal the truth; the faults raise theirs"
