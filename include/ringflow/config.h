@@ -178,8 +178,6 @@ struct Config {
   LogConfig log;
   ProcessConfig process;
   EnrichConfig enrich;
-};
-
   std::vector<ForwardConfig> forwards;  // [[forward]]
 };
 
