@@ -159,9 +159,12 @@ EOF
       END { for (k in f) printf "%s\t%.0f\t%.0f\t%.0f\n", k, f[k], p[k], b[k] }' |
     sort > "$dir/got.tsv"
   # v5's key truth has no sampling column: its rate is the header's (10).
-  { tail -n +2 "$dir/v5.keys" | awk -F'\t' -v OFS='\t' '{ print $1, $2, $3, $4, $5, $6, $7 * 10, $8 * 10 }'
+  # (printf "%.0f": mawk prints large numbers with %.6g.)
+  { tail -n +2 "$dir/v5.keys" |
+      awk -F'\t' '{ printf "%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\n", $1, $2, $3, $4, $5, $6, $7 * 10, $8 * 10 }'
     for p in v9 ipfix sflow; do
-      tail -n +2 "$dir/$p.keys" | awk -F'\t' -v OFS='\t' '{ print $1, $2, $3, $4, $5, $6, $7 * $9, $8 * $9 }'
+      tail -n +2 "$dir/$p.keys" |
+        awk -F'\t' '{ printf "%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\n", $1, $2, $3, $4, $5, $6, $7 * $9, $8 * $9 }'
     done; } | awk -F'\t' -v OFS='\t' '
       { k = $1 OFS $2 OFS $3 OFS $4 OFS $5; f[k] += $6; p[k] += $7; b[k] += $8 }
       END { for (k in f) printf "%s\t%.0f\t%.0f\t%.0f\n", k, f[k], p[k], b[k] }' | sort > "$dir/want.tsv"
