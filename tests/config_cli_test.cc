@@ -116,7 +116,7 @@ TEST_CASE("CLI --check-config: the effective config and exit 0, or every error a
   CHECK(r.out.find("workers = 2 ") != std::string::npos);
   CHECK(r.out.find("interval = 120 ") != std::string::npos);  // the override applies to the check too
   // "defaults filled in"
-  CHECK(r.out.find("listen = [\"0.0.0.0:2055\"]") != std::string::npos);
+  CHECK(r.out.find("listen = [\"0.0.0.0:2055\", \"0.0.0.0:6343\"]") != std::string::npos);
   CHECK(r.out.find("type = \"csv\"") != std::string::npos);
   // The output is itself a valid config that loads to the same thing.
   ConfigResult again = load_config_string(r.out, "dump");

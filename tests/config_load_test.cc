@@ -32,10 +32,10 @@ TEST_CASE("Defaults: a load of an empty string equals the struct defaults", "[co
   ConfigResult r = load_ok("");
   // "Defaults are in the struct": compare every key through the schema-driven dump,
   // against a Config built only from the struct's own initializers plus the two
-  // list defaults the loader fills ("listen 0.0.0.0:2055", "sinks text + csv").
+  // list defaults the loader fills ("listen 0.0.0.0:2055 and :6343", "sinks text + csv").
   Config expected;
   expected.source = "test.toml";
-  expected.receive.listen = {*Endpoint::parse("0.0.0.0:2055")};
+  expected.receive.listen = {*Endpoint::parse("0.0.0.0:2055"), *Endpoint::parse("0.0.0.0:6343")};
   SinkConfig text, csv;
   text.type = SinkType::kText;
   text.name = "text";
@@ -46,8 +46,10 @@ TEST_CASE("Defaults: a load of an empty string equals the struct defaults", "[co
 
   // And a few directly, so the check does not rest on the dump alone.
   const Config& c = r.config;
-  REQUIRE(c.receive.listen.size() == 1);
+  REQUIRE(c.receive.listen.size() == 2);
   CHECK(c.receive.listen[0].str() == "0.0.0.0:2055");
+  CHECK(c.receive.listen[1].str() == "0.0.0.0:6343");  // sFlow's IANA port
+  CHECK(c.decode.versions == std::vector<std::string>{"v5", "v9", "ipfix", "sflow"});
   CHECK(c.receive.backend == Backend::kAuto);
   CHECK(c.receive.workers == 0);
   CHECK(c.receive.ring_entries == 4096);

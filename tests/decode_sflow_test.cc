@@ -215,7 +215,7 @@ TEST_CASE("sflow: the datagram sequence gives loss in datagrams", "[decode][sflo
   CHECK(s[0].gaps == 1);
 }
 
-TEST_CASE("sflow: each source's flow-sample sequence gives loss in samples, pool and drops",
+TEST_CASE("sflow: each source's flow-sample sequence gives loss in samples, with pool and drops",
           "[decode][sflow]") {
   Stage st;
   // Source 3: 10, 11, 14 (12 and 13 lost); source 4: 100, 101 (none lost),

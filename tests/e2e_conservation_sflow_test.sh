@@ -102,9 +102,9 @@ EOF
   echo "$run: v5, v9, IPFIX and sFlow on one port"
   local m=$dir/metrics s=$dir/sflow.tsv
   check "flows decoded" "$(metric "$m" ringflow_decode_flows_total)" "$want_flows"
-  check "sFlow records" "$(metric "$m" ringflow_decode_flows_total 'version="sflow"')" \
+  check "sFlow records" "$(metric "$m" ringflow_decode_flows_by_version_total 'version="sflow"')" \
     "$(truth_sum flows "$s")"
-  check "v5 records" "$(metric "$m" ringflow_decode_flows_total 'version="5"')" \
+  check "v5 records" "$(metric "$m" ringflow_decode_flows_by_version_total 'version="5"')" \
     "$(truth_sum flows "$dir/v5.tsv")"
   check "sFlow datagrams received" "$(metric "$m" ringflow_decode_received_total 'version="sflow"')" \
     "$(($(truth_sum datagrams "$s") + $(truth_sum malformed "$s")))"
@@ -159,9 +159,12 @@ EOF
       END { for (k in f) printf "%s\t%.0f\t%.0f\t%.0f\n", k, f[k], p[k], b[k] }' |
     sort > "$dir/got.tsv"
   # v5's key truth has no sampling column: its rate is the header's (10).
-  { tail -n +2 "$dir/v5.keys" | awk -F'\t' -v OFS='\t' '{ print $1, $2, $3, $4, $5, $6, $7 * 10, $8 * 10 }'
+  # (printf "%.0f": mawk prints large numbers with %.6g.)
+  { tail -n +2 "$dir/v5.keys" |
+      awk -F'\t' '{ printf "%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\n", $1, $2, $3, $4, $5, $6, $7 * 10, $8 * 10 }'
     for p in v9 ipfix sflow; do
-      tail -n +2 "$dir/$p.keys" | awk -F'\t' -v OFS='\t' '{ print $1, $2, $3, $4, $5, $6, $7 * $9, $8 * $9 }'
+      tail -n +2 "$dir/$p.keys" |
+        awk -F'\t' '{ printf "%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\n", $1, $2, $3, $4, $5, $6, $7 * $9, $8 * $9 }'
     done; } | awk -F'\t' -v OFS='\t' '
       { k = $1 OFS $2 OFS $3 OFS $4 OFS $5; f[k] += $6; p[k] += $7; b[k] += $8 }
       END { for (k in f) printf "%s\t%.0f\t%.0f\t%.0f\n", k, f[k], p[k], b[k] }' | sort > "$dir/want.tsv"
@@ -175,6 +178,43 @@ EOF
   echo "  ok  $nkeys keys of four protocols match row by row"
 }
 
+# replay: real agents' datagrams (../shared/captures/sflow, read in place)
+# through the collector; the CSV totals must equal what tshark decoded of the
+# same captures (truth/<capture>.records.tsv): one record per flow sample,
+# packets = Σ rate, bytes = Σ the first raw header's frame_length × rate
+# (decode.sflow_bytes = frame_length), else the sampled IP length.
+replay() {
+  run=replay
+  local caps=$src/../shared/captures/sflow dir=$work/replay
+  [ -d "$caps/pcap" ] || { echo "replay: no ../shared/captures/sflow here: skipped"; return 0; }
+  mkdir -p "$dir"
+  rf_start_toml replay "$(rf_csv_toml "$dir/out" 127.0.0.1:0)"
+  local port=$RF_PORT murl=$RF_MURL c want_flows=0 want_p=0 want_b=0 t
+  for c in akv-1140 akv-ipv4-data akv-raw-ipv4 tg-old-ipv6-sw; do
+    "$gen" --replay "$caps/pcap/$c.pcap" --target "127.0.0.1:$port" --quiet
+    t=$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; next }
+          { k = $h["frame"] "/" $h["sample"]
+            if (!(k in rate)) { rate[k] = $h["sampling_rate"]; n++ }
+            if ($h["enterprise"] == 0 && $h["format"] == 1 && !(k in len)) len[k] = $h["frame_length"]
+            if ($h["enterprise"] == 0 && ($h["format"] == 3 || $h["format"] == 4) && !(k in ip)) ip[k] = $h["ip_len"] }
+          END { for (k in rate) { p += rate[k]; b += (k in len ? len[k] : ip[k]) * rate[k] }
+                printf "%d %.0f %.0f\n", n, p, b }' "$caps/truth/$c.records.tsv")
+    read -r f p b <<< "$t"
+    want_flows=$((want_flows + f)); want_p=$((want_p + p)); want_b=$((want_b + b))
+  done
+  rf_wait 20 "$want_flows flows decoded" rf_metric_is "$murl" ringflow_decode_flows_total \
+    "$want_flows" || fail "replay: flows $(rf_metric "$murl" ringflow_decode_flows_total), want $want_flows"
+  rf_stop_collector
+  local csv
+  csv=$(cat "$dir/out"/*.csv | awk -F, '
+      $1 == "interval_start" { for (i = 1; i <= NF; i++) c[$i] = i; next }
+      { f += $c["flows"]; p += $c["packets"]; b += $c["bytes"] }
+      END { printf "%.0f %.0f %.0f\n", f, p, b }')
+  echo "replay: four real agents' captures"
+  check "CSV flows packets bytes (tshark's decoding)" "$csv" "$want_flows $want_p $want_b"
+}
+
 run mixed 0
 run cut 0.1
+replay
 echo "e2e_conservation_sflow: PASS"

@@ -61,7 +61,9 @@ enum class Reject : uint8_t {
   kSflowBadAddressType,       // an address type not 0, 1 or 2 inside a record
   kSflowListPastRecord,       // an AS path, community or label list past its record
 };
-inline constexpr size_t kRejectReasons = 23;  // including kNone (unused slot)
+inline constexpr size_t kRejectReasons = 22;  // including kNone (unused slot)
+static_assert(static_cast<size_t>(Reject::kSflowListPastRecord) + 1 == kRejectReasons,
+              "kRejectReasons counts every Reject");
 
 inline constexpr std::string_view reject_reason_name(Reject r) {
   switch (r) {

@@ -5,7 +5,7 @@
 namespace ringflow {
 
 // docs/api.md states the history's memory from this size.
-static_assert(sizeof(LiveTotals) == 272);
+static_assert(sizeof(LiveTotals) == 264);
 
 uint64_t LiveTotals::rejected() const {
   uint64_t n = 0;

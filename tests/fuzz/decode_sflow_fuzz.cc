@@ -1,6 +1,8 @@
 // libFuzzer target for the sFlow v5 decoder and the packet-header parser
 // (scripts/fuzz.sh runs it under ASan+UBSan). Beyond "does not crash", it
 // checks their contracts on every input and traps on any violation:
+//   - decoding in chunks (skip_flows / max_flows, as the worker's RecordReader
+//     does) hands out every flow sample and cut header exactly once;
 //   - decode_sflow rejects exactly when validate_sflow does, with the same
 //     reason, and then hands the sink nothing;
 //   - an accepted datagram gives the sink at most num_samples samples (flow +
@@ -142,6 +144,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (mode == 0) {
       first = r;
       flows = c.flows;
+      // Chunked as the worker's RecordReader reads it (skip_flows /
+      // max_flows): every flow sample exactly once, cut headers likewise.
+      uint64_t chunked = 0, cut = 0;
+      for (uint32_t step = 0; step < 100000; ++step) {
+        SflowOptions copt = opt;
+        copt.skip_flows = static_cast<uint32_t>(chunked);
+        copt.max_flows = 1 + data[0] % 7;
+        copt.flow_record_views = false;
+        Checker cc;
+        cc.begin = p;
+        cc.end = p + size;
+        const SflowResult cr = decode_sflow(p, size, copt, &cc);
+        FUZZ_CHECK(cr.reject == SflowReject::kNone);
+        FUZZ_CHECK(cc.flows <= copt.max_flows);
+        chunked += cc.flows;
+        cut += cr.cut_headers;
+        if (!cr.more) break;
+        FUZZ_CHECK(cc.flows == copt.max_flows);
+      }
+      FUZZ_CHECK(chunked == r.flow_samples);
+      FUZZ_CHECK(cut == r.cut_headers);
     } else {
       FUZZ_CHECK(r.flow_samples == first.flow_samples && c.flows == flows);
       FUZZ_CHECK(r.counter_records == first.counter_records);
