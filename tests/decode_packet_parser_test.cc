@@ -839,7 +839,8 @@ TEST_CASE("packet sections: the reader counts records whose section did not pars
   Sessions sessions(cfg, 4, 9216, counters);
   const IpAddr exporter = IpAddr::from_v4(0x7F000001);
   REQUIRE(sessions.admit(msg.data(), msg.size(), exporter, 0, 1700000000000) == Admit::kHandOff);
-  RecordReader reader(sessions.meta(0), msg.data(), msg.size(), 1700000000000, DecodeOptions{});
+  const DecodeOptions v5opts;  // the reader keeps a reference
+  RecordReader reader(sessions.meta(0), msg.data(), msg.size(), 1700000000000, v5opts);
   FlowRecord out[64];
   RecordChunk chunk;
   size_t total = 0;
