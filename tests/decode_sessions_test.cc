@@ -642,7 +642,7 @@ TEST_CASE("the exporters snapshot: templates, history, held data, clock and reje
   REQUIRE(snap->streams.size() == 1);
   const ExporterStream& e = snap->streams[0];
   CHECK(e.stats.exporter == kExporter);
-  CHECK(e.stats.version == 9);
+  CHECK(e.stats.format == kFormatV9);
   CHECK(e.stats.datagrams == 4);
   CHECK(e.stats.has_clock);
   CHECK(e.stats.clock_offset_ms == -43000);

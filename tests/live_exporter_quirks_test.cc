@@ -26,7 +26,7 @@ struct Fixture {
     snap.published_ms = kNow;
     ExporterStream& s = snap.streams.emplace_back();
     s.stats.exporter = IpAddr::from_v4(0xC0000201);
-    s.stats.version = 9;
+    s.stats.format = kFormatV9;
     s.stats.datagrams = 1000;
     s.stats.flows = 10000;
     s.stats.first_seen_ms = kNow - 3'600'000;

@@ -12,6 +12,15 @@
 namespace ringflow {
 namespace {
 
+// The registry's row of a stream's format id (src/decode/wire_formats.h).
+const WireFormat& format_row(FormatId id) {
+  const WireFormat* f = format_by_id(id);
+  return f ? *f : kWireFormats[kFormatV5];  // streams only exist for decoded formats
+}
+WireDecoder decoder_of(FormatId id) { return format_row(id).decoder; }
+// The version field's value as the format sends it (5 for sFlow v5 too).
+uint32_t wire_version_of(FormatId id) { return format_row(id).version; }
+
 // A JSON text built in place: keys and scalars, commas where needed.
 class Json {
  public:
@@ -133,8 +142,8 @@ void row(Json& j, const ExporterSnapshot& snap, const ExporterStream& s) {
   j.open('{');
   j.key("id").str(exporter_id(st));
   j.key("exporter").str(st.exporter.str());
-  j.key("version").num(uint32_t{st.version});
-  j.key("format").str(format_name(st.version));
+  j.key("version").num(wire_version_of(st.format));
+  j.key("format").str(format_name(st.format));
   j.key("domain").num(st.domain);
   j.key("first_seen_ms").num(st.first_seen_ms);
   j.key("last_seen_ms").num(st.last_seen_ms);
@@ -157,11 +166,7 @@ void row(Json& j, const ExporterSnapshot& snap, const ExporterStream& s) {
   j.close('}');
 }
 
-// The registry's decoder of a stream's version (src/decode/wire_formats.h).
-WireDecoder decoder_of(uint8_t version) {
-  const WireFormat* f = decoded_format(version);
-  return f ? f->decoder : WireDecoder::kSflowNotDecoded;
-}
+
 
 template <class F>
 void for_each_stream(const ExporterSnapshots& snaps, F&& f) {
@@ -173,11 +178,14 @@ void for_each_stream(const ExporterSnapshots& snaps, F&& f) {
 }  // namespace
 
 std::string exporter_id(const StreamStats& s) {
-  return s.exporter.str() + "-" + std::to_string(s.version) + "-" + std::to_string(s.domain);
+  // The registry's label ("5", "9", "10", "sflow"): sFlow v5 and NetFlow v5
+  // share version 5, not their label.
+  return s.exporter.str() + "-" + std::string(format_row(s.format).label) + "-" +
+         std::to_string(s.domain);
 }
 
-std::string_view format_name(uint8_t version) {
-  const WireDecoder d = decoder_of(version);
+std::string_view format_name(FormatId format) {
+  const WireDecoder d = decoder_of(format);
   switch (d) {  // no default: -Wswitch names a new decoder here
     case WireDecoder::kV5:
       return "netflow_v5";
@@ -185,15 +193,15 @@ std::string_view format_name(uint8_t version) {
       return "netflow_v9";
     case WireDecoder::kIpfix:
       return "ipfix";
-    case WireDecoder::kSflowNotDecoded:
-      break;
+    case WireDecoder::kSflow:
+      return "sflow";
   }
   return "unknown";
 }
 
 SamplingSource sampling_source(const ExporterSnapshot& snap, const ExporterStream& s) {
   if (s.override_rate) return {"override", s.override_rate};
-  if (decoder_of(s.stats.version) == WireDecoder::kV5) {
+  if (decoder_of(s.stats.format) == WireDecoder::kV5) {
     const uint32_t n = s.stats.sampling_raw & 0x3FFFu;
     if (n) return {"v5_header", n};
     return {"default", snap.default_sampling};
@@ -262,8 +270,8 @@ bool exporter_json(const ExporterSnapshots& snaps, std::string_view id, int64_t 
   j.key("published_ms").num(snap->published_ms);
   j.key("id").str(exporter_id(st));
   j.key("exporter").str(st.exporter.str());
-  j.key("version").num(uint32_t{st.version});
-  j.key("format").str(format_name(st.version));
+  j.key("version").num(wire_version_of(st.format));
+  j.key("format").str(format_name(st.format));
   j.key("domain").num(st.domain);
   j.key("first_seen_ms").num(st.first_seen_ms);
   j.key("last_seen_ms").num(st.last_seen_ms);
@@ -274,8 +282,8 @@ bool exporter_json(const ExporterSnapshots& snaps, std::string_view id, int64_t 
     if (!(x.stats.exporter == st.exporter)) return;
     j.open('{');
     j.key("id").str(exporter_id(x.stats));
-    j.key("version").num(uint32_t{x.stats.version});
-    j.key("format").str(format_name(x.stats.version));
+    j.key("version").num(wire_version_of(x.stats.format));
+    j.key("format").str(format_name(x.stats.format));
     j.key("domain").num(x.stats.domain);
     j.key("first_seen_ms").num(x.stats.first_seen_ms);
     j.key("last_seen_ms").num(x.stats.last_seen_ms);
@@ -325,7 +333,7 @@ bool exporter_json(const ExporterSnapshots& snaps, std::string_view id, int64_t 
   j.key("default").num(snap->default_sampling);
   j.key("renormalize").boolean(snap->renormalize);
   j.key("v5_header");
-  if (decoder_of(st.version) == WireDecoder::kV5)
+  if (decoder_of(st.format) == WireDecoder::kV5)
     j.num(uint32_t{st.sampling_raw});
   else
     j.null();
@@ -381,7 +389,7 @@ bool exporter_json(const ExporterSnapshots& snaps, std::string_view id, int64_t 
       const SnapshotField& f = snap->fields[t.first_field + k];
       j.open('{');
       j.key("id").num(uint32_t{f.id});
-      j.key("name").str(field_name(f, decoder_of(st.version) == WireDecoder::kV9));
+      j.key("name").str(field_name(f, decoder_of(st.format) == WireDecoder::kV9));
       j.key("length").num(uint32_t{f.length});
       if (f.pen) j.key("pen").num(f.pen);
       if (f.scope) j.key("scope").boolean(true);

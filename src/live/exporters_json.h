@@ -5,7 +5,8 @@
 //
 // Input: the snapshots each reactor published (src/decode/exporter_snapshot.h);
 // a stream lives on one reactor, so the lists are concatenated. A stream id
-// is "<exporter address>-<version>-<domain>" (e.g. "192.0.2.1-9-0").
+// is "<exporter address>-<format label>-<domain>" (e.g. "192.0.2.1-9-0", "192.0.2.7-sflow-0";
+// the label is the registry's: 5, 9, 10, sflow).
 //
 // Thread safety: pure functions of their arguments (any thread).
 #pragma once
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "decode/exporter_snapshot.h"
+#include "decode/wire_formats.h"
 
 namespace ringflow {
 
@@ -24,7 +26,7 @@ using ExporterSnapshots = std::vector<std::shared_ptr<const ExporterSnapshot>>;
 
 std::string exporter_id(const StreamStats& s);
 // "netflow_v5", "netflow_v9", "ipfix"
-std::string_view format_name(uint8_t version);
+std::string_view format_name(FormatId format);
 
 // Where the rate of a stream's records comes from (docs/api.md):
 // override, v5_header, in_record, options_by_sampler_id, options,
