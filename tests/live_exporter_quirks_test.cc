@@ -27,6 +27,7 @@ struct Fixture {
     ExporterStream& s = snap.streams.emplace_back();
     s.stats.exporter = IpAddr::from_v4(0xC0000201);
     s.stats.format = kFormatV9;
+    s.stats.loss_in_datagrams = true;  // v9 counts datagrams (set by the stream table)
     s.stats.datagrams = 1000;
     s.stats.flows = 10000;
     s.stats.first_seen_ms = kNow - 3'600'000;

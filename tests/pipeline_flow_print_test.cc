@@ -111,7 +111,7 @@ TEST_CASE("print-flows: enriched records show their names, AS source and country
   r.enrich[kEnrichSrcCountry] = 'N' | 'L' << 8;
   r.src_as = 64512;
   r.dst_as = 15169;
-  r.flags = static_cast<uint8_t>(2u << kFlowSrcAsSourceShift | 3u << kFlowDstAsSourceShift);
+  r.as_sources = static_cast<uint8_t>(2u << kFlowSrcAsSourceShift | 3u << kFlowDstAsSourceShift);
   const std::string l = line_of(r, 5);
   INFO(l);
   CHECK(l.find(" version 5 src_net \"clients\" src_net_role \"customer\" src_as 64512 (networks) "

@@ -211,7 +211,7 @@ TEST_CASE("ClickHouse schema: enriched names are LowCardinality(String) columns 
   FlowRecord named = rec(0x0A010203, 0xC0000201, 443, 6, 10, 1000, kT0 + 100, kT0 + 900);
   named.enrich[kEnrichSrcNet] = net;
   named.enrich[kEnrichSrcCountry] = 'F' | 'R' << 8;
-  named.flags = 3u << kFlowSrcAsSourceShift;
+  named.as_sources = 3u << kFlowSrcAsSourceShift;
   const FlushBatch& b = bm.make(0, {named, rec(0x0A010203, 0xC0000201, 53, 17, 1, 80, kT0, kT0)});
   REQUIRE(b.rows.size() == 2);
   RowBinaryEncoder enc(*b.schema, "h");

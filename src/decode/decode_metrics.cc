@@ -384,7 +384,8 @@ void write_sflow_metrics(PromWriter& w, const SessionSample& s) {
   const Total totals[] = {
       {"ringflow_sflow_flow_samples_total", "sFlow flow samples in accepted datagrams.",
        s.sflow_flow_samples},
-      {"ringflow_sflow_counter_samples_total", "sFlow counter samples in accepted datagrams.",
+      {"ringflow_sflow_polled_samples_total",
+       "sFlow counter samples (polled interface counters) in accepted datagrams.",
        s.sflow_counter_samples},
       {"ringflow_sflow_samples_lost_total",
        "sFlow flow samples missing from a source's sample sequence (lost in transit with their "
