@@ -18,21 +18,9 @@ set -euo pipefail
 # shellcheck source=tests/support/e2e.sh
 . "$(dirname "$0")/support/e2e.sh"
 rf_setup "$@"
-rf_need_tool chromium "Debian's chromium package"
-rf_need_tool jq "Debian's jq package"
-rf_need_tool curl "Debian's curl package"
-
-rf_start_toml live '[receive]
-listen = ["127.0.0.1:0"]
-[aggregate]
-interval = 1
-[output]
-directory = "'"$work"'/live/out"
-[metrics]
-listen = "127.0.0.1:0"
-[log]
-stats_interval = 0'
-base=${RF_MURL%/metrics}
+# shellcheck source=tests/support/live_browser.sh
+. "$(dirname "$0")/support/live_browser.sh"
+rf_live_start
 overview() { curl -fsS -m 5 "$base/api/v1/overview"; }
 
 "$gen" --target "127.0.0.1:$RF_PORT" --pps 1000 --duration 1.5 --seed 5 --quiet \
@@ -47,19 +35,12 @@ totals_match() { [ "$(got)" = "$want" ]; }
 rf_wait 30 "API totals = truth ($want)" totals_match ||
   fail "API totals $(got), truth $want"
 
-browser() {
-  local profile
-  profile=$(mktemp -d "$work/chromium.XXXXXX")
-  timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-    --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$profile" --virtual-time-budget=5000 --window-size=1280,1100 "$@" \
-    2>>"$work/chromium.log"
-}
-browser --dump-dom "$base/" >"$work/dom.html" || fail "chromium --dump-dom failed: $(tail -5 "$work/chromium.log")"
-browser --screenshot="$work/overview.png" "$base/" >/dev/null ||
+rf_browser --dump-dom "$base/" >"$work/dom.html" || fail "chromium --dump-dom failed: $(tail -5 "$work/chromium.log")"
+rf_browser --screenshot="$work/overview.png" "$base/" >/dev/null ||
   fail "chromium --screenshot failed: $(tail -5 "$work/chromium.log")"
 [ -s "$work/overview.png" ] || fail "no screenshot"
 echo "screenshot: $work/overview.png"
+rf_browser_clean
 o=$(overview)
 
 # The page rendered an answer (render() stamps the body).

@@ -17,21 +17,9 @@ set -euo pipefail
 # shellcheck source=tests/support/e2e.sh
 . "$(dirname "$0")/support/e2e.sh"
 rf_setup "$@"
-rf_need_tool chromium "Debian's chromium package"
-rf_need_tool jq "Debian's jq package"
-rf_need_tool curl "Debian's curl package"
-
-rf_start_toml live '[receive]
-listen = ["127.0.0.1:0"]
-[aggregate]
-interval = 1
-[output]
-directory = "'"$work"'/live/out"
-[metrics]
-listen = "127.0.0.1:0"
-[log]
-stats_interval = 0'
-base=${RF_MURL%/metrics}
+# shellcheck source=tests/support/live_browser.sh
+. "$(dirname "$0")/support/live_browser.sh"
+rf_live_start
 api() { curl -fsS -m 5 "$base/api/v1/$1"; }
 
 "$gen" --target "127.0.0.1:$RF_PORT" --protocol v9 --pps 500 --count 600 --seed 12 --quiet \
@@ -45,21 +33,12 @@ row() { api exporters | jq -c --arg id "$id" '.exporters[] | select(.id == $id)'
 settled() { [ "$(row | jq -r .datagrams)" = "$dg" ]; }
 rf_wait 30 "the API's row = truth ($dg datagrams)" settled || fail "row $(row), truth $dg"
 
-browser() {
-  local profile
-  profile=$(mktemp -d "$work/chromium.XXXXXX")
-  timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-    --disable-background-networking --disable-component-update --disable-sync \
-    --enable-logging=stderr --v=0 \
-    --user-data-dir="$profile" --virtual-time-budget=5000 --window-size=1280,1400 "$@" \
-    2>>"$work/chromium.log"
-}
-browser --dump-dom "$base/#exporters" >"$work/list.html" ||
+rf_browser --dump-dom "$base/#exporters" >"$work/list.html" ||
   fail "chromium --dump-dom failed: $(tail -5 "$work/chromium.log")"
-browser --dump-dom "$base/#exporter/$id" >"$work/detail.html" ||
+rf_browser --dump-dom "$base/#exporter/$id" >"$work/detail.html" ||
   fail "chromium --dump-dom failed: $(tail -5 "$work/chromium.log")"
-browser --screenshot="$work/exporters.png" "$base/#exporters" >/dev/null &&
-  browser --screenshot="$work/exporter.png" "$base/#exporter/$id" >/dev/null ||
+rf_browser --screenshot="$work/exporters.png" "$base/#exporters" >/dev/null &&
+  rf_browser --screenshot="$work/exporter.png" "$base/#exporter/$id" >/dev/null ||
   fail "chromium --screenshot failed: $(tail -5 "$work/chromium.log")"
 [ -s "$work/exporters.png" ] && [ -s "$work/exporter.png" ] || fail "no screenshot"
 echo "screenshots: $work/exporters.png $work/exporter.png"
@@ -67,10 +46,7 @@ r=$(row)
 p=$(api "exporters/$id")
 
 # No console error, no failed request (chromium logs both as console lines).
-if grep -E 'CONSOLE|Uncaught|Failed to load resource' "$work/chromium.log" | grep -Eiq 'error|uncaught|failed'; then
-  grep -E 'CONSOLE|Uncaught|Failed to load' "$work/chromium.log" >&2
-  fail "the page logged errors"
-fi
+rf_browser_clean
 
 # The list view: the page's script rendered and shows the API's row.
 grep -q '<section id="page-exporters" data-rendered="[0-9]' "$work/list.html" ||

@@ -16,22 +16,9 @@ set -euo pipefail
 # shellcheck source=tests/support/e2e.sh
 . "$(dirname "$0")/support/e2e.sh"
 rf_setup "$@"
-rf_need_tool chromium "Debian's chromium package"
-rf_need_tool jq "Debian's jq package"
-rf_need_tool curl "Debian's curl package"
-
-rf_start_toml live '[receive]
-listen = ["127.0.0.1:0"]
-[aggregate]
-interval = 1
-[output]
-directory = "'"$work"'/live/out"
-[metrics]
-listen = "127.0.0.1:0"
-top_intervals = 600
-[log]
-stats_interval = 0'
-base=${RF_MURL%/metrics}
+# shellcheck source=tests/support/live_browser.sh
+. "$(dirname "$0")/support/live_browser.sh"
+rf_live_start 'top_intervals = 600'
 api() { curl -fsS -m 5 "$base/api/v1/top?$1"; }
 
 "$gen" --target "127.0.0.1:$RF_PORT" --pps 800 --duration 1 --seed 5 --keys 100 --quiet \
@@ -43,20 +30,11 @@ flushed() { [ "$(api "intervals=600" | jq .totals.flows)" = "$fl" ]; }
 rf_wait 30 "the Top API holds the truth's $fl flows" flushed ||
   fail "the Top API's totals $(api "intervals=600" | jq -c .totals), truth $fl flows"
 
-browser() {
-  local profile
-  profile=$(mktemp -d "$work/chromium.XXXXXX")
-  timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-    --disable-background-networking --disable-component-update --disable-sync \
-    --enable-logging=stderr --v=0 \
-    --user-data-dir="$profile" --virtual-time-budget=5000 --window-size=1280,1400 "$@" \
-    2>>"$work/chromium.log"
-}
 
 for case in "src_addr packets" "key bytes"; do
   read -r by sort <<<"$case"
   q="by=$by&sort=$sort&intervals=600&limit=15"
-  browser --dump-dom "$base/#top?$q" >"$work/dom.$by.html" ||
+  rf_browser --dump-dom "$base/#top?$q" >"$work/dom.$by.html" ||
     fail "chromium --dump-dom failed: $(tail -5 "$work/chromium.log")"
   o=$(api "$q")
   grep -q "<section class=\"page\" id=\"page-top\" data-rendered=\"[0-9]*:$by:$sort\"" "$work/dom.$by.html" ||
@@ -75,7 +53,7 @@ for case in "src_addr packets" "key bytes"; do
     fail "$by/$sort: no dygraphs chart of the top 10"
   echo "ok: $by/$sort: the page's 15 rows = the API's (first: $(head -1 "$work/page.$by"))"
 done
-browser --screenshot="$work/top.png" "$base/#top?by=src_addr&sort=bytes&intervals=600&limit=15" >/dev/null ||
+rf_browser --screenshot="$work/top.png" "$base/#top?by=src_addr&sort=bytes&intervals=600&limit=15" >/dev/null ||
   fail "chromium --screenshot failed: $(tail -5 "$work/chromium.log")"
 [ -s "$work/top.png" ] || fail "no screenshot"
 echo "screenshot: $work/top.png"
