@@ -22,17 +22,8 @@ pps=2000
 if rf_sanitized; then pps=600; fi
 
 scrape() { curl -fsS -m 5 "$1"; }
-# metric PAGE NAME [LABEL_REGEX]: sum of NAME's samples whose labels match.
-metric() {
-  awk -v n="$2" -v re="${3:-}" '
-    substr($0, 1, 1) != "#" {
-      name = $1; labels = ""
-      i = index($1, "{")
-      if (i > 0) { name = substr($1, 1, i - 1); labels = substr($1, i) }
-      if (name == n && (re == "" || labels ~ re)) s += $2
-    }
-    END { printf "%.0f\n", s }' "$1"
-}
+# metric PAGE NAME [LABEL_REGEX]: rf_page_sum (tests/support/e2e.sh).
+metric() { rf_page_sum "$@"; }
 # truth_sum COLUMN FILE...: COLUMN summed over the stream rows of truth files.
 truth_sum() {
   local col=$1

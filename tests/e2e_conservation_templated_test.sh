@@ -28,17 +28,8 @@ pps=3000
 if rf_sanitized; then pps=800; fi
 
 scrape() { curl -fsS -m 5 "$1"; }
-# metric PAGE NAME [LABEL_REGEX]: sum of NAME's samples whose labels match.
-metric() {
-  awk -v n="$2" -v re="${3:-}" '
-    substr($0, 1, 1) != "#" {
-      name = $1; labels = ""
-      i = index($1, "{")
-      if (i > 0) { name = substr($1, 1, i - 1); labels = substr($1, i) }
-      if (name == n && (re == "" || labels ~ re)) s += $2
-    }
-    END { printf "%.0f\n", s }' "$1"
-}
+# metric PAGE NAME [LABEL_REGEX]: rf_page_sum (tests/support/e2e.sh).
+metric() { rf_page_sum "$@"; }
 # truth_sum FILE COLUMN: the total row's COLUMN of a per-stream truth file.
 truth_sum() {
   awk -F'\t' -v col="$2" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }

@@ -77,6 +77,8 @@
 #                                     FILE; "" when absent
 #   rf_page_total FILE FAMILY         the sum of FAMILY's samples on a page
 #                                     saved in FILE (0 when none)
+#   rf_page_sum FILE NAME [RE]        the same, of the samples whose label
+#                                     set matches the regex RE
 #   rf_metric_at_least URL FAMILY N   true when rf_metric >= N
 #   rf_serving_url LOGFILE            the /metrics URL a collector logged
 #                                     ("metrics: serving http://...")
@@ -292,6 +294,20 @@ rf_metric() {
 rf_family_sum() {
   awk -v n="$1" 'substr($0, 1, 1) != "#" && ($1 == n || index($1, n "{") == 1) { s += $2; seen = 1 }
                  END { if (seen) printf "%.0f\n", s; else print "" }'
+}
+
+# rf_page_sum PAGE NAME [LABEL_REGEX]: the sum of NAME's samples in the
+# scraped page PAGE (a file) whose label set matches LABEL_REGEX (all when
+# empty); 0 when none.
+rf_page_sum() {
+  awk -v n="$2" -v re="${3:-}" '
+    substr($0, 1, 1) != "#" {
+      name = $1; labels = ""
+      i = index($1, "{")
+      if (i > 0) { name = substr($1, 1, i - 1); labels = substr($1, i) }
+      if (name == n && (re == "" || labels ~ re)) s += $2
+    }
+    END { printf "%.0f\n", s }' "$1"
 }
 
 rf_page_sample() {
