@@ -72,16 +72,7 @@ sfprobe_agentip[a]: 192.0.2.10
 sfprobe_agentsubid[a]: 3
 sfprobe_ifindex[a]: 7
 EOF
-setsid pmacctd -f "$work/pmacctd.conf" > "$work/pmacctd.log" 2>&1 &
-pm=$!
-core_done() { ! kill -0 "$pm" 2> /dev/null; }
-rf_wait 60 "pmacctd to read the whole savefile" core_done || fail "pmacctd did not exit"
-pm_rc=0
-wait "$pm" || pm_rc=$?
-[ "$pm_rc" = 0 ] || { cat "$work/pmacctd.log" >&2; fail "pmacctd exited $pm_rc"; }
-session_gone() { ! pgrep -s "$pm" > /dev/null; }
-rf_wait 60 "pmacctd's sfprobe plugin to export and exit" session_gone ||
-  { cat "$work/pmacctd.log" >&2; fail "pmacctd's plugin did not exit"; }
+rf_pmacctd "$work/pmacctd.conf"
 printf 'SENTINEL' > "/dev/udp/127.0.0.1/$cport"
 catch_rc=0
 wait "$catcher" || catch_rc=$?

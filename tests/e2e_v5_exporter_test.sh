@@ -94,20 +94,8 @@ captured_probe() {
 rf_wait 20 "dumpcap to capture a probe" captured_probe ||
   { cat "$work/dumpcap.stderr" >&2; fail "dumpcap did not capture"; }
 
-# pmacctd's core exits at the end of the savefile; its nfprobe plugins are
-# processes of their own that flush and export after that. They run in a
-# session of their own (setsid), so "exported everything" is the positive
-# event that no process of that session is left.
-setsid pmacctd -f "$work/pmacctd.conf" > "$work/pmacctd.log" 2>&1 &
-pm=$!
-core_done() { ! kill -0 "$pm" 2> /dev/null; }
-rf_wait 60 "pmacctd to read the whole savefile" core_done || fail "pmacctd did not exit"
-pm_rc=0
-wait "$pm" || pm_rc=$?
-[ "$pm_rc" = 0 ] || { cat "$work/pmacctd.log" >&2; fail "pmacctd exited $pm_rc"; }
-session_gone() { ! pgrep -s "$pm" > /dev/null; }
-rf_wait 60 "pmacctd's plugins to export and exit" session_gone ||
-  { cat "$work/pmacctd.log" >&2; fail "pmacctd's plugins did not exit"; }
+# pmacctd exports everything and exits (rf_pmacctd, tests/support/e2e.sh).
+rf_pmacctd "$work/pmacctd.conf"
 # The sentinel: not NetFlow, counted as rejected (unknown version).
 printf 'SENTINEL' > "/dev/udp/127.0.0.1/$port"
 rf_wait 10 "the sentinel after pmacctd's export" \

@@ -80,6 +80,8 @@
 #   rf_page_sum FILE NAME [RE]        the same, of the samples whose label
 #                                     set matches the regex RE
 #   rf_metric_at_least URL FAMILY N   true when rf_metric >= N
+#   rf_pmacctd CONF                   runs pmacctd on CONF until its plugins
+#                                     have exported everything and exited
 #   rf_serving_url LOGFILE            the /metrics URL a collector logged
 #                                     ("metrics: serving http://...")
 #   rf_listening_port LOGFILE         the UDP port a collector logged
@@ -355,6 +357,29 @@ rf_csv_keys() {
         f[k] += $c["flows"]; p[k] += $c["packets"]; b[k] += $c["bytes"] }
       END { for (k in f) printf "%s\t%.0f\t%.0f\t%.0f\n", k, f[k], p[k], b[k] }' "$1"/flows-*.csv |
     sort
+}
+
+# rf_pmacctd CONF: runs pmacct's pmacctd on CONF (a pcap_savefile config)
+# until it has exported everything, its log in CONF's directory as
+# pmacctd.log. The core exits at the end of the savefile; its plugins
+# (nfprobe, sfprobe) are processes of their own that flush and export after
+# that. They run in a session of their own (setsid), so "exported
+# everything" is the positive event that no process of that session is left.
+# Fails the test on a non-zero exit or after 60 s for either.
+rf_pmacctd() {
+  local log
+  log=$(dirname "$1")/pmacctd.log
+  setsid pmacctd -f "$1" > "$log" 2>&1 &
+  local pm=$! rc=0
+  rf_track_pid "$pm"
+  rf_pm_core_done() { ! kill -0 "$1" 2> /dev/null; }
+  rf_wait 60 "pmacctd to read the whole savefile" rf_pm_core_done "$pm" || fail "pmacctd did not exit"
+  wait "$pm" || rc=$?
+  rf_untrack_pid "$pm"
+  [ "$rc" = 0 ] || { cat "$log" >&2; fail "pmacctd exited $rc"; }
+  rf_pm_session_gone() { ! pgrep -s "$1" > /dev/null; }
+  rf_wait 60 "pmacctd's plugins to export and exit" rf_pm_session_gone "$pm" ||
+    { cat "$log" >&2; fail "pmacctd's plugins did not exit"; }
 }
 
 rf_udp_port() {
