@@ -224,7 +224,7 @@ void RowBinaryEncoder::encode(const FlushBatch& b, size_t begin, size_t end, uin
           n >>= 7;
         }
         *p++ = static_cast<char>(n);
-        std::memcpy(p, t.data(), t.size());
+        if (!t.empty()) std::memcpy(p, t.data(), t.size());  // an unknown name: data() may be null
         p += t.size();
       } else {
         std::memcpy(p, r.key + f.spec.offset[r.layout], f.width);
