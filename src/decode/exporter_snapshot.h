@@ -23,6 +23,8 @@
 // from any thread; a loaded snapshot is immutable.
 #pragma once
 
+#include "common/shared_slot.h"
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -122,7 +124,7 @@ class ExporterSnapshotPublisher {
  private:
   std::shared_ptr<ExporterSnapshot> pool_[kBuffers];
   int filling_ = -1;
-  std::atomic<std::shared_ptr<const ExporterSnapshot>> current_;
+  SharedSlot<ExporterSnapshot> current_;
 };
 
 // Datagrams rejected whole, by exporter address and reason, kept by the

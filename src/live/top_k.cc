@@ -187,7 +187,7 @@ TopKeeper::TopKeeper(const KeySchema& schema, uint32_t k, uint32_t intervals, ui
       tables_.push_back(nullptr);
     }
   }
-  snap_.store(std::make_shared<const TopSnapshot>(), std::memory_order_release);
+  snap_.store(std::make_shared<const TopSnapshot>());
 }
 
 void TopKeeper::keep(const TopProjection& p, std::span<const TopCandidate> c, TopSet* out) {
@@ -297,7 +297,7 @@ void TopKeeper::add(const FlushBatch& b) {
   if (ring_.size() > capacity_) ring_.erase(ring_.begin());
   auto snap = std::make_shared<TopSnapshot>();
   snap->intervals = ring_;
-  snap_.store(std::move(snap), std::memory_order_release);
+  snap_.store(std::move(snap));
   last_ns_.store(static_cast<uint64_t>(monotonic_ns() - t0), std::memory_order_relaxed);
 }
 

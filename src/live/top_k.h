@@ -37,6 +37,8 @@
 // may be called from any thread.
 #pragma once
 
+#include "common/shared_slot.h"
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -126,7 +128,7 @@ class TopKeeper {
   void add(const FlushBatch& b);
 
   std::shared_ptr<const TopSnapshot> snapshot() const {
-    return snap_.load(std::memory_order_acquire);
+    return snap_.load();
   }
   const std::vector<TopProjection>& projections() const { return proj_; }
   const KeySchema& schema() const { return schema_; }
@@ -146,7 +148,7 @@ class TopKeeper {
   std::vector<TopCandidate> cand_;                        // scratch
   std::vector<uint64_t> scratch_;                         // canonical keys of "key"'s candidates
   std::vector<std::shared_ptr<const TopInterval>> ring_;  // flusher's copy, oldest first
-  std::atomic<std::shared_ptr<const TopSnapshot>> snap_;
+  SharedSlot<TopSnapshot> snap_;
   std::atomic<uint64_t> last_ns_{0};
 };
 
