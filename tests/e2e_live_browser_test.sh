@@ -44,7 +44,7 @@ rf_browser_clean
 o=$(overview)
 
 # The page rendered an answer (render() stamps the body).
-grep -q '<body data-rendered="[0-9]' "$work/dom.html" ||
+grep -Eq '<body [^>]*data-rendered="[0-9]' "$work/dom.html" ||
   fail "the page's script did not render an answer: $(grep -o '<div id="status"[^<]*' "$work/dom.html")"
 shown() { grep -o "id=\"$1\">[^<]*" "$work/dom.html" | sed 's/.*>//'; }
 for k in datagrams flows bytes lost; do
