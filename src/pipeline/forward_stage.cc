@@ -22,7 +22,7 @@ std::unique_ptr<ForwardStage> ForwardStage::create(const Config& cfg,
                 targets.c_str(), fc.encapsulation.c_str());
     s->forwarders_.push_back(std::move(f));
   }
-  s->forward_only_ = cfg.output.sinks.empty() && !cfg.forwards.empty();
+  s->forward_only_ = forward_only(cfg);
   if (s->forward_only_)
     RF_LOG_INFO("forward only: no sink configured, datagrams are forwarded, not decoded");
   std::vector<Forwarder*> fw;
