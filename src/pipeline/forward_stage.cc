@@ -85,7 +85,8 @@ void write_forward_metrics(PromWriter& w, const ForwardStage& s) {
   w.family("ringflow_forward_dropped_total", kCounter,
            "Datagrams for a target not sent, by reason: queue_full (its ring was full), "
            "send_error (the send failed), target_down (the target was down: replicate mode, "
-           "queued before it went down, or every balance target down).");
+           "queued before it went down, or every balance target down), not_ipv4 (encapsulation "
+           "transparent: an IPv6 exporter, which a raw IPv4 socket cannot send as).");
   for (const auto& f : s.forwarders())
     for (const auto& t : f->targets()) {
       const std::string& fn = f->config().name;
@@ -96,6 +97,8 @@ void write_forward_metrics(PromWriter& w, const ForwardStage& s) {
       w.sample({{"forward", fn}, {"target", t->label}, {"reason", "target_down"}},
                t->down_drops.load() +
                    ring_sum(*t, [](const ForwardRing& r) { return r.target_down.load(); }));
+      w.sample({{"forward", fn}, {"target", t->label}, {"reason", "not_ipv4"}},
+               ring_sum(*t, [](const ForwardRing& r) { return r.not_ipv4.load(); }));
     }
   per_target("ringflow_forward_moved_total", kCounter,
              "Balance mode: datagrams a target took because their stream's first rendezvous "
