@@ -93,11 +93,18 @@ f_pid=$RF_PID f_url=$RF_MURL
 NS_OF_URL[$f_url]=$NS_F
 
 # The capture: what arrives on the target's interface, from the wire.
-ip netns exec "$NS_T" tshark -l -n -i br0 -f "udp dst port 2055 and dst host $NET.3" -T fields -e ip.src -e udp.srcport \
-  >"$work/capture.tsv" 2>"$work/tshark.err" &
+ip netns exec "$NS_T" tshark -l -n -i br0 -f "udp dst port 2055 and dst host $NET.3" -T fields -e ip.src -e udp.srcport -e udp.length \
+  >"$work/capture.raw" 2>"$work/tshark.err" &
 ts_pid=$!
 rf_track_pid "$ts_pid"
-rf_wait 20 "tshark capturing" grep -q "Capturing on" "$work/tshark.err" || fail "tshark did not start: $(cat "$work/tshark.err")"
+# "Capturing on" comes before the filter is in place: send 2-byte probes from
+# the exporter namespace straight to the target until tshark shows one (they
+# are told apart below by their UDP length, 10).
+probe_seen() {
+  ip netns exec "$NS_E" bash -c "echo x >/dev/udp/$NET.3/2055" 2>/dev/null || true
+  grep -q . "$work/capture.raw"
+}
+rf_wait 30 "tshark capturing" probe_seen || fail "tshark captured nothing: $(cat "$work/tshark.err")"
 
 ip netns exec "$NS_E" "$gen" --protocol v9 --target "$NET.1:2055" --allow-remote --exporter-mode port \
   --exporters 3 --pps 600 --duration 1 --seed 61 --keys 200 --quiet --truth "$work/truth.tsv" \
@@ -107,7 +114,8 @@ flows=$(rf_truth_total "$work/truth.tsv" flows)
 [ "$dgrams" -gt 0 ] || fail "the generator sent nothing"
 rf_wait 20 "front: $dgrams datagrams sent" rf_metric_is "$f_url" ringflow_forward_sent_total "$dgrams" ||
   fail "the front sent $(rf_metric "$f_url" ringflow_forward_sent_total) datagrams, the generator $dgrams"
-captured() { [ "$(wc -l <"$work/capture.tsv")" -ge "$1" ]; }
+forwarded() { awk -F'\t' '$3 != 10' "$work/capture.raw" >"$work/capture.tsv"; }
+captured() { forwarded; [ "$(wc -l <"$work/capture.tsv")" -ge "$1" ]; }
 rf_wait 20 "tshark: $dgrams datagrams captured" captured "$dgrams" ||
   fail "tshark captured $(wc -l <"$work/capture.tsv") datagrams on the target's interface, the front sent $dgrams"
 rf_wait 20 "target: $flows flows decoded" rf_metric_is "$t_url" ringflow_decode_flows_total "$flows" ||
@@ -115,6 +123,7 @@ rf_wait 20 "target: $flows flows decoded" rf_metric_is "$t_url" ringflow_decode_
 kill -TERM "$ts_pid"
 wait "$ts_pid" 2>/dev/null || true
 rf_untrack_pid "$ts_pid"
+forwarded
 srcs=$(cut -f1 "$work/capture.tsv" | sort | uniq -c | awk '{ print $2 "=" $1 }' | tr '\n' ' ')
 [ "$(cut -f1 "$work/capture.tsv" | sort -u)" = "$NET.10" ] ||
   fail "the capture's source addresses are $srcs, want only the exporter's $NET.10"
