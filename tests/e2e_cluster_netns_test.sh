@@ -181,7 +181,7 @@ to_n2() {  # to_n2 PAGE: datagrams sent + dropped for node2
 out1=$(to_n2 "$WORK/f1.metrics")
 gen_in_front --protocol v9 --exporters 4 --pps 800 --duration 1.5 --seed 51 --keys 300 --records 20 \
   --template-refresh 100000 --template-delay 5 --truth "$WORK/truth2.v9"
-read -r f2 p2 b2 < <(truth_totals "$WORK/truth2.v9")
+read -r f2 _ _ < <(truth_totals "$WORK/truth2.v9")
 n2_down() { rf_scrape "$f_url" | grep -qx "ringflow_forward_target_up{forward=\"cluster\",target=\"$t2\"} 0"; }
 rf_wait 20 "the front: node2 down" n2_down || fail "the front did not mark node2 down"
 rf_scrape "$f_url" >"$WORK/f2.metrics"
