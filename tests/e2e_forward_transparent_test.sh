@@ -49,7 +49,9 @@ tag=rftp$$
 NS_E=$tag-exp NS_F=$tag-front NS_T=$tag-target
 rf_on_cleanup 'for n in "$NS_E" "$NS_F" "$NS_T"; do ip netns del "$n" 2>/dev/null; done'
 for n in "$NS_E" "$NS_F" "$NS_T"; do
-  ip netns add "$n"
+  # Root without CAP_SYS_ADMIN (some containers) cannot: a reason to skip.
+  ip netns add "$n" 2>"$work/netns.err" ||
+    rf_skip "cannot create a network namespace as root here: $(cat "$work/netns.err")"
   ip -n "$n" link set lo up
 done
 ip -n "$NS_T" link add br0 type bridge
