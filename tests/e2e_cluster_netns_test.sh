@@ -200,10 +200,12 @@ held2=$(sample "$n1_url" 'ringflow_held_sets_total{outcome="held"}')
 [ "$held2" = "$held1" ] ||
   fail "phase 2: node1 held $((held2 - held1)) data sets for a template: it lacked the moved streams' templates"
 rf_scrape "$n1_url" >"$WORK/n1.metrics"
+v9_streams=$(grep -c '^ringflow_stream_lost_datagrams{' "$WORK/n1.metrics" || true)
+[ "$v9_streams" -ge 1 ] || fail "phase 2: node1 exports no v9 stream's sequence loss (ringflow_stream_lost_datagrams)"
 seq_lost=$(rf_page_total "$WORK/n1.metrics" ringflow_stream_lost_datagrams)
 [ "$seq_lost" = 0 ] || fail "phase 2: node1 counts $seq_lost datagrams lost by sequence (the moved streams start on their first datagram)"
 echo "  ok  phase 2: node2 killed; $moved datagrams moved to node1, decoded from the first (held sets $held1 -> $held2);" \
-  "lost $lost datagrams in flight (x 20 flows), exactly the ClickHouse shortfall; node1 sequence loss 0"
+  "lost $lost datagrams in flight (x 20 flows), exactly the ClickHouse shortfall; sequence loss 0 over node1's $v9_streams v9 streams"
 
 # --- 3. the documented query-time merge --------------------------------------------------
 merge_sql=$(doc_block "$SRC/docs/cluster.md" cluster-merge)
