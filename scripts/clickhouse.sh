@@ -33,6 +33,11 @@
 #                                          keeps its ports and the cluster file).
 #   scripts/clickhouse.sh cluster-stop DIR stops every DIR/shard*.
 #
+# Env RINGFLOW_CH_LISTEN=ADDR and RINGFLOW_CH_CLIENTS=CIDR (both or neither):
+# also listen on ADDR and let clients from CIDR in, for a server inside a
+# network namespace a test made (tests/e2e_cluster_netns_test.sh); never
+# set them for a server in the host's own namespace.
+#
 # Users: "default" (no password) and "ringflow" with the password in
 # DIR/password (random, made on first start) so that tests can check
 # authentication and that the password never reaches a log.
@@ -92,7 +97,8 @@ write_config() {  # write_config DIR HTTP TCP
     </logger>
     <http_port>$http</http_port>
     <tcp_port>$tcp</tcp_port>
-    <listen_host>127.0.0.1</listen_host>
+    <listen_host>127.0.0.1</listen_host>${RINGFLOW_CH_LISTEN:+
+    <listen_host>$RINGFLOW_CH_LISTEN</listen_host>}
     <max_connections>256</max_connections>
     <keep_alive_timeout>3</keep_alive_timeout>
     <max_concurrent_queries>32</max_concurrent_queries>
@@ -127,13 +133,13 @@ EOF
     <users>
         <default>
             <password></password>
-            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip>${RINGFLOW_CH_CLIENTS:+<ip>$RINGFLOW_CH_CLIENTS</ip>}</networks>
             <profile>default</profile>
             <quota>default</quota>
         </default>
         <ringflow>
             <password_sha256_hex>$pw_sha</password_sha256_hex>
-            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip>${RINGFLOW_CH_CLIENTS:+<ip>$RINGFLOW_CH_CLIENTS</ip>}</networks>
             <profile>default</profile>
             <quota>default</quota>
         </ringflow>

@@ -32,7 +32,7 @@ PKGS=(g++ cmake ninja-build pkg-config ccache
 # tests; jq and grepcidr for docs/querying.md's recipes and the dashboard;
 # gnuplot for the traffic plot and the soak's RSS plot; groff, man and
 # systemd-analyze for the man page and package tests; dpkg-dev, gzip and
-# binutils for scripts/package.sh; curl (metrics scrapes), ss (iproute2),
+# binutils for scripts/package.sh; curl (metrics scrapes), ss and ip netns (iproute2),
 # pgrep (procps), setpriv (util-linux); pmacct (pmacctd) as a real v5
 # exporter for e2e_v5_exporter_test, whose export dumpcap (tshark's) captures;
 # dpkg-repack for e2e_package_test to save a ringflow package already

@@ -368,10 +368,13 @@ class Validator {
     const auto& fw = cfg.forwards;
     for (size_t i = 0; i < fw.size(); ++i) {
       if (fw[i].encapsulation == "transparent")
-        locate(indexed("forward", i) + ".encapsulation",
-               "\"transparent\" (a raw socket sending with the exporter's source address, "
-               "which needs CAP_NET_RAW) is not implemented in this version; use \"ringflow\" "
-               "(a ringflow target unwraps it: receive.forwarded_from) or \"none\"");
+        for (const Endpoint& t : fw[i].targets)
+          if (!t.addr.is_v4()) {
+            locate(indexed("forward", i) + ".targets",
+                   "expected IPv4 targets with encapsulation \"transparent\" (a raw IPv4 socket), "
+                   "found " + t.str());
+            break;
+          }
       for (size_t j = 0; j < i; ++j)
         if (fw[i].name == fw[j].name) {
           locate(indexed("forward", i) + ".name", "duplicate forward name " + quote(fw[i].name) +

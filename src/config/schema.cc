@@ -302,7 +302,8 @@ const Key<ForwardConfig> kForwardArr[] = {
     {.name = "encapsulation", .ref = RF_FIELD(ForwardConfig, encapsulation),
      .help = "none (plain re-send: the target sees this collector as the exporter), ringflow "
              "(a versioned header with the exporter's address and port, unwrapped by a ringflow "
-             "target's receive.forwarded_from), transparent (not implemented: refused)",
+             "target's receive.forwarded_from), transparent (the exporter's own source address and "
+             "port, from a raw IPv4 socket: needs CAP_NET_RAW, refused at start without it)",
      .choices = kEncapsulationArr},
     {.name = "exporters", .ref = RF_FIELD(ForwardConfig, exporters),
      .help = "forward only datagrams from these exporter prefixes; empty = every exporter"},

@@ -69,6 +69,7 @@ class ForwardRing {
   Counter moved;        // producer: queued here because the stream's first choice was down
   Counter copies;       // producer: templates-only copies queued (balance)
   Counter target_down;  // producer: not queued, the target is down (replicate)
+  Counter not_ipv4;     // producer: transparent, an IPv6 exporter or target: cannot be sent
 
  private:
   const uint64_t mask_;

@@ -13,6 +13,7 @@
 #include "decode/wire_formats.h"
 #include "forward/encapsulation.h"
 #include "forward/rendezvous.h"
+#include "forward/transparent.h"
 
 namespace ringflow {
 namespace {
@@ -33,13 +34,19 @@ std::unique_ptr<Forwarder> Forwarder::create(const ForwardConfig& cfg, uint32_t 
   std::unique_ptr<Forwarder> f(new Forwarder(cfg));
   f->balance_ = cfg.mode == "balance";
   f->encap_ = cfg.encapsulation == "ringflow";
-  if (cfg.encapsulation == "transparent") {
-    *error = "forward " + cfg.name + ": encapsulation \"transparent\" is not implemented";
+  f->transparent_ = cfg.encapsulation == "transparent";
+  if (f->transparent_ && !transparent::has_cap_net_raw()) {
+    *error = "forward " + cfg.name + ": forward.encapsulation = \"transparent\" needs "
+             "CAP_NET_RAW (a raw socket sends with the exporter's source address), and this "
+             "process does not have it (capget: not in the effective set); run ringflow as root "
+             "or grant it (systemd: AmbientCapabilities=CAP_NET_RAW), or use encapsulation = "
+             "\"ringflow\" (a ringflow target unwraps it) or \"none\"";
     return nullptr;
   }
   // [] (the default) = every format the registry knows.
   f->formats_mask_ = cfg.versions.empty() ? ~0u : enabled_formats_mask(cfg.versions);
-  const uint32_t slot = buffer_size + static_cast<uint32_t>(encap::kHeaderSize);
+  const uint32_t slot =
+      buffer_size + static_cast<uint32_t>(std::max(encap::kHeaderSize, transparent::kHeaderSize));
   for (size_t i = 0; i < cfg.targets.size(); ++i) {
     auto t = std::make_unique<Target>();
     t->endpoint = cfg.targets[i];
@@ -47,10 +54,20 @@ std::unique_ptr<Forwarder> Forwarder::create(const ForwardConfig& cfg, uint32_t 
     // The seed depends on the target's address only: the same targets in
     // another order (or another node's config) hash the same.
     t->seed = hrw_mix(hash_addr(t->endpoint.addr) ^ (uint64_t{t->endpoint.port} << 1 | 1));
+    if (f->transparent_) {
+      std::string why;
+      t->fd = UniqueFd(transparent::open_socket(t->endpoint, &why));
+      if (t->fd.get() < 0) {
+        *error = "forward " + cfg.name + ": encapsulation \"transparent\" to " + t->label +
+                 " needs " + why;
+        return nullptr;
+      }
+    }
     sockaddr_storage sa;
     const unsigned salen = t->endpoint.to_sockaddr(&sa);
-    t->fd = UniqueFd(socket(sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (t->fd.get() < 0 || connect(t->fd.get(), reinterpret_cast<sockaddr*>(&sa), salen) != 0) {
+    if (!f->transparent_) t->fd = UniqueFd(socket(sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!f->transparent_ &&
+        (t->fd.get() < 0 || connect(t->fd.get(), reinterpret_cast<sockaddr*>(&sa), salen) != 0)) {
       *error = "forward " + cfg.name + ": cannot open a UDP socket to " + t->label + ": " +
                std::strerror(errno);
       return nullptr;
@@ -102,13 +119,19 @@ bool Forwarder::selected_by(const uint8_t* p, size_t len, const IpAddr& exporter
 
 void Forwarder::push(Target& t, uint32_t r, const uint8_t* p, size_t len, const IpAddr& exporter,
                      uint16_t port, uint8_t flags) {
-  uint8_t head[encap::kHeaderSize];
+  uint8_t head[std::max(encap::kHeaderSize, transparent::kHeaderSize)];
   size_t hlen = 0;
+  ForwardRing& ring = *t.rings[r];
   if (encap_) {
     encap::write_header(head, exporter, port, flags);
-    hlen = sizeof head;
+    hlen = encap::kHeaderSize;
+  } else if (transparent_) {
+    if (!transparent::write_header(head, exporter, port, t.endpoint, len)) {
+      ring.not_ipv4.add();
+      return;
+    }
+    hlen = transparent::kHeaderSize;
   }
-  ForwardRing& ring = *t.rings[r];
   if (!ring.push(head, hlen, p, len)) ring.queue_full.add();
 }
 

@@ -20,6 +20,10 @@
 //     later, marks it up again. Reactors read the up flags (relaxed atomics):
 //     a balance stream whose target is down goes to its next rendezvous
 //     choice (counted as moved there) and comes back when it is up.
+//   - encapsulation "transparent" (src/forward/transparent.h): the target's
+//     socket is a raw IPv4 one and each queued datagram carries its IPv4 +
+//     UDP header with the exporter's source address; create() refuses
+//     without CAP_NET_RAW. Raw sockets get no ICMP error: never marked down.
 //   - stop() (after the reactors have stopped offering) lets the thread send
 //     what is queued, then joins it.
 //   - counters: single writer each (the rings' by their reactor, the
@@ -102,6 +106,7 @@ class Forwarder {
   ForwardConfig cfg_;
   bool balance_ = false;
   bool encap_ = false;
+  bool transparent_ = false;  // encapsulation "transparent": raw IPv4 sockets (transparent.h)
   uint32_t formats_mask_ = 0;
   std::vector<std::unique_ptr<Target>> targets_;
   std::vector<uint64_t> seeds_;

@@ -216,7 +216,12 @@ bool Collector::start_stages(std::string* error) {
   }
   const uint32_t cpus = usable_cpus();
   config_.receive.reactors = effective_reactors(config_.receive, cpus);
-  config_.receive.workers = effective_workers(config_.receive, config_.receive.reactors, cpus);
+  // Forward only (some [[forward]], no sink): the reactors forward and
+  // consume every datagram, so no worker, aggregation table or flusher exists
+  // (docs/cluster.md); receive.workers reads 0.
+  const bool forward_only = ForwardStage::forward_only(config_);
+  config_.receive.workers =
+      forward_only ? 0 : effective_workers(config_.receive, config_.receive.reactors, cpus);
   const ReceiveConfig& rc = config_.receive;
   const uint32_t nworkers = rc.workers;
   std::vector<std::vector<uint32_t>> reactor_cpus, worker_cpus;
@@ -301,8 +306,49 @@ bool Collector::start_stages(std::string* error) {
     reactors_.clear();
     return false;
   }
-  if (sinks.empty()) RF_LOG_WARN("no sinks configured (sink = []): counting only, nothing is written");
+  if (sinks.empty() && !forward_only)
+    RF_LOG_WARN("no sinks configured (sink = []): counting only, nothing is written");
 
+  if (!forward_only) {
+    if (!start_aggregation(std::move(sinks), nworkers, error)) return false;
+  } else if (config_.enrich.any()) {
+    RF_LOG_INFO("forward only: [enrich] is not loaded (nothing is decoded)");
+  }
+
+  if (!config_.metrics.listen.empty()) {
+    metrics_ = MetricsEndpoint::start(*this, error);
+    if (!metrics_) return false;
+  }
+  if (flusher_) flusher_->start();
+  if (forward_) forward_->start();
+  for (uint32_t w = 0; w < nworkers; ++w) {
+    worker_threads_.emplace_back([this, w] { workers_[w]->run(); });
+    name_thread(worker_threads_.back(), "rf-worker", w);
+    pin(worker_threads_.back(), worker_cpus, "worker", w);
+  }
+  for (uint32_t r = 0; r < nreactors; ++r) {
+    reactor_threads_.emplace_back([this, r] { reactors_[r]->run(); });
+    name_thread(reactor_threads_.back(), "rf-reactor", r);
+    pin(reactor_threads_.back(), reactor_cpus, "reactor", r);
+  }
+  running_ = true;
+  std::string listen;
+  for (const auto& e : bound_) {
+    if (!listen.empty()) listen += ", ";
+    listen += e.str();
+  }
+  if (forward_only) {
+    RF_LOG_INFO("listening on %s: %u reactor(s), forward only (no worker, no flusher)",
+                listen.c_str(), nreactors);
+  } else {
+    RF_LOG_INFO("listening on %s: %u reactor(s), %u worker(s), interval %u s", listen.c_str(),
+                nreactors, nworkers, config_.aggregate.interval_s);
+  }
+  return true;
+}
+
+bool Collector::start_aggregation(std::vector<std::unique_ptr<Sink>> sinks, uint32_t nworkers,
+                                  std::string* error) {
   try {
     hub_ = std::make_unique<AggregationHub>(config_.aggregate, nworkers);
     FlusherOptions fo;
@@ -338,31 +384,6 @@ bool Collector::start_stages(std::string* error) {
     workers_.push_back(std::make_unique<Worker>(w, config_, *handoff_, sessions, hub_->worker(w),
                                                 *worker_counters_[w],
                                                 make_record_stages(config_, stage_opts)));
-
-  if (!config_.metrics.listen.empty()) {
-    metrics_ = MetricsEndpoint::start(*this, error);
-    if (!metrics_) return false;
-  }
-  flusher_->start();
-  if (forward_) forward_->start();
-  for (uint32_t w = 0; w < nworkers; ++w) {
-    worker_threads_.emplace_back([this, w] { workers_[w]->run(); });
-    name_thread(worker_threads_.back(), "rf-worker", w);
-    pin(worker_threads_.back(), worker_cpus, "worker", w);
-  }
-  for (uint32_t r = 0; r < nreactors; ++r) {
-    reactor_threads_.emplace_back([this, r] { reactors_[r]->run(); });
-    name_thread(reactor_threads_.back(), "rf-reactor", r);
-    pin(reactor_threads_.back(), reactor_cpus, "reactor", r);
-  }
-  running_ = true;
-  std::string listen;
-  for (const auto& e : bound_) {
-    if (!listen.empty()) listen += ", ";
-    listen += e.str();
-  }
-  RF_LOG_INFO("listening on %s: %u reactor(s), %u worker(s), interval %u s", listen.c_str(),
-              nreactors, nworkers, config_.aggregate.interval_s);
   return true;
 }
 
@@ -388,7 +409,7 @@ void Collector::stop() {
   // The reactors are joined: their ordered stages are ours to read.
   if (config_.decode.persist_templates) write_template_state();
   // 4. Final (partial) interval to every sink.
-  flusher_->stop_and_flush_final();
+  if (flusher_) flusher_->stop_and_flush_final();
   if (metrics_) metrics_->stop();
   StatsSnapshot s = snapshot();
   RF_LOG_INFO("stopped: %llu datagrams received, %llu accepted, %llu rejected, %llu dropped, "

@@ -53,6 +53,7 @@ class ForwardStage;
 class Handoff;
 class MetricsEndpoint;
 class Reactor;
+class Sink;
 class Worker;
 
 struct RunOptions {
@@ -117,6 +118,10 @@ class Collector {
 
  private:
   bool start_stages(std::string* error);  // start() without the clean-up; may throw
+  // The hub, flusher, enrich tables and workers (not their threads); not
+  // called for a node that only forwards.
+  bool start_aggregation(std::vector<std::unique_ptr<Sink>> sinks, uint32_t nworkers,
+                         std::string* error);
   void drain_receive();                   // stop() step 1: wait for quiet reactors
   void abandon_start();                   // undoes a partial start_stages()
 

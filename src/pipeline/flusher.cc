@@ -1,5 +1,7 @@
 #include "pipeline/flusher.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <ctime>
 #include <optional>
@@ -58,6 +60,7 @@ Flusher::~Flusher() {
 void Flusher::start() {
   if (pipeline_stats_) last_stats_ = pipeline_stats_();
   thread_ = std::thread([this] { run(); });
+  pthread_setname_np(thread_.native_handle(), "rf-flush");  // top -H, /proc/PID/task/*/comm
 }
 
 void Flusher::run() {

@@ -22,7 +22,7 @@ std::unique_ptr<ForwardStage> ForwardStage::create(const Config& cfg,
                 targets.c_str(), fc.encapsulation.c_str());
     s->forwarders_.push_back(std::move(f));
   }
-  s->forward_only_ = cfg.output.sinks.empty() && !cfg.forwards.empty();
+  s->forward_only_ = forward_only(cfg);
   if (s->forward_only_)
     RF_LOG_INFO("forward only: no sink configured, datagrams are forwarded, not decoded");
   std::vector<Forwarder*> fw;
@@ -85,7 +85,8 @@ void write_forward_metrics(PromWriter& w, const ForwardStage& s) {
   w.family("ringflow_forward_dropped_total", kCounter,
            "Datagrams for a target not sent, by reason: queue_full (its ring was full), "
            "send_error (the send failed), target_down (the target was down: replicate mode, "
-           "queued before it went down, or every balance target down).");
+           "queued before it went down, or every balance target down), not_ipv4 (encapsulation "
+           "transparent: an IPv6 exporter, which a raw IPv4 socket cannot send as).");
   for (const auto& f : s.forwarders())
     for (const auto& t : f->targets()) {
       const std::string& fn = f->config().name;
@@ -96,6 +97,8 @@ void write_forward_metrics(PromWriter& w, const ForwardStage& s) {
       w.sample({{"forward", fn}, {"target", t->label}, {"reason", "target_down"}},
                t->down_drops.load() +
                    ring_sum(*t, [](const ForwardRing& r) { return r.target_down.load(); }));
+      w.sample({{"forward", fn}, {"target", t->label}, {"reason", "not_ipv4"}},
+               ring_sum(*t, [](const ForwardRing& r) { return r.not_ipv4.load(); }));
     }
   per_target("ringflow_forward_moved_total", kCounter,
              "Balance mode: datagrams a target took because their stream's first rendezvous "

@@ -39,6 +39,11 @@ class ForwardStage {
   void start();
   void stop();
   bool forward_only() const { return forward_only_; }
+  // Some [[forward]] and no sink: the node forwards without decoding, and
+  // starts no worker, aggregation or flusher (Collector::start_stages).
+  static bool forward_only(const Config& cfg) {
+    return cfg.output.sinks.empty() && !cfg.forwards.empty();
+  }
 
   const std::vector<std::unique_ptr<Forwarder>>& forwarders() const { return forwarders_; }
   const std::vector<std::unique_ptr<EncapCounters>>& encap_counters() const { return counters_; }
