@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # The filter stage end to end (issue 23 item 6, issue 24 item 4; docs/filter.md):
 # ringflow-gen sends a fixed-seed mix (TCP/UDP/ICMP, clients from 10/8,
-# servers from the documentation ranges and 172.16/12) to a collector whose
-# [filter] keeps
-#     (dst port in [443 53] or dst net 172.16.0.0/12) and not proto icmp
-#     and src net 10.0.0.0/9
+# servers from the documentation ranges) to a collector whose [filter] keeps
+#     (dst port in [443 53] or dst net 198.51.100.0/24) and not proto icmp
+#     and not src net 10.0.2.0/23
 # with --print-flows on. An independent filter (python's ipaddress over the
 # generator's per-key truth) selects the rows that must be kept:
 #   - the CSV rows, per 5-tuple summed over the intervals, equal them;
@@ -20,7 +19,7 @@ set -euo pipefail
 rf_setup "$@"
 rf_need_tool python3 "Debian's python3"
 
-expr='(dst port in [443 53] or dst net 172.16.0.0/12) and not proto icmp and src net 10.0.0.0/9'
+expr='(dst port in [443 53] or dst net 198.51.100.0/24) and not proto icmp and not src net 10.0.2.0/23'
 pps=3000
 if rf_sanitized; then pps=800; fi
 
@@ -58,11 +57,11 @@ rf_scrape "$murl" > "$page"
 rf_stop_collector
 
 # The reference: the same conditions, written against the truth's columns.
-python3 - "$work/keys.tsv" "$work/want.tsv" "$work/sums.txt" <<'EOF'
+python3 - "$work/keys.tsv" "$work/want.unsorted" "$work/sums.txt" <<'EOF'
 import ipaddress, sys
 keys, want, sums = sys.argv[1:4]
-net9 = ipaddress.ip_network("10.0.0.0/9")
-net12 = ipaddress.ip_network("172.16.0.0/12")
+src23 = ipaddress.ip_network("10.0.2.0/23")
+dst24 = ipaddress.ip_network("198.51.100.0/24")
 def v4in(a, n):
     ip = ipaddress.ip_address(a)
     return ip.version == 4 and ip in n
@@ -73,9 +72,9 @@ with open(keys) as f:
     col = {name: i for i, name in enumerate(header)}
     for line in f:
         r = line.rstrip("\n").split("\t")
-        dport, proto = int(r[col["dst_port"]]), int(r[col["protocol"]])
-        ok = (dport in (443, 53) or v4in(r[col["dst_addr"]], net12)) and proto != 1 \
-             and v4in(r[col["src_addr"]], net9)
+        dport, proto = int(r[col["dport"]]), int(r[col["proto"]])
+        ok = (dport in (443, 53) or v4in(r[col["dst"]], dst24)) and proto != 1 \
+             and not v4in(r[col["src"]], src23)
         n = int(r[col["flows"]])
         if ok:
             kept += n
@@ -83,11 +82,12 @@ with open(keys) as f:
         else:
             dropped += n
 with open(want, "w") as f:
-    for row in sorted(rows):
+    for row in rows:
         f.write(row + "\n")
 with open(sums, "w") as f:
     f.write(f"{kept} {dropped}\n")
 EOF
+sort "$work/want.unsorted" > "$work/want.tsv"  # the order rf_csv_keys sorts in
 read -r want_kept want_dropped < "$work/sums.txt"
 echo "truth: $flows flows; the reference keeps $want_kept, drops $want_dropped"
 [ $((want_kept + want_dropped)) = "$flows" ] || fail "the truth keys sum to $((want_kept + want_dropped)), not $flows"

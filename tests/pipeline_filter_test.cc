@@ -85,7 +85,10 @@ std::optional<RefValue> ref_field(KeyField f, const FlowRecord& r, const FlowCon
   }
 }
 
-bool in_prefix(const IpAddr& a, const filter::Value& p) {
+// 0.0.0.0 and :: both read as "no address" (16 zero bytes), whatever the
+// layout the record's other addresses choose (docs/filter.md).
+bool in_prefix(IpAddr a, const filter::Value& p) {
+  if (a == *IpAddr::parse("0.0.0.0")) a = IpAddr{};
   for (unsigned bit = 0; bit < p.bits; ++bit) {
     const unsigned byte = bit / 8, mask = 0x80u >> (bit % 8);
     if ((a.bytes[byte] & mask) != (p.addr.bytes[byte] & mask)) return false;
@@ -228,7 +231,12 @@ std::string random_term(std::mt19937_64& g, const std::vector<KeyField>& known) 
                            : std::string(g() % 2 ? "src" : "dst") + " port" + random_rhs(g, KeyField::kSrcPort);
     case 1: {
       const char* const words[] = {"net", "ip", "host", "src net", "dst ip", "src host"};
-      return std::string(pick(g, words)) + random_rhs(g, KeyField::kSrcAddr);
+      const std::string w = pick(g, words);
+      if (w.ends_with("net")) {  // net takes prefixes only
+        const char* const nets[] = {"10.0.0.0/8", "0.0.0.0/0", "2001:db8::/32", "::/0", "192.0.2.0/25"};
+        return w + (g() % 2 ? " != " : " ") + pick(g, nets);
+      }
+      return w + random_rhs(g, KeyField::kSrcAddr);
     }
     case 2: {
       const char* const p[] = {"tcp", "udp", "icmp", "17", "gre", "6"};
@@ -243,7 +251,7 @@ std::string random_term(std::mt19937_64& g, const std::vector<KeyField>& known) 
       return pick(g, w);
     }
     case 5: {
-      const char* const w[] = {"src net_role", "dst net", "net_tenant", "src as_name", "dst country", "country"};
+      const char* const w[] = {"src net_role", "dst net_site", "net_tenant", "src as_name", "dst country", "country"};
       const char* word = pick(g, w);
       const KeyField f = std::string_view(word).ends_with("country") ? KeyField::kSrcCountry : KeyField::kSrcNet;
       return word + random_rhs(g, f);
@@ -258,8 +266,17 @@ std::string random_term(std::mt19937_64& g, const std::vector<KeyField>& known) 
 std::string random_expr(std::mt19937_64& g, const std::vector<KeyField>& known, int depth) {
   if (depth == 0) return random_term(g, known);
   switch (g() % 6) {
-    case 0: return (g() % 2 ? "not " : "! ") + random_expr(g, known, depth - 1);
-    case 1: return "(" + random_expr(g, known, depth - 1) + ")";
+    case 0: {
+      std::string s = g() % 2 ? "not " : "! ";
+      s.append(random_expr(g, known, depth - 1));
+      return s;
+    }
+    case 1: {
+      std::string s = "(";
+      s.append(random_expr(g, known, depth - 1));
+      s.push_back(')');
+      return s;
+    }
     case 2: return random_expr(g, known, depth - 1) + (g() % 2 ? " and " : " && ") + random_expr(g, known, depth - 1);
     case 3: return random_expr(g, known, depth - 1) + (g() % 2 ? " or " : " || ") + random_expr(g, known, depth - 1);
     default: return random_term(g, known);

@@ -196,6 +196,10 @@ bool FilterProgram::matches(const FlowRecord& r, const FlowContext& ctx) const n
           std::memcpy(&lo, at, 8);
           std::memcpy(&hi, at + 8, 8);
         }
+        // The narrow layout holds "no address" (::) as 0.0.0.0: read both as
+        // ::, so that the answer never depends on the record's other
+        // addresses (which pick the layout).
+        if (lo == 0 && hi == 0xFFFF0000ull) hi = 0;
         const Prefix* b = prefixes_.data() + in.first;
         for (const Prefix* e = b + in.count; b != e && !hit; ++b)
           hit = (lo & b->mask_lo) == b->lo && (hi & b->mask_hi) == b->hi;
