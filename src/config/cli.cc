@@ -33,7 +33,7 @@ constexpr Shortcut kShortcuts[] = {
     {"--metrics-listen", "metrics.listen", "ADDR", "Prometheus endpoint host:port, \"\" disables (metrics.listen)"},
     {"--log-level", "log.level", "LEVEL", "error, warn, info or debug (log.level)"},
     {"--filter", "filter.expression", "EXPR",
-     "keep only the flows matching EXPR, e.g. \"dst port 443 and not src net 10.0.0.0/8\" (filter.expression; docs/filter.md); with --print-flows, only those are printed"},
+     "aggregate and print only the flows matching EXPR (filter.expression; docs/filter.md)"},
 };
 
 // A TOML array of strings from the repeated --listen values.
