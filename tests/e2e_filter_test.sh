@@ -52,6 +52,10 @@ rf_wait 30 "ringflow_receive_datagrams_total = $sent" \
   fail "received $(rf_metric "$murl" ringflow_receive_datagrams_total) of $sent datagrams"
 rf_wait 30 "every flow decoded ($flows)" rf_metric_is "$murl" ringflow_decode_flows_total "$flows" ||
   fail "decoded $(rf_metric "$murl" ringflow_decode_flows_total) of $flows flows"
+# The filter counts a chunk after decode counted its flows: wait for both.
+rf_wait 30 "every flow through the filter ($flows)" \
+  rf_metric_is "$murl" ringflow_filter_records_total "$flows" ||
+  fail "the filter saw $(rf_metric "$murl" ringflow_filter_records_total) of $flows flows"
 page=$work/metrics.txt
 rf_scrape "$murl" > "$page"
 rf_stop_collector
