@@ -406,3 +406,27 @@ TEST_CASE("filter stage: keeps or drops in order, and counts", "[pipeline][filte
   CHECK_FALSE(FilterProgram::compile("dst port in [80", &bad, &err));
   CHECK(err == "column 16: expected ']' closing the list of 'dst port', found end of expression");
 }
+
+TEST_CASE("filter stage: registered after the stages that add fields, before --print-flows",
+          "[pipeline][filter]") {
+  FilterProgram p;
+  std::string err;
+  REQUIRE(FilterProgram::compile("proto tcp", &p, &err));
+  FilterCounters counters;
+  Config cfg;
+  cfg.filter.expression = "proto tcp";
+  cfg.filter.action = "drop";
+  RecordStageOptions opts;
+  opts.filter = &p;
+  opts.filter_counters = &counters;
+  opts.print_flows = stdout;
+  RecordStageChain chain = make_record_stages(cfg, opts);
+  REQUIRE(chain.size() == 2);
+  CHECK(std::string(chain.stage(0).name()) == "filter");
+  CHECK(std::string(chain.stage(1).name()) != "filter");
+  // action = "drop": a TCP record is dropped by the chain, so not printed.
+  FlowRecord r;
+  r.protocol = 6;
+  CHECK(chain.run(&r, 1, FlowContext{}) == 0);
+  CHECK(counters.dropped.load() == 1);
+}

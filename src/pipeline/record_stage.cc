@@ -11,6 +11,8 @@ RecordStageChain make_record_stages(const Config& cfg, const RecordStageOptions&
   // Enrichment and filter stages go before the printer, so that --print-flows
   // shows what is aggregated.
   if (opts.enrich) chain.add(std::make_unique<EnrichStage>(*opts.enrich));
+  // The filter reads every field the stages above fill: keep it after every
+  // stage that adds fields (a new enrichment stage goes above this line).
   if (opts.filter && opts.filter_counters)
     chain.add(std::make_unique<FilterStage>(*opts.filter, cfg.filter.action == "drop",
                                             *opts.filter_counters));
