@@ -4,6 +4,7 @@
 // was found.
 #include <catch2/catch.hpp>
 
+#include <random>
 #include <string>
 
 #include "filter/filter_expr.h"
@@ -156,4 +157,41 @@ TEST_CASE("filter parse: errors name the column, the expectation and what was fo
     CHECK(e.found.find(c.found) != std::string::npos);
     CHECK(e.str().rfind("column " + std::to_string(c.column) + ": expected ", 0) == 0);
   }
+}
+
+TEST_CASE("filter parse: garbage and token soup never crash, errors point inside the text",
+          "[filter]") {
+  std::mt19937_64 g(23);
+  const char* const words[] = {"src", "dst", "net", "port", "in", "not", "and", "or", "(", ")",
+                               "[", "]", ",", "=", "!=", "<", ">=", "!", "&&", "||", "&", "|",
+                               "\"", "\"x y\"", "10.0.0.0/8", "::1", "80", "tcp", "if", "out",
+                               "src_net_role", "src_country", "FR", "any", "ipv6", "99999999999"};
+  size_t parsed = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    if (i % 2) {
+      const size_t n = g() % 40;
+      for (size_t k = 0; k < n; ++k) text.push_back(static_cast<char>(g() % 256));
+    } else {
+      const size_t n = 1 + g() % 12;
+      for (size_t k = 0; k < n; ++k) {
+        if (k) text.push_back(g() % 4 ? ' ' : '\t');
+        text += words[g() % std::size(words)];
+      }
+    }
+    filter::Ast ast;
+    filter::ParseError e;
+    if (filter::parse(text, &ast, &e)) {
+      ++parsed;
+      REQUIRE(ast.root >= 0);
+      REQUIRE(static_cast<size_t>(ast.root) < ast.nodes.size());
+      continue;
+    }
+    INFO("expression: " << text << " error: " << e.str());
+    REQUIRE(e.column >= 1);
+    REQUIRE(e.column <= text.size() + 1);
+    REQUIRE_FALSE(e.expected.empty());
+    REQUIRE_FALSE(e.found.empty());
+  }
+  CHECK(parsed > 0);
 }
