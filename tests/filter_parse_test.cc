@@ -112,6 +112,8 @@ TEST_CASE("filter parse: errors name the column, the expectation and what was fo
     std::string found;     // a substring of ParseError::found
   };
   const std::string deep = std::string(70, '(') + "any" + std::string(70, ')');
+  std::string wide = "any";
+  for (int i = 0; i < 5000; ++i) wide += " or any";
   const Case cases[] = {
       {"", 1, "a filter", "end of expression"},
       {"   ", 4, "a filter", "end of expression"},
@@ -145,6 +147,7 @@ TEST_CASE("filter parse: errors name the column, the expectation and what was fo
       {") any", 1, "a field name", "')'"},
       {"src_net_role = (", 16, "a name", "'('"},
       {deep, 65, "at most 64 nested", "'('"},
+      {wide, 4097 * 7 - 6, "at most 4096 terms", "'any'"},
   };
   for (const Case& c : cases) {
     filter::Ast ast;

@@ -237,6 +237,11 @@ class Parser {
   }
 
   int32_t parse_term() {
+    // Bounded, as the nesting is: the compiler recurses over the tree.
+    if (++terms_ > 4096) {
+      fail("at most 4096 terms in one filter");
+      return -1;
+    }
     if (tok_.kind != Tok::kBare) {
       fail("a field name, src, dst, not or '('");
       return -1;
@@ -504,6 +509,7 @@ class Parser {
   ParseError* err_;
   bool failed_ = false;
   int depth_ = 0;
+  int terms_ = 0;
 };
 
 }  // namespace
