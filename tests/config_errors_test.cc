@@ -221,6 +221,19 @@ TEST_CASE("An enriched key field without its file is refused, naming both", "[co
              Catch::Contains("enrich.as_sources") && Catch::Contains("\"bgp\""));
 }
 
+TEST_CASE("filter.expression: the file, line and key, then the column in the expression", "[config][errors]") {
+  CHECK(only_error("[filter]\nexpression = \"dst port\"") ==
+        "netflow.toml:2:14: filter.expression: in \"dst port\" at column 9: expected a number "
+        "after 'dst port', found end of expression (docs/filter.md)");
+  CHECK(only_error("[filter]\nexpression = \"src_net_role = customer\"") ==
+        "netflow.toml:2:14: filter.expression: expected enrich.networks to be set for the field "
+        "\"src_net_role\" the filter reads (its values come from that file), found it empty "
+        "(docs/enrichment.md)");
+  CHECK_THAT(only_error("[filter]\naction = \"reject\""), Catch::Contains("one of \"keep\", \"drop\""));
+  CHECK(errors("[filter]\nexpression = \"src net 10.0.0.0/8 and proto tcp\"\naction = \"drop\"").empty());
+  CHECK(errors("[filter]\nexpression = \"\"").empty());
+}
+
 TEST_CASE("Syntax error: toml++'s line, column and message", "[config][errors]") {
   ConfigResult r = load_config_string("[receive]\nworkers = 4\nbatch = \n", "netflow.toml");
   REQUIRE(r.errors.size() == 1);

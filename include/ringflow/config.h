@@ -155,6 +155,14 @@ struct EnrichConfig {
   bool any() const { return !networks.empty() || !asn_mmdb.empty() || !country_mmdb.empty(); }
 };
 
+// The filter stage ([filter]; docs/filter.md): records matching the
+// expression are kept (action "keep") or dropped ("drop") after enrichment
+// and before aggregation. "" = no filter.
+struct FilterConfig {
+  std::string expression;               // src/filter/filter_expr.h grammar
+  std::string action = "keep";          // keep | drop
+};
+
 // One [[forward]] table: datagrams re-sent, before decode, to UDP targets
 // (src/forward/forwarder.h, docs/cluster.md).
 struct ForwardConfig {
@@ -178,6 +186,7 @@ struct Config {
   LogConfig log;
   ProcessConfig process;
   EnrichConfig enrich;
+  FilterConfig filter;
   std::vector<ForwardConfig> forwards;  // [[forward]]
 };
 

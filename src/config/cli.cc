@@ -32,6 +32,8 @@ constexpr Shortcut kShortcuts[] = {
     {"--output-dir", "output.directory", "DIR", "directory for csv/jsonl files (output.directory)"},
     {"--metrics-listen", "metrics.listen", "ADDR", "Prometheus endpoint host:port, \"\" disables (metrics.listen)"},
     {"--log-level", "log.level", "LEVEL", "error, warn, info or debug (log.level)"},
+    {"--filter", "filter.expression", "EXPR",
+     "aggregate and print only the flows matching EXPR (filter.expression; docs/filter.md)"},
 };
 
 // A TOML array of strings from the repeated --listen values.
@@ -165,6 +167,9 @@ CliResult parse_ringflow_cli(int argc, const char* const* argv, std::ostream& ou
         listen_values.push_back(value);
         listen_last = overrides.size();
         overrides.push_back(Override{kShortcuts[idx].key, "", "--listen"});
+      } else if (std::string_view(kShortcuts[idx].flag) == "--filter") {
+        // An expression is text, never TOML: quote it whole.
+        overrides.push_back(Override{kShortcuts[idx].key, schema::quote(value), "--filter"});
       } else {
         overrides.push_back(Override{kShortcuts[idx].key, value, kShortcuts[idx].flag});
       }

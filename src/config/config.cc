@@ -22,6 +22,7 @@
 #include "common/cpu_list.h"
 #include "config/schema.h"
 #include "config/suggest.h"
+#include "filter/filter_expr.h"
 
 namespace ringflow {
 namespace {
@@ -347,8 +348,7 @@ class Validator {
                  ": an interval must close before the next one does");
     // An enriched key field needs the file it is read from: without it the
     // column would be empty on every row.
-    for (const std::string& k : cfg.aggregate.key) {
-      const std::string_view f = std::string_view(k).substr(0, k.find('/'));
+    auto needs = [&](std::string_view f) -> const char* {
       const bool net = f.starts_with("src_net") || f.starts_with("dst_net");
       const bool as_name = f == "src_as_name" || f == "dst_as_name";
       const bool country = f == "src_country" || f == "dst_country";
@@ -358,11 +358,30 @@ class Validator {
                          : country && cfg.enrich.country_mmdb.empty() ? "enrich.country_mmdb"
                          : source && !cfg.enrich.any()                ? "enrich.networks or enrich.asn_mmdb"
                                                                       : nullptr;
+      return need;
+    };
+    for (const std::string& k : cfg.aggregate.key) {
+      const char* need = needs(std::string_view(k).substr(0, k.find('/')));
       if (need) {
         locate("aggregate.key", "expected " + std::string(need) + " to be set for the key field " +
                                     quote(k) + " (its values come from that file), found " +
                                     "it empty (docs/enrichment.md)");
         break;
+      }
+    }
+    // Likewise a filter on an enriched field: without its file every record
+    // would compare as unknown ("").
+    filter::Ast ast;
+    filter::ParseError pe;
+    if (!cfg.filter.expression.empty() && filter::parse(cfg.filter.expression, &ast, &pe)) {
+      for (KeyField f : ast.fields()) {
+        const std::string_view name = key_field_info(f).name;
+        if (const char* need = needs(name)) {
+          locate("filter.expression", "expected " + std::string(need) + " to be set for the field " +
+                                          quote(std::string(name)) + " the filter reads (its values "
+                                          "come from that file), found it empty (docs/enrichment.md)");
+          break;
+        }
       }
     }
     const auto& fw = cfg.forwards;
@@ -462,6 +481,15 @@ class Validator {
     } else if constexpr (std::is_same_v<F, std::string>) {
       auto* v = n.as_string();
       if (!v || !string_ok(key, v->get())) return mismatch(n, path, schema::expected_text(key));
+      if (key.rule == Rule::kFilterExpr && !v->get().empty()) {
+        // Parsed here, once, so a bad expression stops the load with its
+        // place; the pipeline compiles the same text (filter_stage.h).
+        filter::Ast ast;
+        filter::ParseError pe;
+        if (!filter::parse(v->get(), &ast, &pe))
+          return error(pos_of(n.source()), path,
+                       "in " + quote(v->get()) + " at " + pe.str() + " (docs/filter.md)");
+      }
       field = v->get();
     } else {
       apply_list(key, path, n, field);

@@ -23,7 +23,8 @@ constexpr const char* kSpreadArr[] = {"datagram", "stream"};
 constexpr const char* kTimeModeArr[] = {"arrival", "flow_end", "flow_start"};
 constexpr const char* kLogLevelArr[] = {"error", "warn", "info", "debug"};
 constexpr const char* kSectionArr[] = {"receive", "decode", "aggregate", "output", "metrics", "log",
-                                       "process", "enrich"};
+                                       "process", "enrich", "filter"};
+constexpr const char* kFilterActionArr[] = {"keep", "drop"};
 constexpr const char* kAsSourceArr[] = {"record", "networks", "mmdb"};
 // Order matters only for the docs; the address fields come first.
 constexpr const char* kKeyFieldArr[] = {
@@ -240,6 +241,13 @@ const Key<Config> kConfigArr[] = {
     {.name = "enrich.watch_interval", .ref = RF_FIELD(Config, enrich.watch_interval_s),
      .help = "seconds between checks of the enrichment files for a change (a changed file is reloaded); 0 = reload on SIGHUP only",
      .min = 0, .max = 86400},
+    // [filter]
+    {.name = "filter.expression", .ref = RF_FIELD(Config, filter.expression),
+     .help = "keep (or drop, filter.action) the records matching this expression, after enrichment and before aggregation and --print-flows: nfdump-like terms such as \"src net 10.0.0.0/8 and proto tcp\", \"port in [80 443]\", or any key field: \"dst_net_role = customer\" (docs/filter.md); \"\" = keep every record",
+     .rule = Rule::kFilterExpr},
+    {.name = "filter.action", .ref = RF_FIELD(Config, filter.action),
+     .help = "keep: only the matching records are aggregated; drop: the matching records are dropped; either way counted in ringflow_filter_records_total",
+     .choices = kFilterActionArr},
 };
 
 constexpr uint8_t kText = sink_bit(SinkType::kText);
@@ -508,6 +516,7 @@ std::string expected_text(const Key<T>& key) {
             case Rule::kNonEmpty: return "non-empty string";
             case Rule::kEndpointOrEmpty: return "\"\" or address \"host:port\"";
             case Rule::kHttpUrl: return "URL starting with http:// or https://";
+            case Rule::kFilterExpr: return "a filter expression (docs/filter.md) or \"\"";
             case Rule::kName: return "name of letters, digits, '_' and '-'";
             default: return "string";
           }

@@ -49,6 +49,7 @@ enum class Rule : uint8_t {
   kName,             // string: [A-Za-z0-9_-]+ (sink names end up in paths and metric labels)
   kChoiceList,       // string list: at least one element, each one of `choices`, no duplicates
   kCpuLists,         // string list: each a Linux CPU list ("0", "2-5", "0,2,4-7")
+  kFilterExpr,       // string: "" or a filter expression (src/filter/filter_expr.h)
 };
 
 // Bit i set = applies to sinks of SinkType i.

@@ -378,12 +378,27 @@ bool Collector::start_aggregation(std::vector<std::unique_ptr<Sink>> sinks, uint
     stage_opts.enrich = enrich_.get();
   }
   stage_opts.print_json = options_.print_json;
+  if (!config_.filter.expression.empty()) {
+    // The validator parsed it already; compiling interns its names.
+    filter_ = std::make_unique<FilterProgram>();
+    std::string why;
+    if (!FilterProgram::compile(config_.filter.expression, filter_.get(), &why)) {
+      *error = "filter.expression: " + why;
+      return false;
+    }
+    stage_opts.filter = filter_.get();
+  }
   std::vector<const Sessions*> sessions;
   for (const auto& s : sessions_) sessions.push_back(s.get());
-  for (uint32_t w = 0; w < nworkers; ++w)
+  for (uint32_t w = 0; w < nworkers; ++w) {
+    if (filter_) {
+      filter_counters_.push_back(std::make_unique<FilterCounters>());
+      stage_opts.filter_counters = filter_counters_.back().get();
+    }
     workers_.push_back(std::make_unique<Worker>(w, config_, *handoff_, sessions, hub_->worker(w),
                                                 *worker_counters_[w],
                                                 make_record_stages(config_, stage_opts)));
+  }
   return true;
 }
 

@@ -35,6 +35,7 @@
 #include <ringflow/streams.h>
 
 #include "decode/address_quota.h"
+#include "pipeline/filter_stage.h"
 
 namespace ringflow {
 
@@ -97,6 +98,10 @@ class Collector {
   void reload_enrichment();
   // The enrichment tables; nullptr without [enrich] files.
   const enrich::EnrichTables* enrichment() const { return enrich_.get(); }
+  // [filter]: each worker's kept/dropped counters; empty without a filter.
+  const std::vector<std::unique_ptr<FilterCounters>>& filter_counters() const {
+    return filter_counters_;
+  }
 
   const Config& config() const { return config_; }
   const std::vector<std::string>& backends() const { return backends_; }
@@ -137,6 +142,10 @@ class Collector {
   // Before the workers (their enrich stages hold readers of it), so it is
   // destroyed after them.
   std::unique_ptr<enrich::EnrichTables> enrich_;
+  // [filter]: the compiled expression and each worker's counters, also
+  // outliving the workers' stages.
+  std::unique_ptr<FilterProgram> filter_;
+  std::vector<std::unique_ptr<FilterCounters>> filter_counters_;
   std::unique_ptr<Handoff> handoff_;
   std::vector<std::unique_ptr<SessionCounters>> session_counters_;
   std::vector<std::unique_ptr<Sessions>> sessions_;  // per reactor: the ordered stage

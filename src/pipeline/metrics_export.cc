@@ -67,6 +67,20 @@ void write_stream_refusals(PromWriter& w, const Collector& c, uint64_t table_ful
   if (other) w.sample({{"exporter", "other"}, {"reason", "address_quota"}}, other);
 }
 
+// [filter]: records kept and dropped, summed over the workers.
+void write_filter_metrics(PromWriter& w, const std::vector<std::unique_ptr<FilterCounters>>& c) {
+  uint64_t kept = 0, dropped = 0;
+  for (const auto& f : c) {
+    kept += f->kept.load(std::memory_order_relaxed);
+    dropped += f->dropped.load(std::memory_order_relaxed);
+  }
+  w.family("ringflow_filter_records_total", kCounter,
+           "Records the filter stage ([filter] expression, after enrichment) kept for aggregation "
+           "or dropped (docs/filter.md).");
+  w.sample({{"result", "kept"}}, kept);
+  w.sample({{"result", "dropped"}}, dropped);
+}
+
 // [enrich]: reloads, table sizes, the workers' MMDB caches (only when some
 // enrichment file is configured).
 void write_enrich_metrics(PromWriter& w, const enrich::EnrichTables& t) {
@@ -144,6 +158,7 @@ void CollectorMetrics::write(PromWriter& w) {
   if (const AggregationHub* hub = c_.hub()) write_aggregate_metrics(w, *hub);
   if (const Flusher* fl = c_.flusher()) write_flusher_metrics(w, *fl);
   if (const enrich::EnrichTables* e = c_.enrichment()) write_enrich_metrics(w, *e);
+  if (!c_.filter_counters().empty()) write_filter_metrics(w, c_.filter_counters());
   if (const ForwardStage* fw = c_.forward()) write_forward_metrics(w, *fw);
 }
 

@@ -36,6 +36,8 @@ namespace ringflow {
 namespace enrich {
 class EnrichTables;
 }
+class FilterProgram;
+struct FilterCounters;
 
 class RecordStage {
  public:
@@ -74,6 +76,11 @@ struct RecordStageOptions {
   // [enrich]: the collector's tables (nullptr = no enrichment configured);
   // adds an EnrichStage (src/pipeline/enrich_stage.h).
   enrich::EnrichTables* enrich = nullptr;
+  // [filter]: the compiled expression (nullptr = none) and this worker's
+  // counters; adds a FilterStage (src/pipeline/filter_stage.h) after the
+  // enrichment, with cfg.filter.action.
+  const FilterProgram* filter = nullptr;
+  FilterCounters* filter_counters = nullptr;
 };
 
 // The stages of one worker, in the order they run. Register a new stage here.
