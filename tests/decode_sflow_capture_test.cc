@@ -786,7 +786,9 @@ TEST_CASE("sFlow captures: the ordered stage's walk and counter deltas equal tsh
       const auto* prev = last.count(k) ? last[k] : nullptr;
       last[k] = &row;
       if (!prev) continue;
-      auto n = [&](const std::vector<std::string>& r, const char* col) { return num(cnts.at(r, col)); };
+      auto n = [&](const std::vector<std::string>& r, const char* col) {
+        return num(cnts.at(r, col));
+      };
       const uint64_t seq = n(row, "sample_seq"), pseq = n(*prev, "sample_seq");
       Want w;
       const char* cols[] = {"in_octets", "out_octets", "in_ucast", "in_mcast", "in_bcast",

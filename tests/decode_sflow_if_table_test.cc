@@ -102,8 +102,7 @@ TEST_CASE("an agent restart re-baselines: no negative or huge delta") {
   // Sequence forward but the uptime went back: a restart too.
   CHECK(t.counters(0, 1000, 3, ifc(1, 9500, 11), &d) == Seen::kRestart);
   // A sequence jump past kMaxGap: a restart.
-  CHECK(t.counters(0, 5000, 3 + SflowIfTable::kMaxGap + 1, ifc(1, 9600, 12), &d) ==
-        Seen::kRestart);
+  CHECK(t.counters(0, 5000, 3 + SflowIfTable::kMaxGap + 1, ifc(1, 9600, 12), &d) == Seen::kRestart);
 }
 
 TEST_CASE("sequence and uptime wraps are exact") {
@@ -122,8 +121,8 @@ TEST_CASE("flow bytes are reconciled over the period between two counter samples
   REQUIRE(t.counters(0, 100000, 1, ifc(1, 0, 0), &d) == Seen::kBaseline);
   REQUIRE(t.counters(0, 100000, 1, ifc(2, 0, 0), &d) == Seen::kBaseline);
   t.flow(0, 1, 2, 1000);
-  t.flow(0, 1, 7, 500);  // output 7 has no counters: only the input side counts
-  t.flow(1, 1, 2, 4000);  // another stream's interface 1: not this one
+  t.flow(0, 1, 7, 500);          // output 7 has no counters: only the input side counts
+  t.flow(1, 1, 2, 4000);         // another stream's interface 1: not this one
   t.flow(0, 0x3FFFFFFF, 1, 50);  // internal input; output 1 is counted as out
   REQUIRE(t.counters(0, 101000, 2, ifc(1, 1600, 3, 60, 1), &d) == Seen::kDelta);
   CHECK(d.flow_in_bytes == 1500);

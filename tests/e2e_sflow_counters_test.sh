@@ -10,7 +10,9 @@
 # samples of that interface and compares it with the counter's delta
 # (src/decode/sflow_if_table.h).
 #
-# Run "agree": no loss, no agent drops. The generator's counters count exactly
+# Run "agree": no loss, no agent drops; 5 % of the flow datagrams sent twice
+# (a duplicated sample is behind its source's sequence: its bytes must not be
+# summed twice). The generator's counters count exactly
 # the sampled packets scaled by their rate, so the sampling error is zero by
 # construction: coverage must be exactly 1 (flow bytes == counted octets, an
 # integer equality, the tightest bound there is), on /metrics and in every
@@ -43,10 +45,10 @@ truth_sum() {  # truth_sum COLUMN FILE
        $1 != "total" && (col in c) { s += $c[col] } END { printf "%.0f\n", s }' "$2"
 }
 
-# run NAME DROPS FORMAT: one collector, one generator; leaves $dir/metrics.
+# run NAME DROPS DUPLICATES FORMAT: one collector, one generator; leaves $dir/metrics.
 run() {
   run=$1
-  local drops=$2 format=$3
+  local drops=$2 dups=$3 format=$4
   dir=$work/$run
   mkdir -p "$dir"
   cat > "$dir/netflow.toml" << EOF
@@ -71,7 +73,7 @@ EOF
   rf_start_collector "$run" -c "$dir/netflow.toml"
   local murl=$RF_MURL
   "$gen" --protocol sflow --seed 21 --samplers "$rate,$rate,$rate" --exporters 2 --sub-agents 2 \
-    --counter-every 4 --drops "$drops" --target "127.0.0.1:$RF_PORT" --pps "$pps" \
+    --counter-every 4 --drops "$drops" --duplicate "$dups" --target "127.0.0.1:$RF_PORT" --pps "$pps" \
     --duration 2 --keys 500 --quiet --truth "$dir/truth.tsv"
   local want
   want=$(truth_sum counter_samples "$dir/truth.tsv")
@@ -96,12 +98,13 @@ EOF
 m() { rf_page_sum "$dir/metrics" "$@"; }
 
 # --- agree ---
-run agree 0 csv
+run agree 0 0.05 csv
 in_oct=$(m ringflow_sflow_if_octets_total 'direction="in"')
 in_flow=$(m ringflow_sflow_if_flow_bytes_total 'direction="in"')
 deltas=$(m ringflow_sflow_if_samples_total 'result="delta"')
 echo "agree: $deltas deltas, in octets $in_oct, flow-estimated $in_flow"
 [ "$deltas" -gt 0 ] || fail "agree: no counter deltas"
+[ "$(m ringflow_sflow_samples_late_total)" -gt 0 ] || fail "agree: no duplicated flow sample seen"
 [ "$in_oct" -gt 0 ] || fail "agree: no octets counted"
 [ "$in_flow" = "$in_oct" ] || fail "agree: flow bytes $in_flow != counted octets $in_oct (coverage must be exactly 1)"
 for r in duplicate late restart reset table_full; do
@@ -127,7 +130,7 @@ echo "agree: $rows rows, octets $csv_oct, flow $csv_flow"
 
 # --- drops ---
 f=0.2
-run drops "$f" jsonl
+run drops "$f" 0 jsonl
 in_oct=$(m ringflow_sflow_if_octets_total 'direction="in"')
 in_flow=$(m ringflow_sflow_if_flow_bytes_total 'direction="in"')
 [ "$in_oct" -gt 0 ] || fail "drops: no octets counted"

@@ -128,7 +128,8 @@ const Key<Config> kConfigArr[] = {
      .choices = kSflowBytesNames},
     {.name = "decode.sflow_max_interfaces", .ref = RF_FIELD(Config, decode.sflow_max_interfaces),
      .help = "sFlow interfaces (agent, sub-agent, ifIndex) whose counter samples are turned into "
-             "deltas and reconciled with the flow samples, per reactor; more are counted, not tracked",
+             "deltas and reconciled with the flow samples, per reactor; more are counted, not "
+             "tracked",
      .min = 1, .max = 1048576},
     {.name = "decode.max_streams", .ref = RF_FIELD(Config, decode.max_streams),
      .help = "exporter streams (address, version, domain) tracked per reactor",

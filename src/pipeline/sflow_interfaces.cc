@@ -117,8 +117,7 @@ void write_sflow_interface_metrics(PromWriter& w, std::vector<SflowIfStat>* v, s
   using T = SflowIfTable::Totals;
   static constexpr Fam kFams[] = {
       {"ringflow_sflow_interface_octets_total",
-       "Octets an sFlow interface counted (ifIn/OutOctets deltas).", &T::in_octets,
-       &T::out_octets},
+       "Octets an sFlow interface counted (ifIn/OutOctets deltas).", &T::in_octets, &T::out_octets},
       {"ringflow_sflow_interface_flow_bytes_total",
        "Bytes estimated from the flow samples whose input (in) or output (out) is this "
        "interface, over the same periods as ringflow_sflow_interface_octets_total.",
@@ -128,8 +127,8 @@ void write_sflow_interface_metrics(PromWriter& w, std::vector<SflowIfStat>* v, s
        &T::in_packets, &T::out_packets},
       {"ringflow_sflow_interface_errors_total", "ifIn/OutErrors deltas of an sFlow interface.",
        &T::in_errors, &T::out_errors},
-      {"ringflow_sflow_interface_discards_total",
-       "ifIn/OutDiscards deltas of an sFlow interface.", &T::in_discards, &T::out_discards},
+      {"ringflow_sflow_interface_discards_total", "ifIn/OutDiscards deltas of an sFlow interface.",
+       &T::in_discards, &T::out_discards},
   };
   for (const Fam& f : kFams) {
     w.family(f.name, kCounter, f.help);
@@ -144,9 +143,8 @@ void write_sflow_interface_metrics(PromWriter& w, std::vector<SflowIfStat>* v, s
     if (has_rest) {
       w.sample({{"agent", "other"}, {"sub_agent", ""}, {"if_index", "other"}, {"direction", "in"}},
                rest.*f.in);
-      w.sample(
-          {{"agent", "other"}, {"sub_agent", ""}, {"if_index", "other"}, {"direction", "out"}},
-          rest.*f.out);
+      w.sample({{"agent", "other"}, {"sub_agent", ""}, {"if_index", "other"}, {"direction", "out"}},
+               rest.*f.out);
     }
   }
 }
@@ -191,23 +189,23 @@ size_t SflowCountersOutput::write_interval(int64_t start_ms, int64_t end_ms) {
                        "%s,%s,%s,%" PRIu32 ",%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
                        ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
                        ",%" PRIu64 ",%" PRIu64 ",%s,%s\n",
-                       start, end, agent.c_str(), s.sub_agent, s.if_index, d.if_speed,
-                       d.in_octets, d.out_octets, d.in_packets, d.out_packets, d.in_errors,
-                       d.out_errors, d.in_discards, d.out_discards, d.flow_in_bytes,
-                       d.flow_out_bytes, in_cov.c_str(), out_cov.c_str());
+                       start, end, agent.c_str(), s.sub_agent, s.if_index, d.if_speed, d.in_octets,
+                       d.out_octets, d.in_packets, d.out_packets, d.in_errors, d.out_errors,
+                       d.in_discards, d.out_discards, d.flow_in_bytes, d.flow_out_bytes,
+                       in_cov.c_str(), out_cov.c_str());
     } else {
       r = std::fprintf(
           f_.get(),
-          "{\"interval_start\":\"%s\",\"interval_end\":\"%s\",\"agent\":\"%s\",\"sub_agent\":%" PRIu32
-          ",\"if_index\":%" PRIu32 ",\"if_speed\":%" PRIu64 ",\"in_octets\":%" PRIu64
+          "{\"interval_start\":\"%s\",\"interval_end\":\"%s\",\"agent\":\"%s\",\"sub_agent\":"
+          "%" PRIu32 ",\"if_index\":%" PRIu32 ",\"if_speed\":%" PRIu64 ",\"in_octets\":%" PRIu64
           ",\"out_octets\":%" PRIu64 ",\"in_packets\":%" PRIu64 ",\"out_packets\":%" PRIu64
           ",\"in_errors\":%" PRIu64 ",\"out_errors\":%" PRIu64 ",\"in_discards\":%" PRIu64
           ",\"out_discards\":%" PRIu64 ",\"flow_in_bytes\":%" PRIu64 ",\"flow_out_bytes\":%" PRIu64
           ",\"in_coverage\":%s,\"out_coverage\":%s}\n",
-          start, end, agent.c_str(), s.sub_agent, s.if_index, d.if_speed, d.in_octets,
-          d.out_octets, d.in_packets, d.out_packets, d.in_errors, d.out_errors, d.in_discards,
-          d.out_discards, d.flow_in_bytes, d.flow_out_bytes,
-          in_cov.empty() ? "null" : in_cov.c_str(), out_cov.empty() ? "null" : out_cov.c_str());
+          start, end, agent.c_str(), s.sub_agent, s.if_index, d.if_speed, d.in_octets, d.out_octets,
+          d.in_packets, d.out_packets, d.in_errors, d.out_errors, d.in_discards, d.out_discards,
+          d.flow_in_bytes, d.flow_out_bytes, in_cov.empty() ? "null" : in_cov.c_str(),
+          out_cov.empty() ? "null" : out_cov.c_str());
     }
     if (r < 0) {
       ++errors_;
