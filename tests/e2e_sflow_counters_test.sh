@@ -12,7 +12,9 @@
 #
 # Run "agree": no loss, no agent drops; 5 % of the flow datagrams sent twice
 # (a duplicated sample is behind its source's sequence: its bytes must not be
-# summed twice). The generator's counters count exactly
+# summed twice); each agent restarts after 1000 datagrams (--reset-every:
+# uptime, sequences and counters from 0; fewer datagrams under sanitizers, so
+# no restart there, as the truth's `resets` says). The generator's counters count exactly
 # the sampled packets scaled by their rate, so the sampling error is zero by
 # construction: coverage must be exactly 1 (flow bytes == counted octets, an
 # integer equality, the tightest bound there is), on /metrics and in every
@@ -45,10 +47,11 @@ truth_sum() {  # truth_sum COLUMN FILE
        $1 != "total" && (col in c) { s += $c[col] } END { printf "%.0f\n", s }' "$2"
 }
 
-# run NAME DROPS DUPLICATES FORMAT: one collector, one generator; leaves $dir/metrics.
+# run NAME DROPS DUPLICATES RESET_EVERY FORMAT: one collector, one generator;
+# leaves $dir/metrics.
 run() {
   run=$1
-  local drops=$2 dups=$3 format=$4
+  local drops=$2 dups=$3 reset=$4 format=$5
   dir=$work/$run
   mkdir -p "$dir"
   cat > "$dir/netflow.toml" << EOF
@@ -73,7 +76,7 @@ EOF
   rf_start_collector "$run" -c "$dir/netflow.toml"
   local murl=$RF_MURL
   "$gen" --protocol sflow --seed 21 --samplers "$rate,$rate,$rate" --exporters 2 --sub-agents 2 \
-    --counter-every 4 --drops "$drops" --duplicate "$dups" --target "127.0.0.1:$RF_PORT" --pps "$pps" \
+    --counter-every 4 --drops "$drops" --duplicate "$dups" --reset-every "$reset" --target "127.0.0.1:$RF_PORT" --pps "$pps" \
     --duration 2 --keys 500 --quiet --truth "$dir/truth.tsv"
   local want
   want=$(truth_sum counter_samples "$dir/truth.tsv")
@@ -103,7 +106,7 @@ EOF
 m() { rf_page_sum "$dir/metrics" "$@"; }
 
 # --- agree ---
-run agree 0 0.05 csv
+run agree 0 0.05 1000 csv
 in_oct=$(m ringflow_sflow_if_octets_total 'direction="in"')
 in_flow=$(m ringflow_sflow_if_flow_bytes_total 'direction="in"')
 deltas=$(m ringflow_sflow_if_samples_total 'result="delta"')
@@ -112,7 +115,13 @@ echo "agree: $deltas deltas, in octets $in_oct, flow-estimated $in_flow"
 [ "$(m ringflow_sflow_samples_late_total)" -gt 0 ] || fail "agree: no duplicated flow sample seen"
 [ "$in_oct" -gt 0 ] || fail "agree: no octets counted"
 [ "$in_flow" = "$in_oct" ] || fail "agree: flow bytes $in_flow != counted octets $in_oct (coverage must be exactly 1)"
-for r in duplicate late restart reset table_full; do
+# Each agent restart (uptime and sequences from 0, counters from 0) re-baselines
+# its 3 interfaces: no delta across it, and the coverage stays exact.
+resets=$(truth_sum resets "$dir/truth.tsv")
+[ "$(m ringflow_sflow_if_samples_total 'result="restart"')" = $((3 * resets)) ] ||
+  fail "agree: $(m ringflow_sflow_if_samples_total 'result="restart"') restarts read, want 3 x $resets"
+echo "agree: $resets agent restarts, each re-baselined its 3 interfaces"
+for r in duplicate late reset table_full; do
   [ "$(m ringflow_sflow_if_samples_total "result=\"$r\"")" = 0 ] ||
     fail "agree: $(m ringflow_sflow_if_samples_total "result=\"$r\"") counter samples read as $r"
 done
@@ -135,7 +144,7 @@ echo "agree: $rows rows, octets $csv_oct, flow $csv_flow"
 
 # --- drops ---
 f=0.2
-run drops "$f" 0 jsonl
+run drops "$f" 0 0 jsonl
 in_oct=$(m ringflow_sflow_if_octets_total 'direction="in"')
 in_flow=$(m ringflow_sflow_if_flow_bytes_total 'direction="in"')
 [ "$in_oct" -gt 0 ] || fail "drops: no octets counted"

@@ -21,6 +21,11 @@
 //               the step is not a wrap (below): the counters were cleared
 //               (`clear counters` on a switch): re-baselined, no delta;
 //   kTableFull  the table already holds `capacity` interfaces: not tracked.
+// Ambiguity (as in SflowSources): an agent that restarts less than kLateMs
+// after its previous boot, with a sequence within kReorderWindow of the old
+// one, looks like a late sample; its samples are dropped as late until the
+// sequence passes the old one or the uptime goes back while the sequence goes
+// forward (a restart then). No delta is wrong meanwhile, some are missing.
 // Wrap: every 32-bit counter (packets, errors, discards) is taken mod 2^32
 // when it goes back and the wrapped step is plausible: at most the
 // interface's speed for the time since the previous sample, plus one
