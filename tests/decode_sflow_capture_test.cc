@@ -14,9 +14,11 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "decode/sflow_decoder.h"
+#include "decode/sflow_if_table.h"
 #include "support/capture_file.h"
 #include "support/skip.h"
 #include "support/tsv.h"
@@ -737,6 +739,160 @@ TEST_CASE("sFlow captures: every flow and counter record equals tshark's",
   for (const auto& r : kRejects)
     std::printf("  %s frame %zu: rejected as %s: %s\n", r.capture, r.frame,
                 sflow_reject_name(r.reason), r.why);
+}
+
+// What the ordered stage's walk (walk_sflow_samples) hands on.
+class WalkCollect : public SflowWalk {
+ public:
+  std::vector<SflowSampleHead> flows;
+  std::vector<std::pair<SflowCounterSample, SflowCounterRecord>> crecs;
+  void sample(const SflowSampleHead& h) override {
+    if (h.flow) flows.push_back(h);
+  }
+  void counters(const SflowCounterSample& cs, const SflowCounterRecord& r) override {
+    crecs.emplace_back(cs, r);
+  }
+};
+
+// The ordered stage's view of the real captures (issue 22 item 4): the
+// walk's flow-sample fields for the reconciliation (input, output, layer-2
+// length) equal the decoder's FlowRecord (whose records equal tshark's,
+// above), its generic counter records equal the decoder's, and every
+// interface counter delta SflowIfTable gives equals the difference of two
+// consecutive counter rows of tshark's for the same (agent, sub-agent,
+// ifIndex); every such in-order pair gives one.
+TEST_CASE("sFlow captures: the ordered stage's walk and counter deltas equal tshark's",
+          "[decode][sflow][capture][shared-data]") {
+  RF_SHARED_CAPTURE(readme, "sflow/README.md");
+  struct Want {
+    bool delta = false;
+    uint64_t in_octets = 0, out_octets = 0, in_packets = 0, out_packets = 0;
+    uint64_t in_errors = 0, out_errors = 0, in_discards = 0, out_discards = 0;
+  };
+  uint64_t walked_flows = 0, walked_counters = 0, deltas = 0, no_deltas = 0;
+  for (const auto& name : captures()) {
+    INFO("capture " << name);
+    CaptureRun c = run_capture(name);
+    REQUIRE(c.file.ok());
+    // tshark's consecutive generic rows per interface -> the delta the later one must give.
+    const Tsv cnts = read_tsv(kDir + "/truth/" + name + ".counters.tsv");
+    using IfKey = std::tuple<std::string, uint64_t, uint64_t>;
+    std::map<IfKey, const std::vector<std::string>*> last;
+    std::map<std::tuple<std::string, uint64_t, uint64_t, uint64_t>, Want> want;
+    for (const auto& row : cnts.rows) {
+      if (cnts.at(row, "tshark_ok") != "yes" || cnts.at(row, "if_index").empty()) continue;
+      const IfKey k{addr_text(cnts.at(row, "agent")), num(cnts.at(row, "sub_agent")),
+                    num(cnts.at(row, "if_index"))};
+      const auto* prev = last.count(k) ? last[k] : nullptr;
+      last[k] = &row;
+      if (!prev) continue;
+      auto n = [&](const std::vector<std::string>& r, const char* col) {
+        return num(cnts.at(r, col));
+      };
+      const uint64_t seq = n(row, "sample_seq"), pseq = n(*prev, "sample_seq");
+      Want w;
+      const char* cols[] = {"in_octets", "out_octets", "in_ucast", "in_mcast", "in_bcast",
+                            "out_ucast", "out_mcast", "out_bcast", "in_errors", "out_errors",
+                            "in_discards", "out_discards"};
+      bool forward = true;
+      for (const char* col : cols) forward = forward && n(row, col) >= n(*prev, col);
+      w.delta = seq > pseq && n(row, "uptime_ms") >= n(*prev, "uptime_ms") && forward;
+      if (w.delta) {
+        w.in_octets = n(row, "in_octets") - n(*prev, "in_octets");
+        w.out_octets = n(row, "out_octets") - n(*prev, "out_octets");
+        for (const char* col : {"in_ucast", "in_mcast", "in_bcast"})
+          w.in_packets += n(row, col) - n(*prev, col);
+        for (const char* col : {"out_ucast", "out_mcast", "out_bcast"})
+          w.out_packets += n(row, col) - n(*prev, col);
+        w.in_errors = n(row, "in_errors") - n(*prev, "in_errors");
+        w.out_errors = n(row, "out_errors") - n(*prev, "out_errors");
+        w.in_discards = n(row, "in_discards") - n(*prev, "in_discards");
+        w.out_discards = n(row, "out_discards") - n(*prev, "out_discards");
+      }
+      want[{std::get<0>(k), std::get<1>(k), std::get<2>(k), seq}] = w;
+    }
+
+    SflowIfTable table(1024);
+    std::map<std::pair<std::string, uint32_t>, uint32_t> stream_of;  // (agent, sub-agent)
+    uint64_t capture_deltas = 0, want_deltas = 0;
+    for (const auto& [k, w] : want) want_deltas += w.delta;
+    for (size_t i = 0; i < c.l2.size(); ++i) {
+      const DatagramOut& d = c.l2[i];
+      if (d.res.reject != SflowReject::kNone) continue;
+      INFO("frame " << i + 1);
+      const auto& payload = c.file.datagrams[i].payload;
+      SflowDatagram h;
+      uint32_t trailing = 0;
+      REQUIRE(validate_sflow(payload.data(), payload.size(), &h, &trailing) == SflowReject::kNone);
+      WalkCollect walk;
+      walk_sflow_samples(payload.data(), payload.size(), h, &walk);
+      REQUIRE(walk.flows.size() == d.flows.size());
+      size_t k = 0;
+      for (const auto& [index, s] : d.flows) {
+        const SflowSampleHead& wh = walk.flows[k++];
+        CHECK(wh.sequence == s.fs.sequence);
+        CHECK(wh.input == s.flow.input);
+        CHECK(wh.output == s.flow.output);
+        CHECK(wh.length == s.flow.bytes);  // decode.sflow_bytes = frame_length
+        ++walked_flows;
+      }
+      size_t ndec = 0;
+      for (const auto& [index, s] : d.counters)
+        for (const auto& r : s.records)
+          ndec += r.enterprise == 0 && (r.format == sflow::kGenericInterface ||
+                                        r.format == sflow::kEthernetInterface);
+      REQUIRE(walk.crecs.size() == ndec);
+      const auto skey = std::make_pair(h.agent.str(), h.sub_agent);
+      if (!stream_of.count(skey)) stream_of[skey] = static_cast<uint32_t>(stream_of.size());
+      for (const auto& [cs, r] : walk.crecs) {
+        REQUIRE(d.counters.count(cs.index));
+        const CounterSampleOut& s = d.counters.at(cs.index);
+        REQUIRE(r.index < s.records.size());
+        const SflowCounterRecord& dr = s.records[r.index];
+        CHECK(dr.format == r.format);
+        ++walked_counters;
+        if (r.format != sflow::kGenericInterface) continue;
+        CHECK(dr.generic.in_octets == r.generic.in_octets);
+        CHECK(dr.generic.out_octets == r.generic.out_octets);
+        CHECK(dr.generic.if_index == r.generic.if_index);
+        SflowIfDelta delta;
+        const SflowIfTable::Seen seen =
+            table.counters(stream_of[skey], h.uptime_ms, cs.sequence, r.generic, &delta);
+        const auto wk = std::make_tuple(skey.first, uint64_t{skey.second},
+                                        uint64_t{r.generic.if_index}, uint64_t{cs.sequence});
+        INFO("if_index " << r.generic.if_index << " sample_seq " << cs.sequence << " seen "
+                         << static_cast<int>(seen));
+        if (!want.count(wk)) {
+          // The interface's first sample (or one tshark could not read).
+          CHECK(seen != SflowIfTable::Seen::kDelta);
+          continue;
+        }
+        const Want& w = want[wk];
+        if (!w.delta) {
+          CHECK(seen != SflowIfTable::Seen::kDelta);
+          ++no_deltas;
+          continue;
+        }
+        REQUIRE(seen == SflowIfTable::Seen::kDelta);
+        CHECK(delta.in_octets == w.in_octets);
+        CHECK(delta.out_octets == w.out_octets);
+        CHECK(delta.in_packets == w.in_packets);
+        CHECK(delta.out_packets == w.out_packets);
+        CHECK(delta.in_errors == w.in_errors);
+        CHECK(delta.out_errors == w.out_errors);
+        CHECK(delta.in_discards == w.in_discards);
+        CHECK(delta.out_discards == w.out_discards);
+        ++capture_deltas;
+      }
+    }
+    CHECK(capture_deltas == want_deltas);
+    deltas += capture_deltas;
+  }
+  std::printf("sflow captures, ordered stage: %llu flow samples and %llu counter records walked; "
+              "%llu interface deltas equal tshark's, %llu consecutive pairs without one\n",
+              (unsigned long long)walked_flows, (unsigned long long)walked_counters,
+              (unsigned long long)deltas, (unsigned long long)no_deltas);
+  CHECK(deltas == 87);  // the 57 captures hold 87 in-order pairs (ls-, ndpi-, td- captures)
 }
 
 }  // namespace

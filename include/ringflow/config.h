@@ -77,6 +77,8 @@ struct DecodeConfig {
   // sFlow bytes per sample: "frame_length" (layer 2 as sent, as sfcapd and
   // sfacctd count), "frame_minus_stripped", "ip_length" (layer 3)
   std::string sflow_bytes = "frame_length";
+  // sFlow interfaces (agent, sub-agent, ifIndex) whose counters are tracked per reactor
+  uint32_t sflow_max_interfaces = 4096;
   uint32_t max_templates = 8192;           // templates (data + options) per reactor, 16..1048576
   uint32_t max_templates_per_stream = 512; // per (exporter, domain), 1..65535
   uint32_t template_timeout_s = 1800;      // unused and unrefreshed this long: forgotten, 10..604800
@@ -117,11 +119,15 @@ struct SinkConfig {
 struct OutputConfig {
   std::string directory = "flows";
   std::vector<SinkConfig> sinks;        // loader default (no [[sink]] in the file): text + csv
+  // sFlow interface counter rows per interval: "none", "csv" or "jsonl"
+  // (<directory>/counters.csv or counters.jsonl, appended)
+  std::string counters = "none";
 };
 
 struct MetricsConfig {
   std::string listen = "127.0.0.1:9155";  // empty disables
   uint32_t max_streams = 1000;            // exporter streams exported as series
+  uint32_t max_sflow_interfaces = 100;    // sFlow interfaces exported as series
   uint32_t max_connections = 64;          // open HTTP connections; more are refused
   uint32_t max_connections_per_ip = 16;   // from one client address; 0 = only max_connections
   uint32_t connection_timeout_s = 10;     // an idle HTTP connection is closed after this

@@ -20,6 +20,7 @@ namespace {
 
 constexpr const char* kBackendArr[] = {"auto", "io_uring", "recvmmsg"};
 constexpr const char* kSpreadArr[] = {"datagram", "stream"};
+constexpr const char* kCountersOutputArr[] = {"none", "csv", "jsonl"};
 constexpr const char* kTimeModeArr[] = {"arrival", "flow_end", "flow_start"};
 constexpr const char* kLogLevelArr[] = {"error", "warn", "info", "debug"};
 constexpr const char* kSectionArr[] = {"receive", "decode", "aggregate", "output", "metrics", "log",
@@ -126,6 +127,11 @@ const Key<Config> kConfigArr[] = {
      .help = "bytes of an sFlow sample: frame_length (layer 2 as the agent sent it, as sfcapd "
              "and sfacctd count), frame_minus_stripped, or ip_length (layer 3)",
      .choices = kSflowBytesNames},
+    {.name = "decode.sflow_max_interfaces", .ref = RF_FIELD(Config, decode.sflow_max_interfaces),
+     .help = "sFlow interfaces (agent, sub-agent, ifIndex) whose counter samples are turned into "
+             "deltas and reconciled with the flow samples, per reactor; more are counted, not "
+             "tracked",
+     .min = 1, .max = 1048576},
     {.name = "decode.max_streams", .ref = RF_FIELD(Config, decode.max_streams),
      .help = "exporter streams (address, version, domain) tracked per reactor",
      .min = 16, .max = 1048576},
@@ -187,12 +193,20 @@ const Key<Config> kConfigArr[] = {
     {.name = "output.directory", .ref = RF_FIELD(Config, output.directory),
      .help = "where the csv and jsonl sinks write (created if missing)",
      .rule = Rule::kNonEmpty},
+    {.name = "output.counters", .ref = RF_FIELD(Config, output.counters),
+     .help = "sFlow interface counter rows per interval (deltas, flow-estimated bytes, coverage): "
+             "none, csv (<output.directory>/counters.csv) or jsonl (counters.jsonl), appended",
+     .choices = kCountersOutputArr},
     // [metrics]
     {.name = "metrics.listen", .ref = RF_FIELD(Config, metrics.listen),
      .help = "Prometheus /metrics HTTP address \"host:port\"; \"\" disables",
      .rule = Rule::kEndpointOrEmpty},
     {.name = "metrics.max_streams", .ref = RF_FIELD(Config, metrics.max_streams),
      .help = "most exporter streams exported as per-stream series",
+     .min = 0, .max = 1048576},
+    {.name = "metrics.max_sflow_interfaces", .ref = RF_FIELD(Config, metrics.max_sflow_interfaces),
+     .help = "most sFlow interfaces (agent, sub-agent, ifIndex) exported as per-interface series, "
+             "the busiest by octets; the rest summed under agent=\"other\"",
      .min = 0, .max = 1048576},
     {.name = "metrics.max_connections", .ref = RF_FIELD(Config, metrics.max_connections),
      .help = "most open HTTP connections on metrics.listen; more are closed at once (lowered at start-up to leave file descriptors for the sinks)",

@@ -359,6 +359,18 @@ SessionSample read_sessions(const std::vector<std::unique_ptr<SessionCounters>>&
     s.sflow_drops += c.sflow_drops.load();
     s.sflow_trailing += c.sflow_trailing.load();
     s.sflow_unknown_other += c.sflow_unknown.other.load();
+    for (size_t i = 0; i < s.sflow_if_samples.size(); ++i)
+      s.sflow_if_samples[i] += c.sflow_if_samples[i].load();
+    s.sflow_if_in_octets += c.sflow_if_in_octets.load();
+    s.sflow_if_out_octets += c.sflow_if_out_octets.load();
+    s.sflow_if_in_packets += c.sflow_if_in_packets.load();
+    s.sflow_if_out_packets += c.sflow_if_out_packets.load();
+    s.sflow_if_in_discards += c.sflow_if_in_discards.load();
+    s.sflow_if_in_errors += c.sflow_if_in_errors.load();
+    s.sflow_if_out_discards += c.sflow_if_out_discards.load();
+    s.sflow_if_out_errors += c.sflow_if_out_errors.load();
+    s.sflow_if_flow_in_bytes += c.sflow_if_flow_in_bytes.load();
+    s.sflow_if_flow_out_bytes += c.sflow_if_flow_out_bytes.load();
     for (size_t i = 0; i < SflowUnknownCounters::kSlots; ++i) {
       const uint64_t k = c.sflow_unknown.keys[i].load(std::memory_order_acquire);
       if (k == 0) break;
@@ -429,6 +441,48 @@ void write_sflow_metrics(PromWriter& w, const SessionSample& s) {
   }
   const Label other[] = {{"kind", "other"}, {"enterprise", ""}, {"format", ""}};
   w.sample(other, s.sflow_unknown_other);
+
+  // Interface counters: one series per result and direction, whatever the
+  // number of agents and interfaces (bounded cardinality).
+  w.family("ringflow_sflow_if_samples_total", kCounter,
+           "sFlow generic interface counter records by what the ordered stage made of them "
+           "(delta: in order, deltas counted; the others give no delta).");
+  static constexpr const char* kIfResults[] = {"baseline", "delta",   "duplicate", "late",
+                                               "restart",  "reset",   "table_full"};
+  static_assert(std::size(kIfResults) == std::tuple_size_v<decltype(s.sflow_if_samples)>);
+  for (size_t i = 0; i < std::size(kIfResults); ++i) {
+    const Label l[] = {{"result", kIfResults[i]}};
+    w.sample(l, s.sflow_if_samples[i]);
+  }
+  struct Dir {
+    const char* name;
+    const char* help;
+    uint64_t in, out;
+  };
+  const Dir dirs[] = {
+      {"ringflow_sflow_if_octets_total",
+       "Octets the sFlow agents' interfaces counted (ifIn/OutOctets deltas), over every "
+       "interface.",
+       s.sflow_if_in_octets, s.sflow_if_out_octets},
+      {"ringflow_sflow_if_packets_total",
+       "Packets the sFlow agents' interfaces counted (unicast + multicast + broadcast deltas).",
+       s.sflow_if_in_packets, s.sflow_if_out_packets},
+      {"ringflow_sflow_if_discards_total", "ifIn/OutDiscards deltas of the sFlow interfaces.",
+       s.sflow_if_in_discards, s.sflow_if_out_discards},
+      {"ringflow_sflow_if_errors_total", "ifIn/OutErrors deltas of the sFlow interfaces.",
+       s.sflow_if_in_errors, s.sflow_if_out_errors},
+      {"ringflow_sflow_if_flow_bytes_total",
+       "Bytes estimated from the flow samples (length x rate) whose input (in) or output (out) "
+       "is an interface with counters, over the same periods as "
+       "ringflow_sflow_if_octets_total: their ratio is the coverage.",
+       s.sflow_if_flow_in_bytes, s.sflow_if_flow_out_bytes},
+  };
+  for (const Dir& d : dirs) {
+    w.family(d.name, kCounter, d.help);
+    const Label in[] = {{"direction", "in"}}, out[] = {{"direction", "out"}};
+    w.sample(in, d.in);
+    w.sample(out, d.out);
+  }
 }
 
 }  // namespace

@@ -57,6 +57,12 @@ struct SessionSample {
   uint64_t sflow_flow_samples = 0, sflow_counter_samples = 0, sflow_samples_lost = 0,
            sflow_samples_late = 0, sflow_source_resets = 0, sflow_sources_full = 0,
            sflow_sample_pool = 0, sflow_drops = 0, sflow_trailing = 0, sflow_unknown_other = 0;
+  // sFlow interface counters (src/decode/sflow_if_table.h), by SflowIfTable::Seen.
+  std::array<uint64_t, 7> sflow_if_samples{};
+  uint64_t sflow_if_in_octets = 0, sflow_if_out_octets = 0, sflow_if_in_packets = 0,
+           sflow_if_out_packets = 0, sflow_if_in_discards = 0, sflow_if_in_errors = 0,
+           sflow_if_out_discards = 0, sflow_if_out_errors = 0, sflow_if_flow_in_bytes = 0,
+           sflow_if_flow_out_bytes = 0;
   // (kind, enterprise, format) key -> count, merged over reactors, sorted by key.
   std::vector<std::pair<uint64_t, uint64_t>> sflow_unknown;
 };

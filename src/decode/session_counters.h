@@ -140,6 +140,13 @@ struct alignas(64) SessionCounters {
   Counter sflow_drops;             // sum of drops deltas (samples the agents dropped)
   Counter sflow_trailing;          // accepted datagrams with bytes after their samples
   SflowUnknownCounters sflow_unknown;
+  // sFlow interface counters (src/decode/sflow_if_table.h): counter samples
+  // by SflowIfTable::Seen, and the sums of the deltas (kDelta only) with the
+  // flow-estimated bytes of the same periods.
+  Counter sflow_if_samples[7];
+  Counter sflow_if_in_octets, sflow_if_out_octets, sflow_if_in_packets, sflow_if_out_packets;
+  Counter sflow_if_in_discards, sflow_if_in_errors, sflow_if_out_discards, sflow_if_out_errors;
+  Counter sflow_if_flow_in_bytes, sflow_if_flow_out_bytes;
 
   // streams
   Counter stream_quota_refusals;  // datagrams of a new stream over decode.max_streams_per_address

@@ -32,6 +32,7 @@ Sessions::Sessions(const DecodeConfig& cfg, uint32_t ring_entries, uint32_t buff
       held_(cfg, ring_entries, buffer_size, streams_.capacity(), counters),
       pins_(size_t{ring_entries} + held_.slots()),
       sflow_sources_(streams_.capacity()),
+      sflow_ifs_(cfg.sflow_max_interfaces),
       sampling_policy_(cfg) {
   v5_opts_.accept_trailing = cfg.accept_trailing;
   v5_opts_.future_tolerance_ms = cfg.future_tolerance_ms;
@@ -276,8 +277,9 @@ Reject sflow_reject(SflowReject r) {
 // The ordered stage's view of one accepted sFlow datagram's samples.
 class SflowAdmitWalk final : public SflowWalk {
  public:
-  SflowAdmitWalk(SessionCounters& c, SflowSources& sources, uint32_t stream)
-      : c_(c), sources_(sources), stream_(stream) {}
+  SflowAdmitWalk(SessionCounters& c, SflowSources& sources, SflowIfTable& ifs, uint32_t stream,
+                 uint32_t uptime_ms)
+      : c_(c), sources_(sources), ifs_(ifs), stream_(stream), uptime_ms_(uptime_ms) {}
 
   void sample(const SflowSampleHead& h) override {
     if (h.counters) {
@@ -306,6 +308,27 @@ class SflowAdmitWalk final : public SflowWalk {
       case SflowSources::Seen::kReset: c_.sflow_source_resets.add(); break;
       case SflowSources::Seen::kTableFull: c_.sflow_sources_full.add(); break;
     }
+    // A late or duplicated sample's bytes are already in (or past) the
+    // period of its interface's counters: not counted twice.
+    if (r.seen != SflowSources::Seen::kLate)
+      ifs_.flow(stream_, h.input, h.output, uint64_t{h.length} * h.rate);
+  }
+  void counters(const SflowCounterSample& cs, const SflowCounterRecord& cr) override {
+    if (cr.format != sflow::kGenericInterface || stream_ == StreamTable::kNoStream) return;
+    SflowIfDelta d;
+    const SflowIfTable::Seen seen = ifs_.counters(stream_, uptime_ms_, cs.sequence, cr.generic, &d);
+    c_.sflow_if_samples[static_cast<size_t>(seen)].add();
+    if (seen != SflowIfTable::Seen::kDelta) return;
+    c_.sflow_if_in_octets.add(d.in_octets);
+    c_.sflow_if_out_octets.add(d.out_octets);
+    c_.sflow_if_in_packets.add(d.in_packets);
+    c_.sflow_if_out_packets.add(d.out_packets);
+    c_.sflow_if_in_discards.add(d.in_discards);
+    c_.sflow_if_in_errors.add(d.in_errors);
+    c_.sflow_if_out_discards.add(d.out_discards);
+    c_.sflow_if_out_errors.add(d.out_errors);
+    c_.sflow_if_flow_in_bytes.add(d.flow_in_bytes);
+    c_.sflow_if_flow_out_bytes.add(d.flow_out_bytes);
   }
   void unknown_record(SflowUnknown kind, uint32_t enterprise, uint32_t format) override {
     c_.sflow_unknown.add(static_cast<uint8_t>(kind), enterprise, format);
@@ -317,7 +340,9 @@ class SflowAdmitWalk final : public SflowWalk {
  private:
   SessionCounters& c_;
   SflowSources& sources_;
+  SflowIfTable& ifs_;
   uint32_t stream_;
+  uint32_t uptime_ms_;
 };
 
 }  // namespace
@@ -336,7 +361,7 @@ Admit Sessions::admit_sflow(const uint8_t* p, size_t len, DatagramMeta& m, int64
   key.format = kFormatSflow;
   key.domain = d.sub_agent;
   const uint32_t sess = streams_.admit(key, now_ms);
-  SflowAdmitWalk walk(counters_, sflow_sources_, sess);
+  SflowAdmitWalk walk(counters_, sflow_sources_, sflow_ifs_, sess, d.uptime_ms);
   walk_sflow_samples(p, len, d, &walk);
   if (sess != StreamTable::kNoStream) {
     SeqInput in;
@@ -411,6 +436,7 @@ void Sessions::release(uint16_t buf) {
 void Sessions::forget_stream(uint32_t sess) {
   held_.forget(sess);
   sflow_sources_.forget(sess);
+  sflow_ifs_.forget(sess);
   templates_.forget_stream(sess);
   options_.forget(sess);
 }
@@ -423,6 +449,25 @@ void Sessions::tick(int64_t now_ms) {
   streams_.expire(now_ms, [this](uint32_t sess) { forget_stream(sess); });
   streams_.publish();
   publish_exporters(now_ms);
+  publish_sflow_interfaces();
+}
+
+void Sessions::publish_sflow_interfaces() {
+  // Once a second; the vectors keep their capacity, so after the first
+  // rounds this allocates only when the table grows.
+  sflow_ifs_scratch_.clear();
+  sflow_ifs_.for_each([&](uint32_t sess, uint32_t if_index, const SflowIfTable::Totals& t) {
+    const StreamStats& st = streams_.stream(sess);
+    sflow_ifs_scratch_.push_back(SflowIfStat{st.exporter, st.domain, if_index, t});
+  });
+  std::unique_lock<std::mutex> lock(sflow_ifs_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  sflow_ifs_published_.swap(sflow_ifs_scratch_);
+}
+
+void Sessions::sflow_interfaces(std::vector<SflowIfStat>* out) const {
+  std::lock_guard<std::mutex> lock(sflow_ifs_mu_);
+  out->insert(out->end(), sflow_ifs_published_.begin(), sflow_ifs_published_.end());
 }
 
 void Sessions::refused_snapshot(std::vector<AddressRefusals>* out, uint64_t* other) const {

@@ -31,7 +31,9 @@
 // stream is (agent address, sub-agent id), whichever address sent it; then
 // one walk over the samples' fixed fields: each source's flow-sample
 // sequence, sample_pool and drops (src/decode/sflow_sources.h), unknown
-// (enterprise, format) pairs (a bounded label set), counter samples. A
+// (enterprise, format) pairs (a bounded label set), counter samples: each
+// interface's counters turned into deltas and reconciled with the flow
+// samples of the same interface (src/decode/sflow_if_table.h). A
 // datagram with flow samples is handed to a worker, which decodes them
 // (RecordReader); one with counter samples only is consumed.
 // Problems inside one set or one template record drop only that set or
@@ -79,6 +81,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -93,6 +96,7 @@
 #include "decode/exporter_snapshot.h"
 #include "decode/held_data.h"
 #include "decode/sequence_tracker.h"
+#include "decode/sflow_if_table.h"
 #include "decode/sflow_sources.h"
 #include "decode/session_counters.h"
 #include "decode/state_codec.h"
@@ -170,6 +174,9 @@ class Sessions : private TemplateListener {
   // Published copies (any thread).
   void streams_snapshot(std::vector<StreamStats>* out) const;
   SequenceTrackerStats tracker_stats() const;
+  // Every sFlow interface with counters and its running totals
+  // (src/decode/sflow_if_table.h), appended, as the last tick published them.
+  void sflow_interfaces(std::vector<SflowIfStat>* out) const;
   // The Exporters page's copy of every stream (src/decode/exporter_snapshot.h),
   // as the last tick built it; nullptr before the first. Any thread.
   std::shared_ptr<const ExporterSnapshot> exporters_snapshot() const { return exporters_.load(); }
@@ -216,6 +223,7 @@ class Sessions : private TemplateListener {
   // tick(): builds and publishes the exporters snapshot
   // (src/decode/sessions_exporters.cc).
   void publish_exporters(int64_t now_ms);
+  void publish_sflow_interfaces();
 
   const uint32_t ring_entries_;
   bool sequence_untracked_ = false;  // set_sequence_untracked()
@@ -229,6 +237,11 @@ class Sessions : private TemplateListener {
   HeldData held_;
   DatagramPins pins_;  // by buffer id: ring, then held-data slots
   SflowSources sflow_sources_;  // by stream index
+  SflowIfTable sflow_ifs_;      // interface counters, by (stream, ifIndex)
+  // Its copy for other threads: built by tick() in *_scratch_, swapped in
+  // under the mutex (try_lock: the reactor never waits for a reader).
+  std::vector<SflowIfStat> sflow_ifs_scratch_, sflow_ifs_published_;
+  mutable std::mutex sflow_ifs_mu_;
   // The Exporters page: its snapshot, the rejects by address, and the
   // sampling configuration it reports (src/decode/exporter_snapshot.h).
   ExporterSnapshotPublisher exporters_;

@@ -724,18 +724,38 @@ void walk_sflow_samples(const uint8_t* p, size_t len, const SflowDatagram& d, Sf
       h.rate = fs.rate;
       h.pool = fs.pool;
       h.drops = fs.drops;
-      w->sample(h);
+      h.input = fs.input_format == 0 ? fs.input : 0;
+      h.output = fs.output_format == 0 ? fs.output : 0;
+      // The layer-2 length by precedence: raw header, sampled Ethernet, sampled IP.
+      uint32_t raw_len = 0, eth_len = 0, ip_len = 0;
+      bool has_raw = false, has_eth = false;
       for (uint32_t k = 0; k < fs.num_records; ++k) {
         const uint32_t rformat = load_be32(rec);
         const uint32_t rlen = load_be32(rec + 4);
+        const uint8_t* rbody = rec + 8;
         rec += 8 + size_t{rlen};
         const uint32_t e = sf::enterprise_of(rformat), f = sf::format_of(rformat);
         const bool known = e == 0 && (f == sf::kRawHeader || f == sf::kSampledEthernet ||
                                       f == sf::kSampledIPv4 || f == sf::kSampledIPv6 ||
                                       f == sf::kExtendedSwitch || f == sf::kExtendedRouter ||
                                       f == sf::kExtendedGateway || f == sf::kExtendedMpls);
-        if (!known) w->unknown_record(SflowUnknown::kFlowRecord, e, f);
+        if (!known) {
+          w->unknown_record(SflowUnknown::kFlowRecord, e, f);
+          continue;
+        }
+        // Validated: each known record holds at least its fixed fields.
+        if (f == sf::kRawHeader && !has_raw) {
+          raw_len = load_be32(rbody + 4);
+          has_raw = true;
+        } else if (f == sf::kSampledEthernet && !has_eth) {
+          eth_len = load_be32(rbody);
+          has_eth = true;
+        } else if ((f == sf::kSampledIPv4 || f == sf::kSampledIPv6) && ip_len == 0) {
+          ip_len = load_be32(rbody);
+        }
       }
+      h.length = has_raw ? raw_len : has_eth ? eth_len : ip_len;
+      w->sample(h);
     } else {
       read_counter_sample(body, h.format, &cs);
       cs.index = s;

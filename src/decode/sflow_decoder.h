@@ -260,13 +260,22 @@ struct SflowSampleHead {
   bool counters = false;  // a counter sample (0:2, 0:4): sequence and source set
   uint32_t sequence = 0, source_type = 0, source_index = 0;
   uint32_t rate = 0, pool = 0, drops = 0;  // flow samples
+  // Flow samples, for reconciliation with the interface counters
+  // (src/decode/sflow_if_table.h): input/output ifIndex when their format is
+  // 0 (one interface), else 0; `length` the sampled packet's layer-2 length
+  // as decode_sflow's default mode reads it (the first raw header's
+  // frame_length, else the sampled Ethernet record's length, else the sampled
+  // IPv4/IPv6 record's length, else 0).
+  uint32_t input = 0, output = 0, length = 0;
 };
 
 // Receives walk_sflow_samples' view of a datagram, in wire order.
 class SflowWalk {
  public:
   virtual ~SflowWalk() = default;
-  // Every sample, known or not (unknown: flow and counters both false).
+  // Every sample, known or not (unknown: flow and counters both false). A
+  // flow sample's after its records were walked (its `length` read from
+  // them); a counter sample's before its records.
   virtual void sample(const SflowSampleHead&) {}
   // A flow or counter record of an (enterprise, format) this decoder does not
   // read (SflowUnknown::kFlowRecord / kCounterRecord).

@@ -113,16 +113,8 @@ uint32_t Generator::build_sflow(Stream& s, uint8_t* buf, int64_t now_ns, bool ac
     // The interface carried the packet whatever becomes of its sample: the
     // counters count it (rate packets of this size per sample).
     const uint64_t l2 = m.frame_length;
-    if (cfg_.agent_drops > 0 && s.rng.chance(cfg_.agent_drops)) {
-      // The agent had no room for the sample: it says so in `drops` only.
-      ++so.drops;
-      so.pool += m.rate;
-      so.in_octets += l2 * m.rate;
-      so.in_ucast += m.rate;
-      ++t.agent_drops;
-      continue;
-    }
-    if (cfg_.cut_headers > 0 && s.rng.chance(cfg_.cut_headers)) {
+    const bool dropped = cfg_.agent_drops > 0 && s.rng.chance(cfg_.agent_drops);
+    if (!dropped && cfg_.cut_headers > 0 && s.rng.chance(cfg_.cut_headers)) {
       // Cut somewhere after the Ethernet addresses and before the key is complete.
       const uint32_t need = sflow_headers_end(m);
       m.header_length = std::min(m.header_length, 12 + s.rng.below(need - 12));
@@ -133,6 +125,19 @@ uint32_t Generator::build_sflow(Stream& s, uint8_t* buf, int64_t now_ns, bool ac
     m.drops = so.drops;
     const size_t n = sflow_write_flow_sample(buf + off, kMaxSflowDatagram - off, m, d.expanded);
     if (n == 0) break;  // full: the packet was not sampled after all
+    if (dropped) {
+      // The agent had no room for the sample: it says so in `drops` only.
+      // Decided before, applied after the room check, so that a full
+      // datagram ends the loop whatever the draw: the drops stay a fair
+      // 1-in-(1/agent_drops) share of the samples (tests/e2e_sflow_counters_test.sh
+      // checks the counters' coverage against it).
+      ++so.drops;
+      so.pool += m.rate;
+      so.in_octets += l2 * m.rate;
+      so.in_ucast += m.rate;
+      ++t.agent_drops;
+      continue;
+    }
     off += n;
     so.sequence = m.sequence;
     so.pool = m.pool;

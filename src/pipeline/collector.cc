@@ -27,6 +27,7 @@
 #include "pipeline/forward_stage.h"
 #include "pipeline/metrics_export.h"
 #include "pipeline/session_admission.h"
+#include "pipeline/sflow_interfaces.h"
 #include "pipeline/worker.h"
 #include "receive/handoff.h"
 #include "receive/reactor.h"
@@ -360,6 +361,24 @@ bool Collector::start_aggregation(std::vector<std::unique_ptr<Sink>> sinks, uint
                                          config_.metrics.top_intervals, max_rows);
       fo.observe = [t = top_.get()](const FlushBatch& b) { t->add(b); };
     }
+    if (config_.output.counters != "none") {
+      // sFlow interface counter rows, written by the flusher after each batch.
+      const bool csv = config_.output.counters == "csv";
+      std::error_code ec;
+      std::filesystem::create_directories(config_.output.directory, ec);
+      counters_out_ = std::make_unique<SflowCountersOutput>(
+          config_.output.directory + (csv ? "/counters.csv" : "/counters.jsonl"),
+          csv ? SflowCountersOutput::Format::kCsv : SflowCountersOutput::Format::kJsonl,
+          [this](std::vector<SflowIfStat>* v) { sflow_interfaces(v); });
+      if (!counters_out_->open(error)) {
+        *error = "output.counters: " + *error;
+        return false;
+      }
+      fo.observe = [top = std::move(fo.observe), out = counters_out_.get()](const FlushBatch& b) {
+        if (top) top(b);
+        out->write_interval(b.start_ms, b.end_ms);
+      };
+    }
     flusher_ = std::make_unique<Flusher>(*hub_, std::move(sinks), [this] { return snapshot(); },
                                          fo);
   } catch (const std::bad_alloc& e) {
@@ -506,6 +525,10 @@ StatsSnapshot Collector::snapshot() const {
 
 void Collector::streams(std::vector<StreamStats>* out) const {
   for (const auto& s : sessions_) s->streams_snapshot(out);
+}
+
+void Collector::sflow_interfaces(std::vector<SflowIfStat>* out) const {
+  for (const auto& s : sessions_) s->sflow_interfaces(out);
 }
 
 void Collector::exporter_snapshots(

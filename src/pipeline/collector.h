@@ -50,6 +50,8 @@ struct ExporterSnapshot;
 struct SessionCounters;
 class Flusher;
 class TopKeeper;
+class SflowCountersOutput;
+struct SflowIfStat;
 class ForwardStage;
 class Handoff;
 class MetricsEndpoint;
@@ -83,6 +85,9 @@ class Collector {
   StatsSnapshot snapshot() const;
   // Per-exporter-stream statistics from every reactor's ordered stage.
   void streams(std::vector<StreamStats>* out) const;
+  // Every reactor's published sFlow interfaces (src/decode/sflow_if_table.h),
+  // appended, not merged.
+  void sflow_interfaces(std::vector<SflowIfStat>* out) const;
   // Datagrams refused by decode.max_streams_per_address, by exporter address
   // (merged over the reactors; *other: addresses past each reactor's list).
   void refused_addresses(std::vector<AddressRefusals>* out, uint64_t* other) const;
@@ -158,6 +163,7 @@ class Collector {
   std::vector<Endpoint> bound_;
   std::unique_ptr<AggregationHub> hub_;
   std::unique_ptr<TopKeeper> top_;  // before flusher_: the flusher calls it
+  std::unique_ptr<SflowCountersOutput> counters_out_;  // output.counters; before flusher_ too
   std::unique_ptr<Flusher> flusher_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> reactor_threads_;

@@ -17,6 +17,7 @@
 #include "pipeline/flusher_metrics.h"
 #include "pipeline/forward_stage.h"
 #include "pipeline/live_view.h"
+#include "pipeline/sflow_interfaces.h"
 #include "receive/receive_metrics.h"
 
 namespace ringflow {
@@ -155,6 +156,9 @@ void CollectorMetrics::write(PromWriter& w) {
   const SequenceTrackerStats ts = c_.tracker_stats();
   stream_metrics_.write(w, &streams_, ts, cfg.metrics.max_streams, now_ms);
   write_stream_refusals(w, c_, ts.table_full, cfg.metrics.max_streams);
+  sflow_ifs_.clear();
+  c_.sflow_interfaces(&sflow_ifs_);
+  write_sflow_interface_metrics(w, &sflow_ifs_, cfg.metrics.max_sflow_interfaces);
   if (const AggregationHub* hub = c_.hub()) write_aggregate_metrics(w, *hub);
   if (const Flusher* fl = c_.flusher()) write_flusher_metrics(w, *fl);
   if (const enrich::EnrichTables* e = c_.enrichment()) write_enrich_metrics(w, *e);

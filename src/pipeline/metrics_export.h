@@ -38,6 +38,7 @@
 #include <ringflow/streams.h>
 
 #include "decode/decode_metrics.h"
+#include "decode/sflow_if_table.h"
 
 namespace ringflow {
 
@@ -63,6 +64,7 @@ class CollectorMetrics {
   const Collector& c_;
   mutable std::mutex mu_;
   std::vector<StreamStats> streams_;  // scratch for one scrape; guarded by mu_
+  std::vector<SflowIfStat> sflow_ifs_;  // likewise
   StreamMetrics stream_metrics_;      // guarded by mu_
 };
 

@@ -11,6 +11,11 @@
 //     packets 1 and sampling >= 1; the result's counts agree;
 //   - the layer-2 / layer-3 / decapsulating decodes agree on everything but
 //     bytes and the key;
+//   - the ordered stage's walk (walk_sflow_samples) gives every flow sample
+//     with the decoder's input, output and layer-2 length, in order; its
+//     counter records fed to an SflowIfTable (with the flow bytes) never give
+//     more flow bytes than were fed, and each interface's last sample fed
+//     again is no delta;
 //   - parse_packet on the raw input (byte 0 picks the start layer and
 //     decapsulation) reports a cut offset inside the buffer, an IP header
 //     only where 20 / 40 bytes fit, and ports only with an IP header.
@@ -23,6 +28,7 @@
 
 #include "decode/packet_parser.h"
 #include "decode/sflow_decoder.h"
+#include "decode/sflow_if_table.h"
 #include "fuzz/fuzz_support.h"
 
 namespace {
@@ -38,6 +44,10 @@ struct Checker : SflowSink {
   uint32_t next_record = 0;
   bool views = true;  // SflowOptions::flow_record_views: flow_record() is called
   uint64_t bytes_sum = 0;
+  // (input, output, bytes) of each FlowRecord, in order (mode 0 only).
+  uint32_t kept = 0;
+  uint32_t in[64] = {}, out[64] = {};
+  uint64_t len[64] = {};
 
   bool inside(const uint8_t* p, size_t n) const {
     return p >= begin && p <= end && n <= static_cast<size_t>(end - p);
@@ -70,6 +80,12 @@ struct Checker : SflowSink {
     FUZZ_CHECK(f.sampling >= 1);
     FUZZ_CHECK(f.ip_version == 0 || f.ip_version == 4 || f.ip_version == 6);
     bytes_sum += f.bytes;
+    if (kept < 64) {
+      in[kept] = f.input;
+      out[kept] = f.output;
+      len[kept] = f.bytes;
+      ++kept;
+    }
     ++flows;
   }
   void counters(const SflowDatagram&, const SflowCounterSample& cs,
@@ -89,6 +105,40 @@ struct Checker : SflowSink {
       last_sample = -2;  // an unknown sample has no index: the next known one is new
     } else {
       ++unknown_records;
+    }
+  }
+};
+
+// The ordered stage's view of the same datagram, against the decoder's.
+struct WalkChecker : SflowWalk {
+  const Checker* dec = nullptr;
+  SflowIfTable* table = nullptr;
+  uint32_t uptime = 0;
+  uint32_t flows = 0;
+  uint64_t flow_bytes = 0, delta_flow_bytes = 0;
+  uint32_t generic = 0;
+  uint32_t seqs[32] = {};
+  GenericIfCounters recs[32];
+  void sample(const SflowSampleHead& h) override {
+    if (!h.flow) return;
+    if (flows < dec->kept) {
+      FUZZ_CHECK(h.input == dec->in[flows] && h.output == dec->out[flows]);
+      FUZZ_CHECK(h.length == dec->len[flows]);
+    }
+    ++flows;
+    const uint64_t b = uint64_t{h.length} * h.rate;
+    flow_bytes += b;
+    table->flow(0, h.input, h.output, b);
+  }
+  void counters(const SflowCounterSample& cs, const SflowCounterRecord& r) override {
+    if (r.enterprise != 0 || r.format != sflow::kGenericInterface) return;
+    SflowIfDelta d;
+    if (table->counters(0, uptime, cs.sequence, r.generic, &d) == SflowIfTable::Seen::kDelta)
+      delta_flow_bytes += d.flow_in_bytes + d.flow_out_bytes;
+    if (generic < 32) {
+      seqs[generic] = cs.sequence;
+      recs[generic] = r.generic;
+      ++generic;
     }
   }
 };
@@ -146,6 +196,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (mode == 0) {
       first = r;
       flows = c.flows;
+      // The walk (what the ordered stage reads) against the decoder, and the
+      // interface table over it: twice, so the second pass meets every
+      // counter sample again.
+      SflowIfTable table(8);
+      WalkChecker w;
+      w.dec = &c;
+      w.table = &table;
+      w.uptime = d.uptime_ms;
+      walk_sflow_samples(p, size, d, &w);
+      FUZZ_CHECK(w.flows == r.flow_samples);
+      // A flow sample feeds both its interfaces, so the deltas can hand out
+      // at most twice the bytes fed.
+      FUZZ_CHECK(w.delta_flow_bytes <= 2 * w.flow_bytes);
+      // The last sample of each interface, fed again, is a duplicate.
+      for (uint32_t i = 0; i < w.generic; ++i) {
+        bool last = true;
+        for (uint32_t j = i + 1; j < w.generic; ++j)
+          last = last && w.recs[j].if_index != w.recs[i].if_index;
+        if (!last) continue;
+        SflowIfDelta again;
+        FUZZ_CHECK(table.counters(0, d.uptime_ms, w.seqs[i], w.recs[i], &again) !=
+                   SflowIfTable::Seen::kDelta);
+      }
+      FUZZ_CHECK(table.size() <= table.capacity());
       // Chunked as the worker's RecordReader reads it (skip_flows /
       // max_flows): every flow sample exactly once, cut headers likewise.
       uint64_t chunked = 0, cut = 0;
