@@ -189,6 +189,8 @@ MHD_Result MetricsServer::Impl::answer(MetricsServer* s, MHD_Connection* c, cons
   if (!r) return MHD_NO;  // closes the connection (body freed here)
   body.release();         // the response frees it (free_string)
   MHD_add_response_header(r.get(), MHD_HTTP_HEADER_CONTENT_TYPE, res.content_type.c_str());
+  for (const auto& [name, value] : res.headers)
+    MHD_add_response_header(r.get(), name.c_str(), value.c_str());
   if (res.status == MHD_HTTP_METHOD_NOT_ALLOWED)
     MHD_add_response_header(r.get(), MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
   return MHD_queue_response(c, static_cast<unsigned>(res.status), r.get());

@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/fd_limit.h"
 #include "common/log.h"
+#include "decode/capture_ring.h"
 #include "decode/decode_metrics.h"
 #include "enrich/enrich_tables.h"
 #include "enrich/names.h"
@@ -121,6 +122,36 @@ std::string CollectorMetrics::render() {
   return w.take();
 }
 
+namespace {
+// The Capture page's rings (metrics.capture_datagrams; src/decode/capture_ring.h).
+void write_capture_metrics(PromWriter& w, const std::vector<std::unique_ptr<CaptureRing>>& rings) {
+  uint64_t captured = 0, truncated = 0, bytes = 0;
+  uint64_t skipped[static_cast<size_t>(CaptureSkip::kCount)] = {};
+  for (const auto& r : rings) {
+    captured += r->captured();
+    truncated += r->truncated();
+    bytes += r->bytes();
+    for (size_t i = 0; i < std::size(skipped); ++i) skipped[i] += r->skipped(CaptureSkip(i));
+  }
+  w.family("ringflow_capture_datagrams_total", MetricType::kCounter,
+           "Datagrams copied into the Capture page's rings (metrics.capture_datagrams).");
+  w.sample(captured);
+  w.family("ringflow_capture_truncated_total", MetricType::kCounter,
+           "Captured datagrams cut to metrics.capture_snaplen.");
+  w.sample(truncated);
+  w.family("ringflow_capture_skipped_total", MetricType::kCounter,
+           "Datagrams not captured, by reason: busy (a reader was copying the slot out), "
+           "streams_full (metrics.capture_bytes holds no more streams), unrecognised (no wire "
+           "format, or too short to name its stream).");
+  w.sample({{"reason", "busy"}}, skipped[size_t(CaptureSkip::kBusy)]);
+  w.sample({{"reason", "streams_full"}}, skipped[size_t(CaptureSkip::kStreamsFull)]);
+  w.sample({{"reason", "unrecognised"}}, skipped[size_t(CaptureSkip::kUnrecognised)]);
+  w.family("ringflow_capture_ring_bytes", MetricType::kGauge,
+           "Bytes of datagram slots the Capture page's rings hold, allocated at start.");
+  w.sample(bytes);
+}
+}  // namespace
+
 void CollectorMetrics::write(PromWriter& w) {
   std::lock_guard<std::mutex> lock(mu_);
   const Config& cfg = c_.config();
@@ -145,6 +176,7 @@ void CollectorMetrics::write(PromWriter& w) {
   if (const Flusher* fl = c_.flusher()) write_flusher_metrics(w, *fl);
   if (const enrich::EnrichTables* e = c_.enrichment()) write_enrich_metrics(w, *e);
   if (const ForwardStage* fw = c_.forward()) write_forward_metrics(w, *fw);
+  if (!c_.captures().empty()) write_capture_metrics(w, c_.captures());
 }
 
 MetricsEndpoint::MetricsEndpoint(const Collector& collector) : metrics_(collector) {}
