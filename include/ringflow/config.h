@@ -133,6 +133,10 @@ struct MetricsConfig {
   uint32_t capture_datagrams = 0;         // kept per stream; 0 = off (no ring, no endpoints)
   uint32_t capture_snaplen = 2048;        // bytes kept of each datagram (longer ones are cut)
   uint32_t capture_bytes = 8u << 20;      // the rings' total size, every reactor together
+  // Exposing the listener (docs/config.md): credentials, and the request bound.
+  std::string auth_token_file;            // "Authorization: Bearer <its first line>"
+  std::string auth_basic_file;            // "user:crypt(3) hash" lines, for Basic auth
+  uint32_t max_request_bytes = 16384;     // request line + headers; more is refused (431)
 };
 
 struct LogConfig {

@@ -1,6 +1,7 @@
 #include "pipeline/metrics_export.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "aggregate/aggregate_metrics.h"
 #include "common/clock.h"
@@ -179,6 +180,14 @@ void CollectorMetrics::write(PromWriter& w) {
   if (!c_.captures().empty()) write_capture_metrics(w, c_.captures());
 }
 
+bool listen_is_loopback(const std::string& listen) {
+  const auto at = Endpoint::parse(listen);
+  if (!at || at->any_v6) return false;
+  if (at->addr.is_v4()) return (at->addr.v4() >> 24) == 127;
+  static const uint8_t kLoop6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return std::memcmp(at->addr.bytes.data(), kLoop6, 16) == 0;
+}
+
 MetricsEndpoint::MetricsEndpoint(const Collector& collector) : metrics_(collector) {}
 
 MetricsEndpoint::~MetricsEndpoint() { stop(); }
@@ -207,6 +216,25 @@ std::unique_ptr<MetricsEndpoint> MetricsEndpoint::start(const Collector& collect
                 o.max_connections, cfg.metrics.max_connections,
                 static_cast<unsigned long long>(soft), static_cast<unsigned long long>(open_now),
                 static_cast<unsigned long long>(reserve));
+  o.max_request_bytes = cfg.metrics.max_request_bytes;
+  if (!HttpAuth::load(cfg.metrics.auth_token_file, cfg.metrics.auth_basic_file, &o.auth, error))
+    return nullptr;
+  // The Capture page holds traffic metadata (addresses, ports, the
+  // exporters' datagrams): beyond this host only behind credentials.
+  if (!listen_is_loopback(cfg.metrics.listen)) {
+    if (capture_on(cfg) && !o.auth.enabled()) {
+      *error = "metrics.capture_datagrams: the Capture page holds traffic metadata and "
+               "metrics.listen \"" + cfg.metrics.listen + "\" is not loopback: set "
+               "metrics.auth_token_file or metrics.auth_basic_file, or listen on 127.0.0.1 "
+               "(docs/config.md, \"Exposing the listener\")";
+      return nullptr;
+    }
+    if (!o.auth.enabled())
+      RF_LOG_WARN("metrics: %s is not loopback and needs no credentials: anyone who reaches it "
+                  "reads the metrics and the web view (set metrics.auth_token_file or "
+                  "metrics.auth_basic_file)",
+                  cfg.metrics.listen.c_str());
+  }
   if (cfg.metrics.web) {
     e->live_ = std::make_unique<LiveView>(collector);
     o.routes = e->live_->routes();
