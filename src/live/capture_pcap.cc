@@ -13,10 +13,6 @@ constexpr uint32_t kPcapMagicNs = 0xa1b23c4d;  // classic pcap, nanosecond times
 constexpr uint32_t kLinkTypeRaw = 101;         // LINKTYPE_RAW: IPv4 or IPv6 by its first nibble
 constexpr uint32_t kSnapMax = 65535 + 48;      // IPv6 + UDP headers over the largest datagram
 
-void put16(std::string& o, uint16_t v) {  // network order
-  o.push_back(static_cast<char>(v >> 8));
-  o.push_back(static_cast<char>(v & 0xff));
-}
 void put32le(std::string& o, uint32_t v) {  // the pcap headers: little-endian, as the magic says
   for (int i = 0; i < 4; ++i) o.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }

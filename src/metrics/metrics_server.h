@@ -75,7 +75,7 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;  // added to the reply
+  std::vector<std::pair<std::string, std::string>> headers{};  // added to the reply
 };
 
 struct HttpRoute {
