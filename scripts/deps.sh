@@ -21,7 +21,7 @@ set -euo pipefail
 
 PKGS=(g++ cmake ninja-build pkg-config ccache
       liburing-dev libconcurrentqueue-dev catch2 libtomlplusplus-dev libcli11-dev
-      libpcap-dev libcurl4-openssl-dev libmicrohttpd-dev libcap-dev libsystemd-dev
+      libpcap-dev libcurl4-openssl-dev libmicrohttpd-dev libcrypt-dev libcap-dev libsystemd-dev
       libmaxminddb-dev libjs-dygraphs)
 # libjs-dygraphs: the web view's charts, embedded in the binary at build time
 # (CMakeLists.txt, cmake/embed_assets.cmake; docs/api.md says why this one).
@@ -48,7 +48,8 @@ PKGS=(g++ cmake ninja-build pkg-config ccache
 TEST_PKGS=(clickhouse-server clickhouse-client prometheus clang libclang-rt-14-dev
            tshark pmacct jq grepcidr gnuplot-nox groff-base man-db systemd
            dpkg-dev gzip binutils curl iproute2 procps util-linux dpkg-repack
-           faketime softflowd nfdump nfdump-sflow mmdb-bin libmaxmind-db-writer-perl chromium)
+           faketime softflowd nfdump nfdump-sflow mmdb-bin libmaxmind-db-writer-perl chromium
+           openssl)
 
 if [ "${1:-}" = --test ]; then
   shift

@@ -134,6 +134,15 @@ struct MetricsConfig {
   bool web = true;                        // the web view: / and /api/v1/* (docs/api.md)
   uint32_t top_k = 1000;                  // Top page: rows kept per sort, projection and interval
   uint32_t top_intervals = 30;            // Top page: flushed intervals kept
+  // The Capture page (docs/api.md): the last datagrams of each exporter
+  // stream, in a ring allocated at start (src/decode/capture_ring.h).
+  uint32_t capture_datagrams = 0;         // kept per stream; 0 = off (no ring, no endpoints)
+  uint32_t capture_snaplen = 2048;        // bytes kept of each datagram (longer ones are cut)
+  uint32_t capture_bytes = 8u << 20;      // the rings' total size, every reactor together
+  // Exposing the listener (docs/config.md): credentials, and the request bound.
+  std::string auth_token_file;            // "Authorization: Bearer <its first line>"
+  std::string auth_basic_file;            // "user:crypt(3) hash" lines, for Basic auth
+  uint32_t max_request_bytes = 16384;     // request line + headers; more is refused (431)
 };
 
 struct LogConfig {

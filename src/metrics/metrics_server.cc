@@ -164,7 +164,16 @@ MHD_Result MetricsServer::Impl::answer(MetricsServer* s, MHD_Connection* c, cons
     *req_cls = &seen_headers;
     return MHD_YES;
   }
-  if (!read_only) {
+  const bool authorized = s->options_.auth.check(
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
+  if (!authorized) {
+    s->auth_failures_.fetch_add(1, std::memory_order_relaxed);
+    res.status = MHD_HTTP_UNAUTHORIZED;
+    res.body = "unauthorized: this listener needs credentials (metrics.auth_token_file, "
+               "metrics.auth_basic_file)\n";
+    for (const std::string& ch : s->options_.auth.challenges())
+      res.headers.emplace_back(MHD_HTTP_HEADER_WWW_AUTHENTICATE, ch);
+  } else if (!read_only) {
     // Answered at once; a body is never read (libmicrohttpd closes the
     // connection after the reply instead).
     res.status = MHD_HTTP_METHOD_NOT_ALLOWED;
@@ -189,6 +198,8 @@ MHD_Result MetricsServer::Impl::answer(MetricsServer* s, MHD_Connection* c, cons
   if (!r) return MHD_NO;  // closes the connection (body freed here)
   body.release();         // the response frees it (free_string)
   MHD_add_response_header(r.get(), MHD_HTTP_HEADER_CONTENT_TYPE, res.content_type.c_str());
+  for (const auto& [name, value] : res.headers)
+    MHD_add_response_header(r.get(), name.c_str(), value.c_str());
   if (res.status == MHD_HTTP_METHOD_NOT_ALLOWED)
     MHD_add_response_header(r.get(), MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
   return MHD_queue_response(c, static_cast<unsigned>(res.status), r.get());
@@ -323,6 +334,12 @@ HttpResponse MetricsServer::metrics_page() {
            "HTTP connections closed right after accept because a limit was reached.");
   w.sample({{"reason", "max_connections"}}, refused_cap_.load(std::memory_order_relaxed));
   w.sample({{"reason", "max_connections_per_ip"}}, refused_ip_.load(std::memory_order_relaxed));
+  if (options_.auth.enabled()) {
+    w.family(p + "auth_failures_total", MetricType::kCounter,
+             "HTTP requests answered 401: missing or wrong credentials (metrics.auth_token_file, "
+             "metrics.auth_basic_file).");
+    w.sample(auth_failures_.load(std::memory_order_relaxed));
+  }
   return HttpResponse{200, kPromType, w.take()};
 }
 

@@ -27,7 +27,10 @@
 // and max_connections_per_ip from one address; a connection past either is
 // closed at once after accept() (refused, counted by reason). A connection
 // idle for connection_timeout_s is closed. A request whose line and headers
-// exceed max_request_bytes is answered 431/414 and closed. The collector
+// exceed max_request_bytes is answered 431/414 and closed. With auth
+// enabled (src/metrics/http_auth.h), a request without valid credentials is
+// answered 401 with WWW-Authenticate, before its method or path is looked at,
+// and counted (auth_failures_total). The collector
 // lowers max_connections further so that the sinks keep a reserve of file
 // descriptors (src/common/fd_limit.h).
 //
@@ -56,6 +59,7 @@
 
 #include <ringflow/ip.h>
 
+#include "metrics/http_auth.h"
 #include "metrics/prom_writer.h"
 
 namespace ringflow {
@@ -71,6 +75,7 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers{};  // added to the reply
 };
 
 struct HttpRoute {
@@ -87,6 +92,7 @@ struct MetricsServerOptions {
   uint32_t max_request_bytes = 16384;     // request line + headers, >= 4096
   std::string prefix = "ringflow_metrics_";  // of the server's own families
   std::vector<HttpRoute> routes;          // served beside /metrics
+  HttpAuth auth;                          // who may read (every path, /metrics too)
 };
 
 class MetricsServer {
@@ -117,6 +123,7 @@ class MetricsServer {
   uint64_t connections_open() const { return open_.load(std::memory_order_relaxed); }
   uint64_t refused_max_connections() const { return refused_cap_.load(std::memory_order_relaxed); }
   uint64_t refused_per_ip() const { return refused_ip_.load(std::memory_order_relaxed); }
+  uint64_t auth_failures() const { return auth_failures_.load(std::memory_order_relaxed); }
   const MetricsServerOptions& options() const { return options_; }
 
  private:
@@ -135,6 +142,7 @@ class MetricsServer {
   std::atomic<uint64_t> open_{0};
   std::atomic<uint64_t> refused_cap_{0};
   std::atomic<uint64_t> refused_ip_{0};
+  std::atomic<uint64_t> auth_failures_{0};
   std::atomic<bool> logged_format_error_{false};
   std::atomic<bool> logged_refusal_{false};
 };

@@ -179,6 +179,7 @@ void Collector::abandon_start() {
   if (forward_) forward_->stop();
   forward_.reset();
   admissions_.clear();
+  captures_.clear();
   sessions_.clear();
   hub_.reset();
   handoff_.reset();
@@ -242,7 +243,16 @@ bool Collector::start_stages(std::string* error) {
     session_counters_.push_back(std::make_unique<SessionCounters>());
     sessions_.push_back(std::make_unique<Sessions>(config_.decode, rc.ring_entries, rc.buffer_size,
                                                    *session_counters_[r]));
-    admissions_.push_back(std::make_unique<SessionAdmission>(*sessions_[r]));
+    CaptureRing* capture = nullptr;
+    if (capture_on(config_)) {
+      // The total is shared by the reactors (a stream's datagrams reach one).
+      const MetricsConfig& m = config_.metrics;
+      const uint32_t snaplen = std::min(m.capture_snaplen, rc.buffer_size);
+      captures_.push_back(std::make_unique<CaptureRing>(m.capture_datagrams, snaplen,
+                                                        m.capture_bytes / nreactors));
+      capture = captures_.back().get();
+    }
+    admissions_.push_back(std::make_unique<SessionAdmission>(*sessions_[r], capture));
   }
   {  // Forwarding ([[forward]], receive.forwarded_from): around the ordered stage.
     std::vector<Admission*> inner;

@@ -46,6 +46,7 @@ class EnrichTables;
 class Admission;
 class AggregationHub;
 class Sessions;
+class CaptureRing;
 struct ExporterSnapshot;
 struct SessionCounters;
 class Flusher;
@@ -58,6 +59,12 @@ class MetricsEndpoint;
 class Reactor;
 class Sink;
 class Worker;
+
+// The Capture page is on: metrics.capture_datagrams > 0 on a served web
+// view (docs/api.md, "Capture").
+inline bool capture_on(const Config& c) {
+  return !c.metrics.listen.empty() && c.metrics.web && c.metrics.capture_datagrams > 0;
+}
 
 struct RunOptions {
   bool print_flows = false;  // --print-flows: one line per decoded flow on stdout
@@ -123,6 +130,9 @@ class Collector {
   const Handoff* handoff() const { return handoff_.get(); }
   const AggregationHub* hub() const { return hub_.get(); }
   const Flusher* flusher() const { return flusher_.get(); }
+  // The Capture page's rings, one per reactor (src/decode/capture_ring.h);
+  // empty unless capture_on(config()).
+  const std::vector<std::unique_ptr<CaptureRing>>& captures() const { return captures_; }
   // The Top page's data (src/live/top_k.h): null unless metrics.web serves it.
   const TopKeeper* top() const { return top_.get(); }
 
@@ -154,6 +164,7 @@ class Collector {
   std::unique_ptr<Handoff> handoff_;
   std::vector<std::unique_ptr<SessionCounters>> session_counters_;
   std::vector<std::unique_ptr<Sessions>> sessions_;  // per reactor: the ordered stage
+  std::vector<std::unique_ptr<CaptureRing>> captures_;  // per reactor; before admissions_
   std::vector<std::unique_ptr<Admission>> admissions_;  // per reactor, over sessions_
   std::unique_ptr<ForwardStage> forward_;  // [[forward]], receive.forwarded_from; else null
   std::vector<std::unique_ptr<ReactorCounters>> reactor_counters_;

@@ -1,6 +1,8 @@
 #include "pipeline/live_view.h"
 
 #include "common/clock.h"
+#include "decode/capture_ring.h"
+#include "live/capture_pcap.h"
 #include "live/exporters_json.h"
 #include "live/overview_json.h"
 #include "live/top_json.h"
@@ -93,6 +95,42 @@ std::vector<HttpRoute> LiveView::routes() {
                  return resp;
                },
                true});
+  if (!collector_.captures().empty()) {
+    // The Capture page (metrics.capture_datagrams): copies of the reactors'
+    // rings, taken slot by slot (src/decode/capture_ring.h).
+    std::vector<const CaptureRing*> rings;
+    for (const auto& ring : collector_.captures()) rings.push_back(ring.get());
+    r.push_back({"/api/v1/capture", [rings](const HttpRequest&) {
+                   HttpResponse resp;
+                   resp.content_type = "application/json";
+                   resp.body = capture_json(rings, wall_ms());
+                   return resp;
+                 }});
+    r.push_back({"/api/v1/capture/",
+                 [rings, c](const HttpRequest& req) {
+                   HttpResponse resp;
+                   std::string_view name =
+                       std::string_view(req.path).substr(sizeof("/api/v1/capture/") - 1);
+                   std::vector<CapturedDatagram> kept;
+                   if (!name.ends_with(".pcap") ||
+                       !capture_find(rings, name.substr(0, name.size() - 5), &kept)) {
+                     resp.status = 404;
+                     resp.content_type = "application/json";
+                     resp.body = "{\"error\":\"no datagrams captured for this stream: "
+                                 "GET /api/v1/capture lists the streams\"}";
+                     return resp;
+                   }
+                   resp.content_type = "application/vnd.tcpdump.pcap";
+                   std::string file(name);
+                   for (char& ch : file)
+                     if (ch == ':') ch = '_';  // IPv6 addresses, for file systems that refuse ':'
+                   resp.headers.emplace_back("Content-Disposition",
+                                             "attachment; filename=\"ringflow-" + file + "\"");
+                   resp.body = capture_pcap(kept, c->bound());
+                   return resp;
+                 },
+                 true});
+  }
   for (const WebAsset& a : web_assets()) {
     r.push_back({a.url, [a](const HttpRequest&) {
                    HttpResponse resp;

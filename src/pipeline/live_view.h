@@ -9,6 +9,9 @@
 //   GET /api/v1/exporters   one row per exporter stream, and
 //   GET /api/v1/exporters/<id> one stream explained (src/live/exporters_json.h,
 //                           from the reactors' published snapshots)
+//   GET /api/v1/capture     the streams whose datagrams are kept, and
+//   GET /api/v1/capture/<id>.pcap their last datagrams (src/live/capture_pcap.h),
+//                           when capture_on() (metrics.capture_datagrams)
 //
 // Threads: the sampler's "rf-live" thread (its contract is in
 // live_sampler.h); the routes run on the metrics server's threads. Neither

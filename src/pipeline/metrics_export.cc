@@ -1,11 +1,13 @@
 #include "pipeline/metrics_export.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "aggregate/aggregate_metrics.h"
 #include "common/clock.h"
 #include "common/fd_limit.h"
 #include "common/log.h"
+#include "decode/capture_ring.h"
 #include "decode/decode_metrics.h"
 #include "enrich/enrich_tables.h"
 #include "enrich/names.h"
@@ -136,6 +138,36 @@ std::string CollectorMetrics::render() {
   return w.take();
 }
 
+namespace {
+// The Capture page's rings (metrics.capture_datagrams; src/decode/capture_ring.h).
+void write_capture_metrics(PromWriter& w, const std::vector<std::unique_ptr<CaptureRing>>& rings) {
+  uint64_t captured = 0, truncated = 0, bytes = 0;
+  uint64_t skipped[static_cast<size_t>(CaptureSkip::kCount)] = {};
+  for (const auto& r : rings) {
+    captured += r->captured();
+    truncated += r->truncated();
+    bytes += r->bytes();
+    for (size_t i = 0; i < std::size(skipped); ++i) skipped[i] += r->skipped(CaptureSkip(i));
+  }
+  w.family("ringflow_capture_datagrams_total", MetricType::kCounter,
+           "Datagrams copied into the Capture page's rings (metrics.capture_datagrams).");
+  w.sample(captured);
+  w.family("ringflow_capture_truncated_total", MetricType::kCounter,
+           "Captured datagrams cut to metrics.capture_snaplen.");
+  w.sample(truncated);
+  w.family("ringflow_capture_skipped_total", MetricType::kCounter,
+           "Datagrams not captured, by reason: busy (a reader was copying the slot out), "
+           "streams_full (metrics.capture_bytes holds no more streams), unrecognised (no wire "
+           "format, or too short to name its stream).");
+  w.sample({{"reason", "busy"}}, skipped[size_t(CaptureSkip::kBusy)]);
+  w.sample({{"reason", "streams_full"}}, skipped[size_t(CaptureSkip::kStreamsFull)]);
+  w.sample({{"reason", "unrecognised"}}, skipped[size_t(CaptureSkip::kUnrecognised)]);
+  w.family("ringflow_capture_ring_bytes", MetricType::kGauge,
+           "Bytes of datagram slots the Capture page's rings hold, allocated at start.");
+  w.sample(bytes);
+}
+}  // namespace
+
 void CollectorMetrics::write(PromWriter& w) {
   std::lock_guard<std::mutex> lock(mu_);
   const Config& cfg = c_.config();
@@ -164,6 +196,15 @@ void CollectorMetrics::write(PromWriter& w) {
   if (const enrich::EnrichTables* e = c_.enrichment()) write_enrich_metrics(w, *e);
   if (!c_.filter_counters().empty()) write_filter_metrics(w, c_.filter_counters());
   if (const ForwardStage* fw = c_.forward()) write_forward_metrics(w, *fw);
+  if (!c_.captures().empty()) write_capture_metrics(w, c_.captures());
+}
+
+bool listen_is_loopback(const std::string& listen) {
+  const auto at = Endpoint::parse(listen);
+  if (!at || at->any_v6) return false;
+  if (at->addr.is_v4()) return (at->addr.v4() >> 24) == 127;
+  static const uint8_t kLoop6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return std::memcmp(at->addr.bytes.data(), kLoop6, 16) == 0;
 }
 
 MetricsEndpoint::MetricsEndpoint(const Collector& collector) : metrics_(collector) {}
@@ -194,6 +235,25 @@ std::unique_ptr<MetricsEndpoint> MetricsEndpoint::start(const Collector& collect
                 o.max_connections, cfg.metrics.max_connections,
                 static_cast<unsigned long long>(soft), static_cast<unsigned long long>(open_now),
                 static_cast<unsigned long long>(reserve));
+  o.max_request_bytes = cfg.metrics.max_request_bytes;
+  if (!HttpAuth::load(cfg.metrics.auth_token_file, cfg.metrics.auth_basic_file, &o.auth, error))
+    return nullptr;
+  // The Capture page holds traffic metadata (addresses, ports, the
+  // exporters' datagrams): beyond this host only behind credentials.
+  if (!listen_is_loopback(cfg.metrics.listen)) {
+    if (capture_on(cfg) && !o.auth.enabled()) {
+      *error = "metrics.capture_datagrams: the Capture page holds traffic metadata and "
+               "metrics.listen \"" + cfg.metrics.listen + "\" is not loopback: set "
+               "metrics.auth_token_file or metrics.auth_basic_file, or listen on 127.0.0.1 "
+               "(docs/config.md, \"Exposing the listener\")";
+      return nullptr;
+    }
+    if (!o.auth.enabled())
+      RF_LOG_WARN("metrics: %s is not loopback and needs no credentials: anyone who reaches it "
+                  "reads the metrics and the web view (set metrics.auth_token_file or "
+                  "metrics.auth_basic_file)",
+                  cfg.metrics.listen.c_str());
+  }
   if (cfg.metrics.web) {
     e->live_ = std::make_unique<LiveView>(collector);
     o.routes = e->live_->routes();

@@ -68,6 +68,10 @@ class CollectorMetrics {
   StreamMetrics stream_metrics_;      // guarded by mu_
 };
 
+// True when `listen` ("host:port") binds a loopback address only
+// (127.0.0.0/8, ::1); false for a wildcard or anything else.
+bool listen_is_loopback(const std::string& listen);
+
 // CollectorMetrics served over HTTP on config.metrics.listen.
 class MetricsEndpoint {
  public:

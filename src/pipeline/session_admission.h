@@ -4,9 +4,14 @@
 // it before the reactor runs. It translates, nothing more: the receive stage
 // does not know NetFlow, and the decode stage does not know DatagramRef.
 //
+// With a CaptureRing (metrics.capture_datagrams), every datagram the ordered
+// stage is given, accepted or rejected, is first copied into it: here the
+// reactor still owns the buffer (src/decode/capture_ring.h).
+//
 // Thread safety: the reactor's thread only (as Admission).
 #pragma once
 
+#include "decode/capture_ring.h"
 #include "decode/sessions.h"
 #include "decode/wire_formats.h"
 #include "receive/admission.h"
@@ -15,9 +20,11 @@ namespace ringflow {
 
 class SessionAdmission final : public Admission {
  public:
-  explicit SessionAdmission(Sessions& s) : s_(s) {}
+  explicit SessionAdmission(Sessions& s, CaptureRing* capture = nullptr)
+      : s_(s), capture_(capture) {}
 
   Verdict admit(DatagramRef& d, int64_t now_ms) override {
+    if (capture_) capture_->capture(d.data, d.len, d.exporter, d.exporter_port, d.socket, d.recv_ns);
     switch (s_.admit(d.data, d.len, d.exporter, d.buf_id, now_ms)) {
       case Admit::kHandOff:
         d.stream_key = route_key(d.data, d.len);  // the format's stream (wire_formats.h)
@@ -48,6 +55,7 @@ class SessionAdmission final : public Admission {
 
  private:
   Sessions& s_;
+  CaptureRing* capture_;  // null: metrics.capture_datagrams = 0
 };
 
 }  // namespace ringflow
