@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <toml++/toml.h>
+
 #include "aggregate/key_codec.h"
 #include "enrich/enrich_tables.h"
 #include "enrich/names.h"
@@ -171,4 +173,83 @@ TEST_CASE("catalogue: a bad file is refused with its file and line", "[pipeline]
   CHECK_THAT(load_error("[[exporter]]\naddress = \"192.0.2.1\"\nsite = 4\n"),
              Catch::Contains("bad.toml:3: expected a string for site, found an integer"));
   CHECK_THAT(load_error("[[exporter]\n"), Catch::Contains("bad.toml:1: "));
+}
+
+// --- classification rules (src/enrich/catalogue_rules.h) ---
+
+TEST_CASE("catalogue rules: every rule's example in the rule table gives what it expects",
+          "[pipeline][catalogue]") {
+  const std::string path = std::string(RINGFLOW_SOURCE_DIR) + "/tests/data/catalogue_rules.toml";
+  std::string err;
+  const auto cat = enrich::load_catalogue(path, &err);
+  INFO(err);
+  REQUIRE(cat);
+  // Read the examples independently of the loader and check each against
+  // the compiled rules.
+  const toml::table root = toml::parse_file(path);
+  const toml::array& rules = *root["rule"].as_array();
+  REQUIRE(rules.size() == cat->rules().size());
+  REQUIRE(rules.size() >= 7);
+  size_t tags_checked = 0;
+  for (const toml::node& n : rules) {
+    const toml::table& r = *n.as_table();
+    INFO("rule at line " << r.source().begin.line);
+    REQUIRE(r["example"].as_table());  // every rule carries one
+    REQUIRE(r["expect"].as_table());
+    std::array<std::string, enrich::kPatternCount> subject;
+    for (size_t p = 0; p < enrich::kPatternCount; ++p)
+      subject[p] = r["example"][enrich::kPatternNames[p]].value_or(std::string());
+    const enrich::Tags got =
+        cat->rules().classify({subject[0], subject[1], subject[2], subject[3]});
+    for (const auto& [k, v] : *r["expect"].as_table()) {
+      size_t t = 0;
+      while (enrich::kTagNames[t] != k.str()) ++t;
+      CHECK(got[t] == v.as_string()->get());
+      ++tags_checked;
+    }
+  }
+  CHECK(tags_checked == 14);
+}
+
+TEST_CASE("catalogue rules: fill what the catalogue leaves empty, per exporter and interface",
+          "[pipeline][catalogue]") {
+  EnrichConfig cfg;
+  cfg.catalogue = std::string(RINGFLOW_SOURCE_DIR) + "/tests/data/catalogue_rules.toml";
+  enrich::EnrichTables tables(cfg);
+  std::string err;
+  REQUIRE(tables.load(&err));
+  CatalogueStage stage(tables);
+  const std::vector<std::string> f = {"exporter_name",  "exporter_site",  "exporter_role",
+                                      "exporter_region", "in_if_name",    "in_if_boundary",
+                                      "in_if_provider", "in_if_connectivity", "out_if_provider",
+                                      "out_if_connectivity", "out_if_boundary"};
+  // Listed exporter: its role from the file (not the rule's "edge"), site
+  // from the rule's capture group; interface 17 by its description, 18's
+  // provider from the file, the rest by the rule.
+  CHECK(pack(stage, "192.0.2.1", 17, 18, f) ==
+        std::vector<std::string>{"edge1.par1", "par", "border", "eu-west", "xe-0/0/1", "external",
+                                 "Cogent", "transit", "franceix-rs", "ix", "external"});
+  // An ifIndex the file does not list: the last-resort rule; 0: nothing.
+  CHECK(pack(stage, "192.0.2.1", 5, 0, {"in_if_name", "in_if_boundary", "out_if_boundary"}) ==
+        std::vector<std::string>{"", "internal", ""});
+  // An exporter the file does not list: classified by its address, the
+  // same answer at the next chunk (from the worker's cache).
+  for (int i = 0; i < 2; ++i)
+    CHECK(pack(stage, "2001:db8::7", 3, 0, {"exporter_name", "exporter_region", "in_if_boundary"}) ==
+          std::vector<std::string>{"", "eu-central", "internal"});
+}
+
+TEST_CASE("catalogue rules: bad rules and failing examples are refused", "[pipeline][catalogue]") {
+  CHECK_THAT(load_error("[[rule]]\ndescription = \"^Transit\"\nprovider = \"x\"\nexample = { "
+                        "description = \"Transit: a\" }\nexpect = { provider = \"y\" }\n"),
+             Catch::Contains("bad.toml:1: expected the example of rule 1 to give provider = "
+                             "\"y\", found \"x\""));
+  CHECK_THAT(load_error("[[rule]]\ninterface = \"(\"\nboundary = \"internal\"\n"),
+             Catch::Contains("bad.toml:2: expected a regular expression for interface"));
+  CHECK_THAT(load_error("[[rule]]\ninterface = \"^xe\"\nsite = \"par\"\n"),
+             Catch::Contains("bad.toml:3: expected only interface tags"));
+  CHECK_THAT(load_error("[[rule]]\nexporter = \"^edge\"\n"),
+             Catch::Contains("bad.toml:1: expected a rule to set at least one"));
+  CHECK_THAT(load_error("[[rule]]\nexporter = \"^edge\"\nboundary = \"edge\"\n"),
+             Catch::Contains("bad.toml:3: expected \"external\" or \"internal\" for boundary"));
 }

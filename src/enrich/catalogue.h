@@ -7,10 +7,17 @@
 //     [[exporter.interface]]  index (ifIndex >= 1), name, description,
 //                             speed (Mbit/s), boundary ("external" |
 //                             "internal"), provider, connectivity
+//   [[rule]]                ordered classifiers (catalogue_rules.h)
 // Every string is interned into names() (names.h); 0 = empty = unknown.
 //
-// The per-record cost is one open-addressing probe per interface
-// (ExporterEntry::iface).
+// At build time every listed exporter and interface gets its final tags:
+// the catalogue's own values, and where it is silent the rules' (first
+// matching rule per tag); so does each listed exporter's `unlisted` entry
+// (an ifIndex the file does not list: rules on empty name and description).
+// An exporter the file does not list is classified by the rules on its
+// address when first seen (classify_unlisted(); the catalogue stage caches
+// the result per worker). So the per-record cost is one open-addressing
+// probe per interface (ExporterEntry::iface), never a regular expression.
 //
 // ifIndex 0 (the record carries no interface) is never listed and reads
 // as all empty, whatever the rules say.
@@ -26,6 +33,8 @@
 
 #include <ringflow/ip.h>
 
+#include "enrich/catalogue_rules.h"
+
 
 namespace ringflow::enrich {
 
@@ -35,7 +44,7 @@ struct IfaceEntry {
 
 struct ExporterEntry {
   uint32_t name = 0, site = 0, region = 0, role = 0, tenant = 0;
-  IfaceEntry unlisted;  // an ifIndex the catalogue does not list
+  IfaceEntry unlisted;  // an ifIndex the catalogue does not list: the rules' tags
 
   // The entry of ifIndex `idx`: one probe, no allocation.
   const IfaceEntry& iface(uint32_t idx) const noexcept {
@@ -67,9 +76,17 @@ class Catalogue {
  public:
   // The listed exporter at address a; nullptr when the file does not list it.
   const ExporterEntry* find(const IpAddr& a) const;
+  // An exporter the file does not list: its tags from the rules on its
+  // address alone (name, interface names and descriptions empty).
+  // Allocates and runs regular expressions: call once per exporter.
+  std::unique_ptr<ExporterEntry> classify_unlisted(const IpAddr& a) const;
 
   size_t exporters() const { return exporters_.size(); }
   size_t interfaces() const;
+  const CatalogueRules& rules() const { return rules_; }
+  // Distinct per loaded version in the process (a cache keyed by it never
+  // mistakes a new version at a freed one's address for the old).
+  uint64_t generation() const { return generation_; }
 
  private:
   friend std::unique_ptr<const Catalogue> load_catalogue(const std::string&, std::string*);
@@ -77,12 +94,15 @@ class Catalogue {
     size_t operator()(const IpAddr& a) const { return static_cast<size_t>(hash_addr(a)); }
   };
   std::unordered_map<IpAddr, std::unique_ptr<ExporterEntry>, AddrHash> exporters_;
+  CatalogueRules rules_;
+  uint64_t generation_ = 0;
 };
 
 // Reads and builds the catalogue file. nullptr and *error ("FILE:LINE: ..."
 // or "FILE: exporter N: ...") when it cannot be read or parsed, a value has
-// the wrong type, an exporter or interface is listed twice:
-// the file is refused as a whole.
+// the wrong type, an exporter or interface is listed twice, a rule does not
+// compile or an example gives other tags than it expects: the file is
+// refused as a whole.
 std::unique_ptr<const Catalogue> load_catalogue(const std::string& path, std::string* error);
 
 }  // namespace ringflow::enrich

@@ -16,7 +16,17 @@ size_t CatalogueStage::run(FlowRecord*, size_t n, const FlowContext& ctx) {
   guard_.reset();  // the previous chunk is aggregated: release its version
   guard_.emplace(reader_.enter());
   if (const enrich::Catalogue* c = guard_->get()) {
-    if (const enrich::ExporterEntry* e = c->find(ctx.exporter)) ctx.catalogue = e;
+    if (c->generation() != version_) {
+      unlisted_.clear();
+      version_ = c->generation();
+    }
+    if (const enrich::ExporterEntry* e = c->find(ctx.exporter)) {
+      ctx.catalogue = e;
+    } else if (!c->rules().empty()) {
+      auto& slot = unlisted_[ctx.exporter];
+      if (!slot) slot = c->classify_unlisted(ctx.exporter);
+      ctx.catalogue = slot.get();
+    }
   }
   return n;
 }

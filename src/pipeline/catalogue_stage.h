@@ -6,7 +6,11 @@
 // entry's ifIndex table per interface (src/aggregate/key_codec.cc). Records
 // are not changed and none is dropped.
 //
-// An exporter the catalogue does not list gets an all-empty entry (names
+// An exporter the catalogue does not list gets the rules' answer for its
+// address (Catalogue::classify_unlisted), computed once per exporter and
+// catalogue version and kept in this worker's cache (that first sight
+// allocates and runs the regular expressions; every later chunk of the
+// exporter is one hash lookup); without rules, an all-empty entry (names
 // print empty, never made up).
 //
 // Versions: the stage holds its epoch guard from one chunk to the next, so
@@ -15,11 +19,14 @@
 // packed with one version. The old version is freed once every worker has
 // started a chunk after the swap.
 //
-// Hot path: run() takes no lock and allocates nothing.
+// Hot path: run() takes no lock; it allocates only at an unlisted
+// exporter's first chunk per catalogue version.
 // Thread safety: one worker thread.
 #pragma once
 
+#include <memory>
 #include <optional>
+#include <unordered_map>
 
 #include "enrich/enrich_tables.h"
 #include "pipeline/record_stage.h"
@@ -36,6 +43,12 @@ class CatalogueStage final : public RecordStage {
  private:
   enrich::EpochHolder<enrich::Catalogue>::Reader reader_;
   std::optional<enrich::EpochHolder<enrich::Catalogue>::Guard> guard_;
+  // Unlisted exporters classified by the rules, for `version_` only.
+  struct AddrHash {
+    size_t operator()(const IpAddr& a) const { return static_cast<size_t>(hash_addr(a)); }
+  };
+  uint64_t version_ = 0;  // Catalogue::generation() the cache is for
+  std::unordered_map<IpAddr, std::unique_ptr<enrich::ExporterEntry>, AddrHash> unlisted_;
 };
 
 }  // namespace ringflow
