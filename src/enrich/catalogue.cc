@@ -18,13 +18,11 @@ void ExporterEntry::index(const std::vector<std::pair<uint32_t, IfaceEntry>>& li
   size_t cap = 8;
   while (cap < listed.size() * 2) cap *= 2;
   mask = cap - 1;
-  keys.assign(cap, 0);
-  vals.assign(cap, IfaceEntry{});
+  slots.assign(cap, Slot{});
   for (const auto& [idx, e] : listed) {
     size_t i = slot(idx);
-    while (keys[i] != 0) i = (i + 1) & mask;
-    keys[i] = idx;
-    vals[i] = e;
+    while (slots[i].index != 0) i = (i + 1) & mask;
+    slots[i] = Slot{idx, e};
   }
 }
 

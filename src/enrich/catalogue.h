@@ -49,11 +49,11 @@ struct ExporterEntry {
   // The entry of ifIndex `idx`: one probe, no allocation.
   const IfaceEntry& iface(uint32_t idx) const noexcept {
     if (idx == 0) return kNone;
-    if (!keys.empty()) {
+    if (!slots.empty()) {
       for (size_t i = slot(idx);; i = (i + 1) & mask) {
-        const uint32_t k = keys[i];
-        if (k == idx) return vals[i];
-        if (k == 0) break;
+        const Slot& sl = slots[i];
+        if (sl.index == idx) return sl.entry;
+        if (sl.index == 0) break;
       }
     }
     return unlisted;
@@ -67,8 +67,12 @@ struct ExporterEntry {
   size_t slot(uint32_t idx) const noexcept {
     return static_cast<size_t>((uint64_t{idx} * 0x9E3779B97F4A7C15ull) >> 32) & mask;
   }
-  std::vector<uint32_t> keys;  // 0 = empty slot
-  std::vector<IfaceEntry> vals;
+  // The key beside its entry: a probe touches one cache line, not two.
+  struct Slot {
+    uint32_t index = 0;  // 0 = empty slot
+    IfaceEntry entry;
+  };
+  std::vector<Slot> slots;
   size_t mask = 0, count = 0;
 };
 
