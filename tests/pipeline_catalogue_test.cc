@@ -82,10 +82,10 @@ std::vector<std::string> pack(CatalogueStage& stage, const char* exporter, uint3
 }
 
 const std::vector<std::string> kAll = {
-    "exporter_name",   "exporter_site",      "exporter_region",     "exporter_role",
-    "exporter_tenant", "in_if_name",         "out_if_name",         "in_if_description",
-    "out_if_description", "in_if_speed",     "out_if_speed",        "in_if_boundary",
-    "out_if_boundary", "in_if_provider",     "out_if_provider",     "in_if_connectivity",
+    "exporter_name",      "exporter_site",  "exporter_region", "exporter_role",
+    "exporter_tenant",    "in_if_name",     "out_if_name",     "in_if_description",
+    "out_if_description", "in_if_speed",    "out_if_speed",    "in_if_boundary",
+    "out_if_boundary",    "in_if_provider", "out_if_provider", "in_if_connectivity",
     "out_if_connectivity"};
 
 std::string load_error(const std::string& text) {
@@ -107,9 +107,9 @@ TEST_CASE("catalogue: exporter and interface fields from the file, empty when un
   CatalogueStage stage(tables);
 
   CHECK(pack(stage, "192.0.2.1", 17, 3, kAll) ==
-        std::vector<std::string>{"edge1.par1", "par1", "eu-west", "edge", "acme", "xe-0/0/1",
-                                 "ae3", "Transit: Cogent, circuit 42", "", "10000", "0",
-                                 "external", "internal", "cogent", "", "transit", ""});
+        std::vector<std::string>{"edge1.par1", "par1", "eu-west", "edge", "acme", "xe-0/0/1", "ae3",
+                                 "Transit: Cogent, circuit 42", "", "10000", "0", "external",
+                                 "internal", "cogent", "", "transit", ""});
   // An ifIndex the file does not list, and 0 (no interface): empty.
   CHECK(pack(stage, "192.0.2.1", 99, 0, kAll) ==
         std::vector<std::string>{"edge1.par1", "par1", "eu-west", "edge", "acme", "", "", "", "",
@@ -164,9 +164,10 @@ TEST_CASE("catalogue: a bad file is refused with its file and line", "[pipeline]
   CHECK_THAT(load_error("[[exporter]]\naddress = \"192.0.2.1\"\n[[exporter.interface]]\nindex = "
                         "4\n[[exporter.interface]]\nindex = 4\n"),
              Catch::Contains("interface index 4 listed twice"));
-  CHECK_THAT(load_error("[[exporter]]\naddress = \"192.0.2.1\"\n[[exporter.interface]]\nindex = "
-                        "0\n"),
-             Catch::Contains("bad.toml:4: expected an integer in 1..4294967295 for index, found 0"));
+  CHECK_THAT(
+      load_error("[[exporter]]\naddress = \"192.0.2.1\"\n[[exporter.interface]]\nindex = "
+                 "0\n"),
+      Catch::Contains("bad.toml:4: expected an integer in 1..4294967295 for index, found 0"));
   CHECK_THAT(load_error("[[exporter]]\naddress = \"192.0.2.1\"\n[[exporter.interface]]\nindex = "
                         "1\nboundary = \"outside\"\n"),
              Catch::Contains("bad.toml:5: expected \"external\" or \"internal\" for boundary"));
@@ -219,10 +220,10 @@ TEST_CASE("catalogue rules: fill what the catalogue leaves empty, per exporter a
   std::string err;
   REQUIRE(tables.load(&err));
   CatalogueStage stage(tables);
-  const std::vector<std::string> f = {"exporter_name",  "exporter_site",  "exporter_role",
-                                      "exporter_region", "in_if_name",    "in_if_boundary",
-                                      "in_if_provider", "in_if_connectivity", "out_if_provider",
-                                      "out_if_connectivity", "out_if_boundary"};
+  const std::vector<std::string> f = {
+      "exporter_name",   "exporter_site",       "exporter_role",  "exporter_region",
+      "in_if_name",      "in_if_boundary",      "in_if_provider", "in_if_connectivity",
+      "out_if_provider", "out_if_connectivity", "out_if_boundary"};
   // Listed exporter: its role from the file (not the rule's "edge"), site
   // from the rule's capture group; interface 17 by its description, 18's
   // provider from the file, the rest by the rule.
@@ -235,8 +236,9 @@ TEST_CASE("catalogue rules: fill what the catalogue leaves empty, per exporter a
   // An exporter the file does not list: classified by its address, the
   // same answer at the next chunk (from the worker's cache).
   for (int i = 0; i < 2; ++i)
-    CHECK(pack(stage, "2001:db8::7", 3, 0, {"exporter_name", "exporter_region", "in_if_boundary"}) ==
-          std::vector<std::string>{"", "eu-central", "internal"});
+    CHECK(
+        pack(stage, "2001:db8::7", 3, 0, {"exporter_name", "exporter_region", "in_if_boundary"}) ==
+        std::vector<std::string>{"", "eu-central", "internal"});
 }
 
 TEST_CASE("catalogue rules: bad rules and failing examples are refused", "[pipeline][catalogue]") {

@@ -51,13 +51,20 @@ struct Where {
 
 std::string type_name(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    default: return "a date or time";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    default:
+      return "a date or time";
   }
 }
 
@@ -68,7 +75,8 @@ bool only_keys(const toml::table& t, std::initializer_list<std::string_view> key
     for (std::string_view allowed : keys) ok = ok || k.str() == allowed;
     if (!ok) {
       std::string list;
-      for (std::string_view allowed : keys) list += (list.empty() ? "" : ", ") + std::string(allowed);
+      for (std::string_view allowed : keys)
+        list += (list.empty() ? "" : ", ") + std::string(allowed);
       *error = w.at(v, "expected one of " + list + " in " + what + ", found unknown key \"" +
                            std::string(k.str()) + "\"");
       return false;
@@ -125,8 +133,8 @@ bool boundary_of(const toml::table& t, uint32_t* id, const Where& w, std::string
 
 bool load_interface(const toml::table& t, const Where& w, uint32_t* idx, IfaceEntry* e,
                     std::string* error) {
-  if (!only_keys(t, {"index", "name", "description", "speed", "boundary", "provider",
-                     "connectivity"},
+  if (!only_keys(t,
+                 {"index", "name", "description", "speed", "boundary", "provider", "connectivity"},
                  "[[exporter.interface]]", w, error))
     return false;
   int64_t v = 0;
@@ -141,14 +149,12 @@ bool load_interface(const toml::table& t, const Where& w, uint32_t* idx, IfaceEn
   e->speed = present ? static_cast<uint32_t>(v) : 0;
   return name_of(t, "name", &e->name, w, error) &&
          name_of(t, "description", &e->description, w, error) &&
-         boundary_of(t, &e->boundary, w, error) &&
-         name_of(t, "provider", &e->provider, w, error) &&
+         boundary_of(t, &e->boundary, w, error) && name_of(t, "provider", &e->provider, w, error) &&
          name_of(t, "connectivity", &e->connectivity, w, error);
 }
 
-bool strings_of(const toml::table& t, std::string_view key,
-                std::span<const std::string_view> names, std::string* out, bool* present,
-                const Where& w, std::string* error) {
+bool strings_of(const toml::table& t, std::string_view key, std::span<const std::string_view> names,
+                std::string* out, bool* present, const Where& w, std::string* error) {
   const toml::node* n = t.get(key);
   if (!n) return true;
   const toml::table* sub = n->as_table();
@@ -171,8 +177,9 @@ bool strings_of(const toml::table& t, std::string_view key,
 }
 
 bool load_rule(const toml::table& t, const Where& w, CatalogueRule* r, std::string* error) {
-  if (!only_keys(t, {"exporter", "address", "interface", "description", "site", "region", "role",
-                     "tenant", "boundary", "provider", "connectivity", "example", "expect"},
+  if (!only_keys(t,
+                 {"exporter", "address", "interface", "description", "site", "region", "role",
+                  "tenant", "boundary", "provider", "connectivity", "example", "expect"},
                  "[[rule]]", w, error))
     return false;
   r->line = static_cast<int>(t.source().begin.line);
@@ -180,8 +187,8 @@ bool load_rule(const toml::table& t, const Where& w, CatalogueRule* r, std::stri
     const toml::node* n = t.get(kPatternNames[p]);
     if (!n) continue;
     if (!n->as_string()) {
-      *error = w.at(*n, "expected a regular expression string for " + std::string(kPatternNames[p]) +
-                            ", found " + type_name(*n));
+      *error = w.at(*n, "expected a regular expression string for " +
+                            std::string(kPatternNames[p]) + ", found " + type_name(*n));
       return false;
     }
     try {
@@ -199,16 +206,17 @@ bool load_rule(const toml::table& t, const Where& w, CatalogueRule* r, std::stri
     const toml::node* n = t.get(kTagNames[tag]);
     if (!n) continue;
     if (!n->as_string()) {
-      *error = w.at(*n, "expected a string for " + std::string(kTagNames[tag]) + ", found " +
-                            type_name(*n));
+      *error = w.at(
+          *n, "expected a string for " + std::string(kTagNames[tag]) + ", found " + type_name(*n));
       return false;
     }
     r->value[tag] = n->as_string()->get();
     r->sets[tag] = any = true;
     if (!tag_is_interface(tag) && r->interface_level) {
-      *error = w.at(*n, "expected only interface tags (boundary, provider, connectivity) in a "
-                        "rule with an interface or description pattern, found " +
-                            std::string(kTagNames[tag]));
+      *error = w.at(*n,
+                    "expected only interface tags (boundary, provider, connectivity) in a "
+                    "rule with an interface or description pattern, found " +
+                        std::string(kTagNames[tag]));
       return false;
     }
     if (tag == static_cast<size_t>(Tag::kBoundary) && r->value[tag] != "external" &&
@@ -219,8 +227,9 @@ bool load_rule(const toml::table& t, const Where& w, CatalogueRule* r, std::stri
     }
   }
   if (!any) {
-    *error = w.at(t, "expected a rule to set at least one of site, region, role, tenant, "
-                     "boundary, provider, connectivity, found none");
+    *error = w.at(t,
+                  "expected a rule to set at least one of site, region, role, tenant, "
+                  "boundary, provider, connectivity, found none");
     return false;
   }
   r->has_example = t.get("example") != nullptr;
@@ -251,15 +260,15 @@ bool intern_tags(const Tags& tags, uint32_t* const* fields, size_t first, size_t
 
 Tags tags_of(const ExporterEntry& e, const IfaceEntry& i) {
   Tags t;
-  const uint32_t ids[kTagCount] = {e.site, e.region, e.role, e.tenant, i.boundary, i.provider,
-                                   i.connectivity};
+  const uint32_t ids[kTagCount] = {e.site,     e.region,   e.role,        e.tenant,
+                                   i.boundary, i.provider, i.connectivity};
   for (size_t k = 0; k < kTagCount; ++k) t[k] = std::string(names().str(ids[k]));
   return t;
 }
 
 // Fills *e's exporter tags and the interface tags of *i from the rules.
-bool classify(const CatalogueRules& rules, const std::string& addr, ExporterEntry* e,
-              IfaceEntry* i, bool exporter_too, std::string* error, const std::string& path) {
+bool classify(const CatalogueRules& rules, const std::string& addr, ExporterEntry* e, IfaceEntry* i,
+              bool exporter_too, std::string* error, const std::string& path) {
   const std::string ename(names().str(e->name));
   const std::string iname(names().str(i->name)), idesc(names().str(i->description));
   const RuleSubject s = {ename, addr, iname, idesc};
@@ -343,14 +352,15 @@ std::unique_ptr<const Catalogue> load_catalogue(const std::string& path, std::st
                      "[[exporter]]", w, error))
         return nullptr;
       const toml::node* an = t->get("address");
-      const auto addr = an && an->as_string() ? IpAddr::parse(an->as_string()->get())
-                                              : std::nullopt;
+      const auto addr =
+          an && an->as_string() ? IpAddr::parse(an->as_string()->get()) : std::nullopt;
       if (!addr) {
-        *error = w.at(an ? *an : node, "expected address = \"an IPv4 or IPv6 address\" in "
-                                       "[[exporter]], found " +
-                                           (an ? (an->as_string() ? "\"" + an->as_string()->get() + "\""
-                                                                  : type_name(*an))
-                                               : std::string("none")));
+        *error =
+            w.at(an ? *an : node,
+                 "expected address = \"an IPv4 or IPv6 address\" in "
+                 "[[exporter]], found " +
+                     (an ? (an->as_string() ? "\"" + an->as_string()->get() + "\"" : type_name(*an))
+                         : std::string("none")));
         return nullptr;
       }
       auto e = std::make_unique<ExporterEntry>();
@@ -368,8 +378,8 @@ std::unique_ptr<const Catalogue> load_catalogue(const std::string& path, std::st
         for (const toml::node& inode : *ia) {
           const toml::table* it = inode.as_table();
           if (!it) {
-            *error = w.at(inode, "expected an [[exporter.interface]] table, found " +
-                                     type_name(inode));
+            *error =
+                w.at(inode, "expected an [[exporter.interface]] table, found " + type_name(inode));
             return nullptr;
           }
           uint32_t idx = 0;

@@ -35,7 +35,6 @@
 
 #include "enrich/catalogue_rules.h"
 
-
 namespace ringflow::enrich {
 
 struct IfaceEntry {

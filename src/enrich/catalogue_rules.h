@@ -44,7 +44,9 @@ enum class Tag : uint8_t { kSite, kRegion, kRole, kTenant, kBoundary, kProvider,
 inline constexpr size_t kTagCount = 7;
 inline constexpr std::array<std::string_view, kTagCount> kTagNames = {
     "site", "region", "role", "tenant", "boundary", "provider", "connectivity"};
-inline constexpr bool tag_is_interface(size_t t) { return t >= static_cast<size_t>(Tag::kBoundary); }
+inline constexpr bool tag_is_interface(size_t t) {
+  return t >= static_cast<size_t>(Tag::kBoundary);
+}
 
 // What a rule's patterns match: exporter name, exporter address (text), and
 // interface name and description ("" when unknown).
@@ -59,7 +61,7 @@ struct CatalogueRule {
   std::array<std::regex, kPatternCount> re;
   std::array<bool, kTagCount> sets{};
   std::array<std::string, kTagCount> value;  // may hold $1..$9
-  bool interface_level = false;               // has an interface or description pattern
+  bool interface_level = false;              // has an interface or description pattern
   int line = 0;
   // Its example and expected tags (optional).
   bool has_example = false;

@@ -5,8 +5,7 @@ namespace {
 const enrich::ExporterEntry kUnknown{};
 }
 
-CatalogueStage::CatalogueStage(enrich::EnrichTables& tables)
-    : reader_(tables.catalogue.reader()) {}
+CatalogueStage::CatalogueStage(enrich::EnrichTables& tables) : reader_(tables.catalogue.reader()) {}
 
 size_t CatalogueStage::run(FlowRecord*, size_t n, const FlowContext& ctx) {
   ctx.catalogue = &kUnknown;
