@@ -4,9 +4,11 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <memory>
 
 #include "aggregate/agg_table.h"
 #include "aggregate/key_codec.h"
+#include "enrich/catalogue.h"
 #include "enrich/names.h"
 
 using namespace ringflow;
@@ -66,8 +68,40 @@ FlowRecord sample_v6() {
   return r;
 }
 
+// A catalogue entry (src/enrich/catalogue.h) for the exporter of sample_ctx():
+// interface 7 listed, every other ifIndex the `unlisted` entry.
+uint32_t id(const char* s) { return *enrich::names().intern(s); }
+const enrich::ExporterEntry& sample_exporter(bool other = false) {
+  static const auto make = [](bool o) {
+    auto e = std::make_unique<enrich::ExporterEntry>();
+    e->name = id(o ? "edge2" : "edge1");
+    e->site = id(o ? "fra1" : "par1");
+    e->role = id(o ? "core" : "edge");
+    e->region = o ? id("eu-central") : 0;
+    e->tenant = o ? id("t2") : 0;
+    e->unlisted.boundary = id(o ? "external" : "internal");
+    e->unlisted.provider = o ? id("p2") : 0;
+    e->unlisted.name = o ? id("unl") : 0;
+    e->unlisted.description = o ? id("d2") : 0;
+    e->unlisted.speed = o ? 1 : 0;
+    e->unlisted.connectivity = o ? id("c2") : 0;
+    enrich::IfaceEntry i;
+    i.name = id(o ? "xe-9" : "xe-0/0/7");
+    i.description = id(o ? "other" : "uplink, \"a\"");
+    i.speed = o ? 100 : 10000;
+    i.boundary = id(o ? "internal" : "external");
+    i.provider = id(o ? "lumen" : "cogent");
+    i.connectivity = id(o ? "pni" : "transit");
+    e->index({{7, i}});
+    return e;
+  };
+  static const auto a = make(false), b = make(true);
+  return other ? *b : *a;
+}
+
 FlowContext sample_ctx() {
   FlowContext c;
+  c.catalogue = &sample_exporter();
   c.exporter = *IpAddr::parse("203.0.113.77");
   c.domain = 1u << 8 | 42;  // engine_type 1, engine_id 42
   c.version = 9;
@@ -109,8 +143,8 @@ TEST_CASE("Default key is the 5-tuple", "[key]") {
 TEST_CASE("Every field parses, packs and decodes back, narrow and wide", "[key]") {
   KeySchema s;
   REQUIRE(KeySchema::parse(all_fields(), &s, nullptr));
-  CHECK(s.key_bytes(kNarrow) == 72 + 54);
-  CHECK(s.key_bytes(kWide) == 108 + 54);
+  CHECK(s.key_bytes(kNarrow) == 72 + 54 + 68);
+  CHECK(s.key_bytes(kWide) == 108 + 54 + 68);
   CHECK(s.key_words(kWide) == kMaxKeyWords);
   uint8_t layout;
   auto t = texts(all_fields(), sample_record(), sample_ctx(), &layout);
@@ -122,7 +156,11 @@ TEST_CASE("Every field parses, packs and decodes back, narrow and wide", "[key]"
                                    // enrichment: names exactly, unknown ones empty
                                    "cust-acme", "transit, \"one\"", "customer", "transit", "par1",
                                    "", "eu-west", "", "acme", "", "Acme AS", "", "NL", "",
-                                   "networks", "record"};
+                                   "networks", "record",
+                                   // the catalogue: exporter, input 7 listed, output not
+                                   "edge1", "par1", "", "edge", "", "xe-0/0/7", "",
+                                   "uplink, \"a\"", "", "10000", "0", "external", "internal",
+                                   "cogent", "", "transit", ""};
   CHECK(t == want);
   t = texts(all_fields(), sample_v6(), sample_ctx(), &layout);
   CHECK(layout == kWide);
@@ -306,6 +344,23 @@ TEST_CASE("Keys differing in any single field pack differently", "[key]") {
         case KeyField::kDstCountry: r.enrich[kEnrichDstCountry] ^= 1; break;
         case KeyField::kSrcAsSource: r.as_sources ^= 1u << kFlowSrcAsSourceShift; break;
         case KeyField::kDstAsSource: r.as_sources ^= 1u << kFlowDstAsSourceShift; break;
+        case KeyField::kExporterName:
+        case KeyField::kExporterSite:
+        case KeyField::kExporterRegion:
+        case KeyField::kExporterRole:
+        case KeyField::kExporterTenant:
+        case KeyField::kInIfName:
+        case KeyField::kOutIfName:
+        case KeyField::kInIfDescription:
+        case KeyField::kOutIfDescription:
+        case KeyField::kInIfSpeed:
+        case KeyField::kOutIfSpeed:
+        case KeyField::kInIfBoundary:
+        case KeyField::kOutIfBoundary:
+        case KeyField::kInIfProvider:
+        case KeyField::kOutIfProvider:
+        case KeyField::kInIfConnectivity:
+        case KeyField::kOutIfConnectivity: ctx.catalogue = &sample_exporter(true); break;
       }
       uint64_t k[kMaxKeyWords] = {};
       const uint8_t l = p.pack(r, ctx, k);

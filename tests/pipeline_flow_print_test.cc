@@ -7,14 +7,17 @@
 #include <string>
 
 #include "decode/wire_formats.h"
+#include "enrich/catalogue.h"
 #include "enrich/names.h"
 #include "pipeline/flow_print.h"
 
 namespace ringflow {
 namespace {
 
-std::string line_of(const FlowRecord& r, uint8_t version = 10) {
+std::string line_of(const FlowRecord& r, uint8_t version = 10,
+                    const enrich::ExporterEntry* catalogue = nullptr) {
   FlowContext ctx;
+  ctx.catalogue = catalogue;
   ctx.version = version;
   ctx.format = version == 5 ? kFormatV5 : version == 9 ? kFormatV9 : kFormatIpfix;
   ctx.template_id = version == 5 ? 0 : 256;  // as the record reader gives them
@@ -118,6 +121,22 @@ TEST_CASE("print-flows: enriched records show their names, AS source and country
                "src_country NL dst_as 15169 (mmdb)\n") != std::string::npos);
   // Not enriched: the line is as it always was.
   CHECK(line_of(base(), 5).find("_net") == std::string::npos);
+}
+
+TEST_CASE("print-flows: the catalogue's exporter and interface names", "[pipeline][print][enrich]") {
+  FlowRecord r = base();
+  r.input = 7;
+  r.output = 8;
+  enrich::ExporterEntry e;
+  e.name = *enrich::names().intern("edge1.par1");
+  enrich::IfaceEntry i;
+  i.name = *enrich::names().intern("xe-0/0/7");
+  e.index({{7, i}});
+  const std::string l = line_of(r, 10, &e);
+  INFO(l);
+  // Output 8 is not listed: left out, never made up.
+  CHECK(l.find(" exporter_name \"edge1.par1\" in_if_name \"xe-0/0/7\"\n") != std::string::npos);
+  CHECK(l.find("out_if_name") == std::string::npos);
 }
 
 }  // namespace ringflow

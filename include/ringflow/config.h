@@ -167,7 +167,10 @@ struct EnrichConfig {
   std::vector<std::string> as_sources = {"record", "networks", "mmdb"};  // AS precedence, first non-zero wins
   uint32_t mmdb_cache = 4096;           // per worker and database, slots, power of two 16..1048576
   uint32_t watch_interval_s = 5;        // check the files for changes every N s; 0 = SIGHUP only
-  bool any() const { return !networks.empty() || !asn_mmdb.empty() || !country_mmdb.empty(); }
+  std::string catalogue;                // TOML exporter/interface catalogue and rules
+  // Whether a table of per-address enrichment (networks, MMDBs) is set.
+  bool any_address() const { return !networks.empty() || !asn_mmdb.empty() || !country_mmdb.empty(); }
+  bool any() const { return any_address() || !catalogue.empty(); }
 };
 
 // The filter stage ([filter]; docs/filter.md): records matching the

@@ -30,6 +30,15 @@
 //   src_country dst_country     ISO 3166 code from the country MMDB (2 bytes)
 //   src_as_source dst_as_source which source gave src_as / dst_as: record,
 //                               networks, mmdb or empty
+//   exporter_name exporter_site exporter_region exporter_role exporter_tenant
+//                               the exporter catalogue (enrich.catalogue,
+//                               src/enrich/catalogue.h): interned ids
+//   in_if_name out_if_name in_if_description out_if_description
+//   in_if_boundary out_if_boundary in_if_provider out_if_provider
+//   in_if_connectivity out_if_connectivity
+//                               the catalogue's (or its rules') entry for
+//                               (exporter, input / output): interned ids
+//   in_if_speed out_if_speed    its speed in Mbit/s, 0 when unknown
 // e.g. ["src_addr/24/64", "dst_addr/24/64", "protocol"]. The default is the
 // 5-tuple (src_addr, dst_addr, src_port, dst_port, protocol); an empty list
 // gives one row per interval (the totals).
@@ -57,6 +66,9 @@
 #include <ringflow/ip.h>
 
 namespace ringflow {
+namespace enrich {
+struct ExporterEntry;
+}
 
 // What the worker passes along with a run of records of one datagram, PDU or
 // data set: who sent them, how, and when they arrived.
@@ -68,6 +80,11 @@ struct FlowContext {
   uint8_t format = 0;         // the format id (row of src/decode/wire_formats.h)
   uint16_t template_id = 0;   // v9/IPFIX template of the set (--print-flows)
   int64_t arrival_ms = 0;     // receive time, ms since the Unix epoch
+  // Set per chunk by the catalogue stage (src/pipeline/catalogue_stage.h),
+  // read by the key packer: the exporter's catalogue entry, valid until the
+  // stage's next chunk; nullptr without enrich.catalogue. Mutable because
+  // stages receive the context const (they only annotate it).
+  mutable const enrich::ExporterEntry* catalogue = nullptr;
 };
 
 enum class KeyField : uint8_t {
@@ -112,10 +129,28 @@ enum class KeyField : uint8_t {
   kDstCountry,
   kSrcAsSource,
   kDstAsSource,
+  // The exporter and interface catalogue (src/pipeline/catalogue_stage.h).
+  kExporterName,
+  kExporterSite,
+  kExporterRegion,
+  kExporterRole,
+  kExporterTenant,
+  kInIfName,
+  kOutIfName,
+  kInIfDescription,
+  kOutIfDescription,
+  kInIfSpeed,
+  kOutIfSpeed,
+  kInIfBoundary,
+  kOutIfBoundary,
+  kInIfProvider,
+  kOutIfProvider,
+  kInIfConnectivity,
+  kOutIfConnectivity,
 };
-inline constexpr size_t kKeyFieldCount = 40;
-// Every field once: 72 + 54 bytes narrow, 108 + 54 wide.
-inline constexpr uint32_t kMaxKeyWords = 21;
+inline constexpr size_t kKeyFieldCount = 57;
+// Every field once: 72 + 54 + 68 bytes narrow, 108 + 54 + 68 wide.
+inline constexpr uint32_t kMaxKeyWords = 29;
 
 // Key layouts: 0 = narrow (IPv4 record addresses in 4 bytes), 1 = wide.
 inline constexpr uint8_t kNarrow = 0, kWide = 1;
@@ -173,7 +208,25 @@ inline constexpr KeyFieldInfo kKeyFieldInfo[kKeyFieldCount] = {
     {"dst_country", 2, AddrKind::kNone, TextKind::kCountry},
     {"src_as_source", 1, AddrKind::kNone, TextKind::kAsSource},
     {"dst_as_source", 1, AddrKind::kNone, TextKind::kAsSource},
+    {"exporter_name", 4, AddrKind::kNone, TextKind::kName},
+    {"exporter_site", 4, AddrKind::kNone, TextKind::kName},
+    {"exporter_region", 4, AddrKind::kNone, TextKind::kName},
+    {"exporter_role", 4, AddrKind::kNone, TextKind::kName},
+    {"exporter_tenant", 4, AddrKind::kNone, TextKind::kName},
+    {"in_if_name", 4, AddrKind::kNone, TextKind::kName},
+    {"out_if_name", 4, AddrKind::kNone, TextKind::kName},
+    {"in_if_description", 4, AddrKind::kNone, TextKind::kName},
+    {"out_if_description", 4, AddrKind::kNone, TextKind::kName},
+    {"in_if_speed", 4},
+    {"out_if_speed", 4},
+    {"in_if_boundary", 4, AddrKind::kNone, TextKind::kName},
+    {"out_if_boundary", 4, AddrKind::kNone, TextKind::kName},
+    {"in_if_provider", 4, AddrKind::kNone, TextKind::kName},
+    {"out_if_provider", 4, AddrKind::kNone, TextKind::kName},
+    {"in_if_connectivity", 4, AddrKind::kNone, TextKind::kName},
+    {"out_if_connectivity", 4, AddrKind::kNone, TextKind::kName},
 };
+static_assert(sizeof(kKeyFieldInfo) / sizeof(kKeyFieldInfo[0]) == kKeyFieldCount);
 
 inline constexpr const KeyFieldInfo& key_field_info(KeyField f) {
   return kKeyFieldInfo[static_cast<size_t>(f)];
@@ -186,9 +239,13 @@ inline constexpr bool key_field_is_address(KeyField f) {
 inline constexpr bool key_field_is_text(KeyField f) {
   return key_field_info(f).text != TextKind::kNumber;
 }
-// Whether the field is filled by the enrich stage ([enrich] in the config).
+// Whether the field is filled by an enrichment stage ([enrich] in the config).
 inline constexpr bool key_field_is_enriched(KeyField f) {
   return static_cast<size_t>(f) >= static_cast<size_t>(KeyField::kSrcNet);
+}
+// Whether the field comes from the exporter catalogue (enrich.catalogue).
+inline constexpr bool key_field_is_catalogue(KeyField f) {
+  return static_cast<size_t>(f) >= static_cast<size_t>(KeyField::kExporterName);
 }
 // Packed bytes of field f in layout `layout`.
 inline constexpr uint8_t key_field_width(KeyField f, uint8_t layout) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "enrich/catalogue.h"
 #include "enrich/names.h"
 
 namespace ringflow {
@@ -41,6 +42,9 @@ uint64_t load(const uint8_t* p, unsigned width) {
   return 0;
 }
 
+const enrich::IfaceEntry kNoIface{};
+const enrich::ExporterEntry kNoExporter{};
+
 bool is_v4_mapped(const uint8_t* b) {
   static constexpr uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   return std::memcmp(b, kPrefix, 12) == 0;
@@ -78,6 +82,19 @@ uint8_t KeyPacker::pack_general(const FlowRecord& r, const FlowContext& ctx, uin
     if (a && !narrow_v4(*a, &v4[a == &r.src ? 0 : a == &r.dst ? 1 : 2])) layout = kWide;
   }
   uint64_t w[kMaxKeyWords + 1] = {};  // +1: a field may straddle into the next word
+  // The catalogue's interface entries, looked up once per record when a
+  // field needs them (CatalogueStage sets ctx.catalogue; without it, empty).
+  const enrich::ExporterEntry& ex = ctx.catalogue ? *ctx.catalogue : kNoExporter;
+  const enrich::IfaceEntry* in_if = nullptr;
+  const enrich::IfaceEntry* out_if = nullptr;
+  auto in_iface = [&]() -> const enrich::IfaceEntry& {
+    if (!in_if) in_if = ctx.catalogue ? &ex.iface(r.input) : &kNoIface;
+    return *in_if;
+  };
+  auto out_iface = [&]() -> const enrich::IfaceEntry& {
+    if (!out_if) out_if = ctx.catalogue ? &ex.iface(r.output) : &kNoIface;
+    return *out_if;
+  };
   for (const Op& op : ops_) {
     const unsigned off = op.offset[layout];
     auto put = [&](uint64_t v) { place_bytes(w, off, v, key_field_width(op.field, layout)); };
@@ -139,6 +156,24 @@ uint8_t KeyPacker::pack_general(const FlowRecord& r, const FlowContext& ctx, uin
       case KeyField::kDstCountry: put(r.enrich[kEnrichDstCountry]); break;
       case KeyField::kSrcAsSource: put((r.as_sources >> kFlowSrcAsSourceShift) & 3u); break;
       case KeyField::kDstAsSource: put((r.as_sources >> kFlowDstAsSourceShift) & 3u); break;
+      // The exporter catalogue (src/pipeline/catalogue_stage.h).
+      case KeyField::kExporterName: put(ex.name); break;
+      case KeyField::kExporterSite: put(ex.site); break;
+      case KeyField::kExporterRegion: put(ex.region); break;
+      case KeyField::kExporterRole: put(ex.role); break;
+      case KeyField::kExporterTenant: put(ex.tenant); break;
+      case KeyField::kInIfName: put(in_iface().name); break;
+      case KeyField::kOutIfName: put(out_iface().name); break;
+      case KeyField::kInIfDescription: put(in_iface().description); break;
+      case KeyField::kOutIfDescription: put(out_iface().description); break;
+      case KeyField::kInIfSpeed: put(in_iface().speed); break;
+      case KeyField::kOutIfSpeed: put(out_iface().speed); break;
+      case KeyField::kInIfBoundary: put(in_iface().boundary); break;
+      case KeyField::kOutIfBoundary: put(out_iface().boundary); break;
+      case KeyField::kInIfProvider: put(in_iface().provider); break;
+      case KeyField::kOutIfProvider: put(out_iface().provider); break;
+      case KeyField::kInIfConnectivity: put(in_iface().connectivity); break;
+      case KeyField::kOutIfConnectivity: put(out_iface().connectivity); break;
     }
   }
   for (uint32_t i = 0; i < words_[layout]; ++i) out[i] = w[i];

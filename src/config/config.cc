@@ -353,10 +353,13 @@ class Validator {
       const bool as_name = f == "src_as_name" || f == "dst_as_name";
       const bool country = f == "src_country" || f == "dst_country";
       const bool source = f == "src_as_source" || f == "dst_as_source";
+      const bool catalogue = f.starts_with("exporter_") || f.starts_with("in_if_") ||
+                             f.starts_with("out_if_");
       const char* need = net && cfg.enrich.networks.empty()           ? "enrich.networks"
                          : as_name && cfg.enrich.asn_mmdb.empty()     ? "enrich.asn_mmdb"
                          : country && cfg.enrich.country_mmdb.empty() ? "enrich.country_mmdb"
-                         : source && !cfg.enrich.any()                ? "enrich.networks or enrich.asn_mmdb"
+                         : source && !cfg.enrich.any_address()        ? "enrich.networks or enrich.asn_mmdb"
+                         : catalogue && cfg.enrich.catalogue.empty()  ? "enrich.catalogue"
                                                                       : nullptr;
       return need;
     };

@@ -36,7 +36,12 @@ constexpr const char* kKeyFieldArr[] = {
     // enrichment ([enrich])
     "src_net", "dst_net", "src_net_role", "dst_net_role", "src_net_site", "dst_net_site",
     "src_net_region", "dst_net_region", "src_net_tenant", "dst_net_tenant", "src_as_name",
-    "dst_as_name", "src_country", "dst_country", "src_as_source", "dst_as_source"};
+    "dst_as_name", "src_country", "dst_country", "src_as_source", "dst_as_source",
+    // the exporter and interface catalogue (enrich.catalogue)
+    "exporter_name", "exporter_site", "exporter_region", "exporter_role", "exporter_tenant",
+    "in_if_name", "out_if_name", "in_if_description", "out_if_description", "in_if_speed",
+    "out_if_speed", "in_if_boundary", "out_if_boundary", "in_if_provider", "out_if_provider",
+    "in_if_connectivity", "out_if_connectivity"};
 
 // A key field is registered once, in kKeyFieldInfo (include/ringflow/flow_key.h);
 // this list must name the same fields, which the compiler checks.
@@ -271,6 +276,8 @@ const Key<Config> kConfigArr[] = {
     {.name = "enrich.watch_interval", .ref = RF_FIELD(Config, enrich.watch_interval_s),
      .help = "seconds between checks of the enrichment files for a change (a changed file is reloaded); 0 = reload on SIGHUP only",
      .min = 0, .max = 86400},
+    {.name = "enrich.catalogue", .ref = RF_FIELD(Config, enrich.catalogue),
+     .help = "exporter and interface catalogue: a TOML file of [[exporter]] (name, site, region, role, tenant, [[exporter.interface]] name, description, speed, boundary, provider, connectivity) and ordered [[rule]] classifiers, read at start, on SIGHUP and when it changes; \"\" = none"},
     // [filter]
     {.name = "filter.expression", .ref = RF_FIELD(Config, filter.expression),
      .help = "keep (or drop, filter.action) the records matching this expression, after enrichment and before aggregation and --print-flows: nfdump-like terms such as \"src net 10.0.0.0/8 and proto tcp\", \"port in [80 443]\", or any key field: \"dst_net_role = customer\" (docs/filter.md); \"\" = keep every record",

@@ -136,6 +136,7 @@ const std::string& EnrichTables::path(EnrichTable t) const {
   switch (t) {
     case EnrichTable::kNetworks: return cfg_.networks;
     case EnrichTable::kAsn: return cfg_.asn_mmdb;
+    case EnrichTable::kCatalogue: return cfg_.catalogue;
     case EnrichTable::kCountry:
     case EnrichTable::kCount: break;
   }
@@ -162,6 +163,12 @@ bool EnrichTables::load_one(EnrichTable t, std::string* error) {
       (t == EnrichTable::kAsn ? asn : country).publish(std::move(f));
       break;
     }
+    case EnrichTable::kCatalogue: {
+      auto c = load_catalogue(p, error);
+      if (!c) return false;
+      catalogue.publish(std::move(c));
+      break;
+    }
     case EnrichTable::kCount: return false;
   }
   loaded_[static_cast<size_t>(t)] = id;
@@ -170,7 +177,7 @@ bool EnrichTables::load_one(EnrichTable t, std::string* error) {
 
 bool EnrichTables::load(std::string* error) {
   std::lock_guard lock(mu_);
-  for (size_t i = 0; i < 3; ++i) {
+  for (size_t i = 0; i < kEnrichTables; ++i) {
     const auto t = static_cast<EnrichTable>(i);
     if (path(t).empty()) continue;
     std::string e;
@@ -186,7 +193,7 @@ bool EnrichTables::load(std::string* error) {
 size_t EnrichTables::reload(bool force) {
   std::lock_guard lock(mu_);
   size_t failed = 0;
-  for (size_t i = 0; i < 3; ++i) {
+  for (size_t i = 0; i < kEnrichTables; ++i) {
     const auto t = static_cast<EnrichTable>(i);
     if (path(t).empty()) continue;
     if (!force && file_id(path(t)) == loaded_[i]) continue;
@@ -250,6 +257,7 @@ void EnrichTables::watch_loop() {
     networks.reclaim();
     asn.reclaim();
     country.reclaim();
+    catalogue.reclaim();
     lock.lock();
   }
 }

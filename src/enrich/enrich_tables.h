@@ -5,6 +5,8 @@
 //              per row, its NetTuple id (names.h): EpochHolder<NetworksTable>
 //   asn, country  MMDB files (mmdb.h): EpochHolder<MmdbFile> each (the same
 //              path twice opens it twice: each holder owns its mapping)
+//   catalogue  the exporter and interface catalogue (catalogue.h):
+//              EpochHolder<Catalogue>
 //
 // load() reads every configured file and fails (with a one-line error naming
 // the file, and for the networks file its first bad line) if any cannot be
@@ -38,6 +40,7 @@
 
 #include <ringflow/config.h>
 
+#include "enrich/catalogue.h"
 #include "enrich/epoch_holder.h"
 #include "enrich/mmdb.h"
 #include "enrich/networks.h"
@@ -49,9 +52,10 @@ struct NetworksTable {
   std::vector<uint16_t> tuple;  // row - 1 -> NetTuple id (names.h)
 };
 
-enum class EnrichTable : uint8_t { kNetworks, kAsn, kCountry, kCount };
-inline constexpr std::array<const char*, 3> kEnrichTableNames = {"networks", "asn_mmdb",
-                                                                 "country_mmdb"};
+enum class EnrichTable : uint8_t { kNetworks, kAsn, kCountry, kCatalogue, kCount };
+inline constexpr size_t kEnrichTables = static_cast<size_t>(EnrichTable::kCount);
+inline constexpr std::array<const char*, kEnrichTables> kEnrichTableNames = {
+    "networks", "asn_mmdb", "country_mmdb", "catalogue"};
 
 // Builds the networks table of a CSV file. nullptr and *error ("FILE:LINE:
 // expected ..., found ...", and how many lines were bad) when the file cannot
@@ -85,6 +89,7 @@ class EnrichTables {
   const EnrichConfig& config() const { return cfg_; }
   EpochHolder<NetworksTable> networks;
   EpochHolder<MmdbFile> asn, country;
+  EpochHolder<Catalogue> catalogue;
 
   // The workers' MMDB caches, for the metrics (an EnrichStage registers its
   // readers when built and removes them when destroyed).
@@ -97,7 +102,7 @@ class EnrichTables {
   };
   std::array<CacheStats, 2> cache_stats() const;
 
-  std::array<std::atomic<uint64_t>, 3> reloads{}, reloads_failed{};
+  std::array<std::atomic<uint64_t>, kEnrichTables> reloads{}, reloads_failed{};
   std::atomic<uint64_t> networks_v4{0}, networks_v6{0};
 
  private:
@@ -118,7 +123,7 @@ class EnrichTables {
   std::mutex mu_;  // reloads
   mutable std::mutex caches_mu_;
   std::vector<std::pair<const MmdbReader*, const MmdbReader*>> caches_;
-  std::array<FileId, 3> loaded_{};
+  std::array<FileId, kEnrichTables> loaded_{};
   std::atomic<bool> requested_{false};
   std::mutex watch_mu_;
   std::condition_variable watch_cv_;

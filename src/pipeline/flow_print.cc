@@ -5,6 +5,7 @@
 #include <string>
 
 #include "decode/wire_formats.h"
+#include "enrich/catalogue.h"
 #include "enrich/names.h"
 #include "sink/time_format.h"
 
@@ -93,6 +94,23 @@ size_t format_flow_line(const FlowRecord& r, const FlowContext& ctx, char* buf, 
         return 0;
       if (cc && !add(" %s_country %c%c", dir, static_cast<char>(cc & 0xFF), static_cast<char>(cc >> 8)))
         return 0;
+    }
+  }
+  // The exporter catalogue (the catalogue stage ran before this one): the
+  // exporter's and interfaces' names, when it knows them.
+  if (ctx.catalogue) {
+    const enrich::ExporterEntry& e = *ctx.catalogue;
+    const std::pair<const char*, uint32_t> names[] = {
+        {"exporter_name", e.name},
+        {"in_if_name", e.iface(r.input).name},
+        {"out_if_name", e.iface(r.output).name}};
+    for (const auto& [label, id] : names) {
+      const std::string_view v = enrich::names().str(id);
+      if (v.empty()) continue;
+      const int more = snprintf(buf + len, cap - static_cast<size_t>(len), " %s \"%.*s\"", label,
+                                static_cast<int>(std::min<size_t>(v.size(), 64)), v.data());
+      if (more < 0 || static_cast<size_t>(len + more) >= cap) return 0;
+      len += more;
     }
   }
   if (static_cast<size_t>(len) + 1 >= cap) return 0;

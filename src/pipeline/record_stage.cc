@@ -1,5 +1,6 @@
 #include "pipeline/record_stage.h"
 
+#include "pipeline/catalogue_stage.h"
 #include "pipeline/enrich_stage.h"
 #include "pipeline/filter_stage.h"
 #include "pipeline/flow_print.h"
@@ -10,7 +11,10 @@ RecordStageChain make_record_stages(const Config& cfg, const RecordStageOptions&
   RecordStageChain chain;
   // Enrichment and filter stages go before the printer, so that --print-flows
   // shows what is aggregated.
-  if (opts.enrich) chain.add(std::make_unique<EnrichStage>(*opts.enrich));
+  if (opts.enrich && opts.enrich->config().any_address())
+    chain.add(std::make_unique<EnrichStage>(*opts.enrich));
+  if (opts.enrich && !opts.enrich->config().catalogue.empty())
+    chain.add(std::make_unique<CatalogueStage>(*opts.enrich));
   // The filter reads every field the stages above fill: keep it after every
   // stage that adds fields (a new enrichment stage goes above this line).
   if (opts.filter && opts.filter_counters)

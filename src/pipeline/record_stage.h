@@ -74,7 +74,9 @@ struct RecordStageOptions {
   FILE* print_flows = nullptr;  // --print-flows: where the lines go (nullptr = off)
   bool print_json = false;      // --print-flows=json: JSON objects, not text lines
   // [enrich]: the collector's tables (nullptr = no enrichment configured);
-  // adds an EnrichStage (src/pipeline/enrich_stage.h).
+  // adds an EnrichStage (src/pipeline/enrich_stage.h) for the networks and
+  // MMDB files and a CatalogueStage (src/pipeline/catalogue_stage.h) for
+  // enrich.catalogue.
   enrich::EnrichTables* enrich = nullptr;
   // [filter]: the compiled expression (nullptr = none) and this worker's
   // counters; adds a FilterStage (src/pipeline/filter_stage.h) after the
