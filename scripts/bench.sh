@@ -57,6 +57,12 @@
 #                       header and extended switch/router/gateway records,
 #                       ringflow-gen's defaults), half the keys IPv6
 #   sfcapd, sfacctd     nfdump's and pmacct's sFlow collectors on that feed
+#   ringflow-forward    1 CPU, the default collector + a [[forward]] replicating
+#                       every datagram to one local target (a socket that is
+#                       never read: the kernel takes each send, then drops it
+#                       at the full buffer), against ringflow (issue 28)
+#   ringflow-2cpu-fwdonly  2 CPUs, forward only (sink = [], no worker): the
+#                       datagrams it sent to that target, against the floor
 # Results: drain.csv, and a table in results.md with the targets of issue 15.
 #
 # Noise (issue 25): every drain row records the load average at its start and
@@ -213,6 +219,7 @@ old_rmem=$(cat /proc/sys/net/core/rmem_max)
 sut_pid="" time_pid=""
 cleanup() {
   # Only what this script started, by pid.
+  [ -n "${discard_pid:-}" ] && kill "$discard_pid" 2>/dev/null || true
   [ -n "$sut_pid" ] && kill -KILL "$sut_pid" 2>/dev/null || true
   [ -n "$time_pid" ] && wait "$time_pid" 2>/dev/null || true
   echo "$old_rmem" >/proc/sys/net/core/rmem_max
@@ -339,6 +346,38 @@ cmd_nfcapd-ipfix() { cmd_nfcapd "$@"; }
 cmd_ringflow-sflow() {
   ringflow_conf "$1" "$2" '[decode]
 versions = ["sflow"]' "$five_tuple"
+  printf '%s\n' "$ringflow" -c "$1/ringflow.toml"
+}
+# Forwarding: the target is one UDP socket bound for the whole run and never
+# read (discard_target, started before the runs, stopped by its PID at exit).
+discard_port="" discard_pid=""
+discard_target() {
+  [ -n "$discard_port" ] && return 0
+  local f
+  f=$(mktemp)
+  python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+time.sleep(86400)' >"$f" &
+  discard_pid=$!
+  for _ in $(seq 50); do [ -s "$f" ] && break; sleep 0.1; done
+  discard_port=$(cat "$f")
+  rm -f "$f"
+  [ -n "$discard_port" ] || die "the forwarding target did not start"
+}
+forward_toml() {  # forward_toml DIR: the [[forward]] of both forwarding systems
+  printf '[[forward]]\nname = "bench"\ntargets = ["127.0.0.1:%s"]\nmode = "replicate"\nencapsulation = "ringflow"\n' \
+    "$discard_port" >>"$1/ringflow.toml"
+}
+cmd_ringflow-forward() {
+  ringflow_conf "$1" "$2" "" "$five_tuple"
+  forward_toml "$1"
+  printf '%s\n' "$ringflow" -c "$1/ringflow.toml"
+}
+cmd_ringflow-2cpu-fwdonly() {
+  ringflow_conf "$1" "$2" "sink = []" "$five_tuple" 'reactor_cpus = ["0"]'
+  forward_toml "$1"
   printf '%s\n' "$ringflow" -c "$1/ringflow.toml"
 }
 cmd_sfcapd() {
@@ -576,6 +615,11 @@ run_drain() {
   if [[ $sys == ringflow* ]]; then
     sleep 0.3  # the workers' counters after their last batch
     m=$($btool metrics "$(metrics_url "$dir")")
+    if [[ ${sys%@*} == *-fwdonly ]]; then
+      curl -fsS -m 5 "$(metrics_url "$dir")" |
+        awk -v r="$records" '$1 ~ /^ringflow_forward_sent_total\{/ { s += $2 } END { printf "%.0f\n", s * r }' \
+          >"$dir/forwarded_flows"
+    fi
   fi
   stop_sut "$sys"
   local got
@@ -610,8 +654,9 @@ systems="${sys_list[*]}" drain_systems="${drain_list[*]}"
 for s in "${drain_list[@]}"; do
   s=${s%@*}
   declare -F "cmd_$s" >/dev/null ||
-    die "unknown system '$s' (floor ringflow ringflow-coarse nfcapd nfacctd ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x ringflow-v9 ringflow-ipfix nfcapd-v9 nfcapd-ipfix ringflow-sflow sfcapd sfacctd)"
+    die "unknown system '$s' (floor ringflow ringflow-coarse nfcapd nfacctd ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x ringflow-v9 ringflow-ipfix nfcapd-v9 nfcapd-ipfix ringflow-sflow sfcapd sfacctd ringflow-forward ringflow-2cpu-fwdonly)"
 done
+case " $systems $drain_systems " in *" ringflow-forward"* | *"-fwdonly"*) discard_target ;; esac
 rm -rf "$out/logs"
 t_start=$(date +%s)
 k=0
