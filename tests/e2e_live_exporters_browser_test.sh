@@ -55,6 +55,8 @@ grep -q '<section id="page-exporters" data-rendered="[0-9]' "$work/list.html" ||
 # may stamp data-rendered before the router adds the class.
 grep -Eq '<body [^>]*class="([^"]* )?view-exporters[ "]' "$work/list.html" ||
   fail "#exporters did not switch the view: $(grep -o '<body[^>]*>' "$work/list.html")"
+grep -Eo '<button [^>]*data-page="exporters"[^>]*>' "$work/list.html" | grep -q 'class="[^"]*current' ||
+  fail "the nav does not mark Exporters as the current page: $(grep -Eo '<button [^>]*data-page="[a-z]*"[^>]*>' "$work/list.html" | tr '\n' ' ')"
 cells=$(grep -o "<tr data-id=\"$id\">.*" "$work/list.html" | sed 's#</tr>.*##' |
   sed -E 's#<[^>]*>#|#g; s#\|+#|#g; s#^\|##; s#\|$##')
 want=$(jq -r '[.id, .format, .datagrams, .flows, "\(.lost) \(.lost_unit)", "\(.loss_ratio * 100 * 100 | round / 100 | tostring)",
