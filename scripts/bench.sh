@@ -133,7 +133,7 @@ fi
 [ -n "$drain_count" ] || { [ $quick = 1 ] && drain_count=200000 || drain_count=400000; }
 [ -n "$drain_runs" ] || { [ $quick = 1 ] && drain_runs=3 || drain_runs=5; }
 [ -n "$drain_systems" ] ||
-  drain_systems="$systems ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x ringflow-v9 ringflow-ipfix nfcapd-v9 nfcapd-ipfix ringflow-sflow sfcapd sfacctd"
+  drain_systems="$systems ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x ringflow-v9 ringflow-ipfix nfcapd-v9 nfcapd-ipfix ringflow-sflow sfcapd sfacctd ringflow-forward ringflow-2cpu-fwdonly"
 jobs=${RINGFLOW_BUILD_JOBS:-2}
 
 log() { echo "bench: $*" >&2; }
