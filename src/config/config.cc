@@ -346,6 +346,12 @@ class Validator {
                  ") when aggregate.time is flow_end or flow_start, found integer " +
                  std::to_string(cfg.aggregate.grace_s) +
                  ": an interval must close before the next one does");
+    if (cfg.output.counters == "clickhouse" &&
+        std::none_of(cfg.output.sinks.begin(), cfg.output.sinks.end(),
+                     [](const SinkConfig& s) { return s.type == SinkType::kClickHouse; }))
+      locate("output.counters",
+             "expected a [[sink]] of type \"clickhouse\" beside output.counters = \"clickhouse\" "
+             "(its table <table>_counters goes to that server), found none");
     // An enriched key field needs the file it is read from: without it the
     // column would be empty on every row.
     auto needs = [&](std::string_view f) -> const char* {

@@ -20,7 +20,7 @@ namespace {
 
 constexpr const char* kBackendArr[] = {"auto", "io_uring", "recvmmsg"};
 constexpr const char* kSpreadArr[] = {"datagram", "stream"};
-constexpr const char* kCountersOutputArr[] = {"none", "csv", "jsonl"};
+constexpr const char* kCountersOutputArr[] = {"none", "csv", "jsonl", "clickhouse"};
 constexpr const char* kTimeModeArr[] = {"arrival", "flow_end", "flow_start"};
 constexpr const char* kLogLevelArr[] = {"error", "warn", "info", "debug"};
 constexpr const char* kSectionArr[] = {"receive", "decode", "aggregate", "output", "metrics", "log",
@@ -200,7 +200,9 @@ const Key<Config> kConfigArr[] = {
      .rule = Rule::kNonEmpty},
     {.name = "output.counters", .ref = RF_FIELD(Config, output.counters),
      .help = "sFlow interface counter rows per interval (deltas, flow-estimated bytes, coverage): "
-             "none, csv (<output.directory>/counters.csv) or jsonl (counters.jsonl), appended",
+             "none, csv (<output.directory>/counters.csv) or jsonl (counters.jsonl), appended, or "
+             "clickhouse (table <table>_counters beside the first clickhouse sink's, created if "
+             "missing)",
      .choices = kCountersOutputArr},
     // [metrics]
     {.name = "metrics.listen", .ref = RF_FIELD(Config, metrics.listen),

@@ -374,12 +374,33 @@ bool Collector::start_aggregation(std::vector<std::unique_ptr<Sink>> sinks, uint
     if (config_.output.counters != "none") {
       // sFlow interface counter rows, written by the flusher after each batch.
       const bool csv = config_.output.counters == "csv";
-      std::error_code ec;
-      std::filesystem::create_directories(config_.output.directory, ec);
-      counters_out_ = std::make_unique<SflowCountersOutput>(
-          config_.output.directory + (csv ? "/counters.csv" : "/counters.jsonl"),
-          csv ? SflowCountersOutput::Format::kCsv : SflowCountersOutput::Format::kJsonl,
-          [this](std::vector<SflowIfStat>* v) { sflow_interfaces(v); });
+      auto read = [this](std::vector<SflowIfStat>* v) { sflow_interfaces(v); };
+      if (config_.output.counters == "clickhouse") {
+        // Beside the first clickhouse sink's table (the validator made sure
+        // there is one).
+        for (const SinkConfig& s : config_.output.sinks) {
+          if (s.type != SinkType::kClickHouse) continue;
+          ch_http_global_init();
+          ChEndpoint ep;
+          ep.url = s.url;
+          ep.user = s.user;
+          ep.password = s.password;
+          ep.timeout_ms = s.timeout_ms;
+          counters_out_ = std::make_unique<SflowCountersOutput>(std::move(ep), s.database,
+                                                                s.table + "_counters", read);
+          break;
+        }
+      } else {
+        std::error_code ec;
+        std::filesystem::create_directories(config_.output.directory, ec);
+        counters_out_ = std::make_unique<SflowCountersOutput>(
+            config_.output.directory + (csv ? "/counters.csv" : "/counters.jsonl"),
+            csv ? SflowCountersOutput::Format::kCsv : SflowCountersOutput::Format::kJsonl, read);
+      }
+      if (!counters_out_) {
+        *error = "output.counters = \"clickhouse\" needs a [[sink]] of type clickhouse";
+        return false;
+      }
       if (!counters_out_->open(error)) {
         *error = "output.counters: " + *error;
         return false;

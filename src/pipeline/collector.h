@@ -95,6 +95,8 @@ class Collector {
   // Every reactor's published sFlow interfaces (src/decode/sflow_if_table.h),
   // appended, not merged.
   void sflow_interfaces(std::vector<SflowIfStat>* out) const;
+  // output.counters; nullptr when "none".
+  const SflowCountersOutput* counters_output() const { return counters_out_.get(); }
   // Datagrams refused by decode.max_streams_per_address, by exporter address
   // (merged over the reactors; *other: addresses past each reactor's list).
   void refused_addresses(std::vector<AddressRefusals>* out, uint64_t* other) const;

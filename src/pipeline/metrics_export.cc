@@ -84,6 +84,23 @@ void write_filter_metrics(PromWriter& w, const std::vector<std::unique_ptr<Filte
   w.sample({{"result", "dropped"}}, dropped);
 }
 
+// output.counters: the sFlow interface rows written, and what failed.
+void write_counter_rows_metrics(PromWriter& w, const SflowCountersOutput& o) {
+  w.family("ringflow_sflow_counter_rows_total", kCounter,
+           "sFlow interface counter rows (output.counters) written to their file or inserted "
+           "into ClickHouse (written), waiting after a failed INSERT (pending, a gauge-like "
+           "count), or dropped because the pending rows reached their cap (dropped).");
+  w.sample({{"outcome", "written"}}, o.rows());
+  w.sample({{"outcome", "dropped"}}, o.dropped_rows());
+  w.family("ringflow_sflow_counter_rows_pending", kGauge,
+           "sFlow interface counter rows waiting for a successful ClickHouse INSERT.");
+  w.sample(o.pending_rows());
+  w.family("ringflow_sflow_counter_write_errors_total", kCounter,
+           "Failed writes of the counter rows: a file write, or a ClickHouse CREATE or INSERT "
+           "(the rows stay pending and go with the next interval's).");
+  w.sample(o.errors());
+}
+
 // [enrich]: reloads, table sizes, the workers' MMDB caches (only when some
 // enrichment file is configured).
 void write_enrich_metrics(PromWriter& w, const enrich::EnrichTables& t) {
@@ -191,6 +208,7 @@ void CollectorMetrics::write(PromWriter& w) {
   sflow_ifs_.clear();
   c_.sflow_interfaces(&sflow_ifs_);
   write_sflow_interface_metrics(w, &sflow_ifs_, cfg.metrics.max_sflow_interfaces);
+  if (const SflowCountersOutput* o = c_.counters_output()) write_counter_rows_metrics(w, *o);
   if (const AggregationHub* hub = c_.hub()) write_aggregate_metrics(w, *hub);
   if (const Flusher* fl = c_.flusher()) write_flusher_metrics(w, *fl);
   if (const enrich::EnrichTables* e = c_.enrichment()) write_enrich_metrics(w, *e);

@@ -152,7 +152,71 @@ void write_sflow_interface_metrics(PromWriter& w, std::vector<SflowIfStat>* v, s
 SflowCountersOutput::SflowCountersOutput(std::string path, Format format, Reader read)
     : path_(std::move(path)), format_(format), read_(std::move(read)) {}
 
+SflowCountersOutput::SflowCountersOutput(ChEndpoint endpoint, std::string database,
+                                         std::string table, Reader read)
+    : format_(Format::kClickHouse),
+      read_(std::move(read)),
+      ch_(std::make_unique<ChHttp>(std::move(endpoint))),
+      database_(std::move(database)),
+      table_(std::move(table)) {}
+
+SflowCountersOutput::~SflowCountersOutput() = default;
+
+namespace {
+std::string ch_ident(const std::string& s) {  // `name`, backquotes doubled
+  std::string o = "`";
+  for (char c : s) {
+    if (c == '`') o += '`';
+    o += c;
+  }
+  return o + "`";
+}
+}  // namespace
+
+// The columns follow kSflowCountersColumns; agent is the address as text, as
+// in the CSV rows (an IPv4 agent as a.b.c.d).
+bool SflowCountersOutput::create_table(std::string* error) {
+  const std::string sql =
+      "CREATE TABLE IF NOT EXISTS " + ch_ident(database_) + "." + ch_ident(table_) +
+      " (interval_start DateTime, interval_end DateTime,"
+      " agent String, sub_agent UInt32, if_index UInt32, if_speed UInt64,"
+      " in_octets UInt64, out_octets UInt64, in_packets UInt64, out_packets UInt64,"
+      " in_errors UInt64, out_errors UInt64, in_discards UInt64, out_discards UInt64,"
+      " flow_in_bytes UInt64, flow_out_bytes UInt64,"
+      " in_coverage Nullable(Float64), out_coverage Nullable(Float64))"
+      " ENGINE = MergeTree ORDER BY (agent, sub_agent, if_index, interval_start)";
+  const ChResult r = ch_->query(sql);
+  if (r.ok) {
+    created_ = true;
+    return true;
+  }
+  if (error) *error = database_ + "." + table_ + ": " + r.error;
+  return r.transport;  // not answering: retried before the first INSERT
+}
+
+void SflowCountersOutput::insert_pending() {
+  if (pending_.empty()) return;
+  if (!created_) {
+    std::string why;
+    if (!create_table(&why) || !created_) {
+      errors_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+  const ChResult r = ch_->insert(
+      "INSERT INTO " + ch_ident(database_) + "." + ch_ident(table_) + " FORMAT JSONEachRow",
+      pending_);
+  if (!r.ok) {
+    errors_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  rows_.fetch_add(pending_rows_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  pending_rows_.store(0, std::memory_order_relaxed);
+  pending_.clear();
+}
+
 bool SflowCountersOutput::open(std::string* error) {
+  if (format_ == Format::kClickHouse) return create_table(error);
   f_.reset(std::fopen(path_.c_str(), "a"));
   if (!f_) {
     *error = path_ + ": " + std::strerror(errno);
@@ -166,13 +230,20 @@ bool SflowCountersOutput::open(std::string* error) {
 }
 
 size_t SflowCountersOutput::write_interval(int64_t start_ms, int64_t end_ms) {
-  if (!f_) return 0;
+  if (!f_ && format_ != Format::kClickHouse) return 0;
   now_.clear();
   read_(&now_);
   merge_sflow_interfaces(&now_);
   char start[kIsoMsLen + 1] = {}, end[kIsoMsLen + 1] = {};
-  format_iso_ms(start_ms, start);
-  format_iso_ms(end_ms, end);
+  if (format_ == Format::kClickHouse) {
+    // DateTime columns (the flow table's type; Debian's server has no
+    // DateTime64): Unix seconds, which every release parses from a string.
+    std::snprintf(start, sizeof start, "%lld", static_cast<long long>(start_ms / 1000));
+    std::snprintf(end, sizeof end, "%lld", static_cast<long long>(end_ms / 1000));
+  } else {
+    format_iso_ms(start_ms, start);
+    format_iso_ms(end_ms, end);
+  }
   size_t n = 0;
   for (const SflowIfStat& s : now_) {
     const Key k{s.agent.bytes, s.sub_agent, s.if_index};
@@ -194,8 +265,9 @@ size_t SflowCountersOutput::write_interval(int64_t start_ms, int64_t end_ms) {
                        d.in_discards, d.out_discards, d.flow_in_bytes, d.flow_out_bytes,
                        in_cov.c_str(), out_cov.c_str());
     } else {
-      r = std::fprintf(
-          f_.get(),
+      char line[1024];
+      r = std::snprintf(
+          line, sizeof line,
           "{\"interval_start\":\"%s\",\"interval_end\":\"%s\",\"agent\":\"%s\",\"sub_agent\":"
           "%" PRIu32 ",\"if_index\":%" PRIu32 ",\"if_speed\":%" PRIu64 ",\"in_octets\":%" PRIu64
           ",\"out_octets\":%" PRIu64 ",\"in_packets\":%" PRIu64 ",\"out_packets\":%" PRIu64
@@ -206,15 +278,30 @@ size_t SflowCountersOutput::write_interval(int64_t start_ms, int64_t end_ms) {
           d.in_packets, d.out_packets, d.in_errors, d.out_errors, d.in_discards, d.out_discards,
           d.flow_in_bytes, d.flow_out_bytes, in_cov.empty() ? "null" : in_cov.c_str(),
           out_cov.empty() ? "null" : out_cov.c_str());
+      if (r > 0 && static_cast<size_t>(r) >= sizeof line) r = -1;
+      if (r > 0 && format_ == Format::kClickHouse) {
+        if (pending_.size() + static_cast<size_t>(r) > kMaxPendingBytes) {
+          dropped_.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        pending_.append(line, static_cast<size_t>(r));
+        pending_rows_.fetch_add(1, std::memory_order_relaxed);
+      } else if (r > 0 && std::fputs(line, f_.get()) < 0) {
+        r = -1;
+      }
     }
     if (r < 0) {
-      ++errors_;
+      errors_.fetch_add(1, std::memory_order_relaxed);
       break;
     }
     ++n;
   }
-  if (std::fflush(f_.get()) != 0) ++errors_;
-  rows_ += n;
+  if (format_ == Format::kClickHouse) {
+    insert_pending();
+    return n;
+  }
+  if (std::fflush(f_.get()) != 0) errors_.fetch_add(1, std::memory_order_relaxed);
+  rows_.fetch_add(n, std::memory_order_relaxed);
   return n;
 }
 
