@@ -136,7 +136,7 @@ build() {  # build DIR cmake-args...
 # sanitizer tree builds only the test executables its suite runs.
 asan_exclude='nosan|docs'
 tsan_labels=threads
-tsan_exclude='nosan|docs|sql'
+tsan_exclude='nosan|docs|sql|notsan'
 # Compile flags of the sanitizer trees: -O1 (the level the sanitizers'
 # documentation asks for at least) and -g1 (line tables: file:line in every
 # sanitizer report, no local variables). Against RelWithDebInfo's -O2 -g this
