@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "metrics/family.h"
+#include "sink/clickhouse_schema.h"
 #include "sink/time_format.h"
 
 namespace ringflow {
@@ -162,22 +163,11 @@ SflowCountersOutput::SflowCountersOutput(ChEndpoint endpoint, std::string databa
 
 SflowCountersOutput::~SflowCountersOutput() = default;
 
-namespace {
-std::string ch_ident(const std::string& s) {  // `name`, backquotes doubled
-  std::string o = "`";
-  for (char c : s) {
-    if (c == '`') o += '`';
-    o += c;
-  }
-  return o + "`";
-}
-}  // namespace
-
 // The columns follow kSflowCountersColumns; agent is the address as text, as
 // in the CSV rows (an IPv4 agent as a.b.c.d).
 bool SflowCountersOutput::create_table(std::string* error) {
   const std::string sql =
-      "CREATE TABLE IF NOT EXISTS " + ch_ident(database_) + "." + ch_ident(table_) +
+      "CREATE TABLE IF NOT EXISTS " + ch_qualified_table(database_, table_) +
       " (interval_start DateTime, interval_end DateTime,"
       " agent String, sub_agent UInt32, if_index UInt32, if_speed UInt64,"
       " in_octets UInt64, out_octets UInt64, in_packets UInt64, out_packets UInt64,"
@@ -196,15 +186,13 @@ bool SflowCountersOutput::create_table(std::string* error) {
 
 void SflowCountersOutput::insert_pending() {
   if (pending_.empty()) return;
+  if (!created_) create_table(nullptr);  // a refused or unanswered CREATE: not yet
   if (!created_) {
-    std::string why;
-    if (!create_table(&why) || !created_) {
-      errors_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
+    errors_.fetch_add(1, std::memory_order_relaxed);
+    return;
   }
   const ChResult r = ch_->insert(
-      "INSERT INTO " + ch_ident(database_) + "." + ch_ident(table_) + " FORMAT JSONEachRow",
+      "INSERT INTO " + ch_qualified_table(database_, table_) + " FORMAT JSONEachRow",
       pending_);
   if (!r.ok) {
     errors_.fetch_add(1, std::memory_order_relaxed);
