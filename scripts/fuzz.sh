@@ -15,7 +15,8 @@
 # the template states those sequences end with; decode_sflow from the sFlow
 # captures in ../shared/captures/sflow/pcap (read in place; without them, from
 # pcap_to_corpus's synthetic seeds). Crash inputs go to build/fuzz/artifacts/.
-# Env: RINGFLOW_WERROR=ON|OFF (CI sets ON), RINGFLOW_FUZZ_JOBS (build jobs, default 2).
+# Env: RINGFLOW_WERROR=ON|OFF (CI sets ON), RINGFLOW_FUZZ_JOBS (build jobs, default 2),
+# RINGFLOW_FUZZ_BUILD_ONLY=1 (build the targets, fuzz nothing).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
@@ -46,6 +47,10 @@ else
 fi
 cmake --build "$build" --target decode_v5_fuzz decode_templated_fuzz state_load_fuzz \
   decode_sflow_fuzz pcap_to_corpus captures_to_sequences sequences_to_states -j "${RINGFLOW_FUZZ_JOBS:-2}"
+
+# RINGFLOW_FUZZ_BUILD_ONLY=1: stop here (scripts/test.sh --all builds this
+# tree in the background while the test suites run).
+[ "${RINGFLOW_FUZZ_BUILD_ONLY:-}" = 1 ] && exit 0
 
 artifacts=$build/artifacts
 mkdir -p "$build/corpus/decode_v5" "$build/corpus/decode_templated" "$build/corpus/state_load" \

@@ -6,7 +6,9 @@
 #   scripts/test.sh --tsan     TSan build, every test labelled threads and
 #                              not nosan, docs or sql
 #   scripts/test.sh --fuzz     one fuzz run of the decoders (scripts/fuzz.sh)
-#   scripts/test.sh --all      Release, then ASan+UBSan, then TSan, then fuzz
+#   scripts/test.sh --all      Release, then ASan+UBSan, then TSan, then fuzz;
+#                              the later trees build in the background (nice
+#                              19) while the earlier suites run
 # Tests are selected by ctest label, never by name (tests/CMakeLists.txt says
 # what each label means). Extra arguments after the mode go to ctest, e.g.
 #   scripts/test.sh --tsan -L receive
@@ -146,30 +148,86 @@ tsan_exclude='nosan|docs|sql|notsan'
 san_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
   -DRINGFLOW_BUILD_BENCH=OFF)
 
+asan_build() {
+  build "$root/build/asan" "${san_flags[@]}" -DRINGFLOW_SANITIZE=address,undefined \
+    -DRINGFLOW_TEST_LABELS= "-DRINGFLOW_TEST_EXCLUDE_LABELS=$asan_exclude" "$werror"
+}
+tsan_build() {
+  build "$root/build/tsan" "${san_flags[@]}" -DRINGFLOW_SANITIZE=thread \
+    "-DRINGFLOW_TEST_LABELS=$tsan_labels" "-DRINGFLOW_TEST_EXCLUDE_LABELS=$tsan_exclude" "$werror"
+}
+
+# --all: the ASan, TSan and fuzz trees build one after the other in the
+# background, at nice 19, from the moment the Release tests start. The test
+# suites leave about half of the two CPUs idle (e2e tests wait on sockets and
+# servers), and nice 19 takes only what they leave (CFS weight 15 against
+# 1024), so a suite runs as fast as alone. Each foreground build step below
+# first waits for its background build, then runs the same build again: a
+# no-op when it succeeded, and where it failed, the error shows in the log in
+# the usual place. The background job has its own process group (set -m), so
+# the EXIT trap stops all of it when the run ends early.
+prebuild_dir=$root/build/prebuild
+prebuild_pid=
+prebuild_start() {
+  rm -rf "$prebuild_dir"
+  mkdir -p "$prebuild_dir"
+  set -m
+  (
+    set +e
+    renice -n 19 -p "$BASHPID" >/dev/null  # inherited by everything it starts
+    for what in asan tsan fuzz; do
+      t0=$SECONDS
+      case $what in
+        asan) asan_build ;;
+        tsan) tsan_build ;;
+        fuzz) RINGFLOW_FUZZ_BUILD_ONLY=1 "$root/scripts/fuzz.sh" ;;
+      esac >"$prebuild_dir/$what.log" 2>&1
+      echo "$? $((SECONDS - t0))" >"$prebuild_dir/$what.rc"
+    done
+  ) &
+  prebuild_pid=$!
+  set +m
+}
+# prebuild_wait WHAT: waits for WHAT's background build (if one was started)
+# and says how it went. Always returns 0: the foreground build that follows
+# is what fails the run.
+prebuild_wait() {
+  [ -n "$prebuild_pid" ] || return 0
+  local rc_file=$prebuild_dir/$1.rc waited=$SECONDS
+  while [ ! -e "$rc_file" ]; do sleep 1; done
+  local rc secs
+  read -r rc secs <"$rc_file"
+  echo "=== ringflow: background $1 build: exit $rc after ${secs} s (waited $((SECONDS - waited)) s for it; log $prebuild_dir/$1.log) ===" >&2
+  timing+=("$(printf '%-16s %5d s wall (background, nice 19)' "$1 prebuild" "$secs")")
+}
+
 release() {
   phase "release build" build "$root/build/release" "$werror"
+  [ "$mode" = --all ] && prebuild_start
   phase "release tests" run_suite release "$root/build/release" "$@"
 }
 asan() {
-  phase "asan build" build "$root/build/asan" "${san_flags[@]}" \
-    -DRINGFLOW_SANITIZE=address,undefined -DRINGFLOW_TEST_LABELS= \
-    "-DRINGFLOW_TEST_EXCLUDE_LABELS=$asan_exclude" "$werror"
+  prebuild_wait asan
+  phase "asan build" asan_build
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     RINGFLOW_REPLAY_SET=sanitizer \
     phase "asan tests" run_suite asan+ubsan "$root/build/asan" -LE "$asan_exclude" "$@"
 }
 tsan() {
-  phase "tsan build" build "$root/build/tsan" "${san_flags[@]}" \
-    -DRINGFLOW_SANITIZE=thread "-DRINGFLOW_TEST_LABELS=$tsan_labels" \
-    "-DRINGFLOW_TEST_EXCLUDE_LABELS=$tsan_exclude" "$werror"
+  prebuild_wait tsan
+  phase "tsan build" tsan_build
   TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/tsan.supp" RINGFLOW_REPLAY_SET=sanitizer \
     phase "tsan tests" run_suite tsan "$root/build/tsan" -L "$tsan_labels" -LE "$tsan_exclude" "$@"
 }
 fuzz() {
+  prebuild_wait fuzz
   phase "fuzz" "$root/scripts/fuzz.sh" "${RINGFLOW_FUZZ_SECONDS:-60}"
 }
 
 report() {
+  if [ -n "$prebuild_pid" ] && kill -0 "$prebuild_pid" 2>/dev/null; then
+    kill -- "-$prebuild_pid" 2>/dev/null || true
+  fi
   if [ -s "$slow_list" ]; then
     echo "=== ringflow tests: the ten slowest (wall seconds, from ctest's JUnit) ===" >&2
     # awk, not head: head closing the pipe early would make sort die of
