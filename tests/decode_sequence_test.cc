@@ -450,3 +450,100 @@ TEST_CASE("sequence: the off-by-one detection rolls back what it had counted",
 }
 
 }  // namespace ringflow
+
+namespace ringflow {
+
+// An exporter that restarts within the reorder window of its old sequence:
+// IPFIX (no uptime), or an export process restarted within seconds of its
+// start. Found with ringflow-gen --reset-every 150 at 500 datagrams/s: the
+// Exporters page read 1 reset and 275 duplicates where 3 restarts were sent.
+TEST_CASE("sequence: an IPFIX restart within the reorder window is a reset, not duplicates",
+          "[decode][sequence]") {
+  IpfixStream s(false);
+  for (int i = 0; i < 50; ++i) s.send(20, i == 10);  // one message lost before the restart
+  REQUIRE(s.st().lost_flows == 20);
+  REQUIRE(s.st().gaps == 1);
+  s.sent = 0;            // the restart: records sent since
+  s.send(20, true);      // lost: unknowable, not counted
+  CHECK(s.deliver(s.send(20, true)).cls == SeqClass::kDuplicate);  // opens a candidate
+  s.send(20);                                 // a second vote
+  const SeqInput held = s.send(20, true);     // reordered: comes after the next one
+  SeqInput in = s.next(20);
+  s.sent += 20;
+  CHECK(s.deliver(in).cls == SeqClass::kReset);  // the third vote, 20 records behind it missing
+  CHECK(s.deliver(held).cls == SeqClass::kLate);  // fills the gap the restart carried over
+  for (int i = 0; i < 5; ++i) CHECK(s.deliver(s.send(20, true)).cls == SeqClass::kInOrder);
+  CHECK(s.st().resets == 1);
+  CHECK(s.st().duplicates == 0);
+  CHECK(s.st().lost_flows == 20);  // before the restart; the held message came
+  CHECK(s.st().gaps == 2);
+  CHECK(s.st().reordered == 1);
+  CHECK(s.st().late_flows == 20);
+  CHECK(s.st().next_sequence == s.sent);
+}
+
+TEST_CASE("sequence: a repeated datagram inside a restart's first run stays a duplicate",
+          "[decode][sequence]") {
+  IpfixStream s(false);
+  for (int i = 0; i < 20; ++i) s.send(10);
+  s.sent = 0;
+  const SeqInput first = s.send(10);  // opens
+  CHECK(s.deliver(first).cls == SeqClass::kDuplicate);  // the network repeats it: no vote
+  s.send(10);                                           // second vote
+  CHECK(s.deliver(s.send(10, true)).cls == SeqClass::kReset);
+  CHECK(s.st().resets == 1);
+  CHECK(s.st().duplicates == 1);
+  CHECK(s.st().lost_flows == 0);
+  CHECK(s.st().next_sequence == s.sent);
+}
+
+TEST_CASE("sequence: a v5 export process restarted within seconds is a reset",
+          "[decode][sequence]") {
+  SequenceTracker t(config());
+  // Booted at kBootSecs; 100 datagrams of 30 flows over 3 s of uptime.
+  for (uint32_t i = 0; i < 100; ++i) t.observe(kA, hdr(i * 30, 30, 30 * i), kNow + i);
+  // Restarted 3 s after its boot: the boot time moves by 3 s, within the
+  // 5 s slack, and the sequence goes back 3000 flows, within the window.
+  const uint32_t reboot = kBootSecs + 3;
+  CHECK(t.observe(kA, hdr(0, 30, 10, 0, 0, reboot), kNow + 200).cls == SeqClass::kDuplicate);
+  CHECK(t.observe(kA, hdr(30, 30, 20, 0, 0, reboot), kNow + 201).cls == SeqClass::kDuplicate);
+  CHECK(t.observe(kA, hdr(90, 30, 30, 0, 0, reboot), kNow + 202).cls == SeqClass::kReset);
+  CHECK(t.observe(kA, hdr(120, 30, 40, 0, 0, reboot), kNow + 203).cls == SeqClass::kInOrder);
+  const StreamStats* s = t.find(kA, 0, 0);
+  CHECK(s->resets == 1);
+  CHECK(s->duplicates == 0);
+  CHECK(s->lost_flows == 30);  // 60..89, inside the new run
+  CHECK(s->next_sequence == 150);
+  CHECK(s->sys_uptime_ms == 40);
+}
+
+TEST_CASE("sequence: runs that are not restarts stay late or duplicate", "[decode][sequence]") {
+  SequenceTracker t(config());
+  for (uint32_t i = 0; i < 10; ++i) t.observe(kA, hdr(i * 30, 30, 5000000 + i), kNow);
+  SECTION("a run of five overtaken by later datagrams fills their gap") {
+    t.observe(kA, hdr(450, 30, 5000015), kNow);  // 300..449 overtaken
+    for (uint32_t i = 10; i < 15; ++i)
+      CHECK(t.observe(kA, hdr(i * 30, 30, 5000000 + i), kNow).cls == SeqClass::kLate);
+    const StreamStats* s = t.find(kA, 0, 0);
+    CHECK(s->resets == 0);
+    CHECK(s->reordered == 5);
+    CHECK(s->lost_flows == 0);
+  }
+  SECTION("a network that repeats two datagrams, then the stream goes on") {
+    CHECK(t.observe(kA, hdr(240, 30, 5000008), kNow).cls == SeqClass::kDuplicate);
+    CHECK(t.observe(kA, hdr(270, 30, 5000009), kNow).cls == SeqClass::kDuplicate);
+    CHECK(t.observe(kA, hdr(300, 30, 5000010), kNow).cls == SeqClass::kInOrder);
+    CHECK(t.observe(kA, hdr(270, 30, 5000009), kNow).cls == SeqClass::kDuplicate);  // closed before
+    const StreamStats* s = t.find(kA, 0, 0);
+    CHECK(s->resets == 0);
+    CHECK(s->duplicates == 3);
+  }
+  SECTION("repeats that do not continue each other") {
+    for (int k = 0; k < 6; ++k)
+      CHECK(t.observe(kA, hdr(k % 2 ? 60 : 150, 30, 5000002), kNow).cls == SeqClass::kDuplicate);
+    CHECK(t.find(kA, 0, 0)->resets == 0);
+    CHECK(t.find(kA, 0, 0)->duplicates == 6);
+  }
+}
+
+}  // namespace ringflow

@@ -72,6 +72,83 @@ void SequenceTracker::reset_stream(Stream* s, const SeqInput& in, uint32_t seq,
   s->latest_boot_ms = boot_ms;
   s->ngaps = 0;
   s->resync = !in.count_known;
+  s->cand = Candidate{};
+}
+
+void SequenceTracker::open_candidate(Stream* s, uint32_t seq, uint32_t count,
+                                     const Checkpoint& before) const {
+  Candidate& c = s->cand;
+  c = Candidate{};
+  c.open = true;
+  c.votes = 1;
+  c.next = seq + count;
+  c.checkpoint = before;
+}
+
+bool SequenceTracker::feed_candidate(Stream* s, uint32_t seq, uint32_t count, bool main_dup,
+                                     const Checkpoint& before) const {
+  Candidate& c = s->cand;
+  if (!c.open) {
+    if (main_dup) open_candidate(s, seq, count, before);
+    return false;
+  }
+  // The shadow's gap is forgotten once it ends further behind than a late
+  // datagram may be (as prune_gaps() does for the stream's).
+  if (c.gap_len != 0 && c.next - (c.gap_start + c.gap_len) > reorder_window_) c.gap_len = 0;
+  const int64_t r = rel(seq, c.next);
+  if (r >= 0 && r <= int64_t{reorder_window_}) {
+    // In order, or ahead (loss), in the shadow's reading.
+    if (r > 0) {
+      c.lost += static_cast<uint64_t>(r);
+      ++c.gaps;
+      c.gap_start = c.next;
+      c.gap_len = static_cast<uint32_t>(r);
+    }
+    c.next = seq + count;
+    if (main_dup) ++c.votes;
+    return c.votes >= kRestartConfirm;
+  }
+  if (r < 0 && -r <= int64_t{reorder_window_}) {
+    // Behind the shadow: late into its gap, or a duplicate of the run.
+    const int64_t ga = c.gap_len ? rel(c.gap_start, c.next) : 0, gb = ga + c.gap_len;
+    const int64_t lo = std::max(r, ga), hi = std::min(r + int64_t{count}, gb);
+    if (c.gap_len != 0 && lo < hi) {
+      const auto filled = static_cast<uint64_t>(hi - lo);
+      c.lost -= std::min(filled, c.lost);
+      c.late_flows += filled;
+      ++c.reordered;
+      if (hi < gb) {  // keep the part after this datagram; the part before stays lost
+        c.gap_start = static_cast<uint32_t>(c.next + hi);
+        c.gap_len = static_cast<uint32_t>(gb - hi);
+      } else {
+        c.gap_len = lo > ga ? static_cast<uint32_t>(lo - ga) : 0;
+      }
+    } else {
+      ++c.duplicates;
+    }
+    return false;
+  }
+  // Neither reading continues: a candidate opens again here, or none.
+  if (main_dup)
+    open_candidate(s, seq, count, before);
+  else
+    c.open = false;
+  return false;
+}
+
+void SequenceTracker::confirm_restart(Stream* s, const SeqInput& in, uint32_t seq,
+                                      int64_t boot_ms) const {
+  const Candidate c = s->cand;
+  StreamStats& st = s->st;
+  st.lost_flows = c.checkpoint.lost_flows + c.lost;
+  st.gaps = c.checkpoint.gaps + c.gaps;
+  st.reordered = c.checkpoint.reordered + c.reordered;
+  st.late_flows = c.checkpoint.late_flows + c.late_flows;
+  st.duplicates = c.checkpoint.duplicates + c.duplicates;
+  ++st.resets;
+  reset_stream(s, in, seq, boot_ms);
+  st.next_sequence = c.next;
+  if (c.gap_len != 0) add_gap(s, c.gap_start, c.gap_len);
 }
 
 void SequenceTracker::prune_gaps(Stream* s) const {
@@ -275,7 +352,10 @@ SeqResult SequenceTracker::classify(Stream* sp, const SeqInput& in, int64_t now_
     return {SeqClass::kNewStream, 0};
   }
   if (const WireFormat* f = format_by_id(st.format);
-      f != nullptr && f->sequence_quirk_includes_current && detect_includes_current(&s, in)) return {SeqClass::kInOrder, 0};
+      f != nullptr && f->sequence_quirk_includes_current && detect_includes_current(&s, in)) {
+    s.cand.open = false;
+    return {SeqClass::kInOrder, 0};
+  }
   // The sequence as RFC 7011 means it.
   const uint32_t seq = s.includes_current ? in.sequence - in.count : in.sequence;
 
@@ -301,18 +381,27 @@ SeqResult SequenceTracker::classify(Stream* sp, const SeqInput& in, int64_t now_
   }
   if (d < 0) {
     // Behind: late if it fills a remembered gap, else a duplicate. A datagram
-    // behind never moves next nor the latest uptime (it is older news).
+    // behind never moves next nor the latest uptime (it is older news),
+    // unless it confirms a restart candidate.
+    const Checkpoint before{st.lost_flows, st.gaps, st.reordered, st.late_flows, st.duplicates};
     prune_gaps(&s);
     uint32_t filled = fill_gaps(&s, seq, in.count);
     if (filled) {
       st.lost_flows -= std::min<uint64_t>(filled, st.lost_flows);
       ++st.reordered;
       st.late_flows += filled;
-      return {SeqClass::kLate, filled};
+      res = {SeqClass::kLate, filled};
+    } else {
+      ++st.duplicates;
+      res = {SeqClass::kDuplicate, 0};
     }
-    ++st.duplicates;
-    return {SeqClass::kDuplicate, 0};
+    if (feed_candidate(&s, seq, in.count, filled == 0, before)) {
+      confirm_restart(&s, in, seq, boot_ms);
+      return {SeqClass::kReset, 0};
+    }
+    return res;
   }
+  s.cand.open = false;  // in order or ahead: the datagrams behind were what they seemed
   if (d > 0) {
     st.lost_flows += fwd;
     ++st.gaps;

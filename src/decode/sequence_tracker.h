@@ -25,7 +25,8 @@
 //                (b) d > decode.reset_threshold: a forward jump too large to
 //                    be loss (default 2^24);
 //                (c) -d > decode.reorder_window: too far behind to be late or
-//                    duplicate (the sequence restarted without uptime evidence).
+//                    duplicate (the sequence restarted without uptime evidence);
+//                (d) a confirmed restart: see "Restart candidates" below.
 //                The stream restarts from this datagram (next = seq + count,
 //                gaps forgotten); lost_flows keeps what it had.
 //   resync       the previous datagram's count was unknown (IPFIX data set
@@ -58,6 +59,32 @@
 // above. kQuirkConfirm messages that only the RFC reading explains turn it off
 // again. A message that neither reading explains (real loss or reordering
 // during detection) restarts the detection, keeping what it counted.
+//
+// Restart candidates. An exporter that restarts within the reorder window
+// of its old sequence (IPFIX has no uptime at all; a v5/v9 export process
+// restarted within kRestartSlackMs of its start moves its boot time too
+// little) sends datagrams behind `next` that are neither late nor duplicate:
+// they continue each other, where late datagrams fill remembered gaps and
+// duplicates repeat what came. So a datagram behind `next` that fills no
+// remembered gap (a duplicate by the rules above) opens a candidate: a
+// checkpoint of the counters, and a second reading of the sequence that
+// starts at that datagram (the shadow: its own next, loss, one remembered
+// gap, duplicates); that datagram is the candidate's first vote. While it is
+// open, each datagram behind `next` is also read by the shadow:
+//   - in order or ahead within reorder_window of the shadow's next, and a
+//     duplicate by the main reading: one vote (ahead: loss in the shadow);
+//   - in order or ahead, but late by the main reading (it filled a main
+//     gap): the shadow follows it, no vote (a reordered run fills gaps);
+//   - behind the shadow's next: late in the shadow's gap or a duplicate
+//     there; no vote;
+//   - anything else: the candidate opens again at this datagram.
+// A datagram in order or ahead of `next` closes the candidate: the behind
+// ones were what the main reading said. At kRestartConfirm votes the restart
+// is confirmed: the counters go back to the checkpoint plus the shadow's
+// (loss, gaps, late, duplicates), resets += 1, and the stream continues from
+// the shadow's next (reset (d)); the shadow's open gap becomes the stream's
+// only remembered gap. Loss between the last datagram before the restart
+// and the first after it is unknowable and not counted.
 //
 // Remembered gaps: up to kGapsPerStream missing ranges per stream, oldest
 // first. When a new gap (or the split of a gap by a late datagram in its
@@ -164,6 +191,11 @@ class SequenceTracker {
   // only starts the stream; for an RFC exporter to look the same, two
   // messages in a row would have to lose exactly their own record counts.
   static constexpr uint8_t kQuirkConfirm = 2;
+  // Votes (datagrams behind `next` that continue each other's sequence and
+  // fill no gap) that confirm a restart without uptime evidence (see
+  // "Restart candidates"). Three: a network repeats a datagram, not a run of
+  // them; a run reordered behind later datagrams fills remembered gaps.
+  static constexpr uint8_t kRestartConfirm = 3;
 
   // Sizes everything from cfg: max_streams (clamped to >= 1),
   // reorder_window and reset_threshold (clamped to 2^31 - 1, the largest
@@ -222,8 +254,19 @@ class SequenceTracker {
   struct Checkpoint {
     uint64_t lost_flows = 0, gaps = 0, reordered = 0, late_flows = 0, duplicates = 0;
   };
+  // A restart candidate (see "Restart candidates"): the shadow reading of
+  // the sequence from the first datagram behind `next` that filled no gap.
+  struct Candidate {
+    bool open = false;
+    uint8_t votes = 0;
+    uint32_t next = 0;                     // the shadow's expected sequence
+    uint32_t gap_start = 0, gap_len = 0;   // the shadow's latest gap (len 0: none)
+    uint64_t lost = 0, gaps = 0, reordered = 0, late_flows = 0, duplicates = 0;
+    Checkpoint checkpoint;                 // the stream's counters before it opened
+  };
   struct Stream {
     StreamStats st;
+    Candidate cand;
     // IPFIX sequence reading (see the header comment): the previous message
     // as sent, and the detection's state.
     uint32_t prev_seq = 0, prev_count = 0;
@@ -260,6 +303,14 @@ class SequenceTracker {
   bool detect_includes_current(Stream* s, const SeqInput& in) const;
   SeqResult classify(Stream* s, const SeqInput& in, int64_t now_ms);
   void add_gap(Stream* s, uint32_t start, uint32_t len) const;
+  // Restart candidates: opens one at the datagram (seq, count), taking the
+  // checkpoint before it was counted (*before); feeds one more datagram
+  // behind `next` (main_dup: the main reading called it a duplicate);
+  // confirms. feed() returns true when the restart is confirmed.
+  void open_candidate(Stream* s, uint32_t seq, uint32_t count, const Checkpoint& before) const;
+  bool feed_candidate(Stream* s, uint32_t seq, uint32_t count, bool main_dup,
+                      const Checkpoint& before) const;
+  void confirm_restart(Stream* s, const SeqInput& in, uint32_t seq, int64_t boot_ms) const;
   uint32_t fill_gaps(Stream* s, uint32_t seq, uint32_t count) const;
   void prune_gaps(Stream* s) const;
   void remove(uint32_t idx);
