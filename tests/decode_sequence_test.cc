@@ -547,3 +547,26 @@ TEST_CASE("sequence: runs that are not restarts stay late or duplicate", "[decod
 }
 
 }  // namespace ringflow
+
+namespace ringflow {
+
+// Found with ringflow-gen --protocol sflow --duplicate 0.05 --reset-every 50:
+// the last datagram before a restart, repeated by the network, opened a
+// candidate, and every datagram of the restarted sequence lay behind that
+// candidate's shadow: the whole epoch read as duplicates.
+TEST_CASE("sequence: a duplicate just before a restart does not hide it", "[decode][sequence]") {
+  SequenceTracker t(config());
+  // Booted at kBootSecs, 20 datagrams over its first 1.9 s of uptime.
+  for (uint32_t i = 0; i < 20; ++i) t.observe(kA, hdr(i * 30, 30, 100 * i), kNow);
+  CHECK(t.observe(kA, hdr(570, 30, 1900), kNow).cls == SeqClass::kDuplicate);  // repeated
+  const uint32_t reboot = kBootSecs + 2;  // restarted 2 s after its boot: within the slack
+  CHECK(t.observe(kA, hdr(0, 30, 100, 0, 0, reboot), kNow).cls == SeqClass::kDuplicate);
+  CHECK(t.observe(kA, hdr(30, 30, 110, 0, 0, reboot), kNow).cls == SeqClass::kDuplicate);
+  CHECK(t.observe(kA, hdr(60, 30, 120, 0, 0, reboot), kNow).cls == SeqClass::kReset);
+  const StreamStats* s = t.find(kA, 0, 0);
+  CHECK(s->resets == 1);
+  CHECK(s->duplicates == 1);
+  CHECK(s->next_sequence == 90);
+}
+
+}  // namespace ringflow

@@ -12,9 +12,14 @@
 #
 # Run "agree": no loss, no agent drops; 5 % of the flow datagrams sent twice
 # (a duplicated sample is behind its source's sequence: its bytes must not be
-# summed twice); each agent restarts after 1000 datagrams (--reset-every:
-# uptime, sequences and counters from 0; fewer datagrams under sanitizers, so
-# no restart there, as the truth's `resets` says). The generator's counters count exactly
+# summed twice); each agent restarts after 50 datagrams (--reset-every:
+# uptime, sequences and counters from 0), about 15 ms later than its last
+# start at these rates: too soon for the uptime to show it, and its sources'
+# sample sequences are within their reorder window, so only the datagram
+# sequence tracker's restart candidates find it (src/decode/sequence_tracker.h)
+# and reset the sources and interfaces (src/decode/sessions.cc). Before that,
+# the restarted sources' samples read as late and half the bytes were left
+# out of the reconciliation. The generator's counters count exactly
 # the sampled packets scaled by their rate, so the sampling error is zero by
 # construction: coverage must be exactly 1 (flow bytes == counted octets, an
 # integer equality, the tightest bound there is), on /metrics and in every
@@ -106,7 +111,7 @@ EOF
 m() { rf_page_sum "$dir/metrics" "$@"; }
 
 # --- agree ---
-run agree 0 0.05 1000 csv
+run agree 0 0.05 50 csv
 in_oct=$(m ringflow_sflow_if_octets_total 'direction="in"')
 in_flow=$(m ringflow_sflow_if_flow_bytes_total 'direction="in"')
 deltas=$(m ringflow_sflow_if_samples_total 'result="delta"')
@@ -118,6 +123,11 @@ echo "agree: $deltas deltas, in octets $in_oct, flow-estimated $in_flow"
 # Each agent restart (uptime and sequences from 0, counters from 0) re-baselines
 # its 3 interfaces: no delta across it, and the coverage stays exact.
 resets=$(truth_sum resets "$dir/truth.tsv")
+[ "$resets" -gt 10 ] || fail "agree: the generator restarted its agents only $resets times"
+[ "$(m ringflow_stream_resets_total)" = "$resets" ] ||
+  fail "agree: $(m ringflow_stream_resets_total) stream resets, truth $resets"
+[ "$(m ringflow_stream_duplicates_total)" = "$(truth_sum duplicates "$dir/truth.tsv")" ] ||
+  fail "agree: $(m ringflow_stream_duplicates_total) duplicate datagrams, truth $(truth_sum duplicates "$dir/truth.tsv")"
 [ "$(m ringflow_sflow_if_samples_total 'result="restart"')" = $((3 * resets)) ] ||
   fail "agree: $(m ringflow_sflow_if_samples_total 'result="restart"') restarts read, want 3 x $resets"
 echo "agree: $resets agent restarts, each re-baselined its 3 interfaces"

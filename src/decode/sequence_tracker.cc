@@ -81,6 +81,7 @@ void SequenceTracker::open_candidate(Stream* s, uint32_t seq, uint32_t count,
   c = Candidate{};
   c.open = true;
   c.votes = 1;
+  c.start = seq;
   c.next = seq + count;
   c.checkpoint = before;
 }
@@ -108,8 +109,11 @@ bool SequenceTracker::feed_candidate(Stream* s, uint32_t seq, uint32_t count, bo
     if (main_dup) ++c.votes;
     return c.votes >= kRestartConfirm;
   }
-  if (r < 0 && -r <= int64_t{reorder_window_}) {
-    // Behind the shadow: late into its gap, or a duplicate of the run.
+  if (r < 0 && -r <= int64_t{reorder_window_} && rel(seq, c.start) >= 0) {
+    // Behind the shadow, inside its run: late into its gap, or a duplicate
+    // of the run. (Before the run's first datagram, it is not the run's: a
+    // network duplicate that opened a candidate just before a restart must
+    // not capture the restart's datagrams.)
     const int64_t ga = c.gap_len ? rel(c.gap_start, c.next) : 0, gb = ga + c.gap_len;
     const int64_t lo = std::max(r, ga), hi = std::min(r + int64_t{count}, gb);
     if (c.gap_len != 0 && lo < hi) {

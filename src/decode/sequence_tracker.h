@@ -75,8 +75,8 @@
 //     duplicate by the main reading: one vote (ahead: loss in the shadow);
 //   - in order or ahead, but late by the main reading (it filled a main
 //     gap): the shadow follows it, no vote (a reordered run fills gaps);
-//   - behind the shadow's next: late in the shadow's gap or a duplicate
-//     there; no vote;
+//   - behind the shadow's next but not before the datagram that opened it:
+//     late in the shadow's gap or a duplicate there; no vote;
 //   - anything else: the candidate opens again at this datagram.
 // A datagram in order or ahead of `next` closes the candidate: the behind
 // ones were what the main reading said. At kRestartConfirm votes the restart
@@ -259,6 +259,7 @@ class SequenceTracker {
   struct Candidate {
     bool open = false;
     uint8_t votes = 0;
+    uint32_t start = 0;                    // sequence of the datagram that opened it
     uint32_t next = 0;                     // the shadow's expected sequence
     uint32_t gap_start = 0, gap_len = 0;   // the shadow's latest gap (len 0: none)
     uint64_t lost = 0, gaps = 0, reordered = 0, late_flows = 0, duplicates = 0;

@@ -32,7 +32,7 @@ Sessions::Sessions(const DecodeConfig& cfg, uint32_t ring_entries, uint32_t buff
       held_(cfg, ring_entries, buffer_size, streams_.capacity(), counters),
       pins_(size_t{ring_entries} + held_.slots()),
       sflow_sources_(streams_.capacity()),
-      sflow_ifs_(cfg.sflow_max_interfaces),
+      sflow_ifs_(cfg.sflow_max_interfaces, streams_.capacity()),
       sampling_policy_(cfg) {
   v5_opts_.accept_trailing = cfg.accept_trailing;
   v5_opts_.future_tolerance_ms = cfg.future_tolerance_ms;
@@ -361,8 +361,12 @@ Admit Sessions::admit_sflow(const uint8_t* p, size_t len, DatagramMeta& m, int64
   key.format = kFormatSflow;
   key.domain = d.sub_agent;
   const uint32_t sess = streams_.admit(key, now_ms);
-  SflowAdmitWalk walk(counters_, sflow_sources_, sflow_ifs_, sess, d.uptime_ms);
-  walk_sflow_samples(p, len, d, &walk);
+  // The datagram sequence first: when it shows the agent restarted, its
+  // sources' sample sequences and its interface counters restarted too: both
+  // are marked before this datagram's samples are read (their next sample
+  // is a reset, re-baselined). (Else a source that had sent fewer than
+  // SflowSources::kReorderWindow samples reads its new ones as late: no pool
+  // or drops deltas, and their bytes left out of the reconciliation.)
   if (sess != StreamTable::kNoStream) {
     SeqInput in;
     in.sequence = d.sequence;
@@ -370,9 +374,18 @@ Admit Sessions::admit_sflow(const uint8_t* p, size_t len, DatagramMeta& m, int64
     in.has_uptime = true;
     in.sys_uptime_ms = d.uptime_ms;
     in.export_ms = now_ms;  // sFlow sends no export time: arrival stands in
-    in.records = walk.flow_samples;
-    in.sampling_interval = walk.rate ? walk.rate : 1;
-    streams_.tracker().observe(sess, in, now_ms);
+    in.records = 0;         // added below, once the walk has counted them
+    if (streams_.tracker().observe(sess, in, now_ms).cls == SeqClass::kReset) {
+      sflow_sources_.restarted(sess);
+      sflow_ifs_.restarted(sess);
+    }
+  }
+  SflowAdmitWalk walk(counters_, sflow_sources_, sflow_ifs_, sess, d.uptime_ms);
+  walk_sflow_samples(p, len, d, &walk);
+  if (sess != StreamTable::kNoStream) {
+    StreamStats& st = streams_.tracker().stream(sess);
+    st.flows += walk.flow_samples;
+    st.sampling_interval = walk.rate ? walk.rate : 1;
   }
   m.domain = d.sub_agent;
   if (walk.flow_samples == 0) return Admit::kConsumed;

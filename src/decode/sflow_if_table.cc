@@ -26,7 +26,8 @@ bool sflow_counter_step64(uint64_t prev, uint64_t cur, uint64_t limit, uint64_t*
   return false;
 }
 
-SflowIfTable::SflowIfTable(size_t capacity) : capacity_(capacity) {
+SflowIfTable::SflowIfTable(size_t capacity, size_t streams)
+    : capacity_(capacity), epochs_(streams, 0) {
   size_t n = 16;
   while (n < 2 * capacity) n <<= 1;
   mask_ = n - 1;
@@ -52,7 +53,9 @@ SflowIfTable::Seen SflowIfTable::counters(uint32_t stream, uint32_t uptime_ms, u
   while (slots_[i].used && (slots_[i].stream != stream || slots_[i].if_index != c.if_index))
     i = (i + 1) & mask_;
   Slot& s = slots_[i];
+  const uint32_t epoch = stream < epochs_.size() ? epochs_[stream] : 0;
   auto baseline = [&](Seen seen) {
+    s.epoch = epoch;
     s.sequence = sequence;
     s.uptime_ms = uptime_ms;
     s.last = c;
@@ -69,6 +72,7 @@ SflowIfTable::Seen SflowIfTable::counters(uint32_t stream, uint32_t uptime_ms, u
     ++used_;
     return baseline(Seen::kBaseline);
   }
+  if (s.epoch != epoch) return baseline(Seen::kRestart);  // restarted(stream) since
   const int32_t dseq = static_cast<int32_t>(sequence - s.sequence);
   const int32_t dup = static_cast<int32_t>(uptime_ms - s.uptime_ms);
   if (dseq == 0 && dup == 0) return Seen::kDuplicate;

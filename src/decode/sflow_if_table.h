@@ -21,11 +21,14 @@
 //               the step is not a wrap (below): the counters were cleared
 //               (`clear counters` on a switch): re-baselined, no delta;
 //   kTableFull  the table already holds `capacity` interfaces: not tracked.
-// Ambiguity (as in SflowSources): an agent that restarts less than kLateMs
-// after its previous boot, with a sequence within kReorderWindow of the old
-// one, looks like a late sample; its samples are dropped as late until the
-// sequence passes the old one or the uptime goes back while the sequence goes
-// forward (a restart then). No delta is wrong meanwhile, some are missing.
+// restarted(stream) says that the stream's agent restarted, as the datagram
+// sequence tracker found it (src/decode/sequence_tracker.h: it also confirms
+// restarts that the rules above cannot see): the next counter sample of each
+// of its interfaces is a kRestart. Without it, an agent that restarts less
+// than kLateMs after its previous boot, with a sequence within kReorderWindow
+// of the old one, looks like a late sample; its samples would be dropped as
+// late until the sequence passed the old one. (One counter per stream index,
+// compared with the interface's copy: O(1), however many interfaces.)
 // Wrap: every 32-bit counter (packets, errors, discards) is taken mod 2^32
 // when it goes back and the wrapped step is plausible: at most the
 // interface's speed for the time since the previous sample, plus one
@@ -56,6 +59,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "decode/sflow_decoder.h"
 
@@ -89,12 +93,17 @@ class SflowIfTable {
     uint64_t if_speed = 0;
   };
 
-  explicit SflowIfTable(size_t capacity);
+  // capacity interfaces; streams: the stream indices restarted() accepts
+  // (the stream table's capacity).
+  explicit SflowIfTable(size_t capacity, size_t streams = 0);
 
   Seen counters(uint32_t stream, uint32_t uptime_ms, uint32_t sequence, const GenericIfCounters& c,
                 SflowIfDelta* out);
   void flow(uint32_t stream, uint32_t input, uint32_t output, uint64_t bytes);
   void forget(uint32_t stream);
+  void restarted(uint32_t stream) {
+    if (stream < epochs_.size()) ++epochs_[stream];
+  }
 
   size_t size() const { return used_; }
   size_t capacity() const { return capacity_; }
@@ -110,6 +119,7 @@ class SflowIfTable {
     bool used = false;
     uint32_t stream = 0, if_index = 0;
     uint32_t sequence = 0, uptime_ms = 0;
+    uint32_t epoch = 0;  // epochs_[stream] when last baselined
     GenericIfCounters last;
     uint64_t acc_in = 0, acc_out = 0;
     Totals totals;
@@ -120,6 +130,7 @@ class SflowIfTable {
 
   size_t capacity_ = 0, used_ = 0, mask_ = 0;
   std::unique_ptr<Slot[]> slots_;
+  std::vector<uint32_t> epochs_;  // per stream index: agent restarts seen
 };
 
 // One interface's running totals as Sessions::tick publishes them (any

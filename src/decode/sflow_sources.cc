@@ -38,7 +38,10 @@ SflowSources::Result SflowSources::observe(uint32_t stream, uint32_t source_type
     return r;
   }
   const uint32_t d = sequence - e->next;  // mod 2^32
-  if (d == 0) {
+  if (e->restarted) {
+    e->restarted = false;
+    r.seen = Seen::kReset;
+  } else if (d == 0) {
     r.seen = Seen::kInOrder;
   } else if (static_cast<int32_t>(d) > 0 && d <= kMaxGap) {
     r.seen = Seen::kGap;
@@ -57,6 +60,12 @@ SflowSources::Result SflowSources::observe(uint32_t stream, uint32_t source_type
   e->pool = pool;
   e->drops = drops;
   return r;
+}
+
+void SflowSources::restarted(uint32_t stream) {
+  if (!blocks_[stream]) return;
+  Entry* base = blocks_[stream].get();
+  for (size_t i = 0; i < kPerStream; ++i) base[i].restarted = base[i].used;
 }
 
 void SflowSources::forget(uint32_t stream) {

@@ -65,6 +65,11 @@ class SflowSources {
                  uint32_t pool, uint32_t drops);
   // Stream `stream` expired: its sources are forgotten.
   void forget(uint32_t stream);
+  // Stream `stream`'s agent restarted (the datagram sequence tracker says so,
+  // src/decode/sequence_tracker.h): the next sample of each of its sources
+  // is a reset, whatever its sequence (an agent restarted within
+  // kReorderWindow samples of a source would else read as late).
+  void restarted(uint32_t stream);
   // Sources tracked for `stream`.
   size_t sources(uint32_t stream) const;
 
@@ -73,6 +78,7 @@ class SflowSources {
     uint32_t type = 0, index = 0;
     uint32_t next = 0, pool = 0, drops = 0;
     bool used = false;
+    bool restarted = false;  // restarted(): the next sample is a reset
   };
   Entry* block(uint32_t stream);  // allocated on first use
   std::vector<std::unique_ptr<Entry[]>> blocks_;  // by stream index
