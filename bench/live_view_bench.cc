@@ -137,6 +137,7 @@ bool feed(const Endpoint& target, const Options& o, const gen::TrafficModel& mod
 class Client {
  public:
   bool connect_to(const Endpoint& at) {
+    at_ = at;
     sockaddr_storage sa;
     const socklen_t len = at.to_sockaddr(&sa);
     fd_ = UniqueFd(::socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -145,7 +146,16 @@ class Client {
     return fd_.valid() && ::connect(fd_.get(), reinterpret_cast<const sockaddr*>(&sa), len) == 0;
   }
   // GET path; the body's size, or -1 on a broken answer. status set.
+  // Reconnects once when the server closed the idle connection (after
+  // metrics.connection_timeout, e.g. while the direct calls ran).
   long get(const std::string& path, int* status) {
+    const long n = get_once(path, status);
+    if (n >= 0 || !connect_to(at_)) return n;
+    return get_once(path, status);
+  }
+
+ private:
+  long get_once(const std::string& path, int* status) {
     const std::string req = "GET " + path + " HTTP/1.1\r\nHost: bench\r\n\r\n";
     if (::send(fd_.get(), req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
       return -1;
@@ -167,8 +177,6 @@ class Client {
       if (!fill()) return -1;
     return static_cast<long>(length);
   }
-
- private:
   bool fill() {
     char chunk[65536];
     const ssize_t n = ::recv(fd_.get(), chunk, sizeof chunk, 0);
@@ -176,6 +184,7 @@ class Client {
     buf_.append(chunk, static_cast<size_t>(n));
     return true;
   }
+  Endpoint at_;
   UniqueFd fd_;
   std::string buf_;
 };

@@ -640,7 +640,7 @@ run_drain() {
       printf '%s %s %s\n' "${p##*/}" "$(cat "$p/comm" 2>/dev/null | tr ' ' _)" \
         "$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$p/status" 2>/dev/null)"
     done >"$dir/affinity"
-    note="${note:+$note; }web view polled: $(cat "$dir/polls" 2>/dev/null)"
+    note="${note:+$note; }web view polled: $(cat "$dir/polls" 2>/dev/null || echo nothing)"
   fi
   local hwm rss m=""
   read -r _ hwm rss < <($btool tree "$sut_pid")

@@ -141,7 +141,7 @@ def metrics(url):
     return "worker_flows=%s enobufs=%d keys=%d" % ("/".join(str(f) for f in flows), enobufs, keys)
 
 
-def poll(url, out, every):
+def poll_view(url, out, every):
     """bench_tool.py poll: see the module's docstring. URL: any ringflow
     listener URL (its path is ignored)."""
     m = re.match(r"http://([^/]+)", url)
@@ -778,7 +778,7 @@ def main(argv):
             print("metrics unavailable: %s" % e)
     elif cmd == "poll":
         opt = kv(a.lstrip("-") for a in args[1:])
-        poll(args[0], opt["out"], num(opt.get("every"), 1.0))
+        poll_view(args[0], opt["out"], num(opt.get("every"), 1.0))
     elif cmd == "delivered":
         print(delivered(args[0], args[1]))
     elif cmd == "truth":
