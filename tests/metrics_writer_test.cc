@@ -205,7 +205,7 @@ TEST_CASE("a SeriesFamily table writes its series with their labels, from first,
   CHECK(w.errors().empty());
 }
 
-TEST_CASE("a duplicate among many series is refused; a label set that starts another is not",
+TEST_CASE("a duplicate among many series is refused, a label set that starts another is not",
           "[metrics][writer]") {
   // begin_sample() keeps hashes and confirms a repeated one against the
   // family's text: this pins what the set of strings it replaced did.
