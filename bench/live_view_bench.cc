@@ -94,8 +94,7 @@ bool send(const gen::GenConfig& cfg, const gen::TrafficModel& model) {
 }
 
 // The feed of one interval: 1,000 streams, `records` records in all.
-bool feed(const Endpoint& target, const Options& o, const gen::TrafficModel& model,
-          uint64_t seed) {
+bool feed(const Endpoint& target, const Options& o, const gen::TrafficModel& model, uint64_t seed) {
   auto base = [&](gen::Protocol p, uint32_t exporters, uint64_t share) {
     gen::GenConfig c = gen::default_config();
     c.target = target;
@@ -223,14 +222,20 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--keys") o.keys = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
-    else if (a == "--intervals") o.intervals = static_cast<uint32_t>(std::atoi(argv[i + 1]));
-    else if (a == "--requests") o.requests = static_cast<uint32_t>(std::atoi(argv[i + 1]));
-    else if (a == "--records-per-interval") o.records = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (a == "--only") o.only = argv[i + 1];
+    if (a == "--keys")
+      o.keys = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
+    else if (a == "--intervals")
+      o.intervals = static_cast<uint32_t>(std::atoi(argv[i + 1]));
+    else if (a == "--requests")
+      o.requests = static_cast<uint32_t>(std::atoi(argv[i + 1]));
+    else if (a == "--records-per-interval")
+      o.records = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (a == "--only")
+      o.only = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: live_view_bench [--keys N] [--intervals N] [--requests N] "
-                           "[--records-per-interval N] [--only SUBSTRING]\n");
+      std::fprintf(stderr,
+                   "usage: live_view_bench [--keys N] [--intervals N] [--requests N] "
+                   "[--records-per-interval N] [--only SUBSTRING]\n");
       return 2;
     }
   }
@@ -241,13 +246,18 @@ int main(int argc, char** argv) {
       std::filesystem::temp_directory_path() / ("live_view_bench." + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const uint32_t interval_s = 8;
-  const std::string toml = "sink = [{ type = \"csv\", name = \"csv\" }]\n[receive]\nlisten = [\"127.0.0.1:0\"]\nsocket_buffer = 536870912\n"
-                           "[aggregate]\ninterval = " + std::to_string(interval_s) +
-                           "\nmax_entries = 2000000\n"
-                           "[output]\ndirectory = \"" + dir.string() + "\"\n"
-                           "[metrics]\nlisten = \"127.0.0.1:0\"\ncapture_datagrams = 8\n"
-                           "capture_snaplen = 1500\ncapture_bytes = 16777216\n"
-                           "[log]\nstats_interval = 0\nlevel = \"warn\"\n";
+  const std::string toml =
+      "sink = [{ type = \"csv\", name = \"csv\" }]\n[receive]\nlisten = "
+      "[\"127.0.0.1:0\"]\nsocket_buffer = 536870912\n"
+      "[aggregate]\ninterval = " +
+      std::to_string(interval_s) +
+      "\nmax_entries = 2000000\n"
+      "[output]\ndirectory = \"" +
+      dir.string() +
+      "\"\n"
+      "[metrics]\nlisten = \"127.0.0.1:0\"\ncapture_datagrams = 8\n"
+      "capture_snaplen = 1500\ncapture_bytes = 16777216\n"
+      "[log]\nstats_interval = 0\nlevel = \"warn\"\n";
   ConfigResult cr = load_config_string(toml, "live_view_bench");
   if (!cr.ok()) {
     std::fprintf(stderr, "live_view_bench: config: %s\n", cr.errors.front().str().c_str());
@@ -289,10 +299,10 @@ int main(int argc, char** argv) {
                    static_cast<unsigned long long>(iv->v[2]));
   }
   const StatsSnapshot st = collector.snapshot();
-  std::fprintf(stderr, "live_view_bench: collector: %llu datagrams, %llu flows, %llu kernel drops\n",
-               static_cast<unsigned long long>(st.datagrams),
-               static_cast<unsigned long long>(st.flows),
-               static_cast<unsigned long long>(st.kernel_drops));
+  std::fprintf(
+      stderr, "live_view_bench: collector: %llu datagrams, %llu flows, %llu kernel drops\n",
+      static_cast<unsigned long long>(st.datagrams), static_cast<unsigned long long>(st.flows),
+      static_cast<unsigned long long>(st.kernel_drops));
 
   // ---- the routes, as the collector's listener has them ----
   LiveView view(collector);
@@ -395,8 +405,8 @@ int main(int argc, char** argv) {
         return 1;
       }
       http.push_back(now_ms() - t0);
-      if (s != status) std::fprintf(stderr, "live_view_bench: %s: HTTP %d, direct %d\n",
-                                    path.c_str(), s, status);
+      if (s != status)
+        std::fprintf(stderr, "live_view_bench: %s: HTTP %d, direct %d\n", path.c_str(), s, status);
     }
     const Stat d = stat(wall), c = stat(cpu), h = stat(http);
     const bool miss = d.p99 >= 5 || h.p99 >= 5;

@@ -62,9 +62,9 @@ class ExportersListCache {
     bool operator==(const Key&) const = default;
   };
   std::mutex mu_;
-  bool built_ = false;       // guarded by mu_
-  std::vector<Key> key_;     // guarded by mu_
-  std::string tail_;         // guarded by mu_: the body after now_ms
+  bool built_ = false;    // guarded by mu_
+  std::vector<Key> key_;  // guarded by mu_
+  std::string tail_;      // guarded by mu_: the body after now_ms
 };
 // The page of stream `id`; false when no snapshot holds it.
 bool exporter_json(const ExporterSnapshots& snaps, std::string_view id, int64_t now_ms,

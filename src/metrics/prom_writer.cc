@@ -124,8 +124,10 @@ bool PromWriter::begin_sample(std::span<const Label> labels) {
     const std::string_view written = std::string_view(out_).substr(family_start_);
     for (size_t at = 0; at < written.size();) {
       const size_t eol = written.find('\n', at);
-      const std::string_view line = written.substr(at, eol == std::string_view::npos ? eol : eol - at);
-      if (line.size() > scratch_.size() && line.starts_with(scratch_) && line[scratch_.size()] == ' ') {
+      const std::string_view line =
+          written.substr(at, eol == std::string_view::npos ? eol : eol - at);
+      if (line.size() > scratch_.size() && line.starts_with(scratch_) &&
+          line[scratch_.size()] == ' ') {
         error(current_ + ": duplicate series " + scratch_);
         return false;
       }

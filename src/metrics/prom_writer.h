@@ -83,8 +83,8 @@ class PromWriter {
   // so a collision never refuses a series. A std::set of the strings took
   // half of a 1,000-stream scrape's 37 M instructions (docs/performance.md).
   std::unordered_set<uint64_t> series_;
-  size_t family_start_ = 0;                   // out_'s size after the family's TYPE line
-  std::string current_;                       // current family's name; "" = none / refused
+  size_t family_start_ = 0;  // out_'s size after the family's TYPE line
+  std::string current_;      // current family's name; "" = none / refused
   MetricType type_ = MetricType::kGauge;
   std::string scratch_;
 };
