@@ -63,6 +63,16 @@
 #                       at the full buffer), against ringflow (issue 28)
 #   ringflow-2cpu-fwdonly  2 CPUs, forward only (sink = [], no worker): the
 #                       datagrams it sent to that target, against the floor
+#   ringflow-polled     ringflow (1 CPU, the same configuration: the web view is
+#                       on by default) while a client (bench_tool.py poll, on
+#                       CPU 1 with this script) GETs every page and API endpoint
+#                       of its metrics listener once a second, from before the
+#                       freeze until the socket is empty: what serving the view
+#                       costs the collection path (issue 24), as a ratio to
+#                       ringflow in the same run. The listener's threads run
+#                       where the process may (taskset: CPU 0, with the reactor
+#                       and the worker); logs/ringflow-polled-drainN.affinity
+#                       has every thread's CPUs, .polls the client's counts
 # Results: drain.csv, and a table in results.md with the targets of issue 15.
 #
 # Noise (issue 25): every drain row records the load average at its start and
@@ -133,7 +143,7 @@ fi
 [ -n "$drain_count" ] || { [ $quick = 1 ] && drain_count=200000 || drain_count=400000; }
 [ -n "$drain_runs" ] || { [ $quick = 1 ] && drain_runs=3 || drain_runs=5; }
 [ -n "$drain_systems" ] ||
-  drain_systems="$systems ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x ringflow-v9 ringflow-ipfix nfcapd-v9 nfcapd-ipfix ringflow-sflow sfcapd sfacctd ringflow-forward ringflow-2cpu-fwdonly"
+  drain_systems="$systems ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x ringflow-v9 ringflow-ipfix nfcapd-v9 nfcapd-ipfix ringflow-sflow sfcapd sfacctd ringflow-forward ringflow-2cpu-fwdonly ringflow-polled"
 jobs=${RINGFLOW_BUILD_JOBS:-2}
 
 log() { echo "bench: $*" >&2; }
@@ -370,6 +380,7 @@ forward_toml() {  # forward_toml DIR: the [[forward]] of both forwarding systems
   printf '[[forward]]\nname = "bench"\ntargets = ["127.0.0.1:%s"]\nmode = "replicate"\nencapsulation = "ringflow"\n' \
     "$discard_port" >>"$1/ringflow.toml"
 }
+cmd_ringflow-polled() { cmd_ringflow "$@"; }  # the client is started by run_drain
 cmd_ringflow-forward() {
   ringflow_conf "$1" "$2" "" "$five_tuple"
   forward_toml "$1"
@@ -508,6 +519,8 @@ keep_logs() {  # SYSTEM LABEL DIR
   cp "$3/stderr" "$out/logs/$1-$2.stderr" 2>/dev/null || true
   cp "$3/nfacctd.log" "$out/logs/$1-$2.log" 2>/dev/null || true
   cp "$3/sfacctd.log" "$out/logs/$1-$2.log" 2>/dev/null || true
+  cp "$3/affinity" "$out/logs/$1-$2.affinity" 2>/dev/null || true
+  cp "$3/polls" "$out/logs/$1-$2.polls" 2>/dev/null || true
   rm -rf "$3"
   port=$((port + 1))
 }
@@ -583,6 +596,15 @@ run_drain() {
     wait_drained || note="${note:+$note; }warm-up not drained after 60 s"
     pre_flows=$($btool truth "$dir/warmup.tsv" flows)
   fi
+  # ringflow-polled: the web view's client, from before the freeze (its
+  # requests then wait for the thaw, as a browser's would) to the drain's end.
+  local poll_pid=""
+  if [[ ${sys%@*} == ringflow-polled ]]; then
+    $btool poll "$(metrics_url "$dir")" --out="$dir/polls" --every=1 2>"$dir/poll.stderr" &
+    poll_pid=$!
+    for _ in $(seq 50); do [ -s "$dir/polls" ] && break; sleep 0.1; done
+    [ -s "$dir/polls" ] || note="${note:+$note; }the web view's client did no round before the drain"
+  fi
   local pids
   pids=$(tree "$sut_pid")
   for p in $pids; do kill -STOP "$p" 2>/dev/null || true; done
@@ -610,6 +632,16 @@ run_drain() {
     --busy-out="$dir/busy") ||
     note="${note:+$note; }not drained after 60 s"
   $btool threads "$sut_pid" >"$dir/threads.1"
+  if [ -n "$poll_pid" ]; then
+    kill "$poll_pid" 2>/dev/null || true
+    wait "$poll_pid" 2>/dev/null || true
+    # Which CPUs each thread may run on (the listener's among them).
+    for p in /proc/"$sut_pid"/task/*; do
+      printf '%s %s %s\n' "${p##*/}" "$(cat "$p/comm" 2>/dev/null | tr ' ' _)" \
+        "$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$p/status" 2>/dev/null)"
+    done >"$dir/affinity"
+    note="${note:+$note; }web view polled: $(cat "$dir/polls" 2>/dev/null || echo nothing)"
+  fi
   local hwm rss m=""
   read -r _ hwm rss < <($btool tree "$sut_pid")
   if [[ $sys == ringflow* ]]; then
@@ -654,7 +686,7 @@ systems="${sys_list[*]}" drain_systems="${drain_list[*]}"
 for s in "${drain_list[@]}"; do
   s=${s%@*}
   declare -F "cmd_$s" >/dev/null ||
-    die "unknown system '$s' (floor ringflow ringflow-coarse nfcapd nfacctd ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x ringflow-v9 ringflow-ipfix nfcapd-v9 nfcapd-ipfix ringflow-sflow sfcapd sfacctd ringflow-forward ringflow-2cpu-fwdonly)"
+    die "unknown system '$s' (floor ringflow ringflow-coarse nfcapd nfacctd ringflow-2cpu ringflow-2cpu-warm ringflow-2w ringflow-1m ringflow-1m-warm ringflow-64x ringflow-v9 ringflow-ipfix nfcapd-v9 nfcapd-ipfix ringflow-sflow sfcapd sfacctd ringflow-forward ringflow-2cpu-fwdonly ringflow-polled)"
 done
 case " $systems $drain_systems " in *" ringflow-forward"* | *"-fwdonly"*) discard_target ;; esac
 rm -rf "$out/logs"

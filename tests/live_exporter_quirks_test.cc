@@ -199,3 +199,23 @@ TEST_CASE("the API: a row per stream and the page with IE names and quirks") {
         std::string::npos);
   CHECK(!exporter_json(snaps, "192.0.2.1-9-1", kNow, &page));
 }
+
+TEST_CASE("the list cache: rendered once per published snapshot set, equal to exporters_json") {
+  Fixture f;
+  auto snap = std::make_shared<ExporterSnapshot>(f.snap);
+  snap->published_ms = kNow - 1000;
+  ExporterSnapshots snaps{snap};
+  ExportersListCache cache;
+  CHECK(cache.render(snaps, kNow) == exporters_json(snaps, kNow));
+  CHECK(cache.render(snaps, kNow + 5) == exporters_json(snaps, kNow + 5));  // now_ms follows
+  // The reactor refills the same buffer and publishes it again: the list
+  // must follow (the buffer is the same, its publication time is not).
+  snap->streams[0].stats.resets = 1;
+  snap->published_ms = kNow;
+  const std::string after = cache.render(snaps, kNow + 6);
+  CHECK(after == exporters_json(snaps, kNow + 6));
+  CHECK(after.find("\"quirks\":[\"exporter_restarts\"]") != std::string::npos);
+  // Another snapshot set (a second reactor's) also renders anew.
+  ExporterSnapshots two{snap, nullptr};
+  CHECK(cache.render(two, kNow) == exporters_json(two, kNow));
+}

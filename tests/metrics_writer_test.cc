@@ -204,3 +204,22 @@ TEST_CASE("a SeriesFamily table writes its series with their labels, from first,
         "rf_by_ab_total{a=\"a1\",b=\"b1\"} 5\n");
   CHECK(w.errors().empty());
 }
+
+TEST_CASE("a duplicate among many series is refused, a label set that starts another is not",
+          "[metrics][writer]") {
+  // begin_sample() keeps hashes and confirms a repeated one against the
+  // family's text: this pins what the set of strings it replaced did.
+  PromWriter w;
+  REQUIRE(w.family("rf_streams", MetricType::kGauge, "h"));
+  for (int i = 0; i < 2000; ++i) w.sample({{"exporter", std::to_string(i)}}, uint64_t(i));
+  w.sample({{"exporter", "1"}, {"domain", "0"}}, uint64_t{7});  // starts like exporter="1"
+  w.sample({{"exporter", "10"}}, uint64_t{8});                   // written before: refused
+  w.sample({{"exporter", "1999"}}, uint64_t{9});                 // the last one: refused
+  REQUIRE(w.family("rf_other", MetricType::kGauge, "h"));
+  w.sample({{"exporter", "10"}}, uint64_t{1});  // another family: a series of its own
+  CHECK(w.errors().size() == 2);
+  CHECK(w.errors()[0] == "rf_streams: duplicate series rf_streams{exporter=\"10\"}");
+  CHECK(w.text().find("rf_streams{exporter=\"1\",domain=\"0\"} 7\n") != std::string::npos);
+  CHECK(w.text().find("rf_streams{exporter=\"10\"} 8\n") == std::string::npos);
+  CHECK(w.text().find("rf_other{exporter=\"10\"} 1\n") != std::string::npos);
+}

@@ -224,14 +224,15 @@ SamplingSource sampling_source(const ExporterSnapshot& snap, const ExporterStrea
   return {"default", snap.default_sampling};
 }
 
-std::string exporters_json(const ExporterSnapshots& snaps, int64_t now_ms) {
-  std::string out;
+namespace {
+// Everything of GET /api/v1/exporters after the value of now_ms: a function
+// of the snapshots only.
+std::string exporters_tail(const ExporterSnapshots& snaps) {
+  std::string out = ",";  // after now_ms's value
   Json j(&out);
   uint64_t omitted = 0;
   for (const auto& snap : snaps)
     if (snap) omitted += snap->streams_omitted;
-  j.open('{');
-  j.key("now_ms").num(now_ms);
   j.key("max_streams").num(uint64_t{ExporterSnapshot::kMaxStreams});
   j.key("streams_omitted").num(omitted);
   j.key("exporters").open('[');
@@ -250,6 +251,34 @@ std::string exporters_json(const ExporterSnapshots& snaps, int64_t now_ms) {
   j.close(']');
   j.close('}');
   return out;
+}
+
+std::string with_now(int64_t now_ms, std::string_view tail) {
+  std::string out;
+  Json j(&out);
+  j.open('{');
+  j.key("now_ms").num(now_ms);
+  out += tail;
+  return out;
+}
+}  // namespace
+
+std::string exporters_json(const ExporterSnapshots& snaps, int64_t now_ms) {
+  return with_now(now_ms, exporters_tail(snaps));
+}
+
+std::string ExportersListCache::render(const ExporterSnapshots& snaps, int64_t now_ms) {
+  std::vector<Key> key;
+  key.reserve(snaps.size());
+  for (const auto& snap : snaps)
+    key.push_back(snap ? Key{snap.get(), snap->published_ms, snap->streams.size()} : Key{});
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!(key == key_) || !built_) {
+    tail_ = exporters_tail(snaps);
+    key_ = std::move(key);
+    built_ = true;
+  }
+  return with_now(now_ms, tail_);
 }
 
 bool exporter_json(const ExporterSnapshots& snaps, std::string_view id, int64_t now_ms,

@@ -38,6 +38,12 @@ void LiveSampler::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void LiveSampler::sample_now() {
+  const LiveTotals t = stamp(read_());
+  std::lock_guard<std::mutex> lock(mu_);
+  history_.push(t);
+}
+
 void LiveSampler::run() {
   using Clock = std::chrono::steady_clock;
   auto next = Clock::now() + std::chrono::seconds(1);

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <functional>
 
 namespace ringflow {
 namespace {
@@ -84,6 +85,7 @@ bool PromWriter::family(std::string_view name, MetricType type, std::string_view
   out_ += type == MetricType::kCounter ? " counter\n" : " gauge\n";
   current_ = name;
   type_ = type;
+  family_start_ = out_.size();
   return true;
 }
 
@@ -117,9 +119,21 @@ bool PromWriter::begin_sample(std::span<const Label> labels) {
   }
   // Label order is part of the text here; every caller passes labels in a
   // fixed order per family, so equal sets give equal text.
-  if (!series_.emplace(scratch_).second) {
-    error(current_ + ": duplicate series " + scratch_);
-    return false;
+  if (!series_.insert(std::hash<std::string_view>{}(scratch_)).second) {
+    // Seen before, or a hash collision: look for the series' line.
+    const std::string_view written = std::string_view(out_).substr(family_start_);
+    for (size_t at = 0; at < written.size();) {
+      const size_t eol = written.find('\n', at);
+      const std::string_view line =
+          written.substr(at, eol == std::string_view::npos ? eol : eol - at);
+      if (line.size() > scratch_.size() && line.starts_with(scratch_) &&
+          line[scratch_.size()] == ' ') {
+        error(current_ + ": duplicate series " + scratch_);
+        return false;
+      }
+      if (eol == std::string_view::npos) break;
+      at = eol + 1;
+    }
   }
   out_ += scratch_;
   out_ += ' ';

@@ -72,12 +72,13 @@ std::vector<HttpRoute> LiveView::routes() {
   // The Exporters page (src/live/exporters_json.h): the reactors'
   // published snapshots, never their live tables.
   const Collector* c = &collector_;
-  r.push_back({"/api/v1/exporters", [c](const HttpRequest&) {
+  auto list = std::make_shared<ExportersListCache>();
+  r.push_back({"/api/v1/exporters", [c, list](const HttpRequest&) {
                  ExporterSnapshots snaps;
                  c->exporter_snapshots(&snaps);
                  HttpResponse resp;
                  resp.content_type = "application/json";
-                 resp.body = exporters_json(snaps, wall_ms());
+                 resp.body = list->render(snaps, wall_ms());
                  return resp;
                }});
   r.push_back({"/api/v1/exporters/",
