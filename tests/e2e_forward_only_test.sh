@@ -12,6 +12,9 @@
 #     and sends exactly the datagrams sent, drops none, decodes nothing; the
 #     target unwraps every one and its CSV rows equal the truth per 5-tuple.
 #  3. after the traffic the front still has no worker or flusher thread.
+#  4. placement: with 2 or more CPUs allowed, the front's reactor is pinned to
+#     the first (receive.reactor_cpus) and its forwarder thread, by default
+#     (no forward.cpus), to the other allowed CPUs, never the reactor's.
 # Usage: e2e_forward_only_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 # shellcheck source=tests/support/e2e.sh
@@ -30,12 +33,18 @@ count_named() {  # count_named PID REGEX
 rf_start_toml t "$(rf_csv_toml "$work/t/out" 127.0.0.2:0 'forwarded_from = ["127.0.0.0/8"]' |
   sed "s|^interval = 1|interval = 1\n$keyline|")"
 t_pid=$RF_PID t_port=$RF_PORT t_url=$RF_MURL
+# The CPUs this test may use, as taskset lists them ("0-3" -> 0 1 2 3).
+read -r -a cpus < <(taskset -pc $$ | sed 's/.*: //' | tr ',' '\n' |
+  awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) printf "%d ", c } END { print "" }')
+pin_line=""
+[ "${#cpus[@]}" -lt 2 ] || pin_line="reactor_cpus = [\"${cpus[0]}\"]"
 rf_start_toml f "$(cat <<EOF
 sink = []
 [receive]
 listen = ["127.0.0.1:0"]
 reactors = 1
 workers = 2
+$pin_line
 [metrics]
 listen = "127.0.0.1:0"
 web = false
@@ -111,6 +120,28 @@ echo "  ok  $dgrams datagrams (v5, v9, IPFIX) selected and sent by the front, un
 
 # --- 3. still no aggregation after traffic -------------------------------------
 check_threads "after traffic"
+# --- 4. placement ---------------------------------------------------------------
+if [ "${#cpus[@]}" -ge 2 ]; then
+  affinity_of() {  # affinity_of THREAD_NAME: the CPU list the kernel has for it
+    local t
+    for t in /proc/"$f_pid"/task/*; do
+      [ "$(cat "$t/comm" 2>/dev/null)" = "$1" ] && taskset -pc "${t##*/}" | sed 's/.*: //'
+    done
+  }
+  want_fwd=$(printf '%s\n' "${cpus[@]:1}" | awk 'NR == 1 { s = e = $1; next }
+    $1 == e + 1 { e = $1; next } { printf "%s,", (s == e ? s : s "-" e); s = e = $1 }
+    END { print (s == e ? s : s "-" e) }')
+  [ "$(affinity_of rf-reactor0)" = "${cpus[0]}" ] ||
+    fail "placement: the reactor runs on CPU $(affinity_of rf-reactor0), receive.reactor_cpus says ${cpus[0]}"
+  [ "$(affinity_of rf-fwd)" = "$want_fwd" ] ||
+    fail "placement: the forwarder runs on CPU $(affinity_of rf-fwd), want $want_fwd (the allowed CPUs but the reactor's)"
+  grep -q "forward forward0: its thread is pinned to CPU $want_fwd" "$work/f/stderr" ||
+    fail "placement: the front did not log its forwarder's CPUs"
+  echo "  ok  placement: reactor on CPU ${cpus[0]}, forwarder on CPU $want_fwd"
+else
+  echo "  --  placement: one CPU allowed, nothing to place apart"
+fi
+
 rf_stop_collector "$f_pid"
 rf_stop_collector "$t_pid"
 rf_csv_keys "$work/t/out" >"$work/t.keys"
@@ -121,3 +152,4 @@ awk -F'\t' -v OFS='\t' '{ k = $1 OFS $2 OFS $3 OFS $4 OFS $5; f[k] += $6; p[k] +
 diff "$work/keys.sum" "$work/t.keys" >"$work/t.diff" ||
   fail "the target's CSV rows differ from the truth ($(wc -l <"$work/t.diff") lines, $work/t.diff)"
 echo "  ok  the target's rows equal the truth per 5-tuple ($flows flows)"
+

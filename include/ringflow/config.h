@@ -192,6 +192,7 @@ struct ForwardConfig {
   std::vector<std::string> versions;    // select by format (decode.versions names); empty = all
   uint32_t queue = 4096;                // datagrams queued per target and reactor
   uint32_t retry_ms = 2000;             // a dead target's back-off before it is probed
+  std::vector<std::string> cpus;        // the forwarder thread's CPU list (entry 0); [] = auto
 };
 
 struct Config {

@@ -366,6 +366,11 @@ const Key<ForwardConfig> kForwardArr[] = {
      .help = "a target found dead (ICMP port unreachable: ECONNREFUSED) is probed again after "
              "this many ms; its streams go to the other targets meanwhile",
      .min = 100, .max = 600000},
+    {.name = "cpus", .ref = RF_FIELD(ForwardConfig, cpus),
+     .help = "pin this forward's thread to the CPUs of the first entry, a CPU list such as \"1\"; "
+             "[] = the CPUs no reactor is pinned to (receive.reactor_cpus), when any is left, "
+             "else not pinned",
+     .rule = Rule::kCpuLists},
 };
 
 const Key<SamplingOverride> kSamplingArr[] = {

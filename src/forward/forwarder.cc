@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -9,6 +10,7 @@
 #include <cstring>
 
 #include "common/clock.h"
+#include "common/cpu_list.h"
 #include "common/log.h"
 #include "decode/wire_formats.h"
 #include "forward/encapsulation.h"
@@ -20,6 +22,26 @@ namespace {
 
 constexpr int64_t kHealthEveryMs = 100;
 constexpr int64_t kProbeWaitMs = 100;
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+// The longest datagram a UDP_SEGMENT run to this connected socket may carry
+// (path MTU less the IP and UDP headers), or 0 when the kernel has no UDP GSO
+// or the MTU is not known.
+uint32_t gso_limit(int fd, int family) {
+  int seg = 0;
+  socklen_t len = sizeof seg;
+  if (getsockopt(fd, SOL_UDP, UDP_SEGMENT, &seg, &len) != 0) return 0;
+  int mtu = 0;
+  len = sizeof mtu;
+  const bool v6 = family == AF_INET6;
+  if (getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU : IP_MTU, &mtu, &len) != 0)
+    return 0;
+  const int room = mtu - (v6 ? 40 : 20) - 8;
+  return room > 0 ? static_cast<uint32_t>(room) : 0;
+}
 
 int64_t mono_ms() {
   timespec ts;
@@ -72,6 +94,7 @@ std::unique_ptr<Forwarder> Forwarder::create(const ForwardConfig& cfg, uint32_t 
                std::strerror(errno);
       return nullptr;
     }
+    if (!f->transparent_) t->gso_max = gso_limit(t->fd.get(), sa.ss_family);
     int sndbuf = 4 << 20;
     setsockopt(t->fd.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     for (uint32_t r = 0; r < reactors; ++r)
@@ -182,6 +205,11 @@ size_t Forwarder::drain(Target& t) {
   uint32_t len[kBatch];
   mmsghdr msgs[kBatch];
   iovec iov[kBatch];
+  uint32_t count[kBatch];  // datagrams in message i
+  union Ctl {
+    cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+  } ctl[kBatch];
   size_t total = 0;
   for (auto& ring : t.rings) {
     for (;;) {
@@ -193,27 +221,67 @@ size_t Forwarder::drain(Target& t) {
         total += n;
         continue;
       }
-      for (size_t i = 0; i < n; ++i) {
-        iov[i].iov_base = const_cast<uint8_t*>(data[i]);
-        iov[i].iov_len = len[i];
-        std::memset(&msgs[i], 0, sizeof msgs[i]);
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
+      // Messages: a run of equal lengths (the last may be shorter) as one
+      // UDP_SEGMENT message when GSO is on, else one datagram each.
+      size_t m = 0;
+      for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        if (len[i] <= t.gso_max) {
+          size_t bytes = len[i];
+          while (j < n && j - i < kGsoSegments && len[j] <= len[i] && bytes + len[j] <= kGsoBytes) {
+            bytes += len[j];
+            if (len[j++] < len[i]) break;  // a shorter one ends the run
+          }
+        }
+        for (size_t k = i; k < j; ++k) {
+          iov[k].iov_base = const_cast<uint8_t*>(data[k]);
+          iov[k].iov_len = len[k];
+        }
+        std::memset(&msgs[m], 0, sizeof msgs[m]);
+        msgs[m].msg_hdr.msg_iov = &iov[i];
+        msgs[m].msg_hdr.msg_iovlen = j - i;
+        if (j - i > 1) {
+          msgs[m].msg_hdr.msg_control = ctl[m].buf;
+          msgs[m].msg_hdr.msg_controllen = sizeof ctl[m].buf;
+          cmsghdr* c = CMSG_FIRSTHDR(&msgs[m].msg_hdr);
+          c->cmsg_level = SOL_UDP;
+          c->cmsg_type = UDP_SEGMENT;
+          c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+          const uint16_t seg = static_cast<uint16_t>(len[i]);
+          std::memcpy(CMSG_DATA(c), &seg, sizeof seg);
+        }
+        count[m++] = static_cast<uint32_t>(j - i);
+        i = j;
       }
-      const int k = sendmmsg(t.fd.get(), msgs, static_cast<unsigned>(n), 0);
+      const int k = sendmmsg(t.fd.get(), msgs, static_cast<unsigned>(m), 0);
       if (k > 0) {
-        t.sent.add(static_cast<uint64_t>(k));
-        ring->pop(static_cast<size_t>(k));
-        total += static_cast<size_t>(k);
+        size_t d = 0;
+        for (int i = 0; i < k; ++i) {
+          d += count[i];
+          if (count[i] > 1) t.gso_messages.add();
+        }
+        t.sent.add(d);
+        ring->pop(d);
+        total += d;
         continue;
       }
       if (k < 0 && errno == EINTR) continue;
-      // The first datagram was refused: counted and dropped; ECONNREFUSED
-      // (the target's port is closed) also marks the target down.
-      t.send_error.add();
-      ring->pop(1);
-      total += 1;
-      if (k < 0 && errno == ECONNREFUSED) mark_down(t, mono_ms());
+      if (k < 0 && count[0] > 1 && (errno == EINVAL || errno == EIO || errno == EMSGSIZE)) {
+        // This kernel or route refuses UDP GSO: one datagram per message from
+        // now on (the run is still queued and goes again).
+        RF_LOG_WARN("forward %s: UDP GSO to %s refused (%s); sending one datagram per message",
+                    cfg_.name.c_str(), t.label.c_str(), std::strerror(errno));
+        t.gso_max = 0;
+        continue;
+      }
+      // The first message was refused: its datagrams are counted and
+      // dropped; ECONNREFUSED (the target's port is closed) also marks the
+      // target down.
+      const int err = k < 0 ? errno : 0;
+      t.send_error.add(count[0]);
+      ring->pop(count[0]);
+      total += count[0];
+      if (err == ECONNREFUSED) mark_down(t, mono_ms());
     }
   }
   return total;
@@ -289,9 +357,16 @@ void Forwarder::run() {
   }
 }
 
-void Forwarder::start() {
+void Forwarder::start(const std::vector<uint32_t>& cpus) {
   thread_ = std::thread([this] { run(); });
   pthread_setname_np(thread_.native_handle(), "rf-fwd");
+  if (cpus.empty()) return;
+  std::string error;
+  if (pin_thread(thread_.native_handle(), cpus, &error))
+    RF_LOG_INFO("forward %s: its thread is pinned to CPU %s", cfg_.name.c_str(),
+                format_cpu_list(cpus).c_str());
+  else
+    RF_LOG_WARN("forward %s: %s (runs unpinned)", cfg_.name.c_str(), error.c_str());
 }
 
 void Forwarder::stop() {

@@ -9,9 +9,24 @@
 // Thread contract:
 //   - offer(r, ...) runs on reactor r's thread only (its rings and copier);
 //     no allocation, lock, system call or exception.
-//   - one forwarder thread per entry ("rf-fwd"), started by start(), drains
-//     every ring of every target with sendmmsg (batches of up to kBatch) on
-//     one connected UDP socket per target, and keeps the targets' health:
+//   - one forwarder thread per entry ("rf-fwd"), started by start() (pinned
+//     to the CPUs it is given: forward.cpus, or the CPUs no reactor is pinned
+//     to, src/pipeline/forward_stage.cc), drains every ring of every target
+//     with sendmmsg (batches of up to kBatch datagrams, a ring drained until
+//     empty) on one connected UDP socket per target, and keeps the targets'
+//     health. UDP GSO: a run of datagrams of one length to one target (the
+//     last of the run may be shorter) goes as one message with UDP_SEGMENT
+//     (at most kGsoSegments datagrams, kGsoBytes bytes), which the kernel (or
+//     the NIC) cuts into the same datagrams: one pass through the IP stack
+//     for the run instead of one per datagram. Used when the target's path
+//     MTU holds a whole datagram (IP_MTU / IPV6_MTU of the connected socket);
+//     a kernel that refuses it (EINVAL, EIO) turns it off for that target
+//     (logged) and the run is sent again one datagram per message.
+//   - the datagrams are copies: a reactor copies each one into a ring slot
+//     (receive buffers go back to io_uring as soon as the ordered stage has
+//     them); the forwarder owns a slot from peek() until pop() after the
+//     send returned.
+//   - health:
 //     an ECONNREFUSED from a send or from SO_ERROR (checked every 100 ms:
 //     the ICMP port unreachable of a target that is gone) marks the target
 //     down; after retry_ms it sends one probe (encapsulation ringflow: a
@@ -50,7 +65,9 @@ namespace ringflow {
 
 class Forwarder {
  public:
-  static constexpr size_t kBatch = 64;
+  static constexpr size_t kBatch = 256;       // datagrams per drain step
+  static constexpr size_t kGsoSegments = 64;  // the kernel's UDP_MAX_SEGMENTS (older kernels)
+  static constexpr size_t kGsoBytes = 65000;  // a run's payload, under IP's 64 KiB
 
   struct Target {
     Endpoint endpoint;
@@ -65,6 +82,8 @@ class Forwarder {
     Counter down_drops;  // queued, then dropped: the target went down
     Counter went_down;   // times declared down
     Counter probes;      // probes sent while down
+    uint32_t gso_max = 0;  // longest datagram sent in a UDP_SEGMENT run; 0 = no GSO
+    Counter gso_messages;  // messages that carried a run of more than one datagram
     int64_t retry_at_ms = 0;
     int64_t probe_at_ms = 0;  // 0 = no probe pending
   };
@@ -80,7 +99,8 @@ class Forwarder {
   // Reactor r's thread: the datagram [p, p + len) from exporter:port.
   void offer(uint32_t r, const uint8_t* p, size_t len, const IpAddr& exporter, uint16_t port);
 
-  void start();
+  // cpus: the thread's CPU set (empty = not pinned).
+  void start(const std::vector<uint32_t>& cpus = {});
   void stop();
 
   const ForwardConfig& config() const { return cfg_; }

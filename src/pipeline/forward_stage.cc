@@ -1,10 +1,43 @@
 #include "pipeline/forward_stage.h"
 
+#include <algorithm>
+
+#include "common/cpu_list.h"
 #include "common/log.h"
 #include "metrics/family.h"
 #include "metrics/prom_writer.h"
 
 namespace ringflow {
+namespace {
+
+// A forward's thread CPUs: forward.cpus[0] (checked against the CPUs this
+// process may use), else the allowed CPUs no reactor is pinned to, so that
+// sending does not take a reactor's core when another exists; else none.
+bool forward_cpus(const Config& cfg, const ForwardConfig& fc, std::vector<uint32_t>* out,
+                  std::string* error) {
+  const std::vector<uint32_t> allowed = allowed_cpus();
+  if (!fc.cpus.empty()) {
+    std::string why = parse_cpu_list(fc.cpus[0], out);
+    for (uint32_t c : *out)
+      if (why.empty() && !allowed.empty() &&
+          !std::binary_search(allowed.begin(), allowed.end(), c))
+        why = "CPU " + std::to_string(c) + " is not available to this process (it may use " +
+              format_cpu_list(allowed) + ")";
+    if (!why.empty()) *error = "forward " + fc.name + ": forward.cpus[0]: " + why;
+    return why.empty();
+  }
+  if (cfg.receive.reactor_cpus.empty()) return true;
+  std::vector<uint32_t> taken;
+  for (const std::string& l : cfg.receive.reactor_cpus) {
+    std::vector<uint32_t> c;
+    if (parse_cpu_list(l, &c).empty()) taken.insert(taken.end(), c.begin(), c.end());
+  }
+  for (uint32_t c : allowed)
+    if (std::find(taken.begin(), taken.end(), c) == taken.end()) out->push_back(c);
+  return true;
+}
+
+}  // namespace
 
 std::unique_ptr<ForwardStage> ForwardStage::create(const Config& cfg,
                                                    const std::vector<Admission*>& inner,
@@ -16,6 +49,9 @@ std::unique_ptr<ForwardStage> ForwardStage::create(const Config& cfg,
   for (const ForwardConfig& fc : cfg.forwards) {
     auto f = Forwarder::create(fc, reactors, cfg.receive.buffer_size, error);
     if (!f) return nullptr;
+    std::vector<uint32_t> cpus;
+    if (!forward_cpus(cfg, fc, &cpus, error)) return nullptr;
+    s->cpus_.push_back(std::move(cpus));
     std::string targets;
     for (const auto& t : f->targets()) targets += (targets.empty() ? "" : ", ") + t->label;
     RF_LOG_INFO("forward %s: %s to %s, encapsulation %s", fc.name.c_str(), fc.mode.c_str(),
@@ -37,7 +73,7 @@ std::unique_ptr<ForwardStage> ForwardStage::create(const Config& cfg,
 }
 
 void ForwardStage::start() {
-  for (auto& f : forwarders_) f->start();
+  for (size_t i = 0; i < forwarders_.size(); ++i) forwarders_[i]->start(cpus_[i]);
 }
 
 void ForwardStage::stop() {
@@ -112,6 +148,10 @@ void write_forward_metrics(PromWriter& w, const ForwardStage& s) {
              [&](const Forwarder::Target& t) {
                return ring_sum(t, [](const ForwardRing& r) { return r.copies.load(); });
              });
+  per_target("ringflow_forward_gso_messages_total", kCounter,
+             "Messages that carried a run of datagrams to a target as one UDP GSO send "
+             "(UDP_SEGMENT), each cut back into the same datagrams by the kernel or NIC.",
+             [](const Forwarder::Target& t) { return t.gso_messages.load(); });
   per_target("ringflow_forward_target_down_total", kCounter,
              "Times a target was declared down (ECONNREFUSED).",
              [](const Forwarder::Target& t) { return t.went_down.load(); });

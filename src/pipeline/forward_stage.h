@@ -51,6 +51,7 @@ class ForwardStage {
  private:
   bool forward_only_ = false;
   std::vector<std::unique_ptr<Forwarder>> forwarders_;
+  std::vector<std::vector<uint32_t>> cpus_;  // forwarders_[i]'s thread CPUs (empty = unpinned)
   std::vector<std::unique_ptr<EncapCounters>> counters_;
   std::vector<std::unique_ptr<ForwardAdmission>> admissions_;
 };
