@@ -63,7 +63,8 @@ SflowReject check_list(const uint8_t* b, size_t n, size_t* off) {
 }
 
 // The inner lengths of a flow record this decoder reads ([b, b + n) = body).
-SflowReject check_flow_record(uint32_t data_format, const uint8_t* b, size_t n) {
+// Inlined into both validate_walk instantiations: called once per record.
+[[gnu::always_inline]] inline SflowReject check_flow_record(uint32_t data_format, const uint8_t* b, size_t n) {
   if (sf::enterprise_of(data_format) != 0) return SflowReject::kNone;
   switch (sf::format_of(data_format)) {
     case sf::kRawHeader:
@@ -184,7 +185,8 @@ PacketStart packet_start(uint32_t header_protocol, bool* known) {
   }
 }
 
-void read_flow_sample(const uint8_t* s, uint32_t format, SflowFlowSample* fs) {
+[[gnu::always_inline]] inline void read_flow_sample(const uint8_t* s, uint32_t format,
+                                                    SflowFlowSample* fs) {
   fs->format = format;
   fs->sequence = load_be32(s);
   if (format == sf::kFlowSample) {
