@@ -12,7 +12,10 @@ using wire::load_be32;
 using wire::load_be64;
 namespace sf = sflow;
 
-bool have(size_t off, size_t n, size_t end) { return off <= end && n <= end - off; }
+// `n` bytes at `off` of [0, end). REQUIRES off <= end, which every caller
+// below meets: its offset starts at 0 and moves only past bytes this check
+// has just found (so `end - off` cannot wrap and one comparison is the bound).
+bool have(size_t off, size_t n, size_t end) { return n <= end - off; }
 
 // An sFlow address (type word, then 0, 4 or 16 bytes) at b[*off]; false when
 // the type is unknown or the bytes are not there. Reads nothing past b + n.
@@ -588,7 +591,7 @@ SflowReject validate_walk(const uint8_t* p, size_t len, SflowDatagram* d,
       SflowSampleHead* h = nullptr;
       // The layer-2 length by precedence: raw header, sampled Ethernet, sampled IP.
       uint32_t raw_len = 0, eth_len = 0, ip_len = 0;
-      bool has_raw = false, has_eth = false;
+      bool has_raw = false, has_eth = false, has_ip = false;
       if constexpr (kHeads) {
         if (!flow) heads->complete = false;  // counter records: the full walk decodes them
         if (heads->complete) {
@@ -630,8 +633,9 @@ SflowReject validate_walk(const uint8_t* p, size_t len, SflowDatagram* d,
             } else if (f == sf::kSampledEthernet && !has_eth) {
               eth_len = load_be32(p + roff);
               has_eth = true;
-            } else if ((f == sf::kSampledIPv4 || f == sf::kSampledIPv6) && ip_len == 0) {
-              ip_len = load_be32(p + roff);
+            } else if ((f == sf::kSampledIPv4 || f == sf::kSampledIPv6) && !has_ip) {
+              ip_len = load_be32(p + roff);  // the first, as the decoder's bytes
+              has_ip = true;
             }
           }
         }
@@ -812,7 +816,7 @@ void walk_sflow_samples(const uint8_t* p, size_t len, const SflowDatagram& d, Sf
       h.output = fs.output_format == 0 ? fs.output : 0;
       // The layer-2 length by precedence: raw header, sampled Ethernet, sampled IP.
       uint32_t raw_len = 0, eth_len = 0, ip_len = 0;
-      bool has_raw = false, has_eth = false;
+      bool has_raw = false, has_eth = false, has_ip = false;
       for (uint32_t k = 0; k < fs.num_records; ++k) {
         const uint32_t rformat = load_be32(rec);
         const uint32_t rlen = load_be32(rec + 4);
@@ -830,8 +834,9 @@ void walk_sflow_samples(const uint8_t* p, size_t len, const SflowDatagram& d, Sf
         } else if (f == sf::kSampledEthernet && !has_eth) {
           eth_len = load_be32(rbody);
           has_eth = true;
-        } else if ((f == sf::kSampledIPv4 || f == sf::kSampledIPv6) && ip_len == 0) {
-          ip_len = load_be32(rbody);
+        } else if ((f == sf::kSampledIPv4 || f == sf::kSampledIPv6) && !has_ip) {
+          ip_len = load_be32(rbody);  // the first, as the decoder's bytes
+          has_ip = true;
         }
       }
       h.length = has_raw ? raw_len : has_eth ? eth_len : ip_len;
