@@ -136,10 +136,12 @@ struct SumSink : SflowSink {
 };
 
 const char* g_only = nullptr;
-bool selected(const char* name) { return g_only == nullptr || std::strstr(name, g_only) != nullptr; }
+bool selected(const char* name) {
+  return g_only == nullptr || std::strstr(name, g_only) != nullptr;
+}
 
-void run(const char* name, const std::vector<std::vector<uint8_t>>& in, int runs,
-         bool record_views, bool validated = false) {
+void run(const char* name, const std::vector<std::vector<uint8_t>>& in, int runs, bool record_views,
+         bool validated = false) {
   if (!selected(name)) return;
   constexpr size_t kPasses = 300;  // 512 x 7 x 300 = 1.1 M samples per run
   SflowOptions opt;

@@ -993,8 +993,8 @@ TEST_CASE("sFlow captures: the one-pass heads and the validated decode equal the
       }
     }
   }
-  INFO(complete << " one-pass datagrams (" << heads_compared << " heads), " << walked
-                << " walked, " << flows_compared << " flow records compared");
+  INFO(complete << " one-pass datagrams (" << heads_compared << " heads), " << walked << " walked, "
+                << flows_compared << " flow records compared");
   CHECK(complete > 0);
   CHECK(walked > 0);
   CHECK(heads_compared > 0);

@@ -358,8 +358,8 @@ TEST_CASE("sflow: the ordered stage's length is the decoder's, first sampled rec
     void sample(const SflowSampleHead& x) override { h.push_back(x); }
   };
   auto sampled_v6 = [](uint32_t length) {
-    return tlv(4, W().u32(length).u32(17).raw(v6(kV6a)).raw(v6(kV6b)).u32(5353).u32(53).u32(0)
-                      .u32(0).b);
+    return tlv(
+        4, W().u32(length).u32(17).raw(v6(kV6a)).raw(v6(kV6b)).u32(5353).u32(53).u32(0).u32(0).b);
   };
   const Bytes dg = datagram_v4(1, flow_sample(cat({sampled_v6(0), sampled_v6(1240)}), 2));
   Out out;

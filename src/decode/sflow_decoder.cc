@@ -67,7 +67,8 @@ SflowReject check_list(const uint8_t* b, size_t n, size_t* off) {
 
 // The inner lengths of a flow record this decoder reads ([b, b + n) = body).
 // Inlined into both validate_walk instantiations: called once per record.
-[[gnu::always_inline]] inline SflowReject check_flow_record(uint32_t data_format, const uint8_t* b, size_t n) {
+[[gnu::always_inline]] inline SflowReject check_flow_record(uint32_t data_format, const uint8_t* b,
+                                                            size_t n) {
   if (sf::enterprise_of(data_format) != 0) return SflowReject::kNone;
   switch (sf::format_of(data_format)) {
     case sf::kRawHeader:
@@ -556,16 +557,15 @@ namespace {
 
 bool known_flow_record(uint32_t e, uint32_t f) {
   return e == 0 && (f == sf::kRawHeader || f == sf::kSampledEthernet || f == sf::kSampledIPv4 ||
-                    f == sf::kSampledIPv6 || f == sf::kExtendedSwitch ||
-                    f == sf::kExtendedRouter || f == sf::kExtendedGateway ||
-                    f == sf::kExtendedMpls);
+                    f == sf::kSampledIPv6 || f == sf::kExtendedSwitch || f == sf::kExtendedRouter ||
+                    f == sf::kExtendedGateway || f == sf::kExtendedMpls);
 }
 
 // validate_sflow's walk; with kHeads, also the heads of the flow samples
 // (see SflowHeads), read from the bytes each check has just accepted.
 template <bool kHeads>
-SflowReject validate_walk(const uint8_t* p, size_t len, SflowDatagram* d,
-                          uint32_t* trailing_bytes, SflowHeads* heads) {
+SflowReject validate_walk(const uint8_t* p, size_t len, SflowDatagram* d, uint32_t* trailing_bytes,
+                          SflowHeads* heads) {
   size_t off;
   if (auto r = read_header(p, len, d, &off); r != SflowReject::kNone) return r;
   if constexpr (kHeads) {
@@ -626,7 +626,7 @@ SflowReject validate_walk(const uint8_t* p, size_t len, SflowDatagram* d,
           if (h != nullptr) {
             const uint32_t e = sf::enterprise_of(rformat), f = sf::format_of(rformat);
             if (!known_flow_record(e, f)) {
-              heads->complete = false;  // reported one by one by the full walk
+              heads->complete = false;                     // reported one by one by the full walk
             } else if (f == sf::kRawHeader && !has_raw) {  // checked: the fixed fields are there
               raw_len = load_be32(p + roff + 4);
               has_raw = true;
@@ -660,8 +660,8 @@ SflowReject validate_sflow(const uint8_t* p, size_t len, SflowDatagram* d,
   return validate_walk<false>(p, len, d, trailing_bytes, nullptr);
 }
 
-SflowReject validate_sflow(const uint8_t* p, size_t len, SflowDatagram* d,
-                           uint32_t* trailing_bytes, SflowHeads* heads) {
+SflowReject validate_sflow(const uint8_t* p, size_t len, SflowDatagram* d, uint32_t* trailing_bytes,
+                           SflowHeads* heads) {
   return validate_walk<true>(p, len, d, trailing_bytes, heads);
 }
 

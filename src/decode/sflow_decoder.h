@@ -317,8 +317,8 @@ void walk_sflow_samples(const uint8_t* p, size_t len, const SflowDatagram& d, Sf
 SflowReject validate_sflow(const uint8_t* p, size_t len, SflowDatagram* d,
                            uint32_t* trailing_bytes);
 // The same, and *heads (see SflowHeads) when accepted.
-SflowReject validate_sflow(const uint8_t* p, size_t len, SflowDatagram* d,
-                           uint32_t* trailing_bytes, SflowHeads* heads);
+SflowReject validate_sflow(const uint8_t* p, size_t len, SflowDatagram* d, uint32_t* trailing_bytes,
+                           SflowHeads* heads);
 
 // Both steps. The sink sees nothing of a rejected datagram.
 SflowResult decode_sflow(const uint8_t* p, size_t len, const SflowOptions& opt, SflowSink* sink);
