@@ -1,8 +1,12 @@
 // sFlow v5 decoder microbenchmark: flow samples decoded to FlowRecords per
 // second on one core (median of several runs), with raw Ethernet/IPv4/TCP
 // headers and with Ethernet/IPv6/TCP headers (issue 22's targets: >= 40 M and
-// >= 30 M samples/s), and the validation walk alone.
-// Usage: decode_sflow_bench [RUNS]   (CI smoke: 1)
+// >= 30 M samples/s), the worker's decode of a datagram the ordered stage has
+// validated (SflowOptions::validated), and the validation walk alone.
+// Usage: decode_sflow_bench [RUNS [ONLY]]   (CI smoke: 1)
+//   ONLY: run just the variants whose name contains it ("IPv4/TCP",
+//   "IPv6/TCP", "views", "validated: IPv4", "validate only"), e.g. one at a
+//   time under valgrind --tool=callgrind for instructions per sample.
 //
 // Input: 512 distinct datagrams per header kind, each as a switch sends them:
 // an IPv4 agent, 7 compact flow samples, each with a 128-byte raw header
@@ -12,6 +16,7 @@
 // src/wire/sflow.h: ringflow-gen has no sFlow encoder yet.
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "bench_util.h"
@@ -130,11 +135,18 @@ struct SumSink : SflowSink {
   }
 };
 
-void run(const char* name, const std::vector<std::vector<uint8_t>>& in, int runs,
-         bool record_views) {
+const char* g_only = nullptr;
+bool selected(const char* name) {
+  return g_only == nullptr || std::strstr(name, g_only) != nullptr;
+}
+
+void run(const char* name, const std::vector<std::vector<uint8_t>>& in, int runs, bool record_views,
+         bool validated = false) {
+  if (!selected(name)) return;
   constexpr size_t kPasses = 300;  // 512 x 7 x 300 = 1.1 M samples per run
   SflowOptions opt;
   opt.flow_record_views = record_views;
+  opt.validated = validated;
   bench::rate(
       name, runs,
       [&] {
@@ -153,6 +165,7 @@ void run(const char* name, const std::vector<std::vector<uint8_t>>& in, int runs
 
 int main(int argc, char** argv) {
   const int runs = bench::runs_from_args(argc, argv, 7);
+  if (argc > 2) g_only = argv[2];
   const auto v4 = make_input(false);
   const auto v6 = make_input(true);
   // As aggregation would decode (FlowRecords only), then with every record
@@ -160,6 +173,10 @@ int main(int argc, char** argv) {
   run("sflow decode: Ethernet/IPv4/TCP headers", v4, runs, false);
   run("sflow decode: Ethernet/IPv6/TCP headers", v6, runs, false);
   run("sflow decode + record views: IPv4 headers", v4, runs, true);
+  // The worker's decode: the ordered stage validated the datagram already.
+  run("sflow decode validated: IPv4 headers", v4, runs, false, true);
+  run("sflow decode validated: IPv6 headers", v6, runs, false, true);
+  if (!selected("sflow validate only (IPv4 headers)")) return 0;
   bench::rate(
       "sflow validate only (IPv4 headers)", runs,
       [&] {

@@ -895,5 +895,111 @@ TEST_CASE("sFlow captures: the ordered stage's walk and counter deltas equal tsh
   CHECK(deltas == 87);  // the 57 captures hold 87 in-order pairs (ls-, ndpi-, td- captures)
 }
 
+// The ordered stage's one-pass shortcut and the worker's decode of a
+// validated datagram, against the two-pass paths they replace, on every
+// real capture: validate_sflow with SflowHeads rejects exactly what it
+// rejects without; when it says `complete`, its heads equal, field by field,
+// every sample walk_sflow_samples hands over (and the walk reports nothing
+// else); decode_sflow with SflowOptions::validated yields the same
+// FlowRecords as the validating decode. Both kinds of datagram (complete:
+// flow samples of known records only; not: counter samples, unknown
+// formats) must occur, so that both branches of admit_sflow are compared.
+class WalkAll : public SflowWalk {
+ public:
+  std::vector<SflowSampleHead> samples;
+  size_t others = 0;  // unknown records and counter records
+  void sample(const SflowSampleHead& h) override { samples.push_back(h); }
+  void unknown_record(SflowUnknown, uint32_t, uint32_t) override { ++others; }
+  void counters(const SflowCounterSample&, const SflowCounterRecord&) override { ++others; }
+};
+
+struct Flows : SflowSink {
+  std::vector<FlowRecord> flows;
+  void flow(const SflowDatagram&, const SflowFlowSample&, const FlowRecord& f) override {
+    flows.push_back(f);
+  }
+};
+
+TEST_CASE("sFlow captures: the one-pass heads and the validated decode equal the two-pass paths",
+          "[decode][sflow][capture][shared-data]") {
+  RF_SHARED_CAPTURE(readme, "sflow/README.md");
+  size_t complete = 0, walked = 0, heads_compared = 0, flows_compared = 0;
+  for (const auto& name : captures()) {
+    INFO("capture " << name);
+    const testing::CaptureFile file = testing::read_capture(kDir + "/pcap/" + name + ".pcap");
+    REQUIRE(file.ok());
+    for (size_t i = 0; i < file.datagrams.size(); ++i) {
+      INFO("frame " << i + 1);
+      const auto& pl = file.datagrams[i].payload;
+      SflowDatagram d1, d2;
+      uint32_t t1 = 0, t2 = 0;
+      SflowHeads heads;
+      const SflowReject r1 = validate_sflow(pl.data(), pl.size(), &d1, &t1);
+      const SflowReject r2 = validate_sflow(pl.data(), pl.size(), &d2, &t2, &heads);
+      REQUIRE(r1 == r2);
+      if (r1 != SflowReject::kNone) continue;
+      CHECK(t1 == t2);
+      WalkAll walk;
+      walk_sflow_samples(pl.data(), pl.size(), d1, &walk);
+      if (heads.complete) {
+        ++complete;
+        CHECK(walk.others == 0);
+        REQUIRE(walk.samples.size() == heads.n);
+        for (size_t k = 0; k < heads.n; ++k) {
+          const SflowSampleHead &a = walk.samples[k], &b = heads.heads[k];
+          CHECK(a.flow);
+          CHECK(b.flow == a.flow);
+          CHECK(b.counters == a.counters);
+          CHECK(b.enterprise == a.enterprise);
+          CHECK(b.format == a.format);
+          CHECK(b.sequence == a.sequence);
+          CHECK(b.source_type == a.source_type);
+          CHECK(b.source_index == a.source_index);
+          CHECK(b.rate == a.rate);
+          CHECK(b.pool == a.pool);
+          CHECK(b.drops == a.drops);
+          CHECK(b.input == a.input);
+          CHECK(b.output == a.output);
+          CHECK(b.length == a.length);
+          ++heads_compared;
+        }
+      } else {
+        ++walked;
+      }
+      Flows full, trusted;
+      SflowOptions opt;
+      const SflowResult a = decode_sflow(pl.data(), pl.size(), opt, &full);
+      opt.validated = true;
+      const SflowResult b = decode_sflow(pl.data(), pl.size(), opt, &trusted);
+      REQUIRE(b.reject == SflowReject::kNone);
+      CHECK(b.flow_samples == a.flow_samples);
+      CHECK(b.counter_samples == a.counter_samples);
+      CHECK(b.cut_headers == a.cut_headers);
+      REQUIRE(trusted.flows.size() == full.flows.size());
+      for (size_t k = 0; k < full.flows.size(); ++k) {
+        const FlowRecord &x = full.flows[k], &y = trusted.flows[k];
+        CHECK(y.src == x.src);
+        CHECK(y.dst == x.dst);
+        CHECK(y.src_port == x.src_port);
+        CHECK(y.dst_port == x.dst_port);
+        CHECK(y.protocol == x.protocol);
+        CHECK(y.bytes == x.bytes);
+        CHECK(y.packets == x.packets);
+        CHECK(y.sampling == x.sampling);
+        CHECK(y.input == x.input);
+        CHECK(y.output == x.output);
+        CHECK(y.vlan == x.vlan);
+        ++flows_compared;
+      }
+    }
+  }
+  INFO(complete << " one-pass datagrams (" << heads_compared << " heads), " << walked << " walked, "
+                << flows_compared << " flow records compared");
+  CHECK(complete > 0);
+  CHECK(walked > 0);
+  CHECK(heads_compared > 0);
+  CHECK(flows_compared > 0);
+}
+
 }  // namespace
 }  // namespace ringflow

@@ -345,6 +345,40 @@ TEST_CASE("sflow: the byte count modes", "[decode][sflow]") {
   CHECK(none.flows.at(0).vlan == 0);  // 0xFFFFFFFF = unknown
 }
 
+// What the ordered stage reads of a flow sample (walk_sflow_samples, and the
+// validating pass's SflowHeads) gives the reconciliation the layer-2 length
+// the decoder counts in its default mode: the first sampled IPv4/IPv6
+// record's, even when that is 0 and a later one's is not (a fuzzed datagram
+// found the walk taking the first non-zero one while the decoder took the
+// first).
+TEST_CASE("sflow: the ordered stage's length is the decoder's, first sampled record first",
+          "[decode][sflow]") {
+  struct Heads : SflowWalk {
+    std::vector<SflowSampleHead> h;
+    void sample(const SflowSampleHead& x) override { h.push_back(x); }
+  };
+  auto sampled_v6 = [](uint32_t length) {
+    return tlv(
+        4, W().u32(length).u32(17).raw(v6(kV6a)).raw(v6(kV6b)).u32(5353).u32(53).u32(0).u32(0).b);
+  };
+  const Bytes dg = datagram_v4(1, flow_sample(cat({sampled_v6(0), sampled_v6(1240)}), 2));
+  Out out;
+  REQUIRE(run(dg, &out).reject == SflowReject::kNone);
+  REQUIRE(out.flows.size() == 1);
+  CHECK(out.flows[0].bytes == 0);  // the first sampled record's length
+  SflowDatagram d;
+  uint32_t trailing = 0;
+  SflowHeads heads;
+  REQUIRE(validate_sflow(dg.data(), dg.size(), &d, &trailing, &heads) == SflowReject::kNone);
+  REQUIRE(heads.complete);
+  REQUIRE(heads.n == 1);
+  CHECK(heads.heads[0].length == out.flows[0].bytes);
+  Heads walk;
+  walk_sflow_samples(dg.data(), dg.size(), d, &walk);
+  REQUIRE(walk.h.size() == 1);
+  CHECK(walk.h[0].length == out.flows[0].bytes);
+}
+
 TEST_CASE("sflow: IPv6 agent, expanded counter sample, unknown sample", "[decode][sflow]") {
   const Bytes counters = tlv(4, W().u32(9)
                                     .u32(0)         // source type

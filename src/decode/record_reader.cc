@@ -100,6 +100,7 @@ size_t RecordReader::next_sflow(FlowRecord* out, size_t max, RecordChunk* chunk,
   SflowOptions opt = sflow_ ? *sflow_ : SflowOptions{};
   opt.now_ms = now_ms_;
   opt.flow_record_views = false;
+  opt.validated = true;  // the ordered stage's validate_sflow accepted this datagram
   opt.skip_flows = static_cast<uint32_t>(offset_);  // flow samples already returned
   opt.max_flows = static_cast<uint32_t>(max);
   SflowCollect sink(out);

@@ -350,7 +350,7 @@ class SflowAdmitWalk final : public SflowWalk {
 Admit Sessions::admit_sflow(const uint8_t* p, size_t len, DatagramMeta& m, int64_t now_ms) {
   SflowDatagram d;
   uint32_t trailing = 0;
-  const SflowReject r = validate_sflow(p, len, &d, &trailing);
+  const SflowReject r = validate_sflow(p, len, &d, &trailing, &sflow_heads_);
   if (r != SflowReject::kNone) return reject(kFormatSflow, sflow_reject(r));
   if (trailing != 0) counters_.sflow_trailing.add();
   // The stream is the agent (address, sub-agent id), not the UDP source: a
@@ -381,7 +381,11 @@ Admit Sessions::admit_sflow(const uint8_t* p, size_t len, DatagramMeta& m, int64
     }
   }
   SflowAdmitWalk walk(counters_, sflow_sources_, sflow_ifs_, sess, d.uptime_ms);
-  walk_sflow_samples(p, len, d, &walk);
+  if (sflow_heads_.complete) {  // the validating pass saw everything the walk would
+    for (uint32_t i = 0; i < sflow_heads_.n; ++i) walk.sample(sflow_heads_.heads[i]);
+  } else {
+    walk_sflow_samples(p, len, d, &walk);
+  }
   if (sess != StreamTable::kNoStream) {
     StreamStats& st = streams_.tracker().stream(sess);
     st.flows += walk.flow_samples;

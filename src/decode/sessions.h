@@ -29,7 +29,9 @@
 // sFlow (admit_sflow): validate_sflow (src/decode/sflow_decoder.h) checks the
 // whole datagram first (rejected whole, by its SflowReject reason); the
 // stream is (agent address, sub-agent id), whichever address sent it; then
-// one walk over the samples' fixed fields: each source's flow-sample
+// the samples' fixed fields (gathered by that same validating pass when the
+// datagram holds only flow samples of known records, SflowHeads; else by a
+// second walk, walk_sflow_samples): each source's flow-sample
 // sequence, sample_pool and drops (src/decode/sflow_sources.h), unknown
 // (enterprise, format) pairs (a bounded label set), counter samples: each
 // interface's counters turned into deltas and reconciled with the flow
@@ -238,6 +240,7 @@ class Sessions : private TemplateListener {
   DatagramPins pins_;  // by buffer id: ring, then held-data slots
   SflowSources sflow_sources_;  // by stream index
   SflowIfTable sflow_ifs_;      // interface counters, by (stream, ifIndex)
+  SflowHeads sflow_heads_;      // admit_sflow's scratch: one datagram's flow-sample heads
   // Its copy for other threads: built by tick() in *_scratch_, swapped in
   // under the mutex (try_lock: the reactor never waits for a reader).
   std::vector<SflowIfStat> sflow_ifs_scratch_, sflow_ifs_published_;

@@ -12,7 +12,10 @@ using wire::load_be32;
 using wire::load_be64;
 namespace sf = sflow;
 
-bool have(size_t off, size_t n, size_t end) { return off <= end && n <= end - off; }
+// `n` bytes at `off` of [0, end). REQUIRES off <= end, which every caller
+// below meets: its offset starts at 0 and moves only past bytes this check
+// has just found (so `end - off` cannot wrap and one comparison is the bound).
+bool have(size_t off, size_t n, size_t end) { return n <= end - off; }
 
 // An sFlow address (type word, then 0, 4 or 16 bytes) at b[*off]; false when
 // the type is unknown or the bytes are not there. Reads nothing past b + n.
@@ -63,7 +66,9 @@ SflowReject check_list(const uint8_t* b, size_t n, size_t* off) {
 }
 
 // The inner lengths of a flow record this decoder reads ([b, b + n) = body).
-SflowReject check_flow_record(uint32_t data_format, const uint8_t* b, size_t n) {
+// Inlined into both validate_walk instantiations: called once per record.
+[[gnu::always_inline]] inline SflowReject check_flow_record(uint32_t data_format, const uint8_t* b,
+                                                            size_t n) {
   if (sf::enterprise_of(data_format) != 0) return SflowReject::kNone;
   switch (sf::format_of(data_format)) {
     case sf::kRawHeader:
@@ -184,7 +189,8 @@ PacketStart packet_start(uint32_t header_protocol, bool* known) {
   }
 }
 
-void read_flow_sample(const uint8_t* s, uint32_t format, SflowFlowSample* fs) {
+[[gnu::always_inline]] inline void read_flow_sample(const uint8_t* s, uint32_t format,
+                                                    SflowFlowSample* fs) {
   fs->format = format;
   fs->sequence = load_be32(s);
   if (format == sf::kFlowSample) {
@@ -408,13 +414,13 @@ void set_key_from_sampled(const SampledIp& ip, bool v6, FlowRecord* f) {
 }
 
 // What the records of one flow sample have told so far.
+// 28 bytes: the flags together, the lengths as wide as their fields.
 struct FlowState {
   bool key_from_header = false, key_from_sampled = false;
   bool have_raw = false, have_eth = false, have_sampled = false, have_switch = false;
-  bool have_router_nexthop = false;
-  uint64_t raw_len = 0, raw_ip_len = 0, eth_len = 0, sampled_len = 0;
+  bool have_router_nexthop = false, header_has_vlan = false;
   uint16_t header_vlan = 0;
-  bool header_has_vlan = false;
+  uint32_t raw_len = 0, raw_ip_len = 0, eth_len = 0, sampled_len = 0;
 };
 
 void fold_record(const SflowFlowRecord& r, const SflowOptions& opt, FlowState* st, FlowRecord* f) {
@@ -547,34 +553,99 @@ const char* sflow_reject_name(SflowReject r) {
   return "unknown";
 }
 
-SflowReject validate_sflow(const uint8_t* p, size_t len, SflowDatagram* d,
-                           uint32_t* trailing_bytes) {
+namespace {
+
+bool known_flow_record(uint32_t e, uint32_t f) {
+  return e == 0 && (f == sf::kRawHeader || f == sf::kSampledEthernet || f == sf::kSampledIPv4 ||
+                    f == sf::kSampledIPv6 || f == sf::kExtendedSwitch || f == sf::kExtendedRouter ||
+                    f == sf::kExtendedGateway || f == sf::kExtendedMpls);
+}
+
+// validate_sflow's walk; with kHeads, also the heads of the flow samples
+// (see SflowHeads), read from the bytes each check has just accepted.
+template <bool kHeads>
+SflowReject validate_walk(const uint8_t* p, size_t len, SflowDatagram* d, uint32_t* trailing_bytes,
+                          SflowHeads* heads) {
   size_t off;
   if (auto r = read_header(p, len, d, &off); r != SflowReject::kNone) return r;
+  if constexpr (kHeads) {
+    heads->n = 0;
+    heads->complete = d->num_samples <= SflowHeads::kMax;
+  }
+  // Invariant: off <= len here, and roff <= end in the record loop (every
+  // step forward was checked against them), so each bound below is the one
+  // subtraction `bytes left < bytes needed`.
   for (uint32_t s = 0; s < d->num_samples; ++s) {
-    if (!have(off, 8, len)) return SflowReject::kSampleCountMismatch;
+    if (len - off < 8) return SflowReject::kSampleCountMismatch;
     const uint32_t data_format = load_be32(p + off);
     const uint32_t slen = load_be32(p + off + 4);
     off += 8;
-    if (!have(off, slen, len)) return SflowReject::kSamplePastDatagram;
+    if (len - off < slen) return SflowReject::kSamplePastDatagram;
     const size_t end = off + slen;
     bool flow = false;
     const uint32_t fixed = sample_fixed(data_format, &flow);
     if (fixed != 0) {
       if (slen < fixed) return SflowReject::kSampleTooShort;
-      const uint32_t records = num_records_of(p + off, sf::format_of(data_format));
+      const uint32_t format = sf::format_of(data_format);
+      const uint32_t records = num_records_of(p + off, format);
+      SflowSampleHead* h = nullptr;
+      // The layer-2 length by precedence: raw header, sampled Ethernet, sampled IP.
+      uint32_t raw_len = 0, eth_len = 0, ip_len = 0;
+      bool has_raw = false, has_eth = false, has_ip = false;
+      if constexpr (kHeads) {
+        if (!flow) heads->complete = false;  // counter records: the full walk decodes them
+        if (heads->complete) {
+          h = &heads->heads[heads->n++];
+          SflowFlowSample fs;
+          read_flow_sample(p + off, format, &fs);
+          h->enterprise = 0;
+          h->format = format;
+          h->flow = true;
+          h->counters = false;
+          h->sequence = fs.sequence;
+          h->source_type = fs.source_type;
+          h->source_index = fs.source_index;
+          h->rate = fs.rate;
+          h->pool = fs.pool;
+          h->drops = fs.drops;
+          h->input = fs.input_format == 0 ? fs.input : 0;
+          h->output = fs.output_format == 0 ? fs.output : 0;
+        }
+      }
       size_t roff = off + fixed;
       for (uint32_t k = 0; k < records; ++k) {
-        if (!have(roff, 8, end)) return SflowReject::kRecordCountMismatch;
+        if (end - roff < 8) return SflowReject::kRecordCountMismatch;
         const uint32_t rformat = load_be32(p + roff);
         const uint32_t rlen = load_be32(p + roff + 4);
         roff += 8;
-        if (!have(roff, rlen, end)) return SflowReject::kRecordPastSample;
+        if (end - roff < rlen) return SflowReject::kRecordPastSample;
         const SflowReject r =
             flow ? check_flow_record(rformat, p + roff, rlen) : check_counter_record(rformat, rlen);
         if (r != SflowReject::kNone) return r;
+        if constexpr (kHeads) {
+          if (h != nullptr) {
+            const uint32_t e = sf::enterprise_of(rformat), f = sf::format_of(rformat);
+            if (!known_flow_record(e, f)) {
+              heads->complete = false;                     // reported one by one by the full walk
+            } else if (f == sf::kRawHeader && !has_raw) {  // checked: the fixed fields are there
+              raw_len = load_be32(p + roff + 4);
+              has_raw = true;
+            } else if (f == sf::kSampledEthernet && !has_eth) {
+              eth_len = load_be32(p + roff);
+              has_eth = true;
+            } else if ((f == sf::kSampledIPv4 || f == sf::kSampledIPv6) && !has_ip) {
+              ip_len = load_be32(p + roff);  // the first, as the decoder's bytes
+              has_ip = true;
+            }
+          }
+        }
         roff += rlen;
       }
+      if constexpr (kHeads) {
+        if (h != nullptr) h->length = has_raw ? raw_len : has_eth ? eth_len : ip_len;
+      }
+    } else if constexpr (kHeads) {
+      heads->complete = false;  // an unknown sample: reported by the full walk
     }
     off = end;
   }
@@ -582,13 +653,30 @@ SflowReject validate_sflow(const uint8_t* p, size_t len, SflowDatagram* d,
   return SflowReject::kNone;
 }
 
+}  // namespace
+
+SflowReject validate_sflow(const uint8_t* p, size_t len, SflowDatagram* d,
+                           uint32_t* trailing_bytes) {
+  return validate_walk<false>(p, len, d, trailing_bytes, nullptr);
+}
+
+SflowReject validate_sflow(const uint8_t* p, size_t len, SflowDatagram* d, uint32_t* trailing_bytes,
+                           SflowHeads* heads) {
+  return validate_walk<true>(p, len, d, trailing_bytes, heads);
+}
+
 SflowResult decode_sflow(const uint8_t* p, size_t len, const SflowOptions& opt, SflowSink* sink) {
   SflowResult res;
   SflowDatagram d;
-  res.reject = validate_sflow(p, len, &d, &res.trailing_bytes);
+  size_t off;
+  if (opt.validated) {
+    res.reject = read_header(p, len, &d, &off);  // accepted before: kNone
+  } else {
+    res.reject = validate_sflow(p, len, &d, &res.trailing_bytes);
+    off = d.agent_type == sf::kAddressIPv4 ? sf::kHeaderV4Size : sf::kHeaderV6Size;
+  }
   if (res.reject != SflowReject::kNone) return res;
 
-  size_t off = d.agent_type == sf::kAddressIPv4 ? sf::kHeaderV4Size : sf::kHeaderV6Size;
   // Per-thread scratch, not locals: value-initialising these 700 bytes on
   // every call (GCC's `rep stos`) cost a quarter of the decode time of a
   // 7-sample datagram. Their stale contents are never read (each field group
@@ -728,18 +816,14 @@ void walk_sflow_samples(const uint8_t* p, size_t len, const SflowDatagram& d, Sf
       h.output = fs.output_format == 0 ? fs.output : 0;
       // The layer-2 length by precedence: raw header, sampled Ethernet, sampled IP.
       uint32_t raw_len = 0, eth_len = 0, ip_len = 0;
-      bool has_raw = false, has_eth = false;
+      bool has_raw = false, has_eth = false, has_ip = false;
       for (uint32_t k = 0; k < fs.num_records; ++k) {
         const uint32_t rformat = load_be32(rec);
         const uint32_t rlen = load_be32(rec + 4);
         const uint8_t* rbody = rec + 8;
         rec += 8 + size_t{rlen};
         const uint32_t e = sf::enterprise_of(rformat), f = sf::format_of(rformat);
-        const bool known = e == 0 && (f == sf::kRawHeader || f == sf::kSampledEthernet ||
-                                      f == sf::kSampledIPv4 || f == sf::kSampledIPv6 ||
-                                      f == sf::kExtendedSwitch || f == sf::kExtendedRouter ||
-                                      f == sf::kExtendedGateway || f == sf::kExtendedMpls);
-        if (!known) {
+        if (!known_flow_record(e, f)) {
           w->unknown_record(SflowUnknown::kFlowRecord, e, f);
           continue;
         }
@@ -750,8 +834,9 @@ void walk_sflow_samples(const uint8_t* p, size_t len, const SflowDatagram& d, Sf
         } else if (f == sf::kSampledEthernet && !has_eth) {
           eth_len = load_be32(rbody);
           has_eth = true;
-        } else if ((f == sf::kSampledIPv4 || f == sf::kSampledIPv6) && ip_len == 0) {
-          ip_len = load_be32(rbody);
+        } else if ((f == sf::kSampledIPv4 || f == sf::kSampledIPv6) && !has_ip) {
+          ip_len = load_be32(rbody);  // the first, as the decoder's bytes
+          has_ip = true;
         }
       }
       h.length = has_raw ? raw_len : has_eth ? eth_len : ip_len;

@@ -133,6 +133,14 @@ struct SflowOptions {
   // (SflowResult::more). Counter samples are handed to the sink on every call.
   uint32_t skip_flows = 0;
   uint32_t max_flows = UINT32_MAX;
+  // The caller already had validate_sflow accept these very bytes (the
+  // worker: the ordered stage validated the datagram it admitted, and its
+  // buffer is pinned, unchanged, until the worker returns it): decode_sflow
+  // reads the header and walks, without a second validation walk (a third of
+  // a worker's decode instructions per datagram). SflowResult::trailing_bytes
+  // is then 0 (the ordered stage counted them). With bytes that validate_sflow
+  // would reject, reads may leave [p, p + len): never set it otherwise.
+  bool validated = false;
 };
 
 struct SflowDatagram {
@@ -284,6 +292,21 @@ class SflowWalk {
   virtual void counters(const SflowCounterSample&, const SflowCounterRecord&) {}
 };
 
+// validate_sflow with, on acceptance, the heads walk_sflow_samples would
+// hand over, gathered in the same pass (the ordered stage's one walk of a
+// datagram of flow samples). `complete` says that heads[0, n) is the whole
+// of the walk's view: the datagram has at most kMax samples, every one a
+// flow sample (0:1 / 0:3) whose records are all of formats this decoder
+// reads. Otherwise (counter or unknown samples, unknown records: what the
+// walk reports besides heads) the caller runs walk_sflow_samples. Filled
+// only when the datagram is accepted; no allocation.
+struct SflowHeads {
+  static constexpr size_t kMax = 64;
+  uint32_t n = 0;
+  bool complete = false;
+  SflowSampleHead heads[kMax];
+};
+
 // The ordered stage's walk: samples' fixed fields and counter records, flow
 // records only by their format. REQUIRES: validate_sflow accepted [p, p + len)
 // and filled d. No allocation; reads only [p, p + len).
@@ -293,6 +316,9 @@ void walk_sflow_samples(const uint8_t* p, size_t len, const SflowDatagram& d, Sf
 // *trailing_bytes on acceptance.
 SflowReject validate_sflow(const uint8_t* p, size_t len, SflowDatagram* d,
                            uint32_t* trailing_bytes);
+// The same, and *heads (see SflowHeads) when accepted.
+SflowReject validate_sflow(const uint8_t* p, size_t len, SflowDatagram* d, uint32_t* trailing_bytes,
+                           SflowHeads* heads);
 
 // Both steps. The sink sees nothing of a rejected datagram.
 SflowResult decode_sflow(const uint8_t* p, size_t len, const SflowOptions& opt, SflowSink* sink);

@@ -17,11 +17,13 @@ SflowSources::Result SflowSources::observe(uint32_t stream, uint32_t source_type
   Entry* base = block(stream);
   Entry* free = nullptr;
   Entry* e = nullptr;
+  // The used entries are a prefix of the block (a source takes the first
+  // free entry; forget() frees them all), so the first free one ends the search.
   for (size_t i = 0; i < kPerStream; ++i) {
     Entry& c = base[i];
     if (!c.used) {
-      if (free == nullptr) free = &c;
-      continue;
+      free = &c;
+      break;
     }
     if (c.type == source_type && c.index == source_index) {
       e = &c;

@@ -16,6 +16,11 @@
 //     counter records fed to an SflowIfTable (with the flow bytes) never give
 //     more flow bytes than were fed, and each interface's last sample fed
 //     again is no delta;
+//   - validate_sflow with SflowHeads (the ordered stage's one pass) rejects
+//     exactly as without, and when it says complete its heads are the walk's
+//     samples, field by field, with nothing else walked; decode_sflow with
+//     SflowOptions::validated (the worker's) gives the same samples, records
+//     and FlowRecords as the validating decode;
 //   - parse_packet on the raw input (byte 0 picks the start layer and
 //     decapsulation) reports a cut offset inside the buffer, an IP header
 //     only where 20 / 40 bytes fit, and ports only with an IP header.
@@ -110,6 +115,25 @@ struct Checker : SflowSink {
 };
 
 // The ordered stage's view of the same datagram, against the decoder's.
+// Every sample and everything else walk_sflow_samples reports.
+struct WalkAll : SflowWalk {
+  uint32_t n = 0, others = 0;
+  SflowSampleHead heads[SflowHeads::kMax];
+  void sample(const SflowSampleHead& h) override {
+    if (n < SflowHeads::kMax) heads[n] = h;
+    ++n;
+  }
+  void unknown_record(SflowUnknown, uint32_t, uint32_t) override { ++others; }
+  void counters(const SflowCounterSample&, const SflowCounterRecord&) override { ++others; }
+};
+
+bool same_head(const SflowSampleHead& a, const SflowSampleHead& b) {
+  return a.enterprise == b.enterprise && a.format == b.format && a.flow == b.flow &&
+         a.counters == b.counters && a.sequence == b.sequence && a.source_type == b.source_type &&
+         a.source_index == b.source_index && a.rate == b.rate && a.pool == b.pool &&
+         a.drops == b.drops && a.input == b.input && a.output == b.output && a.length == b.length;
+}
+
 struct WalkChecker : SflowWalk {
   const Checker* dec = nullptr;
   SflowIfTable* table = nullptr;
@@ -169,6 +193,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   SflowDatagram d;
   uint32_t trailing = 0;
   const SflowReject v = validate_sflow(p, size, &d, &trailing);
+  {
+    static SflowHeads heads;
+    SflowDatagram hd;
+    uint32_t htrailing = 0;
+    FUZZ_CHECK(validate_sflow(p, size, &hd, &htrailing, &heads) == v);
+    if (v == SflowReject::kNone) {
+      FUZZ_CHECK(htrailing == trailing && heads.n <= SflowHeads::kMax);
+      WalkAll all;
+      walk_sflow_samples(p, size, d, &all);
+      if (heads.complete) {
+        FUZZ_CHECK(all.others == 0 && all.n == heads.n);
+        for (uint32_t i = 0; i < heads.n; ++i)
+          FUZZ_CHECK(heads.heads[i].flow && same_head(heads.heads[i], all.heads[i]));
+      }
+    }
+  }
 
   SflowResult first;
   uint64_t flows = 0;
@@ -193,6 +233,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(c.flow_records == r.flow_records && c.counter_records == r.counter_records);
     FUZZ_CHECK(r.unknown_records <= r.flow_records + r.counter_records);
     FUZZ_CHECK(r.cut_headers <= r.flow_records);
+    {  // the worker's decode of the datagram the ordered stage validated
+      SflowOptions vopt = opt;
+      vopt.validated = true;
+      Checker vc;
+      vc.begin = p;
+      vc.end = p + size;
+      const SflowResult vr = decode_sflow(p, size, vopt, &vc);
+      FUZZ_CHECK(vr.reject == SflowReject::kNone && vr.trailing_bytes == 0);
+      FUZZ_CHECK(vr.flow_samples == r.flow_samples && vr.counter_samples == r.counter_samples &&
+                 vr.unknown_samples == r.unknown_samples && vr.flow_records == r.flow_records &&
+                 vr.counter_records == r.counter_records &&
+                 vr.unknown_records == r.unknown_records && vr.cut_headers == r.cut_headers);
+      FUZZ_CHECK(vc.samples == c.samples && vc.flows == c.flows && vc.bytes_sum == c.bytes_sum);
+      for (uint32_t i = 0; i < c.kept && i < vc.kept; ++i)
+        FUZZ_CHECK(vc.in[i] == c.in[i] && vc.out[i] == c.out[i] && vc.len[i] == c.len[i]);
+    }
     if (mode == 0) {
       first = r;
       flows = c.flows;
