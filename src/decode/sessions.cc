@@ -454,9 +454,9 @@ void Sessions::tick(int64_t now_ms) {
   templates_.expire(now_ms);  // templates neither refreshed nor used for template_timeout
   streams_.expire(now_ms, [this](uint32_t sess) { forget_stream(sess); });
   streams_.publish();
+  publish_interface_names();
   publish_exporters(now_ms);
   publish_sflow_interfaces();
-  publish_interface_names();
 }
 
 void Sessions::publish_interface_names() {
@@ -477,6 +477,7 @@ void Sessions::publish_interface_names() {
               return std::tie(a.exporter.bytes, a.domain, a.format, a.if_index) <
                      std::tie(b.exporter.bytes, b.domain, b.format, b.if_index);
             });
+  if_names_latest_ = snap;
   if_names_published_.store(std::move(snap));
 }
 

@@ -247,6 +247,7 @@ class Sessions : private TemplateListener {
   InterfaceNames if_names_;  // before options_, which feeds it
   uint64_t if_names_generation_ = 0;  // of the last publish
   SharedSlot<InterfaceNameSnapshot> if_names_published_;
+  std::shared_ptr<const InterfaceNameSnapshot> if_names_latest_;  // the same, for the reactor
   StreamOptions options_;
   HeldData held_;
   DatagramPins pins_;  // by buffer id: ring, then held-data slots
