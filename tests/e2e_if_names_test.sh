@@ -45,19 +45,20 @@ published() {
     awk -v n="$1" '$2 >= n { ok = 1 } END { exit !ok }'
 }
 
-# Sends v9 then IPFIX traffic ($1: extra generator options) and waits until
+# Sends v9 then IPFIX traffic and waits until
 # the collector received all of it.
-send() {
-  local tag=$1 sent=0
-  shift
+send() {  # $1: tag, $2: datagrams per version, then generator options
+  local tag=$1 count=$2 sent=0
+  shift 2
   for proto in v9 ipfix; do
-    "$gen" --target "127.0.0.1:$RF_PORT" --protocol "$proto" --keys 100 --count 30 --pps 300 \
+    "$gen" --target "127.0.0.1:$RF_PORT" --protocol "$proto" --keys 100 --count "$count" --pps 300 \
       --seed 5 --quiet "$@" --truth "$work/truth-$tag-$proto.tsv"
     sent=$((sent + $(rf_truth_total "$work/truth-$tag-$proto.tsv" datagrams)))
   done
-  rf_wait 30 "$tag: $sent datagrams received" \
-    rf_metric_is "$RF_MURL" ringflow_receive_datagrams_total "$sent" ||
-    fail "$tag: received $(rf_metric "$RF_MURL" ringflow_receive_datagrams_total) of $sent"
+  total=$((total + sent))  # since this collector started
+  rf_wait 30 "$tag: $total datagrams received" \
+    rf_metric_is "$RF_MURL" ringflow_receive_datagrams_total "$total" ||
+    fail "$tag: received $(rf_metric "$RF_MURL" ringflow_receive_datagrams_total) of $total"
 }
 
 # The rows of the last phase, moved out of the output directory (which keeps
@@ -105,16 +106,23 @@ print(f"{out}: {n} rows, every one named as the interface table says")
 PY
 }
 
-# 1. Learn: the interface table first (a templates-only datagram: no data
-# records), then, once the workers have it, traffic.
+# 1. Learn: the interface table first (with one datagram of data, whose rows
+# may predate the names: set aside once written), then, once the workers
+# have the names, traffic.
 mkdir -p "$work/a"
 conf >"$work/a/netflow.toml"
 rf_start_collector a -c "$work/a/netflow.toml"
-send learn --interface-names --template-separate --count 1
-[ "$(rf_truth_total "$work/truth-learn-v9.tsv" flows)" = 0 ] || fail "the learn phase sent data"
+total=0
+send learn 1 --interface-names --template-separate
 rf_wait 30 "the names of both streams published" published 32 ||
   fail "no publish line: $(grep enrich "$RF_LOG")"
-send data
+learn_flows=$(($(rf_truth_total "$work/truth-learn-v9.tsv" flows) +
+  $(rf_truth_total "$work/truth-learn-ipfix.tsv" flows)))
+learn_written() { [ "$(rf_csv_sum "$work/out" flows 2>/dev/null)" = "$learn_flows" ]; }
+rf_wait 30 "the learn phase's $learn_flows flows written" learn_written ||
+  fail "learn rows: $(rf_csv_sum "$work/out" flows) flows of $learn_flows"
+take_rows before-names
+send data 30
 rf_stop_collector
 take_rows learn
 check_rows "$work/rows-learn" learnt
@@ -124,9 +132,10 @@ check_rows "$work/rows-learn" learnt
 mkdir -p "$work/b"
 conf >"$work/b/netflow.toml"
 rf_start_collector b -c "$work/b/netflow.toml"
+total=0
 rf_wait 30 "restored names published" published 32 ||
   fail "no publish line after the restart: $(cat "$RF_LOG")"
-send restart
+send restart 30
 rf_stop_collector
 take_rows restart
 check_rows "$work/rows-restart" learnt
@@ -143,8 +152,9 @@ mkdir -p "$work/c"
 conf "[enrich]
 catalogue = \"$work/catalogue.toml\"" >"$work/c/netflow.toml"
 rf_start_collector c -c "$work/c/netflow.toml"
+total=0
 rf_wait 30 "restored names published" published 32 || fail "no publish line: $(cat "$RF_LOG")"
-send catalogue
+send catalogue 30
 rf_stop_collector
 take_rows cat
 check_rows "$work/rows-cat" override
