@@ -619,6 +619,10 @@ void Collector::restore_template_state() {
   RF_LOG_INFO("templates: restored %zu templates and %zu streams' sampling rates from %s "
               "(%zu duplicate copies merged)",
               r.templates, r.streams, path.c_str(), r.templates_duplicate);
+  if (r.interfaces > 0 || r.interfaces_refused > 0)
+    RF_LOG_INFO("templates: restored %zu interface names learnt from options data (%zu refused: "
+                "their stream, decode.max_interface_names, or not text)",
+                r.interfaces, r.interfaces_refused);
   if (r.refused() > 0) {
     RF_LOG_WARN("templates: %s: refused %zu templates that do not parse, %zu over "
                 "decode.max_templates(_per_stream), %zu whose stream was refused "
