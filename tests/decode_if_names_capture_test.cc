@@ -53,7 +53,7 @@ void check_capture(const std::string& name, size_t* total_names) {
   REQUIRE(testing::run_tshark_cflow(path, 2055, &frames, &err));
   Names truth;
   for (const testing::CflowFrame& f : frames) {
-    const auto dom = f.header.count("od_id") ? f.header.at("od_id")
+    const auto dom = f.header.count("od_id")       ? f.header.at("od_id")
                      : f.header.count("source_id") ? f.header.at("source_id")
                                                    : std::string("0");
     for (const testing::CflowRecord& r : f.records) {
@@ -73,8 +73,7 @@ void check_capture(const std::string& name, size_t* total_names) {
   Sessions sessions(cfg, 4, 9216, counters);
   for (const testing::UdpDatagram& dg : pcap.datagrams) {
     const int64_t now_ms = dg.ts_ns / 1000000;
-    if (sessions.admit(dg.payload.data(), dg.payload.size(), dg.src, 0, now_ms) ==
-        Admit::kHandOff)
+    if (sessions.admit(dg.payload.data(), dg.payload.size(), dg.src, 0, now_ms) == Admit::kHandOff)
       sessions.release(0);
     ReadyDatagram ready[16];
     size_t nr;

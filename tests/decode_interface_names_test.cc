@@ -120,8 +120,9 @@ TEST_CASE("interface names: fixed NUL-padded fields keyed by ingressInterface, p
   CHECK(f.counters.if_names_active.load() == 2);
 }
 
-TEST_CASE("interface names: variable length, egress ifIndex, a description kept when only the "
-          "name is sent") {
+TEST_CASE(
+    "interface names: variable length, egress ifIndex, a description kept when only the "
+    "name is sent") {
   Fixture f(16);
   auto fixed = fixed_plan();
   auto var = var_plan();

@@ -30,10 +30,8 @@ bool clean_if_string(const uint8_t* s, size_t n, size_t max, size_t* len, bool* 
     for (size_t j = 1; j < k; ++j)
       if ((s[i + j] & 0xC0) != 0x80) return false;
     // Overlong 3/4-byte forms and surrogates / code points past U+10FFFF.
-    if (k == 3 && ((b == 0xE0 && s[i + 1] < 0xA0) || (b == 0xED && s[i + 1] >= 0xA0)))
-      return false;
-    if (k == 4 && ((b == 0xF0 && s[i + 1] < 0x90) || (b == 0xF4 && s[i + 1] >= 0x90)))
-      return false;
+    if (k == 3 && ((b == 0xE0 && s[i + 1] < 0xA0) || (b == 0xED && s[i + 1] >= 0xA0))) return false;
+    if (k == 4 && ((b == 0xF0 && s[i + 1] < 0x90) || (b == 0xF4 && s[i + 1] >= 0x90))) return false;
     if (i + k <= max) {
       kept = i + k;
     } else {
@@ -84,8 +82,7 @@ bool InterfaceNames::update(uint32_t stream, uint32_t idx, const uint8_t* name, 
     e.name_len = static_cast<uint8_t>(nl);
     changed = true;
   }
-  if (dl > 0 &&
-      e.description_view() != std::string_view(reinterpret_cast<const char*>(desc), dl)) {
+  if (dl > 0 && e.description_view() != std::string_view(reinterpret_cast<const char*>(desc), dl)) {
     std::memcpy(e.description, desc, dl);
     e.description_len = static_cast<uint8_t>(dl);
     changed = true;

@@ -17,8 +17,8 @@ bool by_index(const LearnedIface& a, const LearnedIface& b) { return a.if_index 
 void merge_into(std::vector<LearnedIface>* into, const std::vector<LearnedIface>& add) {
   const size_t n = into->size();
   for (const LearnedIface& a : add) {
-    auto it = std::lower_bound(into->begin(), into->begin() + static_cast<ptrdiff_t>(n), a,
-                               by_index);
+    auto it =
+        std::lower_bound(into->begin(), into->begin() + static_cast<ptrdiff_t>(n), a, by_index);
     if (it != into->begin() + static_cast<ptrdiff_t>(n) && it->if_index == a.if_index) {
       if (it->name == 0) it->name = a.name;
       if (it->description == 0) it->description = a.description;

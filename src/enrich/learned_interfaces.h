@@ -58,7 +58,8 @@ class LearnedInterfaces {
   };
   struct KeyHash {
     size_t operator()(const Key& k) const {
-      return static_cast<size_t>(hash_addr(k.exporter) ^ (uint64_t{k.domain} * 0x9E3779B97F4A7C15ull));
+      return static_cast<size_t>(hash_addr(k.exporter) ^
+                                 (uint64_t{k.domain} * 0x9E3779B97F4A7C15ull));
     }
   };
   struct AddrHash {

@@ -80,8 +80,8 @@ const enrich::ExporterEntry* CatalogueStage::resolve_exporter(const enrich::Cata
     learned_version_ = learned_version;
   }
   const enrich::ExporterEntry* listed = c ? c->find(ctx.exporter) : nullptr;
-  if (const std::vector<enrich::LearnedIface>* learned = l ? l->find(ctx.exporter, ctx.domain)
-                                                           : nullptr) {
+  if (const std::vector<enrich::LearnedIface>* learned =
+          l ? l->find(ctx.exporter, ctx.domain) : nullptr) {
     auto& slot = merged_[DomainKey{ctx.exporter, ctx.domain}];
     if (!slot) slot = merge_learned(c, listed, ctx.exporter, *learned);
     return slot.get();

@@ -74,7 +74,8 @@ class CatalogueStage final : public RecordStage {
   };
   struct DomainHash {
     size_t operator()(const DomainKey& k) const {
-      return static_cast<size_t>(hash_addr(k.exporter) ^ (uint64_t{k.domain} * 0x9E3779B97F4A7C15ull));
+      return static_cast<size_t>(hash_addr(k.exporter) ^
+                                 (uint64_t{k.domain} * 0x9E3779B97F4A7C15ull));
     }
   };
   std::unordered_map<DomainKey, std::unique_ptr<enrich::ExporterEntry>, DomainHash> merged_;

@@ -7,7 +7,9 @@
 namespace ringflow {
 
 bool reads_interface_fields(const Config& cfg) {
-  auto iface = [](std::string_view f) { return f.starts_with("in_if_") || f.starts_with("out_if_"); };
+  auto iface = [](std::string_view f) {
+    return f.starts_with("in_if_") || f.starts_with("out_if_");
+  };
   for (const std::string& k : cfg.aggregate.key)
     if (iface(std::string_view(k).substr(0, k.find('/')))) return true;
   filter::Ast ast;
