@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <tuple>
 
 #include "decode/decode_plan.h"
 #include "decode/wire_formats.h"
@@ -137,11 +138,19 @@ void quirk_ids(Json& j, const std::vector<Quirk>& q) {
 
 // f(const InterfaceNameRow&) for each name the stream's reactor learnt
 // from its options data.
+// The rows are sorted by (exporter, domain, format, ifIndex): a binary
+// search finds the stream's first, so a list of many streams stays cheap.
 template <class F>
 void for_each_interface(const ExporterSnapshot& snap, const StreamStats& st, F&& f) {
   if (!snap.if_names) return;
-  for (const InterfaceNameRow& r : snap.if_names->rows)
-    if (r.exporter == st.exporter && r.domain == st.domain && r.format == st.format) f(r);
+  const auto& rows = snap.if_names->rows;
+  auto key = [](const InterfaceNameRow& r) { return std::tie(r.exporter.bytes, r.domain, r.format); };
+  const InterfaceNameRow probe{st.exporter, st.domain, st.format, 0, {}, {}};
+  auto it = std::lower_bound(rows.begin(), rows.end(), probe,
+                             [&](const InterfaceNameRow& a, const InterfaceNameRow& b) {
+                               return key(a) < key(b);
+                             });
+  for (; it != rows.end() && key(*it) == key(probe); ++it) f(*it);
 }
 size_t interface_count(const ExporterSnapshot& snap, const StreamStats& st) {
   size_t n = 0;
