@@ -144,12 +144,13 @@ template <class F>
 void for_each_interface(const ExporterSnapshot& snap, const StreamStats& st, F&& f) {
   if (!snap.if_names) return;
   const auto& rows = snap.if_names->rows;
-  auto key = [](const InterfaceNameRow& r) { return std::tie(r.exporter.bytes, r.domain, r.format); };
+  auto key = [](const InterfaceNameRow& r) {
+    return std::tie(r.exporter.bytes, r.domain, r.format);
+  };
   const InterfaceNameRow probe{st.exporter, st.domain, st.format, 0, {}, {}};
-  auto it = std::lower_bound(rows.begin(), rows.end(), probe,
-                             [&](const InterfaceNameRow& a, const InterfaceNameRow& b) {
-                               return key(a) < key(b);
-                             });
+  auto it = std::lower_bound(
+      rows.begin(), rows.end(), probe,
+      [&](const InterfaceNameRow& a, const InterfaceNameRow& b) { return key(a) < key(b); });
   for (; it != rows.end() && key(*it) == key(probe); ++it) f(*it);
 }
 size_t interface_count(const ExporterSnapshot& snap, const StreamStats& st) {
