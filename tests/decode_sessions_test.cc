@@ -569,14 +569,14 @@ TEST_CASE("templates and sampling rates survive a restart through save() and loa
   }
   SECTION("a format 1 file (no checksum) is refused as old, not parsed") {
     // Format 1: the magic line, then the records with nothing around them.
-    const std::string body = state.substr(std::string("ringflow-templates 2\n").size() + 8);
+    const std::string body = state.substr(std::string("ringflow-templates 3\n").size() + 8);
     const std::string v1 = "ringflow-templates 1\n" + body;
     TemplateState st;
     CHECK(decode_state(v1, &st) == StateError::kOldFormat);
     Harness c;
     CHECK(c.s->load(v1, kNow) == 0);
     CHECK(c.s->templates_installed() == 0);
-    CHECK(decode_state("ringflow-templates 3\n" + body, &st) == StateError::kNewFormat);
+    CHECK(decode_state("ringflow-templates 4\n" + body, &st) == StateError::kNewFormat);
   }
   SECTION("a record that does not parse is refused and counted, the rest restored") {
     TemplateState st;

@@ -57,7 +57,7 @@ truth_col() { rf_truth_total "$work/$1.tsv" "$2"; }
 # 1. Clean.
 start clean
 "$gen" --target "127.0.0.1:$RF_PORT" --protocol v9 --samplers 100 --pps 500 --count 400 \
-  --seed 11 --quiet --truth "$work/clean.tsv"
+  --seed 11 --quiet --interface-names --truth "$work/clean.tsv"
 dg=$(truth_col clean datagrams)
 # The stream's records are data and options data records (as
 # ringflow_stream_flows_total counts them).
@@ -78,6 +78,13 @@ p=$(api "exporters/$id")
 [ "$(jq '.quirks | length' <<<"$p")" = 0 ] || fail "quirks on a clean stream: $(jq -c .quirks <<<"$p")"
 jq -e '.templates.list[] | select(.options | not) | .fields[] | select(.name == "sourceIPv4Address")' \
   <<<"$p" >/dev/null || fail "no sourceIPv4Address in the data template: $(jq -c .templates <<<"$p")"
+# The interface table the generator sent (its truth's interface_names column).
+want_if=$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "interface_names") c = i }
+                     NR == 2 { print $c }' "$work/clean.tsv")
+got_if=$(jq -r '[.interfaces[] | "\(.index)=\(.name)=\(.description)"] | join(";")' <<<"$p")
+[ -n "$want_if" ] && [ "$want_if" != - ] && [ "$got_if" = "$want_if" ] ||
+  fail "interfaces: API $got_if, truth $want_if"
+[ "$(jq .interface_names <<<"$r")" = 16 ] || fail "interface_names in the row: $r"
 jq -e '.sampling.samplers == [{"sampler_id": 1, "rate": 100, "source": "options"}]' <<<"$p" >/dev/null ||
   fail "samplers: $(jq -c .sampling <<<"$p")"
 # Shapes against the documented examples.
@@ -99,7 +106,7 @@ rf_stop_collector
 start faulty
 "$gen" --target "127.0.0.1:$RF_PORT" --protocol v9 --pps 500 --count 600 --seed 12 --quiet \
   --loss 0.05 --reset-every 150 --redefine-every 40 --clock-offset -43 --samplers 100,1000 \
-  --no-sampler-id --truth "$work/faulty.tsv"
+  --no-sampler-id --interface-names --truth "$work/faulty.tsv"
 dg=$(truth_col faulty datagrams)
 resets=$(truth_col faulty resets)
 lost_truth=$(truth_col faulty lost_datagrams)

@@ -255,3 +255,60 @@ TEST_CASE("catalogue rules: bad rules and failing examples are refused", "[pipel
   CHECK_THAT(load_error("[[rule]]\nexporter = \"^edge\"\nboundary = \"edge\"\n"),
              Catch::Contains("bad.toml:3: expected \"external\" or \"internal\" for boundary"));
 }
+
+TEST_CASE("learnt interface names: fill what the catalogue leaves empty, the catalogue "
+          "overrides them, the rules classify them",
+          "[pipeline][catalogue]") {
+  EnrichConfig cfg;
+  cfg.catalogue = write_file("learnt.toml", std::string(kCatalogue) + R"toml(
+[[rule]]
+description = "^Peering: (\\w+)"
+provider = "$1"
+connectivity = "peering"
+)toml");
+  enrich::EnrichTables tables(cfg);
+  std::string err;
+  REQUIRE(tables.load(&err));
+  enrich::EpochHolder<enrich::LearnedInterfaces> learned;
+  auto id = [](const char* s) { return *enrich::names().intern(s); };
+  auto table = std::make_unique<enrich::LearnedInterfaces>();
+  const IpAddr edge1 = *IpAddr::parse("192.0.2.1"), other = *IpAddr::parse("192.0.2.2");
+  // ifIndex 17: the catalogue names and describes it; 3: named, no
+  // description; 5: not listed.
+  table->add(edge1, 7, {17, id("learnt-17"), id("Peering: ignored")});
+  table->add(edge1, 7, {3, id("learnt-3"), id("Peering: franceix")});
+  table->add(edge1, 7, {5, id("et-0/0/5"), id("Peering: amsix")});
+  table->add(other, 0, {5, id("ge-5"), 0});
+  table->finish();
+  learned.publish(std::move(table));
+  CatalogueStage stage(&tables, &learned);
+  const std::vector<std::string> f = {"exporter_name",  "in_if_name",        "in_if_description",
+                                      "in_if_provider", "in_if_connectivity", "in_if_boundary"};
+  // The catalogue's own values win field by field.
+  CHECK(pack(stage, "192.0.2.1", 17, 0, f) ==
+        std::vector<std::string>{"edge1.par1", "xe-0/0/1", "Transit: Cogent, circuit 42", "cogent",
+                                 "transit", "external"});
+  // Listed without a description: the learnt one fills it, and the rules
+  // classify with it.
+  CHECK(pack(stage, "192.0.2.1", 3, 0, f) ==
+        std::vector<std::string>{"edge1.par1", "ae3", "Peering: franceix", "franceix", "peering",
+                                 "internal"});
+  // Not listed: the learnt name and description, classified.
+  CHECK(pack(stage, "192.0.2.1", 5, 0, f) ==
+        std::vector<std::string>{"edge1.par1", "et-0/0/5", "Peering: amsix", "amsix", "peering",
+                                 ""});
+  // Another domain of the same exporter takes the exporter's names.
+  FlowRecord r;
+  r.input = 5;
+  FlowContext ctx;
+  ctx.exporter = edge1;
+  ctx.domain = 8;
+  REQUIRE(stage.run(&r, 1, ctx) == 1);
+  CHECK(enrich::names().str(ctx.catalogue->iface(5).name) == "et-0/0/5");
+  // An exporter the catalogue does not list: its learnt name only.
+  CHECK(pack(stage, "192.0.2.2", 5, 6, {"exporter_name", "in_if_name", "out_if_name"}) ==
+        std::vector<std::string>{"", "ge-5", ""});
+  // No names learnt for an exporter: the catalogue alone, as before.
+  CHECK(pack(stage, "2001:db8::9", 17, 0, {"exporter_name", "in_if_name"}) ==
+        std::vector<std::string>{"core1.fra1", ""});
+}

@@ -79,6 +79,8 @@ struct DecodeConfig {
   std::string sflow_bytes = "frame_length";
   // sFlow interfaces (agent, sub-agent, ifIndex) whose counters are tracked per reactor
   uint32_t sflow_max_interfaces = 4096;
+  // interface names from options data (exporter, domain, ifIndex) kept per reactor; 0 = off
+  uint32_t max_interface_names = 65536;
   uint32_t max_templates = 8192;           // templates (data + options) per reactor, 16..1048576
   uint32_t max_templates_per_stream = 512; // per (exporter, domain), 1..65535
   uint32_t template_timeout_s = 1800;      // unused and unrefreshed this long: forgotten, 10..604800

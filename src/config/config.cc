@@ -359,8 +359,14 @@ class Validator {
       const bool as_name = f == "src_as_name" || f == "dst_as_name";
       const bool country = f == "src_country" || f == "dst_country";
       const bool source = f == "src_as_source" || f == "dst_as_source";
-      const bool catalogue = f.starts_with("exporter_") || f.starts_with("in_if_") ||
-                             f.starts_with("out_if_");
+      // Interface names and descriptions are also learnt from the exporters'
+      // options data (decode.max_interface_names > 0): no file needed.
+      const bool learnable = (f == "in_if_name" || f == "out_if_name" ||
+                              f == "in_if_description" || f == "out_if_description") &&
+                             cfg.decode.max_interface_names > 0;
+      const bool catalogue = (f.starts_with("exporter_") || f.starts_with("in_if_") ||
+                              f.starts_with("out_if_")) &&
+                             !learnable;
       const char* need = net && cfg.enrich.networks.empty()           ? "enrich.networks"
                          : as_name && cfg.enrich.asn_mmdb.empty()     ? "enrich.asn_mmdb"
                          : country && cfg.enrich.country_mmdb.empty() ? "enrich.country_mmdb"

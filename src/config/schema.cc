@@ -137,6 +137,12 @@ const Key<Config> kConfigArr[] = {
              "deltas and reconciled with the flow samples, per reactor; more are counted, not "
              "tracked",
      .min = 1, .max = 1048576},
+    {.name = "decode.max_interface_names",
+     .ref = RF_FIELD(Config, decode.max_interface_names),
+     .help = "interface names and descriptions (exporter, domain, ifIndex) learnt from v9/IPFIX "
+             "options data (interfaceName 82, interfaceDescription 83), per reactor; more are "
+             "counted, not kept; 0 = do not learn them",
+     .min = 0, .max = 1048576},
     {.name = "decode.max_streams", .ref = RF_FIELD(Config, decode.max_streams),
      .help = "exporter streams (address, version, domain) tracked per reactor",
      .min = 16, .max = 1048576},

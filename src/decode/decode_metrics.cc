@@ -192,6 +192,23 @@ constexpr DecodeFamily kDecodeFamilies[] = {
     {.name = "ringflow_samplers_full_total", .type = kCounter,
      .help = "Options records naming a sampler beyond the 16 a stream keeps (ignored).",
      .value = [](const DecodeRow& r, size_t) { return r.s.samplers_full; }},
+    {.name = "ringflow_decode_interface_names_total", .type = kCounter,
+     .help = "Interface names and descriptions from v9/IPFIX options data (interfaceName 82, "
+             "interfaceDescription 83): learned (a new ifIndex of a stream), changed, and "
+             "truncated (a string cut to the length kept).",
+     .value = [](const DecodeRow& r, size_t i) { return r.s.if_names[i]; },
+     .series = kIfNameEvents, .label_names = {"event"},
+     .label_value = [](size_t i, size_t) { return if_name_event_name(i); }},
+    {.name = "ringflow_decode_interface_names_dropped_total", .type = kCounter,
+     .help = "Options records with an interface name or description that were not kept, by "
+             "reason: no_index (no ifIndex element), zero_index, not_text (not UTF-8, or a "
+             "control character), empty, full (decode.max_interface_names).",
+     .value = [](const DecodeRow& r, size_t i) { return r.s.if_name_drops[i]; },
+     .series = kIfNameDrops, .label_names = {"reason"},
+     .label_value = [](size_t i, size_t) { return if_name_drop_name(i); }},
+    {.name = "ringflow_decode_interface_names", .type = kGauge,
+     .help = "Interface names kept now, (stream, ifIndex) pairs summed over reactors.",
+     .value = [](const DecodeRow& r, size_t) { return r.s.if_names_active; }},
     {.name = "ringflow_held_sets_total", .type = kCounter,
      .help = "v9/IPFIX data sets that arrived before their template: held, released (decoded "
              "late) or expired (no template within decode.held_timeout, or their stream expired).",
@@ -343,6 +360,9 @@ SessionSample read_sessions(const std::vector<std::unique_ptr<SessionCounters>>&
     s.options_records += c.options_records.load();
     s.sampler_updates += c.sampler_updates.load();
     s.samplers_full += c.samplers_full.load();
+    for (size_t i = 0; i < kIfNameEvents; ++i) s.if_names[i] += c.if_names[i].load();
+    for (size_t i = 0; i < kIfNameDrops; ++i) s.if_name_drops[i] += c.if_name_drops[i].load();
+    s.if_names_active += c.if_names_active.load();
     s.held_sets += c.held_sets.load();
     s.held_released += c.held_released.load();
     s.held_expired += c.held_expired.load();

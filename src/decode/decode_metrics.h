@@ -51,6 +51,9 @@ struct SessionSample {
   uint64_t templates_active = 0, options_templates_active = 0;
   uint64_t templates_unknown_counters = 0, templates_biflow = 0;
   uint64_t options_records = 0, sampler_updates = 0, samplers_full = 0;
+  std::array<uint64_t, kIfNameEvents> if_names{};
+  std::array<uint64_t, kIfNameDrops> if_name_drops{};
+  uint64_t if_names_active = 0;
   uint64_t held_sets = 0, held_released = 0, held_expired = 0, held_expired_bytes = 0,
            held_bytes = 0;
   std::array<uint64_t, kHoldDrops> hold_drops{};

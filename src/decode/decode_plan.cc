@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <tuple>
 
 #include "decode/packet_parser.h"
 #include "wire/bytes.h"
@@ -39,6 +40,9 @@ struct IntTarget {
   uint8_t width;
   std::array<uint16_t, 2> ids;
 };
+
+// RFC 3954 6.1: the v9 options scope types; 2 = an interface (its ifIndex).
+constexpr uint16_t kV9ScopeInterface = 2;
 
 const IntTarget kIntTargets[] = {
     {RF_REC(src_port), {ie::kSourceTransportPort, 0}},
@@ -287,6 +291,32 @@ std::unique_ptr<DecodePlan> compile_direction(WireVersion v, const TemplateRecor
       break;
     }
   }
+  // Options: the interface table's ifIndex. A v9 "interface" scope (type 2)
+  // is the ingress ifIndex when no element gives one.
+  int if_name_field = -1, if_desc_field = -1;
+  if (t.options && !reverse) {
+    auto assigned = [&](size_t dst) {
+      for (const Role& r : roles)
+        if (r.used && r.target == PlanTarget::kRecord && r.dst == dst) return true;
+      return false;
+    };
+    if (v == WireVersion::kV9 && !assigned(offsetof(FlowRecord, input)) &&
+        !assigned(offsetof(FlowRecord, output))) {
+      for (size_t i = 0; i < fields.size(); ++i) {
+        const TemplateField& f = fields[i];
+        if (f.scope && f.id == kV9ScopeInterface && f.length >= 1 && f.length <= 8 &&
+            !roles[i].used) {
+          set_uint(static_cast<int>(i), PlanTarget::kRecord, rec(offsetof(FlowRecord, input)), 4,
+                   PlanOpKind::kUint);
+          break;
+        }
+      }
+    }
+    plan->has_input_index = assigned(offsetof(FlowRecord, input));
+    plan->has_output_index = assigned(offsetof(FlowRecord, output));
+    if_name_field = find(ie::kInterfaceName);
+    if_desc_field = find(ie::kInterfaceDescription);
+  }
   // Counters: delta, else total, else initiator + responder (summed).
   auto pick_counter = [&](uint16_t dst, uint16_t delta, uint16_t total, uint16_t init,
                           uint16_t resp) {
@@ -418,6 +448,15 @@ std::unique_ptr<DecodePlan> compile_direction(WireVersion v, const TemplateRecor
   uint32_t seg_len = 0, fixed_off = 0, min_len = 0;
   for (size_t i = 0; i < fields.size(); ++i) {
     const TemplateField& f = fields[i];
+    for (auto [field, ps] : {std::pair{if_name_field, &plan->if_name},
+                             std::pair{if_desc_field, &plan->if_description}}) {
+      if (static_cast<int>(i) != field || f.length == 0) continue;
+      ps->present = true;
+      ps->segment = static_cast<uint16_t>(plan->segments.size());
+      ps->variable = is_variable_length(t, f.length);
+      ps->seg_off = static_cast<uint16_t>(seg_len);
+      ps->len = f.length;
+    }
     if (static_cast<int>(i) == section_field) {
       plan->section.segment = static_cast<uint16_t>(plan->segments.size());
       plan->section.variable = is_variable_length(t, f.length);
@@ -841,17 +880,19 @@ size_t decode_loop_wide(const DecodePlan& plan, const uint8_t* body, size_t len,
   return n;
 }
 
-// The packet section of the record at body + p, which walk_record accepted
-// (so every length read here is inside [body, body + len)).
-inline void locate_section(const DecodePlan& plan, const uint8_t* body, size_t p,
-                           const uint8_t** sec, size_t* n) {
-  const PacketSectionPlan& sp = plan.section;
+// A field of the record at body + p, which walk_record accepted (so every
+// length read here is inside [body, body + len)): fixed (`seg_off`, `flen`
+// in segment `segment`) or the variable-length field after segment
+// `segment`.
+inline void locate_field(const DecodePlan& plan, const uint8_t* body, size_t p, uint16_t segment,
+                         bool variable, uint16_t seg_off, uint16_t flen, const uint8_t** sec,
+                         size_t* n) {
   const size_t nseg = plan.segments.size();
   size_t q = p;
   for (size_t i = 0; i < nseg; ++i) {
-    if (i == sp.segment && !sp.variable) {
-      *sec = body + q + sp.seg_off;
-      *n = sp.len;
+    if (i == segment && !variable) {
+      *sec = body + q + seg_off;
+      *n = flen;
       return;
     }
     q += plan.segments[i].len;
@@ -862,7 +903,7 @@ inline void locate_section(const DecodePlan& plan, const uint8_t* body, size_t p
       vlen = wire::load_be16(body + q);
       q += 2;
     }
-    if (i == sp.segment) {
+    if (i == segment) {
       *sec = body + q;
       *n = vlen;
       return;
@@ -948,7 +989,10 @@ size_t decode_loop_section(const DecodePlan& plan, const uint8_t* body, size_t l
     }
     const uint8_t* sec = body + p;
     size_t sec_len = 0;
-    if (plan.section.kind != SectionKind::kNone) locate_section(plan, body, p, &sec, &sec_len);
+    if (plan.section.kind != SectionKind::kNone) {
+      const PacketSectionPlan& sp = plan.section;
+      locate_field(plan, body, p, sp.segment, sp.variable, sp.seg_off, sp.len, &sec, &sec_len);
+    }
     apply_section(plan, sec, sec_len, ss, &r);
     finalize(plan, tc, ss.base, &r);
     p = next;
@@ -1226,8 +1270,23 @@ bool decode_options_record(const DecodePlan& plan, const uint8_t* body, size_t l
     *status = SetStatus::kVarOverflow;
     return false;
   }
-  *pos = next;
   *out = OptionsValues{};
+  out->has_input = plan.has_input_index;
+  out->has_output = plan.has_output_index;
+  out->input = r.input;
+  out->output = r.output;
+  for (auto [ps, ptr, n, has] :
+       {std::tuple{&plan.if_name, &out->if_name, &out->if_name_len, &out->has_if_name},
+        std::tuple{&plan.if_description, &out->if_description, &out->if_description_len,
+                   &out->has_if_description}}) {
+    if (!ps->present) continue;
+    size_t len_found = 0;
+    locate_field(plan, body, *pos, ps->segment, ps->variable, ps->seg_off, ps->len, ptr,
+                 &len_found);
+    *n = static_cast<uint16_t>(len_found);
+    *has = true;
+  }
+  *pos = next;
   out->has_sampler_id = plan.has_sampler_id;
   out->sampler_id = r.sampler_id;
   out->rate = plan.has_rate ? rate_of(s) : 0;

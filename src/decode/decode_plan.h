@@ -92,8 +92,13 @@
 //
 // Options templates compile into the same form; their records are read with
 // decode_options_record(): sampler/selector id, the sampling rate, the
-// algorithm and systemInitTimeMilliseconds. v9 scope fields are scope types
-// (system, interface, ...), not elements, and are skipped.
+// algorithm and systemInitTimeMilliseconds, and the interface table
+// (interfaceName 82, interfaceDescription 83, fixed or variable length, with
+// the ifIndex of ingressInterface 10, else egressInterface 14, else their
+// physical forms 252 / 253, scope or not; OptionsPlanStrings). v9 scope
+// fields are scope types (system, interface, ...), not elements, and are
+// skipped, except the "interface" scope (type 2, 1..8 bytes), which is the
+// record's ifIndex when no element gives one.
 //
 // Hot path: decode_records() and count_records() never allocate, throw or
 // read outside [body, body + len). compile_plan() allocates the plan (once per
@@ -223,6 +228,18 @@ struct PacketSectionPlan {
        own_tos = false, own_tcp_flags = false, own_vlan = false;
 };
 
+// Where a string element of an options record sits (interfaceName /
+// interfaceDescription): in segment `segment` at `seg_off` (fixed length
+// `len`), or, when `variable`, the variable-length field after segment
+// `segment`.
+struct PlanString {
+  bool present = false;
+  bool variable = false;
+  uint16_t segment = 0;
+  uint16_t seg_off = 0;
+  uint16_t len = 0;
+};
+
 struct DecodePlan {
   WireVersion version = WireVersion::kV9;
   bool options = false;
@@ -247,6 +264,10 @@ struct DecodePlan {
   std::vector<PlanOp> ops;
   std::vector<PlanSegment> segments;
   PacketSectionPlan section;  // packet sections (see the file comment)
+  // Options templates: the interface table's strings, and whether the
+  // record gives an ingress / egress ifIndex (FlowRecord::input / output).
+  PlanString if_name, if_description;
+  bool has_input_index = false, has_output_index = false;
 
   // The ops split into grouped record-target ops (fast[fast_begin[c] ..
   // fast_begin[c + 1]) for class c) and the rest (scratch targets, sums, odd
@@ -345,6 +366,15 @@ struct OptionsValues {
   bool has_system_init = false;
   int64_t system_init_ms = 0;
   bool sampling = false;     // the record carries any sampling element
+  // The interface table (interfaceName 82 / interfaceDescription 83): the
+  // bytes as sent, pointing into the set body (valid while it is), and the
+  // ifIndex elements of the record.
+  bool has_input = false, has_output = false;
+  uint32_t input = 0, output = 0;
+  const uint8_t* if_name = nullptr;
+  const uint8_t* if_description = nullptr;
+  uint16_t if_name_len = 0, if_description_len = 0;
+  bool has_if_name = false, has_if_description = false;
 };
 
 // Reads the options record at body + *pos (advancing *pos). Returns false at

@@ -34,6 +34,7 @@
 #include <ringflow/streams.h>
 
 #include "decode/held_data.h"
+#include "decode/interface_names.h"
 #include "decode/sampler_set.h"
 #include "decode/session_counters.h"
 #include "decode/template_store.h"
@@ -94,6 +95,9 @@ struct ExporterSnapshot {
   std::vector<SnapshotField> fields;
   std::vector<AddressRejects> rejects;  // addresses with a rejected datagram
   uint64_t rejects_other = 0;           // of addresses beyond kMaxRejectAddresses
+  // The interface names the reactor learnt from options data (shared with
+  // the enrichment's copy; not rebuilt per tick); nullptr when none.
+  std::shared_ptr<const InterfaceNameSnapshot> if_names;
 
   void clear() {
     streams_omitted = 0;

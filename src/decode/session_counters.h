@@ -93,6 +93,21 @@ struct SflowUnknownCounters {
   }
 };
 
+// Interface names from options data (src/decode/interface_names.h).
+enum class IfNameEvent : uint8_t { kLearned, kChanged, kTruncated };
+inline constexpr size_t kIfNameEvents = 3;
+constexpr std::string_view if_name_event_name(size_t i) {
+  constexpr std::string_view kNames[kIfNameEvents] = {"learned", "changed", "truncated"};
+  return i < kIfNameEvents ? kNames[i] : "unknown";
+}
+enum class IfNameDrop : uint8_t { kNoIndex, kZeroIndex, kNotText, kEmpty, kFull };
+inline constexpr size_t kIfNameDrops = 5;
+constexpr std::string_view if_name_drop_name(size_t i) {
+  constexpr std::string_view kNames[kIfNameDrops] = {"no_index", "zero_index", "not_text",
+                                                     "empty", "full"};
+  return i < kIfNameDrops ? kNames[i] : "unknown";
+}
+
 struct alignas(64) SessionCounters {
   std::array<Counter, kFormatSlots> datagrams;  // taken by the ordered stage, by format slot
   // rejects[format slot][Reject] (src/decode/wire_formats.h)
@@ -120,6 +135,9 @@ struct alignas(64) SessionCounters {
   Counter options_records;
   Counter sampler_updates;   // a stream's sampling rates changed
   Counter samplers_full;     // an options record named a sampler beyond SamplerSet::kMaxSamplers
+  std::array<Counter, kIfNameEvents> if_names;     // interface names: by IfNameEvent
+  std::array<Counter, kIfNameDrops> if_name_drops;  // interface records dropped, by IfNameDrop
+  Counter if_names_active;                          // gauge: (stream, ifIndex) names kept
 
   // held data
   Counter held_sets;         // data sets held for want of a template

@@ -1,5 +1,9 @@
 #include "decode/sessions.h"
 
+#include <algorithm>
+#include <tuple>
+
+
 #include "decode/sflow_decoder.h"
 #include "decode/wire_formats.h"
 
@@ -28,7 +32,8 @@ Sessions::Sessions(const DecodeConfig& cfg, uint32_t ring_entries, uint32_t buff
       counters_(counters),
       streams_(cfg, counters),
       templates_(cfg, streams_.capacity(), counters),
-      options_(streams_.capacity(), counters),
+      if_names_(cfg.max_interface_names, counters),
+      options_(streams_.capacity(), counters, &if_names_),
       held_(cfg, ring_entries, buffer_size, streams_.capacity(), counters),
       pins_(size_t{ring_entries} + held_.slots()),
       sflow_sources_(streams_.capacity()),
@@ -456,6 +461,7 @@ void Sessions::forget_stream(uint32_t sess) {
   sflow_ifs_.forget(sess);
   templates_.forget_stream(sess);
   options_.forget(sess);
+  if_names_.forget(sess);
 }
 
 void Sessions::tick(int64_t now_ms) {
@@ -465,8 +471,31 @@ void Sessions::tick(int64_t now_ms) {
   templates_.expire(now_ms);  // templates neither refreshed nor used for template_timeout
   streams_.expire(now_ms, [this](uint32_t sess) { forget_stream(sess); });
   streams_.publish();
+  publish_interface_names();
   publish_exporters(now_ms);
   publish_sflow_interfaces();
+}
+
+void Sessions::publish_interface_names() {
+  // Only when a name changed (or a stream with names was forgotten): a
+  // router refreshing its interface table every minute costs nothing here.
+  if (if_names_.generation() == if_names_generation_) return;
+  if_names_generation_ = if_names_.generation();
+  auto snap = std::make_shared<InterfaceNameSnapshot>();
+  snap->rows.reserve(if_names_.size());
+  if_names_.for_each([&](const LearnedInterface& e) {
+    const StreamStats& st = streams_.stream(e.stream);
+    snap->rows.push_back(InterfaceNameRow{st.exporter, st.domain, st.format, e.if_index,
+                                          std::string(e.name_view()),
+                                          std::string(e.description_view())});
+  });
+  std::sort(snap->rows.begin(), snap->rows.end(),
+            [](const InterfaceNameRow& a, const InterfaceNameRow& b) {
+              return std::tie(a.exporter.bytes, a.domain, a.format, a.if_index) <
+                     std::tie(b.exporter.bytes, b.domain, b.format, b.if_index);
+            });
+  if_names_latest_ = snap;
+  if_names_published_.store(std::move(snap));
 }
 
 void Sessions::publish_sflow_interfaces() {
@@ -538,6 +567,11 @@ void Sessions::export_state(TemplateState* out) const {
     rec.rates.refs = 0;
     out->streams.push_back(rec);
   }
+  if_names_.for_each([&](const LearnedInterface& e) {
+    out->interfaces.push_back(StateInterface{key_of(streams_.stream(e.stream)), e.if_index,
+                                             std::string(e.name_view()),
+                                             std::string(e.description_view())});
+  });
 }
 
 StateImport Sessions::import_state(const TemplateState& st, int64_t now_ms) {
@@ -579,6 +613,18 @@ StateImport Sessions::import_state(const TemplateState& st, int64_t now_ms) {
     }
     options_.restore(sess, rec.has_init, rec.init_ms, rec.rates);
     ++r.streams;
+  }
+  for (const StateInterface& rec : st.interfaces) {
+    const uint32_t sess = if_names_.enabled() && (rec.key.format == kFormatV9 ||
+                                                  rec.key.format == kFormatIpfix)
+                              ? streams_.admit(rec.key, now_ms)
+                              : StreamTable::kNoStream;
+    if (sess != StreamTable::kNoStream &&
+        if_names_.restore(sess, rec.if_index, rec.name, rec.description)) {
+      ++r.interfaces;
+    } else {
+      ++r.interfaces_refused;
+    }
   }
   return r;
 }

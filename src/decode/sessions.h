@@ -97,6 +97,7 @@
 #include "decode/datagram_pins.h"
 #include "decode/exporter_snapshot.h"
 #include "decode/held_data.h"
+#include "decode/interface_names.h"
 #include "decode/sequence_tracker.h"
 #include "decode/sflow_if_table.h"
 #include "decode/sflow_sources.h"
@@ -125,8 +126,11 @@ struct StateImport {
   size_t templates_no_stream = 0;   // their stream refused (max_streams, or the address quota)
   size_t streams = 0;               // sampling rates / init times restored
   size_t streams_no_stream = 0;     // their stream refused
+  size_t interfaces = 0;            // interface names restored
+  size_t interfaces_refused = 0;    // their stream refused, a bound, or not text
   size_t refused() const {
-    return templates_invalid + templates_over_limit + templates_no_stream + streams_no_stream;
+    return templates_invalid + templates_over_limit + templates_no_stream + streams_no_stream +
+           interfaces_refused;
   }
 };
 
@@ -182,6 +186,12 @@ class Sessions : private TemplateListener {
   // The Exporters page's copy of every stream (src/decode/exporter_snapshot.h),
   // as the last tick built it; nullptr before the first. Any thread.
   std::shared_ptr<const ExporterSnapshot> exporters_snapshot() const { return exporters_.load(); }
+  // The interface names learnt from options data (src/decode/interface_names.h),
+  // as the last tick that saw a change published them; nullptr before any.
+  // Any thread.
+  std::shared_ptr<const InterfaceNameSnapshot> interface_names_snapshot() const {
+    return if_names_published_.load();
+  }
 
   // Template persistence (decode.persist_templates; the file format is
   // src/decode/state_codec.h): the installed templates and each stream's
@@ -226,6 +236,7 @@ class Sessions : private TemplateListener {
   // (src/decode/sessions_exporters.cc).
   void publish_exporters(int64_t now_ms);
   void publish_sflow_interfaces();
+  void publish_interface_names();
 
   const uint32_t ring_entries_;
   bool sequence_untracked_ = false;  // set_sequence_untracked()
@@ -235,6 +246,10 @@ class Sessions : private TemplateListener {
 
   StreamTable streams_;
   TemplateStore templates_;
+  InterfaceNames if_names_;  // before options_, which feeds it
+  uint64_t if_names_generation_ = 0;  // of the last publish
+  SharedSlot<InterfaceNameSnapshot> if_names_published_;
+  std::shared_ptr<const InterfaceNameSnapshot> if_names_latest_;  // the same, for the reactor
   StreamOptions options_;
   HeldData held_;
   DatagramPins pins_;  // by buffer id: ring, then held-data slots

@@ -16,6 +16,7 @@ void Sessions::publish_exporters(int64_t now_ms) {
   snap->published_ms = now_ms;
   snap->default_sampling = sampling_policy_.default_interval();
   snap->renormalize = sampling_policy_.renormalize();
+  snap->if_names = if_names_latest_;
 
   // Stream index -> its place in snap->streams (or none).
   const uint32_t cap = streams_.capacity();

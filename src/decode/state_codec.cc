@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -16,9 +17,9 @@ namespace ringflow {
 namespace {
 
 constexpr std::string_view kMagicPrefix = "ringflow-templates ";
-constexpr std::string_view kMagic = "ringflow-templates 2\n";
+constexpr std::string_view kMagic = "ringflow-templates 3\n";
 constexpr size_t kHeaderBytes = kMagic.size() + 8;  // + u32 length + u32 CRC32C
-constexpr uint8_t kRecTemplate = 1, kRecStream = 2;
+constexpr uint8_t kRecTemplate = 1, kRecStream = 2, kRecInterface = 3;
 
 constexpr std::array<uint32_t, 256> make_crc_table() {
   std::array<uint32_t, 256> t{};
@@ -129,6 +130,16 @@ std::string encode_state(const TemplateState& st) {
       put32(&body, s.rates.rates[k]);
     }
   }
+  for (const StateInterface& i : st.interfaces) {
+    put8(&body, kRecInterface);
+    put_key(&body, i.key);
+    put32(&body, i.if_index);
+    for (const std::string* str : {&i.name, &i.description}) {
+      const size_t n = std::min<size_t>(str->size(), 255);
+      put8(&body, static_cast<uint8_t>(n));
+      body.append(*str, 0, n);
+    }
+  }
   std::string out(kMagic);
   put32(&out, static_cast<uint32_t>(body.size()));
   put32(&out, crc32c(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
@@ -139,12 +150,14 @@ std::string encode_state(const TemplateState& st) {
 StateError decode_state(std::string_view data, TemplateState* out) {
   out->templates.clear();
   out->streams.clear();
+  out->interfaces.clear();
   if (data.substr(0, kMagicPrefix.size()) != kMagicPrefix) return StateError::kNotState;
   const size_t eol = data.find('\n');
   if (eol == std::string_view::npos || eol > 40) return StateError::kNotState;
   const std::string_view format = data.substr(kMagicPrefix.size(), eol - kMagicPrefix.size());
   if (format == "1") return StateError::kOldFormat;
-  if (format != "2") return StateError::kNewFormat;
+  if (format != "2" && format != "3") return StateError::kNewFormat;
+  const bool v2 = format == "2";  // same header size: one digit
   if (data.size() < kHeaderBytes) return StateError::kTruncated;
   const auto* base = reinterpret_cast<const uint8_t*>(data.data());
   const uint32_t len = wire::load_be32(base + kMagic.size());
@@ -181,6 +194,17 @@ StateError decode_state(std::string_view data, TemplateState* out) {
       }
       if (!r.ok) return StateError::kMalformed;
       out->streams.push_back(s);
+    } else if (type == kRecInterface && !v2) {
+      StateInterface i;
+      i.key = key;
+      i.if_index = r.u32();
+      for (std::string* str : {&i.name, &i.description}) {
+        const uint8_t n = r.u8();
+        const uint8_t* b = r.take(n);
+        if (!r.ok) return StateError::kMalformed;
+        str->assign(reinterpret_cast<const char*>(b), n);
+      }
+      out->interfaces.push_back(std::move(i));
     } else {
       return StateError::kMalformed;
     }

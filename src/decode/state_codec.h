@@ -4,14 +4,17 @@
 // restart. This file holds only the format and the bounded file read;
 // Sessions (src/decode/sessions.h) exports and imports a TemplateState.
 //
-// Format 2, all integers big-endian:
-//   "ringflow-templates 2\n"          the magic line, with the format number
+// Format 3, all integers big-endian:
+//   "ringflow-templates 3\n"          the magic line, with the format number
 //   u32 body length, u32 CRC32C(body)  so that a damaged or cut file is
 //                                      detected whole, never parsed as a prefix
 //   body: records, each a type byte then a stream key (16-byte address,
 //   version byte, u32 domain):
 //     1 template: u8 options, u16 length, the template record's bytes
 //     2 stream:   u8 has_init, u64 init_ms, u32 default rate, u8 n, n x (u32 id, u32 rate)
+//     3 interface: u32 ifIndex, u8 name length, name, u8 description length,
+//                 description (learnt from options data: interface_names.h)
+// Format 2 (before interface names; records 1 and 2 only) is still read.
 // decode_state() accepts a file only whole: any other magic, format, length,
 // checksum or record is refused with its reason and nothing is restored.
 // Format 1 (no length, no checksum; ringflow before the codec was split out)
@@ -47,9 +50,15 @@ struct StateStream {
   int64_t init_ms = 0;
   SamplerSet rates;  // refs unused
 };
+struct StateInterface {
+  StreamKey key;
+  uint32_t if_index = 0;
+  std::string name, description;  // at most 255 bytes each
+};
 struct TemplateState {
   std::vector<StateTemplate> templates;
   std::vector<StateStream> streams;
+  std::vector<StateInterface> interfaces;
 };
 
 enum class StateError : uint8_t {

@@ -4,8 +4,8 @@
 
 namespace ringflow {
 
-StreamOptions::StreamOptions(uint32_t streams, SessionCounters& counters)
-    : counters_(counters), entries_(streams) {}
+StreamOptions::StreamOptions(uint32_t streams, SessionCounters& counters, InterfaceNames* names)
+    : counters_(counters), names_(names), entries_(streams) {}
 
 StreamOptions::~StreamOptions() {
   for (StreamOptionsEntry& e : entries_)
@@ -29,6 +29,7 @@ void StreamOptions::apply_set(uint32_t stream, const DecodePlan& plan, const uin
   while (decode_options_record(plan, body, len, &pos, &v, &st)) {
     ++*records;
     counters_.options_records.add();
+    if (names_) names_->learn(stream, v);
     if (v.has_system_init) {
       s.init_ms = v.system_init_ms;
       s.has_init = true;

@@ -1,7 +1,9 @@
 // StreamOptions: what v9/IPFIX options data records told the ordered stage
 // about each stream: its sampling rates (a SamplerSet, by sampler id and
 // without one) and its IPFIX system init time (systemInitTimeMilliseconds,
-// which data records' flowStart/EndSysUpTime are relative to).
+// which data records' flowStart/EndSysUpTime are relative to); and hands
+// each record's interface table strings (interfaceName / Description) to
+// the InterfaceNames it was given (src/decode/interface_names.h).
 //
 // Owns: one entry per stream index, fixed at construction, and each
 // stream's current SamplerSet (one reference, src/decode/plan_refs.h). A
@@ -26,6 +28,7 @@
 #include <vector>
 
 #include "decode/decode_plan.h"
+#include "decode/interface_names.h"
 #include "decode/sampler_set.h"
 #include "decode/session_counters.h"
 
@@ -39,8 +42,9 @@ struct StreamOptionsEntry {
 
 class StreamOptions {
  public:
-  // streams: the stream indexes in use are [0, streams).
-  StreamOptions(uint32_t streams, SessionCounters& counters);
+  // streams: the stream indexes in use are [0, streams). names: where
+  // interface names go (nullptr: not learnt); it must outlive this.
+  StreamOptions(uint32_t streams, SessionCounters& counters, InterfaceNames* names = nullptr);
   ~StreamOptions();
   StreamOptions(const StreamOptions&) = delete;
   StreamOptions& operator=(const StreamOptions&) = delete;
@@ -63,6 +67,7 @@ class StreamOptions {
   void publish(StreamOptionsEntry& e, const SamplerSet& rates);
 
   SessionCounters& counters_;
+  InterfaceNames* names_;
   std::vector<StreamOptionsEntry> entries_;
 };
 

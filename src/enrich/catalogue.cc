@@ -283,6 +283,19 @@ bool classify(const CatalogueRules& rules, const std::string& addr, ExporterEntr
 
 }  // namespace
 
+void Catalogue::classify_interface(const IpAddr& a, const ExporterEntry& e, IfaceEntry* i) const {
+  if (rules_.empty()) return;
+  const std::string ename(names().str(e.name)), addr = a.str();
+  const std::string iname(names().str(i->name)), idesc(names().str(i->description));
+  const RuleSubject s = {ename, addr, iname, idesc};
+  Tags t = tags_of(e, *i);
+  rules_.classify_interface(s, &t);
+  uint32_t* const fields[kTagCount] = {nullptr,      nullptr,      nullptr,          nullptr,
+                                       &i->boundary, &i->provider, &i->connectivity};
+  std::string error;  // a full name table leaves the tags it could not intern empty
+  intern_tags(t, fields, static_cast<size_t>(Tag::kBoundary), kTagCount, &error, "");
+}
+
 std::unique_ptr<ExporterEntry> Catalogue::classify_unlisted(const IpAddr& a) const {
   auto e = std::make_unique<ExporterEntry>();
   std::string error;

@@ -60,6 +60,12 @@ struct ExporterEntry {
   // Builds the probe table (at most half full) from `listed`.
   void index(const std::vector<std::pair<uint32_t, IfaceEntry>>& listed);
   size_t interfaces() const { return count; }
+  // f(ifIndex, const IfaceEntry&) for each listed interface (any order).
+  template <class F>
+  void for_each_interface(F&& f) const {
+    for (const Slot& s : slots)
+      if (s.index != 0) f(s.index, s.entry);
+  }
 
  private:
   static constexpr IfaceEntry kNone{};
@@ -83,6 +89,12 @@ class Catalogue {
   // address alone (name, interface names and descriptions empty).
   // Allocates and runs regular expressions: call once per exporter.
   std::unique_ptr<ExporterEntry> classify_unlisted(const IpAddr& a) const;
+
+  // Fills the interface tags of *i that are empty from the rules, on e's
+  // name, address a and *i's name and description (the catalogue stage, for
+  // names learnt from the exporter). Runs regular expressions: once per
+  // interface and version, never per record.
+  void classify_interface(const IpAddr& a, const ExporterEntry& e, IfaceEntry* i) const;
 
   size_t exporters() const { return exporters_.size(); }
   size_t interfaces() const;

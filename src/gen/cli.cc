@@ -82,6 +82,9 @@ CliResult parse_cli(int argc, const char* const* argv) {
   app.add_option("--cut-headers", c.cut_headers,
                  "sflow fault: probability a raw header is cut before its key is complete");
   app.add_flag("--varlen", c.varlen, "ipfix: add a variable-length applicationName field");
+  app.add_flag("--interface-names", c.interface_names,
+               "v9/ipfix: send the interface table (options template 260: interfaceName 82, "
+               "interfaceDescription 83 of ifIndex 1..16) with the templates");
   app.add_flag("--enterprise", c.enterprise,
                "ipfix: add an enterprise-specific field the collector must skip");
   app.add_option("--domains", c.domains,

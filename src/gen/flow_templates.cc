@@ -81,6 +81,31 @@ constexpr std::string_view kAppNames[] = {"https", "http", "dns", "ssh", "smtp",
 
 }  // namespace
 
+std::string if_name(uint32_t idx) { return "xe-0/0/" + std::to_string(idx); }
+std::string if_description(uint32_t idx) { return "ringflow-gen port " + std::to_string(idx); }
+std::string if_names_truth() {
+  std::string s;
+  for (uint32_t i = kIfNamesFirst; i <= kIfNamesLast; ++i) {
+    if (i != kIfNamesFirst) s += ';';
+    s += std::to_string(i) + "=" + if_name(i) + "=" + if_description(i);
+  }
+  return s;
+}
+
+namespace {
+constexpr uint16_t kV9NameLen = 16, kV9DescriptionLen = 32;
+constexpr uint16_t kV9ScopeInterface = 2;
+
+// Bytes of the interface table's data set (header and padding included).
+size_t if_names_set_size(bool ipfix) {
+  size_t n = 4;
+  for (uint32_t i = kIfNamesFirst; i <= kIfNamesLast; ++i)
+    n += ipfix ? 4 + 1 + if_name(i).size() + 1 + if_description(i).size()
+               : 4 + kV9NameLen + kV9DescriptionLen;
+  return (n + 3) & ~size_t{3};
+}
+}  // namespace
+
 FlowTemplates::FlowTemplates(const GenConfig& cfg, const TrafficModel& model)
     : version_(cfg.protocol == Protocol::kIpfix ? WireVersion::kIpfix : WireVersion::kV9),
       rates_(cfg.sampler_rates) {
@@ -194,8 +219,27 @@ FlowTemplates::FlowTemplates(const GenConfig& cfg, const TrafficModel& model)
     v6_[k] = key.v6;
   }
 
+  send_if_names_ = cfg.interface_names;
+  if (send_if_names_) {
+    if_names_.id = kTemplateIfNames;
+    if_names_.options = true;
+    if_names_.scope_count = 1;
+    if (ipfix) {
+      if_names_.fields = {{ie::kIngressInterface, 4},
+                          {ie::kInterfaceName, ipfix::kVariableLength},
+                          {ie::kInterfaceDescription, ipfix::kVariableLength}};
+    } else {
+      if_names_.fields = {{kV9ScopeInterface, 4},
+                          {ie::kInterfaceName, kV9NameLen},
+                          {ie::kInterfaceDescription, kV9DescriptionLen}};
+    }
+  }
   for (int b = 0; b < 2; ++b) {
     size_t sz = 0;
+    if (send_if_names_) {
+      sz += (4 + MessageBuilder::template_record_size(version_, if_names_) + 3) & ~size_t{3};
+      sz += if_names_set_size(ipfix);
+    }
     if (sampling) {
       sz += 4 + MessageBuilder::template_record_size(version_, options_);
       sz = (sz + 3) & ~size_t{3};
@@ -232,6 +276,31 @@ FlowTemplates::Written FlowTemplates::write_templates(MessageBuilder& m, int b) 
         wire::store_be16(p + 4, 1);
       } else {
         p[5] = 2;
+      }
+      ++w.options_records;
+    }
+    m.end_set();
+  }
+  if (send_if_names_) {
+    m.begin_set(ipfix ? ipfix::kOptionsTemplateSetId : v9::kOptionsTemplateSetId);
+    m.template_record(if_names_);
+    ++w.templates;
+    m.begin_set(kTemplateIfNames);
+    for (uint32_t i = kIfNamesFirst; i <= kIfNamesLast; ++i) {
+      const std::string name = if_name(i), desc = if_description(i);
+      const size_t len = ipfix ? 4 + 1 + name.size() + 1 + desc.size()
+                               : 4 + kV9NameLen + kV9DescriptionLen;
+      uint8_t* p = m.reserve_record(len);
+      std::memset(p, 0, len);
+      wire::store_be32(p, i);
+      if (ipfix) {
+        p[4] = static_cast<uint8_t>(name.size());
+        std::memcpy(p + 5, name.data(), name.size());
+        p[5 + name.size()] = static_cast<uint8_t>(desc.size());
+        std::memcpy(p + 6 + name.size(), desc.data(), desc.size());
+      } else {
+        std::memcpy(p + 4, name.data(), name.size());
+        std::memcpy(p + 4 + kV9NameLen, desc.data(), desc.size());
       }
       ++w.options_records;
     }

@@ -11,6 +11,12 @@
 //        IPFIX scope selectorId 302, selectorAlgorithm 304,
 //        samplingPacketInterval 305, samplingPacketSpace 306
 //   259  IPFIX: one variable-length applicationName, for the var_overflow fault
+//   260  options template of the interface table (--interface-names), sent with
+//        the templates: v9 scope Interface (type 2, 4 bytes), interfaceName 82
+//        (16 bytes) and interfaceDescription 83 (32 bytes), NUL-padded;
+//        IPFIX scope ingressInterface 10, 82 and 83 variable length. One
+//        record per ifIndex the traffic uses (1..16): if_name() /
+//        if_description().
 //   300  the zero_fields fault's broken template (never installed)
 // Counters are 4 bytes in v9 (as IOS sends them), 8 in IPFIX. Times: v9
 // flowStart/EndSysUpTime (22/21); IPFIX flowStart/EndMilliseconds (152/153),
@@ -35,6 +41,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -45,7 +52,15 @@
 namespace ringflow::gen {
 
 inline constexpr uint16_t kTemplateV4 = 256, kTemplateV6 = 257, kTemplateOptions = 258,
-                          kTemplateVarProbe = 259, kTemplateBroken = 300;
+                          kTemplateVarProbe = 259, kTemplateIfNames = 260,
+                          kTemplateBroken = 300;
+// --interface-names: the ifIndexes named (the traffic's inputs 1..8 and
+// outputs 9..16) and their strings.
+inline constexpr uint32_t kIfNamesFirst = 1, kIfNamesLast = 16;
+std::string if_name(uint32_t idx);         // "xe-0/0/<idx>"
+std::string if_description(uint32_t idx);  // "ringflow-gen port <idx>"
+// "idx=name=description;..." for the truth file's interface_names column.
+std::string if_names_truth();
 inline constexpr uint32_t kEnterprisePen = 32473;  // RFC 5612: for documentation
 inline constexpr uint16_t kEnterpriseElement = 1;
 inline constexpr uint8_t kLayoutBExtra = 3;  // flowEndReason "end of flow detected"
@@ -109,7 +124,8 @@ class FlowTemplates {
   WireVersion version_;
   bool has_[2] = {false, false};
   TemplateSpec data_[2][2];
-  TemplateSpec options_, var_probe_;
+  TemplateSpec options_, var_probe_, if_names_;
+  bool send_if_names_ = false;
   std::vector<uint32_t> rates_;
   Patch patch_[2];
   size_t stride_ = 0, copy_[2] = {64, 64};

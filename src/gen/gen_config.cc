@@ -269,6 +269,8 @@ std::string validate(const GenConfig& c) {
       return "--protocol sflow: the template options (--varlen, --enterprise, --ipfix-time, "
              "--template-*, --redefine-every, --withdraw-every, --domain-collision, "
              "--sequence-includes-current) apply to v9/ipfix only";
+  } else if (!c.templated() && c.interface_names) {
+    return "--interface-names: needs --protocol v9 or ipfix (options data)";
   } else if (!c.templated()) {
     if (c.ipv6_share > 0 || c.varlen || c.enterprise || c.domains != 1 ||
         !c.sampler_rates.empty() || c.ipfix_delta_time || c.template_delay > 0 ||

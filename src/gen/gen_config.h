@@ -119,6 +119,7 @@ struct GenConfig {
   bool template_separate = false;            // templates in their own datagram, not before data
   double ipv6_share = 0;                     // fraction of keys that are IPv6
   bool varlen = false;                       // IPFIX: a variable-length applicationName (96)
+  bool interface_names = false;              // v9/ipfix: options data naming ifIndex 1..16 (82/83)
   bool enterprise = false;                   // an enterprise-specific field the collector skips
   uint32_t domains = 1;                      // observation domains (source_ids) per exporter
   std::vector<uint32_t> sampler_rates;       // sampler id i + 1 samples 1 in rates[i]; empty = none

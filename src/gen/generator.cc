@@ -77,6 +77,7 @@ Generator::Generator(const GenConfig& cfg, const TrafficModel& model,
       s.variant = cfg.domain_collision && (d % 2 == 1) ? 1 : 0;
       s.truth.layout = static_cast<uint8_t>(s.variant);
       s.truth.samplers = samplers;
+      if (cfg.interface_names) s.truth.interface_names = if_names_truth();
     } else if (cfg.sflow()) {
       s.truth.version = 5;
       s.truth.protocol = Protocol::kSflow;

@@ -101,7 +101,7 @@ std::string format_truth(const std::vector<StreamTruth>& streams) {
   s += "\tfirst_seq\tnext_seq\tmalformed";
   for (size_t i = 0; i < kMalformedClasses; ++i)
     (s += "\tmalformed_") += malformed_name(static_cast<MalformedClass>(i));
-  s += '\n';
+  s += "\tinterface_names\n";
   auto row = [&](const StreamTruth& t, bool total) {
     if (total) {
       s += "total\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-";
@@ -141,6 +141,8 @@ std::string format_truth(const std::vector<StreamTruth>& streams) {
       s += '\t';
       add_u64(&s, v);
     }
+    s += '\t';
+    s += total || t.interface_names.empty() ? "-" : t.interface_names;
     s += '\n';
   };
   for (const auto& t : streams) row(t, false);

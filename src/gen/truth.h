@@ -29,7 +29,9 @@
 //   template_datagrams             datagrams holding only templates (or withdrawals),
 //                                  included in datagrams.
 //   templates_sent                 template and options template records sent.
-//   options_records                options data records sent (samplers).
+//   options_records                options data records sent (samplers, interface table).
+//   interface_names                (last column) "ifIndex=name=description;..." the
+//                                  interface table sent (--interface-names), or "-".
 //   records_v4 / records_v6        data records sent under template 256 / 257.
 //   records_before_template /      data records / data sets sent before the
 //   sets_before_template           stream's first template (a collector holds them).
@@ -74,6 +76,7 @@ struct StreamTruth {
   uint32_t domain = 0;
   uint8_t layout = 0;
   std::string samplers;  // "id:rate,..." ("" = none)
+  std::string interface_names;  // "idx=name=description;..." ("" = none)
   Protocol protocol = Protocol::kV5;  // kV5 stands for v5 / v9 / IPFIX (see version)
   IpAddr agent;                       // sFlow: the agent address in the header
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <tuple>
 
 #include "decode/decode_plan.h"
 #include "decode/wire_formats.h"
@@ -135,6 +136,29 @@ void quirk_ids(Json& j, const std::vector<Quirk>& q) {
   j.close(']');
 }
 
+// f(const InterfaceNameRow&) for each name the stream's reactor learnt
+// from its options data.
+// The rows are sorted by (exporter, domain, format, ifIndex): a binary
+// search finds the stream's first, so a list of many streams stays cheap.
+template <class F>
+void for_each_interface(const ExporterSnapshot& snap, const StreamStats& st, F&& f) {
+  if (!snap.if_names) return;
+  const auto& rows = snap.if_names->rows;
+  auto key = [](const InterfaceNameRow& r) {
+    return std::tie(r.exporter.bytes, r.domain, r.format);
+  };
+  const InterfaceNameRow probe{st.exporter, st.domain, st.format, 0, {}, {}};
+  auto it = std::lower_bound(
+      rows.begin(), rows.end(), probe,
+      [&](const InterfaceNameRow& a, const InterfaceNameRow& b) { return key(a) < key(b); });
+  for (; it != rows.end() && key(*it) == key(probe); ++it) f(*it);
+}
+size_t interface_count(const ExporterSnapshot& snap, const StreamStats& st) {
+  size_t n = 0;
+  for_each_interface(snap, st, [&](const InterfaceNameRow&) { ++n; });
+  return n;
+}
+
 void row(Json& j, const ExporterSnapshot& snap, const ExporterStream& s) {
   const StreamStats& st = s.stats;
   const SamplingSource src = sampling_source(snap, s);
@@ -161,6 +185,7 @@ void row(Json& j, const ExporterSnapshot& snap, const ExporterStream& s) {
   else
     j.null();
   j.key("templates").num(s.ntemplates);
+  j.key("interface_names").num(uint64_t{interface_count(snap, st)});
   j.key("quirks");
   quirk_ids(j, q);
   j.close('}');
@@ -437,6 +462,17 @@ bool exporter_json(const ExporterSnapshots& snaps, std::string_view id, int64_t 
   j.key("refused").num(s->held.refused);
   j.key("bytes_now").num(s->held.bytes);
   j.close('}');
+
+  // Interface names and descriptions learnt from its options data.
+  j.key("interfaces").open('[');
+  for_each_interface(*snap, st, [&](const InterfaceNameRow& r) {
+    j.open('{');
+    j.key("index").num(r.if_index);
+    j.key("name").str(r.name);
+    j.key("description").str(r.description);
+    j.close('}');
+  });
+  j.close(']');
 
   // Datagrams of this address rejected whole, by reason (over every reactor).
   j.key("rejects").open('{');

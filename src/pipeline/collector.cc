@@ -440,6 +440,10 @@ bool Collector::start_aggregation(std::vector<std::unique_ptr<Sink>> sinks, uint
   }
   std::vector<const Sessions*> sessions;
   for (const auto& s : sessions_) sessions.push_back(s.get());
+  if (config_.decode.max_interface_names > 0 && reads_interface_fields(config_)) {
+    learned_names_ = std::make_unique<LearnedNamesPublisher>(sessions);
+    stage_opts.learned_if_names = &learned_names_->holder();
+  }
   for (uint32_t w = 0; w < nworkers; ++w) {
     if (filter_) {
       filter_counters_.push_back(std::make_unique<FilterCounters>());
@@ -615,6 +619,10 @@ void Collector::restore_template_state() {
   RF_LOG_INFO("templates: restored %zu templates and %zu streams' sampling rates from %s "
               "(%zu duplicate copies merged)",
               r.templates, r.streams, path.c_str(), r.templates_duplicate);
+  if (r.interfaces > 0 || r.interfaces_refused > 0)
+    RF_LOG_INFO("templates: restored %zu interface names learnt from options data (%zu refused: "
+                "their stream, decode.max_interface_names, or not text)",
+                r.interfaces, r.interfaces_refused);
   if (r.refused() > 0) {
     RF_LOG_WARN("templates: %s: refused %zu templates that do not parse, %zu over "
                 "decode.max_templates(_per_stream), %zu whose stream was refused "
@@ -649,6 +657,10 @@ void Collector::write_template_state() const {
 
 void Collector::reopen_outputs() {
   if (flusher_) flusher_->request_reopen();
+}
+
+void Collector::refresh_learned_names() {
+  if (learned_names_) learned_names_->refresh();
 }
 
 void Collector::reload_enrichment() {
@@ -714,6 +726,7 @@ int run_collector(const Config& config, const RunOptions& options) {
                   sig == SIGINT ? "SIGINT" : "SIGTERM", config.receive.drain_timeout_s);
       break;
     }
+    collector.refresh_learned_names();
     if (sig == SIGHUP) {
       RF_LOG_INFO("SIGHUP: reopening outputs");
       collector.reopen_outputs();

@@ -36,6 +36,7 @@
 
 #include "decode/address_quota.h"
 #include "pipeline/filter_stage.h"
+#include "pipeline/learned_names.h"
 
 namespace ringflow {
 
@@ -110,6 +111,10 @@ class Collector {
   // SIGHUP: the enrichment files ([enrich]) are reloaded by their watch
   // thread (src/enrich/enrich_tables.h); a no-op without [enrich] files.
   void reload_enrichment();
+  // About once a second (the main thread's loop): publishes the interface
+  // names the reactors learnt to the workers (src/pipeline/learned_names.h);
+  // a no-op when no key field or filter reads them.
+  void refresh_learned_names();
   // The enrichment tables; nullptr without [enrich] files.
   const enrich::EnrichTables* enrichment() const { return enrich_.get(); }
   // [filter]: each worker's kept/dropped counters; empty without a filter.
@@ -159,6 +164,9 @@ class Collector {
   // Before the workers (their enrich stages hold readers of it), so it is
   // destroyed after them.
   std::unique_ptr<enrich::EnrichTables> enrich_;
+  // Interface names from options data, for the workers' catalogue stages
+  // (null unless a key field or the filter reads in_if_* / out_if_*).
+  std::unique_ptr<LearnedNamesPublisher> learned_names_;
   // [filter]: the compiled expression and each worker's counters, also
   // outliving the workers' stages.
   std::unique_ptr<FilterProgram> filter_;

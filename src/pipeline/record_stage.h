@@ -35,6 +35,9 @@
 namespace ringflow {
 namespace enrich {
 class EnrichTables;
+class LearnedInterfaces;
+template <class T>
+class EpochHolder;
 }
 class FilterProgram;
 struct FilterCounters;
@@ -81,6 +84,10 @@ struct RecordStageOptions {
   // [filter]: the compiled expression (nullptr = none) and this worker's
   // counters; adds a FilterStage (src/pipeline/filter_stage.h) after the
   // enrichment, with cfg.filter.action.
+  // Interface names learnt from options data (src/pipeline/learned_names.h;
+  // nullptr = not learnt, or no key field or filter reads them): the
+  // CatalogueStage is added for them even without enrich.catalogue.
+  enrich::EpochHolder<enrich::LearnedInterfaces>* learned_if_names = nullptr;
   const FilterProgram* filter = nullptr;
   FilterCounters* filter_counters = nullptr;
 };

@@ -37,7 +37,7 @@ namespace {
 
 using namespace ringflow;
 
-constexpr std::string_view kMagic = "ringflow-templates 2\n";
+constexpr std::string_view kMagic = "ringflow-templates 3\n";
 constexpr size_t kHeader = kMagic.size() + 8;
 
 std::string repaired(std::string_view in) {
