@@ -60,6 +60,9 @@ struct ExporterEntry {
   // Builds the probe table (at most half full) from `listed`.
   void index(const std::vector<std::pair<uint32_t, IfaceEntry>>& listed);
   size_t interfaces() const { return count; }
+  // Every listed (ifIndex, entry), in no particular order (off the hot path:
+  // a stage that merges two sources of interface names).
+  std::vector<std::pair<uint32_t, IfaceEntry>> listed() const;
 
  private:
   static constexpr IfaceEntry kNone{};
