@@ -103,7 +103,7 @@ struct Agent {
 
 SnmpAgentConfig v2c(const std::string& prefix, uint16_t port, const std::string& community) {
   SnmpAgentConfig a;
-  a.prefix = *Cidr::parse(prefix);
+  a.exporters = {*Cidr::parse(prefix)};
   a.port = port;
   a.version = "2c";
   a.community = community;
@@ -113,7 +113,7 @@ SnmpAgentConfig v2c(const std::string& prefix, uint16_t port, const std::string&
 SnmpAgentConfig v3(const std::string& prefix, uint16_t port, const std::string& auth_pass,
                    const std::string& user = "rfuser") {
   SnmpAgentConfig a;
-  a.prefix = *Cidr::parse(prefix);
+  a.exporters = {*Cidr::parse(prefix)};
   a.port = port;
   a.version = "3";
   a.user = user;

@@ -163,8 +163,8 @@ struct ProcessConfig {
 // One [[enrich.snmp.agent]] table: the credentials for the exporters in
 // `prefix` (src/enrich/snmp_poller.h, docs/enrichment.md "SNMP").
 struct SnmpAgentConfig {
-  Cidr prefix;                          // exporters this entry covers (longest prefix wins)
-  uint16_t port = 161;                  // the agent's UDP port
+  std::vector<Cidr> exporters;          // exporter prefixes this entry covers (longest wins)
+  uint32_t port = 161;                  // the agent's UDP port
   std::string version = "2c";           // 2c | 3
   std::string community;                // v2c
   std::string user;                     // v3 USM user

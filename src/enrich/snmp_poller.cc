@@ -57,9 +57,13 @@ SnmpPoller::~SnmpPoller() { stop(); }
 
 const SnmpAgentConfig* SnmpPoller::match(const SnmpConfig& cfg, const IpAddr& a) {
   const SnmpAgentConfig* best = nullptr;
+  uint8_t best_len = 0;
   for (const SnmpAgentConfig& ag : cfg.agents)
-    if (ag.prefix.contains(a) && (!best || ag.prefix.prefix_len > best->prefix.prefix_len))
-      best = &ag;
+    for (const Cidr& c : ag.exporters)
+      if (c.contains(a) && (!best || c.prefix_len > best_len)) {
+        best = &ag;
+        best_len = c.prefix_len;
+      }
   return best;
 }
 

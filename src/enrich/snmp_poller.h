@@ -7,7 +7,7 @@
 // Which exporters: once a second the poller asks its ExporterSource for the
 // addresses with a live stream (the collector gives its stream snapshots,
 // src/pipeline/collector.h) and keeps, for each that an [[enrich.snmp.agent]]
-// prefix covers (the longest prefix wins), one cache entry: at most
+// `exporters` prefix covers (the longest prefix wins), one cache entry: at most
 // max_exporters (the rest are not polled: `refused`), each of at most
 // max_interfaces interfaces. An address the collector no longer lists is
 // forgotten (and leaves the next table).

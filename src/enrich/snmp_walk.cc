@@ -47,7 +47,7 @@ bool is_auth_error(int e) {
   }
 }
 
-std::string peer_name(const IpAddr& a, uint16_t port) {
+std::string peer_name(const IpAddr& a, uint32_t port) {
   if (a.is_v4()) return "udp:" + a.str() + ":" + std::to_string(port);
   return "udp6:[" + a.str() + "]:" + std::to_string(port);
 }

@@ -19,8 +19,14 @@
 // packed with one version. The old version is freed once every worker has
 // started a chunk after the swap.
 //
-// Hot path: run() takes no lock; it allocates only at an unlisted
-// exporter's first chunk per catalogue version.
+// Interface names the exporter told us (enrich.snmp: the SNMP poller's
+// SnmpTable, src/enrich/snmp_table.h) fill what the catalogue leaves empty
+// (name, description, speed; precedence catalogue > learned): the merged
+// entry is built at the exporter's first chunk per (catalogue, SNMP table)
+// version and kept in this worker's cache, like an unlisted one.
+//
+// Hot path: run() takes no lock; it allocates only at an unlisted or
+// SNMP-known exporter's first chunk per catalogue or SNMP table version.
 // Thread safety: one worker thread.
 #pragma once
 
@@ -43,12 +49,17 @@ class CatalogueStage final : public RecordStage {
  private:
   enrich::EpochHolder<enrich::Catalogue>::Reader reader_;
   std::optional<enrich::EpochHolder<enrich::Catalogue>::Guard> guard_;
+  enrich::EpochHolder<enrich::SnmpTable>::Reader snmp_reader_;
+  std::optional<enrich::EpochHolder<enrich::SnmpTable>::Guard> snmp_guard_;
   // Unlisted exporters classified by the rules, for `version_` only.
   struct AddrHash {
     size_t operator()(const IpAddr& a) const { return static_cast<size_t>(hash_addr(a)); }
   };
-  uint64_t version_ = 0;  // Catalogue::generation() the cache is for
+  uint64_t version_ = 0;       // Catalogue::generation() the caches are for
+  uint64_t snmp_version_ = 0;  // SnmpTable::generation the caches are for
   std::unordered_map<IpAddr, std::unique_ptr<enrich::ExporterEntry>, AddrHash> unlisted_;
+  // Exporters with learned interfaces: the catalogue's entry merged with them.
+  std::unordered_map<IpAddr, std::unique_ptr<enrich::ExporterEntry>, AddrHash> merged_;
 };
 
 }  // namespace ringflow

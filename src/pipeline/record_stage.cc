@@ -13,7 +13,8 @@ RecordStageChain make_record_stages(const Config& cfg, const RecordStageOptions&
   // shows what is aggregated.
   if (opts.enrich && opts.enrich->config().any_address())
     chain.add(std::make_unique<EnrichStage>(*opts.enrich));
-  if (opts.enrich && !opts.enrich->config().catalogue.empty())
+  if (opts.enrich &&
+      (!opts.enrich->config().catalogue.empty() || opts.enrich->config().snmp.enabled))
     chain.add(std::make_unique<CatalogueStage>(*opts.enrich));
   // The filter reads every field the stages above fill: keep it after every
   // stage that adds fields (a new enrichment stage goes above this line).
