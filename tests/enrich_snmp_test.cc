@@ -186,12 +186,17 @@ TEST_CASE("SNMP poller: names as snmpwalk and the kernel say, v2c and v3, failur
   SnmpPoller poller(cfg, holder, [&](std::vector<IpAddr>* out) {
     out->insert(out->end(), seen.begin(), seen.end());
   });
+  // A reader, as a worker holds one: the poller may publish (and free the
+  // table it replaces) while this thread looks.
+  auto reader = holder.reader();
+  REQUIRE(reader);
   const auto t0 = std::chrono::steady_clock::now();
   poller.start();
   // The two good agents are published long before the dead address's bound.
   REQUIRE(wait_for(
       [&] {
-        const SnmpTable* t = holder.current_unsafe();
+        auto g = reader.enter();
+        const SnmpTable* t = g.get();
         return t && t->find(addr("127.0.0.1")) && t->find(addr("127.0.0.3"));
       },
       5000ms));
@@ -288,4 +293,39 @@ TEST_CASE("SNMP poller: max_interfaces and max_exporters bound what is kept", "[
   CHECK(e.interfaces() == 1);
   CHECK(names().str(e.iface(1).name) == "lo");
   CHECK(e.iface(2).name == kEmptyId);
+}
+
+TEST_CASE("SNMP poller: enrich.snmp.rate bounds the polls started per second", "[snmp]") {
+  Agent agent({"127.0.0.1", "127.0.0.3", "127.0.0.4", "127.0.0.5"});
+  if (agent.rc == 77) RF_SKIP(agent.out);
+  REQUIRE(agent.rc == 0);
+  // Four answering exporters; the bucket starts with `rate` tokens and
+  // gains one every 1000 / rate ms.
+  auto all_ok_after_ms = [&](uint32_t rate) {
+    SnmpConfig cfg;
+    cfg.enabled = true;
+    cfg.timeout_ms = 1000;
+    cfg.retries = 0;
+    cfg.rate = rate;
+    cfg.agents = {v2c("127.0.0.0/8", agent.port, "rf-public")};
+    EpochHolder<SnmpTable> holder;
+    SnmpPoller poller(cfg, holder, [](std::vector<IpAddr>* out) {
+      for (const char* a : {"127.0.0.1", "127.0.0.3", "127.0.0.4", "127.0.0.5"})
+        out->push_back(addr(a));
+    });
+    const auto t0 = std::chrono::steady_clock::now();
+    poller.start();
+    const bool done = wait_for([&] { return count(poller, SnmpResult::kOk) == 4; }, 5000ms);
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    poller.stop();
+    REQUIRE(done);
+    return ms;
+  };
+  const auto fast = all_ok_after_ms(100);
+  const auto slow = all_ok_after_ms(2);  // 2 at once, then one each 500 ms
+  INFO("rate 100: " << fast << " ms; rate 2: " << slow << " ms");
+  CHECK(fast < 500);
+  CHECK(slow >= 950);
 }
