@@ -65,8 +65,10 @@ void snmp_library_init() {
     netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
     netsnmp_set_mib_directory("");
     netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_MIB_WARNINGS, 0);
-    // Failures are counted and logged by the poller, not printed by the library.
-    snmp_disable_log();
+    // Failures are counted and logged by the poller, not printed by the
+    // library: one handler that drops everything (with none, net-snmp falls
+    // back to stderr, e.g. for the MIB modules it cannot find).
+    netsnmp_register_loghandler(NETSNMP_LOGHANDLER_NONE, LOG_DEBUG);
     init_snmp("ringflow");
   });
 }
@@ -105,10 +107,8 @@ SnmpWalk::SnmpWalk(const Params& p) : p_(p) {
                       a.auth_password.size(), s.securityAuthKey,
                       &s.securityAuthKeyLen) != SNMPERR_SUCCESS) {
         SNMP_FREE(s.securityAuthProto);
-        {
-          finish(SnmpResult::kAuth, "cannot make the auth key (password under 8 characters?)");
-          return;
-        }
+        finish(SnmpResult::kAuth, "cannot make the auth key (password under 8 characters?)");
+        return;
       }
       if (s.securityLevel == SNMP_SEC_LEVEL_AUTHPRIV) {
         const int priv = usm_lookup_priv_type(a.priv_protocol.c_str());
@@ -116,10 +116,8 @@ SnmpWalk::SnmpWalk(const Params& p) : p_(p) {
         oid* pproto = priv < 0 ? nullptr : sc_get_priv_oid(priv, &plen);
         if (!pproto) {
           SNMP_FREE(s.securityAuthProto);
-          {
-            finish(SnmpResult::kAuth, "unknown privacy protocol " + a.priv_protocol);
-            return;
-          }
+          finish(SnmpResult::kAuth, "unknown privacy protocol " + a.priv_protocol);
+          return;
         }
         s.securityPrivProto = snmp_duplicate_objid(pproto, plen);
         s.securityPrivProtoLen = plen;
@@ -130,10 +128,8 @@ SnmpWalk::SnmpWalk(const Params& p) : p_(p) {
                         &s.securityPrivKeyLen) != SNMPERR_SUCCESS) {
           SNMP_FREE(s.securityAuthProto);
           SNMP_FREE(s.securityPrivProto);
-          {
-            finish(SnmpResult::kAuth, "cannot make the privacy key (password under 8 characters?)");
-            return;
-          }
+          finish(SnmpResult::kAuth, "cannot make the privacy key (password under 8 characters?)");
+          return;
         }
       }
     }
@@ -151,10 +147,8 @@ SnmpWalk::SnmpWalk(const Params& p) : p_(p) {
     snmp_error(&s, &liberr, &syserr, &text);
     std::string why = text ? text : "cannot open the session";
     SNMP_FREE(text);
-    {
-      finish(is_auth_error(liberr) ? SnmpResult::kAuth : SnmpResult::kError, why);
-      return;
-    }
+    finish(is_auth_error(liberr) ? SnmpResult::kAuth : SnmpResult::kError, why);
+    return;
   }
   send_next();
 }

@@ -41,19 +41,22 @@ std::unique_ptr<enrich::ExporterEntry> merge_learned(const enrich::ExporterEntry
 }  // namespace
 
 CatalogueStage::CatalogueStage(enrich::EnrichTables& tables)
-    : reader_(tables.catalogue.reader()), snmp_reader_(tables.snmp.reader()) {}
+    : reader_(tables.catalogue.reader()), use_snmp_(tables.config().snmp.enabled) {
+  // Without enrich.snmp no reader slot is taken and no guard entered.
+  if (use_snmp_) snmp_reader_ = tables.snmp.reader();
+}
 
 size_t CatalogueStage::run(FlowRecord*, size_t n, const FlowContext& ctx) {
   ctx.catalogue = &kUnknown;
   // A Reader that could not register (more workers than EpochHolder
   // readers) leaves the fields empty rather than reading without a guard.
-  if (!reader_ || !snmp_reader_) return n;
+  if (!reader_ || (use_snmp_ && !snmp_reader_)) return n;
   guard_.reset();  // the previous chunk is aggregated: release its version
   snmp_guard_.reset();
   guard_.emplace(reader_.enter());
-  snmp_guard_.emplace(snmp_reader_.enter());
+  if (use_snmp_) snmp_guard_.emplace(snmp_reader_.enter());
   const enrich::Catalogue* c = guard_->get();
-  const enrich::SnmpTable* s = snmp_guard_->get();
+  const enrich::SnmpTable* s = use_snmp_ ? snmp_guard_->get() : nullptr;
   const uint64_t cv = c ? c->generation() : 0, sv = s ? s->generation : 0;
   if (cv != version_ || sv != snmp_version_) {
     unlisted_.clear();

@@ -49,6 +49,7 @@ class CatalogueStage final : public RecordStage {
  private:
   enrich::EpochHolder<enrich::Catalogue>::Reader reader_;
   std::optional<enrich::EpochHolder<enrich::Catalogue>::Guard> guard_;
+  bool use_snmp_ = false;  // enrich.snmp.enabled
   enrich::EpochHolder<enrich::SnmpTable>::Reader snmp_reader_;
   std::optional<enrich::EpochHolder<enrich::SnmpTable>::Guard> snmp_guard_;
   // Unlisted exporters classified by the rules, for `version_` only.
