@@ -22,7 +22,7 @@ set -euo pipefail
 PKGS=(g++ cmake ninja-build pkg-config ccache
       liburing-dev libconcurrentqueue-dev catch2 libtomlplusplus-dev libcli11-dev
       libpcap-dev libcurl4-openssl-dev libmicrohttpd-dev libcrypt-dev libcap-dev libsystemd-dev
-      libmaxminddb-dev libjs-dygraphs)
+      libmaxminddb-dev libjs-dygraphs libsnmp-dev)
 # libjs-dygraphs: the web view's charts, embedded in the binary at build time
 # (CMakeLists.txt, cmake/embed_assets.cmake; docs/api.md says why this one).
 # What the tests and the scripts they run need (read the tests for the
@@ -44,12 +44,13 @@ PKGS=(g++ cmake ninja-build pkg-config ccache
 # files) for enrich_mmdb_test; chromium (headless) for e2e_live_browser_test
 # to render the web view and read its DOM; nfdump-sflow (sfcapd) and pmacct's
 # sfacctd and pmacctd (sfprobe, a real sFlow exporter) for
-# e2e_sflow_peers_test.
+# e2e_sflow_peers_test; snmpd (a real SNMP agent on loopback) and snmp
+# (snmpget/snmpwalk, the reference reader) for the SNMP interface-name tests.
 TEST_PKGS=(clickhouse-server clickhouse-client prometheus clang libclang-rt-14-dev
            tshark pmacct jq grepcidr gnuplot-nox groff-base man-db systemd
            dpkg-dev gzip binutils curl iproute2 procps util-linux dpkg-repack
            faketime softflowd nfdump nfdump-sflow mmdb-bin libmaxmind-db-writer-perl chromium
-           openssl)
+           openssl snmpd snmp)
 
 if [ "${1:-}" = --test ]; then
   shift

@@ -162,6 +162,35 @@ struct ProcessConfig {
 
 // Enrichment before aggregation (docs/enrichment.md): your networks, AS
 // numbers and organisations, countries. Every file is optional; none = off.
+// One [[enrich.snmp.agent]] table: the credentials for the exporters in
+// `prefix` (src/enrich/snmp_poller.h, docs/enrichment.md "SNMP").
+struct SnmpAgentConfig {
+  std::vector<Cidr> exporters;          // exporter prefixes this entry covers (longest wins)
+  uint32_t port = 161;                  // the agent's UDP port
+  std::string version = "2c";           // 2c | 3
+  std::string community;                // v2c
+  std::string user;                     // v3 USM user
+  std::string level = "authPriv";       // v3: noAuthNoPriv | authNoPriv | authPriv
+  std::string auth_protocol = "SHA";    // v3: MD5 | SHA | SHA-224 | SHA-256 | SHA-384 | SHA-512
+  std::string auth_password;            // v3: at least 8 characters
+  std::string priv_protocol = "AES";    // v3: DES | AES (AES-128)
+  std::string priv_password;            // v3: at least 8 characters
+};
+
+// [enrich.snmp]: interface names polled from the exporters' SNMP agents.
+struct SnmpConfig {
+  bool enabled = false;
+  uint32_t refresh_s = 3600;            // an exporter's names are polled again after this
+  uint32_t retry_s = 60;                // after a failed poll
+  uint32_t timeout_ms = 1000;           // per request (each retry waits as long)
+  uint32_t retries = 1;                 // per request
+  uint32_t max_concurrent = 4;          // exporters polled at once (one thread each)
+  uint32_t rate = 10;                   // polls started per second, at most
+  uint32_t max_exporters = 1024;        // exporters kept in the cache
+  uint32_t max_interfaces = 4096;       // interfaces kept per exporter
+  std::vector<SnmpAgentConfig> agents;  // [[enrich.snmp.agent]]
+};
+
 struct EnrichConfig {
   std::string networks;                 // CSV networks file: prefix,name,role,site,region,tenant[,asn]
   std::string asn_mmdb;                 // MMDB with autonomous_system_number/_organization
@@ -170,9 +199,10 @@ struct EnrichConfig {
   uint32_t mmdb_cache = 4096;           // per worker and database, slots, power of two 16..1048576
   uint32_t watch_interval_s = 5;        // check the files for changes every N s; 0 = SIGHUP only
   std::string catalogue;                // TOML exporter/interface catalogue and rules
+  SnmpConfig snmp;                      // [enrich.snmp]
   // Whether a table of per-address enrichment (networks, MMDBs) is set.
   bool any_address() const { return !networks.empty() || !asn_mmdb.empty() || !country_mmdb.empty(); }
-  bool any() const { return any_address() || !catalogue.empty(); }
+  bool any() const { return any_address() || !catalogue.empty() || snmp.enabled; }
 };
 
 // The filter stage ([filter]; docs/filter.md): records matching the

@@ -149,6 +149,8 @@ class Validator {
         std::string path = name + "." + std::string(k2.str());
         if (path == schema::kSamplingArray) {
           walk_sampling(value, &cfg->decode.sampling_overrides);
+        } else if (path == schema::kSnmpTable) {
+          walk_snmp(value, cfg);
         } else if (const Key<Config>* key = find_config_key(path)) {
           apply(*key, path, value, cfg);
         } else {
@@ -268,6 +270,51 @@ class Validator {
       if ((*out)[i].name.empty()) (*out)[i].name = "forward" + std::to_string(i);
   }
 
+  // [enrich.snmp]: its keys (kConfigKeys, "enrich.snmp.*") and its
+  // [[enrich.snmp.agent]] tables (kSnmpAgentKeys).
+  void walk_snmp(const toml::node& n, Config* cfg) {
+    const std::string base(schema::kSnmpTable);
+    const toml::table* t = n.as_table();
+    if (!t) return mismatch(n, base, "table [" + base + "]");
+    for (auto&& [k, value] : *t) {
+      const std::string path = base + "." + std::string(k.str());
+      if (path == schema::kSnmpAgentArray) {
+        walk_snmp_agents(value, &cfg->enrich.snmp.agents);
+      } else if (const Key<Config>* key = find_config_key(path)) {
+        apply(*key, path, value, cfg);
+      } else {
+        std::vector<std::string> candidates{"agent"};
+        for (const auto& ck : schema::kConfigKeys)
+          if (std::string_view(ck.name).starts_with(base + "."))
+            candidates.push_back(std::string(ck.name).substr(base.size() + 1));
+        std::string m = closest_match(std::string(k.str()), candidates);
+        error(pos_of(k.source()), path,
+              m.empty() ? "unknown key" : "unknown key; did you mean '" + base + "." + m + "'?");
+      }
+    }
+  }
+  void walk_snmp_agents(const toml::node& n, std::vector<SnmpAgentConfig>* out) {
+    walk_table_array(
+        n, std::string(schema::kSnmpAgentArray), "array of tables ([[enrich.snmp.agent]])", out,
+        [this](const toml::table& t, const std::string& ipath, const toml::node& e,
+               SnmpAgentConfig* a) {
+          check_required(schema::kSnmpAgentKeys, t, ipath, pos_of(e.source()));
+          for (auto&& [k, value] : t) {
+            std::string name(k.str());
+            std::string kpath = ipath + "." + name;
+            if (const Key<SnmpAgentConfig>* key = find_key(schema::kSnmpAgentKeys, name)) {
+              apply(*key, kpath, value, a);
+            } else {
+              std::vector<std::string> candidates;
+              for (const auto& sk : schema::kSnmpAgentKeys) candidates.push_back(sk.name);
+              std::string m = closest_match(name, candidates);
+              error(pos_of(k.source()), kpath,
+                    m.empty() ? "unknown key" : "unknown key; did you mean '" + ipath + "." + m + "'?");
+            }
+          }
+        });
+  }
+
   // [[decode.sampling_override]]: exporter address -> interval.
   void walk_sampling(const toml::node& n, std::vector<SamplingOverride>* out) {
     walk_table_array(
@@ -367,11 +414,16 @@ class Validator {
       const bool catalogue = (f.starts_with("exporter_") || f.starts_with("in_if_") ||
                               f.starts_with("out_if_")) &&
                              !learnable;
+      // SNMP fills interface names, descriptions and speeds (enrich.snmp).
+      const bool snmp_field = f.ends_with("_if_name") || f.ends_with("_if_description") ||
+                              f.ends_with("_if_speed");
       const char* need = net && cfg.enrich.networks.empty()           ? "enrich.networks"
                          : as_name && cfg.enrich.asn_mmdb.empty()     ? "enrich.asn_mmdb"
                          : country && cfg.enrich.country_mmdb.empty() ? "enrich.country_mmdb"
                          : source && !cfg.enrich.any_address()        ? "enrich.networks or enrich.asn_mmdb"
-                         : catalogue && cfg.enrich.catalogue.empty()  ? "enrich.catalogue"
+                         : catalogue && cfg.enrich.catalogue.empty() &&
+                                 !(snmp_field && cfg.enrich.snmp.enabled)
+                             ? "enrich.catalogue"
                                                                       : nullptr;
       return need;
     };
@@ -398,6 +450,25 @@ class Validator {
           break;
         }
       }
+    }
+    const SnmpConfig& snmp = cfg.enrich.snmp;
+    if (snmp.enabled && snmp.agents.empty())
+      locate("enrich.snmp.enabled", "expected at least one [[enrich.snmp.agent]] with the "
+                                    "credentials of the exporters to poll, found none");
+    for (size_t i = 0; i < snmp.agents.size(); ++i) {
+      const SnmpAgentConfig& a = snmp.agents[i];
+      const std::string at = indexed(schema::kSnmpAgentArray, i);
+      if (a.version == "2c" && a.community.empty())
+        locate(at + ".community", "expected a community for version \"2c\", found none");
+      if (a.version != "3") continue;
+      if (a.user.empty()) locate(at + ".user", "expected a user for version \"3\", found none");
+      if (a.level != "noAuthNoPriv" && a.auth_password.size() < 8)
+        locate(at + ".auth_password", "expected at least 8 characters for level " +
+                                          quote(a.level) + " (RFC 3414), found " +
+                                          std::to_string(a.auth_password.size()));
+      if (a.level == "authPriv" && a.priv_password.size() < 8)
+        locate(at + ".priv_password", "expected at least 8 characters for level \"authPriv\" "
+                                      "(RFC 3414), found " + std::to_string(a.priv_password.size()));
     }
     const auto& fw = cfg.forwards;
     for (size_t i = 0; i < fw.size(); ++i) {
@@ -868,6 +939,15 @@ std::string dump_config(const Config& config) {
       if (!(k.sinks & schema::sink_bit(s.type))) continue;
       bool masked = std::string_view(k.name) == "password" && !s.password.empty();
       line(k.name, masked ? quote("********") : schema::render_value(k, s), k.help);
+    }
+  }
+  for (auto a : c.enrich.snmp.agents) {
+    out << "\n[[enrich.snmp.agent]]\n";
+    for (const auto& k : schema::kSnmpAgentKeys) {
+      const std::string_view n = k.name;
+      const bool secret = n == "community" || n == "auth_password" || n == "priv_password";
+      const bool set = !schema::render_value(k, a).empty() && schema::render_value(k, a) != "\"\"";
+      line(k.name, secret && set ? quote("********") : schema::render_value(k, a), k.help);
     }
   }
   for (auto f : c.forwards) {

@@ -286,6 +286,32 @@ const Key<Config> kConfigArr[] = {
      .min = 0, .max = 86400},
     {.name = "enrich.catalogue", .ref = RF_FIELD(Config, enrich.catalogue),
      .help = "exporter and interface catalogue: a TOML file of [[exporter]] (name, site, region, role, tenant, [[exporter.interface]] name, description, speed, boundary, provider, connectivity) and ordered [[rule]] classifiers, read at start, on SIGHUP and when it changes; \"\" = none"},
+    // [enrich.snmp] (src/enrich/snmp_poller.h); the agents: kSnmpAgentKeys
+    {.name = "enrich.snmp.enabled", .ref = RF_FIELD(Config, enrich.snmp.enabled),
+     .help = "poll the interface names (ifName), descriptions (ifAlias) and speeds (ifHighSpeed) of the exporters seen from their SNMP agents ([[enrich.snmp.agent]]); the catalogue overrides them"},
+    {.name = "enrich.snmp.refresh", .ref = RF_FIELD(Config, enrich.snmp.refresh_s),
+     .help = "seconds before an exporter's names are polled again after a successful poll",
+     .min = 10, .max = 604800},
+    {.name = "enrich.snmp.retry", .ref = RF_FIELD(Config, enrich.snmp.retry_s),
+     .help = "seconds before an exporter is polled again after a failed poll (the names it had are kept)",
+     .min = 1, .max = 86400},
+    {.name = "enrich.snmp.timeout_ms", .ref = RF_FIELD(Config, enrich.snmp.timeout_ms),
+     .help = "ms to wait for each SNMP answer (and each retry's): a dead agent holds one of max_concurrent polls for timeout_ms x (retries + 1)",
+     .min = 10, .max = 60000},
+    {.name = "enrich.snmp.retries", .ref = RF_FIELD(Config, enrich.snmp.retries),
+     .help = "times an unanswered SNMP request is sent again", .min = 0, .max = 10},
+    {.name = "enrich.snmp.max_concurrent", .ref = RF_FIELD(Config, enrich.snmp.max_concurrent),
+     .help = "exporters polled at the same time (all on one thread, rf-snmp)",
+     .min = 1, .max = 256},
+    {.name = "enrich.snmp.rate", .ref = RF_FIELD(Config, enrich.snmp.rate),
+     .help = "polls started per second, at most (each is 3 to a few GETBULK requests per exporter)",
+     .min = 1, .max = 10000},
+    {.name = "enrich.snmp.max_exporters", .ref = RF_FIELD(Config, enrich.snmp.max_exporters),
+     .help = "exporters whose names are kept; more are not polled (ringflow_enrich_snmp_exporters{state=\"refused\"})",
+     .min = 1, .max = 1000000},
+    {.name = "enrich.snmp.max_interfaces", .ref = RF_FIELD(Config, enrich.snmp.max_interfaces),
+     .help = "interfaces kept per exporter; a poll that finds more keeps the first (by ifIndex) and counts too_many_interfaces",
+     .min = 1, .max = 1000000},
     // [filter]
     {.name = "filter.expression", .ref = RF_FIELD(Config, filter.expression),
      .help = "keep (or drop, filter.action) the records matching this expression, after enrichment and before aggregation and --print-flows: nfdump-like terms such as \"src net 10.0.0.0/8 and proto tcp\", \"port in [80 443]\", or any key field: \"dst_net_role = customer\" (docs/filter.md); \"\" = keep every record",
@@ -387,6 +413,34 @@ const Key<SamplingOverride> kSamplingArr[] = {
      .min = 1, .max = 16383, .required = true},
 };
 
+constexpr const char* kSnmpVersionArr[] = {"2c", "3"};
+constexpr const char* kSnmpLevelArr[] = {"noAuthNoPriv", "authNoPriv", "authPriv"};
+constexpr const char* kSnmpAuthArr[] = {"MD5", "SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512"};
+constexpr const char* kSnmpPrivArr[] = {"DES", "AES"};
+
+const Key<SnmpAgentConfig> kSnmpAgentArr[] = {
+    {.name = "exporters", .ref = RF_FIELD(SnmpAgentConfig, exporters),
+     .help = "exporter prefixes whose agents these credentials reach (the exporter's own address is polled); the longest prefix over all entries wins",
+     .rule = Rule::kNonEmpty, .required = true},
+    {.name = "port", .ref = RF_FIELD(SnmpAgentConfig, port),
+     .help = "the agents' UDP port", .min = 1, .max = 65535},
+    {.name = "version", .ref = RF_FIELD(SnmpAgentConfig, version),
+     .help = "SNMP version: 2c (community) or 3 (USM user)", .choices = kSnmpVersionArr},
+    {.name = "community", .ref = RF_FIELD(SnmpAgentConfig, community),
+     .help = "v2c community; never logged, masked in --check-config"},
+    {.name = "user", .ref = RF_FIELD(SnmpAgentConfig, user), .help = "v3 USM user name"},
+    {.name = "level", .ref = RF_FIELD(SnmpAgentConfig, level),
+     .help = "v3 security level", .choices = kSnmpLevelArr},
+    {.name = "auth_protocol", .ref = RF_FIELD(SnmpAgentConfig, auth_protocol),
+     .help = "v3 authentication protocol", .choices = kSnmpAuthArr},
+    {.name = "auth_password", .ref = RF_FIELD(SnmpAgentConfig, auth_password),
+     .help = "v3 authentication passphrase (at least 8 characters); masked in --check-config"},
+    {.name = "priv_protocol", .ref = RF_FIELD(SnmpAgentConfig, priv_protocol),
+     .help = "v3 privacy protocol (AES = AES-128)", .choices = kSnmpPrivArr},
+    {.name = "priv_password", .ref = RF_FIELD(SnmpAgentConfig, priv_password),
+     .help = "v3 privacy passphrase (at least 8 characters); masked in --check-config"},
+};
+
 #undef RF_FIELD
 
 std::string join_quoted(std::span<const char* const> names) {
@@ -444,6 +498,7 @@ void add_docs(std::span<const Key<T>> keys, std::string_view prefix, std::vector
 const std::span<const Key<Config>> kConfigKeys = kConfigArr;
 const std::span<const Key<SinkConfig>> kSinkKeys = kSinkArr;
 const std::span<const Key<SamplingOverride>> kSamplingKeys = kSamplingArr;
+const std::span<const Key<SnmpAgentConfig>> kSnmpAgentKeys = kSnmpAgentArr;
 const std::span<const Key<ForwardConfig>> kForwardKeys = kForwardArr;
 const std::span<const char* const> kSections = kSectionArr;
 const std::span<const char* const> kBackendNames = kBackendArr;
@@ -621,6 +676,7 @@ RF_INSTANTIATE(Config)
 RF_INSTANTIATE(SinkConfig)
 RF_INSTANTIATE(SamplingOverride)
 RF_INSTANTIATE(ForwardConfig)
+RF_INSTANTIATE(SnmpAgentConfig)
 #undef RF_INSTANTIATE
 
 std::vector<KeyDoc> key_docs() {
@@ -633,6 +689,7 @@ std::vector<KeyDoc> key_docs() {
   add_docs(kSinkKeys, "sink.", &out);
   for (auto& d : out)
     if (d.path == "sink.name") d.default_value = "(the type)";
+  add_docs(kSnmpAgentKeys, "enrich.snmp.agent.", &out);
   add_docs(kForwardKeys, "forward.", &out);
   for (auto& d : out)
     if (d.path == "forward.name") d.default_value = "(forward<index>)";

@@ -88,12 +88,15 @@ extern const std::span<const Key<Config>> kConfigKeys;
 extern const std::span<const Key<SinkConfig>> kSinkKeys;
 extern const std::span<const Key<SamplingOverride>> kSamplingKeys;
 extern const std::span<const Key<ForwardConfig>> kForwardKeys;  // one [[forward]] table
+extern const std::span<const Key<SnmpAgentConfig>> kSnmpAgentKeys;  // one [[enrich.snmp.agent]]
 
 // The fixed sections, and the two arrays of tables.
 extern const std::span<const char* const> kSections;  // receive, decode, aggregate, output, metrics, log, process, enrich
 inline constexpr std::string_view kSinkArray = "sink";
 inline constexpr std::string_view kSamplingArray = "decode.sampling_override";
 inline constexpr std::string_view kForwardArray = "forward";
+inline constexpr std::string_view kSnmpTable = "enrich.snmp";
+inline constexpr std::string_view kSnmpAgentArray = "enrich.snmp.agent";
 
 // Names of the enum values, in enum order (index = enum value); the sink
 // types' are ringflow::kSinkTypeNames (include/ringflow/config.h).

@@ -124,6 +124,7 @@ EnrichTables::FileId EnrichTables::file_id(const std::string& path) {
 EnrichTables::EnrichTables(const EnrichConfig& cfg) : cfg_(cfg) {}
 
 EnrichTables::~EnrichTables() {
+  stop_snmp();
   {
     std::lock_guard lock(watch_mu_);
     stop_ = true;
@@ -260,6 +261,16 @@ void EnrichTables::watch_loop() {
     catalogue.reclaim();
     lock.lock();
   }
+}
+
+void EnrichTables::start_snmp(SnmpPoller::ExporterSource source) {
+  if (!cfg_.snmp.enabled || snmp_poller_) return;
+  snmp_poller_ = std::make_unique<SnmpPoller>(cfg_.snmp, snmp, std::move(source));
+  snmp_poller_->start();
+}
+
+void EnrichTables::stop_snmp() {
+  if (snmp_poller_) snmp_poller_->stop();
 }
 
 }  // namespace ringflow::enrich

@@ -7,6 +7,10 @@
 //              path twice opens it twice: each holder owns its mapping)
 //   catalogue  the exporter and interface catalogue (catalogue.h):
 //              EpochHolder<Catalogue>
+//   snmp       interface names polled from the exporters' agents
+//              ([enrich.snmp]; snmp_poller.h): EpochHolder<SnmpTable>, filled
+//              by the SnmpPoller that start_snmp() starts and stop_snmp()
+//              (or the destructor) stops
 //
 // load() reads every configured file and fails (with a one-line error naming
 // the file, and for the networks file its first bad line) if any cannot be
@@ -44,6 +48,8 @@
 #include "enrich/epoch_holder.h"
 #include "enrich/mmdb.h"
 #include "enrich/networks.h"
+#include "enrich/snmp_poller.h"
+#include "enrich/snmp_table.h"
 
 namespace ringflow::enrich {
 
@@ -86,10 +92,18 @@ class EnrichTables {
   // watch_interval > 0, checks the files for changes.
   void start_watch();
 
+  // With enrich.snmp.enabled: starts the poller (its own thread) on the
+  // exporters `source` lists. REQUIRES: what `source` reads outlives
+  // stop_snmp(). No-op when disabled or already started.
+  void start_snmp(SnmpPoller::ExporterSource source);
+  void stop_snmp();
+  const SnmpPoller* snmp_poller() const { return snmp_poller_.get(); }
+
   const EnrichConfig& config() const { return cfg_; }
   EpochHolder<NetworksTable> networks;
   EpochHolder<MmdbFile> asn, country;
   EpochHolder<Catalogue> catalogue;
+  EpochHolder<SnmpTable> snmp;
 
   // The workers' MMDB caches, for the metrics (an EnrichStage registers its
   // readers when built and removes them when destroyed).
@@ -129,6 +143,7 @@ class EnrichTables {
   std::condition_variable watch_cv_;
   bool stop_ = false;
   std::thread watch_;
+  std::unique_ptr<SnmpPoller> snmp_poller_;  // after `snmp`: stopped before it is freed
 };
 
 }  // namespace ringflow::enrich

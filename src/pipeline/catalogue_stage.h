@@ -30,8 +30,14 @@
 // packed with one version. The old version is freed once every worker has
 // started a chunk after the swap.
 //
-// Hot path: run() takes no lock; it allocates only at an unlisted
-// exporter's first chunk per catalogue version.
+// Interface names, descriptions and speeds polled over SNMP (enrich.snmp:
+// the SNMP poller's SnmpTable, src/enrich/snmp_table.h) merge in the same
+// entry, under the options data: precedence per field is the catalogue,
+// then the options data, then SNMP. The rules classify every interface
+// whose name or description came from either source.
+//
+// Hot path: run() takes no lock; it allocates only at an unlisted or
+// SNMP-known exporter's first chunk per catalogue or SNMP table version.
 // Thread safety: one worker thread.
 #pragma once
 
@@ -41,6 +47,7 @@
 
 #include "enrich/enrich_tables.h"
 #include "enrich/learned_interfaces.h"
+#include "enrich/snmp_table.h"
 #include "pipeline/record_stage.h"
 
 namespace ringflow {
@@ -59,6 +66,7 @@ class CatalogueStage final : public RecordStage {
  private:
   const enrich::ExporterEntry* resolve_exporter(const enrich::Catalogue* c,
                                                 const enrich::LearnedInterfaces* l,
+                                                const enrich::SnmpTable* s,
                                                 const FlowContext& ctx);
 
   enrich::EpochHolder<enrich::Catalogue>::Reader reader_;
@@ -79,11 +87,14 @@ class CatalogueStage final : public RecordStage {
     }
   };
   std::unordered_map<DomainKey, std::unique_ptr<enrich::ExporterEntry>, DomainHash> merged_;
+  enrich::EpochHolder<enrich::SnmpTable>::Reader snmp_reader_;  // enrich.snmp.enabled
+  std::optional<enrich::EpochHolder<enrich::SnmpTable>::Guard> snmp_guard_;
   // Unlisted exporters classified by the rules, for `version_` only.
   struct AddrHash {
     size_t operator()(const IpAddr& a) const { return static_cast<size_t>(hash_addr(a)); }
   };
-  uint64_t version_ = 0;  // Catalogue::generation() the cache is for
+  uint64_t version_ = 0;       // Catalogue::generation() the caches are for
+  uint64_t snmp_version_ = 0;  // SnmpTable::generation the caches are for
   std::unordered_map<IpAddr, std::unique_ptr<enrich::ExporterEntry>, AddrHash> unlisted_;
 };
 

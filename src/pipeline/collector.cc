@@ -143,7 +143,12 @@ void name_thread(std::thread& t, const char* prefix, uint32_t i) {
 Collector::Collector(Config config, RunOptions options)
     : config_(std::move(config)), options_(options) {}
 
-Collector::~Collector() { stop(); }
+Collector::~Collector() {
+  // The SNMP poller reads the ordered stages' stream snapshots: stop it
+  // before they go, also when start() failed half-way (no stop() then).
+  if (enrich_) enrich_->stop_snmp();
+  stop();
+}
 
 bool Collector::start(std::string* error) {
   // Start-up allocates everything the pipeline will use; a failure (an
@@ -425,6 +430,12 @@ bool Collector::start_aggregation(std::vector<std::unique_ptr<Sink>> sinks, uint
     enrich_ = std::make_unique<enrich::EnrichTables>(config_.enrich);
     if (!enrich_->load(error)) return false;
     enrich_->start_watch();
+    // enrich.snmp: the exporters to poll are those with a live stream.
+    enrich_->start_snmp([this](std::vector<IpAddr>* out) {
+      std::vector<StreamStats> streams;
+      this->streams(&streams);
+      for (const StreamStats& s : streams) out->push_back(s.exporter);
+    });
     stage_opts.enrich = enrich_.get();
   }
   stage_opts.print_json = options_.print_json;
@@ -475,6 +486,7 @@ void Collector::stop() {
   for (auto& w : workers_) w->request_drain();
   for (auto& t : worker_threads_) t.join();
   worker_threads_.clear();
+  if (enrich_) enrich_->stop_snmp();
   // The reactors are joined: their ordered stages are ours to read.
   if (config_.decode.persist_templates) write_template_state();
   // 4. Final (partial) interval to every sink.

@@ -138,6 +138,25 @@ void write_enrich_metrics(PromWriter& w, const enrich::EnrichTables& t) {
     for (size_t e = 0; e < enrich::kMmdbErrorNames.size(); ++e)
       w.sample({{"database", db}, {"reason", enrich::kMmdbErrorNames[e]}}, caches[i].errors[e]);
   }
+  if (const enrich::SnmpPoller* p = t.snmp_poller()) {
+    w.family("ringflow_enrich_snmp_polls_total", kCounter,
+             "SNMP polls of an exporter's interface names ([enrich.snmp]), by result: ok, timeout "
+             "(no answer; also a wrong v2c community), auth (v3 credentials refused), "
+             "no_such_object (no ifName), too_many_interfaces (cut at max_interfaces), error");
+    for (size_t r = 0; r < enrich::kSnmpResults; ++r)
+      w.sample({{"result", enrich::kSnmpResultNames[r]}}, p->polls[r].load());
+    w.family("ringflow_enrich_snmp_exporters", kGauge,
+             "Exporters by SNMP state: named (interface names published), without_agent (seen, "
+             "but no [[enrich.snmp.agent]] covers them), refused (beyond "
+             "enrich.snmp.max_exporters), polling (a poll in flight)");
+    w.sample({{"state", "named"}}, p->exporters.load());
+    w.sample({{"state", "without_agent"}}, p->without_agent.load());
+    w.sample({{"state", "refused"}}, p->refused.load());
+    w.sample({{"state", "polling"}}, p->in_flight.load());
+    w.family("ringflow_enrich_snmp_interfaces", kGauge,
+             "Interfaces whose names the SNMP poller publishes, over every exporter");
+    w.sample({}, p->interfaces.load());
+  }
 }
 
 }  // namespace

@@ -13,7 +13,9 @@ RecordStageChain make_record_stages(const Config& cfg, const RecordStageOptions&
   // shows what is aggregated.
   if (opts.enrich && opts.enrich->config().any_address())
     chain.add(std::make_unique<EnrichStage>(*opts.enrich));
-  if ((opts.enrich && !opts.enrich->config().catalogue.empty()) || opts.learned_if_names)
+  if ((opts.enrich && (!opts.enrich->config().catalogue.empty() ||
+                      opts.enrich->config().snmp.enabled)) ||
+      opts.learned_if_names)
     chain.add(std::make_unique<CatalogueStage>(opts.enrich, opts.learned_if_names));
   // The filter reads every field the stages above fill: keep it after every
   // stage that adds fields (a new enrichment stage goes above this line).
