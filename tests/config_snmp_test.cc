@@ -96,10 +96,11 @@ TEST_CASE("SNMP config: what cannot poll is refused with the key", "[config][snm
   CHECK(errors("[enrich.snmp]\n[[enrich.snmp.agent]]\nexporters = [\"10.0.0.0/8\"]\n"
                "version = \"1\"\ncommunity = \"c\"\n")
             .find("enrich.snmp.agent[0].version") != std::string::npos);
-  // in_if_name needs the catalogue, or SNMP.
-  CHECK(errors("[aggregate]\nkey = [\"in_if_name\"]\n").find("enrich.catalogue") !=
+  // in_if_speed needs the catalogue, or SNMP (in_if_name is also learnt from
+  // options data: decode.max_interface_names, on by default).
+  CHECK(errors("[aggregate]\nkey = [\"in_if_speed\"]\n").find("enrich.catalogue") !=
         std::string::npos);
-  CHECK(errors("[aggregate]\nkey = [\"in_if_name\"]\n[enrich.snmp]\nenabled = true\n"
+  CHECK(errors("[aggregate]\nkey = [\"in_if_speed\"]\n[enrich.snmp]\nenabled = true\n"
                "[[enrich.snmp.agent]]\nexporters = [\"10.0.0.0/8\"]\ncommunity = \"c\"\n")
             .empty());
   CHECK(errors("[aggregate]\nkey = [\"in_if_boundary\"]\n[enrich.snmp]\nenabled = true\n"
