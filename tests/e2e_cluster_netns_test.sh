@@ -173,7 +173,10 @@ by_node=$(q "SELECT collector, sum(flows) FROM ringflow_flows GROUP BY collector
 echo "  ok  phase 1: v5, v9, IPFIX, sFlow x 4 exporters: ClickHouse totals and $(wc -l <"$WORK/want.keys") 5-tuple rows = the truth; by node $by_node"
 
 # --- 2. node2 dies mid-burst, its streams move -----------------------------------------
-sample() { rf_scrape "$1" | awk -v s="$2" '$1 == s { print $2 + 0; found = 1; exit } END { if (!found) print 0 }'; }
+# awk reads the whole page: a reader that stopped early would fail curl's
+# write (exit 23) and, with pipefail, this function: set -e then ends the test
+# without a word inside $(...).
+sample() { rf_scrape "$1" | awk -v s="$2" '!found && $1 == s { print $2 + 0; found = 1 } END { if (!found) print 0 }'; }
 held1=$(sample "$n1_url" 'ringflow_held_sets_total{outcome="held"}')
 node_flows() { q "SELECT sum(flows) FROM ringflow_flows WHERE collector = '$1'"; }
 n2_flows1=$(node_flows node2)
@@ -203,7 +206,7 @@ rf_untrack_pid "$n2_pid"
 wait "$gen_pid" || fail "the phase-2 generator failed"
 rf_untrack_pid "$gen_pid"
 read -r f2 _ _ < <(truth_totals "$WORK/truth2.v9")
-n2_down() { rf_scrape "$f_url" | grep -qx "ringflow_forward_target_up{forward=\"cluster\",target=\"$t2\"} 0"; }
+n2_down() { rf_scrape "$f_url" | grep -x >/dev/null "ringflow_forward_target_up{forward=\"cluster\",target=\"$t2\"} 0"; }
 rf_wait 20 "the front: node2 down" n2_down || fail "the front did not mark node2 down"
 rf_scrape "$f_url" >"$WORK/f2.metrics"
 d2=$(($(to_n2 "$WORK/f2.metrics") - out1))  # data datagrams for node2 in the burst

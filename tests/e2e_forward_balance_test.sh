@@ -27,7 +27,8 @@ node_toml() {  # node_toml NAME LISTEN
   rf_csv_toml "$work/$1/out" "$2" 'forwarded_from = ["127.0.0.0/8"]' |
     sed "s|^interval = 1|interval = 1\n$keyline|"
 }
-sample() { rf_scrape "$1" | awk -v s="$2" '$1 == s { print $2; exit }'; }
+# awk reads the whole page (a reader that stopped early would fail curl's write).
+sample() { rf_scrape "$1" | awk -v s="$2" '!found && $1 == s { print $2; found = 1 }'; }
 exporters() { awk -F, 'FNR == 1 { for (i = 1; i <= NF; i++) if ($i == "exporter") k = i; next }
                        { print $k }' "$1"/flows-*.csv | sort -u; }
 both_csv_flows() {
@@ -117,7 +118,7 @@ copy_c1=$(rf_page_sample "$work/a1.metrics" "ringflow_forward_template_copies_to
 # --- run 2 ---------------------------------------------------------------------
 gen_run 22 "$work/truth2.tsv" --template-delay 5
 want2=$(rf_truth_total "$work/truth2.tsv" flows)
-c_down() { rf_scrape "$a_url" | grep -qx "ringflow_forward_target_up{forward=\"cluster\",target=\"$tc\"} 0"; }
+c_down() { rf_scrape "$a_url" | grep -x >/dev/null "ringflow_forward_target_up{forward=\"cluster\",target=\"$tc\"} 0"; }
 rf_wait 20 "the front: c down" c_down ||
   fail "the front did not mark c down"
 rf_scrape "$a_url" >"$work/a2.metrics"
@@ -148,7 +149,7 @@ echo "  ok  run 2: c's exporters moved to b ($moved datagrams), decoded from the
 # --- c comes back: its streams return (the front probes every retry_ms) ---------
 rf_start_toml c2 "$(node_toml c2 "127.0.0.3:$c_port")"
 c2_pid=$RF_PID c2_url=$RF_MURL
-c_up() { rf_scrape "$a_url" | grep -qx "ringflow_forward_target_up{forward=\"cluster\",target=\"$tc\"} 1"; }
+c_up() { rf_scrape "$a_url" | grep -x >/dev/null "ringflow_forward_target_up{forward=\"cluster\",target=\"$tc\"} 1"; }
 rf_wait 20 "the front: c up again" c_up || fail "the front did not find c back"
 b_flows2=$(rf_metric "$b_url" ringflow_decode_flows_total)
 gen_run 23 "$work/truth3.tsv"
