@@ -6,8 +6,8 @@
 # samplers announced while the records carry no sampler id). The page's
 # numbers must equal GET /api/v1/exporters and /api/v1/exporters/<id>: the
 # list row (datagrams, flows, lost, resets, sampling, quirks), the detail's
-# datagrams, flows and sampling, its quirks (ids and sentences, in order) and
-# its template rows. The page must log no console error and no failed
+# datagrams, flows and sampling, its quirks (ids and sentences, in order), its
+# template rows and the interfaces its options data named (--interface-names). The page must log no console error and no failed
 # request. Screenshots of both views are kept in the work directory
 # (KEEP=1 keeps them after a pass). The browser is kept off the network as
 # in e2e_live_browser_test.sh.
@@ -24,7 +24,7 @@ api() { curl -fsS -m 5 "$base/api/v1/$1"; }
 
 "$gen" --target "127.0.0.1:$RF_PORT" --protocol v9 --pps 500 --count 600 --seed 12 --quiet \
   --loss 0.05 --reset-every 150 --redefine-every 40 --clock-offset -43 --samplers 100,1000 \
-  --no-sampler-id --truth "$work/truth.tsv"
+  --no-sampler-id --interface-names --truth "$work/truth.tsv"
 dg=$(rf_truth_total "$work/truth.tsv" datagrams)
 dom=$(awk -F'\t' 'NR == 2 { print $8 }' "$work/truth.tsv")
 id="127.0.0.1-9-$dom"
@@ -94,5 +94,16 @@ diff "$work/quirks.api" "$work/quirks.page" >&2 || fail "the page's quirks diffe
 jq -r '.templates.list[] | "\(.id) \(.redefinitions)"' <<<"$p" >"$work/templates.api"
 diff "$work/templates.api" "$work/templates.page" >&2 ||
   fail "the page's templates differ from the API's (< API, > page)"
+# The interfaces the stream's options data named (gen --interface-names):
+# index, name and description, in the API's order.
+{ grep -o '<tr data-if-index="[0-9]*"><td[^>]*>[0-9]*</td><td[^>]*>[^<]*</td><td[^>]*>[^<]*</td>' \
+    "$work/detail.html" || true; } |
+  sed -E 's#<tr data-if-index="[0-9]*"><td[^>]*>([0-9]*)</td><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>#\1|\2|\3#' \
+  >"$work/interfaces.page"
+jq -r '.interfaces[] | "\(.index)|\(.name)|\(.description)"' <<<"$p" >"$work/interfaces.api"
+[ "$(wc -l <"$work/interfaces.api")" -ge 8 ] ||
+  fail "the API lists $(wc -l <"$work/interfaces.api") named interfaces for gen --interface-names"
+diff "$work/interfaces.api" "$work/interfaces.page" >&2 ||
+  fail "the page's interfaces differ from the API's (< API, > page)"
 rf_stop_collector
-echo "ok: the Exporters page shows the API's numbers, $(wc -l <"$work/quirks.api") quirks and the templates"
+echo "ok: the Exporters page shows the API's numbers, $(wc -l <"$work/quirks.api") quirks, the templates and $(wc -l <"$work/interfaces.api") named interfaces"
