@@ -8,8 +8,8 @@
 //
 // The checksum rejects almost every mutation, which would leave the record
 // parser and the import unexplored. So each input is tried twice: as it is,
-// and "repaired": its body (what follows a format 2 header, or the whole
-// input when it has none) under a fresh header with the body's true length
+// and "repaired": its body (what follows a format 3 or 2 header, or the
+// whole input when it has none) under a fresh header with the body's true length
 // and CRC32C, as if a writer had written exactly those records.
 //
 // Beyond "does not crash", it traps on a broken contract:
@@ -37,13 +37,20 @@ namespace {
 
 using namespace ringflow;
 
+// The formats the loader reads (state_codec.h): 3, written now, and 2, read
+// still. A repaired file keeps the input's format line when it is one of
+// them (else it gets the current one), so that an input accepted as it is
+// equals its repair in either format.
 constexpr std::string_view kMagic = "ringflow-templates 3\n";
+constexpr std::string_view kMagicV2 = "ringflow-templates 2\n";
+static_assert(kMagic.size() == kMagicV2.size());
 constexpr size_t kHeader = kMagic.size() + 8;
 
 std::string repaired(std::string_view in) {
-  const std::string_view body =
-      in.substr(0, kMagic.size()) == kMagic && in.size() >= kHeader ? in.substr(kHeader) : in;
-  std::string out(kMagic);
+  const std::string_view magic = in.substr(0, kMagic.size());
+  const bool known = magic == kMagic || magic == kMagicV2;
+  const std::string_view body = known && in.size() >= kHeader ? in.substr(kHeader) : in;
+  std::string out(known && in.size() >= kHeader ? magic : kMagic);
   uint8_t h[8];
   wire::store_be32(h, static_cast<uint32_t>(body.size()));
   wire::store_be32(h + 4, crc32c(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
