@@ -113,10 +113,13 @@ int main(int argc, char** argv) {
     add_cpu.push_back(thread_cpu_ms() - c0);
     add_wall.push_back(wall_ms() - w0);
   }
+  size_t projections = 0;
+  for (const TopProjection& p : top.projections()) projections += p.available;
   std::printf(
-      "TopKeeper::add, %llu rows, 4 projections, K 1000: median %.1f ms CPU, %.1f ms wall "
+      "TopKeeper::add, %llu rows, %zu projections, K 1000: median %.1f ms CPU, %.1f ms wall "
       "(first %.1f ms CPU: tables growing), over %u intervals\n",
-      static_cast<unsigned long long>(n), median(add_cpu), median(add_wall), add_cpu[0], intervals);
+      static_cast<unsigned long long>(n), projections, median(add_cpu), median(add_wall),
+      add_cpu[0], intervals);
   const std::vector<std::vector<std::pair<std::string, std::string>>> queries = {
       {{"by", "key"}, {"intervals", "1"}, {"limit", "20"}},
       {{"by", "key"}, {"intervals", std::to_string(intervals)}, {"limit", "1000"}},

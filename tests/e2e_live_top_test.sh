@@ -139,7 +139,7 @@ api "by=src_addr&sort=bytes&intervals=120&limit=2" | jq "$shape" >"$work/shape.a
 diff "$work/shape.doc" "$work/shape.api" >&2 ||
   fail "GET /api/v1/top's shape differs from docs/api.md's example (< doc, > API)"
 [ "$(jq -c '[.projections[] | [.by, .available]]' <<<"$o")" = \
-  '[["key",true],["src_addr",true],["dst_addr",true],["proto_port",true],["exporter",true]]' ] ||
+  '[["key",true],["src_addr",true],["dst_addr",true],["proto_port",true],["exporter",true],["src_port",true],["dst_port",true],["protocol",true]]' ] ||
   fail "projections: $(jq -c .projections <<<"$o")"
 
 # Bad parameters: 400, a JSON error naming the problem.
@@ -151,7 +151,7 @@ bad() {
   [ "$code" = 400 ] || fail "?$1: HTTP $code, not 400"
   jq -r .error <<<"$body" | grep -qF "$2" || fail "?$1: error '$(jq -r .error <<<"$body")' does not say '$2'"
 }
-bad "by=nope" "by=nope: unknown projection; expected one of key, src_addr, dst_addr, proto_port, exporter"
+bad "by=nope" "by=nope: unknown projection; expected one of key, src_addr, dst_addr, proto_port, exporter, src_port, dst_port, protocol"
 bad "sort=octets" "sort=octets: expected bytes, packets or flows"
 bad "intervals=121" "intervals=121: expected a whole number in 1..120 (metrics.top_intervals)"
 bad "limit=0" "limit=0: expected a whole number in 1..1000 (metrics.top_k)"

@@ -31,8 +31,10 @@ IpAddr ip(const char* s) { return *IpAddr::parse(s); }
 struct Batch {
   explicit Batch(KeySchema s) : schema(std::move(s)), packer(schema) {}
   void add(const char* src, const char* dst, uint16_t sport, uint16_t dport, uint8_t proto,
-           uint64_t flows, uint64_t packets, uint64_t bytes, const char* exporter = "192.0.2.1") {
+           uint64_t flows, uint64_t packets, uint64_t bytes, const char* exporter = "192.0.2.1",
+           uint32_t src_as = 0) {
     FlowRecord r;
+    r.src_as = src_as;
     r.src = ip(src);
     r.dst = ip(dst);
     r.src_port = sport;
@@ -250,7 +252,7 @@ TEST_CASE("bad parameters are sentences for a 400") {
   CHECK_FALSE(parse_top_query({{"by", "nope"}}, top, &q, &e));
   CHECK(e ==
         "by=nope: unknown projection; expected one of key, src_addr, dst_addr, proto_port, "
-        "exporter");
+        "exporter, src_port, dst_port, protocol");
   CHECK_FALSE(parse_top_query({{"sort", "octets"}}, top, &q, &e));
   CHECK(e == "sort=octets: expected bytes, packets or flows");
   CHECK_FALSE(parse_top_query({{"intervals", "11"}}, top, &q, &e));
@@ -274,4 +276,33 @@ TEST_CASE("bad parameters are sentences for a 400") {
   const std::string j = top_json(top, q);
   CHECK(j.find("\"rows\":[]") != std::string::npos);
   CHECK(j.find("\"kept\":0") != std::string::npos);
+}
+
+// Issue 24: Top by any key field the table has, enriched ones included: one
+// projection per field of aggregate.key that no named projection is alone.
+TEST_CASE("a projection per key field: by src_as, by protocol, beside the named ones") {
+  KeySchema schema = key_of({"src_addr", "dst_addr", "src_as", "protocol"});
+  TopKeeper top(schema, 50, 3, 100);
+  std::vector<std::string> names;
+  for (const TopProjection& p : top.projections())
+    if (p.available) names.push_back(p.name);
+  CHECK(names == std::vector<std::string>{"key", "src_addr", "dst_addr", "src_as", "protocol"});
+  Batch b(schema);
+  b.add("10.0.0.1", "10.9.9.9", 1, 443, 6, 1, 10, 1000, "192.0.2.1", 64500);
+  b.add("10.0.0.2", "10.9.9.9", 2, 443, 6, 2, 20, 2000, "192.0.2.1", 64500);
+  b.add("10.0.0.3", "10.9.9.8", 3, 53, 17, 4, 40, 500, "192.0.2.1", 64501);
+  b.add("2001:db8::1", "2001:db8::2", 4, 80, 6, 8, 5, 300, "192.0.2.1", 64501);
+  top.add(b.batch());
+  // src_as: 64500 = 1000 + 2000 bytes; 64501 = 500 + 300, IPv4 and IPv6 rows alike.
+  const auto as = shown(top, "src_as", "bytes");
+  CHECK(labels(as) == std::vector<std::string>{"64500", "64501"});
+  CHECK(as[0].bytes == 3000);
+  CHECK(as[0].flows == 3);
+  CHECK(as[1].bytes == 800);
+  CHECK(as[1].flows == 12);
+  // protocol by flows: 6 = 1 + 2 + 8, 17 = 4.
+  const auto proto = shown(top, "protocol", "flows");
+  CHECK(labels(proto) == std::vector<std::string>{"6", "17"});
+  CHECK(proto[0].flows == 11);
+  CHECK(proto[1].packets == 40);
 }

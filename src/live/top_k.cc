@@ -10,7 +10,7 @@ namespace ringflow {
 namespace {
 
 struct ProjectionDef {
-  const char* name;
+  std::string name;
   std::vector<std::string> fields;
 };
 
@@ -136,7 +136,18 @@ void project_key(const KeySchema&, const TopProjection& p, uint8_t layout, const
 TopKeeper::TopKeeper(const KeySchema& schema, uint32_t k, uint32_t intervals, uint64_t max_rows)
     : schema_(schema), k_(std::max(k, 1u)), capacity_(std::max(intervals, 1u)) {
   const std::vector<std::string> entries = field_entries(schema);
-  for (const ProjectionDef& d : defs()) {
+  // The named projections, then one per field of the key that none of them
+  // is alone ("src_port", "protocol", "in_if_name", "src_as_name", ...):
+  // Top by any key field the table has, enriched ones included.
+  std::vector<ProjectionDef> all = defs();
+  for (size_t i = 0; i < schema.fields().size(); ++i) {
+    const std::string col(schema.column(i));
+    bool named = false;
+    for (const ProjectionDef& d : defs())
+      named = named || (d.fields.size() == 1 && d.fields[0] == col) || d.name == col;
+    if (!named) all.push_back({col, {col}});
+  }
+  for (const ProjectionDef& d : all) {
     TopProjection p;
     p.name = d.name;
     std::vector<std::string> names;

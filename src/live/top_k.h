@@ -4,8 +4,11 @@
 //
 // Projections (docs/api.md lists them): "key" (the whole aggregation key),
 // "src_addr", "dst_addr", "proto_port" (dst_port and protocol) and
-// "exporter". A projection is available when aggregate.key has all of its
-// fields; otherwise the API answers 400 naming what is missing. Rows of a
+// "exporter"; then one per other field of aggregate.key, named by the field
+// ("src_port", "protocol", "src_as_name", "in_if_name", ...), so the Top page
+// ranks by any key field, enriched ones included. A projection is available
+// when aggregate.key has all of its fields; otherwise the API answers 400
+// naming what is missing. Rows of a
 // projection are merged on their projected fields: a narrow (IPv4) and a wide
 // row with the same IPv4 source are one src_addr row. Projected keys are held
 // in the wide layout of a projection schema (addresses as 16 bytes, IPv4
@@ -21,9 +24,9 @@
 //
 // Memory (bounded, never grows with the traffic): at most 3 x K rows x
 // projections x N intervals; a row is 40 bytes plus its projected key (8 to
-// 112 bytes). The default 5-tuple key (4 projections: keys of 40, 16, 16
-// and 8 bytes) with K = 1000 and N = 30 (the defaults): at most
-// 3000 x (80 + 56 + 56 + 48) bytes x 30 = 21.6 MB, when every sort picks
+// 112 bytes). The default 5-tuple key (7 projections: keys of 40, 16, 16
+// and four of 8 bytes) with K = 1000 and N = 30 (the defaults): at most
+// 3000 x (80 + 2 x 56 + 4 x 48) bytes x 30 = 34.6 MB, when every sort picks
 // different rows; far less when the orders overlap, as they mostly do.
 // docs/api.md states the bound. The flusher's scratch tables (AggTable, one
 // per projection but the key) grow with the projected keys of a batch (at
