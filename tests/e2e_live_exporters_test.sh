@@ -16,10 +16,16 @@
 #    sampler_id_missing are raised, the sampling source is "unknown";
 #    the page's shape equals docs/api.md's example (made from this run);
 #    resets and lost equal ringflow_stream_resets_total and
-#    ringflow_stream_lost_datagrams, are > 0 and at most the truth's (a
-#    restart seconds after the last one is partly read as reordering).
+#    ringflow_stream_lost_datagrams and the truth's (restarts 0.3 s apart
+#    are found by the tracker's restart candidates), and no duplicate.
 # 3. loss alone (IPFIX): lost equals the truth's lost_flows and the metric,
 #    and high_loss is the only quirk.
+# 4. held: data whose template never comes expires (decode.held_timeout 1):
+#    held.expired equals the truth's sets_before_template, and
+#    held_data_expired is the only quirk.
+# 5. nsel: a Cisco ASA's NSEL capture (../shared, replayed by ringflow-gen)
+#    raises nsel_octets. So every quirk of src/live/exporter_quirks.cc has a
+#    scenario that raises it, and the clean one raises none.
 # An unknown stream id is 404.
 #
 # Usage: e2e_live_exporters_test.sh BUILD_DIR SOURCE_DIR
@@ -40,7 +46,8 @@ directory = "'"$work"'/'"$1"'/out"
 [metrics]
 listen = "127.0.0.1:0"
 [log]
-stats_interval = 0'
+stats_interval = 0
+'"${2:-}"
   base=${RF_MURL%/metrics}
 }
 api() { curl -fsS -m 5 "$base/api/v1/$1"; }
@@ -174,4 +181,34 @@ echo "lossy row: $r"
 [ "$(rf_metric "$RF_MURL" ringflow_stream_lost_flows)" = "$lost_truth" ] ||
   fail "ringflow_stream_lost_flows $(rf_metric "$RF_MURL" ringflow_stream_lost_flows), truth $lost_truth"
 rf_stop_collector
-echo "ok: clean raises no quirk and its numbers equal the truth; the faults raise theirs"
+
+# 4. Data whose template never comes (v9, --template-delay past --count): the
+#    held sets expire after decode.held_timeout (1 s here), and the page says
+#    so (held_data_expired), with the count the truth gives.
+start held '[decode]
+held_timeout = 1'
+"$gen" --target "127.0.0.1:$RF_PORT" --protocol v9 --pps 200 --count 20 --seed 14 --quiet \
+  --template-delay 1000 --truth "$work/held.tsv"
+sets=$(truth_col held sets_before_template)
+[ "$sets" -gt 0 ] || fail "held: the generator sent no data set before a template"
+dom=$(awk -F'\t' 'NR == 2 { print $8 }' "$work/held.tsv")
+id="127.0.0.1-9-$dom"
+expired() { [ "$(api "exporters/$id" | jq .held.expired)" = "$sets" ]; }
+rf_wait 20 "$sets held sets expired" expired || fail "held: $(api "exporters/$id" | jq -c .held), truth $sets sets"
+p=$(api "exporters/$id")
+[ "$(jq -c '[.quirks[].id]' <<<"$p")" = '["held_data_expired"]' ] ||
+  fail "held: quirks $(jq -c '[.quirks[].id]' <<<"$p"), want [\"held_data_expired\"]"
+rf_stop_collector
+
+# 5. A Cisco ASA's NSEL export (a real capture of ../shared, replayed by
+#    ringflow-gen): its templates carry bytes only as initiator/responder
+#    octets (IE 231/232), and the page says so (nsel_octets).
+asa=$src/../shared/captures/v9ipfix/pcap/ls-netflow-9-cisco-asa-2.pcap
+[ -f "$asa" ] || rf_skip "$asa is absent (the shared captures are not checked out next to this clone)"
+start nsel
+"$gen" --target "127.0.0.1:$RF_PORT" --replay "$asa" --quiet
+nsel() { api exporters | jq -e '[.exporters[].quirks[]] | index("nsel_octets")' >/dev/null; }
+rf_wait 20 "the ASA stream's nsel_octets quirk" nsel ||
+  fail "nsel: no stream raised nsel_octets: $(api exporters | jq -c '[.exporters[] | {id, quirks}]')"
+rf_stop_collector
+echo "ok: clean raises no quirk and its numbers equal the truth; the faults raise theirs (held data expired and an ASA's NSEL octets included)"
