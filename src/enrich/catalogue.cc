@@ -26,14 +26,6 @@ void ExporterEntry::index(const std::vector<std::pair<uint32_t, IfaceEntry>>& li
   }
 }
 
-std::vector<std::pair<uint32_t, IfaceEntry>> ExporterEntry::listed() const {
-  std::vector<std::pair<uint32_t, IfaceEntry>> out;
-  out.reserve(count);
-  for (const Slot& sl : slots)
-    if (sl.index != 0) out.emplace_back(sl.index, sl.entry);
-  return out;
-}
-
 const ExporterEntry* Catalogue::find(const IpAddr& a) const {
   const auto it = exporters_.find(a);
   return it == exporters_.end() ? nullptr : it->second.get();

@@ -66,9 +66,6 @@ struct ExporterEntry {
     for (const Slot& s : slots)
       if (s.index != 0) f(s.index, s.entry);
   }
-  // Every listed (ifIndex, entry), in no particular order (off the hot path:
-  // a stage that merges two sources of interface names).
-  std::vector<std::pair<uint32_t, IfaceEntry>> listed() const;
 
  private:
   static constexpr IfaceEntry kNone{};
